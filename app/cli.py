@@ -1,0 +1,97 @@
+"""The `ruralx` command: serve, migrate, manage users, verify exports."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import os
+import sys
+from collections.abc import Sequence
+
+from app import migrate
+from core.clock import SystemClock
+from core.config import Config
+from core.db import Database
+from core.errors import DomainError
+
+
+def _cmd_migrate(config: Config, _: argparse.Namespace) -> int:
+    migrate.upgrade(config.database_url)
+    print("数据库已迁移到最新版本")
+    return 0
+
+
+def _cmd_run(config: Config, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from app.main import create_app
+
+    migrate.upgrade(config.database_url)
+    if args.demo:
+        from app.demo import seed
+
+        asyncio.run(seed(config))
+    uvicorn.run(create_app(config), host=args.host, port=args.port, log_level="info",
+                ws="websockets")
+    return 0
+
+
+def _cmd_user_add(config: Config, args: argparse.Namespace) -> int:
+    from core.accounts import NewUser, add_user
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("密码: ")
+
+    async def go() -> None:
+        db = Database(config.database_url)
+        try:
+            async with db.write() as session:
+                user = await add_user(session, NewUser(
+                    username=args.name, role=args.role, password=password,
+                    display_name=args.display_name or args.name, region_path=args.region,
+                ), actor="cli", now=SystemClock().now())
+                print(f"已创建用户 {user.username}（{user.role}），id={user.id}")
+        finally:
+            await db.dispose()
+
+    asyncio.run(go())
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ruralx", description="农村产权流转交易平台")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="migrate if needed and serve")
+    run.add_argument("--host", default="127.0.0.1")
+    run.add_argument("--port", type=int, default=8000)
+    run.add_argument("--demo", action="store_true", help="seed the reference case's demo data")
+    run.set_defaults(func=_cmd_run)
+    sub.add_parser("migrate", help="upgrade the schema").set_defaults(func=_cmd_migrate)
+    user = sub.add_parser("user", help="manage users").add_subparsers(dest="user_cmd", required=True)
+    add = user.add_parser("add", help="add a user")
+    add.add_argument("name")
+    add.add_argument("--role", required=True,
+                     choices=["bidder", "village", "reviewer", "regulator", "admin"])
+    add.add_argument("--region", help="省/市/县(区)/乡镇/村, created when missing")
+    add.add_argument("--display-name")
+    add.add_argument("--password-stdin", action="store_true")
+    add.set_defaults(func=_cmd_user_add)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    config = Config.from_env()
+    try:
+        return int(args.func(config, args))
+    except DomainError as exc:
+        print(f"错误（{exc.code}）：{exc.message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUTF8", "1")
+    raise SystemExit(main())

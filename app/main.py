@@ -1,0 +1,81 @@
+"""The composition root: `create_app(config)` wires settings, database, clock and controllers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from litestar import Litestar, get
+from litestar.datastructures import State
+from litestar.openapi import OpenAPIConfig
+from sqlalchemy import text
+
+from app import scheduler
+from core.api import AuthController, BidderController, SettingsController
+from core.clock import Clock, SystemClock
+from core.config import Config
+from core.db import Database
+from core.web import EXCEPTION_HANDLERS, PUBLIC, AuthMiddleware, RateLimiter, Services, declares_access
+from listings.api import ListingController, PaymentController, RegistrationController
+
+CONTROLLERS: list[Any] = [
+    AuthController, BidderController, SettingsController,
+    ListingController, RegistrationController, PaymentController,
+]
+
+
+@get("/healthz", opt=PUBLIC, include_in_schema=False)
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@get("/readyz", opt=PUBLIC, include_in_schema=False)
+async def readyz(state: State) -> dict[str, str]:
+    svc: Services = state.services
+    async with svc.db.read() as session:
+        await session.execute(text("SELECT 1"))
+    return {"status": "ready", "database": "ok"}
+
+
+def create_app(
+    config: Config | None = None, *, clock: Clock | None = None, run_scheduler: bool = True
+) -> Litestar:
+    config = config or Config.from_env()
+    clock = clock or SystemClock()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        db = Database(config.database_url)
+        svc = Services(
+            config=config, db=db, clock=clock,
+            login_limiter=RateLimiter(config.login_attempts_per_minute, 60),
+        )
+        app.state.services = svc
+        stop = asyncio.Event()
+        task = asyncio.create_task(scheduler.run(svc, scheduler.JOBS, stop)) if run_scheduler else None
+        try:
+            yield
+        finally:
+            stop.set()
+            if task is not None:
+                await task
+            await db.dispose()
+
+    app = Litestar(
+        route_handlers=[*CONTROLLERS, healthz, readyz],
+        lifespan=[lifespan],
+        middleware=[AuthMiddleware],
+        exception_handlers=EXCEPTION_HANDLERS,
+        request_max_body_size=config.max_json_bytes,
+        openapi_config=OpenAPIConfig(title="ruralx 农村产权流转交易平台", version="1", path="/schema"),
+        debug=False,
+    )
+    undeclared = [
+        f"{route.path}" for route in app.routes for handler in getattr(route, "route_handlers", [])
+        if not declares_access(handler) and not route.path.startswith("/schema")
+    ]
+    if undeclared:
+        raise RuntimeError(f"routes without an access declaration: {undeclared}")
+    return app

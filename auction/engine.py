@@ -1,0 +1,434 @@
+"""Pure rules of the live ascending auction: rules, state, command and `now` in; decision out."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Literal, assert_never
+
+__all__ = [
+    "MESSAGES_ZH",
+    "BidAccepted",
+    "Code",
+    "Command",
+    "Decision",
+    "Ended",
+    "Event",
+    "MatchPrice",
+    "Mode",
+    "Pause",
+    "PhaseChanged",
+    "PlaceBid",
+    "Resume",
+    "Rules",
+    "State",
+    "Status",
+    "advance",
+    "apply",
+    "draw_priority_order",
+    "initial_state",
+    "minimum_bid",
+    "next_deadline",
+]
+
+_MS = timedelta(milliseconds=1)
+
+
+class Status(StrEnum):
+    SCHEDULED = "scheduled"
+    FREE = "free"
+    COUNTDOWN = "countdown"
+    PAUSED = "paused"
+    ENDED = "ended"
+
+
+class Mode(StrEnum):
+    COUNTDOWN = "countdown"  # free bidding, then a countdown restarted by each bid
+    FIXED_END = "fixed_end"  # judicial style: fixed end, anti-sniping extension, optional cap
+
+
+class Code(StrEnum):
+    NOT_RUNNING = "not_running"
+    NOT_QUALIFIED = "not_qualified"
+    BELOW_MINIMUM = "below_minimum"
+    NOT_STEP_MULTIPLE = "not_step_multiple"
+    TOO_MANY_STEPS = "too_many_steps"
+    SELF_OUTBID = "self_outbid"
+    STALE = "stale"
+    RATE_LIMITED = "rate_limited"
+    NOT_PRIORITY_HOLDER = "not_priority_holder"
+    NOTHING_TO_MATCH = "nothing_to_match"
+    NOT_PAUSED = "not_paused"
+    ALREADY_ENDED = "already_ended"
+
+
+MESSAGES_ZH: dict[Code, str] = {
+    Code.NOT_RUNNING: "竞价当前未在进行中，不能出价",
+    Code.NOT_QUALIFIED: "您未取得本场竞价的竞买资格",
+    Code.BELOW_MINIMUM: "出价低于当前最低可出价，请提高出价",
+    Code.NOT_STEP_MULTIPLE: "出价须为当前价加上加价幅度的整数倍",
+    Code.TOO_MANY_STEPS: "单次加价超过允许的最大加价幅度倍数",
+    Code.SELF_OUTBID: "您已是当前最高出价人，不能自行加价",
+    Code.STALE: "出价前价格已被他人刷新，请按最新价格重新出价",
+    Code.RATE_LIMITED: "出价过于频繁，请稍后再试",
+    Code.NOT_PRIORITY_HOLDER: "您不享有本场竞价的优先权",
+    Code.NOTHING_TO_MATCH: "当前没有可以行使优先权跟价的出价",
+    Code.NOT_PAUSED: "竞价未处于暂停状态，无需恢复",
+    Code.ALREADY_ENDED: "竞价已结束",
+}
+
+_RUNNING = frozenset({Status.FREE, Status.COUNTDOWN})
+# Statuses whose `ends_at` is a deadline that advance() acts on.
+_TIMED = frozenset({Status.SCHEDULED, Status.FREE, Status.COUNTDOWN})
+
+
+def _require_aware(name: str, value: datetime) -> None:
+    # Naive datetimes would silently compare in the host's local time.
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{name} must be timezone-aware")
+
+
+@dataclass(frozen=True, slots=True)
+class Rules:
+    """The settings of one auction, fixed once the listing is announced."""
+
+    start_fen: int
+    increment_fen: int
+    max_steps: int
+    starts_at: datetime
+    reserve_fen: int | None = None  # hidden: never shown to bidders, only decides the result
+    self_outbid_allowed: bool = False
+    first_bid_may_equal_start: bool = True
+    mode: Mode = Mode.COUNTDOWN
+    free_seconds: int = 3600
+    countdown_seconds: int = 300
+    # FIXED_END: ends at starts_at + duration_seconds; a bid within the last extension_seconds
+    # moves the end to bid time + extension_seconds, never past hard_deadline.
+    duration_seconds: int = 0
+    extension_seconds: int = 300
+    hard_deadline: datetime | None = None
+    # Bidder numbers holding a priority right, highest priority first (result of the draw).
+    priority_order: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        _require_aware("starts_at", self.starts_at)
+        if self.start_fen < 0 or self.increment_fen <= 0 or self.max_steps < 1:
+            raise ValueError("need start_fen >= 0, increment_fen > 0 and max_steps >= 1")
+        if self.reserve_fen is not None and self.reserve_fen < 0:
+            raise ValueError("reserve_fen must not be negative")
+        if self.free_seconds < 0 or self.countdown_seconds <= 0 or self.extension_seconds < 0:
+            raise ValueError("need free_seconds, extension_seconds >= 0 and countdown_seconds > 0")
+        if self.mode is Mode.FIXED_END and self.duration_seconds <= 0:
+            raise ValueError("a fixed-end auction needs duration_seconds > 0")
+        if self.hard_deadline is not None:
+            _require_aware("hard_deadline", self.hard_deadline)
+            if self.hard_deadline < self.fixed_end:
+                raise ValueError("hard_deadline must not precede the scheduled end")
+        if len(set(self.priority_order)) != len(self.priority_order):
+            raise ValueError("priority_order lists a holder twice")
+
+    @property
+    def fixed_end(self) -> datetime:
+        """The scheduled end of a FIXED_END auction, before any extension."""
+        return self.starts_at + timedelta(seconds=self.duration_seconds)
+
+
+@dataclass(frozen=True, slots=True)
+class State:
+    status: Status
+    seq: int  # events emitted so far; the next event gets seq + 1
+    round: int  # accepted bids, matches included
+    current_fen: int  # the start price before any bid
+    leader: str | None
+    ends_at: datetime | None  # end of the current phase; None while paused
+    price_seq: int  # seq of the last accepted bid, 0 if none
+    paused_status: Status | None = None
+    paused_remaining_ms: int | None = None
+
+
+def initial_state(rules: Rules) -> State:
+    return State(
+        status=Status.SCHEDULED,
+        seq=0,
+        round=0,
+        current_fen=rules.start_fen,
+        leader=None,
+        ends_at=rules.starts_at,
+        price_seq=0,
+    )
+
+
+# --- commands -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceBid:
+    bidder: str | None  # None: the caller is not qualified for this auction
+    amount_fen: int
+    based_on_seq: int | None = None  # last seq the client had seen; lets us answer `stale`
+
+
+@dataclass(frozen=True, slots=True)
+class MatchPrice:
+    """A priority-right holder takes the lead at the current price instead of beating it."""
+
+    bidder: str | None
+    # As for bids: a holder must not be bound to a price that moved after they decided.
+    based_on_seq: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Pause:
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Resume:
+    reason: str
+
+
+Command = PlaceBid | MatchPrice | Pause | Resume
+
+
+# --- events ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class BidAccepted:
+    seq: int
+    round: int
+    amount_fen: int
+    bidder: str
+    at: datetime
+    ends_at: datetime
+    matched: bool  # True: a priority-right match at the unchanged price
+
+
+@dataclass(frozen=True, slots=True)
+class PhaseChanged:
+    seq: int
+    status: Status
+    ends_at: datetime | None
+    at: datetime
+    reason: str | None  # staff's reason for pause/resume; None for timed transitions
+
+
+@dataclass(frozen=True, slots=True)
+class Ended:
+    seq: int
+    result: Literal["sold", "unsold"]
+    final_fen: int | None  # None when unsold: there is no deal price
+    winner: str | None
+    rounds: int
+    at: datetime
+    reason: Literal["sold", "no_bids", "below_reserve"]
+
+
+Event = BidAccepted | PhaseChanged | Ended
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    state: State
+    events: tuple[Event, ...]
+    rejection: Code | None = None
+
+    @property
+    def accepted(self) -> BidAccepted | None:
+        """The accepted bid or match among the events, if the command was one."""
+        return next((e for e in self.events if isinstance(e, BidAccepted)), None)
+
+
+# --- queries --------------------------------------------------------------------------------
+
+
+def next_deadline(rules: Rules, state: State) -> datetime | None:
+    """When advance() will next have something to do; None while paused or after the end."""
+    return state.ends_at if state.status in _TIMED else None
+
+
+def minimum_bid(rules: Rules, state: State) -> int:
+    """The lowest amount a bid may have now (a match is not a bid)."""
+    if state.round == 0 and rules.first_bid_may_equal_start:
+        return state.current_fen
+    return state.current_fen + rules.increment_fen
+
+
+def draw_priority_order(holders: Sequence[str], seed: bytes) -> tuple[str, ...]:
+    """Order priority-right holders by sha256(seed + holder); anyone with the seed can redo it."""
+    if len(set(holders)) != len(holders):
+        raise ValueError("a holder is listed twice")
+    return tuple(sorted(holders, key=lambda h: (hashlib.sha256(seed + h.encode()).digest(), h)))
+
+
+# --- time -----------------------------------------------------------------------------------
+
+
+def advance(rules: Rules, state: State, now: datetime) -> Decision:
+    """Apply every transition due at `now`, in order, each stamped with the time it was due."""
+    _require_aware("now", now)
+    events: list[Event] = []
+    while state.status in _TIMED and state.ends_at is not None and now >= state.ends_at:
+        state, event = _transition(rules, state, state.ends_at)
+        events.append(event)
+    return Decision(state, tuple(events))
+
+
+def _transition(rules: Rules, state: State, at: datetime) -> tuple[State, Event]:
+    if state.status is Status.SCHEDULED:
+        if rules.mode is Mode.FIXED_END:
+            return _phase(state, Status.FREE, rules.fixed_end, at)
+        if rules.free_seconds > 0:
+            return _phase(state, Status.FREE, at + timedelta(seconds=rules.free_seconds), at)
+        return _phase(state, Status.COUNTDOWN, at + timedelta(seconds=rules.countdown_seconds), at)
+    if state.status is Status.FREE and rules.mode is Mode.COUNTDOWN:
+        return _phase(state, Status.COUNTDOWN, at + timedelta(seconds=rules.countdown_seconds), at)
+    return _end(rules, state, at)
+
+
+def _phase(
+    state: State, status: Status, ends_at: datetime | None, at: datetime, reason: str | None = None
+) -> tuple[State, PhaseChanged]:
+    seq = state.seq + 1
+    new = replace(state, seq=seq, status=status, ends_at=ends_at)
+    return new, PhaseChanged(seq=seq, status=status, ends_at=ends_at, at=at, reason=reason)
+
+
+def _end(rules: Rules, state: State, at: datetime) -> tuple[State, Ended]:
+    seq = state.seq + 1
+    new = replace(state, seq=seq, status=Status.ENDED, ends_at=at)
+    if state.leader is None:
+        return new, Ended(seq, "unsold", None, None, state.round, at, "no_bids")
+    if rules.reserve_fen is not None and state.current_fen < rules.reserve_fen:
+        return new, Ended(seq, "unsold", None, None, state.round, at, "below_reserve")
+    return new, Ended(seq, "sold", state.current_fen, state.leader, state.round, at, "sold")
+
+
+# --- commands -------------------------------------------------------------------------------
+
+# A command either yields the new state and its one event, or is rejected with a code.
+_Outcome = tuple[State, Event] | Code
+
+
+def apply(rules: Rules, state: State, command: Command, now: datetime) -> Decision:
+    """Advance to `now`, then apply `command`; the advance's events stand even on rejection.
+
+    Precondition: `now` is not earlier than the `now` of any earlier call for this auction.
+    """
+    advanced = advance(rules, state, now)
+    outcome: _Outcome
+    match command:
+        case PlaceBid():
+            outcome = _place_bid(rules, advanced.state, command, now)
+        case MatchPrice():
+            outcome = _match_price(rules, advanced.state, command, now)
+        case Pause():
+            outcome = _pause(advanced.state, command, now)
+        case Resume():
+            outcome = _resume(advanced.state, command, now)
+        case _:
+            assert_never(command)
+    if isinstance(outcome, Code):
+        return replace(advanced, rejection=outcome)
+    new_state, event = outcome
+    return Decision(new_state, (*advanced.events, event))
+
+
+def _is_stale(state: State, based_on_seq: int | None) -> bool:
+    return based_on_seq is not None and based_on_seq < state.price_seq
+
+
+def _place_bid(rules: Rules, state: State, bid: PlaceBid, now: datetime) -> _Outcome:
+    # The order of these checks is the public precedence of rejection codes (design.md §6).
+    if state.status not in _RUNNING:
+        return Code.NOT_RUNNING
+    if bid.bidder is None:
+        return Code.NOT_QUALIFIED
+    if bid.bidder == state.leader and not rules.self_outbid_allowed:
+        return Code.SELF_OUTBID
+    if bid.amount_fen < minimum_bid(rules, state):
+        return Code.STALE if _is_stale(state, bid.based_on_seq) else Code.BELOW_MINIMUM
+    steps, remainder = divmod(bid.amount_fen - state.current_fen, rules.increment_fen)
+    if remainder:
+        return Code.NOT_STEP_MULTIPLE
+    if steps > rules.max_steps:
+        return Code.TOO_MANY_STEPS
+    return _accept(rules, state, bid.bidder, bid.amount_fen, now, matched=False)
+
+
+def _match_price(rules: Rules, state: State, match: MatchPrice, now: datetime) -> _Outcome:
+    if state.status not in _RUNNING:
+        return Code.NOT_RUNNING
+    if match.bidder is None:
+        return Code.NOT_QUALIFIED
+    if match.bidder not in rules.priority_order:
+        return Code.NOT_PRIORITY_HOLDER
+    if state.leader is None or not _outranks(rules.priority_order, match.bidder, state.leader):
+        return Code.NOTHING_TO_MATCH
+    if _is_stale(state, match.based_on_seq):
+        return Code.STALE
+    return _accept(rules, state, match.bidder, state.current_fen, now, matched=True)
+
+
+def _outranks(order: tuple[str, ...], holder: str, leader: str) -> bool:
+    """Whether `holder` may take the lead from `leader` by matching (never from itself)."""
+    return leader not in order or order.index(holder) < order.index(leader)
+
+
+def _accept(
+    rules: Rules, state: State, bidder: str, amount_fen: int, now: datetime, *, matched: bool
+) -> tuple[State, BidAccepted]:
+    seq = state.seq + 1
+    ends_at = _end_after_bid(rules, state, now)
+    new = replace(
+        state,
+        seq=seq,
+        round=state.round + 1,
+        current_fen=amount_fen,
+        leader=bidder,
+        ends_at=ends_at,
+        price_seq=seq,
+    )
+    return new, BidAccepted(seq, new.round, amount_fen, bidder, now, ends_at, matched)
+
+
+def _end_after_bid(rules: Rules, state: State, now: datetime) -> datetime:
+    ends_at = state.ends_at
+    assert ends_at is not None, "a running auction always has an end"
+    if rules.mode is Mode.FIXED_END:
+        extension = timedelta(seconds=rules.extension_seconds)
+        if ends_at - now >= extension:
+            return ends_at
+        extended = now + extension
+        if rules.hard_deadline is not None:
+            extended = min(extended, rules.hard_deadline)
+        # A resume may already have carried the end past the cap; never pull it back.
+        return max(ends_at, extended)
+    if state.status is Status.COUNTDOWN:
+        return now + timedelta(seconds=rules.countdown_seconds)
+    return ends_at  # the free phase has a fixed end; bids do not move it
+
+
+def _pause(state: State, pause: Pause, now: datetime) -> _Outcome:
+    if state.status is Status.ENDED:
+        return Code.ALREADY_ENDED
+    if state.status not in _RUNNING or state.ends_at is None:
+        return Code.NOT_RUNNING
+    # Round up so a pause never costs bidders a fraction of a millisecond.
+    remaining_ms = -((now - state.ends_at) // _MS)
+    paused = replace(state, paused_status=state.status, paused_remaining_ms=remaining_ms)
+    return _phase(paused, Status.PAUSED, None, now, pause.reason)
+
+
+def _resume(state: State, resume: Resume, now: datetime) -> _Outcome:
+    if state.status is Status.ENDED:
+        return Code.ALREADY_ENDED
+    if state.status is not Status.PAUSED:
+        return Code.NOT_PAUSED
+    assert state.paused_status is not None and state.paused_remaining_ms is not None
+    ends_at = now + state.paused_remaining_ms * _MS
+    restored = replace(state, paused_status=None, paused_remaining_ms=None)
+    return _phase(restored, state.paused_status, ends_at, now, resume.reason)

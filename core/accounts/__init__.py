@@ -1,0 +1,38 @@
+"""People of the exchange: regions, users with roles, logins and sessions."""
+
+from core.accounts.actor import Actor
+from core.accounts.models import REGION_LEVELS, ROLES, STAFF_ROLES, Region, Session, User
+from core.accounts.service import (
+    NewUser,
+    add_user,
+    authenticate,
+    ensure_region,
+    get_user,
+    hash_password,
+    login,
+    logout,
+    region_of,
+    user_subject,
+    within,
+)
+
+__all__ = [
+    "REGION_LEVELS",
+    "ROLES",
+    "STAFF_ROLES",
+    "Actor",
+    "NewUser",
+    "Region",
+    "Session",
+    "User",
+    "add_user",
+    "authenticate",
+    "ensure_region",
+    "get_user",
+    "hash_password",
+    "login",
+    "logout",
+    "region_of",
+    "user_subject",
+    "within",
+]

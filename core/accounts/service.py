@@ -1,0 +1,172 @@
+"""Use cases of accounts: regions, users, passwords, logins and sessions."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core import ledger
+from core.accounts.models import REGION_LEVELS, ROLES, Region, Session, User
+from core.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
+from core.ids import IdType, InvalidIdNumber, validate_id
+
+_hasher = PasswordHasher()
+# Verified against when the username is unknown, so timing does not reveal which users exist.
+_DUMMY_HASH = _hasher.hash("ruralx-no-such-user")
+
+MIN_PASSWORD = 8
+
+
+def hash_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD:
+        raise InvalidInput("password.too_short", f"密码至少 {MIN_PASSWORD} 位")
+    return _hasher.hash(password)
+
+
+def check_password(user: User | None, password: str) -> bool:
+    try:
+        ok = _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return False
+    return ok and user is not None and user.active
+
+
+def user_subject(user_id: int) -> str:
+    return f"user:{user_id}"
+
+
+async def ensure_region(session: AsyncSession, path: str) -> Region:
+    """Find or create every level of a "/"-separated region path, province first."""
+    names = [n.strip() for n in path.strip("/").split("/") if n.strip()]
+    if not names or len(names) > len(REGION_LEVELS):
+        raise InvalidInput("region.path", "地区路径应为 省/市/县(区)/乡镇/村，至多五级")
+    parent: Region | None = None
+    for depth, name in enumerate(names):
+        full = "/".join(names[: depth + 1])
+        region = await session.scalar(select(Region).where(Region.path == full))
+        if region is None:
+            region = Region(
+                name=name, level=REGION_LEVELS[depth], path=full,
+                parent_id=parent.id if parent else None,
+            )
+            session.add(region)
+            await session.flush()
+        parent = region
+    assert parent is not None
+    return parent
+
+
+def within(region: Region | None, jurisdiction: Region | None) -> bool:
+    """Whether `region` lies inside `jurisdiction` (None jurisdiction = the whole exchange)."""
+    if jurisdiction is None:
+        return True
+    if region is None:
+        return False
+    return region.path == jurisdiction.path or region.path.startswith(jurisdiction.path + "/")
+
+
+@dataclass(frozen=True, slots=True)
+class NewUser:
+    username: str
+    role: str
+    password: str
+    display_name: str = ""
+    region_path: str | None = None
+    id_type: IdType | None = None
+    id_number: str | None = None
+    phone: str | None = None
+
+
+async def add_user(session: AsyncSession, new: NewUser, *, actor: str, now: datetime) -> User:
+    if new.role not in ROLES:
+        raise InvalidInput("user.role", f"未知角色：{new.role}")
+    if new.role == "village" and not new.region_path:
+        raise InvalidInput("user.region_required", "村集体经办人必须指定所属村")
+    region = await ensure_region(session, new.region_path) if new.region_path else None
+    if new.role == "village" and region is not None and region.level != "village":
+        raise InvalidInput("user.region_not_village", "村集体经办人的地区必须是村一级")
+    id_number = None
+    if new.id_type and new.id_number:
+        try:
+            id_number = validate_id(new.id_type, new.id_number)
+        except InvalidIdNumber as exc:
+            raise InvalidInput(exc.code, exc.message) from exc
+    if await session.scalar(select(User.id).where(User.username == new.username)):
+        raise Conflict("user.exists", "该用户名已被注册")
+    user = User(
+        username=new.username, role=new.role, display_name=new.display_name or new.username,
+        region_id=region.id if region else None, id_type=new.id_type, id_number=id_number,
+        phone=new.phone, password_hash=hash_password(new.password), active=True, created_at=now,
+    )
+    session.add(user)
+    try:
+        await session.flush()
+    except IntegrityError as exc:  # a concurrent sign-up with the same name
+        raise Conflict("user.exists", "该用户名已被注册") from exc
+    await ledger.append(
+        session, subject=user_subject(user.id), type="user.created", actor=actor,
+        payload={"role": user.role, "region": region.path if region else None}, at=now,
+    )
+    return user
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def login(
+    session: AsyncSession, username: str, password: str, *, now: datetime, ttl: timedelta,
+    ip: str | None = None, user_agent: str | None = None,
+) -> tuple[str, User]:
+    user = await session.scalar(select(User).where(User.username == username))
+    if not check_password(user, password):
+        raise NotAuthenticated("auth.invalid_credentials", "用户名或密码错误")
+    assert user is not None
+    token = secrets.token_urlsafe(32)
+    session.add(Session(
+        token_hash=_token_hash(token), user_id=user.id, created_at=now, expires_at=now + ttl,
+        ip=ip, user_agent=(user_agent or "")[:256] or None,
+    ))
+    await ledger.append(
+        session, subject=user_subject(user.id), type="user.logged_in", actor=user_subject(user.id),
+        payload={"ip": ip}, at=now,
+    )
+    return token, user
+
+
+async def authenticate(session: AsyncSession, token: str, *, now: datetime) -> User:
+    """The user a bearer/cookie token belongs to, or NotAuthenticated if expired or revoked."""
+    row = await session.scalar(select(Session).where(Session.token_hash == _token_hash(token)))
+    if row is None or row.revoked_at is not None or row.expires_at <= now:
+        raise NotAuthenticated("auth.token_invalid", "登录已失效，请重新登录")
+    user = await session.get(User, row.user_id)
+    if user is None or not user.active:
+        raise NotAuthenticated("auth.token_invalid", "登录已失效，请重新登录")
+    return user
+
+
+async def logout(session: AsyncSession, token: str, *, now: datetime) -> None:
+    row = await session.scalar(
+        select(Session).where(Session.token_hash == _token_hash(token)).with_for_update()
+    )
+    if row is not None and row.revoked_at is None:
+        row.revoked_at = now
+
+
+async def region_of(session: AsyncSession, user: User) -> Region | None:
+    return await session.get(Region, user.region_id) if user.region_id else None
+
+
+async def get_user(session: AsyncSession, user_id: int) -> User:
+    user = await session.get(User, user_id)
+    if user is None:
+        raise NotFound("user.not_found", "用户不存在")
+    return user

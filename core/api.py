@@ -1,0 +1,129 @@
+"""Controllers of the kernel: sign-in, bidder sign-up, exchange settings."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Any, Literal
+
+import msgspec
+from litestar import Controller, Request, Response, get, post, put
+from litestar.datastructures import Cookie
+from msgspec import Meta
+
+from core import settings as exchange_settings
+from core.accounts import NewUser, User, add_user, login, logout
+from core.ids import mask_id_number, mask_phone
+from core.web import (
+    CSRF_COOKIE,
+    PUBLIC,
+    SESSION_COOKIE,
+    actor,
+    allow,
+    client_ip,
+    csrf_token,
+    services,
+    token_of,
+)
+
+
+class LoginBody(msgspec.Struct, forbid_unknown_fields=True):
+    username: Annotated[str, Meta(min_length=1, max_length=64)]
+    password: Annotated[str, Meta(min_length=1, max_length=256)]
+
+
+class BidderSignUp(msgspec.Struct, forbid_unknown_fields=True):
+    name: Annotated[str, Meta(min_length=1, max_length=100)]
+    id_type: Literal["resident_id", "uscc"]
+    id_number: Annotated[str, Meta(min_length=18, max_length=18)]
+    phone: Annotated[str, Meta(pattern=r"^1[3-9]\d{9}$")]
+    password: Annotated[str, Meta(min_length=8, max_length=256)]
+
+
+def user_view(user: User, *, region_path: str | None = None) -> dict[str, Any]:
+    """A user as they and staff see them: ID and phone masked even so (no need to echo them)."""
+    return {
+        "id": user.id, "username": user.username, "role": user.role,
+        "display_name": user.display_name, "region": region_path,
+        "id_type": user.id_type,
+        "id_number": mask_id_number(user.id_number) if user.id_number else None,
+        "phone": mask_phone(user.phone) if user.phone else None,
+    }
+
+
+class AuthController(Controller):
+    path = "/api/v1/auth"
+
+    @post("/login", opt=PUBLIC, status_code=200)
+    async def login(self, request: Request[Any, Any, Any], data: LoginBody) -> Response[Any]:
+        svc = services(request)
+        ip = client_ip(request) or "-"
+        svc.login_limiter.hit(f"user:{data.username}", f"ip:{ip}")
+        async with svc.db.write() as session:
+            token, user = await login(
+                session, data.username, data.password, now=svc.now(),
+                ttl=timedelta(seconds=svc.config.token_ttl_seconds), ip=ip,
+                user_agent=request.headers.get("user-agent"),
+            )
+        svc.login_limiter.reset(f"user:{data.username}")
+        csrf = csrf_token(svc.config.secret_key, token)
+        secure = svc.config.secure_cookies
+        return Response(
+            {"token": token, "csrf_token": csrf, "user": user_view(user)},
+            cookies=[
+                Cookie(key=SESSION_COOKIE, value=token, httponly=True, samesite="lax",
+                       secure=secure, max_age=svc.config.token_ttl_seconds, path="/"),
+                Cookie(key=CSRF_COOKIE, value=csrf, httponly=False, samesite="strict",
+                       secure=secure, max_age=svc.config.token_ttl_seconds, path="/"),
+            ],
+        )
+
+    @post("/logout", guards=[allow()], status_code=200)
+    async def logout(self, request: Request[Any, Any, Any]) -> Response[Any]:
+        svc = services(request)
+        token = token_of(request)
+        assert token is not None
+        async with svc.db.write() as session:
+            await logout(session, token, now=svc.now())
+        return Response({"ok": True}, cookies=[
+            Cookie(key=SESSION_COOKIE, value="", max_age=0, path="/"),
+            Cookie(key=CSRF_COOKIE, value="", max_age=0, path="/"),
+        ])
+
+    @get("/me", guards=[allow()])
+    async def me(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
+        current = actor(request)
+        return user_view(current.user, region_path=current.region.path if current.region else None)
+
+
+class BidderController(Controller):
+    path = "/api/v1/bidders"
+
+    @post("/", opt=PUBLIC, status_code=201)
+    async def sign_up(self, request: Request[Any, Any, Any], data: BidderSignUp) -> dict[str, Any]:
+        svc = services(request)
+        svc.login_limiter.hit(f"signup-ip:{client_ip(request) or '-'}")
+        async with svc.db.write() as session:
+            user = await add_user(session, NewUser(
+                username=data.phone, role="bidder", password=data.password,
+                display_name=data.name, id_type=data.id_type, id_number=data.id_number,
+                phone=data.phone,
+            ), actor="public", now=svc.now())
+        return user_view(user)
+
+
+class SettingsController(Controller):
+    path = "/api/v1/settings"
+
+    @get("/", guards=[allow("admin", "reviewer", "regulator")])
+    async def show(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
+        async with services(request).db.read() as session:
+            return exchange_settings.to_builtins(await exchange_settings.load(session))
+
+    @put("/", guards=[allow("admin")])
+    async def update(self, request: Request[Any, Any, Any], data: dict[str, Any]) -> dict[str, Any]:
+        svc = services(request)
+        async with svc.db.write() as session:
+            new = await exchange_settings.update(
+                session, data, actor=actor(request).name, now=svc.now()
+            )
+        return exchange_settings.to_builtins(new)

@@ -1,0 +1,69 @@
+"""Runtime configuration read from RURALX_* environment variables or a TOML file.
+
+Exchange rules (notice periods, countdowns, …) are not here: they live in the database and
+are edited by an administrator (see `core.settings`).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """Process configuration; every field maps to RURALX_<FIELD> in upper case."""
+
+    #: SQLAlchemy URL: sqlite+aiosqlite:///path.db (embedded) or postgresql+asyncpg://…
+    database_url: str = "sqlite+aiosqlite:///var/ruralx.db"
+    #: Redis URL for live fan-out between workers; empty → in-process channels.
+    redis_url: str = ""
+    #: Prefix of every Redis key and channel, so two exchanges can share one Redis.
+    redis_prefix: str = "ruralx"
+    #: Signs session-bound CSRF tokens and other server secrets.
+    secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    #: Shared secret of the bank's payment callbacks (HMAC-SHA256 of the raw body).
+    payment_secret: str = "change-me-payment-secret"
+    #: Documents, PDFs and key material.
+    data_dir: str = "var/data"
+    #: Session lifetime.
+    token_ttl_seconds: int = 12 * 3600
+    #: Largest JSON body accepted; uploads have their own limit.
+    max_json_bytes: int = 64 * 1024
+    max_upload_bytes: int = 10 * 1024 * 1024
+    #: Login attempts allowed per username and per client address within a minute.
+    login_attempts_per_minute: int = 10
+    #: How often the in-process scheduler looks for due work (registration close, timers).
+    scheduler_interval_ms: int = 500
+    #: Secure flag on cookies (on behind TLS in production).
+    secure_cookies: bool = False
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Config:
+        """Build from RURALX_CONFIG (a TOML file) overlaid by RURALX_* variables."""
+        env = dict(os.environ if environ is None else environ)
+        values: dict[str, object] = {}
+        if path := env.get("RURALX_CONFIG"):
+            values.update(tomllib.loads(Path(path).read_text(encoding="utf-8")))
+        for f in fields(cls):
+            raw = env.get(f"RURALX_{f.name.upper()}")
+            if raw is None:
+                continue
+            if f.type in ("int", int):
+                values[f.name] = int(raw)
+            elif f.type in ("bool", bool):
+                values[f.name] = raw.strip().lower() in ("1", "true", "yes", "on")
+            else:
+                values[f.name] = raw
+        known = {f.name for f in fields(cls)}
+        unknown = set(values) - known
+        if unknown:
+            raise ValueError(f"unknown configuration keys: {sorted(unknown)}")
+        return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")

@@ -1,0 +1,26 @@
+"""The tamper-evident transaction log of the exchange."""
+
+from core.ledger.chain import (
+    GENESIS,
+    append,
+    document_of,
+    entries_of,
+    entry_hash,
+    timestamp,
+    verify_chain,
+    verify_subject,
+)
+from core.ledger.models import LedgerEntry, LedgerHead
+
+__all__ = [
+    "GENESIS",
+    "LedgerEntry",
+    "LedgerHead",
+    "append",
+    "document_of",
+    "entries_of",
+    "entry_hash",
+    "timestamp",
+    "verify_chain",
+    "verify_subject",
+]

@@ -1,0 +1,104 @@
+"""Appending to and verifying the per-subject hash chains of the transaction log."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.ledger.merkle import canonical_json
+from core.ledger.models import LedgerEntry, LedgerHead
+
+GENESIS = "0" * 64
+
+
+def timestamp(at: datetime) -> str:
+    """The one textual form of a time inside hashed entries (UTC, microseconds, 'Z')."""
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def entry_document(
+    *, subject: str, seq: int, type: str, actor: str, payload: dict[str, Any], at: datetime,
+    prev: str,
+) -> dict[str, Any]:
+    """The object whose canonical bytes are hashed and exported to regulators."""
+    return {
+        "subject": subject, "seq": seq, "type": type, "actor": actor,
+        "payload": payload, "at": timestamp(at), "prev": prev,
+    }
+
+
+def entry_hash(document: dict[str, Any]) -> str:
+    return hashlib.sha256(canonical_json(document)).hexdigest()
+
+
+def document_of(entry: LedgerEntry) -> dict[str, Any]:
+    return entry_document(
+        subject=entry.subject, seq=entry.subject_seq, type=entry.type, actor=entry.actor,
+        payload=entry.payload, at=entry.at, prev=entry.prev_hash,
+    )
+
+
+async def append(
+    session: AsyncSession, *, subject: str, type: str, actor: str, payload: dict[str, Any],
+    at: datetime,
+) -> LedgerEntry:
+    """Append one entry in the caller's transaction; it commits or rolls back with the change."""
+    head = await _lock_head(session, subject)
+    seq = head.seq + 1
+    document = entry_document(
+        subject=subject, seq=seq, type=type, actor=actor, payload=payload, at=at, prev=head.hash,
+    )
+    digest = entry_hash(document)  # also rejects floats in the payload before anything is written
+    entry = LedgerEntry(
+        subject=subject, subject_seq=seq, type=type, actor=actor, payload=payload, at=at,
+        prev_hash=head.hash, hash=digest,
+    )
+    session.add(entry)
+    head.seq = seq
+    head.hash = digest
+    await session.flush()
+    return entry
+
+
+async def _lock_head(session: AsyncSession, subject: str) -> LedgerHead:
+    query = select(LedgerHead).where(LedgerHead.subject == subject).with_for_update()
+    head = await session.scalar(query)
+    if head is not None:
+        return head
+    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    await session.execute(
+        insert(LedgerHead).values(subject=subject, seq=0, hash=GENESIS).on_conflict_do_nothing()
+    )
+    head = await session.scalar(query.execution_options(populate_existing=True))
+    assert head is not None
+    return head
+
+
+def verify_chain(entries: Sequence[LedgerEntry]) -> LedgerEntry | None:
+    """Recompute one subject's chain in order; return the first entry that does not fit."""
+    prev = GENESIS
+    for expected_seq, entry in enumerate(entries, start=1):
+        if entry.subject_seq != expected_seq or entry.prev_hash != prev:
+            return entry
+        if entry_hash(document_of(entry)) != entry.hash:
+            return entry
+        prev = entry.hash
+    return None
+
+
+async def entries_of(session: AsyncSession, subject: str) -> list[LedgerEntry]:
+    rows = await session.scalars(
+        select(LedgerEntry).where(LedgerEntry.subject == subject).order_by(LedgerEntry.subject_seq)
+    )
+    return list(rows)
+
+
+async def verify_subject(session: AsyncSession, subject: str) -> LedgerEntry | None:
+    return verify_chain(await entries_of(session, subject))

@@ -1,0 +1,116 @@
+"""Exchange rules (domain.md §5): stored in the database, edited by an administrator.
+
+Every rule that differs between localities is a setting here, never a constant in code.
+A listing may override some of them in its terms.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+import msgspec
+from sqlalchemy import Integer, String
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core import ledger
+from core.clock import WorkingDayCalendar
+from core.db import Base, Json, UTCDateTime
+from core.errors import InvalidInput
+
+NonNeg = Annotated[int, msgspec.Meta(ge=0)]
+Positive = Annotated[int, msgspec.Meta(ge=1)]
+
+SETTINGS_SUBJECT = "settings"
+
+
+class DepositRule(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """Default deposit when the entrustment names none: a fixed sum or a share of the total."""
+
+    kind: Literal["fixed", "percent_of_total"] = "percent_of_total"
+    fixed_fen: NonNeg = 0
+    #: Percent of the listing total over the term, in hundredths of a percent (500 = 5 %).
+    basis_points: Annotated[int, msgspec.Meta(ge=0, le=10000)] = 500
+
+
+class ExchangeSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    notice_period_working_days: Annotated[int, msgspec.Meta(ge=0, le=60)] = 7
+    min_qualified_bidders: Annotated[int, msgspec.Meta(ge=1, le=20)] = 2
+    #: What happens when exactly one bidder is qualified at registration close.
+    single_bidder_policy: Literal["agreement", "fail", "extend"] = "agreement"
+    single_bidder_extension_working_days: Annotated[int, msgspec.Meta(ge=1, le=30)] = 5
+    deposit_rule: DepositRule = DepositRule()
+    free_bidding_minutes: Annotated[int, msgspec.Meta(ge=0, le=24 * 60)] = 60
+    countdown_seconds: Annotated[int, msgspec.Meta(ge=5, le=3600)] = 300
+    max_steps: Annotated[int, msgspec.Meta(ge=1, le=100)] = 10
+    self_outbid_allowed: bool = False
+    first_bid_may_equal_start: bool = True
+    reserve_used: bool = True
+    result_publicity_working_days: Annotated[int, msgspec.Meta(ge=0, le=30)] = 5
+    refund_deadline_working_days: Annotated[int, msgspec.Meta(ge=0, le=30)] = 5
+    contract_sign_deadline_working_days: Annotated[int, msgspec.Meta(ge=1, le=60)] = 10
+    #: Longest lease term allowed, in years, per asset category ("*" for the rest).
+    max_term_years: dict[str, Positive] = msgspec.field(
+        default_factory=lambda: {"*": 30, "collective_construction_land": 20}
+    )
+    #: Working-day calendar: public holidays, and weekend days worked in exchange (调休).
+    holidays: tuple[date, ...] = ()
+    makeup_workdays: tuple[date, ...] = ()
+    #: Bids a bidder may send per second before `rate_limited`.
+    bids_per_second: Annotated[int, msgspec.Meta(ge=1, le=100)] = 5
+
+    def calendar(self) -> WorkingDayCalendar:
+        return WorkingDayCalendar(holidays=self.holidays, makeup_workdays=self.makeup_workdays)
+
+    def max_term_for(self, category: str) -> int:
+        return self.max_term_years.get(category, self.max_term_years.get("*", 30))
+
+
+class SettingsRow(Base):
+    __tablename__ = "exchange_settings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    data: Mapped[dict[str, Any]] = mapped_column(Json)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_by: Mapped[str] = mapped_column(String(64))
+
+
+def to_builtins(settings: ExchangeSettings) -> dict[str, Any]:
+    return msgspec.to_builtins(settings)  # type: ignore[no-any-return]
+
+
+async def load(session: AsyncSession) -> ExchangeSettings:
+    row = await session.get(SettingsRow, 1)
+    if row is None:
+        return ExchangeSettings()
+    return msgspec.convert(row.data, ExchangeSettings)
+
+
+def merge(current: ExchangeSettings, patch: dict[str, Any]) -> ExchangeSettings:
+    """Apply a partial update; the result is validated as a whole."""
+    data = to_builtins(current)
+    data.update(patch)
+    try:
+        return msgspec.convert(data, ExchangeSettings)
+    except msgspec.ValidationError as exc:
+        raise InvalidInput("settings.invalid", f"交易规则设置无效：{exc}") from exc
+
+
+async def update(
+    session: AsyncSession, patch: dict[str, Any], *, actor: str, now: datetime
+) -> ExchangeSettings:
+    current = await load(session)
+    new = merge(current, patch)
+    data = to_builtins(new)
+    row = await session.get(SettingsRow, 1, with_for_update=True)
+    if row is None:
+        session.add(SettingsRow(id=1, data=data, updated_at=now, updated_by=actor))
+    else:
+        row.data, row.updated_at, row.updated_by = data, now, actor
+    changed = {k: v for k, v in data.items() if to_builtins(current).get(k) != v}
+    await ledger.append(
+        session, subject=SETTINGS_SUBJECT, type="settings.updated", actor=actor,
+        payload={"changed": changed}, at=now,
+    )
+    return new

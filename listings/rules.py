@@ -1,0 +1,141 @@
+"""The listing's life as a pure state machine, and the rules that decide between branches.
+
+No IO, no clock: callers pass the facts (qualified bidder count, settings, dates) in and
+get the next state or a `Conflict`/`RuleViolation` with a stable code out.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from core.clock import WorkingDayCalendar, local_date
+from core.errors import Conflict, RuleViolation
+
+
+class ListingState(StrEnum):
+    DRAFT = "draft"  # 草稿: the village is still editing
+    SUBMITTED = "submitted"  # 已提交: waiting for a reviewer
+    RETURNED = "returned"  # 已退回: back to the village with reasons
+    ACCEPTED = "accepted"  # 已受理: accepted, not yet announced
+    ANNOUNCED = "announced"  # 公告中: registration open
+    AUCTION = "auction"  # 竞价: enough qualified bidders; the auction is scheduled or running
+    SOLD = "sold"  # 成交: by auction or by agreement with the single bidder
+    FAILED = "failed"  # 流拍: no deal; the village may relist
+    WITHDRAWN = "withdrawn"  # 已撤回: the village withdrew it before announcement
+
+
+class Action(StrEnum):
+    SUBMIT = "submit"
+    ACCEPT = "accept"
+    RETURN = "return"
+    ANNOUNCE = "announce"
+    WITHDRAW = "withdraw"
+    OPEN_AUCTION = "open_auction"
+    SELL = "sell"
+    FAIL = "fail"
+    EXTEND = "extend"
+
+
+S, A = ListingState, Action
+TRANSITIONS: dict[tuple[ListingState, Action], ListingState] = {
+    (S.DRAFT, A.SUBMIT): S.SUBMITTED,
+    (S.RETURNED, A.SUBMIT): S.SUBMITTED,
+    (S.SUBMITTED, A.ACCEPT): S.ACCEPTED,
+    (S.SUBMITTED, A.RETURN): S.RETURNED,
+    (S.ACCEPTED, A.ANNOUNCE): S.ANNOUNCED,
+    (S.DRAFT, A.WITHDRAW): S.WITHDRAWN,
+    (S.RETURNED, A.WITHDRAW): S.WITHDRAWN,
+    (S.ANNOUNCED, A.OPEN_AUCTION): S.AUCTION,
+    (S.ANNOUNCED, A.SELL): S.SOLD,  # single qualified bidder, agreement at the listing price
+    (S.ANNOUNCED, A.FAIL): S.FAILED,
+    (S.ANNOUNCED, A.EXTEND): S.ANNOUNCED,  # single bidder, registration extended once
+    (S.AUCTION, A.SELL): S.SOLD,
+    (S.AUCTION, A.FAIL): S.FAILED,
+}
+
+STATE_NAMES_ZH = {
+    S.DRAFT: "草稿", S.SUBMITTED: "待审核", S.RETURNED: "已退回", S.ACCEPTED: "已受理",
+    S.ANNOUNCED: "公告中", S.AUCTION: "竞价中", S.SOLD: "已成交", S.FAILED: "流拍",
+    S.WITHDRAWN: "已撤回",
+}
+
+#: States in which the entrustment (asset and terms) may still be edited; terms freeze after.
+EDITABLE = frozenset({S.DRAFT, S.RETURNED})
+#: States the public may see: from the announcement on.
+PUBLIC = frozenset({S.ANNOUNCED, S.AUCTION, S.SOLD, S.FAILED})
+
+
+def transition(state: ListingState, action: Action) -> ListingState:
+    """The next state, or Conflict `listing.illegal_transition` naming both."""
+    try:
+        return TRANSITIONS[(state, action)]
+    except KeyError:
+        raise Conflict(
+            "listing.illegal_transition",
+            f"当前状态“{STATE_NAMES_ZH[state]}”不能执行此操作（{action.value}）",
+            state=state.value, action=action.value,
+        ) from None
+
+
+def ensure_editable(state: ListingState) -> None:
+    if state not in EDITABLE:
+        raise Conflict(
+            "listing.terms_frozen",
+            f"挂牌项目处于“{STATE_NAMES_ZH[state]}”状态，委托内容已锁定，不能修改",
+        )
+
+
+def check_announcement(
+    *, now: datetime, registration_closes_at: datetime, auction_starts_at: datetime,
+    notice_working_days: int, calendar: WorkingDayCalendar,
+) -> None:
+    """The notice period runs in working days from today; registration closes before the auction."""
+    if registration_closes_at <= now:
+        raise RuleViolation("announce.closes_in_past", "报名截止时间必须晚于当前时间")
+    earliest = calendar.add_working_days(local_date(now), notice_working_days)
+    if local_date(registration_closes_at) < earliest:
+        raise RuleViolation(
+            "announce.notice_too_short",
+            f"公告期不得少于 {notice_working_days} 个工作日，报名截止日期最早为 {earliest.isoformat()}",
+            earliest=earliest.isoformat(),
+        )
+    if auction_starts_at < registration_closes_at:
+        raise RuleViolation("announce.auction_before_close", "竞价开始时间不得早于报名截止时间")
+
+
+class Outcome(StrEnum):
+    AUCTION = "auction"
+    AGREEMENT = "agreement"  # 协议成交 with the single qualified bidder
+    FAILED = "failed"
+    EXTEND = "extend"
+
+
+def registration_outcome(
+    qualified: int, *, min_bidders: int, single_policy: str, already_extended: bool
+) -> Outcome:
+    """What registration close leads to, by the number of qualified bidders (domain.md §2.5).
+
+    0 → failed; 1 → the single-bidder policy; at least the minimum (never fewer than two:
+    one bidder cannot compete) → auction; between two and the minimum → failed.
+    """
+    if qualified == 1:
+        return _single(single_policy, already_extended)
+    if qualified >= max(min_bidders, 2):
+        return Outcome.AUCTION
+    return Outcome.FAILED
+
+
+def _single(policy: str, already_extended: bool) -> Outcome:
+    if policy == "agreement":
+        return Outcome.AGREEMENT
+    if policy == "extend" and not already_extended:
+        return Outcome.EXTEND
+    return Outcome.FAILED
+
+
+def action_for(outcome: Outcome) -> Action:
+    return {
+        Outcome.AUCTION: A.OPEN_AUCTION, Outcome.AGREEMENT: A.SELL,
+        Outcome.FAILED: A.FAIL, Outcome.EXTEND: A.EXTEND,
+    }[outcome]

@@ -1,0 +1,184 @@
+"""Wire shapes of the listing half of the API (msgspec; unknown fields are refused)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from fractions import Fraction
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import UNSET, Meta, Struct, UnsetType
+
+Fen = Annotated[int, Meta(ge=0, le=10**13)]
+PositiveFen = Annotated[int, Meta(ge=1, le=10**13)]
+Text200 = Annotated[str, Meta(min_length=1, max_length=200)]
+Decimal = Annotated[str, Meta(pattern=r"^\d{1,9}(\.\d{1,4})?$")]
+
+Category = Literal[
+    "land_management_rights", "forest_rights", "wasteland", "aquaculture_water",
+    "collective_construction_land", "collective_operating_assets", "farm_facilities",
+    "water_works", "sea_areas", "other",
+]
+CATEGORY_NAMES_ZH: dict[str, str] = {
+    "land_management_rights": "土地经营权", "forest_rights": "林权", "wasteland": "四荒地",
+    "aquaculture_water": "养殖水面", "collective_construction_land": "集体经营性建设用地",
+    "collective_operating_assets": "集体经营性资产", "farm_facilities": "农业设施",
+    "water_works": "小型水利设施", "sea_areas": "海域", "other": "其他",
+}
+AreaUnit = Literal["mu", "square_meter", "hectare", "item"]
+PriceUnit = Literal["per_year", "per_mu_year", "per_month"]
+PaymentFrequency = Literal["annual", "semiannual", "monthly", "lump_sum"]
+DocumentKind = Literal[
+    "village_resolution", "ownership_proof", "appraisal", "priority_statement", "other"
+]
+
+
+class Strict(Struct, forbid_unknown_fields=True, kw_only=True):
+    pass
+
+
+class Escalation(Strict, kw_only=True):
+    every_years: Annotated[int, Meta(ge=1, le=30)]
+    #: Percent as a whole number or a decimal string ("2.5"); never a float.
+    percent: Annotated[int, Meta(ge=0, le=100)] | Annotated[str, Meta(pattern=r"^\d{1,3}(\.\d{1,2})?$")]
+
+    def fraction(self) -> Fraction:
+        return Fraction(self.percent) if isinstance(self.percent, int) else Fraction(self.percent)
+
+
+class PriorityHolder(Strict, kw_only=True):
+    """A holder of a priority right (优先权), e.g. the sitting tenant, named by ID number."""
+
+    name: Annotated[str, Meta(min_length=1, max_length=100)]
+    id_type: Literal["resident_id", "uscc"]
+    id_number: Annotated[str, Meta(min_length=18, max_length=18)]
+
+
+class Terms(Strict, kw_only=True):
+    listing_price_fen: PositiveFen
+    price_unit: PriceUnit = "per_year"
+    area: Decimal | None = None
+    term_years: Annotated[int, Meta(ge=1, le=70)]
+    payment: PaymentFrequency = "annual"
+    increment_fen: PositiveFen
+    max_steps: Annotated[int, Meta(ge=1, le=100)] | None = None
+    deposit_fen: Fen
+    reserve_fen: Fen | None = None
+    escalation: Escalation | None = None
+    rent_free_months: Annotated[int, Meta(ge=0, le=120)] = 0
+    priority_holders: list[PriorityHolder] = msgspec.field(default_factory=list)
+    permitted_use: Annotated[str, Meta(max_length=500)] | None = None
+    free_bidding_minutes: Annotated[int, Meta(ge=0, le=1440)] | None = None
+    countdown_seconds: Annotated[int, Meta(ge=5, le=3600)] | None = None
+
+    def __post_init__(self) -> None:
+        if self.price_unit == "per_mu_year" and self.area is None:
+            raise ValueError("per_mu_year pricing needs the area in mu (terms.area)")
+        if self.rent_free_months >= self.term_years * 12:
+            raise ValueError("rent_free_months must be shorter than the term")
+
+    def area_fraction(self) -> Fraction | None:
+        return Fraction(self.area) if self.area is not None else None
+
+
+class ListingCreate(Strict, kw_only=True):
+    title: Text200
+    category: Category
+    location: Text200
+    area: Decimal | None = None
+    area_unit: AreaUnit | None = None
+    description: Annotated[str, Meta(max_length=5000)] = ""
+    terms: Terms
+    #: Staff may entrust on a village's behalf; village officials always act for their own.
+    village_id: int | None = None
+
+
+class ListingUpdate(Strict, kw_only=True):
+    title: Text200 | UnsetType = UNSET
+    category: Category | UnsetType = UNSET
+    location: Text200 | UnsetType = UNSET
+    area: Decimal | None | UnsetType = UNSET
+    area_unit: AreaUnit | None | UnsetType = UNSET
+    description: Annotated[str, Meta(max_length=5000)] | UnsetType = UNSET
+    terms: Terms | UnsetType = UNSET
+
+
+class Empty(Strict):
+    pass
+
+
+class ReviewBody(Strict, kw_only=True):
+    decision: Literal["accept", "return"]
+    reason: Annotated[str, Meta(max_length=2000)] = ""
+
+
+class AnnounceBody(Strict, kw_only=True):
+    registration_closes_at: datetime
+    auction_starts_at: datetime
+
+
+class RegistrationReviewBody(Strict, kw_only=True):
+    decision: Literal["qualify", "reject"]
+    reason: Annotated[str, Meta(max_length=2000)] = ""
+
+
+class PaymentCallback(Strict, kw_only=True):
+    reference: Annotated[str, Meta(min_length=1, max_length=64)]
+    amount_fen: PositiveFen
+    bank_txn_id: Annotated[str, Meta(min_length=1, max_length=64)]
+    paid_at: datetime
+
+
+class ManualDeposit(Strict, kw_only=True):
+    """A reviewer confirms a deposit seen on the bank statement when no callback came."""
+
+    amount_fen: PositiveFen
+    bank_txn_id: Annotated[str, Meta(min_length=1, max_length=64)]
+    paid_at: datetime
+    note: Annotated[str, Meta(max_length=500)] = ""
+
+
+class DocumentOut(Struct):
+    id: int
+    kind: str
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    uploaded_at: datetime
+
+
+class ListingOut(Struct, omit_defaults=True):
+    id: int
+    state: str
+    title: str
+    category: str
+    category_name: str
+    location: str
+    area: str | None
+    area_unit: str | None
+    description: str
+    terms: dict[str, object]
+    village: str
+    created_at: datetime
+    announced_at: datetime | None = None
+    registration_closes_at: datetime | None = None
+    auction_starts_at: datetime | None = None
+    return_reason: str | None = None
+    outcome: str | None = None
+    relist_of: int | None = None
+    documents: list[DocumentOut] = msgspec.field(default_factory=list)
+
+
+class RegistrationOut(Struct, omit_defaults=True):
+    id: int
+    listing_id: int
+    state: str
+    deposit_fen: int
+    deposit_state: str
+    payment_reference: str
+    bidder_number: str | None = None
+    priority_holder: bool = False
+    reason: str | None = None
+    bidder: dict[str, object] | None = None
+

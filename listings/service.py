@@ -1,0 +1,328 @@
+"""Use cases of entrustment, review and announcement: the only code that writes listings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import msgspec
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core import ledger
+from core.accounts import Actor, Region, within
+from core.errors import InvalidInput, NotFound, PermissionDenied
+from core.settings import ExchangeSettings
+from listings.models import Document, Listing
+from listings.rules import (
+    PUBLIC,
+    Action,
+    ListingState,
+    check_announcement,
+    ensure_editable,
+    transition,
+)
+from listings.schemas import AnnounceBody, ListingCreate, ListingUpdate, ReviewBody, Terms
+
+
+def subject(listing_id: int) -> str:
+    return f"listing:{listing_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Visible:
+    """A listing with its village, as one actor may see it."""
+
+    listing: Listing
+    village: Region
+
+
+async def _village(session: AsyncSession, listing: Listing) -> Region:
+    region = await session.get(Region, listing.village_id)
+    assert region is not None
+    return region
+
+
+def can_view(actor: Actor | None, listing: Listing, village: Region) -> bool:
+    """The one read policy: the public sees announced listings; villages their own; staff theirs."""
+    if ListingState(listing.state) in PUBLIC:
+        return True
+    if actor is None:
+        return False
+    if actor.role == "village":
+        return within(village, actor.region)
+    if actor.role in ("regulator", "admin"):
+        return within(village, actor.region)
+    if actor.role == "reviewer":
+        return listing.state != ListingState.DRAFT and within(village, actor.region)
+    return False
+
+
+def can_act_for_village(actor: Actor, village: Region) -> bool:
+    return actor.role == "village" and within(village, actor.region)
+
+
+async def load(
+    session: AsyncSession, actor: Actor | None, listing_id: int, *, lock: bool = False
+) -> Visible:
+    """A listing the actor may see (404 otherwise: existence is not disclosed), optionally locked."""
+    query = select(Listing).where(Listing.id == listing_id)
+    if lock:
+        query = query.with_for_update()
+    listing = await session.scalar(query)
+    if listing is None:
+        raise NotFound("listing.not_found", "挂牌项目不存在")
+    village = await _village(session, listing)
+    if not can_view(actor, listing, village):
+        raise NotFound("listing.not_found", "挂牌项目不存在")
+    return Visible(listing, village)
+
+
+def _require_village_owner(actor: Actor, visible: Visible) -> None:
+    if not can_act_for_village(actor, visible.village):
+        raise PermissionDenied("listing.not_your_village", "只能办理本村的委托事项")
+
+
+def _require_reviewer(actor: Actor, visible: Visible) -> None:
+    actor.require("reviewer")
+    if not within(visible.village, actor.region):
+        raise PermissionDenied("listing.outside_jurisdiction", "该项目不在您的管辖范围内")
+
+
+def _check_terms(terms: Terms, category: str, settings: ExchangeSettings) -> None:
+    limit = settings.max_term_for(category)
+    if terms.term_years > limit:
+        raise InvalidInput(
+            "terms.term_too_long", f"该类资产流转期限不得超过 {limit} 年", max_years=limit
+        )
+    if terms.reserve_fen is not None and terms.reserve_fen < terms.listing_price_fen:
+        raise InvalidInput("terms.reserve_below_start", "保留价不得低于挂牌价")
+
+
+def _terms_dict(terms: Terms) -> dict[str, Any]:
+    return msgspec.to_builtins(terms)  # type: ignore[no-any-return]
+
+
+async def _record(
+    session: AsyncSession, listing: Listing, type_: str, actor: str, now: datetime,
+    **payload: Any,
+) -> None:
+    await ledger.append(
+        session, subject=subject(listing.id), type=type_, actor=actor,
+        payload={"state": listing.state, **payload}, at=now,
+    )
+
+
+async def create(
+    session: AsyncSession, actor: Actor, body: ListingCreate, settings: ExchangeSettings,
+    now: datetime,
+) -> Listing:
+    actor.require("village")
+    assert actor.region is not None  # village officials always belong to a village
+    if body.village_id not in (None, actor.region.id):
+        raise PermissionDenied("listing.not_your_village", "只能为本村委托资产")
+    _check_terms(body.terms, body.category, settings)
+    listing = Listing(
+        village_id=actor.region.id, created_by=actor.id, title=body.title,
+        category=body.category, location=body.location, area=body.area,
+        area_unit=body.area_unit, description=body.description,
+        terms=_terms_dict(body.terms), state=ListingState.DRAFT.value,
+        created_at=now, updated_at=now,
+    )
+    session.add(listing)
+    await session.flush()
+    await _record(session, listing, "listing.created", actor.name, now, terms=listing.terms,
+                  title=listing.title, category=listing.category)
+    return listing
+
+
+async def update(
+    session: AsyncSession, actor: Actor, listing_id: int, patch: ListingUpdate,
+    settings: ExchangeSettings, now: datetime,
+) -> Listing:
+    visible = await load(session, actor, listing_id, lock=True)
+    _require_village_owner(actor, visible)
+    listing = visible.listing
+    ensure_editable(ListingState(listing.state))
+    changes = {
+        f: getattr(patch, f) for f in patch.__struct_fields__
+        if getattr(patch, f) is not msgspec.UNSET
+    }
+    if "terms" in changes:
+        _check_terms(changes["terms"], changes.get("category", listing.category), settings)
+        changes["terms"] = _terms_dict(changes["terms"])
+    elif "category" in changes:
+        _check_terms(msgspec.convert(listing.terms, Terms), changes["category"], settings)
+    for name, value in changes.items():
+        setattr(listing, name, value)
+    listing.updated_at = now
+    await _record(session, listing, "listing.updated", actor.name, now,
+                  changed=sorted(changes))
+    return listing
+
+
+async def submit(session: AsyncSession, actor: Actor, listing_id: int, now: datetime) -> Listing:
+    visible = await load(session, actor, listing_id, lock=True)
+    _require_village_owner(actor, visible)
+    listing = visible.listing
+    listing.state = transition(ListingState(listing.state), Action.SUBMIT).value
+    listing.return_reason = None
+    listing.updated_at = now
+    await _record(session, listing, "listing.submitted", actor.name, now)
+    return listing
+
+
+async def withdraw(session: AsyncSession, actor: Actor, listing_id: int, now: datetime) -> Listing:
+    visible = await load(session, actor, listing_id, lock=True)
+    _require_village_owner(actor, visible)
+    listing = visible.listing
+    listing.state = transition(ListingState(listing.state), Action.WITHDRAW).value
+    listing.updated_at = now
+    await _record(session, listing, "listing.withdrawn", actor.name, now)
+    return listing
+
+
+async def review(
+    session: AsyncSession, actor: Actor, listing_id: int, body: ReviewBody, now: datetime
+) -> Listing:
+    visible = await load(session, actor, listing_id, lock=True)
+    _require_reviewer(actor, visible)
+    listing = visible.listing
+    if body.decision == "return" and not body.reason.strip():
+        raise InvalidInput("review.reason_required", "退回时必须说明理由")
+    action = Action.ACCEPT if body.decision == "accept" else Action.RETURN
+    listing.state = transition(ListingState(listing.state), action).value
+    listing.return_reason = body.reason if action is Action.RETURN else None
+    listing.updated_at = now
+    await _record(session, listing, f"listing.{listing.state}", actor.name, now,
+                  reason=body.reason)
+    return listing
+
+
+async def announce(
+    session: AsyncSession, actor: Actor, listing_id: int, body: AnnounceBody,
+    settings: ExchangeSettings, now: datetime,
+) -> Listing:
+    visible = await load(session, actor, listing_id, lock=True)
+    _require_reviewer(actor, visible)
+    listing = visible.listing
+    new_state = transition(ListingState(listing.state), Action.ANNOUNCE)
+    closes, starts = _aware(body.registration_closes_at), _aware(body.auction_starts_at)
+    check_announcement(
+        now=now, registration_closes_at=closes, auction_starts_at=starts,
+        notice_working_days=settings.notice_period_working_days, calendar=settings.calendar(),
+    )
+    listing.state = new_state.value
+    listing.announced_at = now
+    listing.registration_closes_at = closes
+    listing.auction_starts_at = starts
+    listing.updated_at = now
+    await _record(
+        session, listing, "listing.announced", actor.name, now,
+        registration_closes_at=ledger.timestamp(closes), auction_starts_at=ledger.timestamp(starts),
+        terms=listing.terms,
+    )
+    return listing
+
+
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise InvalidInput("time.timezone_required", "时间必须带时区，例如 2026-12-01T10:00:00+08:00")
+    return value
+
+
+async def relist(session: AsyncSession, actor: Actor, listing_id: int, now: datetime) -> Listing:
+    """A failed listing starts over as a new draft with the same asset and terms, to be changed."""
+    visible = await load(session, actor, listing_id, lock=True)
+    _require_village_owner(actor, visible)
+    old = visible.listing
+    if old.state != ListingState.FAILED:
+        raise InvalidInput("listing.not_failed", "只有流拍的项目才能重新挂牌")
+    new = Listing(
+        village_id=old.village_id, created_by=actor.id, title=old.title, category=old.category,
+        location=old.location, area=old.area, area_unit=old.area_unit,
+        description=old.description, terms=old.terms, state=ListingState.DRAFT.value,
+        relist_of=old.id, created_at=now, updated_at=now,
+    )
+    session.add(new)
+    await session.flush()
+    await _record(session, new, "listing.created", actor.name, now, relist_of=old.id,
+                  terms=new.terms, title=new.title, category=new.category)
+    await _record(session, old, "listing.relisted", actor.name, now, new_listing_id=new.id)
+    return new
+
+
+@dataclass(frozen=True, slots=True)
+class ListingFilter:
+    state: str | None = None
+    category: str | None = None
+    region: str | None = None  # a region path prefix
+    limit: int = 50
+    offset: int = 0
+
+
+async def search(
+    session: AsyncSession, actor: Actor | None, filters: ListingFilter
+) -> list[Visible]:
+    query: Select[tuple[Listing, Region]] = (
+        select(Listing, Region).join(Region, Region.id == Listing.village_id)
+        .order_by(Listing.id.desc())
+    )
+    if filters.state:
+        query = query.where(Listing.state == filters.state)
+    if filters.category:
+        query = query.where(Listing.category == filters.category)
+    if filters.region:
+        path = filters.region.strip("/")
+        query = query.where((Region.path == path) | Region.path.startswith(path + "/"))
+    visible_states = _states_visible_to(actor)
+    if visible_states is not None:
+        query = query.where(Listing.state.in_(visible_states))
+    if actor is not None and actor.region is not None:
+        # Outside one's jurisdiction only public listings are visible.
+        inside = (Region.path == actor.region.path) | Region.path.startswith(actor.region.path + "/")
+        query = query.where(inside | Listing.state.in_([s.value for s in PUBLIC]))
+    rows = await session.execute(query.limit(filters.limit).offset(filters.offset))
+    return [Visible(listing, village) for listing, village in rows.tuples()
+            if can_view(actor, listing, village)]
+
+
+def _states_visible_to(actor: Actor | None) -> list[str] | None:
+    if actor is None or actor.role == "bidder":
+        return [s.value for s in PUBLIC]
+    if actor.role == "reviewer":
+        return [s.value for s in ListingState if s is not ListingState.DRAFT]
+    return None
+
+
+async def documents_of(session: AsyncSession, listing_id: int) -> list[Document]:
+    rows = await session.scalars(
+        select(Document).where(Document.listing_id == listing_id).order_by(Document.id)
+    )
+    return list(rows)
+
+
+async def attachable(session: AsyncSession, actor: Actor, listing_id: int) -> Visible:
+    """The listing, locked, if this actor may attach documents to it now."""
+    visible = await load(session, actor, listing_id, lock=True)
+    _require_village_owner(actor, visible)
+    ensure_editable(ListingState(visible.listing.state))
+    return visible
+
+
+async def add_document(
+    session: AsyncSession, actor: Actor, listing_id: int, *, kind: str, filename: str,
+    content_type: str, size: int, sha256: str, now: datetime,
+) -> Document:
+    """Record an attachment already stored by content hash; only while the entrustment is editable."""
+    visible = await attachable(session, actor, listing_id)
+    document = Document(
+        listing_id=listing_id, kind=kind, filename=filename, content_type=content_type,
+        size=size, sha256=sha256, uploaded_by=actor.id, uploaded_at=now,
+    )
+    session.add(document)
+    await session.flush()
+    await _record(session, visible.listing, "listing.document_added", actor.name, now,
+                  document_id=document.id, kind=kind, filename=filename, sha256=sha256, size=size)
+    return document
