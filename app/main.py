@@ -17,7 +17,14 @@ from core.api import AuthController, BidderController, SettingsController
 from core.clock import Clock, SystemClock
 from core.config import Config
 from core.db import Database
-from core.web import EXCEPTION_HANDLERS, PUBLIC, AuthMiddleware, RateLimiter, Services, declares_access
+from core.web import (
+    EXCEPTION_HANDLERS,
+    PUBLIC,
+    AuthMiddleware,
+    RateLimiter,
+    Services,
+    declares_access,
+)
 from listings.api import ListingController, PaymentController, RegistrationController
 
 CONTROLLERS: list[Any] = [
@@ -39,19 +46,23 @@ async def readyz(state: State) -> dict[str, str]:
     return {"status": "ready", "database": "ok"}
 
 
+def build_services(config: Config, clock: Clock | None = None) -> Services:
+    return Services(
+        config=config, db=Database(config.database_url), clock=clock or SystemClock(),
+        login_limiter=RateLimiter(config.login_attempts_per_minute, 60),
+    )
+
+
 def create_app(
-    config: Config | None = None, *, clock: Clock | None = None, run_scheduler: bool = True
+    config: Config | None = None, *, clock: Clock | None = None,
+    services: Services | None = None, run_scheduler: bool = True,
 ) -> Litestar:
-    config = config or Config.from_env()
-    clock = clock or SystemClock()
+    """The exchange as an ASGI app. Given `services`, the caller owns (and disposes) them."""
+    config = services.config if services else (config or Config.from_env())
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        db = Database(config.database_url)
-        svc = Services(
-            config=config, db=db, clock=clock,
-            login_limiter=RateLimiter(config.login_attempts_per_minute, 60),
-        )
+        svc = services or build_services(config, clock)
         app.state.services = svc
         stop = asyncio.Event()
         task = asyncio.create_task(scheduler.run(svc, scheduler.JOBS, stop)) if run_scheduler else None
@@ -61,17 +72,20 @@ def create_app(
             stop.set()
             if task is not None:
                 await task
-            await db.dispose()
+            if services is None:
+                await svc.db.dispose()
 
     app = Litestar(
         route_handlers=[*CONTROLLERS, healthz, readyz],
         lifespan=[lifespan],
-        middleware=[AuthMiddleware],
+        middleware=[AuthMiddleware()],
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=config.max_json_bytes,
         openapi_config=OpenAPIConfig(title="ruralx 农村产权流转交易平台", version="1", path="/schema"),
         debug=False,
     )
+    if services is not None:
+        app.state.services = services  # usable without the lifespan (in-process tests)
     undeclared = [
         f"{route.path}" for route in app.routes for handler in getattr(route, "route_handlers", [])
         if not declares_access(handler) and not route.path.startswith("/schema")

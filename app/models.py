@@ -1,9 +1,9 @@
 """Every table of the exchange, imported once so alembic and tests see the whole schema."""
 
+from core import settings as settings_models
 from core.accounts import models as accounts_models
 from core.db import Base
 from core.ledger import models as ledger_models
-from core import settings as settings_models
 from listings import models as listings_models
 
 metadata = Base.metadata

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from litestar import Controller, Request, Response, get, post, put
 from litestar.datastructures import Cookie
+from litestar.params import JSONBody
 from msgspec import Meta
 
 from core import settings as exchange_settings
@@ -54,7 +55,7 @@ class AuthController(Controller):
     path = "/api/v1/auth"
 
     @post("/login", opt=PUBLIC, status_code=200)
-    async def login(self, request: Request[Any, Any, Any], data: LoginBody) -> Response[Any]:
+    async def login(self, request: Request[Any, Any, Any], data: JSONBody[LoginBody]) -> Response[Any]:
         svc = services(request)
         ip = client_ip(request) or "-"
         svc.login_limiter.hit(f"user:{data.username}", f"ip:{ip}")
@@ -99,7 +100,7 @@ class BidderController(Controller):
     path = "/api/v1/bidders"
 
     @post("/", opt=PUBLIC, status_code=201)
-    async def sign_up(self, request: Request[Any, Any, Any], data: BidderSignUp) -> dict[str, Any]:
+    async def sign_up(self, request: Request[Any, Any, Any], data: JSONBody[BidderSignUp]) -> dict[str, Any]:
         svc = services(request)
         svc.login_limiter.hit(f"signup-ip:{client_ip(request) or '-'}")
         async with svc.db.write() as session:
@@ -120,7 +121,7 @@ class SettingsController(Controller):
             return exchange_settings.to_builtins(await exchange_settings.load(session))
 
     @put("/", guards=[allow("admin")])
-    async def update(self, request: Request[Any, Any, Any], data: dict[str, Any]) -> dict[str, Any]:
+    async def update(self, request: Request[Any, Any, Any], data: JSONBody[dict[str, Any]]) -> dict[str, Any]:
         svc = services(request)
         async with svc.db.write() as session:
             new = await exchange_settings.update(

@@ -19,10 +19,11 @@ from typing import Any
 
 from litestar import Request, Response
 from litestar.connection import ASGIConnection
+from litestar.enums import ScopeType
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.handlers.base import BaseRouteHandler
-from litestar.middleware import AbstractMiddleware
-from litestar.types import Receive, Scope, Send
+from litestar.middleware import ASGIMiddleware
+from litestar.types import ASGIApp, Receive, Scope, Send
 
 from core.accounts import Actor, authenticate, region_of
 from core.clock import Clock
@@ -110,12 +111,12 @@ def _bearer(scope: Scope) -> str | None:
     return None
 
 
-class AuthMiddleware(AbstractMiddleware):
+class AuthMiddleware(ASGIMiddleware):
     """Resolve the actor from a bearer token or the session cookie; check CSRF for cookies."""
 
-    scopes = {"http", "websocket"}  # type: ignore[assignment]
+    scopes = (ScopeType.HTTP, ScopeType.WEBSOCKET)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         request: Request[Any, Any, Any] = Request(scope)
         token = _bearer(scope)
         by_cookie = False
@@ -127,23 +128,25 @@ class AuthMiddleware(AbstractMiddleware):
                 async with svc.db.read() as session:
                     user = await authenticate(session, token, now=svc.now())
                     region = await region_of(session, user)
-            except NotAuthenticated as exc:
+            except NotAuthenticated:
                 if not by_cookie:  # a stale cookie just means "anonymous"; a bad bearer is an error
-                    await _problem_response(exc)(scope, receive, send)
-                    return
+                    raise
             else:
                 scope[_ACTOR] = Actor(user, region)  # type: ignore[literal-required]
                 scope[_TOKEN] = token  # type: ignore[literal-required]
                 if by_cookie and scope["type"] == "http" and scope["method"] in UNSAFE:
-                    handler = scope.get("route_handler")
-                    form_checked = handler is not None and handler.opt.get("csrf") == "form"
-                    sent = request.headers.get(CSRF_HEADER, "")
-                    expected = csrf_token(svc.config.secret_key, token)
-                    if not form_checked and not hmac.compare_digest(sent, expected):
-                        exc2 = PermissionDenied("auth.csrf", "页面已过期，请刷新后重试")
-                        await _problem_response(exc2)(scope, receive, send)
-                        return
-        await self.app(scope, receive, send)
+                    _check_csrf(scope, request, svc.config.secret_key, token)
+        await next_app(scope, receive, send)
+
+
+def _check_csrf(scope: Scope, request: Request[Any, Any, Any], secret: str, token: str) -> None:
+    """Cookie-authenticated writes must prove they come from our pages (double submit)."""
+    handler = scope.get("route_handler")
+    if handler is not None and (handler.opt.get("public") or handler.opt.get("csrf") == "form"):
+        return  # public writes do not act as the user; form pages check their own field
+    sent = request.headers.get(CSRF_HEADER, "")
+    if not hmac.compare_digest(sent, csrf_token(secret, token)):
+        raise PermissionDenied("auth.csrf", "页面已过期，请刷新后重试")
 
 
 def problem(status: int, code: str, detail: str, title: str = "", **extra: Any) -> Response[Any]:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import logging
-from urllib.parse import quote
 from typing import Annotated, Any
+from urllib.parse import quote
 
 import msgspec
 from litestar import Controller, Request, Response, get, patch, post
 from litestar.datastructures import UploadFile
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, Parameter
+from litestar.params import JSONBody, MultipartBody
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -93,7 +92,7 @@ class ListingController(Controller):
     path = "/api/v1/listings"
 
     @post("/", guards=[allow("village")], status_code=201)
-    async def create(self, request: Request[Any, Any, Any], data: ListingCreate) -> ListingOut:
+    async def create(self, request: Request[Any, Any, Any], data: JSONBody[ListingCreate]) -> ListingOut:
         svc, who = services(request), actor(request)
         async with svc.db.write() as session:
             settings = await exchange_settings.load(session)
@@ -103,10 +102,10 @@ class ListingController(Controller):
     @get("/", opt=PUBLIC)
     async def search(
         self, request: Request[Any, Any, Any],
-        state_: Annotated[str | None, Parameter(query="state")] = None,
-        category: str | None = None, region: str | None = None,
-        limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
-        offset: Annotated[int, Parameter(ge=0)] = 0,
+        state_: Annotated[str | None, QueryParameter(name="state")] = None,
+        category: FromQuery[str | None] = None, region: FromQuery[str | None] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
+        offset: Annotated[int, QueryParameter(ge=0)] = 0,
     ) -> dict[str, Any]:
         viewer = actor_or_none(request)
         async with services(request).db.read() as session:
@@ -115,7 +114,7 @@ class ListingController(Controller):
         return {"items": [listing_view(v, viewer) for v in rows]}
 
     @get("/{listing_id:int}", opt=PUBLIC)
-    async def show(self, request: Request[Any, Any, Any], listing_id: int) -> ListingOut:
+    async def show(self, request: Request[Any, Any, Any], listing_id: FromPath[int]) -> ListingOut:
         viewer = actor_or_none(request)
         async with services(request).db.read() as session:
             visible = await service.load(session, viewer, listing_id)
@@ -124,7 +123,7 @@ class ListingController(Controller):
 
     @patch("/{listing_id:int}", guards=[allow("village")])
     async def update(
-        self, request: Request[Any, Any, Any], listing_id: int, data: ListingUpdate
+        self, request: Request[Any, Any, Any], listing_id: FromPath[int], data: JSONBody[ListingUpdate]
     ) -> ListingOut:
         svc, who = services(request), actor(request)
         async with svc.db.write() as session:
@@ -134,18 +133,18 @@ class ListingController(Controller):
             return listing_view(visible, who, await service.documents_of(session, listing_id))
 
     @post("/{listing_id:int}/submit", guards=[allow("village")], status_code=200)
-    async def submit(self, request: Request[Any, Any, Any], listing_id: int, data: Empty) -> ListingOut:
+    async def submit(self, request: Request[Any, Any, Any], listing_id: FromPath[int], data: JSONBody[Empty]) -> ListingOut:
         return await self._act(request, listing_id, service.submit)
 
     @post("/{listing_id:int}/withdraw", guards=[allow("village")], status_code=200)
-    async def withdraw(self, request: Request[Any, Any, Any], listing_id: int, data: Empty) -> ListingOut:
+    async def withdraw(self, request: Request[Any, Any, Any], listing_id: FromPath[int], data: JSONBody[Empty]) -> ListingOut:
         return await self._act(request, listing_id, service.withdraw)
 
     @post("/{listing_id:int}/relist", guards=[allow("village")], status_code=201)
-    async def relist(self, request: Request[Any, Any, Any], listing_id: int, data: Empty) -> ListingOut:
+    async def relist(self, request: Request[Any, Any, Any], listing_id: FromPath[int], data: JSONBody[Empty]) -> ListingOut:
         return await self._act(request, listing_id, service.relist)
 
-    async def _act(self, request: Request[Any, Any, Any], listing_id: int, use_case: Any) -> ListingOut:
+    async def _act(self, request: Request[Any, Any, Any], listing_id: FromPath[int], use_case: Any) -> ListingOut:
         svc, who = services(request), actor(request)
         async with svc.db.write() as session:
             listing = await use_case(session, who, listing_id, svc.now())
@@ -154,7 +153,7 @@ class ListingController(Controller):
 
     @post("/{listing_id:int}/review", guards=[allow("reviewer")], status_code=200)
     async def review(
-        self, request: Request[Any, Any, Any], listing_id: int, data: ReviewBody
+        self, request: Request[Any, Any, Any], listing_id: FromPath[int], data: JSONBody[ReviewBody]
     ) -> ListingOut:
         svc, who = services(request), actor(request)
         async with svc.db.write() as session:
@@ -163,7 +162,7 @@ class ListingController(Controller):
 
     @post("/{listing_id:int}/announce", guards=[allow("reviewer")], status_code=200)
     async def announce(
-        self, request: Request[Any, Any, Any], listing_id: int, data: AnnounceBody
+        self, request: Request[Any, Any, Any], listing_id: FromPath[int], data: JSONBody[AnnounceBody]
     ) -> ListingOut:
         svc, who = services(request), actor(request)
         async with svc.db.write() as session:
@@ -174,8 +173,8 @@ class ListingController(Controller):
     @post("/{listing_id:int}/documents", guards=[allow("village")], status_code=201,
           request_max_body_size=MAX_UPLOAD + 64 * 1024)
     async def upload(
-        self, request: Request[Any, Any, Any], listing_id: int,
-        data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)],
+        self, request: Request[Any, Any, Any], listing_id: FromPath[int],
+        data: MultipartBody[dict[str, Any]],
     ) -> DocumentOut:
         svc, who = services(request), actor(request)
         upload, kind = data.get("file"), data.get("kind")
@@ -202,7 +201,7 @@ class ListingController(Controller):
 
     @get("/{listing_id:int}/documents/{document_id:int}", guards=[allow()])
     async def download(
-        self, request: Request[Any, Any, Any], listing_id: int, document_id: int
+        self, request: Request[Any, Any, Any], listing_id: FromPath[int], document_id: FromPath[int]
     ) -> Response[bytes]:
         svc, who = services(request), actor(request)
         async with svc.db.read() as session:
@@ -220,7 +219,7 @@ class ListingController(Controller):
 
     @post("/{listing_id:int}/registrations", guards=[allow("bidder")], status_code=201)
     async def register(
-        self, request: Request[Any, Any, Any], listing_id: int, data: Empty
+        self, request: Request[Any, Any, Any], listing_id: FromPath[int], data: JSONBody[Empty]
     ) -> RegistrationOut:
         svc, who = services(request), actor(request)
         try:
@@ -234,7 +233,7 @@ class ListingController(Controller):
             raise Conflict("registration.duplicate", "您已报名该项目，请勿重复报名") from None
 
     @get("/{listing_id:int}/registrations", guards=[allow("reviewer", "regulator", "admin")])
-    async def registrations(self, request: Request[Any, Any, Any], listing_id: int) -> dict[str, Any]:
+    async def registrations(self, request: Request[Any, Any, Any], listing_id: FromPath[int]) -> dict[str, Any]:
         who = actor(request)
         async with services(request).db.read() as session:
             await service.load(session, who, listing_id)
@@ -265,14 +264,14 @@ class RegistrationController(Controller):
             return {"items": [registration_view(r) for r in rows]}
 
     @get("/{registration_id:int}", guards=[allow()])
-    async def show(self, request: Request[Any, Any, Any], registration_id: int) -> RegistrationOut:
+    async def show(self, request: Request[Any, Any, Any], registration_id: FromPath[int]) -> RegistrationOut:
         async with services(request).db.read() as session:
             return registration_view(
                 await reg.load_registration(session, actor(request), registration_id))
 
     @post("/{registration_id:int}/review", guards=[allow("reviewer")], status_code=200)
     async def review(
-        self, request: Request[Any, Any, Any], registration_id: int, data: RegistrationReviewBody
+        self, request: Request[Any, Any, Any], registration_id: FromPath[int], data: JSONBody[RegistrationReviewBody]
     ) -> RegistrationOut:
         svc = services(request)
         async with svc.db.write() as session:
@@ -281,7 +280,7 @@ class RegistrationController(Controller):
 
     @post("/{registration_id:int}/deposit", guards=[allow("reviewer")], status_code=200)
     async def confirm_deposit(
-        self, request: Request[Any, Any, Any], registration_id: int, data: ManualDeposit
+        self, request: Request[Any, Any, Any], registration_id: FromPath[int], data: JSONBody[ManualDeposit]
     ) -> Response[Any]:
         svc = services(request)
         answer = await _idempotent_payment(request, lambda session: reg.confirm_manually(

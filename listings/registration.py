@@ -9,13 +9,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import ledger
 from core.accounts import Actor, User, within
 from core.clock import CHINA_TZ, local_date
-from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
+from core.errors import Conflict, InvalidInput, NotFound
 from core.settings import ExchangeSettings
 from listings.models import Listing, Payment, Registration
 from listings.rules import ListingState, Outcome, action_for, registration_outcome, transition

@@ -97,8 +97,8 @@ class ListingUpdate(Strict, kw_only=True):
     title: Text200 | UnsetType = UNSET
     category: Category | UnsetType = UNSET
     location: Text200 | UnsetType = UNSET
-    area: Decimal | None | UnsetType = UNSET
-    area_unit: AreaUnit | None | UnsetType = UNSET
+    area: Decimal | UnsetType | None = UNSET
+    area_unit: AreaUnit | UnsetType | None = UNSET
     description: Annotated[str, Meta(max_length=5000)] | UnsetType = UNSET
     terms: Terms | UnsetType = UNSET
 

@@ -121,7 +121,7 @@ _weighted: list[st.SearchStrategy[Intent]] = [
 ]
 intents: st.SearchStrategy[Intent] = st.sampled_from(_weighted).flatmap(lambda branch: branch)
 # Mostly quick successive commands, sometimes a long silence that lets phases run out.
-gaps_ms = st.sampled_from([3_000] * 19 + [30_000]).flatmap(lambda top: st.integers(0, top))
+gaps_ms = st.sampled_from([3_000] * 38 + [30_000, 400_000]).flatmap(lambda top: st.integers(0, top))
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,59 @@
+"""An in-process exchange per test, on SQLite and PostgreSQL, with a controllable clock."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+
+from app.main import build_services, create_app
+from core.accounts import NewUser, add_user
+from core.clock import FakeClock
+from core.config import Config
+from core.web import Services
+from tests.support import PASSWORD, PAYMENT_SECRET, XINGTIAN, Http
+
+# Tuesday 2026-12-01 09:00 in Beijing: a working day, so notice periods are easy to reason about.
+START = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
+
+STAFF = [
+    NewUser("xingtian", "village", PASSWORD, "杏田村经办人", XINGTIAN),
+    NewUser("other-village", "village", PASSWORD, "后坑村经办人",
+            "福建省/泉州市/泉州台商投资区/洛阳镇/后坑村"),
+    NewUser("reviewer", "reviewer", PASSWORD, "交易中心审核员"),
+    NewUser("regulator", "regulator", PASSWORD, "农经站监管员"),
+    NewUser("admin", "admin", PASSWORD, "系统管理员"),
+]
+
+
+@dataclass
+class Exchange:
+    http: Http
+    clock: FakeClock
+    services: Services
+
+
+@pytest.fixture
+async def exchange(database_url: str, tmp_path: Path) -> AsyncIterator[Exchange]:
+    clock = FakeClock(START)
+    config = Config(
+        database_url=database_url, data_dir=str(tmp_path / "data"), secret_key="test-secret",
+        payment_secret=PAYMENT_SECRET, login_attempts_per_minute=1000,
+    )
+    services = build_services(config, clock)
+    app = create_app(services=services, run_scheduler=False)
+    # The app runs in the test's own event loop, so the test may use its services directly;
+    # due work (registration close, timers) is run by the test when it moves the clock.
+    try:
+        async with services.db.write() as session:
+            for user in STAFF:
+                await add_user(session, user, actor="test", now=clock.now())
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as client:
+            yield Exchange(Http(client), clock, services)
+    finally:
+        await services.db.dispose()
