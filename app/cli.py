@@ -33,7 +33,7 @@ def _cmd_run(config: Config, args: argparse.Namespace) -> int:
 
         asyncio.run(seed(config))
     uvicorn.run(create_app(config), host=args.host, port=args.port, log_level="info",
-                ws="websockets")
+                ws="websockets-sansio")
     return 0
 
 

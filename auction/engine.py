@@ -390,7 +390,7 @@ def _accept(
         current_fen=amount_fen,
         leader=bidder,
         ends_at=ends_at,
-        price_seq=seq,
+        price_seq=state.price_seq,
     )
     return new, BidAccepted(seq, new.round, amount_fen, bidder, now, ends_at, matched)
 

@@ -33,7 +33,6 @@ from auction.engine import (
 
 T0 = datetime(2025, 6, 16, 9, 0, tzinfo=timezone(timedelta(hours=8)))
 BIDDERS = ("A", "B", "C", "D")
-PROPERTY = settings(max_examples=150, deadline=None)
 
 
 # --- what a client means to do; turned into a command from the last state it saw -------------
@@ -106,22 +105,33 @@ def auction_rules(draw: st.DrawFn) -> Rules:
 
 bidders = st.sampled_from((*BIDDERS, None))
 lags = st.none() | st.integers(0, 3)
-any_bid = st.builds(BidIntent, bidders, st.integers(-1, 12), st.just(0) | st.integers(-3, 3), lags)
-fair_bid = st.builds(BidIntent, st.sampled_from(BIDDERS), st.integers(0, 2), st.just(0), lags)
-# one_of picks its distinct branches evenly, so draw the branch from a weighted list: mostly
-# bids that may well be accepted, and resume more often than pause so paused auctions come back.
-_weighted: list[st.SearchStrategy[Intent]] = [
-    *[fair_bid] * 12,
-    *[any_bid] * 4,
-    st.builds(MatchIntent, bidders, lags),
-    st.builds(MatchIntent, st.sampled_from(BIDDERS), st.none()),
-    *[st.builds(Resume, st.just("fixed"))] * 2,
-    st.builds(Pause, st.just("fault")),
-    st.just(Tick()),
-]
-intents: st.SearchStrategy[Intent] = st.sampled_from(_weighted).flatmap(lambda branch: branch)
-# Mostly quick successive commands, sometimes a long silence that lets phases run out.
-gaps_ms = st.sampled_from([3_000] * 38 + [30_000, 400_000]).flatmap(lambda top: st.integers(0, top))
+# Mostly bids that may well be accepted; resume more often than pause so paused auctions
+# come back. (one_of would pick its distinct branches evenly, hence the weighted kinds.)
+KINDS = ("fair_bid",) * 12 + ("any_bid",) * 4 + ("match", "pause", "resume", "resume", "tick")
+
+
+@st.composite
+def intents(draw: st.DrawFn) -> Intent:
+    match draw(st.sampled_from(KINDS)):
+        case "fair_bid":
+            return BidIntent(draw(st.sampled_from(BIDDERS)), draw(st.integers(0, 2)), 0, draw(lags))
+        case "any_bid":
+            offset = draw(st.just(0) | st.integers(-3, 3))
+            return BidIntent(draw(bidders), draw(st.integers(-1, 12)), offset, draw(lags))
+        case "match":
+            return MatchIntent(draw(bidders), draw(lags))
+        case "pause":
+            return Pause("fault")
+        case "resume":
+            return Resume("fixed")
+        case _:
+            return Tick()
+
+
+@st.composite
+def gaps_ms(draw: st.DrawFn) -> int:
+    """Mostly quick successive commands, sometimes a long silence that lets phases run out."""
+    return draw(st.integers(0, draw(st.sampled_from((3_000,) * 38 + (30_000, 400_000)))))
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +161,7 @@ class Run:
 def runs(draw: st.DrawFn) -> Run:
     """Play random commands, then resume if paused and let the clock run out."""
     rules = draw(auction_rules())
-    plan = draw(st.lists(st.tuples(gaps_ms, intents), min_size=20, max_size=80))
+    plan = draw(st.lists(st.tuples(gaps_ms(), intents()), min_size=20, max_size=80))
     plan += [(1, Resume("closing")), (30 * 86_400_000, Tick())]
     state = initial_state(rules)
     now = T0 - timedelta(milliseconds=draw(st.integers(0, 3_000)))
@@ -166,12 +176,10 @@ def runs(draw: st.DrawFn) -> Run:
     return Run(rules, tuple(steps))
 
 
-# --- invariants -----------------------------------------------------------------------------
+# --- invariants, each checked on every generated session ------------------------------------
 
 
-@PROPERTY
-@given(runs())
-def test_accepted_prices_never_decrease_and_rise_except_for_matches(run: Run) -> None:
+def accepted_prices_never_decrease_and_rise_except_for_matches(run: Run) -> None:
     price = run.rules.start_fen
     for bid in run.accepted:
         if bid.matched:
@@ -181,9 +189,7 @@ def test_accepted_prices_never_decrease_and_rise_except_for_matches(run: Run) ->
         price = bid.amount_fen
 
 
-@PROPERTY
-@given(runs())
-def test_every_raise_is_whole_steps_within_max_steps(run: Run) -> None:
+def every_raise_is_whole_steps_within_max_steps(run: Run) -> None:
     rules = run.rules
     price = rules.start_fen
     for bid in run.accepted:
@@ -198,9 +204,7 @@ def test_every_raise_is_whole_steps_within_max_steps(run: Run) -> None:
         price = bid.amount_fen
 
 
-@PROPERTY
-@given(runs())
-def test_round_and_leader_follow_the_accepted_bids(run: Run) -> None:
+def round_and_leader_follow_the_accepted_bids(run: Run) -> None:
     count, leader = 0, None
     for step in run.steps:
         for event in step.decision.events:
@@ -211,9 +215,7 @@ def test_round_and_leader_follow_the_accepted_bids(run: Run) -> None:
         assert (step.decision.state.round, step.decision.state.leader) == (count, leader)
 
 
-@PROPERTY
-@given(runs())
-def test_event_seqs_are_contiguous_across_decisions(run: Run) -> None:
+def event_seqs_are_contiguous_across_decisions(run: Run) -> None:
     seqs = [e.seq for e in run.events]
     assert seqs == list(range(1, len(seqs) + 1))
     assert run.steps[-1].decision.state.seq == len(seqs)
@@ -222,9 +224,7 @@ def test_event_seqs_are_contiguous_across_decisions(run: Run) -> None:
             assert step.decision.state.price_seq == accepted.seq
 
 
-@PROPERTY
-@given(runs())
-def test_ends_at_never_moves_backwards_even_across_a_pause(run: Run) -> None:
+def ends_at_never_moves_backwards_even_across_a_pause(run: Run) -> None:
     # A pause stores the remaining time rounded up and a resume adds it to a later `now`.
     last: datetime | None = None
     for step in run.steps:
@@ -234,9 +234,7 @@ def test_ends_at_never_moves_backwards_even_across_a_pause(run: Run) -> None:
                 last = event.ends_at
 
 
-@PROPERTY
-@given(runs())
-def test_exactly_one_end_and_nothing_after_it(run: Run) -> None:
+def exactly_one_end_and_nothing_after_it(run: Run) -> None:
     events = list(run.events)
     assert [type(e) for e in events].count(Ended) == 1
     assert isinstance(events[-1], Ended)
@@ -249,9 +247,7 @@ def test_exactly_one_end_and_nothing_after_it(run: Run) -> None:
         assert decision.rejection in {Code.NOT_RUNNING, Code.ALREADY_ENDED}
 
 
-@PROPERTY
-@given(runs())
-def test_result_follows_the_last_accepted_bid_and_the_reserve(run: Run) -> None:
+def result_follows_the_last_accepted_bid_and_the_reserve(run: Run) -> None:
     (end,) = [e for e in run.events if isinstance(e, Ended)]
     bids = run.accepted
     reserve = run.rules.reserve_fen
@@ -268,9 +264,7 @@ def test_result_follows_the_last_accepted_bid_and_the_reserve(run: Run) -> None:
         )
 
 
-@PROPERTY
-@given(runs())
-def test_rejected_command_leaves_the_advanced_state(run: Run) -> None:
+def rejected_command_leaves_the_advanced_state(run: Run) -> None:
     for step in run.steps:
         if step.decision.rejection is not None:
             assert step.decision.state == step.advanced.state
@@ -280,9 +274,7 @@ def test_rejected_command_leaves_the_advanced_state(run: Run) -> None:
             assert step.decision.events[:-1] == step.advanced.events
 
 
-@PROPERTY
-@given(runs())
-def test_event_times_are_ordered_and_never_after_now(run: Run) -> None:
+def event_times_are_ordered_and_never_after_now(run: Run) -> None:
     last = T0 - timedelta(days=1)
     for step in run.steps:
         for event in step.decision.events:
@@ -290,9 +282,7 @@ def test_event_times_are_ordered_and_never_after_now(run: Run) -> None:
             last = event.at
 
 
-@PROPERTY
-@given(runs())
-def test_a_late_timer_gives_the_same_result_as_a_punctual_one(run: Run) -> None:
+def a_late_timer_gives_the_same_result_as_a_punctual_one(run: Run) -> None:
     previous = T0 - timedelta(days=1)
     for step in run.steps:
         midway = previous + (step.now - previous) / 2
@@ -302,14 +292,35 @@ def test_a_late_timer_gives_the_same_result_as_a_punctual_one(run: Run) -> None:
         previous = step.now
 
 
-@PROPERTY
-@given(runs())
-def test_only_running_auctions_accept_bids(run: Run) -> None:
+def only_running_auctions_accept_bids(run: Run) -> None:
     for step in run.steps:
         if step.decision.accepted is not None:
             assert step.advanced.state.status in {Status.FREE, Status.COUNTDOWN}
         if step.advanced.state.status is Status.PAUSED:
             assert step.decision.state.status is Status.PAUSED or isinstance(step.command, Resume)
+
+
+INVARIANTS = (
+    accepted_prices_never_decrease_and_rise_except_for_matches,
+    every_raise_is_whole_steps_within_max_steps,
+    round_and_leader_follow_the_accepted_bids,
+    event_seqs_are_contiguous_across_decisions,
+    ends_at_never_moves_backwards_even_across_a_pause,
+    exactly_one_end_and_nothing_after_it,
+    result_follows_the_last_accepted_bid_and_the_reserve,
+    rejected_command_leaves_the_advanced_state,
+    event_times_are_ordered_and_never_after_now,
+    a_late_timer_gives_the_same_result_as_a_punctual_one,
+    only_running_auctions_accept_bids,
+)
+
+
+# One generated session feeds every invariant: generating sessions costs far more than checking.
+@settings(max_examples=200, deadline=None)
+@given(runs())
+def test_invariants_hold_over_random_sessions(run: Run) -> None:
+    for invariant in INVARIANTS:
+        invariant(run)
 
 
 @given(st.lists(st.text(min_size=1, max_size=8), unique=True, max_size=8), st.binary(max_size=16))

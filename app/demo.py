@@ -1,0 +1,104 @@
+"""`ruralx run --demo`: the reference case's village, one user per role and its listing.
+
+Passwords are random, printed once at first seeding and kept in DATA_DIR/demo-credentials.txt
+(readable by the owner only) so a newcomer can find them again.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import datetime, time, timedelta
+from pathlib import Path
+
+from sqlalchemy import select
+
+from core import settings as exchange_settings
+from core.accounts import Actor, NewUser, User, add_user, region_of
+from core.clock import CHINA_TZ, SystemClock
+from core.config import Config
+from core.db import Database
+from core.ids import resident_id_check_char
+from listings import service
+from listings.schemas import AnnounceBody, ListingCreate, ReviewBody, Terms
+
+XINGTIAN = "福建省/泉州市/泉州台商投资区/洛阳镇/杏田村"
+REFERENCE_TERMS = Terms(
+    listing_price_fen=1_200_000, price_unit="per_year", term_years=10, payment="annual",
+    increment_fen=24_000, max_steps=10, deposit_fen=200_000,
+)
+
+
+def _demo_id(serial: int) -> str:
+    first17 = f"35052119850101{serial:03d}"
+    return first17 + resident_id_check_char(first17)
+
+
+DEMO_USERS = [
+    ("xingtian", "village", "杏田村经办人", XINGTIAN, None, None),
+    ("reviewer", "reviewer", "交易中心审核员", None, None, None),
+    ("regulator", "regulator", "农经站监管员", None, None, None),
+    ("admin", "admin", "系统管理员", None, None, None),
+    ("13800000001", "bidder", "竞买人甲", None, _demo_id(11), "13800000001"),
+    ("13800000002", "bidder", "竞买人乙", None, _demo_id(12), "13800000002"),
+]
+
+
+async def seed(config: Config) -> None:
+    db = Database(config.database_url)
+    clock = SystemClock()
+    try:
+        async with db.write() as session:
+            if await session.scalar(select(User.id).where(User.username == "xingtian")):
+                print(f"演示数据已存在；账号密码见 {_credentials_path(config)}")
+                return
+            now = clock.now()
+            lines = []
+            users: dict[str, User] = {}
+            for username, role, name, region, id_number, phone in DEMO_USERS:
+                password = secrets.token_urlsafe(9)
+                users[username] = await add_user(session, NewUser(
+                    username=username, role=role, password=password, display_name=name,
+                    region_path=region, id_type="resident_id" if id_number else None,
+                    id_number=id_number, phone=phone,
+                ), actor="demo", now=now)
+                lines.append(f"{role:<10} {username:<14} {password}")
+            settings = await exchange_settings.load(session)
+            village = Actor(users["xingtian"], await region_of(session, users["xingtian"]))
+            reviewer = Actor(users["reviewer"], None)
+            listing = await service.create(session, village, ListingCreate(
+                title="杏田村杏秀路口水泥地面公开招租", category="collective_operating_assets",
+                location="洛阳镇杏田村杏秀路口", area="600", area_unit="square_meter",
+                description="水泥硬化地面，可用于停车、仓储等合法用途。", terms=REFERENCE_TERMS,
+            ), settings, now)
+            await service.submit(session, village, listing.id, now)
+            await service.review(session, reviewer, listing.id,
+                                 ReviewBody(decision="accept", reason="材料齐全"), now)
+            closes = _working_deadline(settings, now)
+            await service.announce(session, reviewer, listing.id, AnnounceBody(
+                registration_closes_at=closes, auction_starts_at=closes + timedelta(hours=1),
+            ), settings, now)
+        _announce_credentials(config, lines)
+    finally:
+        await db.dispose()
+
+
+def _working_deadline(settings: exchange_settings.ExchangeSettings, now: datetime) -> datetime:
+    """Registration closes at 17:00 on the last day of the notice period."""
+    day = settings.calendar().add_working_days(
+        now.astimezone(CHINA_TZ).date(), settings.notice_period_working_days)
+    return datetime.combine(day, time(17, 0), tzinfo=CHINA_TZ)
+
+
+def _credentials_path(config: Config) -> Path:
+    return Path(config.data_dir) / "demo-credentials.txt"
+
+
+def _announce_credentials(config: Config, lines: list[str]) -> None:
+    path = _credentials_path(config)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = "角色       用户名          密码\n" + "\n".join(lines) + "\n"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(text)
+    print("\n演示账号（仅显示一次，另存于 %s）：\n%s" % (path, text))

@@ -1,0 +1,50 @@
+"""Seed-case steps 1–3 over HTTP against a real server process, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from core import ledger
+from core.db import Database
+from tests.servers import add_user, running_server, server_env
+from tests.support import PASSWORD, XINGTIAN, Http, entrust_review_announce, sign_up_and_qualify
+
+pytestmark = pytest.mark.slow
+
+
+async def test_first_half_over_http(database_url: str, tmp_path: Path) -> None:
+    env = server_env(database_url, tmp_path / "data")
+    for name, role, region in [("xingtian", "village", XINGTIAN), ("reviewer", "reviewer", None),
+                               ("admin", "admin", None)]:
+        await asyncio.to_thread(add_user, env, name, role, PASSWORD, region)
+    with running_server(env, tmp_path) as server:
+        async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as client:
+            anon = Http(client)
+            admin = await anon.login("admin")
+            # A short notice period, so registration closes within the test.
+            await admin.ok("PUT", "/api/v1/settings", {"notice_period_working_days": 0})
+            now = datetime.now(UTC)
+            listing_id, _, reviewer = await entrust_review_announce(
+                anon, now, closes_in=timedelta(seconds=12), starts_in=timedelta(seconds=60))
+            await sign_up_and_qualify(anon, reviewer, listing_id)
+            listing = await anon.ok("GET", f"/api/v1/listings/{listing_id}")
+            assert listing["state"] == "announced"
+            assert "reserve_fen" not in listing["terms"]
+            # The server's own scheduler closes registration when its time comes.
+            for _ in range(200):
+                listing = await anon.ok("GET", f"/api/v1/listings/{listing_id}")
+                if listing["state"] != "announced":
+                    break
+                await asyncio.sleep(0.1)
+            assert listing["state"] == "auction"
+    db = Database(database_url)
+    try:
+        async with db.read() as session:
+            assert await ledger.verify_subject(session, f"listing:{listing_id}") is None
+    finally:
+        await db.dispose()
