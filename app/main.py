@@ -13,6 +13,11 @@ from litestar.openapi import OpenAPIConfig
 from sqlalchemy import text
 
 from app import scheduler
+from auction.api import AuctionController
+from auction.book import BidBook
+from auction.live import Hub, room
+from auction.timers import advance_due
+from contracts.api import DealController
 from core.api import AuthController, BidderController, SettingsController
 from core.clock import Clock, SystemClock
 from core.config import Config
@@ -30,6 +35,7 @@ from listings.api import ListingController, PaymentController, RegistrationContr
 CONTROLLERS: list[Any] = [
     AuthController, BidderController, SettingsController,
     ListingController, RegistrationController, PaymentController,
+    AuctionController, room, DealController,
 ]
 
 
@@ -43,7 +49,13 @@ async def readyz(state: State) -> dict[str, str]:
     svc: Services = state.services
     async with svc.db.read() as session:
         await session.execute(text("SELECT 1"))
-    return {"status": "ready", "database": "ok"}
+    answer = {"status": "ready", "database": "ok"}
+    hub: Hub = state.hub
+    redis = getattr(hub.backend, "_redis", None)
+    if redis is not None:
+        await redis.ping()
+        answer["redis"] = "ok"
+    return answer
 
 
 def build_services(config: Config, clock: Clock | None = None) -> Services:
@@ -60,18 +72,34 @@ def create_app(
     """The exchange as an ASGI app. Given `services`, the caller owns (and disposes) them."""
     config = services.config if services else (config or Config.from_env())
 
+    def wire(app: Litestar, svc: Services) -> None:
+        hub = Hub.from_config(config.redis_url, config.redis_prefix)
+        app.state.services = svc
+        app.state.hub = hub
+        app.state.bids = BidBook(svc.db, svc.clock, hub.publish)
+        app.state.bid_limiter = RateLimiter(config.bids_per_second, 1)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         svc = services or build_services(config, clock)
-        app.state.services = svc
+        if services is None:
+            wire(app, svc)
+        hub: Hub = app.state.hub
+        await hub.start()
+        jobs: list[scheduler.Job] = [
+            lambda: scheduler.close_due_registrations(svc),
+            lambda: advance_due(svc.db, app.state.bids, svc.clock),
+        ]
         stop = asyncio.Event()
-        task = asyncio.create_task(scheduler.run(svc, scheduler.JOBS, stop)) if run_scheduler else None
+        task = (asyncio.create_task(scheduler.run(jobs, config.scheduler_interval_ms, stop))
+                if run_scheduler else None)
         try:
             yield
         finally:
             stop.set()
             if task is not None:
                 await task
+            await hub.stop()
             if services is None:
                 await svc.db.dispose()
 
@@ -85,7 +113,7 @@ def create_app(
         debug=False,
     )
     if services is not None:
-        app.state.services = services  # usable without the lifespan (in-process tests)
+        wire(app, services)  # usable without the lifespan (in-process tests)
     undeclared = [
         f"{route.path}" for route in app.routes for handler in getattr(route, "route_handlers", [])
         if not declares_access(handler) and not route.path.startswith("/schema")

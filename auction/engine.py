@@ -271,7 +271,7 @@ def advance(rules: Rules, state: State, now: datetime) -> Decision:
     """Apply every transition due at `now`, in order, each stamped with the time it was due."""
     _require_aware("now", now)
     events: list[Event] = []
-    while state.status in _TIMED and state.ends_at is not None and now >= state.ends_at:
+    while state.status in _TIMED and state.ends_at is not None and now > state.ends_at:
         state, event = _transition(rules, state, state.ends_at)
         events.append(event)
     return Decision(state, tuple(events))
@@ -390,7 +390,7 @@ def _accept(
         current_fen=amount_fen,
         leader=bidder,
         ends_at=ends_at,
-        price_seq=state.price_seq,
+        price_seq=seq,
     )
     return new, BidAccepted(seq, new.round, amount_fen, bidder, now, ends_at, matched)
 

@@ -36,6 +36,8 @@ class Config:
     max_upload_bytes: int = 10 * 1024 * 1024
     #: Login attempts allowed per username and per client address within a minute.
     login_attempts_per_minute: int = 10
+    #: Bids one bidder may send to one auction per second before `rate_limited`.
+    bids_per_second: int = 5
     #: How often the in-process scheduler looks for due work (registration close, timers).
     scheduler_interval_ms: int = 500
     #: Secure flag on cookies (on behind TLS in production).

@@ -57,8 +57,6 @@ class ExchangeSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True, 
     #: Working-day calendar: public holidays, and weekend days worked in exchange (调休).
     holidays: tuple[date, ...] = ()
     makeup_workdays: tuple[date, ...] = ()
-    #: Bids a bidder may send per second before `rate_limited`.
-    bids_per_second: Annotated[int, msgspec.Meta(ge=1, le=100)] = 5
 
     def calendar(self) -> WorkingDayCalendar:
         return WorkingDayCalendar(holidays=self.holidays, makeup_workdays=self.makeup_workdays)

@@ -347,3 +347,28 @@ def _extend(listing: Listing, settings: ExchangeSettings) -> None:
     listing.auction_starts_at = listing.auction_starts_at + shift
     listing.registration_extended = True
 
+
+
+async def settle_after_sale(
+    session: AsyncSession, listing_id: int, winner_registration_id: int | None, now: datetime
+) -> None:
+    """At the end of the trade: the winner's deposit stays held, to be credited to the first
+    rent payment; everyone else's becomes refundable."""
+    for r in await registrations_of(session, listing_id):
+        if r.id == winner_registration_id:
+            await _record(session, r, "deposit.to_be_credited", "system", now,
+                          amount_fen=r.deposit_fen)
+        elif r.deposit_state in (DepositState.PAID, DepositState.HELD):
+            r.deposit_state = DepositState.REFUNDABLE
+            await _record(session, r, "deposit.refundable", "system", now,
+                          amount_fen=r.deposit_fen)
+
+
+async def qualified_number(session: AsyncSession, listing_id: int, bidder_id: int) -> str | None:
+    """The bidder's anonymous number for this listing if qualified, else None."""
+    return await session.scalar(
+        select(Registration.bidder_number).where(
+            Registration.listing_id == listing_id, Registration.bidder_id == bidder_id,
+            Registration.state == RegState.QUALIFIED,
+        )
+    )

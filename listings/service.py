@@ -326,3 +326,18 @@ async def add_document(
     await _record(session, visible.listing, "listing.document_added", actor.name, now,
                   document_id=document.id, kind=kind, filename=filename, sha256=sha256, size=size)
     return document
+
+
+async def conclude(
+    session: AsyncSession, listing_id: int, *, sold: bool, outcome: str, actor: str,
+    now: datetime, **payload: Any,
+) -> Listing:
+    """The trade ended (auction or agreement): the listing becomes sold or failed."""
+    listing = await session.scalar(select(Listing).where(Listing.id == listing_id).with_for_update())
+    if listing is None:
+        raise NotFound("listing.not_found", "挂牌项目不存在")
+    listing.state = transition(ListingState(listing.state), Action.SELL if sold else Action.FAIL).value
+    listing.outcome = outcome
+    listing.updated_at = now
+    await _record(session, listing, "listing.concluded", actor, now, outcome=outcome, **payload)
+    return listing

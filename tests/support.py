@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import json
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -49,10 +49,17 @@ class Http:
 
     client: Any
     token: str | None = None
-    headers: dict[str, str] = field(default_factory=dict)
+    username: str | None = None
 
-    def as_(self, token: str | None) -> Http:
-        return Http(self.client, token)
+    def as_(self, token: str | None, username: str | None = None) -> Http:
+        return Http(self.client, token, username)
+
+    async def relogin(self) -> Http:
+        """Sign in again as the same user (sessions expire; the fake clock moves fast)."""
+        assert self.username is not None
+        fresh = await Http(self.client).login(self.username)
+        self.token = fresh.token
+        return self
 
     async def call(self, method: str, path: str, body: Any = None, **kw: Any) -> Any:
         headers = dict(kw.pop("headers", {}))
@@ -74,7 +81,7 @@ class Http:
         data = await self.ok("POST", "/api/v1/auth/login",
                              {"username": username, "password": password})
         self.client.cookies.clear()  # API clients use the bearer token; anonymous stays anonymous
-        return self.as_(data["token"])
+        return self.as_(data["token"], username)
 
     async def pay(self, reference: str, amount_fen: int, txn: str | None = None,
                   paid_at: str = "2026-12-01T10:00:00+08:00") -> Any:

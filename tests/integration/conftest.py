@@ -9,8 +9,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from litestar import Litestar
 
 from app.main import build_services, create_app
+from app.scheduler import close_due_registrations
+from auction.timers import advance_due
 from core.accounts import NewUser, add_user
 from core.clock import FakeClock
 from core.config import Config
@@ -35,6 +38,12 @@ class Exchange:
     http: Http
     clock: FakeClock
     services: Services
+    app: Litestar
+
+    async def tick(self) -> None:
+        """Run the due work a worker's scheduler would run at the current (fake) time."""
+        await close_due_registrations(self.services)
+        await advance_due(self.services.db, self.app.state.bids, self.clock)
 
 
 @pytest.fixture
@@ -43,6 +52,7 @@ async def exchange(database_url: str, tmp_path: Path) -> AsyncIterator[Exchange]
     config = Config(
         database_url=database_url, data_dir=str(tmp_path / "data"), secret_key="test-secret",
         payment_secret=PAYMENT_SECRET, login_attempts_per_minute=1000,
+        bids_per_second=1000,
     )
     services = build_services(config, clock)
     app = create_app(services=services, run_scheduler=False)
@@ -52,8 +62,10 @@ async def exchange(database_url: str, tmp_path: Path) -> AsyncIterator[Exchange]
         async with services.db.write() as session:
             for user in STAFF:
                 await add_user(session, user, actor="test", now=clock.now())
+        await app.state.hub.start()
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as client:
-            yield Exchange(Http(client), clock, services)
+            yield Exchange(Http(client), clock, services, app)
     finally:
+        await app.state.hub.stop()
         await services.db.dispose()

@@ -1,0 +1,300 @@
+"""Live rooms: `GET /ws/auctions/{listing_id}` (design.md §6) and the per-worker fan-out hub.
+
+Fan-out goes through a litestar.channels backend: in-process memory on the embedded
+default, Redis pub/sub when RURALX_REDIS_URL is set, so rooms span workers. Each worker holds
+one subscription per room and hands every frame, encoded once, to its local watchers' bounded
+queues. A watcher whose queue is full is closed with 4008 and reconnects with `last_seq`; the
+database (auction_events) is the history, so nothing is lost: the broadcast may be lossy,
+replay is not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+from litestar import WebSocket, websocket
+from litestar.channels.backends.base import ChannelsBackend
+from litestar.channels.backends.memory import MemoryChannelsBackend
+from litestar.exceptions import WebSocketDisconnect
+from litestar.params import FromPath
+
+from auction import book
+from auction.engine import MESSAGES_ZH, Code
+from auction.models import Auction
+from auction.wire import iso, snapshot_frame
+from core.accounts import Actor, authenticate, region_of
+from core.errors import DomainError, TooManyRequests
+from core.web import PUBLIC, RateLimiter, client_ip, services
+from listings import registration
+
+log = logging.getLogger("ruralx.live")
+
+CLOSE_SLOW = 4008  # fell behind: reconnect with last_seq
+CLOSE_NOT_FOUND = 4404
+CLOSE_BAD_HELLO = 4400
+CLOSE_AUTH = 4401
+QUEUE_LIMIT = 512
+
+
+class _Seq(msgspec.Struct):
+    seq: int
+
+
+@dataclass(eq=False)
+class Watcher:
+    """One websocket's outbound queue; `behind` is set when it overflowed."""
+
+    queue: asyncio.Queue[tuple[int, str]] = field(
+        default_factory=lambda: asyncio.Queue(QUEUE_LIMIT))
+    behind: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def offer(self, seq: int, text: str) -> None:
+        try:
+            self.queue.put_nowait((seq, text))
+        except asyncio.QueueFull:
+            self.behind.set()
+
+
+class Hub:
+    """Publishes room frames and delivers them to this worker's watchers."""
+
+    def __init__(self, backend: ChannelsBackend, prefix: str = "ruralx") -> None:
+        self.backend = backend
+        self.prefix = prefix
+        self.rooms: dict[str, set[Watcher]] = {}
+        self._pump: asyncio.Task[None] | None = None
+        self._subscribe_lock = asyncio.Lock()
+
+    @classmethod
+    def from_config(cls, redis_url: str, prefix: str) -> Hub:
+        if not redis_url:
+            return cls(MemoryChannelsBackend(), prefix)
+        from litestar.channels.backends.redis import RedisChannelsPubSubBackend
+        from redis.asyncio import Redis
+
+        redis = Redis.from_url(redis_url)
+        return cls(RedisChannelsPubSubBackend(redis=redis, key_prefix=f"{prefix}:channels"), prefix)
+
+    def channel(self, listing_id: int) -> str:
+        return f"{self.prefix}:auction:{listing_id}"
+
+    async def start(self) -> None:
+        await self.backend.on_startup()
+        self._pump = asyncio.create_task(self._deliver())
+
+    async def stop(self) -> None:
+        if self._pump is not None:
+            self._pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pump
+        await self.backend.on_shutdown()
+
+    async def publish(self, listing_id: int, frames: Sequence[dict[str, Any]]) -> None:
+        for frame in frames:
+            await self.backend.publish(msgspec.json.encode(frame), [self.channel(listing_id)])
+
+    async def join(self, listing_id: int, watcher: Watcher) -> None:
+        name = self.channel(listing_id)
+        async with self._subscribe_lock:
+            room = self.rooms.setdefault(name, set())
+            if not room:
+                await self.backend.subscribe([name])
+            room.add(watcher)
+
+    async def leave(self, listing_id: int, watcher: Watcher) -> None:
+        name = self.channel(listing_id)
+        async with self._subscribe_lock:
+            room = self.rooms.get(name)
+            if room is None:
+                return
+            room.discard(watcher)
+            if not room:
+                del self.rooms[name]
+                await self.backend.unsubscribe([name])
+
+    async def _deliver(self) -> None:
+        while True:
+            try:
+                async for name, data in self.backend.stream_events():
+                    room = self.rooms.get(name)
+                    if not room:
+                        continue
+                    raw = bytes(data)
+                    seq = msgspec.json.decode(raw, type=_Seq).seq
+                    text = raw.decode()  # encoded once, sent to every watcher as is
+                    for watcher in tuple(room):
+                        watcher.offer(seq, text)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # e.g. Redis restarted: resubscribe and go on
+                log.exception("fan-out stream failed; resubscribing")
+                await asyncio.sleep(0.5)
+                with contextlib.suppress(Exception):
+                    await self.backend.subscribe(list(self.rooms))
+
+
+class Hello(msgspec.Struct):
+    type: str
+    token: str | None = None
+    last_seq: int | None = None
+
+
+class ClientFrame(msgspec.Struct):
+    type: str
+    ref: str | None = None
+    amount_fen: int | None = None
+    based_on_seq: int | None = None
+    t: int | float | None = None  # the client's own clock, echoed back untouched
+
+
+@dataclass
+class _Session:
+    socket: WebSocket[Any, Any, Any]
+    listing_id: int
+    actor: Actor | None
+    send_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    last_sent: int = 0
+
+    async def send(self, frame: dict[str, Any]) -> None:
+        async with self.send_lock:
+            await self.socket.send_text(msgspec.json.encode(frame).decode())
+
+    async def send_event(self, seq: int, text: str) -> None:
+        async with self.send_lock:
+            if seq <= self.last_sent:
+                return  # already sent by the replay
+            await self.socket.send_text(text)
+            self.last_sent = seq
+
+
+@websocket("/ws/auctions/{listing_id:int}", opt=PUBLIC)
+async def room(socket: WebSocket[Any, Any, Any], listing_id: FromPath[int]) -> None:
+    await socket.accept()
+    svc = services(socket)
+    hub: Hub = socket.app.state.hub
+    try:
+        hello = msgspec.json.decode(
+            await asyncio.wait_for(socket.receive_text(), timeout=15), type=Hello)
+    except (TimeoutError, msgspec.DecodeError, msgspec.ValidationError):
+        await socket.close(CLOSE_BAD_HELLO, "expected hello")
+        return
+    if hello.type != "hello":
+        await socket.close(CLOSE_BAD_HELLO, "expected hello")
+        return
+    actor: Actor | None = None
+    if hello.token:
+        try:
+            async with svc.db.read() as session:
+                user = await authenticate(session, hello.token, now=svc.now())
+                actor = Actor(user, await region_of(session, user))
+        except DomainError:
+            await socket.close(CLOSE_AUTH, "token invalid")
+            return
+    watcher = Watcher()
+    await hub.join(listing_id, watcher)  # subscribe before reading history: no gap
+    try:
+        conn = _Session(socket, listing_id, actor)
+        if not await _catch_up(conn, svc, hello.last_seq):
+            await socket.close(CLOSE_NOT_FOUND, "no auction")
+            return
+        await _serve(conn, watcher, svc)
+    except WebSocketDisconnect:
+        pass
+    finally:
+        await hub.leave(listing_id, watcher)
+
+
+async def _catch_up(conn: _Session, svc: Any, last_seq: int | None) -> bool:
+    """Replay what the client missed (if it says what it has), then the snapshot."""
+    async with svc.db.read() as session:
+        row = await session.get(Auction, conn.listing_id)
+        if row is None:
+            return False
+        missed = await book.events_after(session, conn.listing_id, last_seq) if last_seq is not None else []
+        you = None
+        if conn.actor is not None and conn.actor.role == "bidder":
+            you = await registration.qualified_number(session, conn.listing_id, conn.actor.id)
+        snapshot = snapshot_frame(row, svc.now(), you=you)
+    for frame in missed:
+        await conn.send(frame)
+    await conn.send(snapshot)
+    conn.last_sent = row.seq
+    return True
+
+
+async def _serve(conn: _Session, watcher: Watcher, svc: Any) -> None:
+    async def pump() -> None:
+        while True:
+            seq, text = await watcher.queue.get()
+            if seq > conn.last_sent + 1:  # a frame overtook its predecessor: fill from the DB
+                async with svc.db.read() as session:
+                    for frame in await book.events_after(session, conn.listing_id, conn.last_sent):
+                        if frame["seq"] < seq:
+                            await conn.send_event(frame["seq"], msgspec.json.encode(frame).decode())
+            await conn.send_event(seq, text)
+
+    async def slow() -> None:
+        await watcher.behind.wait()
+        await conn.socket.close(CLOSE_SLOW, "too slow; reconnect with last_seq")
+
+    tasks = [asyncio.create_task(pump()), asyncio.create_task(slow()),
+             asyncio.create_task(_read(conn, svc))]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            if (exc := task.exception()) is not None and not isinstance(exc, WebSocketDisconnect):
+                raise exc
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _read(conn: _Session, svc: Any) -> None:
+    bids: book.BidBook = conn.socket.app.state.bids
+    limiter: RateLimiter = conn.socket.app.state.bid_limiter
+    while True:
+        try:
+            frame = msgspec.json.decode(await conn.socket.receive_text(), type=ClientFrame)
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            await conn.send({"type": "error", "code": "request.invalid", "message": "消息格式有误"})
+            continue
+        if frame.type == "ping":
+            await conn.send({"type": "pong", "t": frame.t, "server_time": iso(svc.now())})
+        elif frame.type in ("bid", "match"):
+            await conn.send(await _bid(conn, frame, bids, limiter))
+        else:
+            await conn.send({"type": "error", "code": "request.invalid", "message": "未知的消息类型"})
+
+
+async def _bid(conn: _Session, frame: ClientFrame, bids: book.BidBook,
+               limiter: RateLimiter) -> dict[str, Any]:
+    ref = frame.ref or uuid.uuid4().hex
+    if conn.actor is None:
+        return rejected(ref, "not_qualified")
+    try:
+        limiter.hit(f"bid:{conn.listing_id}:{conn.actor.id}")
+    except TooManyRequests:
+        return rejected(ref, "rate_limited")
+    if frame.type == "bid" and (frame.amount_fen is None or frame.amount_fen <= 0):
+        return {"type": "rejected", "ref": ref, "code": "request.invalid", "message": "出价金额无效"}
+    outcome = await bids.bid(
+        conn.listing_id, conn.actor, amount_fen=frame.amount_fen, ref=ref,
+        based_on_seq=frame.based_on_seq, match=frame.type == "match", channel="ws",
+        ip=client_ip(conn.socket), device=conn.socket.headers.get("user-agent"))
+    if outcome.accepted:
+        return {"type": "accepted", "ref": ref, "seq": outcome.seq, "round": outcome.round,
+                "amount_fen": outcome.amount_fen}
+    assert outcome.code is not None
+    return rejected(ref, outcome.code)
+
+
+def rejected(ref: str, code: str) -> dict[str, Any]:
+    return {"type": "rejected", "ref": ref, "code": code, "message": MESSAGES_ZH[Code(code)]}

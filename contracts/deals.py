@@ -1,0 +1,66 @@
+"""The deal with its economics (premium rate, income over the term), as each party may see it."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from auction.models import Deal
+from contracts import economics
+from core.accounts import Actor, User, within
+from core.errors import NotFound
+from core.ids import mask_name
+from core.money import format_percent
+from listings import Listing, ListingState, Registration, service
+
+
+def income_of(listing: Listing, deal: Deal) -> economics.Income:
+    terms = listing.terms
+    escalation = None
+    if terms.get("escalation"):
+        e = terms["escalation"]
+        escalation = economics.Escalation(every_years=e["every_years"], percent=Fraction(e["percent"]))
+    return economics.income(
+        deal.listing_fen, deal.final_fen, terms["price_unit"],
+        Fraction(terms["area"]) if terms.get("area") else None, terms["term_years"],
+        terms["payment"], escalation, terms.get("rent_free_months", 0),
+    )
+
+
+async def load_deal(session: AsyncSession, viewer: Actor | None, listing_id: int) -> dict[str, Any]:
+    """The deal, for the parties, staff and regulators — and the public once announced (sold)."""
+    visible = await service.load(session, viewer, listing_id)
+    deal = await session.get(Deal, listing_id)
+    if deal is None:
+        raise NotFound("deal.not_found", "该项目尚未成交")
+    winner = await session.get(Registration, deal.registration_id)
+    assert winner is not None
+    party = viewer is not None and (
+        (viewer.is_staff and within(visible.village, viewer.region))
+        or service.can_act_for_village(viewer, visible.village)
+        or viewer.id == winner.bidder_id
+    )
+    if not party and visible.listing.state != ListingState.SOLD:
+        raise NotFound("deal.not_found", "该项目尚未成交")
+    income = income_of(visible.listing, deal)
+    rate = economics.premium_rate(deal.listing_fen, deal.final_fen)
+    buyer = await session.get(User, winner.bidder_id)
+    assert buyer is not None
+    return {
+        "listing_id": listing_id, "state": visible.listing.state, "kind": deal.kind,
+        "listing_fen": deal.listing_fen, "final_fen": deal.final_fen,
+        "price_unit": visible.listing.terms["price_unit"],
+        "term_years": visible.listing.terms["term_years"],
+        "winner_number": deal.winner_number,
+        "winner_name": buyer.display_name if party else mask_name(buyer.display_name),
+        "rounds": deal.rounds, "premium_rate": format_percent(rate),
+        "premium_rate_exact": f"{rate.numerator}/{rate.denominator}",
+        "income": {
+            "premium_per_year_fen": income.premium_per_year_fen,
+            "premium_over_term_fen": income.premium_over_term_fen,
+            "contract_value_fen": income.contract_value_fen,
+        },
+        "decided_at": deal.decided_at.isoformat(), "contract_id": deal.contract_id,
+    }
