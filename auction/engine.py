@@ -271,7 +271,7 @@ def advance(rules: Rules, state: State, now: datetime) -> Decision:
     """Apply every transition due at `now`, in order, each stamped with the time it was due."""
     _require_aware("now", now)
     events: list[Event] = []
-    while state.status in _TIMED and state.ends_at is not None and now > state.ends_at:
+    while state.status in _TIMED and state.ends_at is not None and now >= state.ends_at:
         state, event = _transition(rules, state, state.ends_at)
         events.append(event)
     return Decision(state, tuple(events))
@@ -354,7 +354,7 @@ def _place_bid(rules: Rules, state: State, bid: PlaceBid, now: datetime) -> _Out
     steps, remainder = divmod(bid.amount_fen - state.current_fen, rules.increment_fen)
     if remainder:
         return Code.NOT_STEP_MULTIPLE
-    if steps > rules.max_steps:
+    if steps > rules.max_steps + 1:
         return Code.TOO_MANY_STEPS
     return _accept(rules, state, bid.bidder, bid.amount_fen, now, matched=False)
 

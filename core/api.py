@@ -23,6 +23,7 @@ from core.web import (
     client_ip,
     csrf_token,
     services,
+    strict_json_body,
     token_of,
 )
 
@@ -53,6 +54,7 @@ def user_view(user: User, *, region_path: str | None = None) -> dict[str, Any]:
 
 class AuthController(Controller):
     path = "/api/v1/auth"
+    before_request = strict_json_body
 
     @post("/login", opt=PUBLIC, status_code=200)
     async def login(self, request: Request[Any, Any, Any], data: JSONBody[LoginBody]) -> Response[Any]:
@@ -98,6 +100,7 @@ class AuthController(Controller):
 
 class BidderController(Controller):
     path = "/api/v1/bidders"
+    before_request = strict_json_body
 
     @post("/", opt=PUBLIC, status_code=201)
     async def sign_up(self, request: Request[Any, Any, Any], data: JSONBody[BidderSignUp]) -> dict[str, Any]:

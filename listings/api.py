@@ -15,9 +15,18 @@ from sqlalchemy.exc import IntegrityError
 
 from core import settings as exchange_settings
 from core.accounts import Actor
-from core.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
+from core.errors import Conflict, DomainError, InvalidInput, NotAuthenticated, NotFound
 from core.ids import mask_id_number, mask_name, mask_phone
-from core.web import PROBLEM, PUBLIC, actor, actor_or_none, allow, client_ip, services
+from core.web import (
+    PROBLEM,
+    PUBLIC,
+    actor,
+    actor_or_none,
+    allow,
+    client_ip,
+    services,
+    strict_json_body,
+)
 from listings import registration as reg
 from listings import service
 from listings.documents import DocumentStore, check, safe_filename
@@ -40,6 +49,13 @@ from listings.schemas import (
 
 log = logging.getLogger("ruralx.listings")
 MAX_UPLOAD = 10 * 1024 * 1024
+
+
+class UploadTooLarge(DomainError):
+    """A file over the upload limit: 413 like a body over the limit (design.md §5)."""
+
+    status = 413
+    title = "上传内容过大"
 
 
 def _sees_everything(viewer: Actor | None, visible: service.Visible) -> bool:
@@ -90,6 +106,7 @@ def registration_view(r: Registration, *, bidder: Any = None) -> RegistrationOut
 
 class ListingController(Controller):
     path = "/api/v1/listings"
+    before_request = strict_json_body
 
     @post("/", guards=[allow("village")], status_code=201)
     async def create(self, request: Request[Any, Any, Any], data: JSONBody[ListingCreate]) -> ListingOut:
@@ -186,7 +203,7 @@ class ListingController(Controller):
             raise InvalidInput("document.kind", "材料类型无效") from None
         content = await upload.read()
         if len(content) > min(MAX_UPLOAD, svc.config.max_upload_bytes):
-            raise InvalidInput("request.too_large", "文件不得超过 10 MB")
+            raise UploadTooLarge("request.too_large", "文件不得超过 10 MB")
         filename = safe_filename(upload.filename or "")
         content_type = check(content, filename, upload.content_type)
         async with svc.db.write() as session:
@@ -252,6 +269,7 @@ def _bidder_identity(user: Any) -> dict[str, Any]:
 
 class RegistrationController(Controller):
     path = "/api/v1/registrations"
+    before_request = strict_json_body
 
     @get("/", guards=[allow("bidder")])
     async def mine(self, request: Request[Any, Any, Any]) -> dict[str, Any]:

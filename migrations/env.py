@@ -19,6 +19,9 @@ def _run(connection: Any) -> None:
         render_as_batch=connection.dialect.name == "sqlite", compare_type=True,
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # Workers starting together migrate one after another; the later ones find head.
+            connection.exec_driver_sql("SELECT pg_advisory_xact_lock(7250141)")
         context.run_migrations()
 
 

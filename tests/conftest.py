@@ -87,3 +87,27 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
         yield await migrated(url)
     finally:
         await drop_pg_database(url)
+
+
+REDIS_URL = os.environ.get("RURALX_TEST_REDIS", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture
+async def redis_url() -> AsyncIterator[str]:
+    """The Redis server, with a key prefix of this test's own (its keys removed afterwards)."""
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(REDIS_URL)
+    try:
+        await client.ping()
+    except Exception as exc:
+        await client.aclose()
+        unavailable("Redis", exc)
+    prefix = f"ruralx-test-{uuid.uuid4().hex[:8]}"
+    try:
+        yield f"{REDIS_URL}#{prefix}"
+    finally:
+        keys = [k async for k in client.scan_iter(match=f"{prefix}*")]
+        if keys:
+            await client.delete(*keys)
+        await client.aclose()

@@ -30,6 +30,7 @@ def server_env(database_url: str, data_dir: Path, **extra: str) -> dict[str, str
         "RURALX_DATABASE_URL": database_url, "RURALX_DATA_DIR": str(data_dir),
         "RURALX_SECRET_KEY": "e2e-secret", "RURALX_PAYMENT_SECRET": "test-bank-secret",
         "RURALX_SCHEDULER_INTERVAL_MS": "200", "PYTHONUNBUFFERED": "1",
+        "RURALX_BIDS_PER_SECOND": "100",
     })
     env.update(extra)
     return env
