@@ -13,6 +13,7 @@ from msgspec import Meta
 
 from core import settings as exchange_settings
 from core.accounts import NewUser, User, add_user, login, logout
+from core.errors import NotAuthenticated
 from core.ids import mask_id_number, mask_phone
 from core.web import (
     CSRF_COOKIE,
@@ -60,13 +61,20 @@ class AuthController(Controller):
     async def login(self, request: Request[Any, Any, Any], data: JSONBody[LoginBody]) -> Response[Any]:
         svc = services(request)
         ip = client_ip(request) or "-"
-        svc.login_limiter.hit(f"user:{data.username}", f"ip:{ip}")
-        async with svc.db.write() as session:
-            token, user = await login(
-                session, data.username, data.password, now=svc.now(),
-                ttl=timedelta(seconds=svc.config.token_ttl_seconds), ip=ip,
-                user_agent=request.headers.get("user-agent"),
-            )
+        # Failed attempts count against the username and the address; success clears neither
+        # the address (a guesser's successes elsewhere don't buy more tries) nor logs anyone out.
+        keys = (f"user:{data.username}", f"ip:{ip}")
+        svc.login_limiter.check(*keys)
+        try:
+            async with svc.db.write() as session:
+                token, user = await login(
+                    session, data.username, data.password, now=svc.now(),
+                    ttl=timedelta(seconds=svc.config.token_ttl_seconds), ip=ip,
+                    user_agent=request.headers.get("user-agent"),
+                )
+        except NotAuthenticated:
+            svc.login_limiter.record(*keys)
+            raise
         svc.login_limiter.reset(f"user:{data.username}")
         csrf = csrf_token(svc.config.secret_key, token)
         secure = svc.config.secure_cookies

@@ -235,6 +235,11 @@ class RateLimiter:
 
     def hit(self, *keys: str) -> None:
         """Count one attempt against every key; refuse when any key is over its limit."""
+        self.check(*keys)
+        self.record(*keys)
+
+    def check(self, *keys: str) -> None:
+        """Refuse (TooManyRequests) if any key has used up its attempts in the window."""
         now = self._ticks()
         for key in keys:
             hits = self._hits[key]
@@ -243,6 +248,9 @@ class RateLimiter:
             if len(hits) >= self.limit:
                 raise TooManyRequests("rate_limited", "操作过于频繁，请稍后再试",
                                       retry_after=(hits[0] + self.window - now) // 10**9 + 1)
+
+    def record(self, *keys: str) -> None:
+        now = self._ticks()
         for key in keys:
             self._hits[key].append(now)
 
