@@ -38,7 +38,7 @@ def _cmd_run(config: Config, args: argparse.Namespace) -> int:
 
 
 def _cmd_user_add(config: Config, args: argparse.Namespace) -> int:
-    from core.accounts import NewUser, add_user
+    from core.accounts import NewUser, Passwords, add_user
 
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\n")
@@ -52,7 +52,8 @@ def _cmd_user_add(config: Config, args: argparse.Namespace) -> int:
                 user = await add_user(session, NewUser(
                     username=args.name, role=args.role, password=password,
                     display_name=args.display_name or args.name, region_path=args.region,
-                ), actor="cli", now=SystemClock().now())
+                ), actor="cli", now=SystemClock().now(), passwords=Passwords(
+                    time_cost=config.argon2_time_cost, memory_kib=config.argon2_memory_kib))
                 print(f"已创建用户 {user.username}（{user.role}），id={user.id}")
         finally:
             await db.dispose()

@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from core import settings as exchange_settings
-from core.accounts import Actor, NewUser, User, add_user, region_of
+from core.accounts import Actor, NewUser, Passwords, User, add_user, region_of
 from core.clock import CHINA_TZ, SystemClock
 from core.config import Config
 from core.db import Database
@@ -47,6 +47,7 @@ DEMO_USERS = [
 async def seed(config: Config) -> None:
     db = Database(config.database_url)
     clock = SystemClock()
+    passwords = Passwords(time_cost=config.argon2_time_cost, memory_kib=config.argon2_memory_kib)
     try:
         async with db.write() as session:
             if await session.scalar(select(User.id).where(User.username == "xingtian")):
@@ -61,7 +62,7 @@ async def seed(config: Config) -> None:
                     username=username, role=role, password=password, display_name=name,
                     region_path=region, id_type="resident_id" if id_number else None,
                     id_number=id_number, phone=phone,
-                ), actor="demo", now=now)
+                ), actor="demo", now=now, passwords=passwords)
                 lines.append(f"{role:<10} {username:<14} {password}")
             settings = await exchange_settings.load(session)
             village = Actor(users["xingtian"], await region_of(session, users["xingtian"]))

@@ -18,6 +18,7 @@ from auction.book import BidBook
 from auction.live import Hub, room
 from auction.timers import advance_due
 from contracts.api import DealController
+from core.accounts import Passwords
 from core.api import AuthController, BidderController, SettingsController
 from core.clock import Clock, SystemClock
 from core.config import Config
@@ -62,6 +63,8 @@ def build_services(config: Config, clock: Clock | None = None) -> Services:
     return Services(
         config=config, db=Database(config.database_url), clock=clock or SystemClock(),
         login_limiter=RateLimiter(config.login_attempts_per_minute, 60),
+        passwords=Passwords(time_cost=config.argon2_time_cost,
+                            memory_kib=config.argon2_memory_kib),
     )
 
 

@@ -347,8 +347,6 @@ def _place_bid(rules: Rules, state: State, bid: PlaceBid, now: datetime) -> _Out
         return Code.NOT_RUNNING
     if bid.bidder is None:
         return Code.NOT_QUALIFIED
-    if bid.bidder == state.leader and not rules.self_outbid_allowed:
-        return Code.SELF_OUTBID
     if bid.amount_fen < minimum_bid(rules, state):
         return Code.STALE if _is_stale(state, bid.based_on_seq) else Code.BELOW_MINIMUM
     steps, remainder = divmod(bid.amount_fen - state.current_fen, rules.increment_fen)
@@ -368,7 +366,9 @@ def _match_price(rules: Rules, state: State, match: MatchPrice, now: datetime) -
         return Code.NOT_PRIORITY_HOLDER
     if state.leader is None or not _outranks(rules.priority_order, match.bidder, state.leader):
         return Code.NOTHING_TO_MATCH
-        return _accept(rules, state, match.bidder, state.current_fen, now, matched=True)
+    if _is_stale(state, match.based_on_seq):
+        return Code.STALE
+    return _accept(rules, state, match.bidder, state.current_fen, now, matched=True)
 
 
 def _outranks(order: tuple[str, ...], holder: str, leader: str) -> bool:

@@ -38,7 +38,9 @@ class BidderSignUp(msgspec.Struct, forbid_unknown_fields=True):
     name: Annotated[str, Meta(min_length=1, max_length=100)]
     id_type: Literal["resident_id", "uscc"]
     id_number: Annotated[str, Meta(min_length=18, max_length=18)]
-    phone: Annotated[str, Meta(pattern=r"^1[3-9]\d{9}$")]
+    #: ASCII digits only (\d would take full-width ones), and exactly 11 of them ($ alone would
+    #: also let a trailing newline through).
+    phone: Annotated[str, Meta(pattern=r"^1[3-9][0-9]{9}$", min_length=11, max_length=11)]
     password: Annotated[str, Meta(min_length=8, max_length=256)]
 
 
@@ -70,7 +72,7 @@ class AuthController(Controller):
                 token, user = await login(
                     session, data.username, data.password, now=svc.now(),
                     ttl=timedelta(seconds=svc.config.token_ttl_seconds), ip=ip,
-                    user_agent=request.headers.get("user-agent"),
+                    user_agent=request.headers.get("user-agent"), passwords=svc.passwords,
                 )
         except NotAuthenticated:
             svc.login_limiter.record(*keys)
@@ -119,7 +121,7 @@ class BidderController(Controller):
                 username=data.phone, role="bidder", password=data.password,
                 display_name=data.name, id_type=data.id_type, id_number=data.id_number,
                 phone=data.phone,
-            ), actor="public", now=svc.now())
+            ), actor="public", now=svc.now(), passwords=svc.passwords)
         return user_view(user)
 
 

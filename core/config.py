@@ -36,6 +36,9 @@ class Config:
     max_upload_bytes: int = 10 * 1024 * 1024
     #: Login attempts allowed per username and per client address within a minute.
     login_attempts_per_minute: int = 10
+    #: argon2id cost of new password hashes (RFC 9106: t=3, m=64 MiB); lower only for tests.
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 64 * 1024
     #: Bids one bidder may send to one auction per second before `rate_limited`.
     bids_per_second: int = 5
     #: How often the in-process scheduler looks for due work (registration close, timers).

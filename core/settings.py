@@ -10,7 +10,9 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 import msgspec
-from sqlalchemy import Integer, String
+from sqlalchemy import Integer, String, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -90,22 +92,31 @@ def merge(current: ExchangeSettings, patch: dict[str, Any]) -> ExchangeSettings:
     data = to_builtins(current)
     data.update(patch)
     try:
-        return msgspec.convert(data, ExchangeSettings)
-    except msgspec.ValidationError as exc:
+        new = msgspec.convert(data, ExchangeSettings)
+        new.calendar()  # the calendar refuses a day both holiday and makeup, or a weekday makeup
+    except (msgspec.ValidationError, ValueError) as exc:
         raise InvalidInput("settings.invalid", f"交易规则设置无效：{exc}") from exc
+    return new
 
 
 async def update(
     session: AsyncSession, patch: dict[str, Any], *, actor: str, now: datetime
 ) -> ExchangeSettings:
-    current = await load(session)
+    # Lock first, then read: two concurrent partial updates must not lose one another's
+    # change, and the very first two must not both insert the row.
+    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    await session.execute(insert(SettingsRow).values(
+        id=1, data=to_builtins(ExchangeSettings()), updated_at=now, updated_by=actor,
+    ).on_conflict_do_nothing())
+    row = await session.scalar(
+        select(SettingsRow).where(SettingsRow.id == 1).with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    assert row is not None
+    current = msgspec.convert(row.data, ExchangeSettings)
     new = merge(current, patch)
     data = to_builtins(new)
-    row = await session.get(SettingsRow, 1, with_for_update=True)
-    if row is None:
-        session.add(SettingsRow(id=1, data=data, updated_at=now, updated_by=actor))
-    else:
-        row.data, row.updated_at, row.updated_by = data, now, actor
+    row.data, row.updated_at, row.updated_by = data, now, actor
     changed = {k: v for k, v in data.items() if to_builtins(current).get(k) != v}
     await ledger.append(
         session, subject=SETTINGS_SUBJECT, type="settings.updated", actor=actor,

@@ -26,7 +26,7 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from core.accounts import Actor, authenticate, region_of
+from core.accounts import Actor, Passwords, authenticate, region_of
 from core.clock import Clock
 from core.config import Config
 from core.db import Database
@@ -52,6 +52,7 @@ class Services:
     db: Database
     clock: Clock
     login_limiter: RateLimiter
+    passwords: Passwords
 
     def now(self) -> datetime:
         return self.clock.now()

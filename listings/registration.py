@@ -76,14 +76,15 @@ async def apply(
         priority_holder=bool(actor.user.id_number and actor.user.id_number.upper() in holders),
         ip=ip, user_agent=(user_agent or "")[:256] or None, created_at=now,
     )
-    session.add(registration)
-    await session.flush()
-    await _record(session, registration, "registration.applied", actor.name, now,
-                  deposit_fen=registration.deposit_fen, ip=ip,
-                  payment_reference=registration.payment_reference)
     if registration.deposit_fen == 0:  # nothing to pay: ready for review at once
         registration.state = RegState.DEPOSIT_PAID
         registration.deposit_state = DepositState.PAID
+    session.add(registration)
+    await session.flush()
+    # Recorded after the zero-deposit shortcut, so the ledger states what the table holds.
+    await _record(session, registration, "registration.applied", actor.name, now,
+                  deposit_fen=registration.deposit_fen, ip=ip,
+                  payment_reference=registration.payment_reference)
     return registration
 
 

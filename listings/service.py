@@ -284,7 +284,7 @@ async def search(
         inside = (Region.path == actor.region.path) | Region.path.startswith(actor.region.path + "/")
         query = query.where(inside | Listing.state.in_([s.value for s in PUBLIC]))
     rows = await session.execute(query.limit(filters.limit).offset(filters.offset))
-    return [Visible(listing, village) for listing, village in rows.tuples()
+    return [Visible(listing, village) for listing, village in rows
             if can_view(actor, listing, village)]
 
 

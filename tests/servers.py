@@ -30,7 +30,8 @@ def server_env(database_url: str, data_dir: Path, **extra: str) -> dict[str, str
         "RURALX_DATABASE_URL": database_url, "RURALX_DATA_DIR": str(data_dir),
         "RURALX_SECRET_KEY": "e2e-secret", "RURALX_PAYMENT_SECRET": "test-bank-secret",
         "RURALX_SCHEDULER_INTERVAL_MS": "200", "PYTHONUNBUFFERED": "1",
-        "RURALX_BIDS_PER_SECOND": "100",
+        "RURALX_BIDS_PER_SECOND": "100", "RURALX_ARGON2_TIME_COST": "1",
+        "RURALX_ARGON2_MEMORY_KIB": "1024",
     })
     env.update(extra)
     return env

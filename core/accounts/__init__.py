@@ -2,13 +2,13 @@
 
 from core.accounts.actor import Actor
 from core.accounts.models import REGION_LEVELS, ROLES, STAFF_ROLES, Region, Session, User
+from core.accounts.passwords import Passwords
 from core.accounts.service import (
     NewUser,
     add_user,
     authenticate,
     ensure_region,
     get_user,
-    hash_password,
     login,
     logout,
     region_of,
@@ -29,7 +29,7 @@ __all__ = [
     "authenticate",
     "ensure_region",
     "get_user",
-    "hash_password",
+    "Passwords",
     "login",
     "logout",
     "region_of",

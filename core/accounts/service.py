@@ -7,37 +7,15 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import ledger
 from core.accounts.models import REGION_LEVELS, ROLES, Region, Session, User
+from core.accounts.passwords import DEFAULT_PASSWORDS, Passwords
 from core.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
 from core.ids import IdType, InvalidIdNumber, validate_id
-
-_hasher = PasswordHasher()
-# Verified against when the username is unknown, so timing does not reveal which users exist.
-_DUMMY_HASH = _hasher.hash("ruralx-no-such-user")
-
-MIN_PASSWORD = 8
-
-
-def hash_password(password: str) -> str:
-    if len(password) < MIN_PASSWORD:
-        raise InvalidInput("password.too_short", f"密码至少 {MIN_PASSWORD} 位")
-    return _hasher.hash(password)
-
-
-def check_password(user: User | None, password: str) -> bool:
-    try:
-        ok = _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
-    except (VerificationError, InvalidHashError):
-        return False
-    return ok and user is not None and user.active
-
 
 def user_subject(user_id: int) -> str:
     return f"user:{user_id}"
@@ -85,7 +63,10 @@ class NewUser:
     phone: str | None = None
 
 
-async def add_user(session: AsyncSession, new: NewUser, *, actor: str, now: datetime) -> User:
+async def add_user(
+    session: AsyncSession, new: NewUser, *, actor: str, now: datetime,
+    passwords: Passwords = DEFAULT_PASSWORDS,
+) -> User:
     if new.role not in ROLES:
         raise InvalidInput("user.role", f"未知角色：{new.role}")
     if new.role == "village" and not new.region_path:
@@ -104,7 +85,7 @@ async def add_user(session: AsyncSession, new: NewUser, *, actor: str, now: date
     user = User(
         username=new.username, role=new.role, display_name=new.display_name or new.username,
         region_id=region.id if region else None, id_type=new.id_type, id_number=id_number,
-        phone=new.phone, password_hash=hash_password(new.password), active=True, created_at=now,
+        phone=new.phone, password_hash=passwords.hash(new.password), active=True, created_at=now,
     )
     session.add(user)
     try:
@@ -124,10 +105,11 @@ def _token_hash(token: str) -> str:
 
 async def login(
     session: AsyncSession, username: str, password: str, *, now: datetime, ttl: timedelta,
-    ip: str | None = None, user_agent: str | None = None,
+    ip: str | None = None, user_agent: str | None = None, passwords: Passwords = DEFAULT_PASSWORDS,
 ) -> tuple[str, User]:
     user = await session.scalar(select(User).where(User.username == username))
-    if not check_password(user, password):
+    ok = passwords.check(user.password_hash if user else None, password)
+    if not ok or user is None or not user.active:
         raise NotAuthenticated("auth.invalid_credentials", "用户名或密码错误")
     assert user is not None
     token = secrets.token_urlsafe(32)

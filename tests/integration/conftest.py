@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -46,26 +48,37 @@ class Exchange:
         await advance_due(self.services.db, self.app.state.bids, self.clock)
 
 
-@pytest.fixture
-async def exchange(database_url: str, tmp_path: Path) -> AsyncIterator[Exchange]:
+@contextlib.asynccontextmanager
+async def make_exchange(
+    database_url: str, tmp_path: Path, **config: Any
+) -> AsyncIterator[Exchange]:
+    """An in-process exchange in the test's own event loop; `config` overrides the defaults."""
     clock = FakeClock(START)
-    config = Config(
-        database_url=database_url, data_dir=str(tmp_path / "data"), secret_key="test-secret",
-        payment_secret=PAYMENT_SECRET, login_attempts_per_minute=1000,
-        bids_per_second=1000,
-    )
-    services = build_services(config, clock)
+    settings: dict[str, Any] = {
+        "database_url": database_url, "data_dir": str(tmp_path / "data"),
+        "secret_key": "test-secret", "payment_secret": PAYMENT_SECRET,
+        "login_attempts_per_minute": 1000, "bids_per_second": 1000,
+        "argon2_time_cost": 1, "argon2_memory_kib": 1024, **config,
+    }
+    services = build_services(Config(**settings), clock)
     app = create_app(services=services, run_scheduler=False)
-    # The app runs in the test's own event loop, so the test may use its services directly;
-    # due work (registration close, timers) is run by the test when it moves the clock.
+    # Due work (registration close, timers) is run by the test when it moves the clock.
     try:
         async with services.db.write() as session:
             for user in STAFF:
-                await add_user(session, user, actor="test", now=clock.now())
+                await add_user(session, user, actor="test", now=clock.now(),
+                               passwords=services.passwords)
         await app.state.hub.start()
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as client:
+        base = "http://testserver.local"
+        async with httpx.AsyncClient(transport=transport, base_url=base) as client:
             yield Exchange(Http(client), clock, services, app)
     finally:
         await app.state.hub.stop()
         await services.db.dispose()
+
+
+@pytest.fixture
+async def exchange(database_url: str, tmp_path: Path) -> AsyncIterator[Exchange]:
+    async with make_exchange(database_url, tmp_path) as ex:
+        yield ex

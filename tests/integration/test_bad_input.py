@@ -214,7 +214,7 @@ async def test_oversized_json_body_is_413(exchange: Exchange, village: Http) -> 
 
 
 async def test_json_just_under_the_limit_is_read(exchange: Exchange, village: Http) -> None:
-    """The limit is on the body, not something smaller: 60 KB gets to validation (5000 chars max)."""
+    """The limit is on the body, nothing smaller: 60 KB reaches validation (5000 chars max)."""
     body = {**SEED_LISTING, "description": "x" * 60_000}
     response = await village.call("POST", LISTINGS, body)
     assert_problem(response, 400, "request.invalid")
@@ -354,8 +354,8 @@ async def test_reserve_below_start_is_refused(exchange: Exchange, village: Http)
 
 async def test_per_mu_year_needs_the_area(exchange: Exchange, village: Http) -> None:
     before = await counts(exchange)
-    problem = assert_problem(await village.call("POST", LISTINGS, listing(price_unit="per_mu_year")),
-                             400, "request.invalid")
+    response = await village.call("POST", LISTINGS, listing(price_unit="per_mu_year"))
+    problem = assert_problem(response, 400, "request.invalid")
     assert "area" in json.dumps(problem, ensure_ascii=False)
     assert await counts(exchange) == before
     ok = await village.call("POST", LISTINGS, listing(price_unit="per_mu_year", area="12.5"))

@@ -473,6 +473,13 @@ def test_pause_resume_restores_the_remaining_countdown() -> None:
     assert (decision.state.paused_status, decision.state.paused_remaining_ms) == (None, None)
 
 
+def test_pause_rounds_the_remaining_time_up_to_the_millisecond() -> None:
+    rules = make_rules(free_seconds=0)
+    paused = run(rules, opened(rules), (298.9995, Pause("fault")))
+    assert paused.paused_remaining_ms == 1001  # 1000.5 ms: bidders never lose the fraction
+    assert run(rules, paused, (400, Resume("ok"))).ends_at == at(401.001)
+
+
 def test_pause_in_the_free_phase_shifts_the_free_phase_end() -> None:
     rules = make_rules()
     state = run(rules, opened(rules), (600, Pause("fault")), (1200, Resume("ok")))
@@ -530,6 +537,16 @@ def test_fixed_end_extension_is_capped_by_the_hard_deadline() -> None:
     state = run(rules, state, (3650, bid("B", START + STEP)))
     assert state.ends_at == at(3700)
     assert ended(advance(rules, state, at(3700))).at == at(3700)
+
+
+def test_resume_restores_the_full_remaining_time_even_past_the_hard_deadline() -> None:
+    rules = fixed_end_rules(hard_deadline=at(3700))
+    paused = run(rules, opened(rules), (3500, Pause("fault")))
+    state = run(rules, paused, (4000, Resume("fixed")))
+    assert state.ends_at == at(4100)
+    # a late bid may not pull the end back to the cap that has passed
+    state = run(rules, state, (4050, bid("A", START)))
+    assert state.ends_at == at(4100)
 
 
 def test_fixed_end_without_bids_ends_unsold_at_the_fixed_end() -> None:

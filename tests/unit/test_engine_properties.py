@@ -164,7 +164,8 @@ def runs(draw: st.DrawFn) -> Run:
     plan = draw(st.lists(st.tuples(gaps_ms(), intents()), min_size=20, max_size=80))
     plan += [(1, Resume("closing")), (30 * 86_400_000, Tick())]
     state = initial_state(rules)
-    now = T0 - timedelta(milliseconds=draw(st.integers(0, 3_000)))
+    # Microseconds off the whole seconds of the phase ends, so pauses leave fractions of a ms.
+    now = T0 - timedelta(microseconds=draw(st.integers(0, 3_000_000)))
     steps: list[Step] = []
     for gap, intent in plan:
         now += timedelta(milliseconds=gap)
@@ -292,6 +293,37 @@ def a_late_timer_gives_the_same_result_as_a_punctual_one(run: Run) -> None:
         previous = step.now
 
 
+def bids_restart_or_extend_the_end_as_the_mode_says(run: Run) -> None:
+    rules = run.rules
+    for step in run.steps:
+        if (bid := step.decision.accepted) is None:
+            continue
+        before = step.advanced.state.ends_at
+        assert before is not None
+        if rules.mode is Mode.FIXED_END:
+            window = timedelta(seconds=rules.extension_seconds)
+            cap = rules.hard_deadline or bid.at + window
+            assert before <= bid.ends_at <= max(before, bid.at + window)
+            assert bid.ends_at - bid.at >= min(window, cap - bid.at)
+        elif step.advanced.state.status is Status.COUNTDOWN:
+            assert bid.ends_at == bid.at + timedelta(seconds=rules.countdown_seconds)
+        else:
+            assert bid.ends_at == before
+
+
+def leaders_keep_their_rights(run: Run) -> None:
+    order = run.rules.priority_order
+    for step in run.steps:
+        if (bid := step.decision.accepted) is None:
+            continue
+        leader = step.advanced.state.leader
+        if bid.matched:
+            assert leader is not None and leader != bid.bidder
+            assert leader not in order or order.index(bid.bidder) < order.index(leader)
+        elif not run.rules.self_outbid_allowed:
+            assert bid.bidder != leader
+
+
 def only_running_auctions_accept_bids(run: Run) -> None:
     for step in run.steps:
         if step.decision.accepted is not None:
@@ -312,6 +344,8 @@ INVARIANTS = (
     event_times_are_ordered_and_never_after_now,
     a_late_timer_gives_the_same_result_as_a_punctual_one,
     only_running_auctions_accept_bids,
+    bids_restart_or_extend_the_end_as_the_mode_says,
+    leaders_keep_their_rights,
 )
 
 

@@ -286,7 +286,8 @@ def test_dates_are_beijing_dates() -> None:
     announce(bj(2027, 1, 6, 9), now=sunday_utc_evening)
 
 
-@given(days=st.integers(min_value=0, max_value=30), hours=st.integers(min_value=1, max_value=24 * 60))
+@given(days=st.integers(min_value=0, max_value=30),
+       hours=st.integers(min_value=1, max_value=24 * 60))
 def test_notice_rule_agrees_with_the_calendar(days: int, hours: int) -> None:
     closes = MONDAY + timedelta(hours=hours)
     earliest = WITH_HOLIDAY.add_working_days(date(2026, 12, 28), days)
