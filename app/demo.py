@@ -102,4 +102,4 @@ def _announce_credentials(config: Config, lines: list[str]) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as out:
         out.write(text)
-    print("\n演示账号（仅显示一次，另存于 %s）：\n%s" % (path, text))
+    print(f"\n演示账号（仅显示一次，另存于 {path}）：\n{text}")

@@ -8,6 +8,7 @@ do. State lives in the database, so a restarted worker simply finds what is due.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -41,7 +42,5 @@ async def run(jobs: list[Job], interval_ms: int, stop: asyncio.Event) -> None:
                 await job()
             except Exception:
                 log.exception("scheduled job failed; retrying next tick")
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=interval_ms / 1000)
-        except TimeoutError:
-            pass

@@ -9,7 +9,7 @@ from urllib.parse import quote
 import msgspec
 from litestar import Controller, Request, Response, get, patch, post
 from litestar.datastructures import UploadFile
-from litestar.params import JSONBody, MultipartBody
+from litestar.params import FromPath, FromQuery, JSONBody, MultipartBody, QueryParameter
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 

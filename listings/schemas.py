@@ -43,7 +43,7 @@ class Escalation(Strict, kw_only=True):
     percent: Annotated[int, Meta(ge=0, le=100)] | Annotated[str, Meta(pattern=r"^\d{1,3}(\.\d{1,2})?$")]
 
     def fraction(self) -> Fraction:
-        return Fraction(self.percent) if isinstance(self.percent, int) else Fraction(self.percent)
+        return Fraction(self.percent)
 
 
 class PriorityHolder(Strict, kw_only=True):

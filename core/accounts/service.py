@@ -17,6 +17,7 @@ from core.accounts.passwords import DEFAULT_PASSWORDS, Passwords
 from core.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
 from core.ids import IdType, InvalidIdNumber, validate_id
 
+
 def user_subject(user_id: int) -> str:
     return f"user:{user_id}"
 

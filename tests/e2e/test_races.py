@@ -112,7 +112,7 @@ async def test_watcher_reconnects_with_last_seq_and_misses_nothing(
         await bidders[n % 2].ok("POST", f"/api/v1/auctions/{listing_id}/bids",
                                 {"amount_fen": price, "ref": f"r{n}"})
         if n == 2:
-            await watcher.wait_for(lambda f: f.get("amount_fen") == price)
+            await watcher.wait_for(lambda f, p=price: f.get("amount_fen") == p)
             await watcher.close()  # the connection drops mid-auction
     # Back, on the other worker, from where it was.
     await watcher.connect(last_seq=watcher.last_seq)

@@ -196,7 +196,7 @@ async def test_single_bidder_policy(exchange: Exchange, policy: str, state: str)
     listing_id, _, reviewer = await entrust_review_announce(
         exchange.http, exchange.clock.now(), closes_in=timedelta(days=10),
         starts_in=timedelta(days=11))
-    (only,), _ = await sign_up_and_qualify(exchange.http, reviewer, listing_id, 1)
+    await sign_up_and_qualify(exchange.http, reviewer, listing_id, 1)
     exchange.clock.advance(timedelta(days=10, seconds=1))
     await exchange.tick()
     listing = await exchange.http.ok("GET", f"/api/v1/listings/{listing_id}")

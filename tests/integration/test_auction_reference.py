@@ -13,7 +13,7 @@ async def test_reference_auction_fifty_rounds_to_a_deal(exchange: Exchange) -> N
     anon, clock = exchange.http, exchange.clock
     admin = await anon.login("admin")
     await admin.ok("PUT", "/api/v1/settings", {"free_bidding_minutes": 0, "countdown_seconds": 300})
-    listing_id, village, reviewer = await entrust_review_announce(
+    listing_id, _, reviewer = await entrust_review_announce(
         anon, clock.now(), closes_in=timedelta(days=10), starts_in=timedelta(days=11))
     bidders, registrations = await sign_up_and_qualify(anon, reviewer, listing_id)
     clock.advance(timedelta(days=10, seconds=1))

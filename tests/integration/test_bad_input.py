@@ -199,7 +199,13 @@ async def test_other_endpoints_refuse_bad_bodies(exchange: Exchange, village: Ht
     before = await counts(exchange)
     assert_problem(await reviewer.call("POST", f"{LISTINGS}/{created['id']}/review",
                                        {"decision": "maybe"}), 400, "request.invalid")
+    # returning an entrustment needs a reason
+    for reason in ("", "   "):
+        assert_problem(await reviewer.call("POST", f"{LISTINGS}/{created['id']}/review",
+                                           {"decision": "return", "reason": reason}),
+                       400, "review.reason_required")
     assert await counts(exchange) == before
+    assert (await reviewer.ok("GET", f"{LISTINGS}/{created['id']}"))["state"] == "submitted"
 
 
 async def test_oversized_json_body_is_413(exchange: Exchange, village: Http) -> None:

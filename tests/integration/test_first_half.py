@@ -15,9 +15,9 @@ from tests.support import entrust_review_announce, sign_up_and_qualify
 
 async def test_reference_case_first_half_reaches_the_auction(exchange: Exchange) -> None:
     anon, now = exchange.http, exchange.clock.now()
-    listing_id, village, reviewer = await entrust_review_announce(
+    listing_id, _, reviewer = await entrust_review_announce(
         anon, now, closes_in=timedelta(days=10), starts_in=timedelta(days=11))
-    bidders, registrations = await sign_up_and_qualify(anon, reviewer, listing_id)
+    _, registrations = await sign_up_and_qualify(anon, reviewer, listing_id)
     numbers = {r["bidder_number"] for r in registrations}
     assert len(numbers) == 2
 
