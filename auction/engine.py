@@ -347,12 +347,14 @@ def _place_bid(rules: Rules, state: State, bid: PlaceBid, now: datetime) -> _Out
         return Code.NOT_RUNNING
     if bid.bidder is None:
         return Code.NOT_QUALIFIED
+    if bid.bidder == state.leader and not rules.self_outbid_allowed:
+        return Code.SELF_OUTBID
     if bid.amount_fen < minimum_bid(rules, state):
         return Code.STALE if _is_stale(state, bid.based_on_seq) else Code.BELOW_MINIMUM
     steps, remainder = divmod(bid.amount_fen - state.current_fen, rules.increment_fen)
     if remainder:
         return Code.NOT_STEP_MULTIPLE
-    if steps > rules.max_steps:
+    if steps > rules.max_steps + 1:
         return Code.TOO_MANY_STEPS
     return _accept(rules, state, bid.bidder, bid.amount_fen, now, matched=False)
 

@@ -1,0 +1,67 @@
+"""The live protocol's edges against a real server (SQLite, one process)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import websockets
+
+from tests.e2e.conftest import live_exchange
+
+pytestmark = pytest.mark.slow
+
+
+async def test_live_protocol_edges(tmp_path: Path) -> None:
+    async with live_exchange(tmp_path, redis=None, workers=1) as ex:
+        listing_id, (a, _), registrations = await ex.running_auction(bidders=2)
+        watcher = await ex.room(listing_id).connect()
+        assert watcher.snapshot is not None
+        assert watcher.snapshot["status"] == "countdown" and "you" not in watcher.snapshot
+        assert watcher.snapshot["minimum_fen"] == 1_200_000
+
+        # Clock offset: the server answers with its own time next to the client's.
+        pong = await watcher.ping(123)
+        assert pong["t"] == 123
+        server_time = datetime.fromisoformat(pong["server_time"].replace("Z", "+00:00"))
+        assert abs((server_time - datetime.now(UTC)).total_seconds()) < 5
+
+        # Anonymous watchers cannot bid.
+        reply = await watcher.bid(1_224_000)
+        assert reply["type"] == "rejected" and reply["code"] == "not_qualified"
+        assert reply["message"] == "您未取得本场竞价的竞买资格"
+
+        bidder = await ex.room(listing_id, a.token).connect()
+        assert bidder.snapshot and bidder.snapshot["you"] == {
+            "bidder_number": registrations[0]["bidder_number"]}
+        reply = await bidder.bid(1_224_000, ref="same")
+        assert reply["type"] == "accepted" and reply["round"] == 1
+        again = await bidder.bid(1_224_000, ref="same")  # a retried frame: the same answer
+        assert again["type"] == "accepted" and again["seq"] == reply["seq"]
+        late = await bidder.bid(1_248_000)
+        assert late["code"] == "self_outbid"
+        frame = await watcher.wait_for(lambda f: f["type"] == "bid")
+        # The room shows bidder numbers only, never identities.
+        assert set(frame) == {"type", "seq", "round", "amount_fen", "bidder_number", "matched",
+                              "at", "ends_at"}
+
+        base = ex.servers[0].base_url.replace("http", "ws")
+        async with websockets.connect(f"{base}/ws/auctions/{listing_id}") as raw:
+            await raw.send(json.dumps({"type": "hello", "token": "forged"}))
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                await raw.recv()
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+        async with websockets.connect(f"{base}/ws/auctions/999999") as raw:
+            await raw.send(json.dumps({"type": "hello"}))
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                await raw.recv()
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 4404
+        async with websockets.connect(f"{base}/ws/auctions/{listing_id}") as raw:
+            await raw.send("not json")
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                await raw.recv()
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 4400
+        for room in (watcher, bidder):
+            await room.close()

@@ -1,0 +1,99 @@
+"""The fan-out hub and watchers: frames encoded once, in order; a stuck watcher is dropped (4008)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from types import SimpleNamespace
+from typing import Any
+
+from litestar.channels.backends.memory import MemoryChannelsBackend
+
+from auction import live
+from auction.live import CLOSE_SLOW, QUEUE_LIMIT, Hub, Watcher, _serve, _Session
+
+
+async def drain(watcher: Watcher, n: int) -> list[tuple[int, str]]:
+    return [await asyncio.wait_for(watcher.queue.get(), 5) for _ in range(n)]
+
+
+async def test_every_watcher_of_a_room_gets_every_frame_in_order() -> None:
+    hub = Hub(MemoryChannelsBackend())
+    await hub.start()
+    try:
+        a, b, other = Watcher(), Watcher(), Watcher()
+        await hub.join(1, a)
+        await hub.join(1, b)
+        await hub.join(2, other)
+        await hub.publish(1, [{"type": "bid", "seq": s, "amount_fen": 100 * s} for s in (1, 2, 3)])
+        got_a, got_b = await drain(a, 3), await drain(b, 3)
+        assert [seq for seq, _ in got_a] == [1, 2, 3]
+        assert got_a == got_b  # the very same text, encoded once
+        assert json.loads(got_a[2][1]) == {"type": "bid", "seq": 3, "amount_fen": 300}
+        assert other.queue.empty()  # another room hears nothing
+    finally:
+        await hub.stop()
+
+
+async def test_the_last_watcher_leaving_unsubscribes_the_room() -> None:
+    backend = MemoryChannelsBackend()
+    hub = Hub(backend)
+    await hub.start()
+    try:
+        w = Watcher()
+        await hub.join(7, w)
+        assert hub.channel(7) in hub.rooms
+        await hub.leave(7, w)
+        assert hub.channel(7) not in hub.rooms
+        await hub.publish(7, [{"type": "bid", "seq": 1}])
+        await asyncio.sleep(0.05)
+        assert w.queue.empty()
+    finally:
+        await hub.stop()
+
+
+def test_a_full_queue_marks_the_watcher_behind_instead_of_blocking_the_room() -> None:
+    w = Watcher()
+    for seq in range(1, QUEUE_LIMIT + 1):
+        w.offer(seq, "{}")
+    assert not w.behind.is_set()
+    w.offer(QUEUE_LIMIT + 1, "{}")
+    assert w.behind.is_set()
+
+
+class StuckSocket:
+    """A client that stopped reading: every send blocks; it never sends anything."""
+
+    def __init__(self) -> None:
+        self.closed: tuple[int, str] | None = None
+        self.app = SimpleNamespace(state=SimpleNamespace(bids=None, bid_limiter=None))
+        self.headers: dict[str, str] = {}
+        self.client = None
+
+    async def send_text(self, _: str) -> None:
+        await asyncio.Event().wait()
+
+    async def receive_text(self) -> str:
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    async def close(self, code: int, reason: str = "") -> None:
+        self.closed = (code, reason)
+
+
+async def test_a_watcher_that_falls_behind_is_closed_with_4008() -> None:
+    socket = StuckSocket()
+    watcher = Watcher()
+    session = _Session(socket, 1, None)  # type: ignore[arg-type]
+    svc: Any = SimpleNamespace()
+    serving = asyncio.create_task(_serve(session, watcher, svc))
+    for seq in range(1, QUEUE_LIMIT + 3):
+        watcher.offer(seq, json.dumps({"type": "bid", "seq": seq}))
+    await asyncio.wait_for(serving, 5)
+    assert socket.closed is not None and socket.closed[0] == CLOSE_SLOW == 4008
+
+
+def test_rejections_carry_the_chinese_message() -> None:
+    frame = live.rejected("r1", "stale")
+    assert frame == {"type": "rejected", "ref": "r1", "code": "stale",
+                     "message": "出价前价格已被他人刷新，请按最新价格重新出价"}
