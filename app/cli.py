@@ -10,10 +10,12 @@ import sys
 from collections.abc import Sequence
 
 from app import migrate
+from contracts import cli as contracts_cli
 from core.clock import SystemClock
 from core.config import Config
 from core.db import Database
 from core.errors import DomainError
+from oversight import cli as oversight_cli
 
 
 def _cmd_migrate(config: Config, _: argparse.Namespace) -> int:
@@ -80,6 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--display-name")
     add.add_argument("--password-stdin", action="store_true")
     add.set_defaults(func=_cmd_user_add)
+    contracts_cli.register(sub)
+    oversight_cli.register(sub)
     return parser
 
 

@@ -17,7 +17,8 @@ from auction.api import AuctionController
 from auction.book import BidBook
 from auction.live import Hub, room
 from auction.timers import advance_due
-from contracts.api import DealController
+from contracts import api as contracts_api
+from contracts.hooks import on_deal
 from core.accounts import Passwords
 from core.api import AuthController, BidderController, SettingsController
 from core.clock import Clock, SystemClock
@@ -32,11 +33,13 @@ from core.web import (
     declares_access,
 )
 from listings.api import ListingController, PaymentController, RegistrationController
+from oversight import api as oversight_api
+from oversight import jobs as oversight_jobs
 
 CONTROLLERS: list[Any] = [
     AuthController, BidderController, SettingsController,
     ListingController, RegistrationController, PaymentController,
-    AuctionController, room, DealController,
+    AuctionController, room, *contracts_api.CONTROLLERS, *oversight_api.CONTROLLERS,
 ]
 
 
@@ -79,7 +82,7 @@ def create_app(
         hub = Hub.from_config(config.redis_url, config.redis_prefix)
         app.state.services = svc
         app.state.hub = hub
-        app.state.bids = BidBook(svc.db, svc.clock, hub.publish)
+        app.state.bids = BidBook(svc.db, svc.clock, hub.publish, on_deal=[on_deal])
         app.state.bid_limiter = RateLimiter(config.bids_per_second, 1)
 
     @contextlib.asynccontextmanager
@@ -90,8 +93,9 @@ def create_app(
         hub: Hub = app.state.hub
         await hub.start()
         jobs: list[scheduler.Job] = [
-            lambda: scheduler.close_due_registrations(svc),
+            lambda: scheduler.close_due_registrations(svc, [on_deal]),
             lambda: advance_due(svc.db, app.state.bids, svc.clock),
+            *[(lambda job=job: job(svc)) for job in oversight_jobs.JOBS],
         ]
         stop = asyncio.Event()
         task = (asyncio.create_task(scheduler.run(jobs, config.scheduler_interval_ms, stop))

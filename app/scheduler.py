@@ -13,6 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from auction import opening
+from auction.book import DealHook
 from core import settings as exchange_settings
 from core.web import Services
 from listings import registration
@@ -22,14 +23,15 @@ log = logging.getLogger("ruralx.scheduler")
 Job = Callable[[], Awaitable[object]]
 
 
-async def close_due_registrations(svc: Services) -> None:
+async def close_due_registrations(svc: Services, on_deal: list[DealHook] | None = None) -> None:
     now = svc.now()
     async with svc.db.read() as session:
         due = await registration.due_closings(session, now)
     for listing_id in due:
         async with svc.db.write() as session:
             settings = await exchange_settings.load(session)
-            closing = await opening.close_registration(session, listing_id, settings, now)
+            closing = await opening.close_registration(
+                session, listing_id, settings, now, on_deal=on_deal or [])
         if closing is not None:
             log.info("listing %s: registration closed → %s", listing_id, closing.outcome.value)
 

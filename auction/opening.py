@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from auction.book import open_auction, record_deal
+from auction.book import DealHook, open_auction, record_deal
 from core.settings import ExchangeSettings
 from listings import registration
 from listings.registration import Closing
@@ -14,7 +15,8 @@ from listings.rules import Outcome
 
 
 async def close_registration(
-    session: AsyncSession, listing_id: int, settings: ExchangeSettings, now: datetime
+    session: AsyncSession, listing_id: int, settings: ExchangeSettings, now: datetime,
+    *, on_deal: Sequence[DealHook] = (),
 ) -> Closing | None:
     """Close one due registration in the caller's transaction; None if already closed."""
     closing = await registration.close_registration(session, listing_id, settings, now)
@@ -25,7 +27,9 @@ async def close_registration(
     elif closing.outcome is Outcome.AGREEMENT:
         winner = closing.qualified[0]
         price = closing.listing.terms["listing_price_fen"]
-        await record_deal(session, listing_id, winner, kind="agreement", listing_fen=price,
-                          final_fen=price, rounds=0, now=now)
+        deal = await record_deal(session, listing_id, winner, kind="agreement",
+                                 listing_fen=price, final_fen=price, rounds=0, now=now)
         await registration.settle_after_sale(session, listing_id, winner.id, now)
+        for hook in on_deal:
+            await hook(session, deal, now)
     return closing

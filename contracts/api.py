@@ -18,3 +18,7 @@ class DealController(Controller):
     async def deal(self, request: Request[Any, Any, Any], listing_id: FromPath[int]) -> dict[str, Any]:
         async with services(request).db.read() as session:
             return await load_deal(session, actor_or_none(request), listing_id)
+
+
+#: Registered by the app; the contracts package adds its controllers here.
+CONTROLLERS: list[Any] = [DealController]

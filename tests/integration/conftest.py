@@ -44,7 +44,7 @@ class Exchange:
 
     async def tick(self) -> None:
         """Run the due work a worker's scheduler would run at the current (fake) time."""
-        await close_due_registrations(self.services)
+        await close_due_registrations(self.services, self.app.state.bids.on_deal)
         await advance_due(self.services.db, self.app.state.bids, self.clock)
 
 

@@ -1,0 +1,7 @@
+"""Controllers of the regulator side."""
+
+from __future__ import annotations
+
+from typing import Any
+
+CONTROLLERS: list[Any] = []
