@@ -31,7 +31,7 @@ from auction.models import Auction
 from auction.wire import iso, snapshot_frame
 from core.accounts import Actor, authenticate, region_of
 from core.errors import DomainError, TooManyRequests
-from core.web import PUBLIC, RateLimiter, client_ip, services
+from core.web import PUBLIC, RateLimiter, actor_or_none, client_ip, services
 from listings import registration
 
 log = logging.getLogger("ruralx.live")
@@ -188,7 +188,9 @@ async def room(socket: WebSocket[Any, Any, Any], listing_id: FromPath[int]) -> N
     if hello.type != "hello":
         await socket.close(CLOSE_BAD_HELLO, "expected hello")
         return
-    actor: Actor | None = None
+    # A browser page is signed in by its session cookie (resolved by the auth middleware),
+    # accepted only from our own origin so another site cannot bid in the user's name.
+    actor: Actor | None = actor_or_none(socket) if _same_origin(socket) else None
     if hello.token:
         try:
             async with svc.db.read() as session:
@@ -209,6 +211,14 @@ async def room(socket: WebSocket[Any, Any, Any], listing_id: FromPath[int]) -> N
         pass
     finally:
         await hub.leave(listing_id, watcher)
+
+
+def _same_origin(socket: WebSocket[Any, Any, Any]) -> bool:
+    origin = socket.headers.get("origin")
+    if origin is None:
+        return True  # not a browser
+    host = socket.headers.get("host", "")
+    return origin.split("://", 1)[-1].rstrip("/") == host
 
 
 async def _catch_up(conn: _Session, svc: Any, last_seq: int | None) -> bool:
