@@ -5,14 +5,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 from litestar import Litestar, get
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
 from sqlalchemy import text
 
-from app import scheduler
+from app import pages, scheduler
 from auction.api import AuctionController
 from auction.book import BidBook
 from auction.live import Hub, room
@@ -41,6 +45,7 @@ CONTROLLERS: list[Any] = [
     ListingController, RegistrationController, PaymentController,
     AuctionController, room, *contracts_api.CONTROLLERS, *oversight_api.CONTROLLERS,
 ]
+APP_DIR = Path(__file__).parent
 
 
 @get("/healthz", opt=PUBLIC, include_in_schema=False)
@@ -111,7 +116,12 @@ def create_app(
                 await svc.db.dispose()
 
     app = Litestar(
-        route_handlers=[*CONTROLLERS, healthz, readyz],
+        route_handlers=[
+            *CONTROLLERS, *pages.CONTROLLERS, healthz, readyz,
+            create_static_files_router(path="/static", directories=[APP_DIR / "static"],
+                                       opt=PUBLIC, include_in_schema=False),
+        ],
+        template_config=TemplateConfig(directory=APP_DIR / "templates", engine=JinjaTemplateEngine),
         lifespan=[lifespan],
         middleware=[AuthMiddleware()],
         exception_handlers=EXCEPTION_HANDLERS,

@@ -171,6 +171,14 @@ async def strict_json_body(request: Request[Any, Any, Any]) -> None:
         return  # malformed JSON: Litestar's own decoding answers it
 
 
+def form_csrf_ok(request: Request[Any, Any, Any], sent: str | None) -> bool:
+    """For page forms (routes with opt csrf="form"): the hidden `_csrf` field matches the session."""
+    token = token_of(request)
+    if not token or not sent:
+        return False
+    return hmac.compare_digest(sent, csrf_token(services(request).config.secret_key, token))
+
+
 def problem(status: int, code: str, detail: str, title: str = "", **extra: Any) -> Response[Any]:
     body = {"type": "about:blank", "title": title or detail, "status": status, "code": code,
             "detail": detail, **extra}
