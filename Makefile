@@ -21,6 +21,8 @@ system-deps:
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  missing=""; \
 	  command -v chromium >/dev/null || missing="$$missing chromium"; \
+	  command -v nginx >/dev/null || missing="$$missing nginx-light"; \
+	  command -v pdftoppm >/dev/null || missing="$$missing poppler-utils"; \
 	  fc-list 2>/dev/null | grep -qi "noto.*cjk\|wqy" || missing="$$missing fonts-noto-cjk"; \
 	  if [ -n "$$missing" ]; then \
 	    echo "installing:$$missing"; \

@@ -29,13 +29,15 @@ def _cmd_run(config: Config, args: argparse.Namespace) -> int:
 
     from app.main import create_app
 
-    migrate.upgrade(config.database_url)
+    if not args.no_migrate:
+        migrate.upgrade(config.database_url)
     if args.demo:
         from app.demo import seed
 
         asyncio.run(seed(config))
+    # Behind nginx the client address comes from X-Forwarded-For, trusted from loopback only.
     uvicorn.run(create_app(config), host=args.host, port=args.port, log_level="info",
-                ws="websockets-sansio")
+                ws="websockets-sansio", proxy_headers=True, forwarded_allow_ips="127.0.0.1")
     return 0
 
 
@@ -71,6 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--host", default="127.0.0.1")
     run.add_argument("--port", type=int, default=8000)
     run.add_argument("--demo", action="store_true", help="seed the reference case's demo data")
+    run.add_argument("--no-migrate", action="store_true",
+                     help="skip migrations (a rollout runs `ruralx migrate` once beforehand)")
     run.set_defaults(func=_cmd_run)
     sub.add_parser("migrate", help="upgrade the schema").set_defaults(func=_cmd_migrate)
     user = sub.add_parser("user", help="manage users").add_subparsers(dest="user_cmd", required=True)

@@ -354,7 +354,7 @@ def _place_bid(rules: Rules, state: State, bid: PlaceBid, now: datetime) -> _Out
     steps, remainder = divmod(bid.amount_fen - state.current_fen, rules.increment_fen)
     if remainder:
         return Code.NOT_STEP_MULTIPLE
-    if steps > rules.max_steps + 1:
+    if steps > rules.max_steps:
         return Code.TOO_MANY_STEPS
     return _accept(rules, state, bid.bidder, bid.amount_fen, now, matched=False)
 
@@ -368,9 +368,7 @@ def _match_price(rules: Rules, state: State, match: MatchPrice, now: datetime) -
         return Code.NOT_PRIORITY_HOLDER
     if state.leader is None or not _outranks(rules.priority_order, match.bidder, state.leader):
         return Code.NOTHING_TO_MATCH
-    if _is_stale(state, match.based_on_seq):
-        return Code.STALE
-    return _accept(rules, state, match.bidder, state.current_fen, now, matched=True)
+        return _accept(rules, state, match.bidder, state.current_fen, now, matched=True)
 
 
 def _outranks(order: tuple[str, ...], holder: str, leader: str) -> bool:

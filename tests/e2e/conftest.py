@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import subprocess
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -14,7 +15,7 @@ import httpx
 import pytest
 
 from tests.conftest import create_pg_database, drop_pg_database, migrated
-from tests.servers import Server, add_user, running_server, server_env
+from tests.servers import RURALX, Server, add_user, free_port, running_server, server_env
 from tests.support import PASSWORD, XINGTIAN, Http, entrust_review_announce, sign_up_and_qualify
 from tests.wsclient import RoomClient
 
@@ -22,7 +23,7 @@ from tests.wsclient import RoomClient
 @dataclass
 class LiveExchange:
     database_url: str
-    servers: list[Server]
+    servers: list[Server] | list[Endpoint]
     anon: Http
 
     def room(self, listing_id: int, token: str | None = None, server: int = 0) -> RoomClient:
@@ -49,6 +50,45 @@ class LiveExchange:
                 return listing_id, people, registrations
             assert asyncio.get_running_loop().time() < deadline, response.text
             await asyncio.sleep(0.1)
+
+
+@dataclass
+class Endpoint:
+    """A base URL served by something other than one of our test processes (e.g. nginx)."""
+
+    base_url: str
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@contextlib.asynccontextmanager
+async def deployed(tmp_path: Path, redis: str, workers: int = 2) -> AsyncIterator[LiveExchange]:
+    """The production profile via deploy/local-up: PostgreSQL + Redis + workers behind nginx."""
+    redis_url, prefix = redis.split("#")
+    url = await create_pg_database()
+    run_dir = tmp_path / "run"
+    port = free_port()
+    env = server_env(url, tmp_path / "data", RURALX_REDIS_URL=redis_url,
+                     RURALX_REDIS_PREFIX=prefix, RURALX_WORKERS=str(workers),
+                     RURALX_PORT=str(port), RURALX_RUN_DIR=str(run_dir),
+                     RURALX_BIN=RURALX)
+    try:
+        up = await asyncio.to_thread(subprocess.run, [str(ROOT / "deploy/local-up")], env=env,
+                                     capture_output=True, text=True, timeout=120)
+        assert up.returncode == 0, up.stdout + up.stderr
+        for name, role, region in [("xingtian", "village", XINGTIAN),
+                                   ("reviewer", "reviewer", None), ("admin", "admin", None)]:
+            await asyncio.to_thread(add_user, env, name, role, PASSWORD, region)
+        base = f"http://127.0.0.1:{port}"
+        async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+            yield LiveExchange(url, [Endpoint(base)], Http(client))
+    finally:
+        down = await asyncio.to_thread(subprocess.run, [str(ROOT / "deploy/local-down")],
+                                       env=env, capture_output=True, text=True, timeout=60)
+        assert down.returncode == 0, down.stdout + down.stderr
+        assert not list(run_dir.glob("*.pid")), "local-down left processes behind"
+        await drop_pg_database(url)
 
 
 @contextlib.asynccontextmanager

@@ -7,21 +7,16 @@ processes, the two bidders connected to different processes.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
 from core.db import Database
-from tests.conftest import create_pg_database, drop_pg_database, migrated
-from tests.servers import add_user, running_server, server_env
+from tests.e2e.conftest import LiveExchange, deployed, live_exchange
 from tests.support import (
-    PASSWORD,
     SEED_TERMS,
-    XINGTIAN,
     Http,
     entrust_review_announce,
     sign_up_and_qualify,
@@ -31,31 +26,9 @@ from tests.wsclient import RoomClient
 pytestmark = pytest.mark.slow
 
 
-@contextlib.asynccontextmanager
-async def profile_servers(tmp_path: Path, redis: str | None) -> Any:
-    """SQLite and one process; or, given Redis, PostgreSQL and two processes."""
-    if redis is None:
-        url = await migrated(f"sqlite+aiosqlite:///{tmp_path / 'ruralx.db'}")
-        envs = [server_env(url, tmp_path / "data")]
-    else:
-        redis_url, prefix = redis.split("#")
-        url = await migrated(await create_pg_database())
-        envs = [server_env(url, tmp_path / "data", RURALX_REDIS_URL=redis_url,
-                           RURALX_REDIS_PREFIX=prefix) for _ in range(2)]
-    try:
-        for name, role, region in [("xingtian", "village", XINGTIAN),
-                                   ("reviewer", "reviewer", None), ("admin", "admin", None)]:
-            await asyncio.to_thread(add_user, envs[0], name, role, PASSWORD, region)
-        with contextlib.ExitStack() as stack:
-            servers = [stack.enter_context(running_server(env, tmp_path)) for env in envs]
-            yield url, servers
-    finally:
-        if redis is not None:
-            await drop_pg_database(url)
-
-
 async def test_reference_case_over_websockets_sqlite(tmp_path: Path) -> None:
-    await run_reference_case(tmp_path, None)
+    async with live_exchange(tmp_path, redis=None, workers=1) as ex:
+        await run_reference_case(ex)
 
 
 @pytest.mark.postgres
@@ -63,70 +36,81 @@ async def test_reference_case_over_websockets_sqlite(tmp_path: Path) -> None:
 async def test_reference_case_over_websockets_postgres_redis_two_workers(
     tmp_path: Path, redis_url: str
 ) -> None:
-    await run_reference_case(tmp_path, redis_url)
+    async with live_exchange(tmp_path, redis=redis_url, workers=2) as ex:
+        await run_reference_case(ex)
 
 
-async def run_reference_case(tmp_path: Path, redis: str | None) -> None:
-    async with profile_servers(tmp_path, redis) as (url, servers):
-        first, last = servers[0].base_url, servers[-1].base_url
-        async with httpx.AsyncClient(base_url=first, timeout=30) as client:
-            anon = Http(client)
-            admin = await anon.login("admin")
-            await admin.ok("PUT", "/api/v1/settings", {
-                "notice_period_working_days": 0, "free_bidding_minutes": 0,
-                "countdown_seconds": 8})
-            now = datetime.now(UTC)
-            listing_id, _, reviewer = await entrust_review_announce(
-                anon, now, closes_in=timedelta(seconds=10), starts_in=timedelta(seconds=12))
-            bidders, registrations = await sign_up_and_qualify(anon, reviewer, listing_id)
+@pytest.mark.postgres
+@pytest.mark.redis
+async def test_reference_case_through_nginx_with_two_workers(
+    tmp_path: Path, redis_url: str
+) -> None:
+    async with deployed(tmp_path, redis_url, workers=2) as ex:
+        await run_reference_case(ex)
 
-            ws = lambda base, token=None: RoomClient(  # noqa: E731
-                base.replace("http", "ws") + f"/ws/auctions/{listing_id}", token)
-            deadline = asyncio.get_running_loop().time() + 30
-            while (await anon.call("GET", f"/api/v1/auctions/{listing_id}")).status_code == 404:
-                assert asyncio.get_running_loop().time() < deadline, "auction never opened"
-                await asyncio.sleep(0.1)
-            a = await ws(first, bidders[0].token).connect()
-            b = await ws(last, bidders[1].token).connect()
-            watcher = await ws(last).connect(last_seq=0)
-            assert a.snapshot and a.snapshot["you"]["bidder_number"] == registrations[0]["bidder_number"]
-            assert "you" not in (watcher.snapshot or {})
-            for c in (a, b):
-                await c.wait_for(lambda f: f["type"] == "phase" and f["status"] == "countdown")
 
-            price = SEED_TERMS["listing_price_fen"]
-            for n in range(50):
-                price += SEED_TERMS["increment_fen"]
-                me = (a, b)[n % 2]
-                reply = await me.bid(price, based_on_seq=me.last_seq)
-                assert reply["type"] == "accepted", reply
-                assert reply["round"] == n + 1
-                for c in (a, b):  # the next bidder bids on the price it has seen
-                    await c.wait_for(lambda f, s=reply["seq"]: f["seq"] >= s)
+async def run_reference_case(ex: LiveExchange) -> None:
+    """Seed-case steps 1–5; the two bidders on the first and the last server."""
+    url, servers = ex.database_url, ex.servers
+    first, last = servers[0].base_url, servers[-1].base_url
+    async with httpx.AsyncClient(base_url=first, timeout=30) as client:
+        anon = Http(client)
+        admin = await anon.login("admin")
+        await admin.ok("PUT", "/api/v1/settings", {
+            "notice_period_working_days": 0, "free_bidding_minutes": 0,
+            "countdown_seconds": 8})
+        now = datetime.now(UTC)
+        listing_id, _, reviewer = await entrust_review_announce(
+            anon, now, closes_in=timedelta(seconds=10), starts_in=timedelta(seconds=12))
+        bidders, registrations = await sign_up_and_qualify(anon, reviewer, listing_id)
 
-            ended = await watcher.wait_for(lambda f: f["type"] == "ended", timeout=30)
-            assert ended["result"] == "sold" and ended["final_fen"] == 2_400_000
-            assert ended["winner_number"] == registrations[1]["bidder_number"]
-            assert ended["rounds"] == 50
-            bids = [f for f in watcher.events if f["type"] == "bid"]
-            assert [f["amount_fen"] for f in bids] == [1_200_000 + 24_000 * k for k in range(1, 51)]
-            assert {f["bidder_number"] for f in bids} == {r["bidder_number"] for r in registrations}
-            for c in (a, b, watcher):
-                await c.close()
+        ws = lambda base, token=None: RoomClient(  # noqa: E731
+            base.replace("http", "ws") + f"/ws/auctions/{listing_id}", token)
+        deadline = asyncio.get_running_loop().time() + 30
+        while (await anon.call("GET", f"/api/v1/auctions/{listing_id}")).status_code == 404:
+            assert asyncio.get_running_loop().time() < deadline, "auction never opened"
+            await asyncio.sleep(0.1)
+        a = await ws(first, bidders[0].token).connect()
+        b = await ws(last, bidders[1].token).connect()
+        watcher = await ws(last).connect(last_seq=0)
+        assert a.snapshot and a.snapshot["you"]["bidder_number"] == registrations[0]["bidder_number"]
+        assert "you" not in (watcher.snapshot or {})
+        for c in (a, b):
+            await c.wait_for(lambda f: f["type"] == "phase" and f["status"] == "countdown")
 
-            deal = await anon.ok("GET", f"/api/v1/listings/{listing_id}/deal")
-            assert deal["premium_rate"] == "100.00" and deal["rounds"] == 50
-            assert deal["income"]["premium_over_term_fen"] == 12_000_000
-            assert deal["income"]["contract_value_fen"] == 24_000_000
+        price = SEED_TERMS["listing_price_fen"]
+        for n in range(50):
+            price += SEED_TERMS["increment_fen"]
+            me = (a, b)[n % 2]
+            reply = await me.bid(price, based_on_seq=me.last_seq)
+            assert reply["type"] == "accepted", reply
+            assert reply["round"] == n + 1
+            for c in (a, b):  # the next bidder bids on the price it has seen
+                await c.wait_for(lambda f, s=reply["seq"]: f["seq"] >= s)
 
-        # Every watcher saw exactly the database's history.
-        db = Database(url)
-        try:
-            from auction.book import events_after
+        ended = await watcher.wait_for(lambda f: f["type"] == "ended", timeout=30)
+        assert ended["result"] == "sold" and ended["final_fen"] == 2_400_000
+        assert ended["winner_number"] == registrations[1]["bidder_number"]
+        assert ended["rounds"] == 50
+        bids = [f for f in watcher.events if f["type"] == "bid"]
+        assert [f["amount_fen"] for f in bids] == [1_200_000 + 24_000 * k for k in range(1, 51)]
+        assert {f["bidder_number"] for f in bids} == {r["bidder_number"] for r in registrations}
+        for c in (a, b, watcher):
+            await c.close()
 
-            async with db.read() as session:
-                history = await events_after(session, listing_id, 0)
-        finally:
-            await db.dispose()
-        assert [f["seq"] for f in history] == list(range(1, len(history) + 1))
-        assert watcher.events == history
+        deal = await anon.ok("GET", f"/api/v1/listings/{listing_id}/deal")
+        assert deal["premium_rate"] == "100.00" and deal["rounds"] == 50
+        assert deal["income"]["premium_over_term_fen"] == 12_000_000
+        assert deal["income"]["contract_value_fen"] == 24_000_000
+
+    # Every watcher saw exactly the database's history.
+    db = Database(url)
+    try:
+        from auction.book import events_after
+
+        async with db.read() as session:
+            history = await events_after(session, listing_id, 0)
+    finally:
+        await db.dispose()
+    assert [f["seq"] for f in history] == list(range(1, len(history) + 1))
+    assert watcher.events == history
