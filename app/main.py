@@ -35,6 +35,7 @@ from core.web import (
     RateLimiter,
     Services,
     declares_access,
+    strict_json_body,
 )
 from listings.api import ListingController, PaymentController, RegistrationController
 from oversight import api as oversight_api
@@ -125,6 +126,7 @@ def create_app(
         lifespan=[lifespan],
         middleware=[AuthMiddleware()],
         exception_handlers=EXCEPTION_HANDLERS,
+        before_request=strict_json_body,  # exact JSON integers for money, on every route
         request_max_body_size=config.max_json_bytes,
         openapi_config=OpenAPIConfig(title="ruralx 农村产权流转交易平台", version="1", path="/schema"),
         debug=False,

@@ -368,7 +368,9 @@ def _match_price(rules: Rules, state: State, match: MatchPrice, now: datetime) -
         return Code.NOT_PRIORITY_HOLDER
     if state.leader is None or not _outranks(rules.priority_order, match.bidder, state.leader):
         return Code.NOTHING_TO_MATCH
-        return _accept(rules, state, match.bidder, state.current_fen, now, matched=True)
+    if _is_stale(state, match.based_on_seq):
+        return Code.STALE
+    return _accept(rules, state, match.bidder, state.current_fen, now, matched=True)
 
 
 def _outranks(order: tuple[str, ...], holder: str, leader: str) -> bool:

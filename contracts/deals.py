@@ -21,7 +21,8 @@ def income_of(listing: Listing, deal: Deal) -> economics.Income:
     escalation = None
     if terms.get("escalation"):
         e = terms["escalation"]
-        escalation = economics.Escalation(every_years=e["every_years"], percent=Fraction(e["percent"]))
+        escalation = economics.Escalation(
+            every_years=e["every_years"], percent=Fraction(e["percent"]))
     return economics.income(
         deal.listing_fen, deal.final_fen, terms["price_unit"],
         Fraction(terms["area"]) if terms.get("area") else None, terms["term_years"],

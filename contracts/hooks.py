@@ -7,7 +7,15 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auction.models import Deal
+from contracts import service
 
 
 async def on_deal(session: AsyncSession, deal: Deal, now: datetime) -> None:
-    """Called inside the transaction that records a deal (auction end or agreement)."""
+    """Called inside the transaction that records a deal (auction end or agreement).
+
+    Drafts the lease contract (data snapshot, rent payables, `deal.contract_id`, ledger
+    entry) in the same transaction. Rendering the PDF is left to the first request that
+    needs it: it is deterministic, so rendering later gives the same bytes, and the
+    auction's closing transaction (the single SQLite writer) stays short.
+    """
+    await service.draft(session, deal, now)

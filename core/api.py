@@ -12,7 +12,7 @@ from litestar.params import JSONBody
 from msgspec import Meta
 
 from core import settings as exchange_settings
-from core.accounts import NewUser, User, add_user, login, logout
+from core.accounts import NewUser, User, add_user, login, logout, region_of
 from core.errors import NotAuthenticated
 from core.ids import mask_id_number, mask_phone
 from core.web import (
@@ -24,7 +24,6 @@ from core.web import (
     client_ip,
     csrf_token,
     services,
-    strict_json_body,
     token_of,
 )
 
@@ -57,7 +56,6 @@ def user_view(user: User, *, region_path: str | None = None) -> dict[str, Any]:
 
 class AuthController(Controller):
     path = "/api/v1/auth"
-    before_request = strict_json_body
 
     @post("/login", opt=PUBLIC, status_code=200)
     async def login(self, request: Request[Any, Any, Any], data: JSONBody[LoginBody]) -> Response[Any]:
@@ -80,8 +78,11 @@ class AuthController(Controller):
         svc.login_limiter.reset(f"user:{data.username}")
         csrf = csrf_token(svc.config.secret_key, token)
         secure = svc.config.secure_cookies
+        async with svc.db.read() as session:
+            region = await region_of(session, user)
         return Response(
-            {"token": token, "csrf_token": csrf, "user": user_view(user)},
+            {"token": token, "csrf_token": csrf,
+             "user": user_view(user, region_path=region.path if region else None)},
             cookies=[
                 Cookie(key=SESSION_COOKIE, value=token, httponly=True, samesite="lax",
                        secure=secure, max_age=svc.config.token_ttl_seconds, path="/"),
@@ -110,7 +111,6 @@ class AuthController(Controller):
 
 class BidderController(Controller):
     path = "/api/v1/bidders"
-    before_request = strict_json_body
 
     @post("/", opt=PUBLIC, status_code=201)
     async def sign_up(self, request: Request[Any, Any, Any], data: JSONBody[BidderSignUp]) -> dict[str, Any]:

@@ -104,7 +104,7 @@ async def update(
 ) -> ExchangeSettings:
     # Lock first, then read: two concurrent partial updates must not lose one another's
     # change, and the very first two must not both insert the row.
-    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     await session.execute(insert(SettingsRow).values(
         id=1, data=to_builtins(ExchangeSettings()), updated_at=now, updated_by=actor,
     ).on_conflict_do_nothing())

@@ -25,7 +25,6 @@ from core.web import (
     allow,
     client_ip,
     services,
-    strict_json_body,
 )
 from listings import registration as reg
 from listings import service
@@ -106,7 +105,6 @@ def registration_view(r: Registration, *, bidder: Any = None) -> RegistrationOut
 
 class ListingController(Controller):
     path = "/api/v1/listings"
-    before_request = strict_json_body
 
     @post("/", guards=[allow("village")], status_code=201)
     async def create(self, request: Request[Any, Any, Any], data: JSONBody[ListingCreate]) -> ListingOut:
@@ -269,7 +267,6 @@ def _bidder_identity(user: Any) -> dict[str, Any]:
 
 class RegistrationController(Controller):
     path = "/api/v1/registrations"
-    before_request = strict_json_body
 
     @get("/", guards=[allow("bidder")])
     async def mine(self, request: Request[Any, Any, Any]) -> dict[str, Any]:

@@ -7,12 +7,13 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import Select, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import ledger
 from core.accounts import Actor, Region, within
 from core.errors import InvalidInput, NotFound, PermissionDenied
+from core.ids import InvalidIdNumber, validate_id
 from core.settings import ExchangeSettings
 from listings.models import Document, Listing
 from listings.rules import (
@@ -96,6 +97,12 @@ def _check_terms(terms: Terms, category: str, settings: ExchangeSettings) -> Non
         raise InvalidInput(
             "terms.term_too_long", f"该类资产流转期限不得超过 {limit} 年", max_years=limit
         )
+    for holder in terms.priority_holders:
+        try:
+            validate_id(holder.id_type, holder.id_number)
+        except InvalidIdNumber as exc:
+            raise InvalidInput(f"terms.priority_holder.{exc.code}",
+                               f"优先权人“{holder.name}”的证件号码有误：{exc.message}") from exc
     if terms.reserve_fen is not None and terms.reserve_fen < terms.listing_price_fen:
         raise InvalidInput("terms.reserve_below_start", "保留价不得低于挂牌价")
 
@@ -265,7 +272,7 @@ class ListingFilter:
 async def search(
     session: AsyncSession, actor: Actor | None, filters: ListingFilter
 ) -> list[Visible]:
-    query: Select[tuple[Listing, Region]] = (
+    query = (
         select(Listing, Region).join(Region, Region.id == Listing.village_id)
         .order_by(Listing.id.desc())
     )

@@ -1,10 +1,128 @@
-"""Periodic work of the regulator side (sequencing the log, checkpoints, warnings)."""
+"""Periodic work of the regulator side (sequencing the log, checkpoints, facts, warnings).
+
+Every worker runs each job every scheduler tick; each is safe concurrently:
+* `sequence_log` — the sequencer holds the `ledger_tree` row (others skip the tick);
+* `follow_log` — reads the sequenced log from its cursor (a row locked SKIP LOCKED, so one
+  worker at a time) and refreshes the facts and warnings of the listings it touched. The log
+  is a gap-free change feed: indices below the tree size are all committed;
+* `scan_warnings` — every few minutes one worker claims the run (same row-lock pattern) and
+  re-runs every detector over all listings: time-based warnings (contract deadline, lease
+  expiry) and settings changes are caught there.
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Final
 
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core import settings as exchange_settings
+from core.ledger import keys, sequencer
+from core.ledger.models import LedgerEntry
+from core.ledger.tables import LedgerTree
 from core.web import Services
+from oversight import stats, warnings
+from oversight.models import Cursor
+
+log = logging.getLogger("ruralx.oversight")
+
+FEED_BATCH: Final = 1000
+SCAN_INTERVAL: Final = timedelta(minutes=10)
+#: High-volume entry types that change neither facts nor warnings (auction.ended does).
+_IGNORED: Final = frozenset({"auction.bid", "auction.phase"})
+
+
+def signer(svc: Services) -> keys.CheckpointSigner:
+    return keys.load_signer(svc.config.data_dir, svc.config.secret_key)
+
+
+async def sequencing_due(session: AsyncSession, now: datetime) -> bool:
+    """Entries waiting, or a grown tree whose last checkpoint is a minute old."""
+    if await session.scalar(select(LedgerEntry.id).where(LedgerEntry.leaf_index.is_(None))
+                            .limit(1)) is not None:
+        return True
+    size = await session.scalar(select(LedgerTree.size).where(LedgerTree.id == 1)) or 0
+    latest = await sequencer.latest_checkpoint(session)
+    if latest is None:
+        return True
+    return size > latest.size and now - latest.created_at >= sequencer.CHECKPOINT_INTERVAL
+
+
+async def sequence_log(svc: Services) -> None:
+    async with svc.db.read() as session:
+        due = await sequencing_due(session, svc.now())
+    if due:
+        await sequencer.run(svc.db, lambda: signer(svc), svc.now)
+
+
+async def _cursor(session: AsyncSession, name: str) -> Cursor | None:
+    """The job's cursor row, locked; None if another worker holds it."""
+    query = select(Cursor).where(Cursor.name == name)
+    if await session.scalar(query) is None:
+        ins = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+        await session.execute(ins(Cursor).values(name=name, position=0).on_conflict_do_nothing())
+    return await session.scalar(
+        query.with_for_update(skip_locked=True).execution_options(populate_existing=True))
+
+
+async def follow_log(svc: Services) -> int:
+    """Refresh facts and warnings of the listings that newly sequenced entries touched."""
+    async with svc.db.read() as session:
+        size = await session.scalar(select(LedgerTree.size).where(LedgerTree.id == 1)) or 0
+        position = await session.scalar(select(Cursor.position).where(Cursor.name == "feed"))
+    if position is not None and position >= size:
+        return 0
+    now = svc.now()
+    async with svc.db.write() as session:
+        cursor = await _cursor(session, "feed")
+        if cursor is None:
+            return 0
+        rows = list(await session.execute(
+            select(LedgerEntry.leaf_index, LedgerEntry.subject, LedgerEntry.type)
+            .where(LedgerEntry.leaf_index >= cursor.position, LedgerEntry.leaf_index < size)
+            .order_by(LedgerEntry.leaf_index).limit(FEED_BATCH)))
+        if not rows:
+            return 0
+        touched = {int(subject.split(":", 1)[1]) for _, subject, type_ in rows
+                   if subject.startswith("listing:") and type_ not in _IGNORED}
+        await stats.refresh_facts(session, touched, now)
+        settings = await exchange_settings.load(session)
+        found = await warnings.detect(session, settings, now, touched)
+        await warnings.store(session, found.findings, now)
+        cursor.position = rows[-1][0] + 1
+        return len(rows)
+
+
+async def scan_warnings(svc: Services, *, force: bool = False) -> int | None:
+    """Every SCAN_INTERVAL, one worker re-runs all detectors over all listings."""
+    now = svc.now()
+    async with svc.db.write() as session:
+        cursor = await _cursor(session, "scan")
+        if cursor is None or (not force and cursor.run_at is not None
+                              and now - cursor.run_at < SCAN_INTERVAL):
+            return None
+        cursor.run_at = now  # claimed: the others skip until the next interval
+    async with svc.db.read() as session:
+        settings = await exchange_settings.load(session)
+        found = await warnings.detect(session, settings, now)
+    async with svc.db.write() as session:
+        return await warnings.store(session, found.findings, now)
+
+
+async def run_all(svc: Services) -> None:
+    """Everything at once (tests, the demo, `ruralx ledger audit` preparation)."""
+    await sequence_log(svc)
+    while await follow_log(svc):
+        pass
+    await scan_warnings(svc, force=True)
+    await sequence_log(svc)  # the warnings just ledgered
+
 
 #: Each job is run every scheduler tick by every worker; it must be safe to run concurrently.
-JOBS: list[Callable[[Services], Awaitable[object]]] = []
+JOBS: list[Callable[[Services], Awaitable[object]]] = [sequence_log, follow_log, scan_warnings]

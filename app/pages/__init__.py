@@ -4,5 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.pages.admin import AdminPages
+from app.pages.bidder import BidderPages
+from app.pages.oversight import OversightPages
+from app.pages.public import PublicPages
+from app.pages.review import ReviewPages
+from app.pages.village import VillagePages
+
 #: Page controllers and handlers, registered by the app factory.
-CONTROLLERS: list[Any] = []
+CONTROLLERS: list[Any] = [PublicPages, BidderPages, VillagePages, ReviewPages, OversightPages,
+                          AdminPages]

@@ -57,7 +57,8 @@ DEPOSIT_STATES_ZH = {"pending": "待缴纳", "paid": "已到账", "held": "冻�
 ROLES_ZH = {"bidder": "竞买人", "village": "村集体经办人", "reviewer": "交易中心审核员",
             "regulator": "监管人员", "admin": "系统管理员"}
 OUTCOMES_ZH = {"auction": "网络竞价成交", "agreement": "协议成交", "no_bidders": "无人报名，流拍",
-               "too_few_bidders": "合格竞买人不足，流拍", "unsold_below_reserve": "未达保留价，流拍",
+               "too_few_bidders": "合格竞买人不足，流拍",
+               "unsold_below_reserve": "未达保留价，流拍",
                "unsold_no_bids": "无人出价，流拍"}
 LEDGER_TYPES_ZH = {
     "listing.created": "创建委托", "listing.updated": "修改委托", "listing.submitted": "提交审核",
@@ -70,7 +71,7 @@ LEDGER_TYPES_ZH = {
     "deposit.refundable": "保证金待退还", "deposit.to_be_credited": "保证金转作租金",
     "auction.opened": "竞价场次建立", "auction.bid": "出价", "auction.phase": "竞价阶段变化",
     "auction.ended": "竞价结束", "auction.pause": "暂停竞价", "auction.resume": "恢复竞价",
-    "bid.rejected": "出价被拒绝", "deal.recorded": "成交记录",
+    "bid.rejected": "出价被拒绝", "deal.recorded": "成交记录", "auction.bids": "网络竞价",
 }
 
 # ----- display formats -------------------------------------------------------------------
@@ -146,7 +147,7 @@ ENV.filters.update(
     role_zh=lambda r: ROLES_ZH.get(r or "", r or ""),
     outcome_zh=lambda o: OUTCOMES_ZH.get(o or "", o or ""),
     ledger_zh=lambda t: LEDGER_TYPES_ZH.get(t or "", t or ""),
-    filesize=lambda n: f"{n / 1024 / 1024:.1f} MB" if n >= 1024 * 1024 else f"{max(1, n // 1024)} KB",
+    filesize=lambda n: f"{n / 1048576:.1f} MB" if n >= 1048576 else f"{max(1, n // 1024)} KB",
 )
 ENV.globals.update(
     CATEGORY_NAMES=CATEGORY_NAMES_ZH, PRICE_UNITS=PRICE_UNITS_ZH, PAYMENTS=PAYMENTS_ZH,

@@ -11,11 +11,15 @@ from core.ledger.chain import (
     verify_subject,
 )
 from core.ledger.models import LedgerEntry, LedgerHead
+from core.ledger.tables import LedgerCheckpoint, LedgerNode, LedgerTree
 
 __all__ = [
     "GENESIS",
+    "LedgerCheckpoint",
     "LedgerEntry",
     "LedgerHead",
+    "LedgerNode",
+    "LedgerTree",
     "append",
     "document_of",
     "entries_of",

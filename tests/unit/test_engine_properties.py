@@ -107,7 +107,7 @@ bidders = st.sampled_from((*BIDDERS, None))
 lags = st.none() | st.integers(0, 3)
 # Mostly bids that may well be accepted; resume more often than pause so paused auctions
 # come back. (one_of would pick its distinct branches evenly, hence the weighted kinds.)
-KINDS = ("fair_bid",) * 12 + ("any_bid",) * 4 + ("match", "pause", "resume", "resume", "tick")
+KINDS = ("fair_bid",) * 12 + ("any_bid", "match") * 3 + ("pause", "resume", "resume", "tick")
 
 
 @st.composite

@@ -1,0 +1,164 @@
+"""Administrators' pages: the exchange rules (core.settings) and the users list."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from sqlalchemy import select
+
+from app.pages import queries
+from app.pages.common import (
+    PAGE_ERRORS,
+    Form,
+    check_form_csrf,
+    form_values,
+    int_field,
+    money_field,
+    redirect,
+    render,
+    yuan,
+)
+from core import settings as exchange_settings
+from core.accounts import Region, User
+from core.errors import DomainError
+from core.ids import mask_id_number, mask_phone
+from core.web import actor, allow, services
+from listings.schemas import CATEGORY_NAMES_ZH
+
+Req = Request[Any, Any, Any]
+FORM = {"csrf": "form"}
+
+INTEGERS = {  # field: (label, minimum, maximum) — the settings' own bounds decide; these guide
+    "notice_period_working_days": ("公告期（工作日）", 0, 60),
+    "min_qualified_bidders": ("最少合格竞买人数", 1, 20),
+    "single_bidder_extension_working_days": ("单人报名延长（工作日）", 1, 30),
+    "free_bidding_minutes": ("自由竞价时长（分钟）", 0, 1440),
+    "countdown_seconds": ("限时竞价倒计时（秒）", 5, 3600),
+    "max_steps": ("每次最多加价档数", 1, 100),
+    "result_publicity_working_days": ("结果公示期（工作日）", 0, 30),
+    "refund_deadline_working_days": ("保证金退还期限（工作日）", 0, 30),
+    "contract_sign_deadline_working_days": ("签约期限（工作日）", 1, 60),
+}
+FLAGS = {"self_outbid_allowed": "允许领先者自行加价",
+         "first_bid_may_equal_start": "首次出价可以等于起始价",
+         "reserve_used": "启用保留价"}
+POLICIES = {"agreement": "按挂牌价协议成交", "fail": "流拍", "extend": "延长报名期一次"}
+
+
+def _settings_form(s: exchange_settings.ExchangeSettings) -> Form:
+    values: dict[str, Any] = {k: getattr(s, k) for k in INTEGERS}
+    values |= {k: getattr(s, k) for k in FLAGS}
+    values |= {
+        "single_bidder_policy": s.single_bidder_policy,
+        "deposit_kind": s.deposit_rule.kind,
+        "deposit_fixed": yuan(s.deposit_rule.fixed_fen, symbol=False),
+        "deposit_percent": f"{s.deposit_rule.basis_points / 100:.2f}",
+        "max_term_years": "\n".join(f"{k}={v}" for k, v in s.max_term_years.items()),
+        "holidays": "\n".join(d.isoformat() for d in s.holidays),
+        "makeup_workdays": "\n".join(d.isoformat() for d in s.makeup_workdays),
+    }
+    return Form(values=values)
+
+
+def _dates(form: Form, name: str) -> list[str]:
+    out = []
+    for line in str(form.values.get(name) or "").split():
+        try:
+            out.append(date.fromisoformat(line.strip()).isoformat())
+        except ValueError:
+            form.error(name, f"日期格式应为 2026-10-01：{line[:20]}", "form.date")
+    return out
+
+
+def _patch(form: Form) -> dict[str, Any] | None:
+    v = form.values
+    patch: dict[str, Any] = {}
+    for name, (label, lo, hi) in INTEGERS.items():
+        value = int_field(form, name, label, minimum=lo, maximum=hi)
+        if value is not None:
+            patch[name] = value
+    for name in FLAGS:
+        patch[name] = v.get(name) in ("1", "on", "true", True)
+    patch["single_bidder_policy"] = v.get("single_bidder_policy")
+    fixed = money_field(form, "deposit_fixed", "固定保证金", required=False) or 0
+    percent = str(v.get("deposit_percent") or "0").strip()
+    if not re.fullmatch(r"[0-9]{1,3}(\.[0-9]{1,2})?", percent):
+        form.error("deposit_percent", "比例应为数字，最多两位小数", "form.percent")
+        percent = "0"
+    whole, _, frac = percent.partition(".")
+    patch["deposit_rule"] = {"kind": v.get("deposit_kind") or "percent_of_total",
+                             "fixed_fen": fixed,
+                             "basis_points": int(whole) * 100 + int((frac + "00")[:2])}
+    terms: dict[str, int] = {}
+    for line in str(v.get("max_term_years") or "").splitlines():
+        if not line.strip():
+            continue
+        key, _, years = line.partition("=")
+        key = key.strip()
+        if (key != "*" and key not in CATEGORY_NAMES_ZH) or not years.strip().isdigit():
+            form.error("max_term_years", f"每行写“类别代码=年数”，例如 *=30：{line[:40]}",
+                       "form.max_term")
+            continue
+        terms[key] = int(years.strip())
+    patch["max_term_years"] = terms
+    patch["holidays"] = _dates(form, "holidays")
+    patch["makeup_workdays"] = _dates(form, "makeup_workdays")
+    return patch if form.ok else None
+
+
+_SETTING_PATH = re.compile(r"\$\.([a-z_]+)")
+
+
+class AdminPages(Controller):
+    path = "/admin"
+    guards = (allow("admin"),)
+    exception_handlers = PAGE_ERRORS
+    include_in_schema = False
+
+    @get("/settings")
+    async def settings(self, request: Req) -> Response[Any]:
+        async with services(request).db.read() as session:
+            current = await exchange_settings.load(session)
+        return self._page(request, _settings_form(current))
+
+    def _page(self, request: Req, form: Form, status: int = 200) -> Response[Any]:
+        return render(request, "admin_settings.html", status=status, title="交易规则设置",
+                      form=form, integers=INTEGERS, flags=FLAGS, policies=POLICIES,
+                      categories=CATEGORY_NAMES_ZH)
+
+    @post("/settings", opt=FORM)
+    async def update(self, request: Req) -> Response[Any]:
+        values = await form_values(request)
+        check_form_csrf(request, values)
+        form = Form(values=dict(values))
+        patch = _patch(form)
+        if patch is None:
+            return self._page(request, form, 400)
+        svc = services(request)
+        try:
+            async with svc.db.write() as session:
+                await exchange_settings.update(session, patch, actor=actor(request).name,
+                                               now=svc.now())
+        except DomainError as exc:
+            match = _SETTING_PATH.search(exc.message)
+            name = match.group(1) if match else None
+            name = {"deposit_rule": "deposit_percent"}.get(name or "", name)
+            if name and name in form.values:
+                form.error(name, exc.message, exc.code)
+            else:
+                form.fail(exc)
+            return self._page(request, form, exc.status)
+        return redirect("/admin/settings", "settings")
+
+    @get("/users")
+    async def users(self, request: Req) -> Response[Any]:
+        async with services(request).db.read() as session:
+            rows = (await session.execute(
+                select(User, Region.path).outerjoin(Region, Region.id == User.region_id)
+                .order_by(User.role, User.id))).all()
+            counts = await queries.user_counts(session)
+        return render(request, "admin_users.html", title="用户", rows=rows, counts=counts,
+                      mask_id=mask_id_number, mask_phone=mask_phone)

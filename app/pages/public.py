@@ -1,0 +1,327 @@
+"""Pages everyone sees: home, announcements, listing detail with results, the live auction,
+and signing in / signing up."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import Cookie
+from litestar.params import FromPath, FromQuery, QueryParameter
+from litestar.response import Redirect
+from sqlalchemy import select
+
+from app.pages import queries
+from app.pages.common import (
+    FORM_COOKIE,
+    PAGE_ERRORS,
+    FieldError,
+    Form,
+    anonymous_form_ok,
+    anonymous_form_token,
+    check_form_csrf,
+    form_values,
+    redirect,
+    render,
+    safe_next,
+    validation_field,
+)
+from auction.models import Auction
+from auction.wire import snapshot_frame
+from contracts.deals import load_deal
+from core.accounts import NewUser, add_user, login, logout
+from core.api import BidderSignUp
+from core.errors import DomainError, NotAuthenticated, NotFound
+from core.web import (
+    CSRF_COOKIE,
+    PUBLIC,
+    SESSION_COOKIE,
+    actor,
+    actor_or_none,
+    allow,
+    client_ip,
+    csrf_token,
+    services,
+    token_of,
+)
+from listings import registration as reg
+from listings import service
+from listings.api import listing_view, registration_view
+from listings.models import Registration
+from listings.rules import PUBLIC as PUBLIC_STATES
+from listings.schemas import CATEGORY_NAMES_ZH
+
+Req = Request[Any, Any, Any]
+FORM = {"csrf": "form"}
+
+
+class PublicPages(Controller):
+    path = "/"
+    exception_handlers = PAGE_ERRORS
+    include_in_schema = False
+
+    @get("/", opt=PUBLIC)
+    async def home(self, request: Req) -> Response[Any]:
+        viewer = actor_or_none(request)
+        svc = services(request)
+        async with svc.db.read() as session:
+            live = await queries.listings_in(session, viewer, ("auction",))
+            upcoming = await queries.listings_in(session, viewer, ("announced",), limit=12)
+            results = await queries.recent_results(session, viewer, limit=8)
+        return render(request, "home.html", title="首页", live=live, upcoming=upcoming,
+                      results=results, now=svc.now())
+
+    @get("/listings", opt=PUBLIC)
+    async def listings(
+        self, request: Req,
+        state_: Annotated[str | None, QueryParameter(name="state")] = None,
+        category: FromQuery[str | None] = None, region: FromQuery[str | None] = None,
+        page: Annotated[int, QueryParameter(ge=1, le=1000)] = 1,
+    ) -> Response[Any]:
+        viewer = actor_or_none(request)
+        size = 20
+        state_ = state_ or None
+        category = category if category in CATEGORY_NAMES_ZH else None
+        region = (region or "").strip() or None
+        async with services(request).db.read() as session:
+            rows = await service.search(session, viewer, service.ListingFilter(
+                state=state_, category=category, region=region, limit=size + 1,
+                offset=(page - 1) * size))
+            regions = await queries.village_regions(session)
+        states = [s.value for s in PUBLIC_STATES] if viewer is None or viewer.role == "bidder" \
+            else None
+        return render(request, "listings.html", title="交易公告",
+                      items=[listing_view(v, viewer) for v in rows[:size]],
+                      has_more=len(rows) > size, page=page,
+                      filters={"state": state_ or "", "category": category or "",
+                               "region": region or ""},
+                      state_choices=states, regions=regions)
+
+    @get("/listings/{listing_id:int}", opt=PUBLIC)
+    async def listing(self, request: Req, listing_id: FromPath[int]) -> Response[Any]:
+        viewer = actor_or_none(request)
+        svc = services(request)
+        async with svc.db.read() as session:
+            visible = await service.load(session, viewer, listing_id)
+            documents = await service.documents_of(session, listing_id)
+            view = listing_view(visible, viewer, documents)
+            auction = await session.get(Auction, listing_id)
+            deal = await _deal_or_none(session, viewer, listing_id)
+            mine = None
+            if viewer is not None and viewer.role == "bidder":
+                mine = await session.scalar(select(Registration).where(
+                    Registration.listing_id == listing_id, Registration.bidder_id == viewer.id))
+        now = svc.now()
+        may_download = viewer is not None and (
+            viewer.is_staff or service.can_act_for_village(viewer, visible.village))
+        registration_open = (visible.listing.state == "announced"
+                             and visible.listing.registration_closes_at is not None
+                             and now < visible.listing.registration_closes_at)
+        return render(request, "listing.html", title=view.title, listing=view,
+                      auction=auction, deal=deal, mine=registration_view(mine) if mine else None,
+                      may_download=may_download, registration_open=registration_open, now=now,
+                      contracts=queries.contract_routes(request.app))
+
+    @post("/listings/{listing_id:int}/register", guards=[allow("bidder")], opt=FORM)
+    async def register(self, request: Req, listing_id: FromPath[int]) -> Response[Any]:
+        values = await form_values(request)
+        check_form_csrf(request, values)
+        svc, who = services(request), actor(request)
+        try:
+            async with svc.db.write() as session:
+                registration = await reg.apply(
+                    session, who, listing_id, svc.now(), ip=client_ip(request),
+                    user_agent=request.headers.get("user-agent"))
+                reg_id = registration.id
+        except DomainError as exc:
+            if exc.code == "registration.duplicate":
+                return redirect("/me/registrations")
+            raise
+        return Redirect(f"/me/registrations?done=registered#reg-{reg_id}", status_code=303)
+
+    @get("/auctions/{listing_id:int}", opt=PUBLIC)
+    async def live(self, request: Req, listing_id: FromPath[int]) -> Response[Any]:
+        """The live auction: one page for watchers and bidders; identities never appear."""
+        viewer = actor_or_none(request)
+        svc = services(request)
+        async with svc.db.read() as session:
+            visible = await service.load(session, viewer, listing_id)
+            row = await session.get(Auction, listing_id)
+            if row is None and visible.listing.state == "announced":
+                # Registration still open: a waiting room that looks again every few seconds.
+                return render(request, "auction_waiting.html", title="竞价尚未开始",
+                              listing=visible.listing, now=svc.now())
+            if row is None:
+                raise NotFound("auction.not_found", "该项目没有网络竞价")
+            you = None
+            if viewer is not None and viewer.role == "bidder":
+                you = await reg.qualified_number(session, listing_id, viewer.id)
+            snapshot = snapshot_frame(row, svc.now(), you=you)
+            ladder = await queries.bid_ladder(session, listing_id)
+        listing = visible.listing
+        return render(request, "auction.html", title=f"竞价：{listing.title}", listing=listing,
+                      village=visible.village.path, snapshot=snapshot, ladder=ladder,
+                      viewer_role=viewer.role if viewer else None, you=you,
+                      config={"listing_id": listing_id, "snapshot": snapshot, "ladder": ladder})
+
+    # ----- signing in -------------------------------------------------------------------
+
+    @get("/login", opt=PUBLIC)
+    async def login_form(self, request: Req, next_: Annotated[
+            str | None, QueryParameter(name="next")] = None) -> Response[Any]:
+        token, cookie = anonymous_form_token(request)
+        return render(request, "login.html", title="登录", form=Form(values={"next": next_ or ""}),
+                      form_token=token, cookies=[cookie])
+
+    @post("/login", opt=PUBLIC)
+    async def login_submit(self, request: Req) -> Response[Any]:
+        values = await form_values(request)
+        form = Form(values={"username": values.get("username") or "",
+                            "next": values.get("next") or ""})
+        token, cookie = anonymous_form_token(request)
+        if not anonymous_form_ok(request, values.get("_form")):
+            form.general = _expired()
+            return render(request, "login.html", status=403, title="登录", form=form,
+                          form_token=token, cookies=[cookie])
+        username = str(values.get("username") or "").strip()
+        password = str(values.get("password") or "")
+        if not username:
+            form.error("username", "请输入用户名或手机号", "form.required")
+        if not password:
+            form.error("password", "请输入密码", "form.required")
+        if not form.ok:
+            return render(request, "login.html", status=400, title="登录", form=form,
+                          form_token=token)
+        try:
+            session_token, user = await _sign_in(request, username, password)
+        except DomainError as exc:
+            form.fail(exc, {"auth": "password"})
+            return render(request, "login.html", status=exc.status, title="登录", form=form,
+                          form_token=token)
+        target = safe_next(values.get("next")) or home_of_role(user.role)
+        return _signed_in(request, target, session_token)
+
+    @post("/logout", guards=[allow()], opt=FORM)
+    async def logout(self, request: Req) -> Response[Any]:
+        values = await form_values(request)
+        check_form_csrf(request, values)
+        svc = services(request)
+        token = token_of(request)
+        if token:
+            async with svc.db.write() as session:
+                await logout(session, token, now=svc.now())
+        return Redirect("/", status_code=303, cookies=[
+            _expired_cookie(SESSION_COOKIE), _expired_cookie(CSRF_COOKIE)])
+
+    @get("/signup", opt=PUBLIC)
+    async def signup_form(self, request: Req, next_: Annotated[
+            str | None, QueryParameter(name="next")] = None) -> Response[Any]:
+        token, cookie = anonymous_form_token(request)
+        return render(request, "signup.html", title="竞买人注册",
+                      form=Form(values={"id_type": "resident_id", "next": next_ or ""}),
+                      form_token=token, cookies=[cookie])
+
+    @post("/signup", opt=PUBLIC)
+    async def signup_submit(self, request: Req) -> Response[Any]:
+        values = await form_values(request)
+        fields = ("name", "id_type", "id_number", "phone")
+        form = Form(values={k: str(values.get(k) or "").strip() for k in fields}
+                    | {"next": values.get("next") or ""})
+        token, cookie = anonymous_form_token(request)
+        if not anonymous_form_ok(request, values.get("_form")):
+            form.general = _expired()
+            return render(request, "signup.html", status=403, title="竞买人注册", form=form,
+                          form_token=token, cookies=[cookie])
+        password = str(values.get("password") or "")
+        if password != str(values.get("password2") or ""):
+            form.error("password2", "两次输入的密码不一致", "form.password_mismatch")
+        body: BidderSignUp | None = None
+        try:
+            body = msgspec.convert({**{k: form.values[k] for k in fields},
+                                    "id_number": form.values["id_number"].upper(),
+                                    "password": password}, BidderSignUp)
+        except msgspec.ValidationError as exc:
+            name = validation_field(exc) or "name"
+            form.error(name, SIGNUP_HINTS.get(name, "输入有误"), "request.invalid")
+        if body is None or not form.ok:
+            return render(request, "signup.html", status=400, title="竞买人注册", form=form,
+                          form_token=token)
+        svc = services(request)
+        try:
+            svc.login_limiter.hit(f"signup-ip:{client_ip(request) or '-'}")
+            async with svc.db.write() as session:
+                await add_user(session, NewUser(
+                    username=body.phone, role="bidder", password=body.password,
+                    display_name=body.name, id_type=body.id_type, id_number=body.id_number,
+                    phone=body.phone), actor="public", now=svc.now(), passwords=svc.passwords)
+            session_token, _ = await _sign_in(request, body.phone, body.password)
+        except DomainError as exc:
+            form.fail(exc, {"id": "id_number", "user.exists": "phone"})
+            return render(request, "signup.html", status=exc.status, title="竞买人注册",
+                          form=form, form_token=token)
+        target = safe_next(values.get("next")) or "/me/registrations?done=welcome"
+        return _signed_in(request, target, session_token)
+
+
+SIGNUP_HINTS = {
+    "name": "请填写真实姓名或单位名称（1–100 字）",
+    "id_type": "请选择证件类型",
+    "id_number": "证件号码应为18位",
+    "phone": "请填写11位手机号码",
+    "password": "密码至少8位",
+}
+
+
+def home_of_role(role: str) -> str:
+    return {"bidder": "/me/registrations", "village": "/village", "reviewer": "/review",
+            "regulator": "/oversight", "admin": "/admin/settings"}.get(role, "/")
+
+
+def _expired() -> FieldError:
+    return FieldError("页面已过期，请重新提交", "auth.csrf")
+
+
+def _expired_cookie(name: str) -> Cookie:
+    return Cookie(key=name, value="", max_age=0, path="/")
+
+
+async def _sign_in(request: Req, username: str, password: str) -> tuple[str, Any]:
+    """The same sign-in as the API's: rate limited per username and address."""
+    svc = services(request)
+    ip = client_ip(request) or "-"
+    keys = (f"user:{username}", f"ip:{ip}")
+    svc.login_limiter.check(*keys)
+    try:
+        async with svc.db.write() as session:
+            token, user = await login(
+                session, username, password, now=svc.now(),
+                ttl=timedelta(seconds=svc.config.token_ttl_seconds), ip=ip,
+                user_agent=request.headers.get("user-agent"), passwords=svc.passwords)
+    except NotAuthenticated:
+        svc.login_limiter.record(*keys)
+        raise
+    svc.login_limiter.reset(f"user:{username}")
+    return token, user
+
+
+def _signed_in(request: Req, target: str, token: str) -> Response[Any]:
+    """Set the same cookies as `POST /api/v1/auth/login`."""
+    svc = services(request)
+    secure, ttl = svc.config.secure_cookies, svc.config.token_ttl_seconds
+    return Redirect(target, status_code=303, cookies=[
+        Cookie(key=SESSION_COOKIE, value=token, httponly=True, samesite="lax", secure=secure,
+               max_age=ttl, path="/"),
+        Cookie(key=CSRF_COOKIE, value=csrf_token(svc.config.secret_key, token), httponly=False,
+               samesite="strict", secure=secure, max_age=ttl, path="/"),
+        Cookie(key=FORM_COOKIE, value="", max_age=0, path="/"),
+    ])
+
+
+async def _deal_or_none(session: Any, viewer: Any, listing_id: int) -> dict[str, Any] | None:
+    try:
+        return await load_deal(session, viewer, listing_id)
+    except NotFound:
+        return None
+

@@ -1,0 +1,384 @@
+"""Read-only queries the pages need and no service offers yet (queues, my listings, stats).
+
+They read the domain tables and never write; every listing they return to a person has
+passed `listings.service.can_view` for that person. Candidates to move into the services.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from fractions import Fraction
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from auction.models import Auction, AuctionEvent, Bid, Deal
+from contracts import economics
+from contracts.deals import income_of
+from core.accounts import Actor, Region, User, within
+from core.clock import CHINA_TZ
+from core.money import format_percent
+from listings import service
+from listings.models import Listing, Payment, Registration
+from listings.schemas import CATEGORY_NAMES_ZH
+
+
+@dataclass
+class Row:
+    """A listing with what a list shows next to it."""
+
+    listing: Listing
+    village: Region
+    auction: Auction | None = None
+    deal: Deal | None = None
+    premium_rate: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+async def _rows(session: AsyncSession, viewer: Actor | None, query: Any) -> list[Row]:
+    out = []
+    for listing, village in (await session.execute(query)).all():
+        if service.can_view(viewer, listing, village):
+            out.append(Row(listing, village))
+    return out
+
+
+def _with_region(query: Any) -> Any:
+    return query.join(Region, Region.id == Listing.village_id)
+
+
+async def _attach(session: AsyncSession, rows: list[Row]) -> list[Row]:
+    ids = [r.listing.id for r in rows]
+    if not ids:
+        return rows
+    auctions = {a.listing_id: a for a in await session.scalars(
+        select(Auction).where(Auction.listing_id.in_(ids)))}
+    deals = {d.listing_id: d for d in await session.scalars(
+        select(Deal).where(Deal.listing_id.in_(ids)))}
+    for r in rows:
+        r.auction = auctions.get(r.listing.id)
+        r.deal = deals.get(r.listing.id)
+        if r.deal is not None:
+            r.premium_rate = format_percent(
+                economics.premium_rate(r.deal.listing_fen, r.deal.final_fen))
+    return rows
+
+
+async def listings_in(
+    session: AsyncSession, viewer: Actor | None, states: tuple[str, ...], limit: int = 20
+) -> list[Row]:
+    query = _with_region(select(Listing, Region)).where(Listing.state.in_(states)) \
+        .order_by(Listing.auction_starts_at).limit(limit)
+    return await _attach(session, await _rows(session, viewer, query))
+
+
+async def recent_results(session: AsyncSession, viewer: Actor | None, limit: int = 8) -> list[Row]:
+    query = _with_region(select(Listing, Region)).where(Listing.state.in_(("sold", "failed"))) \
+        .order_by(Listing.updated_at.desc()).limit(limit)
+    return await _attach(session, await _rows(session, viewer, query))
+
+
+async def village_regions(session: AsyncSession) -> list[str]:
+    """Region paths that hold listings (for the filter), villages and their towns."""
+    paths = set(await session.scalars(
+        select(Region.path).join(Listing, Listing.village_id == Region.id).distinct()))
+    towns = {p.rsplit("/", 1)[0] for p in paths}
+    return sorted(paths | towns)
+
+
+async def bid_ladder(session: AsyncSession, listing_id: int) -> list[dict[str, Any]]:
+    """Accepted bids as the room saw them (bidder numbers only), newest first."""
+    rows = await session.scalars(
+        select(AuctionEvent.payload).where(AuctionEvent.listing_id == listing_id,
+                                           AuctionEvent.type == "bid")
+        .order_by(AuctionEvent.seq.desc()))
+    return [{k: frame.get(k) for k in ("seq", "round", "amount_fen", "bidder_number", "at")}
+            for frame in rows]
+
+
+async def village_listings(session: AsyncSession, who: Actor) -> list[Row]:
+    assert who.region is not None
+    query = _with_region(select(Listing, Region)).where(Listing.village_id == who.region.id) \
+        .order_by(Listing.id.desc())
+    return await _attach(session, await _rows(session, who, query))
+
+
+# ----- the reviewer's queues -----------------------------------------------------------
+
+
+@dataclass
+class Queues:
+    submitted: list[Row]
+    accepted: list[Row]
+    to_qualify: list[tuple[Registration, Row, User]]
+    to_pay: list[tuple[Registration, Row, User]]
+    auctions: list[Row]
+
+
+async def reviewer_queues(session: AsyncSession, who: Actor, now: datetime) -> Queues:
+    def listings_in(*states: str) -> Any:
+        return _with_region(select(Listing, Region)).where(Listing.state.in_(states)) \
+            .order_by(Listing.updated_at)
+
+    submitted = await _rows(session, who, listings_in("submitted"))
+    accepted = await _rows(session, who, listings_in("accepted"))
+    open_rows = {r.listing.id: r for r in await _rows(session, who, listings_in("announced"))}
+    regs = list(await session.scalars(
+        select(Registration).where(Registration.listing_id.in_(list(open_rows)),
+                                   Registration.state.in_(("deposit_paid", "pending_deposit")))
+        .order_by(Registration.id))) if open_rows else []
+    users = {u.id: u for u in await session.scalars(
+        select(User).where(User.id.in_({r.bidder_id for r in regs})))} if regs else {}
+    to_qualify = [(r, open_rows[r.listing_id], users[r.bidder_id]) for r in regs
+                  if r.state == "deposit_paid"]
+    to_pay = [(r, open_rows[r.listing_id], users[r.bidder_id]) for r in regs
+              if r.state == "pending_deposit"]
+    today = now.astimezone(CHINA_TZ).date()
+    auctions = []
+    for r in await _attach(session, await _rows(session, who, listings_in("auction", "sold",
+                                                                          "failed"))):
+        starts = r.listing.auction_starts_at
+        running = r.auction is not None and r.auction.status != "ended"
+        if running or (starts is not None and starts.astimezone(CHINA_TZ).date() == today
+                       and r.auction is not None):
+            auctions.append(r)
+    return Queues(submitted, accepted, to_qualify, to_pay, auctions)
+
+
+async def registrations_with_bidders(
+    session: AsyncSession, listing_id: int
+) -> list[tuple[Registration, User]]:
+    regs = list(await session.scalars(
+        select(Registration).where(Registration.listing_id == listing_id)
+        .order_by(Registration.id)))
+    users = {u.id: u for u in await session.scalars(
+        select(User).where(User.id.in_({r.bidder_id for r in regs})))} if regs else {}
+    return [(r, users[r.bidder_id]) for r in regs]
+
+
+async def payments_of(session: AsyncSession, registration_ids: list[int]) -> list[Payment]:
+    if not registration_ids:
+        return []
+    return list(await session.scalars(
+        select(Payment).where(Payment.registration_id.in_(registration_ids))
+        .order_by(Payment.id)))
+
+
+# ----- bidders --------------------------------------------------------------------------
+
+
+async def my_registrations(session: AsyncSession, who: Actor) -> list[tuple[Registration, Row]]:
+    regs = list(await session.scalars(
+        select(Registration).where(Registration.bidder_id == who.id)
+        .order_by(Registration.id.desc())))
+    out = []
+    for r in regs:
+        listing = await session.get(Listing, r.listing_id)
+        assert listing is not None
+        village = await session.get(Region, listing.village_id)
+        assert village is not None
+        out.append((r, Row(listing, village)))
+    await _attach(session, [row for _, row in out])
+    return out
+
+
+async def my_deal_ids(session: AsyncSession, who: Actor) -> list[int]:
+    rows = await session.scalars(
+        select(Deal.listing_id).join(Registration, Registration.id == Deal.registration_id)
+        .where(Registration.bidder_id == who.id).order_by(Deal.decided_at.desc()))
+    return list(rows)
+
+
+# ----- regulators -------------------------------------------------------------------------
+
+
+@dataclass
+class Group:
+    name: str
+    listings: int = 0
+    failed: int = 0
+    deals: int = 0
+    listing_total_fen: int = 0
+    deal_total_fen: int = 0
+    premium_over_term_fen: int = 0
+    contract_value_fen: int = 0
+    _listing_year: Fraction = Fraction(0)
+    _final_year: Fraction = Fraction(0)
+
+    @property
+    def premium_rate(self) -> str | None:
+        if not self._listing_year:
+            return None
+        return format_percent((self._final_year - self._listing_year) / self._listing_year)
+
+
+@dataclass
+class Stats:
+    total: Group
+    by_category: list[Group]
+    by_town: list[Group]
+    by_month: list[Group]
+    states: dict[str, int]
+    deals: list[Row]
+
+
+async def regulator_stats(session: AsyncSession, who: Actor) -> Stats:
+    """Deals, amounts, premium and income by category, town and month, within the jurisdiction."""
+    query = _with_region(select(Listing, Region))
+    rows = [r for r in await _rows(session, who, query) if within(r.village, who.region)]
+    await _attach(session, rows)
+    total = Group("合计")
+    groups: dict[str, dict[str, Group]] = defaultdict(dict)
+    states: dict[str, int] = defaultdict(int)
+    for r in rows:
+        states[r.listing.state] += 1
+        if r.listing.state in ("draft", "withdrawn"):
+            continue
+        keys = {"category": CATEGORY_NAMES_ZH.get(r.listing.category, r.listing.category),
+                "town": r.village.path.rsplit("/", 1)[0].rsplit("/", 1)[-1]}
+        if r.deal is not None:
+            keys["month"] = r.deal.decided_at.astimezone(CHINA_TZ).strftime("%Y-%m")
+        targets = [total] + [groups[k].setdefault(v, Group(v)) for k, v in keys.items()]
+        terms = r.listing.terms
+        area = Fraction(terms["area"]) if terms.get("area") else None
+        for g in targets:
+            g.listings += 1
+            g.failed += r.listing.state == "failed"
+            if r.deal is None:
+                continue
+            income = income_of(r.listing, r.deal)
+            g.deals += 1
+            g.listing_total_fen += r.deal.listing_fen
+            g.deal_total_fen += r.deal.final_fen
+            g.premium_over_term_fen += income.premium_over_term_fen
+            g.contract_value_fen += income.contract_value_fen
+            g._listing_year += economics.annual_rent_fen(r.deal.listing_fen, terms["price_unit"],
+                                                         area)
+            g._final_year += economics.annual_rent_fen(r.deal.final_fen, terms["price_unit"],
+                                                       area)
+    deals = sorted((r for r in rows if r.deal is not None),
+                   key=lambda r: r.deal.decided_at if r.deal else r.listing.updated_at,
+                   reverse=True)
+    return Stats(total, sorted(groups["category"].values(), key=lambda g: -g.listings),
+                 sorted(groups["town"].values(), key=lambda g: -g.listings),
+                 sorted(groups["month"].values(), key=lambda g: g.name), dict(states), deals)
+
+
+async def bids_of(session: AsyncSession, listing_id: int) -> list[Bid]:
+    """Every bid with its outcome (accepted or rejected), for regulators."""
+    return list(await session.scalars(
+        select(Bid).where(Bid.listing_id == listing_id).order_by(Bid.id)))
+
+
+async def user_counts(session: AsyncSession) -> dict[str, int]:
+    rows = await session.execute(select(User.role, func.count()).group_by(User.role))
+    return {role: count for role, count in rows.all()}
+
+
+# ----- what other packages expose ---------------------------------------------------------
+
+_PARAM = re.compile(r"\{[^}]+\}")
+
+
+def _route_paths(app: Any) -> set[str]:
+    return {_PARAM.sub("{}", route.path) for route in app.routes}
+
+
+def contract_routes(app: Any) -> dict[str, bool]:
+    """Which contract endpoints exist (another team is building them)."""
+    paths = _route_paths(app)
+    base = "/api/v1/contracts/{}"
+    return {"show": base in paths, "pdf": base + "/pdf" in paths, "sign": base + "/sign" in paths,
+            "verification": base + "/verification" in paths}
+
+
+OVERSIGHT_HINTS = ("stats", "warning", "export", "ledger", "timeline", "ladder", "bundle",
+                   "oversight", "checkpoint")
+
+
+def oversight_routes(app: Any) -> list[str]:
+    """GET endpoints of the regulator side that exist now (normalised, `{}` for a parameter)."""
+    out = set()
+    for route in app.routes:
+        path = _PARAM.sub("{}", route.path)
+        methods = set(getattr(route, "methods", ()) or ())
+        if path.startswith("/api/v1/") and "GET" in methods \
+                and any(h in path for h in OVERSIGHT_HINTS):
+            out.add(path)
+    return sorted(out)
+
+
+# ----- the listing's ledger, as a timeline -------------------------------------------------
+
+ACTOR_ROLE_ZH = {"village": "村集体", "reviewer": "交易中心", "regulator": "监管",
+                 "admin": "管理员", "bidder": "竞买人"}
+SYSTEM_ZH = {"system": "系统", "bank": "银行", "public": "公众", "cli": "命令行",
+             "demo": "演示数据"}
+
+
+def _detail(entry_type: str, payload: dict[str, Any]) -> str:
+    from app.pages.common import bj, yuan
+
+    parts = []
+    if payload.get("reason"):
+        parts.append(f"理由：{payload['reason']}")
+    if entry_type == "listing.announced":
+        parts.append(f"报名截止 {bj(payload.get('registration_closes_at'))}，"
+                     f"竞价开始 {bj(payload.get('auction_starts_at'))}")
+    if entry_type == "listing.document_added":
+        parts.append(f"{payload.get('filename')}（SHA-256 {str(payload.get('sha256'))[:12]}…）")
+    if entry_type in ("auction.bid", "bid.rejected") and payload.get("amount_fen") is not None:
+        parts.append(f"竞买号 {payload.get('bidder_number')} 出价 {yuan(payload['amount_fen'])}")
+        if payload.get("code"):
+            parts.append(f"（{payload['code']}）")
+    if entry_type == "auction.phase":
+        parts.append(f"进入：{payload.get('status')}")
+    if entry_type in ("auction.ended", "listing.concluded", "deal.recorded") \
+            and payload.get("final_fen"):
+        parts.append(f"成交价 {yuan(payload['final_fen'])}，竞买号 {payload.get('winner_number')}")
+    if entry_type == "registration.closed":
+        parts.append(f"合格竞买人 {payload.get('qualified')} 名")
+    if entry_type in ("deposit.paid",) and payload.get("amount_fen"):
+        parts.append(f"金额 {yuan(payload['amount_fen'])}")
+    return "；".join(parts)
+
+
+async def timeline(
+    session: AsyncSession, listing_id: int, *, full: bool
+) -> list[dict[str, Any]]:
+    """The listing's ledger entries; `full` (regulators, staff) names people, else roles only."""
+    from core import ledger
+
+    entries = await ledger.entries_of(session, f"listing:{listing_id}")
+    ids = {int(e.actor.split(":", 1)[1]) for e in entries
+           if e.actor.startswith("user:") and e.actor.split(":", 1)[1].isdigit()}
+    users = {u.id: u for u in await session.scalars(select(User).where(User.id.in_(ids)))} \
+        if ids else {}
+    out: list[dict[str, Any]] = []
+    summary: dict[str, Any] | None = None
+    bids = 0
+    for e in entries:
+        if not full and e.type in ("auction.bid", "bid.rejected"):
+            # Villages see how many bids there were, in place; the ladder has the numbers.
+            bids += e.type == "auction.bid"
+            if summary is None:
+                summary = {"at": e.at, "type": "auction.bids", "actor": "竞买人", "detail": "",
+                           "payload": {}, "hash": "", "seq": None}
+                out.append(summary)
+            continue
+        actor = SYSTEM_ZH.get(e.actor, e.actor)
+        if e.actor.startswith("user:") and e.actor[5:].isdigit():
+            user = users.get(int(e.actor[5:]))
+            if user is not None:
+                role = ACTOR_ROLE_ZH.get(user.role, user.role)
+                actor = f"{role} · {user.display_name}" if full or user.role != "bidder" else role
+        out.append({"at": e.at, "type": e.type, "actor": actor,
+                    "detail": _detail(e.type, e.payload), "payload": e.payload, "hash": e.hash,
+                    "seq": e.subject_seq})
+    if summary is not None:
+        summary["detail"] = f"竞价开始，共 {bids} 次有效出价（详见竞价记录）"
+    return out

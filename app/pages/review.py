@@ -1,0 +1,222 @@
+"""Exchange staff's pages: queues, review and announcement forms, qualification, deposits
+confirmed by hand, auction pause/resume. Every decision goes through the services."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.params import FromPath
+
+from app.pages import queries
+from app.pages.common import (
+    PAGE_ERRORS,
+    Form,
+    check_form_csrf,
+    form_values,
+    local_datetime_field,
+    money_field,
+    redirect,
+    render,
+)
+from auction import engine
+from auction.book import BidBook
+from auction.models import Auction
+from contracts.deals import load_deal
+from core import settings as exchange_settings
+from core.clock import CHINA_TZ
+from core.errors import DomainError, NotFound
+from core.ids import mask_id_number, mask_phone
+from core.web import actor, allow, services
+from listings import registration as reg
+from listings import service
+from listings.api import listing_view
+from listings.schemas import AnnounceBody, ManualDeposit, RegistrationReviewBody, ReviewBody
+
+Req = Request[Any, Any, Any]
+FORM = {"csrf": "form"}
+
+
+class ReviewPages(Controller):
+    path = "/review"
+    guards = (allow("reviewer"),)
+    exception_handlers = PAGE_ERRORS
+    include_in_schema = False
+
+    @get("/")
+    async def queues(self, request: Req) -> Response[Any]:
+        svc, who = services(request), actor(request)
+        async with svc.db.read() as session:
+            q = await queries.reviewer_queues(session, who, svc.now())
+        return render(request, "review_index.html", title="审核工作台", q=q,
+                      mask_id=mask_id_number, mask_phone=mask_phone)
+
+    @get("/listings/{listing_id:int}")
+    async def listing(self, request: Req, listing_id: FromPath[int]) -> Response[Any]:
+        return await _page(request, listing_id, {})
+
+    @post("/listings/{listing_id:int}/review", opt=FORM)
+    async def review(self, request: Req, listing_id: FromPath[int]) -> Response[Any]:
+        values = await form_values(request)
+        check_form_csrf(request, values)
+        form = Form(values={"decision": values.get("decision") or "",
+                            "reason": str(values.get("reason") or "").strip()})
+        svc = services(request)
+        try:
+            body = msgspec.convert(form.values, ReviewBody)
+        except msgspec.ValidationError:
+            form.error("decision", "请选择受理或退回", "request.invalid")
+            return await _page(request, listing_id, {"review": form}, 400)
+        try:
+            async with svc.db.write() as session:
+                listing = await service.review(session, actor(request), listing_id, body,
+                                               svc.now())
+                done = listing.state
+        except DomainError as exc:
+            form.fail(exc, {"review.reason_required": "reason"})
+            return await _page(request, listing_id, {"review": form}, exc.status)
+        return redirect(f"/review/listings/{listing_id}", done)
+
+    @post("/listings/{listing_id:int}/announce", opt=FORM)
+    async def announce(self, request: Req, listing_id: FromPath[int]) -> Response[Any]:
+        values = await form_values(request)
+        check_form_csrf(request, values)
+        form = Form(values={k: str(values.get(k) or "") for k in
+                            ("registration_closes_at", "auction_starts_at")})
+        closes = local_datetime_field(form, "registration_closes_at", "报名截止时间")
+        starts = local_datetime_field(form, "auction_starts_at", "竞价开始时间")
+        if closes is None or starts is None:
+            return await _page(request, listing_id, {"announce": form}, 400)
+        svc = services(request)
+        try:
+            async with svc.db.write() as session:
+                settings = await exchange_settings.load(session)
+                await service.announce(session, actor(request), listing_id, AnnounceBody(
+                    registration_closes_at=closes, auction_starts_at=starts), settings,
+                    svc.now())
+        except DomainError as exc:
+            form.fail(exc, {"announce.closes_in_past": "registration_closes_at",
+                            "announce.notice_too_short": "registration_closes_at",
+                            "announce.auction_before_close": "auction_starts_at",
+                            "time": "registration_closes_at"})
+            return await _page(request, listing_id, {"announce": form}, exc.status)
+        return redirect(f"/review/listings/{listing_id}", "announced")
+
+    @post("/registrations/{registration_id:int}/review", opt=FORM)
+    async def qualify(self, request: Req, registration_id: FromPath[int]) -> Response[Any]:
+        values = await form_values(request)
+        check_form_csrf(request, values)
+        svc, who = services(request), actor(request)
+        form = Form(values={"decision": values.get("decision") or "",
+                            "reason": str(values.get("reason") or "").strip()})
+        async with svc.db.read() as session:
+            listing_id = (await reg.load_registration(session, who, registration_id)).listing_id
+        try:
+            body = msgspec.convert(form.values, RegistrationReviewBody)
+            async with svc.db.write() as session:
+                r = await reg.review(session, who, registration_id, body, svc.now())
+                done = r.state
+        except msgspec.ValidationError:
+            form.error("decision", "请选择通过或不予通过", "request.invalid")
+            return await _page(request, listing_id, {f"reg-{registration_id}": form}, 400)
+        except DomainError as exc:
+            form.fail(exc, {"review.reason_required": "reason"})
+            return await _page(request, listing_id, {f"reg-{registration_id}": form}, exc.status)
+        return redirect(f"/review/listings/{listing_id}", done)
+
+    @post("/registrations/{registration_id:int}/deposit", opt=FORM)
+    async def deposit(self, request: Req, registration_id: FromPath[int]) -> Response[Any]:
+        """A deposit seen on the bank statement when no callback came (staff confirm)."""
+        values = await form_values(request)
+        check_form_csrf(request, values)
+        svc, who = services(request), actor(request)
+        form = Form(values={k: str(values.get(k) or "").strip() for k in
+                            ("amount", "bank_txn_id", "paid_at", "note")})
+        async with svc.db.read() as session:
+            listing_id = (await reg.load_registration(session, who, registration_id)).listing_id
+        key = f"dep-{registration_id}"
+        amount = money_field(form, "amount", "到账金额")
+        paid_at = local_datetime_field(form, "paid_at", "到账时间")
+        if not form.values["bank_txn_id"]:
+            form.error("bank_txn_id", "请填写银行流水号", "form.required")
+        if not form.ok or amount is None or paid_at is None:
+            return await _page(request, listing_id, {key: form}, 400)
+        try:
+            body = ManualDeposit(amount_fen=amount, bank_txn_id=form.values["bank_txn_id"][:64],
+                                 paid_at=paid_at, note=form.values["note"][:500])
+            async with svc.db.write() as session:
+                answer = await reg.confirm_manually(session, who, registration_id, body,
+                                                    svc.now())
+        except DomainError as exc:
+            form.fail(exc)
+            return await _page(request, listing_id, {key: form}, exc.status)
+        if answer.status >= 400:
+            form.error("amount", str(answer.body.get("detail")), str(answer.body.get("code")))
+            return await _page(request, listing_id, {key: form}, answer.status)
+        return redirect(f"/review/listings/{listing_id}", "deposit")
+
+    @post("/auctions/{listing_id:int}/control", opt=FORM)
+    async def control(self, request: Req, listing_id: FromPath[int]) -> Response[Any]:
+        """Pause (technical fault) or resume, with the reason in the ledger."""
+        values = await form_values(request)
+        check_form_csrf(request, values)
+        form = Form(values={"reason": str(values.get("reason") or "").strip(),
+                            "action": values.get("action") or ""})
+        if not form.values["reason"]:
+            form.error("reason", "请填写暂停或恢复的原因", "form.required")
+        if form.values["action"] not in ("pause", "resume"):
+            form.error("reason", "请选择暂停或恢复", "request.invalid")
+        if not form.ok:
+            return await _page(request, listing_id, {"control": form}, 400)
+        svc, who = services(request), actor(request)
+        async with svc.db.read() as session:
+            await service.load(session, who, listing_id)  # jurisdiction: 404 outside it
+        bids: BidBook = request.app.state.bids
+        reason = form.values["reason"][:1000]
+        pause = form.values["action"] == "pause"
+        command = engine.Pause(reason) if pause else engine.Resume(reason)
+        outcome = await bids.control(listing_id, who, command)
+        if not outcome.accepted:
+            assert outcome.code is not None
+            form.error("reason", engine.MESSAGES_ZH[engine.Code(outcome.code)], outcome.code)
+            return await _page(request, listing_id, {"control": form}, 409)
+        return redirect(f"/review/listings/{listing_id}",
+                        "paused" if form.values["action"] == "pause" else "resumed")
+
+
+def _default_times(settings: exchange_settings.ExchangeSettings, now: datetime) -> dict[str, str]:
+    day = settings.calendar().add_working_days(now.astimezone(CHINA_TZ).date(),
+                                               settings.notice_period_working_days)
+    return {"registration_closes_at": f"{day.isoformat()}T17:00",
+            "auction_starts_at": f"{day.isoformat()}T17:30"}
+
+
+async def _page(request: Req, listing_id: int, forms: dict[str, Form],
+                status: int = 200) -> Response[Any]:
+    """The reviewer's page of one listing, with any form re-shown with its errors."""
+    svc, who = services(request), actor(request)
+    async with svc.db.read() as session:
+        visible = await service.load(session, who, listing_id)
+        documents = await service.documents_of(session, listing_id)
+        regs = await queries.registrations_with_bidders(session, listing_id)
+        payments = await queries.payments_of(session, [r.id for r, _ in regs])
+        auction = await session.get(Auction, listing_id)
+        timeline = await queries.timeline(session, listing_id, full=True)
+        settings = await exchange_settings.load(session)
+        try:
+            deal = await load_deal(session, who, listing_id)
+        except NotFound:
+            deal = None
+    state = visible.listing.state
+    forms.setdefault("announce", Form(values=_default_times(settings, svc.now())))
+    # During the auction staff see bidder numbers only; identities again after the end.
+    show_identities = state != "auction"
+    return render(request, "review_listing.html", status=status, title=visible.listing.title,
+                  listing=listing_view(visible, who, documents), regs=regs, payments=payments,
+                  auction=auction, timeline=timeline, deal=deal, forms=forms, blank=Form(),
+                  show_identities=show_identities, mask_id=mask_id_number,
+                  mask_phone=mask_phone, now=svc.now(),
+                  contracts=queries.contract_routes(request.app),
+                  notice_days=settings.notice_period_working_days)

@@ -1,0 +1,167 @@
+"""Bid acceptance on one hot lot (HTTP and websocket, 1/16/64 bidders) vs pgbench hot row.
+
+Baseline (design.md §8): pgbench on the same PostgreSQL running `BEGIN; SELECT … FOR UPDATE`
+on one lot row; `UPDATE` price/seq; `INSERT` bid; `COMMIT`. The app figure counts bid
+commands answered per second (accepted or rejected: each is a full locked transaction with
+its ledger entry), and reports accepted bids and ack latency alongside.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import subprocess
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import websockets
+
+from bench.harness import Figure, percentile, report
+from bench.servers import app_url, auction_with_bidders, migrate, pg_database, workers
+
+DURATION = 8.0
+PGBENCH_SCRIPT = """\\set amount random(1, 1000000)
+BEGIN;
+SELECT price, seq FROM bench_lot WHERE id = 1 FOR UPDATE;
+UPDATE bench_lot SET price = price + 1, seq = seq + 1 WHERE id = 1;
+INSERT INTO bench_bid (lot_id, amount, at) VALUES (1, :amount, now());
+COMMIT;
+"""
+
+
+async def pgbench(pg_url: str, clients: int) -> float:
+    conn = await asyncpg.connect(pg_url)
+    await conn.execute("CREATE TABLE IF NOT EXISTS bench_lot (id int PRIMARY KEY, price bigint, seq int)")
+    await conn.execute("CREATE TABLE IF NOT EXISTS bench_bid (id bigserial PRIMARY KEY, lot_id int, amount bigint, at timestamptz)")
+    await conn.execute("INSERT INTO bench_lot VALUES (1, 0, 0) ON CONFLICT DO NOTHING")
+    await conn.close()
+    with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as f:
+        f.write(PGBENCH_SCRIPT)
+    db = pg_url.rsplit("/", 1)[1]
+    out = await asyncio.to_thread(subprocess.run, [
+        "pgbench", "-n", "-h", "127.0.0.1", "-U", "postgres", "-f", f.name, "-c", str(clients),
+        "-j", "2", "-T", str(int(DURATION)), db], capture_output=True, text=True, timeout=120)
+    Path(f.name).unlink()
+    match = re.search(r"tps = ([\d.]+) \(without initial connection time\)", out.stdout)
+    if not match:
+        raise RuntimeError(out.stdout + out.stderr)
+    return float(match.group(1))
+
+
+async def http_load(client: Any, bidders: list[Any], listing_id: int) -> tuple[int, int, list[float]]:
+    answered = accepted = 0
+    latencies: list[float] = []
+    stop = time.monotonic() + DURATION
+    path = f"/api/v1/auctions/{listing_id}/bids"
+    snapshot = (await client.get(f"/api/v1/auctions/{listing_id}")).json()
+
+    async def bidder(who: Any) -> None:
+        nonlocal answered, accepted
+        current, seq = snapshot["current_fen"], snapshot["seq"]
+        headers = {"Authorization": f"Bearer {who.token}"}
+        while time.monotonic() < stop:
+            body = {"amount_fen": current + 24_000, "ref": uuid.uuid4().hex, "based_on_seq": seq}
+            t0 = time.perf_counter()
+            r = await client.post(path, json=body, headers=headers)
+            latencies.append(time.perf_counter() - t0)
+            answered += 1
+            if r.status_code == 200:
+                accepted += 1
+                current, seq = body["amount_fen"], r.json()["seq"]
+            else:
+                code = r.json().get("code")
+                if code == "self_outbid":  # I lead: wait for someone else
+                    await asyncio.sleep(0.005)
+                snap = (await client.get(f"/api/v1/auctions/{listing_id}")).json()
+                current, seq = snap["current_fen"], snap["seq"]
+
+    await asyncio.gather(*(bidder(b) for b in bidders))
+    return answered, accepted, latencies
+
+
+async def ws_load(urls: list[str], bidders: list[Any], listing_id: int) -> tuple[int, int, list[float]]:
+    answered = accepted = 0
+    latencies: list[float] = []
+    stop = time.monotonic() + DURATION
+
+    async def bidder(i: int, who: Any) -> None:
+        nonlocal answered, accepted
+        url = urls[i % len(urls)].replace("http", "ws") + f"/ws/auctions/{listing_id}"
+        async with websockets.connect(url, max_size=2**22) as ws:
+            await ws.send(json.dumps({"type": "hello", "token": who.token}))
+            state: dict[str, Any] = {}
+            pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
+
+            async def read() -> None:
+                async for raw in ws:
+                    f = json.loads(raw)
+                    if f["type"] == "snapshot":
+                        state.update(current=f["current_fen"], seq=f["seq"], me=f.get("you", {}).get("bidder_number"))
+                        state.setdefault("ready", asyncio.get_running_loop().create_future()).done() or state["ready"].set_result(True)
+                    elif f["type"] == "bid":
+                        state.update(current=f["amount_fen"], seq=f["seq"], leader=f["bidder_number"])
+                    elif f["type"] in ("accepted", "rejected"):
+                        pending.pop(f["ref"]).set_result(f)
+
+            state["ready"] = asyncio.get_running_loop().create_future()
+            reader = asyncio.create_task(read())
+            await state["ready"]
+            while time.monotonic() < stop:
+                if state.get("leader") == state.get("me"):
+                    await asyncio.sleep(0.002)
+                    continue
+                ref = uuid.uuid4().hex
+                fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+                pending[ref] = fut
+                t0 = time.perf_counter()
+                await ws.send(json.dumps({"type": "bid", "ref": ref, "based_on_seq": state["seq"],
+                                          "amount_fen": state["current"] + 24_000}))
+                reply = await fut
+                latencies.append(time.perf_counter() - t0)
+                answered += 1
+                accepted += reply["type"] == "accepted"
+            reader.cancel()
+
+    await asyncio.gather(*(bidder(i, b) for i, b in enumerate(bidders)))
+    return answered, accepted, latencies
+
+
+async def main() -> list[Figure]:
+    figures: list[Figure] = []
+    workdir = Path(tempfile.mkdtemp(prefix="ruralx-bench-"))
+    async with pg_database() as pg_url:
+        url = app_url(pg_url)
+        await asyncio.to_thread(migrate, url)
+        baselines = {c: await pgbench(pg_url, c) for c in (1, 16, 64)}
+        for c, tps in baselines.items():
+            figures.append(Figure(f"pgbench hot row, {c} clients", tps, "tps"))
+        with workers(url, workdir, 1) as cluster:
+            for clients in (1, 16, 64):
+                for channel in ("http", "ws"):
+                    listing_id, people, client = await auction_with_bidders(cluster.urls[0], clients)
+                    if channel == "http":
+                        answered, accepted, lat = await http_load(client, people, listing_id)
+                    else:
+                        answered, accepted, lat = await ws_load(cluster.urls, people, listing_id)
+                    await client.aclose()
+                    figures.append(Figure(
+                        f"bid acks, one hot lot, {channel}, {clients} bidders",
+                        answered / DURATION, "bids/s", baselines[clients],
+                        f"pgbench {clients} clients",
+                        extra={"accepted_per_s": accepted / DURATION,
+                               "p50_ms": percentile(lat, 50) * 1000,
+                               "p99_ms": percentile(lat, 99) * 1000}))
+                    f = figures[-1]
+                    print(f"  {f.line()}  accepted {f.extra['accepted_per_s']:.0f}/s, "
+                          f"p50 {f.extra['p50_ms']:.1f} ms, p99 {f.extra['p99_ms']:.1f} ms",
+                          flush=True)
+    return figures
+
+
+if __name__ == "__main__":
+    report(asyncio.run(main()), "hot_lot")

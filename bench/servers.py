@@ -1,0 +1,89 @@
+"""Bench fixtures: a fresh PostgreSQL database, app workers, and an auction ready to bid on."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+
+from tests.servers import RURALX, add_user, free_port, running_server, server_env
+from tests.support import PASSWORD, XINGTIAN, Http, entrust_review_announce, sign_up_and_qualify
+
+PG = os.environ.get("RURALX_BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
+
+
+@contextlib.asynccontextmanager
+async def pg_database() -> AsyncIterator[str]:
+    name = f"ruralx_bench_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(f"{PG}/postgres")
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{PG}/{name}"
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+def app_url(pg_url: str) -> str:
+    return pg_url.replace("postgresql://", "postgresql+asyncpg://")
+
+
+def migrate(url: str) -> None:
+    subprocess.run([RURALX, "migrate"], env={**os.environ, "RURALX_DATABASE_URL": url},
+                   check=True, capture_output=True, timeout=120)
+
+
+@dataclass
+class Cluster:
+    urls: list[str]
+    database_url: str
+    env: dict[str, str]
+
+
+@contextlib.contextmanager
+def workers(database_url: str, workdir: Path, n: int, **extra: str) -> Iterator[Cluster]:
+    env = server_env(database_url, workdir / "data", RURALX_BIDS_PER_SECOND="100000",
+                     RURALX_LOGIN_ATTEMPTS_PER_MINUTE="100000", **extra)
+    for name, role, region in [("xingtian", "village", XINGTIAN),
+                               ("reviewer", "reviewer", None), ("admin", "admin", None)]:
+        add_user(env, name, role, PASSWORD, region)
+    with contextlib.ExitStack() as stack:
+        servers = [stack.enter_context(running_server(env, workdir, "--no-migrate"))
+                   for _ in range(n)]
+        yield Cluster([s.base_url for s in servers], database_url, env)
+
+
+async def auction_with_bidders(base_url: str, bidders: int) -> tuple[int, list[Http], Any]:
+    """A listing in its countdown (long enough not to end) with signed-in bidders."""
+    client = httpx.AsyncClient(base_url=base_url, timeout=60,
+                               limits=httpx.Limits(max_connections=200))
+    anon = Http(client)
+    admin = await anon.login("admin")
+    await admin.ok("PUT", "/api/v1/settings", {"notice_period_working_days": 0,
+                                               "free_bidding_minutes": 0,
+                                               "countdown_seconds": 3600, "max_steps": 100})
+    now = datetime.now(UTC)
+    listing_id, _, reviewer = await entrust_review_announce(
+        anon, now, closes_in=timedelta(seconds=3 + bidders // 4),
+        starts_in=timedelta(seconds=4 + bidders // 4))
+    people, _ = await sign_up_and_qualify(anon, reviewer, listing_id, bidders)
+    while True:
+        response = await anon.call("GET", f"/api/v1/auctions/{listing_id}")
+        if response.status_code == 200 and response.json()["status"] == "countdown":
+            return listing_id, people, client
+        await asyncio.sleep(0.2)
+
+
+def python() -> str:
+    return sys.executable

@@ -1,0 +1,111 @@
+"""Regulator statistics over a county of 100,000 listings, against `SELECT count(*)`.
+
+    python -m bench.stats [--listings 100000] [--url postgresql+asyncpg://…]
+
+Without --url a scratch PostgreSQL database is created next to $RURALX_TEST_PG's (default
+postgresql://postgres@127.0.0.1:5432/postgres), filled by the demo generator, measured and
+dropped. Both figures come from the same run on the same connection: the median of several
+timed runs of the statistics (`oversight.stats.statistics`, JSON rows with median and totals)
+and of a plain `SELECT count(*) FROM listings`. Prints one line per figure (design.md §8):
+
+    stats: 41.3 ms (7.9× count(*))
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics as stat
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import text
+
+PG_ADMIN = os.environ.get("RURALX_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+RUNS = 9
+
+
+async def _timed(run: Callable[[], Awaitable[Any]], runs: int = RUNS) -> float:
+    for _ in range(2):
+        await run()
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        await run()
+        samples.append(time.perf_counter() - started)
+    return stat.median(samples) * 1000
+
+
+async def measure(url: str, listings: int, generate: bool) -> list[str]:
+    from app.migrate import upgrade
+    from core.db import Database
+    from oversight.demo import populate
+    from oversight.stats import StatsQuery, statistics
+
+    await asyncio.to_thread(upgrade, url)
+    db = Database(url)
+    lines = []
+    try:
+        if generate:
+            summary = await populate(db, listings, seed=20261201, now=datetime.now(UTC))
+            lines.append(f"demo: {summary['listings']} listings in "
+                         f"{summary['insert_seconds']} s, warnings {summary['warnings_seconds']} s")
+        async with db.read() as session:
+            await session.execute(text("ANALYZE"))
+            count = (await session.execute(text("SELECT count(*) FROM listings"))).scalar_one()
+
+            async def baseline() -> None:
+                await session.execute(text("SELECT count(*) FROM listings"))
+
+            base = await _timed(baseline)
+            lines.append(f"count(*): {base:.1f} ms over {count} listings (baseline)")
+            for group_by in ("village", "town,category", "month", "buyer_type"):
+                query = StatsQuery.parse(group_by, None, None, None, None)
+
+                async def run(query: StatsQuery = query) -> None:
+                    await statistics(session, query)
+
+                took = await _timed(run)
+                name = "stats" if group_by == "village" else f"stats[{group_by}]"
+                lines.append(f"{name}: {took:.1f} ms ({took / base:.1f}× count(*))")
+    finally:
+        await db.dispose()
+    return lines
+
+
+async def _main(args: argparse.Namespace) -> None:
+    import asyncpg
+
+    if args.url:
+        for line in await measure(args.url, args.listings, generate=args.generate):
+            print(line, flush=True)
+        return
+    name = f"ruralx_bench_{uuid.uuid4().hex[:10]}"
+    admin = await asyncpg.connect(PG_ADMIN)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.close()
+    url = PG_ADMIN.replace("postgresql://", "postgresql+asyncpg://").rsplit("/", 1)[0] + "/" + name
+    try:
+        for line in await measure(url, args.listings, generate=True):
+            print(line, flush=True)
+    finally:
+        admin = await asyncpg.connect(PG_ADMIN)
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.stats", description=__doc__)
+    parser.add_argument("--listings", type=int, default=100_000)
+    parser.add_argument("--url", help="an existing database (already filled unless --generate)")
+    parser.add_argument("--generate", action="store_true",
+                        help="with --url: fill it with the demo generator first")
+    asyncio.run(_main(parser.parse_args(argv)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,331 @@
+"""What the documents say: the data a deal's PDFs are rendered from (pure; no IO, no clock).
+
+Everything is formatted here, in Python, into strings: amounts in figures and in Chinese
+capitals (大写), dates in Chinese, the rent schedule of every installment. The typst
+templates only lay these strings out; they never evaluate them, so a listing title such as
+`#import "x": *` is printed as it is (see `contracts.document`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from fractions import Fraction
+from typing import Any
+
+from contracts import economics
+from core.clock import CHINA_TZ
+from core.ids import mask_id_number, mask_phone
+from core.money import format_percent, format_yuan, yuan_in_words
+
+#: Bumped whenever the templates or this data change in a way that alters rendered bytes.
+TEMPLATE_VERSION = "1"
+
+EXCHANGE_NAME = "农村产权流转交易中心"
+PLATFORM_NAME = "ruralx 农村产权流转交易平台"
+
+PRICE_UNITS_ZH = {"per_year": "元/年", "per_mu_year": "元/亩/年", "per_month": "元/月"}
+PAYMENTS_ZH = {
+    "annual": "按年支付，每年一期，每期租金于该期开始之日前支付",
+    "semiannual": "按半年支付，每半年一期，每期租金于该期开始之日前支付",
+    "monthly": "按月支付，每月一期，每期租金于该期开始之日前支付",
+    "lump_sum": "一次性支付全部租期租金，于起租日前支付",
+}
+AREA_UNITS_ZH = {"mu": "亩", "square_meter": "平方米", "hectare": "公顷", "item": "项"}
+ID_TYPES_ZH = {"resident_id": "居民身份证", "uscc": "统一社会信用代码"}
+CATEGORY_NAMES_ZH = {
+    "land_management_rights": "土地经营权", "forest_rights": "林权", "wasteland": "四荒地",
+    "aquaculture_water": "养殖水面", "collective_construction_land": "集体经营性建设用地",
+    "collective_operating_assets": "集体经营性资产", "farm_facilities": "农业设施",
+    "water_works": "小型水利设施", "sea_areas": "海域", "other": "其他",
+}
+DEFAULT_USE = "符合法律法规及该资产规划用途的合法经营活动"
+DEAL_KINDS_ZH = {"auction": "网络竞价", "agreement": "协议成交（仅一名合格竞买人）"}
+
+
+# --- formatting -----------------------------------------------------------------------------
+
+
+def zh_date(d: date) -> str:
+    return f"{d.year}年{d.month}月{d.day}日"
+
+
+def zh_datetime(dt: datetime) -> str:
+    local = dt.astimezone(CHINA_TZ)
+    return f"{zh_date(local.date())} {local:%H:%M:%S}（北京时间）"
+
+
+def yuan(fen: int) -> str:
+    return format_yuan(fen)
+
+
+def percent_text(value: Fraction) -> str:
+    """2.5 → "2.5", 5 → "5": a percent as the listing stated it (never a float)."""
+    if value.denominator == 1:
+        return str(value.numerator)
+    return format_percent(value / 100, 2).rstrip("0").rstrip(".")
+
+
+def add_months(d: date, months: int) -> date:
+    month0 = d.month - 1 + months
+    year, month = d.year + month0 // 12, month0 % 12 + 1
+    return date(year, month, 1) if d.day == 1 else _clamped(year, month, d.day)
+
+
+def _clamped(year: int, month: int, day: int) -> date:
+    while True:
+        try:
+            return date(year, month, day)
+        except ValueError:
+            day -= 1
+
+
+def first_of_next_month(d: date) -> date:
+    return add_months(date(d.year, d.month, 1), 1)
+
+
+# --- the lease: dates, schedule and deposit credit -------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One rent payment of the lease as stored and printed."""
+
+    number: int
+    period_start: date
+    period_end: date
+    due_date: date
+    amount_fen: int
+    credited_fen: int
+
+    @property
+    def payable_fen(self) -> int:
+        return self.amount_fen - self.credited_fen
+
+
+def escalation_of(terms: dict[str, Any]) -> economics.Escalation | None:
+    e = terms.get("escalation")
+    if not e:
+        return None
+    return economics.Escalation(every_years=e["every_years"], percent=Fraction(e["percent"]))
+
+
+def schedule(
+    terms: dict[str, Any], final_fen: int, start: date, deposit_fen: int,
+) -> tuple[Item, ...]:
+    """Every installment over the term at the final price, the deposit credited from the first."""
+    area = Fraction(terms["area"]) if terms.get("area") else None
+    installments = economics.rent_schedule(
+        final_fen, terms["price_unit"], area, terms["term_years"], terms["payment"],
+        escalation_of(terms), terms.get("rent_free_months", 0))
+    items, left = [], deposit_fen
+    for inst in installments:
+        credited = min(left, inst.amount_fen)
+        left -= credited
+        first, last = inst.months
+        items.append(Item(
+            number=inst.number, period_start=add_months(start, first - 1),
+            period_end=add_months(start, last) - timedelta(days=1),
+            due_date=add_months(start, inst.due_month), amount_fen=inst.amount_fen,
+            credited_fen=credited))
+    return tuple(items)
+
+
+# --- the document data ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Parties:
+    village_name: str
+    village_path: str
+    village_agent: str
+    winner_name: str
+    winner_id_type: str | None
+    winner_id_number: str | None
+    winner_phone: str | None
+    winner_number: str
+
+
+@dataclass(frozen=True, slots=True)
+class DealFacts:
+    listing_id: int
+    kind: str
+    listing_fen: int
+    final_fen: int
+    rounds: int
+    decided_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Asset:
+    title: str
+    category: str
+    location: str
+    area: str | None
+    area_unit: str | None
+    description: str
+
+
+def numbers(listing_id: int, decided_at: datetime) -> dict[str, str]:
+    year = decided_at.astimezone(CHINA_TZ).year
+    return {
+        "contract": f"NCCQ-HT-{year}-{listing_id:06d}",
+        "confirmation": f"NCCQ-CJ-{year}-{listing_id:06d}",
+        "certificate": f"NCCQ-JZ-{year}-{listing_id:06d}",
+        "listing": f"NCCQ-GP-{listing_id:06d}",
+    }
+
+
+def contract_data(
+    *, deal: DealFacts, parties: Parties, asset: Asset, terms: dict[str, Any],
+    deposit_fen: int, lease_start: date, sign_deadline: date,
+) -> dict[str, Any]:
+    """The snapshot every document of this deal is rendered from (stored with the contract)."""
+    items = schedule(terms, deal.final_fen, lease_start, deposit_fen)
+    total = sum(i.amount_fen for i in items)
+    term_years = terms["term_years"]
+    lease_end = add_months(lease_start, 12 * term_years) - timedelta(days=1)
+    unit = PRICE_UNITS_ZH[terms["price_unit"]]
+    escalation = escalation_of(terms)
+    rent_free = terms.get("rent_free_months", 0)
+    income = economics.income(
+        deal.listing_fen, deal.final_fen, terms["price_unit"],
+        Fraction(terms["area"]) if terms.get("area") else None, term_years, terms["payment"],
+        escalation, rent_free)
+    rate = economics.premium_rate(deal.listing_fen, deal.final_fen)
+    ids = numbers(deal.listing_id, deal.decided_at)
+    id_type = parties.winner_id_type or "resident_id"
+    area = (f"{asset.area} {AREA_UNITS_ZH.get(asset.area_unit or '', asset.area_unit or '')}"
+            .strip() if asset.area else "—")
+    credited_items = [i for i in items if i.credited_fen]
+    first_payable = next((i for i in items if i.amount_fen), None)
+    return {
+        "version": TEMPLATE_VERSION,
+        "numbers": ids,
+        "exchange": {"name": EXCHANGE_NAME, "platform": PLATFORM_NAME},
+        "village": {
+            "name": parties.village_name,
+            "region": "".join(parties.village_path.split("/")),
+            "party": f"{parties.village_name}集体经济组织",
+            "agent": parties.village_agent,
+        },
+        "winner": {
+            "name": parties.winner_name,
+            "id_label": ID_TYPES_ZH.get(id_type, id_type),
+            "id_masked": mask_id_number(parties.winner_id_number) if parties.winner_id_number
+            else "—",
+            "phone_masked": mask_phone(parties.winner_phone) if parties.winner_phone else "—",
+            "number": parties.winner_number,
+        },
+        "asset": {
+            "title": asset.title,
+            "category": CATEGORY_NAMES_ZH.get(asset.category, asset.category),
+            "location": asset.location,
+            "area": area,
+            "description": asset.description or "—",
+            "permitted_use": terms.get("permitted_use") or DEFAULT_USE,
+        },
+        "deal": {
+            "method": DEAL_KINDS_ZH.get(deal.kind, deal.kind),
+            "rounds": str(deal.rounds),
+            "decided_at": zh_datetime(deal.decided_at),
+            "decided_on": zh_date(deal.decided_at.astimezone(CHINA_TZ).date()),
+            "premium_rate": f"{format_percent(rate)}%",
+        },
+        "price": {
+            "unit": unit,
+            "listing": yuan(deal.listing_fen), "listing_words": yuan_in_words(deal.listing_fen),
+            "final": yuan(deal.final_fen), "final_words": yuan_in_words(deal.final_fen),
+        },
+        "term": {
+            "years": str(term_years),
+            "start": zh_date(lease_start), "end": zh_date(lease_end),
+            "payment": PAYMENTS_ZH[terms["payment"]],
+        },
+        "escalation": (
+            f"自第 {escalation.every_years + 1} 年起，每满 {escalation.every_years} 年，"
+            f"年租金在上一期年租金基础上递增 {percent_text(escalation.percent)}%，"
+            "各期租金以本合同租金支付计划表所列金额为准。"
+            if escalation is not None and escalation.percent
+            else "租赁期内租金不递增。"
+        ),
+        "rent_free": (
+            f"自起租日起 {rent_free} 个月为免租期，免租期内不计收租金。" if rent_free
+            else "本合同不设免租期。"
+        ),
+        "schedule": [
+            {
+                "no": str(i.number),
+                "period": f"{zh_date(i.period_start)}至{zh_date(i.period_end)}",
+                "due": zh_date(i.due_date),
+                "amount": yuan(i.amount_fen),
+                "note": ("免租期" if i.amount_fen == 0 else
+                         f"保证金抵 {yuan(i.credited_fen)} 元，实付 {yuan(i.payable_fen)} 元"
+                         if i.credited_fen else ""),
+            }
+            for i in items
+        ],
+        "total": {"amount": yuan(total), "words": yuan_in_words(total)},
+        "deposit": {
+            "amount": yuan(deposit_fen), "words": yuan_in_words(deposit_fen),
+            "text": deposit_text(deposit_fen, credited_items),
+            "first_payable": yuan(first_payable.payable_fen) if first_payable else "0.00",
+        },
+        "income": {
+            "premium_per_year": yuan(income.premium_per_year_fen),
+            "premium_over_term": yuan(income.premium_over_term_fen),
+            "contract_value": yuan(income.contract_value_fen),
+            "contract_value_words": yuan_in_words(income.contract_value_fen),
+        },
+        "dates": {
+            "sign_deadline": zh_date(sign_deadline),
+            "lease_start_iso": lease_start.isoformat(),
+        },
+    }
+
+
+def deposit_text(deposit_fen: int, credited: list[Item]) -> str:
+    if not deposit_fen:
+        return "本项目未收取竞买保证金。"
+    head = (f"乙方已向交易平台缴纳竞买保证金人民币 {yuan(deposit_fen)} 元"
+            f"（大写：{yuan_in_words(deposit_fen)}）。")
+    if not credited:
+        return head
+    span = (f"第 {credited[0].number} 期" if len(credited) == 1
+            else f"第 {credited[0].number} 期至第 {credited[-1].number} 期")
+    return (head + f"本合同经双方签署生效后，该保证金自动转为租金，抵扣{span}应付租金"
+            f"（明细见租金支付计划表），第 {credited[0].number} 期乙方实付 "
+            f"{yuan(credited[0].payable_fen)} 元；交易平台将该款项划付甲方。"
+            "乙方无正当理由未在签约期限内签署本合同的，保证金不予退还。")
+
+
+def certificate_data(
+    contract: dict[str, Any], *, contract_sha256: str, signatures: list[dict[str, str]],
+    certified_at: datetime,
+) -> dict[str, Any]:
+    """The transaction certificate: the contract's facts plus its signed file and signers."""
+    return {
+        **contract,
+        "certificate": {
+            "contract_sha256": contract_sha256,
+            "signatures": signatures,
+            "certified_on": zh_date(certified_at.astimezone(CHINA_TZ).date()),
+            "certified_at": zh_datetime(certified_at),
+        },
+    }
+
+
+def strings_of(value: Any) -> list[str]:
+    """Every string inside a JSON-like value (for the glyph check)."""
+    out: list[str] = []
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            out.append(item)
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+    return out

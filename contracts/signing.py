@@ -1,0 +1,174 @@
+"""PAdES signing with pyHanko, backed by the platform CA (blocking: run in a worker thread).
+
+* The village collective signs first with a *certifying* signature (DocMDP level 2: form
+  filling and further signatures allowed). In the same revision both signature fields are
+  created, at the signature areas the template drew, so the winner's signature changes
+  nothing but its own field.
+* Every signature carries a signature timestamp from the platform's TSA (PAdES B-T) and the
+  revocation data of its chain goes into the document security store (B-LT).
+* The winner signs second; a document timestamp then seals the validation data (B-LTA).
+* The transaction certificate is signed (certified, no changes allowed) by the exchange.
+
+All times come from the caller's clock (`at`): the signature's claimed time, the TSA's time
+and the moment the chain is validated before signing.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from asn1crypto import crl as asn1_crl
+from asn1crypto import keys as asn1_keys
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.sign import fields, signers
+from pyhanko.sign.fields import MDPPerm, SigFieldSpec, SigSeedSubFilter
+from pyhanko.sign.signers.pdf_signer import PdfSignatureMetadata, PdfSigner, PdfSigningSession
+from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
+from pyhanko.stamp import TextStampStyle
+from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+from contracts.ca import Authority, PrivateKey
+from contracts.document import SignatureBox
+from core.clock import CHINA_TZ
+
+# pyHanko warns on every signature that fetching is off: that is the point (no network).
+logging.getLogger("pyhanko.sign.signers.pdf_signer").setLevel(logging.ERROR)
+
+VILLAGE_FIELD, WINNER_FIELD, PLATFORM_FIELD = "Village", "Winner", "Exchange"
+
+#: The visible stamp: pyHanko's built-in font has no CJK glyphs, the template prints the names.
+STAMP = TextStampStyle(stamp_text="Digitally signed (PAdES)\n%(ts)s", background=None,
+                       border_width=1, timestamp_format="%Y-%m-%d %H:%M:%S %z")
+
+
+def asn1_cert(cert: x509.Certificate) -> asn1_x509.Certificate:
+    return asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
+
+
+def asn1_key(key: PrivateKey) -> asn1_keys.PrivateKeyInfo:
+    return asn1_keys.PrivateKeyInfo.load(key.private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()))
+
+
+def common_name(cert: x509.Certificate) -> str:
+    names = cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
+    return str(names[0].value) if names else cert.subject.rfc4514_string()
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """Who signs: a certificate issued by the platform CA and its private key."""
+
+    certificate: x509.Certificate
+    key: PrivateKey
+
+
+class _ClockedSigner(PdfSigner):
+    """A PdfSigner whose claimed signing time is the exchange's clock, not the wall clock."""
+
+    def __init__(self, *args: object, at: datetime, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self._at = at
+
+    def init_signing_session(
+        self, pdf_out: object, existing_fields_only: bool = False
+    ) -> PdfSigningSession:
+        session = super().init_signing_session(pdf_out, existing_fields_only)  # type: ignore[arg-type]
+        session.system_time = self._at.astimezone(CHINA_TZ)  # the stamp shows Beijing time
+        return session
+
+
+def validation_context(
+    authority: Authority, crls: Sequence[x509.CertificateRevocationList], at: datetime,
+) -> ValidationContext:
+    """The chain and the CRLs the signer validates against and embeds (no network)."""
+    return ValidationContext(
+        trust_roots=[asn1_cert(authority.root)],
+        other_certs=[asn1_cert(c) for c in authority.chain()],
+        crls=[asn1_crl.CertificateList.load(c.public_bytes(serialization.Encoding.DER))
+              for c in crls],
+        allow_fetching=False, revocation_mode="require", moment=at,
+    )
+
+
+def timestamper(authority: Authority, at: datetime) -> DummyTimeStamper:
+    """The platform's own RFC 3161 TSA, in process, its certificate issued by the platform CA."""
+    return DummyTimeStamper(
+        tsa_cert=asn1_cert(authority.tsa), tsa_key=asn1_key(authority.tsa_key),
+        certs_to_embed=SimpleCertificateStore.from_certs(
+            [asn1_cert(authority.intermediate), asn1_cert(authority.root)]),
+        fixed_dt=at,
+    )
+
+
+def _signer(authority: Authority, who: Credentials) -> signers.SimpleSigner:
+    registry = SimpleCertificateStore.from_certs(
+        [asn1_cert(authority.intermediate), asn1_cert(authority.root)])
+    return signers.SimpleSigner(asn1_cert(who.certificate), asn1_key(who.key), registry)
+
+
+def _sign(
+    writer: IncrementalPdfFileWriter, meta: PdfSignatureMetadata, authority: Authority,
+    who: Credentials, at: datetime, *, stamp: bool = True,
+) -> bytes:
+    signer = _ClockedSigner(meta, _signer(authority, who), timestamper=timestamper(authority, at),
+                            stamp_style=STAMP if stamp else None, at=at)
+    out = signer.sign_pdf(writer, existing_fields_only=True)
+    return bytes(out.getvalue())
+
+
+def sign_as_village(
+    pdf: bytes, boxes: dict[str, SignatureBox], authority: Authority, who: Credentials,
+    crls: Sequence[x509.CertificateRevocationList], at: datetime, *, reason: str,
+) -> bytes:
+    """The first, certifying signature; creates both signature fields."""
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    for field_name, role in ((VILLAGE_FIELD, "village"), (WINNER_FIELD, "winner")):
+        place = boxes[role]
+        fields.append_signature_field(writer, SigFieldSpec(
+            field_name, on_page=place.page, box=place.box))
+    meta = PdfSignatureMetadata(
+        field_name=VILLAGE_FIELD, certify=True, docmdp_permissions=MDPPerm.FILL_FORMS,
+        subfilter=SigSeedSubFilter.PADES, md_algorithm="sha256", embed_validation_info=True,
+        validation_context=validation_context(authority, crls, at), reason=reason,
+        location="中国", name=common_name(who.certificate))
+    return _sign(writer, meta, authority, who, at)
+
+
+def sign_as_winner(
+    pdf: bytes, authority: Authority, who: Credentials,
+    crls: Sequence[x509.CertificateRevocationList], at: datetime, *, reason: str,
+) -> bytes:
+    """The second signature, then the DSS and a document timestamp (PAdES B-LTA)."""
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    meta = PdfSignatureMetadata(
+        field_name=WINNER_FIELD, subfilter=SigSeedSubFilter.PADES, md_algorithm="sha256",
+        embed_validation_info=True, use_pades_lta=True,
+        validation_context=validation_context(authority, crls, at), reason=reason,
+        location="中国", name=common_name(who.certificate))
+    return _sign(writer, meta, authority, who, at)
+
+
+def sign_as_platform(
+    pdf: bytes, authority: Authority, crls: Sequence[x509.CertificateRevocationList],
+    at: datetime, *, reason: str,
+) -> bytes:
+    """The exchange certifies a document it issued (the transaction certificate)."""
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    fields.append_signature_field(writer, SigFieldSpec(PLATFORM_FIELD, on_page=0))
+    meta = PdfSignatureMetadata(
+        field_name=PLATFORM_FIELD, certify=True, docmdp_permissions=MDPPerm.NO_CHANGES,
+        subfilter=SigSeedSubFilter.PADES, md_algorithm="sha256", embed_validation_info=True,
+        use_pades_lta=True, validation_context=validation_context(authority, crls, at),
+        reason=reason, location="中国")
+    return _sign(writer, meta, authority, Credentials(authority.platform, authority.platform_key),
+                 at, stamp=False)

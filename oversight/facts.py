@@ -1,0 +1,114 @@
+"""The economics of one listing, as statistics need them: pure, exact, integer fen.
+
+`contract_value_fen` is the closed form of `contracts.economics`: the rent schedule's
+installments are differences of rounded running totals, so they always add up to the
+exact total rent rounded half-up once — Σ over the years of annual rent × escalation factor
+× months paid that year / 12. O(years) instead of O(months) Fractions, which matters when a
+county's 100,000 listings are recomputed; a property test holds it equal to the schedule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from fractions import Fraction
+from typing import Any, Final
+
+from contracts.economics import annual_rent_fen
+from core.money import round_half_up
+
+#: floor(final / listing · 10^40): two different rates with denominators below 2^53 differ by
+#: more than 10^-32, so this integer orders rates exactly; padded to sort as text.
+_KEY_SCALE: Final = 10**40
+_KEY_WIDTH: Final = 60
+
+
+@dataclass(frozen=True, slots=True)
+class DealEconomics:
+    listing_total_fen: int
+    deal_total_fen: int
+    premium_per_year_fen: int
+    premium_over_term_fen: int
+    contract_value_fen: int
+
+
+def _area(terms: Mapping[str, Any]) -> Fraction | None:
+    return Fraction(terms["area"]) if terms.get("area") else None
+
+
+def _escalation(terms: Mapping[str, Any]) -> tuple[int, Fraction] | None:
+    e = terms.get("escalation")
+    if not e:
+        return None
+    return int(e["every_years"]), Fraction(e["percent"])
+
+
+def exact_total_rent(terms: Mapping[str, Any], price_fen: int) -> Fraction:
+    """Exact rent over the whole term at `price_fen` per the listing's price unit.
+
+    Σ_years base × (1 + p)^step(year) × paid_months(year) / 12, summed over integers: with
+    p = a/b, each year contributes paid_months × (b + a)^step × b^(K − step), all over
+    12 × b^K (K the last step) — one Fraction at the end instead of one per year.
+    """
+    base = annual_rent_fen(price_fen, terms["price_unit"], _area(terms))
+    years = int(terms["term_years"])
+    free = int(terms.get("rent_free_months") or 0)
+    escalation = _escalation(terms)
+    every, a, b = 1, 0, 1
+    if escalation is not None:
+        every, percent = escalation
+        rate = percent / 100
+        a, b = rate.numerator, rate.denominator
+    last_step = (years - 1) // every
+    numerator = 0
+    for year in range(1, years + 1):
+        paid_months = 12 - min(12, max(0, free - 12 * (year - 1)))
+        if paid_months:
+            step = (year - 1) // every
+            numerator += paid_months * (b + a) ** step * b ** (last_step - step)
+    return base * Fraction(numerator, 12 * b**last_step)
+
+
+def contract_value_fen(terms: Mapping[str, Any], price_fen: int) -> int:
+    """Total rent over the term at `price_fen`, as the schedule's installments sum to."""
+    return round_half_up(exact_total_rent(terms, price_fen))
+
+
+def economics(terms: Mapping[str, Any], listing_fen: int, final_fen: int | None) -> DealEconomics:
+    """Listing total, and with a deal the deal total and the three income increases."""
+    listing_total = contract_value_fen(terms, listing_fen)
+    if final_fen is None:
+        return DealEconomics(listing_total, 0, 0, 0, 0)
+    deal_total = contract_value_fen(terms, final_fen)
+    area = _area(terms)
+    per_year = (annual_rent_fen(final_fen, terms["price_unit"], area)
+                - annual_rent_fen(listing_fen, terms["price_unit"], area))
+    return DealEconomics(listing_total, deal_total, round_half_up(per_year),
+                         deal_total - listing_total, deal_total)
+
+
+def premium_key(listing_fen: int, final_fen: int) -> str:
+    """A text key that sorts exactly like the premium rate (final − listing) / listing."""
+    if listing_fen <= 0 or final_fen < 0:
+        raise ValueError("premium rate needs listing_fen > 0 and final_fen >= 0")
+    return str(final_fen * _KEY_SCALE // listing_fen).zfill(_KEY_WIDTH)
+
+
+def median_rate(middle: list[tuple[int, int]]) -> Fraction:
+    """The median from the one or two middle deals' (final − listing, listing)."""
+    rates = [Fraction(num, den) for num, den in middle]
+    return sum(rates, Fraction(0)) / len(rates)
+
+
+def add_years(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February into a common year
+        return day.replace(year=day.year + years, day=28)
+
+
+def buyer_type(id_type: str | None) -> str | None:
+    if id_type is None:
+        return None
+    return "organisation" if id_type == "uscc" else "individual"

@@ -1,0 +1,94 @@
+"""Tables of the regulator side: per-listing facts for statistics, warnings, job cursors."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    ForeignKey,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.db import Base, BigId, Json, UTCDateTime
+
+#: Exact-order sort key column: byte order on both databases (PostgreSQL collation "C").
+SortKey = String(64).with_variant(String(64, collation="C"), "postgresql")
+
+
+class ListingFact(Base):
+    """One row per listing that reached the market, with its deal economics precomputed.
+
+    Written by the oversight job when the log shows the listing changed (and in bulk by the
+    demo generator), so statistics are plain SUM/COUNT over one narrow table. Money is
+    integer fen; `listing_total_fen` and `deal_total_fen` are the rent over the whole term
+    at the listing and at the final price (the schedule's exact total, rounded half-up once).
+    """
+
+    __tablename__ = "listing_facts"
+
+    listing_id: Mapped[int] = mapped_column(ForeignKey("listings.id"), primary_key=True)
+    village_id: Mapped[int] = mapped_column(BigInteger)
+    town_id: Mapped[int | None] = mapped_column(BigInteger)
+    county_id: Mapped[int | None] = mapped_column(BigInteger)
+    village_path: Mapped[str] = mapped_column(String(512))
+    category: Mapped[str] = mapped_column(String(40))
+    #: The listing's announcement date in Beijing (the period of every statistic).
+    announced_on: Mapped[date] = mapped_column(Date)
+    month: Mapped[int] = mapped_column(Integer)  # yyyymm of announced_on
+    state: Mapped[str] = mapped_column(String(16))  # open | sold | failed
+    is_sold: Mapped[int] = mapped_column(SmallInteger)
+    is_failed: Mapped[int] = mapped_column(SmallInteger)
+    #: individual | organisation (the winner's ID type); NULL without a deal.
+    buyer_type: Mapped[str | None] = mapped_column(String(16))
+    term_years: Mapped[int] = mapped_column(Integer)
+    listing_total_fen: Mapped[int] = mapped_column(BigInteger)
+    #: Listing and final price per price unit (the premium rate is their exact ratio).
+    listing_fen: Mapped[int] = mapped_column(BigInteger)
+    final_fen: Mapped[int | None] = mapped_column(BigInteger)
+    deal_total_fen: Mapped[int] = mapped_column(BigInteger)
+    premium_per_year_fen: Mapped[int] = mapped_column(BigInteger)
+    premium_over_term_fen: Mapped[int] = mapped_column(BigInteger)
+    contract_value_fen: Mapped[int] = mapped_column(BigInteger)
+    #: floor(final / listing · 10^40), zero-padded: sorts exactly like the premium rate.
+    premium_key: Mapped[str | None] = mapped_column(SortKey)
+    decided_on: Mapped[date | None] = mapped_column(Date)
+    lease_ends_on: Mapped[date | None] = mapped_column(Date, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class WarningRow(Base):
+    """An anomaly found by the oversight job, with the evidence it was found on."""
+
+    __tablename__ = "warnings"
+    __table_args__ = (UniqueConstraint("kind", "key"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), index=True)
+    #: What makes this warning one (e.g. "listing:5:ip:10.0.0.7"): the same finding is one row.
+    key: Mapped[str] = mapped_column(String(255))
+    listing_id: Mapped[int | None] = mapped_column(ForeignKey("listings.id"), index=True)
+    state: Mapped[str] = mapped_column(String(16), index=True)  # open | acknowledged
+    evidence: Mapped[dict[str, Any]] = mapped_column(Json)
+    detected_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    acknowledged_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class Cursor(Base):
+    """Progress of a periodic job: a position in the log and/or when it last ran."""
+
+    __tablename__ = "oversight_cursors"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    position: Mapped[int] = mapped_column(BigInteger)
+    run_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,161 @@
+"""The deal's documents: content in Chinese with 大写 amounts, deterministic PDF/A bytes,
+data that can never act as typst markup, and the glyph check."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from contracts import content, document
+
+AT = datetime(2026, 12, 12, 3, 0, tzinfo=UTC)
+TERMS: dict[str, Any] = {
+    "listing_price_fen": 1_200_000, "price_unit": "per_year", "term_years": 10,
+    "payment": "annual", "increment_fen": 24_000, "max_steps": 10, "deposit_fen": 200_000,
+}
+
+
+def sample_data(title: str = "杏田村杏秀路口水泥地面公开招租", *, terms: dict[str, Any] | None = None,
+                final_fen: int = 2_400_000, description: str = "水泥硬化地面，可用于停车、仓储等合法用途。",
+                ) -> dict[str, Any]:
+    return content.contract_data(
+        deal=content.DealFacts(7, "auction", 1_200_000, final_fen, 50, AT),
+        parties=content.Parties(
+            "杏田村", "福建省/泉州市/泉州台商投资区/洛阳镇/杏田村", "杏田村经办人", "竞买人2",
+            "resident_id", "35052119800101001X", "13912345678", "4821"),
+        asset=content.Asset(title, "collective_operating_assets", "洛阳镇杏田村杏秀路口", "600",
+                            "square_meter", description),
+        terms=terms or TERMS, deposit_fen=200_000, lease_start=date(2027, 1, 1),
+        sign_deadline=date(2026, 12, 28))
+
+
+def pdftotext(pdf: bytes, tmp_path: Path) -> str | None:
+    if shutil.which("pdftotext") is None:
+        return None
+    path = tmp_path / "doc.pdf"
+    path.write_bytes(pdf)
+    out = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True,
+                         check=True, timeout=60)
+    return out.stdout.decode("utf-8")
+
+
+# --- content -----------------------------------------------------------------------------------
+
+
+def test_reference_case_content_figures_words_and_schedule() -> None:
+    data = sample_data()
+    assert data["price"] == {"unit": "元/年", "listing": "12,000.00", "listing_words": "壹万贰仟元整",
+                             "final": "24,000.00", "final_words": "贰万肆仟元整"}
+    assert data["total"] == {"amount": "240,000.00", "words": "贰拾肆万元整"}
+    assert data["deal"]["premium_rate"] == "100.00%"
+    assert data["income"]["premium_over_term"] == "120,000.00"
+    assert data["winner"]["id_masked"] == "350***********001X"
+    assert "35052119800101001X" not in json.dumps(data, ensure_ascii=False)
+    assert data["term"]["start"] == "2027年1月1日" and data["term"]["end"] == "2036年12月31日"
+    schedule = data["schedule"]
+    assert [r["no"] for r in schedule] == [str(n) for n in range(1, 11)]
+    assert {r["amount"] for r in schedule} == {"24,000.00"}
+    assert schedule[0]["due"] == "2027年1月1日" and schedule[9]["due"] == "2036年1月1日"
+    assert "实付 22,000.00" in schedule[0]["note"] and schedule[1]["note"] == ""
+    assert "第 1 期" in data["deposit"]["text"] and "贰仟元整" in data["deposit"]["text"]
+    assert data["escalation"] == "租赁期内租金不递增。"
+
+
+def test_escalation_rent_free_and_monthly_schedule_sum_exactly() -> None:
+    terms = {**TERMS, "payment": "monthly", "term_years": 6, "rent_free_months": 3,
+             "escalation": {"every_years": 3, "percent": "2.5"}}
+    items = content.schedule(terms, 2_400_000, date(2027, 1, 1), 200_000)
+    assert len(items) == 72
+    assert [i.amount_fen for i in items[:3]] == [0, 0, 0]
+    # Month 4 is the first paid one: the deposit covers it and part of month 5.
+    assert items[3].credited_fen == 200_000 and items[3].payable_fen == 0
+    assert items[4].credited_fen == 0
+    assert items[36].amount_fen == 205_000  # 24,000 × 1.025 / 12
+    assert items[71].period_end == date(2032, 12, 31)
+    data = sample_data(terms=terms)
+    assert "递增 2.5%" in data["escalation"] and "3 个月为免租期" in data["rent_free"]
+    assert data["schedule"][0]["note"] == "免租期"
+
+
+def test_dates_and_months() -> None:
+    assert content.add_months(date(2027, 1, 31), 1) == date(2027, 2, 28)
+    assert content.first_of_next_month(date(2026, 12, 28)) == date(2027, 1, 1)
+    assert content.zh_datetime(AT) == "2026年12月12日 11:00:00（北京时间）"
+
+
+# --- rendering ---------------------------------------------------------------------------------
+
+
+def test_rendering_is_deterministic_and_pdfa() -> None:
+    data = sample_data()
+    first = document.render("contract", data, at=AT)
+    # Key order does not matter (a JSONB column does not keep it).
+    shuffled = json.loads(json.dumps(data, sort_keys=True))
+    again = document.render("contract", dict(reversed(list(shuffled.items()))), at=AT)
+    assert first.pdf == again.pdf
+    assert first.pdf.startswith(b"%PDF-")
+    assert b"pdfaid:part" in first.pdf  # PDF/A identification in the XMP metadata
+    assert b"NotoSerifCJK" in first.pdf or b"WenQuanYi" in first.pdf
+    later = document.render("contract", data, at=datetime(2027, 1, 1, tzinfo=UTC))
+    assert later.pdf != first.pdf
+    assert set(first.boxes) == {"village", "winner"}
+    village, winner = first.boxes["village"], first.boxes["winner"]
+    assert village.page == winner.page and village.box[2] < winner.box[0]
+    for kind in ("confirmation",):
+        one = document.render(kind, data, at=AT).pdf
+        assert one == document.render(kind, data, at=AT).pdf
+
+
+@pytest.mark.parametrize("title", [
+    '#import "x": *',
+    "] *bold* [",
+    '#eval("1 + 1") $x^2$ <label> @ref // not a comment',
+    '"); #panic("boom") #("',
+])
+def test_data_is_never_markup(title: str, tmp_path: Path) -> None:
+    benign = document.render("contract", sample_data("普通标题"), at=AT)
+    hostile = document.render("contract", sample_data(title, description=title), at=AT)
+    assert hostile.pdf.startswith(b"%PDF-")
+    # The title is an ordinary text element holding exactly the string given...
+    assert document.query("contract", sample_data(title), "<asset-title>", "text") == title
+    # ...and the markup in it made nothing: no extra strong/emphasis/equation elements.
+    for selector in ("strong", "emph", "math.equation"):
+        assert document.count("contract", sample_data(title, description=title), selector) == \
+            document.count("contract", sample_data("普通标题"), selector)
+    text = pdftotext(hostile.pdf, tmp_path)
+    if text is not None:
+        flat = "".join(text.split())
+        assert "".join(title.split()) in flat
+        assert benign.pdf != hostile.pdf
+
+
+def test_missing_glyph_is_an_error_naming_the_font() -> None:
+    with pytest.raises(document.GlyphMissing) as caught:
+        document.render("contract", sample_data("杏田村 😀 停车场"), at=AT)
+    assert "😀" in caught.value.chars
+    assert document.fonts().body in str(caught.value) or "CJK" in str(caught.value)
+    assert "U+1F600" in str(caught.value)
+
+
+def test_every_character_of_the_reference_documents_is_covered() -> None:
+    fonts = document.fonts()
+    for kind in document.KINDS:
+        document.check_glyphs([document.template_text(kind)], fonts)
+    document.check_glyphs(content.strings_of(sample_data()), fonts)
+
+
+def test_no_cjk_font_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(document, "FONT_CHOICES", (("No Such Font SC", "No Such Font SC"),))
+    document.fonts.cache_clear()
+    try:
+        with pytest.raises(document.FontMissing, match="No Such Font SC.*fonts-noto-cjk"):
+            document.fonts()
+    finally:
+        monkeypatch.undo()
+        document.fonts.cache_clear()
