@@ -13,7 +13,7 @@ import asyncio
 import secrets
 import weakref
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -147,6 +147,30 @@ class Outcome:
 DealHook = Callable[[AsyncSession, Deal, datetime], Awaitable[None]]
 
 
+@dataclass(frozen=True, slots=True)
+class BidRequest:
+    bidder: Actor
+    amount_fen: int | None
+    ref: str
+    based_on_seq: int | None
+    match: bool
+    channel: str
+    ip: str | None
+    device: str | None
+
+    @property
+    def key(self) -> tuple[int, str]:
+        return (self.bidder.id, self.ref)
+
+
+@dataclass
+class _Lane:
+    """Commands waiting for one auction, drained by one task at a time (group commit)."""
+
+    waiting: list[tuple[BidRequest, asyncio.Future[Outcome]]] = field(default_factory=list)
+    draining: bool = False
+
+
 @dataclass
 class BidBook:
     db: Database
@@ -154,8 +178,13 @@ class BidBook:
     publish: Publish
     #: Called in the closing transaction of a sold auction (the app drafts the contract there).
     on_deal: list[DealHook] = field(default_factory=list)
+    #: Most commands one transaction takes; under load a batch amortises the row lock, the
+    #: idempotency lookup, the registration lookup and the ledger head over many bids.
+    max_batch: int = 64
     _locks: weakref.WeakValueDictionary[int, asyncio.Lock] = field(
         default_factory=weakref.WeakValueDictionary)
+    _lanes: dict[int, _Lane] = field(default_factory=dict)
+    _drainers: set[asyncio.Task[None]] = field(default_factory=set)
 
     def _lock(self, listing_id: int) -> asyncio.Lock:
         lock = self._locks.get(listing_id)
@@ -168,52 +197,108 @@ class BidBook:
         based_on_seq: int | None = None, match: bool = False, channel: str = "http",
         ip: str | None = None, device: str | None = None,
     ) -> Outcome:
-        """Place a bid (or a priority match); a retry with the same ref gets the first answer."""
-        lock = self._lock(listing_id)
+        """Place a bid (or a priority match); a retry with the same ref gets the first answer.
+
+        The command joins its auction's lane; whoever finds the lane idle drains it, so
+        commands that arrive together commit together, in arrival order.
+        """
+        request = BidRequest(bidder, amount_fen, ref, based_on_seq, match, channel, ip,
+                             (device or "")[:256] or None)
+        future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+        lane = self._lanes.setdefault(listing_id, _Lane())
+        lane.waiting.append((request, future))
+        if not lane.draining:
+            lane.draining = True
+            task = asyncio.create_task(self._drain(listing_id, lane))
+            self._drainers.add(task)
+            task.add_done_callback(self._drainers.discard)
+        return await future
+
+    async def _drain(self, listing_id: int, lane: _Lane) -> None:
         try:
-            async with lock, self.db.write() as session:
-                first = await _first_answer(session, listing_id, bidder.id, ref)
-                if first is not None:
-                    return first
-                row = await _locked(session, listing_id)
-                number = await registration.qualified_number(session, listing_id, bidder.id)
-                command: engine.Command = (
-                    engine.MatchPrice(number, based_on_seq) if match
-                    else engine.PlaceBid(number, amount_fen or 0, based_on_seq)
-                )
-                now = self.clock.now()
-                decision = engine.apply(rules_of(row), state_of(row), command, now)
-                frames = await self._persist(session, row, decision, bidder.name, now)
-                accepted = decision.accepted
-                session.add(Bid(
-                    listing_id=listing_id, bidder_id=bidder.id, bidder_number=number, ref=ref,
-                    kind="match" if match else "bid", amount_fen=amount_fen,
-                    based_on_seq=based_on_seq, outcome="accepted" if accepted else "rejected",
-                    code=decision.rejection.value if decision.rejection else None,
-                    seq=accepted.seq if accepted else None,
-                    round=accepted.round if accepted else None, at=now, channel=channel,
-                    ip=ip, device=(device or "")[:256] or None,
-                ))
-                if decision.rejection is not None:
-                    await ledger.append(
-                        session, subject=subject(listing_id), type="bid.rejected",
-                        actor=bidder.name, at=now, payload={
-                            "bidder_number": number, "amount_fen": amount_fen, "ref": ref,
-                            "code": decision.rejection.value, "based_on_seq": based_on_seq,
-                            "channel": channel, "ip": ip})
-                await session.flush()
+            while lane.waiting:
+                batch = lane.waiting[: self.max_batch]
+                del lane.waiting[: self.max_batch]
+                async with self._lock(listing_id):
+                    await self._run_batch(listing_id, batch)
+        finally:
+            lane.draining = False
+            if not lane.waiting and self._lanes.get(listing_id) is lane:
+                del self._lanes[listing_id]
+
+    async def _run_batch(
+        self, listing_id: int, batch: list[tuple[BidRequest, asyncio.Future[Outcome]]]
+    ) -> None:
+        try:
+            outcomes, frames = await self._apply_batch(listing_id, [r for r, _ in batch])
         except IntegrityError:
-            # The same ref committed by another worker while we waited: answer as it was.
+            if len(batch) > 1:  # one ref committed meanwhile by another worker: isolate it
+                for item in batch:
+                    await self._run_batch(listing_id, [item])
+                return
+            request, future = batch[0]
             async with self.db.read() as session:
-                first = await _first_answer(session, listing_id, bidder.id, ref)
-            if first is None:
-                raise
-            return first
-        await self.publish(listing_id, frames)
-        if accepted is not None:
-            return Outcome(True, None, accepted.seq, accepted.round, accepted.amount_fen, frames)
-        assert decision.rejection is not None
-        return Outcome(False, decision.rejection.value, None, None, amount_fen, frames)
+                first = (await _first_answers(session, listing_id, [request.key])).get(request.key)
+            _settle(future, first, IntegrityError)
+            return
+        except Exception as exc:  # nothing was written; every waiter hears why
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        for (_, future), outcome in zip(batch, outcomes, strict=True):
+            _settle(future, outcome)  # acknowledge …
+        await self.publish(listing_id, frames)  # … then tell the room
+
+    async def _apply_batch(
+        self, listing_id: int, batch: list[BidRequest]
+    ) -> tuple[list[Outcome], list[dict[str, Any]]]:
+        async with self.db.write() as session:
+            firsts = await _first_answers(session, listing_id, [r.key for r in batch])
+            row = await _locked(session, listing_id)
+            numbers = await registration.qualified_numbers(
+                session, listing_id, {r.bidder.id for r in batch})
+            chain = await ledger.Chain.open(session, subject(listing_id))
+            rules, state = rules_of(row), state_of(row)
+            outcomes: list[Outcome] = []
+            frames: list[dict[str, Any]] = []
+            answered: dict[tuple[int, str], Outcome] = {}
+            for r in batch:
+                earlier = firsts.get(r.key) or answered.get(r.key)
+                if earlier is not None:
+                    outcomes.append(replace(earlier, frames=(), replayed=True))
+                    continue
+                now = self.clock.now()
+                number = numbers.get(r.bidder.id)
+                command: engine.Command = (
+                    engine.MatchPrice(number, r.based_on_seq) if r.match
+                    else engine.PlaceBid(number, r.amount_fen or 0, r.based_on_seq))
+                decision = engine.apply(rules, state, command, now)
+                state = decision.state
+                new_frames = await self._persist(session, row, decision, chain, r.bidder.name, now)
+                frames.extend(new_frames)
+                accepted = decision.accepted
+                code = decision.rejection.value if decision.rejection else None
+                session.add(Bid(
+                    listing_id=listing_id, bidder_id=r.bidder.id, bidder_number=number,
+                    ref=r.ref, kind="match" if r.match else "bid", amount_fen=r.amount_fen,
+                    based_on_seq=r.based_on_seq, outcome="accepted" if accepted else "rejected",
+                    code=code, seq=accepted.seq if accepted else None,
+                    round=accepted.round if accepted else None, at=now, channel=r.channel,
+                    ip=r.ip, device=r.device))
+                if code is not None:
+                    chain.append(type="bid.rejected", actor=r.bidder.name, at=now, payload={
+                        "bidder_number": number, "amount_fen": r.amount_fen, "ref": r.ref,
+                        "code": code, "based_on_seq": r.based_on_seq, "channel": r.channel,
+                        "ip": r.ip})
+                outcome = (
+                    Outcome(True, None, accepted.seq, accepted.round, accepted.amount_fen,
+                            tuple(new_frames)) if accepted
+                    else Outcome(False, code, None, None, r.amount_fen, tuple(new_frames)))
+                answered[r.key] = outcome
+                outcomes.append(outcome)
+            _store(row, rules, state)
+        return outcomes, frames
 
     async def control(
         self, listing_id: int, staff: Actor, command: engine.Pause | engine.Resume
@@ -221,16 +306,17 @@ class BidBook:
         """Pause or resume (technical fault), with the reason in the ledger."""
         async with self._lock(listing_id), self.db.write() as session:
             row = await _locked(session, listing_id)
+            chain = await ledger.Chain.open(session, subject(listing_id))
             now = self.clock.now()
             decision = engine.apply(rules_of(row), state_of(row), command, now)
-            frames = await self._persist(session, row, decision, staff.name, now)
+            frames = await self._persist(session, row, decision, chain, staff.name, now)
+            _store(row, rules_of(row), decision.state)
             code = decision.rejection.value if decision.rejection else None
-            await ledger.append(
-                session, subject=subject(listing_id),
+            chain.append(
                 type=f"auction.{type(command).__name__.lower()}{'_rejected' if code else ''}",
                 actor=staff.name, at=now, payload={"reason": command.reason, "code": code})
         await self.publish(listing_id, frames)
-        return Outcome(code is None, code, row.seq, row.round, row.current_fen, frames)
+        return Outcome(code is None, code, row.seq, row.round, row.current_fen, tuple(frames))
 
     async def advance(self, listing_id: int) -> Outcome:
         """Apply the transitions that are due (timers); exactly once across workers."""
@@ -238,29 +324,30 @@ class BidBook:
             row = await _locked(session, listing_id)
             now = self.clock.now()
             decision = engine.advance(rules_of(row), state_of(row), now)
-            frames = await self._persist(session, row, decision, "system", now)
+            frames: list[dict[str, Any]] = []
+            if decision.events:
+                chain = await ledger.Chain.open(session, subject(listing_id))
+                frames = await self._persist(session, row, decision, chain, "system", now)
+                _store(row, rules_of(row), decision.state)
         await self.publish(listing_id, frames)
-        return Outcome(True, None, row.seq, row.round, row.current_fen, frames)
+        return Outcome(True, None, row.seq, row.round, row.current_fen, tuple(frames))
 
     async def _persist(
-        self, session: AsyncSession, row: Auction, decision: engine.Decision, actor: str,
-        now: datetime,
-    ) -> tuple[dict[str, Any], ...]:
-        """Write the decision's events and state; conclude the listing if the auction ended."""
+        self, session: AsyncSession, row: Auction, decision: engine.Decision,
+        chain: ledger.Chain, actor: str, now: datetime,
+    ) -> list[dict[str, Any]]:
+        """Write the decision's events; conclude the listing if the auction ended."""
         frames = []
         for event in decision.events:
             frame = event_frame(event)
             frames.append(frame)
             session.add(AuctionEvent(listing_id=row.listing_id, seq=event.seq, type=frame["type"],
                                      payload=frame, at=event.at))
-            await ledger.append(session, subject=subject(row.listing_id),
-                                type=f"auction.{frame['type']}",
-                                actor=actor if isinstance(event, engine.BidAccepted) else "system",
-                                at=event.at, payload=frame)
+            chain.append(type=f"auction.{frame['type']}", at=event.at, payload=frame,
+                         actor=actor if isinstance(event, engine.BidAccepted) else "system")
             if isinstance(event, engine.Ended):
                 await self._conclude(session, row, event, now)
-        _store(row, rules_of(row), decision.state)
-        return tuple(frames)
+        return frames
 
     async def _conclude(
         self, session: AsyncSession, row: Auction, ended: engine.Ended, now: datetime
@@ -285,6 +372,18 @@ class BidBook:
                                      final_fen=ended.final_fen, rounds=ended.rounds, now=ended.at)
             for hook in self.on_deal:
                 await hook(session, deal, now)
+
+
+def _settle(
+    future: asyncio.Future[Outcome], outcome: Outcome | None,
+    missing: type[Exception] = RuntimeError,
+) -> None:
+    if future.done():
+        return  # the caller went away (disconnected); the outcome is in the database anyway
+    if outcome is None:
+        future.set_exception(missing("no outcome recorded"))
+    else:
+        future.set_result(outcome)
 
 
 async def record_deal(
@@ -312,15 +411,20 @@ async def _locked(session: AsyncSession, listing_id: int) -> Auction:
     return row
 
 
-async def _first_answer(
-    session: AsyncSession, listing_id: int, bidder_id: int, ref: str
-) -> Outcome | None:
-    first = await session.scalar(select(Bid).where(
-        Bid.listing_id == listing_id, Bid.bidder_id == bidder_id, Bid.ref == ref))
-    if first is None:
-        return None
-    return Outcome(first.outcome == "accepted", first.code, first.seq, first.round,
-                   first.amount_fen, replayed=True)
+async def _first_answers(
+    session: AsyncSession, listing_id: int, keys: list[tuple[int, str]]
+) -> dict[tuple[int, str], Outcome]:
+    """First answers already recorded for (bidder, ref) pairs: a retry is answered the same."""
+    bidders = {bidder for bidder, _ in keys}
+    refs = {ref for _, ref in keys}
+    rows = await session.scalars(select(Bid).where(
+        Bid.listing_id == listing_id, Bid.bidder_id.in_(bidders), Bid.ref.in_(refs)))
+    wanted = set(keys)
+    return {
+        (b.bidder_id, b.ref): Outcome(b.outcome == "accepted", b.code, b.seq, b.round,
+                                      b.amount_fen, replayed=True)
+        for b in rows if (b.bidder_id, b.ref) in wanted
+    }
 
 
 async def due(session: AsyncSession, now: datetime) -> list[int]:

@@ -75,8 +75,6 @@ async def http_load(client: Any, bidders: list[Any], listing_id: int) -> tuple[i
                 current, seq = body["amount_fen"], r.json()["seq"]
             else:
                 code = r.json().get("code")
-                if code == "self_outbid":  # I lead: wait for someone else
-                    await asyncio.sleep(0.005)
                 snap = (await client.get(f"/api/v1/auctions/{listing_id}")).json()
                 current, seq = snap["current_fen"], snap["seq"]
 
@@ -112,9 +110,6 @@ async def ws_load(urls: list[str], bidders: list[Any], listing_id: int) -> tuple
             reader = asyncio.create_task(read())
             await state["ready"]
             while time.monotonic() < stop:
-                if state.get("leader") == state.get("me"):
-                    await asyncio.sleep(0.002)
-                    continue
                 ref = uuid.uuid4().hex
                 fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
                 pending[ref] = fut

@@ -72,16 +72,18 @@ async def auction_with_bidders(base_url: str, bidders: int) -> tuple[int, list[H
     admin = await anon.login("admin")
     await admin.ok("PUT", "/api/v1/settings", {"notice_period_working_days": 0,
                                                "free_bidding_minutes": 0,
-                                               "countdown_seconds": 3600, "max_steps": 100})
+                                               "countdown_seconds": 3600, "max_steps": 100,
+                                               "self_outbid_allowed": True})
     now = datetime.now(UTC)
     listing_id, _, reviewer = await entrust_review_announce(
         anon, now, closes_in=timedelta(seconds=3 + bidders // 4),
         starts_in=timedelta(seconds=4 + bidders // 4))
-    people, _ = await sign_up_and_qualify(anon, reviewer, listing_id, bidders)
+    # An auction needs two qualified bidders even when only one of them will bid.
+    people, _ = await sign_up_and_qualify(anon, reviewer, listing_id, max(2, bidders))
     while True:
         response = await anon.call("GET", f"/api/v1/auctions/{listing_id}")
         if response.status_code == 200 and response.json()["status"] == "countdown":
-            return listing_id, people, client
+            return listing_id, people[:bidders], client
         await asyncio.sleep(0.2)
 
 

@@ -373,3 +373,16 @@ async def qualified_number(session: AsyncSession, listing_id: int, bidder_id: in
             Registration.state == RegState.QUALIFIED,
         )
     )
+
+
+async def qualified_numbers(
+    session: AsyncSession, listing_id: int, bidder_ids: set[int]
+) -> dict[int, str]:
+    """Bidder numbers of those among `bidder_ids` qualified for this listing, in one query."""
+    rows = await session.execute(
+        select(Registration.bidder_id, Registration.bidder_number).where(
+            Registration.listing_id == listing_id, Registration.bidder_id.in_(bidder_ids),
+            Registration.state == RegState.QUALIFIED,
+        )
+    )
+    return {bidder_id: number for bidder_id, number in rows if number is not None}

@@ -15,6 +15,7 @@ the warnings detected once at the end.
 
 from __future__ import annotations
 
+import json
 import random
 import time
 from collections.abc import Sequence
@@ -133,9 +134,21 @@ async def _bump_sequences(session: AsyncSession, tables: Sequence[str]) -> None:
 
 
 async def _bulk(session: AsyncSession, model: Any, rows: list[dict[str, Any]]) -> None:
-    """Core executemany (batched multi-row VALUES), skipping the ORM's per-row work."""
+    """COPY on PostgreSQL; Core executemany (batched multi-row VALUES) elsewhere."""
+    if not rows:
+        return
     connection = await session.connection()
-    statement = insert(model.__table__)
+    table = model.__table__
+    if session.bind.dialect.name == "postgresql":
+        raw = (await connection.get_raw_connection()).driver_connection
+        names = list(rows[0])
+        json_columns = {c.name for c in table.columns if c.name in names
+                        and c.type.__class__.__name__ in ("JSON", "JSONB")}
+        records = [tuple(json.dumps(r[n], ensure_ascii=False) if n in json_columns else r[n]
+                         for n in names) for r in rows]
+        await raw.copy_records_to_table(table.name, records=records, columns=names)
+        return
+    statement = insert(table)
     for start in range(0, len(rows), _CHUNK):
         await connection.execute(statement, rows[start:start + _CHUNK])
 
@@ -209,13 +222,13 @@ async def populate(
             roll = rng.random()
             if open_:
                 state, outcome, bidders_n = "announced", None, rng.randint(0, 3)
-            elif roll < 0.66:
+            elif roll < 0.72:
                 state, outcome, bidders_n = "sold", "auction", rng.randint(2, 6)
-            elif roll < 0.78:
+            elif roll < 0.80:
                 state, outcome, bidders_n = "sold", "agreement", 1
             else:
                 state, bidders_n = "failed", 0
-                outcome = rng.choice(["no_bidders", "too_few_bidders"])
+                outcome = rng.choices(["no_bidders", "too_few_bidders"], [3, 1])[0]
                 if outcome == "too_few_bidders":
                     bidders_n = 1
                 if rng.random() < 0.35:

@@ -95,6 +95,11 @@ def premium_key(listing_fen: int, final_fen: int) -> str:
     return str(final_fen * _KEY_SCALE // listing_fen).zfill(_KEY_WIDTH)
 
 
+def premium_bucket(listing_fen: int, final_fen: int) -> int:
+    """A coarse BIGINT sort key (rate to 10^-5, capped): cheap to sort on; ties go to the key."""
+    return min(final_fen * 100_000 // listing_fen, 2**62)
+
+
 def median_rate(middle: list[tuple[int, int]]) -> Fraction:
     """The median from the one or two middle deals' (final − listing, listing)."""
     rates = [Fraction(num, den) for num, den in middle]

@@ -57,6 +57,8 @@ class ListingFact(Base):
     premium_per_year_fen: Mapped[int] = mapped_column(BigInteger)
     premium_over_term_fen: Mapped[int] = mapped_column(BigInteger)
     contract_value_fen: Mapped[int] = mapped_column(BigInteger)
+    #: floor(final / listing · 10^5): sorts like the premium rate, ties broken by premium_key.
+    premium_bucket: Mapped[int | None] = mapped_column(BigInteger)
     #: floor(final / listing · 10^40), zero-padded: sorts exactly like the premium rate.
     premium_key: Mapped[str | None] = mapped_column(SortKey)
     decided_on: Mapped[date | None] = mapped_column(Date)

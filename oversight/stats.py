@@ -16,7 +16,21 @@ from datetime import date, datetime
 from fractions import Fraction
 from typing import Any, Final
 
-from sqlalchemy import ColumnElement, and_, case, delete, func, or_, select
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Integer,
+    String,
+    and_,
+    case,
+    column,
+    delete,
+    func,
+    or_,
+    select,
+    text,
+    values,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -96,6 +110,8 @@ def fact_values(
         "deal_total_fen": money.deal_total_fen, "premium_per_year_fen": money.premium_per_year_fen,
         "premium_over_term_fen": money.premium_over_term_fen,
         "contract_value_fen": money.contract_value_fen,
+        "premium_bucket": facts.premium_bucket(listing_fen, final_fen)
+        if final_fen is not None else None,
         "premium_key": facts.premium_key(listing_fen, final_fen) if final_fen is not None
         else None,
         "decided_on": decided,
@@ -293,6 +309,9 @@ class StatsResult:
 async def statistics(
     session: AsyncSession, query: StatsQuery, jurisdiction: str | None = None
 ) -> StatsResult:
+    if session.bind.dialect.name == "postgresql":
+        # Sorting ~10^5 narrow rows for the medians: in memory, not in temporary files.
+        await session.execute(text("SET LOCAL work_mem = '64MB'"))
     dims = [_COLUMNS[d].label(f"g_{d}") for d in query.group_by]
     where = _conditions(query, jurisdiction)
     sold = ListingFact.is_sold == 1
@@ -311,14 +330,17 @@ async def statistics(
     for row in await session.execute(aggregate):
         key = tuple(row[:width])
         groups[key] = Measures(*(int(v or 0) for v in row[width:]))
-    for key, middle in (await _medians(session, query.group_by, where)).items():
-        if key in groups:
-            groups[key].median = facts.median_rate(middle)
+    deals = {key: m.deals for key, m in groups.items() if m.deals}
+    for key, middle in (await _medians(session, query.group_by, where, deals)).items():
+        groups[key].median = facts.median_rate(middle)
     totals = Measures()
     for measures in groups.values():
         totals.add(measures)
-    overall = await _medians(session, (), where)
-    totals.median = facts.median_rate(overall[()]) if overall.get(()) else None
+    if len(groups) == 1:
+        totals.median = next(iter(groups.values())).median
+    elif totals.deals:
+        overall = await _medians(session, (), where, {(): totals.deals})
+        totals.median = facts.median_rate(overall[()])
     labels = await _labels(session, query.group_by, groups.keys())
     result = StatsResult(query)
     for key in sorted(groups, key=lambda k: _sort_key(query.group_by, k, labels)):
@@ -329,27 +351,55 @@ async def statistics(
     return result
 
 
+_TYPES: Final[dict[str, Any]] = {"county": BigInteger(), "town": BigInteger(),
+                                 "village": BigInteger(), "month": Integer(),
+                                 "category": String(40), "buyer_type": String(16)}
+
+
+def _null_safe(expression: Any, dim: str) -> Any:
+    return func.coalesce(expression, "" if dim in ("category", "buyer_type") else -1)
+
+
 async def _medians(
-    session: AsyncSession, dims: Sequence[str], where: list[ColumnElement[bool]]
+    session: AsyncSession, dims: Sequence[str], where: list[ColumnElement[bool]],
+    deals: dict[tuple[Any, ...], int],
 ) -> dict[tuple[Any, ...], list[tuple[int, int]]]:
-    """The one or two middle deals of each group by premium rate (exact order via the key)."""
+    """The one or two middle deals of each group by premium rate, in exact order.
+
+    The counts come from the aggregate, so one window (row_number over the premium order:
+    the BIGINT bucket, ties broken by the exact text key) finds the middle ranks, joined
+    against a VALUES list of (group, low rank, high rank).
+    """
+    if not deals:
+        return {}
     columns = [_COLUMNS[d] for d in dims]
-    partition = columns or None
     ranked = (
         select(
             *[c.label(f"g{i}") for i, c in enumerate(columns)],
             (ListingFact.final_fen - ListingFact.listing_fen).label("num"),
             ListingFact.listing_fen.label("den"),
-            func.row_number().over(partition_by=partition, order_by=ListingFact.premium_key)
-            .label("rn"),
-            func.count().over(partition_by=partition).label("cnt"),
+            func.row_number().over(
+                partition_by=columns or None,
+                order_by=(ListingFact.premium_bucket, ListingFact.premium_key)).label("rn"),
         ).where(*where, ListingFact.is_sold == 1).subquery()
     )
-    rn, cnt = ranked.c.rn, ranked.c.cnt
-    middle = select(*[ranked.c[f"g{i}"] for i in range(len(columns))], ranked.c.num,
-                    ranked.c.den).where(and_(2 * rn >= cnt, 2 * rn <= cnt + 2))
+    picked = [ranked.c[f"g{i}"] for i in range(len(columns))]
+    if columns:
+        middles = values(*[column(f"m{i}", _TYPES[d]) for i, d in enumerate(dims)],
+                         column("lo", Integer()), column("hi", Integer()), name="middles",
+                         literal_binds=True).data(
+            [(*key, (n + 1) // 2, (n + 2) // 2) for key, n in deals.items()]).cte("middles")
+        # Plain equality (hashable, unlike IS NOT DISTINCT FROM); NULL groups via a sentinel.
+        statement = select(*picked, ranked.c.num, ranked.c.den).join(middles, and_(
+            *[_null_safe(ranked.c[f"g{i}"], d) == _null_safe(middles.c[f"m{i}"], d)
+              for i, d in enumerate(dims)],
+            ranked.c.rn >= middles.c.lo, ranked.c.rn <= middles.c.hi))
+    else:
+        n = deals[()]
+        statement = select(ranked.c.num, ranked.c.den).where(
+            ranked.c.rn >= (n + 1) // 2, ranked.c.rn <= (n + 2) // 2)
     out: dict[tuple[Any, ...], list[tuple[int, int]]] = {}
-    for row in await session.execute(middle):
+    for row in await session.execute(statement):
         key = tuple(row[: len(columns)])
         out.setdefault(key, []).append((int(row[-2]), int(row[-1])))
     return out

@@ -42,6 +42,8 @@ class BidderPages(Controller):
             items = []
             for listing_id in await queries.my_deal_ids(session, who):
                 listing = await session.get(Listing, listing_id)
-                items.append((listing, await load_deal(session, who, listing_id)))
+                deal = await load_deal(session, who, listing_id)
+                items.append((listing, deal, await queries.contract_summary(
+                    session, who, deal["contract_id"])))
         return render(request, "me_deals.html", title="我的成交", items=items,
                       contracts=queries.contract_routes(request.app), sign_as="竞得人")

@@ -72,6 +72,10 @@ LEDGER_TYPES_ZH = {
     "auction.opened": "竞价场次建立", "auction.bid": "出价", "auction.phase": "竞价阶段变化",
     "auction.ended": "竞价结束", "auction.pause": "暂停竞价", "auction.resume": "恢复竞价",
     "bid.rejected": "出价被拒绝", "deal.recorded": "成交记录", "auction.bids": "网络竞价",
+    "contract.drafted": "生成合同", "contract.signed_by_village": "村集体电子签署",
+    "contract.signed": "竞得人电子签署", "contract.certified": "出具交易鉴证书",
+    "deposit.refunded": "保证金已退还", "deposit.credited_to_rent": "保证金已转作租金",
+    "deposit.forfeited": "保证金没收",
 }
 
 # ----- display formats -------------------------------------------------------------------

@@ -12,19 +12,28 @@ from app.pages import queries
 from app.pages.common import PAGE_ERRORS, render
 from auction.models import Auction
 from contracts.deals import load_deal
+from core.accounts import within
 from core.errors import NotFound
 from core.web import actor, allow, services
 from listings import service
 from listings.api import listing_view
+from oversight import stats, warnings
 
 Req = Request[Any, Any, Any]
 
 
-def _bars(groups: list[queries.Group], width: int = 320) -> list[dict[str, Any]]:
+LABEL = {"category": "category_name", "town": "town", "month": "month", "county": "county"}
+
+
+def _groups(result: stats.StatsResult, dim: str) -> list[dict[str, Any]]:
+    return [{**row, "name": row.get(LABEL[dim]) or "（未知）"} for row in result.rows]
+
+
+def _bars(groups: list[dict[str, Any]], width: int = 320) -> list[dict[str, Any]]:
     """Bar geometry for an inline SVG chart of deal totals (no script, no library)."""
-    top = max((g.deal_total_fen for g in groups), default=0) or 1
-    return [{"group": g, "y": i * 28, "w": max(2, round(g.deal_total_fen * width / top))
-             if g.deal_total_fen else 0} for i, g in enumerate(groups)]
+    top = max((g["deal_total_fen"] for g in groups), default=0) or 1
+    return [{"group": g, "y": i * 28, "w": max(2, round(g["deal_total_fen"] * width / top))
+             if g["deal_total_fen"] else 0} for i, g in enumerate(groups)]
 
 
 class OversightPages(Controller):
@@ -35,15 +44,25 @@ class OversightPages(Controller):
 
     @get("/")
     async def dashboard(self, request: Req) -> Response[Any]:
+        """Statistics by the oversight service (the same figures as GET /api/v1/stats)."""
         who = actor(request)
+        jurisdiction = who.region.path if who.region is not None else None
+        groups: dict[str, list[dict[str, Any]]] = {}
         async with services(request).db.read() as session:
-            stats = await queries.regulator_stats(session, who)
-        endpoints = queries.oversight_routes(request.app)
-        return render(request, "oversight.html", title="监管看板", stats=stats,
-                      charts={"category": _bars(stats.by_category), "town": _bars(stats.by_town),
-                              "month": _bars(stats.by_month)},
-                      endpoints=[e for e in endpoints if "{}" not in e],
-                      listing_endpoints=[e for e in endpoints if "{}" in e])
+            for dim in ("category", "town", "month"):
+                result = await stats.statistics(session, stats.StatsQuery((dim,)), jurisdiction)
+                groups[dim] = _groups(result, dim)
+            totals = result.totals
+            open_warnings, warning_count = await warnings.search(
+                session, who, kind=None, state="open", listing_id=None, limit=20, offset=0)
+            deals = await queries.recent_results(session, who, limit=30)
+        return render(request, "oversight.html", title="监管看板", totals=totals, groups=groups,
+                      charts={dim: _bars(rows) for dim, rows in groups.items()},
+                      warnings=[warnings.view(w) for w in open_warnings],
+                      warning_count=warning_count,
+                      api=set(queries.oversight_routes(request.app)),
+                      deals=[r for r in deals if r.deal is not None and
+                             within(r.village, who.region)])
 
     @get("/listings/{listing_id:int}")
     async def listing(self, request: Req, listing_id: FromPath[int]) -> Response[Any]:
@@ -58,9 +77,10 @@ class OversightPages(Controller):
                 deal = await load_deal(session, who, listing_id)
             except NotFound:
                 deal = None
-        endpoints = [e.replace("{}", str(listing_id)) for e in
-                     queries.oversight_routes(request.app) if e.count("{}") == 1]
+            contract = await queries.contract_summary(session, who,
+                                                      deal["contract_id"] if deal else None)
+        api = set(queries.oversight_routes(request.app))
         return render(request, "oversight_listing.html", title=visible.listing.title,
                       listing=listing_view(visible, who, documents), timeline=timeline,
-                      bids=bids, auction=auction, deal=deal, endpoints=endpoints,
+                      bids=bids, auction=auction, deal=deal, api=api, contract=contract,
                       contracts=queries.contract_routes(request.app))

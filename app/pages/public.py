@@ -109,6 +109,8 @@ class PublicPages(Controller):
             view = listing_view(visible, viewer, documents)
             auction = await session.get(Auction, listing_id)
             deal = await _deal_or_none(session, viewer, listing_id)
+            contract = await queries.contract_summary(
+                session, viewer, deal["contract_id"] if deal else None)
             mine = None
             if viewer is not None and viewer.role == "bidder":
                 mine = await session.scalar(select(Registration).where(
@@ -122,6 +124,7 @@ class PublicPages(Controller):
         return render(request, "listing.html", title=view.title, listing=view,
                       auction=auction, deal=deal, mine=registration_view(mine) if mine else None,
                       may_download=may_download, registration_open=registration_open, now=now,
+                      contract=contract,
                       contracts=queries.contract_routes(request.app))
 
     @post("/listings/{listing_id:int}/register", guards=[allow("bidder")], opt=FORM)

@@ -7,10 +7,8 @@ passed `listings.service.can_view` for that person. Candidates to move into the 
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
-from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import func, select
@@ -18,13 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from auction.models import Auction, AuctionEvent, Bid, Deal
 from contracts import economics
-from contracts.deals import income_of
-from core.accounts import Actor, Region, User, within
+from core.accounts import Actor, Region, User
 from core.clock import CHINA_TZ
 from core.money import format_percent
 from listings import service
 from listings.models import Listing, Payment, Registration
-from listings.schemas import CATEGORY_NAMES_ZH
 
 
 @dataclass
@@ -196,78 +192,6 @@ async def my_deal_ids(session: AsyncSession, who: Actor) -> list[int]:
 # ----- regulators -------------------------------------------------------------------------
 
 
-@dataclass
-class Group:
-    name: str
-    listings: int = 0
-    failed: int = 0
-    deals: int = 0
-    listing_total_fen: int = 0
-    deal_total_fen: int = 0
-    premium_over_term_fen: int = 0
-    contract_value_fen: int = 0
-    _listing_year: Fraction = Fraction(0)
-    _final_year: Fraction = Fraction(0)
-
-    @property
-    def premium_rate(self) -> str | None:
-        if not self._listing_year:
-            return None
-        return format_percent((self._final_year - self._listing_year) / self._listing_year)
-
-
-@dataclass
-class Stats:
-    total: Group
-    by_category: list[Group]
-    by_town: list[Group]
-    by_month: list[Group]
-    states: dict[str, int]
-    deals: list[Row]
-
-
-async def regulator_stats(session: AsyncSession, who: Actor) -> Stats:
-    """Deals, amounts, premium and income by category, town and month, within the jurisdiction."""
-    query = _with_region(select(Listing, Region))
-    rows = [r for r in await _rows(session, who, query) if within(r.village, who.region)]
-    await _attach(session, rows)
-    total = Group("合计")
-    groups: dict[str, dict[str, Group]] = defaultdict(dict)
-    states: dict[str, int] = defaultdict(int)
-    for r in rows:
-        states[r.listing.state] += 1
-        if r.listing.state in ("draft", "withdrawn"):
-            continue
-        keys = {"category": CATEGORY_NAMES_ZH.get(r.listing.category, r.listing.category),
-                "town": r.village.path.rsplit("/", 1)[0].rsplit("/", 1)[-1]}
-        if r.deal is not None:
-            keys["month"] = r.deal.decided_at.astimezone(CHINA_TZ).strftime("%Y-%m")
-        targets = [total] + [groups[k].setdefault(v, Group(v)) for k, v in keys.items()]
-        terms = r.listing.terms
-        area = Fraction(terms["area"]) if terms.get("area") else None
-        for g in targets:
-            g.listings += 1
-            g.failed += r.listing.state == "failed"
-            if r.deal is None:
-                continue
-            income = income_of(r.listing, r.deal)
-            g.deals += 1
-            g.listing_total_fen += r.deal.listing_fen
-            g.deal_total_fen += r.deal.final_fen
-            g.premium_over_term_fen += income.premium_over_term_fen
-            g.contract_value_fen += income.contract_value_fen
-            g._listing_year += economics.annual_rent_fen(r.deal.listing_fen, terms["price_unit"],
-                                                         area)
-            g._final_year += economics.annual_rent_fen(r.deal.final_fen, terms["price_unit"],
-                                                       area)
-    deals = sorted((r for r in rows if r.deal is not None),
-                   key=lambda r: r.deal.decided_at if r.deal else r.listing.updated_at,
-                   reverse=True)
-    return Stats(total, sorted(groups["category"].values(), key=lambda g: -g.listings),
-                 sorted(groups["town"].values(), key=lambda g: -g.listings),
-                 sorted(groups["month"].values(), key=lambda g: g.name), dict(states), deals)
-
-
 async def bids_of(session: AsyncSession, listing_id: int) -> list[Bid]:
     """Every bid with its outcome (accepted or rejected), for regulators."""
     return list(await session.scalars(
@@ -382,3 +306,36 @@ async def timeline(
     if summary is not None:
         summary["detail"] = f"竞价开始，共 {bids} 次有效出价（详见竞价记录）"
     return out
+
+
+# ----- contracts (the contracts package's service, read-only here) --------------------------
+
+CONTRACT_STATES_ZH = {"drafted": "待村集体签署", "signed_by_village": "村集体已签署，待竞得人签署",
+                      "signed": "双方已签署，待交易中心出具鉴证书", "certified": "已鉴证"}
+SIGNER_ZH = {"village": "村集体", "winner": "竞得人", "staff": "交易中心"}
+
+
+async def contract_summary(
+    session: AsyncSession, who: Actor | None, contract_id: int | None
+) -> dict[str, Any] | None:
+    """The contract's state and signatures as this person may see them (None: not theirs)."""
+    from contracts import service as contracts
+    from core.errors import NotFound
+
+    if who is None or contract_id is None:
+        return None
+    try:
+        access = await contracts.load(session, who, contract_id)
+    except NotFound:
+        return None
+    contract = access.contract
+    nxt = contracts.next_signer(contract.state)
+    return {
+        "id": contract.id, "number": contract.number, "state": contract.state,
+        "state_zh": CONTRACT_STATES_ZH.get(contract.state, contract.state),
+        "role": access.role, "my_turn": nxt is not None and nxt == access.role,
+        "next_zh": SIGNER_ZH.get(nxt or "", ""), "deadline": contract.sign_deadline,
+        "certified": contract.state == "certified",
+        "signatures": [{"role": SIGNER_ZH.get(s.role, s.role), "at": s.signed_at}
+                       for s in await contracts.signatures_of(session, contract.id)],
+    }

@@ -209,6 +209,8 @@ async def _page(request: Req, listing_id: int, forms: dict[str, Form],
             deal = await load_deal(session, who, listing_id)
         except NotFound:
             deal = None
+        contract = await queries.contract_summary(session, who,
+                                                  deal["contract_id"] if deal else None)
     state = visible.listing.state
     forms.setdefault("announce", Form(values=_default_times(settings, svc.now())))
     # During the auction staff see bidder numbers only; identities again after the end.
@@ -218,5 +220,5 @@ async def _page(request: Req, listing_id: int, forms: dict[str, Form],
                   auction=auction, timeline=timeline, deal=deal, forms=forms, blank=Form(),
                   show_identities=show_identities, mask_id=mask_id_number,
                   mask_phone=mask_phone, now=svc.now(),
-                  contracts=queries.contract_routes(request.app),
+                  contracts=queries.contract_routes(request.app), contract=contract,
                   notice_days=settings.notice_period_working_days)

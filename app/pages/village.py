@@ -354,13 +354,15 @@ async def _manage(request: Req, listing_id: int, upload_form: Form,
             deal = await load_deal(session, who, listing_id)
         except NotFound:
             deal = None
+        contract = await queries.contract_summary(session, who,
+                                                  deal["contract_id"] if deal else None)
     state = ListingState(visible.listing.state)
     return render(request, "village_listing.html", status=status, title=visible.listing.title,
                   listing=listing_view(visible, who, documents), auction=auction,
                   timeline=timeline, deal=deal, editable=state in EDITABLE,
                   can_relist=state is ListingState.FAILED,
                   contracts=queries.contract_routes(request.app), sign_as="村集体",
-                  upload_form=upload_form)
+                  contract=contract, upload_form=upload_form)
 
 
 async def _own(session: Any, who: Actor, listing_id: int) -> service.Visible:

@@ -291,7 +291,7 @@
     els.leader.textContent = who(S.leader_number);
     els.leader.classList.toggle('me', !!me() && S.leader_number === me());
     els.you.textContent = me() || '—';
-    if (me()) els.bidding.hidden = false;
+    els.bidding.hidden = !me() || S.status === 'ended';
     if (S.status === 'ended') {
       els.result.hidden = false;
       var r = S.result || {};

@@ -2,6 +2,7 @@
 
 from core.ledger.chain import (
     GENESIS,
+    Chain,
     append,
     document_of,
     entries_of,
@@ -15,6 +16,7 @@ from core.ledger.tables import LedgerCheckpoint, LedgerNode, LedgerTree
 
 __all__ = [
     "GENESIS",
+    "Chain",
     "LedgerCheckpoint",
     "LedgerEntry",
     "LedgerHead",

@@ -50,21 +50,37 @@ async def append(
     at: datetime,
 ) -> LedgerEntry:
     """Append one entry in the caller's transaction; it commits or rolls back with the change."""
-    head = await _lock_head(session, subject)
-    seq = head.seq + 1
-    document = entry_document(
-        subject=subject, seq=seq, type=type, actor=actor, payload=payload, at=at, prev=head.hash,
-    )
-    digest = entry_hash(document)  # also rejects floats in the payload before anything is written
-    entry = LedgerEntry(
-        subject=subject, subject_seq=seq, type=type, actor=actor, payload=payload, at=at,
-        prev_hash=head.hash, hash=digest,
-    )
-    session.add(entry)
-    head.seq = seq
-    head.hash = digest
+    chain = await Chain.open(session, subject)
+    entry = chain.append(type=type, actor=actor, payload=payload, at=at)
     await session.flush()
     return entry
+
+
+class Chain:
+    """One subject's chain, its head locked for the caller's transaction: many appends, one lock.
+
+    The bid book appends a whole batch of bids this way; entries are added to the session and
+    written with the transaction's next flush.
+    """
+
+    def __init__(self, session: AsyncSession, head: LedgerHead) -> None:
+        self.session, self.head = session, head
+
+    @classmethod
+    async def open(cls, session: AsyncSession, subject: str) -> Chain:
+        return cls(session, await _lock_head(session, subject))
+
+    def append(self, *, type: str, actor: str, payload: dict[str, Any], at: datetime) -> LedgerEntry:
+        head = self.head
+        seq = head.seq + 1
+        document = entry_document(subject=head.subject, seq=seq, type=type, actor=actor,
+                                  payload=payload, at=at, prev=head.hash)
+        digest = entry_hash(document)  # also rejects floats in the payload before anything is written
+        entry = LedgerEntry(subject=head.subject, subject_seq=seq, type=type, actor=actor,
+                            payload=payload, at=at, prev_hash=head.hash, hash=digest)
+        self.session.add(entry)
+        head.seq, head.hash = seq, digest
+        return entry
 
 
 async def _lock_head(session: AsyncSession, subject: str) -> LedgerHead:

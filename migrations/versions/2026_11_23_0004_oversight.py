@@ -77,6 +77,7 @@ def upgrade() -> None:
         sa.Column("premium_per_year_fen", sa.BigInteger(), nullable=False),
         sa.Column("premium_over_term_fen", sa.BigInteger(), nullable=False),
         sa.Column("contract_value_fen", sa.BigInteger(), nullable=False),
+        sa.Column("premium_bucket", sa.BigInteger(), nullable=True),
         sa.Column("premium_key", SORT_KEY, nullable=True),
         sa.Column("decided_on", sa.Date(), nullable=True),
         sa.Column("lease_ends_on", sa.Date(), nullable=True),

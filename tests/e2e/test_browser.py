@@ -48,10 +48,18 @@ async def bid_once(page: Any, amount_fen: int) -> None:
     await dialog.get_by_role("button", name="确认出价").click()
 
 
-async def test_reference_case_through_the_pages(tmp_path: Path, request: pytest.FixtureRequest) -> None:
+async def test_reference_case_through_the_pages(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     async with live_exchange(tmp_path, redis=None, workers=1) as ex, chromium(request) as browser:
         base = ex.servers[0].base_url
         frames: list[str] = []
+
+        def keep(payload: str | bytes) -> None:
+            frames.append(payload if isinstance(payload, str) else payload.decode())
+
+        def listen(ws: Any) -> None:
+            ws.on("framereceived", keep)
 
         # The administrator sets short rules for the test: no notice, straight to a countdown.
         admin = await browser.page("admin")
@@ -68,7 +76,7 @@ async def test_reference_case_through_the_pages(tmp_path: Path, request: pytest.
         bidders = [await browser.page("bidder-a", width=390, height=844),
                    await browser.page("bidder-b")]
         for page, (name, id_number, mobile) in zip(bidders, people, strict=True):
-            page.on("websocket", lambda ws: ws.on("framereceived", frames.append))
+            page.on("websocket", listen)
             await sign_up(page, base, name, id_number, mobile)
 
         # The village official entrusts the asset with its resolution attached.
@@ -103,9 +111,10 @@ async def test_reference_case_through_the_pages(tmp_path: Path, request: pytest.
         await reviewer.get_by_label("审核意见 / 退回理由").fill("材料齐全")
         await reviewer.get_by_role("button", name="提交审核结论").click()
         await expect(reviewer.locator(".flash")).to_contain_text("已受理")
-        closes = datetime.now(UTC) + timedelta(seconds=25)
+        closes = datetime.now(UTC) + timedelta(seconds=20)
         await reviewer.get_by_label("报名截止时间").fill(beijing_local(closes))
-        await reviewer.get_by_label("竞价开始时间").fill(beijing_local(closes + timedelta(seconds=2)))
+        starts = closes + timedelta(seconds=2)
+        await reviewer.get_by_label("竞价开始时间").fill(beijing_local(starts))
         await reviewer.get_by_role("button", name="发布公告").click()
         await expect(reviewer.locator(".flash")).to_contain_text("挂牌公告已发布")
 
@@ -135,7 +144,7 @@ async def test_reference_case_through_the_pages(tmp_path: Path, request: pytest.
 
         # A watcher without an account and the village watch the same page.
         watcher = await browser.page("watcher")
-        watcher.on("websocket", lambda ws: ws.on("framereceived", frames.append))
+        watcher.on("websocket", listen)
         for page in [*bidders, watcher, village]:
             await page.goto(f"{base}/auctions/{listing_id}")
         for page in [*bidders, watcher]:

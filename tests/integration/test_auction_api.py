@@ -3,6 +3,7 @@ the priority right, a restart, and the single-bidder agreement."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from datetime import datetime, timedelta
@@ -14,6 +15,7 @@ import pytest
 from app.main import build_services, create_app
 from auction.engine import MESSAGES_ZH, Code
 from auction.timers import advance_due
+from core.accounts import Actor, User
 from tests.integration.conftest import Exchange, make_exchange
 from tests.support import (
     PASSWORD,
@@ -208,3 +210,43 @@ async def test_single_bidder_policy(exchange: Exchange, policy: str, state: str)
         assert body["premium_rate"] == "0.00" and body["rounds"] == 0
     else:
         assert deal.status_code == 404
+
+
+async def test_concurrent_bids_on_one_lot_commit_together_in_arrival_order(
+    exchange: Exchange, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    listing_id, people, _ = await running(exchange, bidders=6)
+    book = exchange.app.state.bids
+    actors = []
+    for person in people:
+        me = await person.ok("GET", "/api/v1/auth/me")
+        async with exchange.services.db.read() as session:
+            user = await session.get(User, me["id"])
+            assert user is not None
+            actors.append(Actor(user, None))
+    transactions = 0
+    write = exchange.services.db.write
+
+    def counting_write() -> Any:
+        nonlocal transactions
+        transactions += 1
+        return write()
+
+    monkeypatch.setattr(exchange.services.db, "write", counting_write)
+    # Six bidders each raise by one to six steps at the same instant.
+    amounts = [1_200_000 + 24_000 * (k + 1) for k in range(6)]
+    outcomes = await asyncio.gather(*(
+        book.bid(listing_id, who, amount_fen=amount, ref=f"g{k}")
+        for k, (who, amount) in enumerate(zip(actors, amounts, strict=True))))
+    assert transactions < len(outcomes)  # batched
+    # In arrival order every bid beats the one before it, so all are accepted, seq ascending.
+    assert [o.accepted for o in outcomes] == [True] * 6
+    assert [o.round for o in outcomes] == [1, 2, 3, 4, 5, 6]
+    assert [o.seq for o in outcomes] == sorted(o.seq for o in outcomes)
+    # Retrying the whole burst answers every command exactly as before and writes nothing new.
+    again = await asyncio.gather(*(
+        book.bid(listing_id, who, amount_fen=amount, ref=f"g{k}")
+        for k, (who, amount) in enumerate(zip(actors, amounts, strict=True))))
+    assert [(o.seq, o.replayed) for o in again] == [(o.seq, True) for o in outcomes]
+    snapshot = await exchange.http.ok("GET", f"/api/v1/auctions/{listing_id}")
+    assert snapshot["round"] == 6 and snapshot["current_fen"] == amounts[-1]

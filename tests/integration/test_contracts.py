@@ -166,16 +166,15 @@ async def test_contract_drafted_signed_verified_certified_and_settled(exchange: 
     assert final["rent_items"][0]["payable_fen"] == final["rent_items"][0]["amount_fen"] - 200_000
 
     # Settlement: the loser's deposit refunded through the bank export, the winner's credited.
-    csv_response = await sold.reviewer.call("GET", f"/api/v1/listings/{sold.listing_id}/refunds.csv")
+    refunds = f"/api/v1/listings/{sold.listing_id}/refunds"
+    csv_response = await sold.reviewer.call("GET", f"{refunds}.csv")
     assert csv_response.status_code == 200
     assert csv_response.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(csv_response.content.decode("utf-8-sig"))))
     assert [int(r["registration_id"]) for r in rows] == [sold.registrations[0]["id"]]
     assert rows[0]["amount_fen"] == "200000" and rows[0]["original_bank_txn_id"]
-    problem(await sold.village.call("GET", f"/api/v1/listings/{sold.listing_id}/refunds.csv"),
-            403, "auth.forbidden")
-    done = await sold.reviewer.ok("POST", f"/api/v1/listings/{sold.listing_id}/refunds",
-                                  {"bank_batch": "BATCH-0001"})
+    problem(await sold.village.call("GET", f"{refunds}.csv"), 403, "auth.forbidden")
+    done = await sold.reviewer.ok("POST", refunds, {"bank_batch": "BATCH-0001"})
     assert done["count"] == 1 and done["total_fen"] == 200_000
     mine = await sold.loser.ok("GET", "/api/v1/registrations")
     assert mine["items"][0]["deposit_state"] == "refunded"

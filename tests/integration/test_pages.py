@@ -131,7 +131,9 @@ async def test_public_pages_render_in_chinese(browsers: Any) -> None:
     ("regulator", ["/oversight", "/listings"]),
     ("admin", ["/admin/settings", "/admin/users", "/oversight"]),
 ])
-async def test_each_staff_role_sees_its_pages(browsers: Any, username: str, pages: list[str]) -> None:
+async def test_each_staff_role_sees_its_pages(
+    browsers: Any, username: str, pages: list[str]
+) -> None:
     who = await browsers().login(username)
     for path in pages:
         html = await who.get(path)

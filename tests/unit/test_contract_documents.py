@@ -21,9 +21,14 @@ TERMS: dict[str, Any] = {
 }
 
 
-def sample_data(title: str = "杏田村杏秀路口水泥地面公开招租", *, terms: dict[str, Any] | None = None,
-                final_fen: int = 2_400_000, description: str = "水泥硬化地面，可用于停车、仓储等合法用途。",
-                ) -> dict[str, Any]:
+TITLE = "杏田村杏秀路口水泥地面公开招租"
+DESCRIPTION = "水泥硬化地面，可用于停车、仓储等合法用途。"
+
+
+def sample_data(
+    title: str = TITLE, *, terms: dict[str, Any] | None = None, final_fen: int = 2_400_000,
+    description: str = DESCRIPTION,
+) -> dict[str, Any]:
     return content.contract_data(
         deal=content.DealFacts(7, "auction", 1_200_000, final_fen, 50, AT),
         parties=content.Parties(
@@ -50,8 +55,9 @@ def pdftotext(pdf: bytes, tmp_path: Path) -> str | None:
 
 def test_reference_case_content_figures_words_and_schedule() -> None:
     data = sample_data()
-    assert data["price"] == {"unit": "元/年", "listing": "12,000.00", "listing_words": "壹万贰仟元整",
-                             "final": "24,000.00", "final_words": "贰万肆仟元整"}
+    assert data["price"] == {
+        "unit": "元/年", "listing": "12,000.00", "listing_words": "壹万贰仟元整",
+        "final": "24,000.00", "final_words": "贰万肆仟元整"}
     assert data["total"] == {"amount": "240,000.00", "words": "贰拾肆万元整"}
     assert data["deal"]["premium_rate"] == "100.00%"
     assert data["income"]["premium_over_term"] == "120,000.00"
@@ -154,7 +160,7 @@ def test_no_cjk_font_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(document, "FONT_CHOICES", (("No Such Font SC", "No Such Font SC"),))
     document.fonts.cache_clear()
     try:
-        with pytest.raises(document.FontMissing, match="No Such Font SC.*fonts-noto-cjk"):
+        with pytest.raises(document.FontMissing, match=r"No Such Font SC.*fonts-noto-cjk"):
             document.fonts()
     finally:
         monkeypatch.undo()
