@@ -29,7 +29,7 @@ from auction import book
 from auction.engine import MESSAGES_ZH, Code
 from auction.models import Auction
 from auction.wire import iso, snapshot_frame
-from core.accounts import Actor, authenticate, region_of
+from core.accounts import Actor, actor_for
 from core.errors import DomainError, TooManyRequests
 from core.web import PUBLIC, RateLimiter, actor_or_none, client_ip, services
 from listings import registration
@@ -194,8 +194,7 @@ async def room(socket: WebSocket[Any, Any, Any], listing_id: FromPath[int]) -> N
     if hello.token:
         try:
             async with svc.db.read() as session:
-                user = await authenticate(session, hello.token, now=svc.now())
-                actor = Actor(user, await region_of(session, user))
+                actor = await actor_for(session, hello.token, now=svc.now())
         except DomainError:
             await socket.close(CLOSE_AUTH, "token invalid")
             return

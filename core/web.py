@@ -26,7 +26,7 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from core.accounts import Actor, Passwords, authenticate, region_of
+from core.accounts import Actor, Passwords, actor_for
 from core.clock import Clock
 from core.config import Config
 from core.db import Database
@@ -128,13 +128,12 @@ class AuthMiddleware(ASGIMiddleware):
             svc = services(request)
             try:
                 async with svc.db.read() as session:
-                    user = await authenticate(session, token, now=svc.now())
-                    region = await region_of(session, user)
+                    signed_in = await actor_for(session, token, now=svc.now())
             except NotAuthenticated:
                 if not by_cookie:  # a stale cookie just means "anonymous"; a bad bearer is an error
                     raise
             else:
-                scope[_ACTOR] = Actor(user, region)  # type: ignore[literal-required]
+                scope[_ACTOR] = signed_in  # type: ignore[literal-required]
                 scope[_TOKEN] = token  # type: ignore[literal-required]
                 if by_cookie and scope["type"] == "http" and scope["method"] in UNSAFE:
                     _check_csrf(scope, request, svc.config.secret_key, token)

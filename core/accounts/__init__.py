@@ -5,6 +5,7 @@ from core.accounts.models import REGION_LEVELS, ROLES, STAFF_ROLES, Region, Sess
 from core.accounts.passwords import Passwords
 from core.accounts.service import (
     NewUser,
+    actor_for,
     add_user,
     authenticate,
     ensure_region,
@@ -22,6 +23,7 @@ __all__ = [
     "STAFF_ROLES",
     "Actor",
     "NewUser",
+    "actor_for",
     "Passwords",
     "Region",
     "Session",

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import ledger
+from core.accounts.actor import Actor
 from core.accounts.models import REGION_LEVELS, ROLES, Region, Session, User
 from core.accounts.passwords import DEFAULT_PASSWORDS, Passwords
 from core.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
@@ -134,6 +135,22 @@ async def authenticate(session: AsyncSession, token: str, *, now: datetime) -> U
     if user is None or not user.active:
         raise NotAuthenticated("auth.token_invalid", "登录已失效，请重新登录")
     return user
+
+
+async def actor_for(session: AsyncSession, token: str, *, now: datetime) -> Actor:
+    """The actor a bearer/cookie token signs in, in one query (this runs on every request)."""
+    row = (await session.execute(
+        select(Session, User, Region)
+        .join(User, User.id == Session.user_id)
+        .outerjoin(Region, Region.id == User.region_id)
+        .where(Session.token_hash == _token_hash(token))
+    )).first()
+    if row is None:
+        raise NotAuthenticated("auth.token_invalid", "登录已失效，请重新登录")
+    login_session, user, region = row
+    if login_session.revoked_at is not None or login_session.expires_at <= now or not user.active:
+        raise NotAuthenticated("auth.token_invalid", "登录已失效，请重新登录")
+    return Actor(user, region)
 
 
 async def logout(session: AsyncSession, token: str, *, now: datetime) -> None:
