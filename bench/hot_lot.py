@@ -74,7 +74,6 @@ async def http_load(client: Any, bidders: list[Any], listing_id: int) -> tuple[i
                 accepted += 1
                 current, seq = body["amount_fen"], r.json()["seq"]
             else:
-                code = r.json().get("code")
                 snap = (await client.get(f"/api/v1/auctions/{listing_id}")).json()
                 current, seq = snap["current_fen"], snap["seq"]
 

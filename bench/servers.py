@@ -17,7 +17,7 @@ from typing import Any
 import asyncpg
 import httpx
 
-from tests.servers import RURALX, add_user, free_port, running_server, server_env
+from tests.servers import RURALX, add_user, running_server, server_env
 from tests.support import PASSWORD, XINGTIAN, Http, entrust_review_announce, sign_up_and_qualify
 
 PG = os.environ.get("RURALX_BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
@@ -76,8 +76,8 @@ async def auction_with_bidders(base_url: str, bidders: int) -> tuple[int, list[H
                                                "self_outbid_allowed": True})
     now = datetime.now(UTC)
     listing_id, _, reviewer = await entrust_review_announce(
-        anon, now, closes_in=timedelta(seconds=3 + bidders // 4),
-        starts_in=timedelta(seconds=4 + bidders // 4))
+        anon, now, closes_in=timedelta(seconds=10 + bidders // 2),
+        starts_in=timedelta(seconds=11 + bidders // 2))
     # An auction needs two qualified bidders even when only one of them will bid.
     people, _ = await sign_up_and_qualify(anon, reviewer, listing_id, max(2, bidders))
     while True:

@@ -284,8 +284,9 @@ def _create(directory: Path, secret_key: str, now: datetime) -> None:
     platform_key = ec.generate_private_key(ec.SECP256R1())
     platform = _leaf(intermediate, inter_key, _name(PLATFORM_CN, org=PLATFORM_CN),
                      platform_key.public_key(), now, SERVICE_YEARS)
-    pairs = {"root": (root, root_key), "intermediate": (intermediate, inter_key),
-             "tsa": (tsa, tsa_key), "platform": (platform, platform_key)}
+    pairs: dict[str, tuple[x509.Certificate, PrivateKey]] = {
+        "root": (root, root_key), "intermediate": (intermediate, inter_key),
+        "tsa": (tsa, tsa_key), "platform": (platform, platform_key)}
     # platform.pem last: its presence means the set is complete.
     for name in _FILES:
         cert, key = pairs[name]

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import typst
 
@@ -30,7 +30,7 @@ from contracts.content import strings_of
 TEMPLATES = Path(__file__).parent / "templates"
 KINDS = ("contract", "confirmation", "certificate")
 #: PDF/A-2b: embedded fonts, no external dependencies; archivable.
-PDF_STANDARD = "a-2b"
+PDF_STANDARD: Final = "a-2b"
 
 #: (body family, heading family), first available wins.
 FONT_CHOICES: tuple[tuple[str, str], ...] = (
@@ -165,10 +165,14 @@ def _cmap_ranges(data: bytes, at: int) -> list[tuple[int, int]]:
     raise FontMissing(f"不支持的 cmap 子表格式 {fmt}")
 
 
+#: Zero-width characters typst lays out without a glyph.
+_INVISIBLE = frozenset("\u200b\u200c\u200d\u2060\ufeff\u00ad")
+
+
 def check_glyphs(texts: Iterable[str], font_set: FontSet | None = None) -> None:
     """Raise GlyphMissing if any printable character is missing from a face we use."""
     font_set = font_set or fonts()
-    wanted = {c for t in texts for c in t if not c.isspace() and c.isprintable()}
+    wanted = {c for t in texts for c in t if not c.isspace() and c not in _INVISIBLE}
     for face in font_set.faces:
         cov = coverage(face.path, face.index)
         missing = [c for c in wanted if c not in cov]

@@ -102,6 +102,11 @@ async def follow_log(svc: Services) -> int:
 async def scan_warnings(svc: Services, *, force: bool = False) -> int | None:
     """Every SCAN_INTERVAL, one worker re-runs all detectors over all listings."""
     now = svc.now()
+    if not force:  # a cheap read first: the writer (SQLite's only one) only when due
+        async with svc.db.read() as session:
+            last = await session.scalar(select(Cursor.run_at).where(Cursor.name == "scan"))
+        if last is not None and now - last < SCAN_INTERVAL:
+            return None
     async with svc.db.write() as session:
         cursor = await _cursor(session, "scan")
         if cursor is None or (not force and cursor.run_at is not None

@@ -9,6 +9,7 @@ from sqlalchemy import (
     BigInteger,
     Date,
     ForeignKey,
+    Index,
     Integer,
     SmallInteger,
     String,
@@ -64,6 +65,19 @@ class ListingFact(Base):
     decided_on: Mapped[date | None] = mapped_column(Date)
     lease_ends_on: Mapped[date | None] = mapped_column(Date, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+#: The medians read deals in premium-rate order per group: one partial index per dimension
+#: (and one overall) gives that order without sorting (index-only on PostgreSQL).
+MEDIAN_DIMENSIONS = ("county_id", "town_id", "village_id", "category", "month", "buyer_type")
+for _dimension in (*MEDIAN_DIMENSIONS, None):
+    Index(
+        f"ix_listing_facts_median_{(_dimension or 'all').removesuffix('_id')}",
+        *([_dimension] if _dimension else []), "premium_bucket", "premium_key",
+        postgresql_include=["final_fen", "listing_fen"],
+        postgresql_where=ListingFact.is_sold == 1, sqlite_where=ListingFact.is_sold == 1,
+        _table=ListingFact.__table__,
+    )
 
 
 class WarningRow(Base):

@@ -19,6 +19,12 @@ depends_on: str | Sequence[str] | None = None
 BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 JSON = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql")
 SORT_KEY = sa.String(64).with_variant(sa.String(64, collation="C"), "postgresql")
+MEDIAN_INDEXES = [
+    (f"ix_listing_facts_median_{name}", columns)
+    for name, columns in [("county", ["county_id"]), ("town", ["town_id"]),
+                          ("village", ["village_id"]), ("category", ["category"]),
+                          ("month", ["month"]), ("buyer_type", ["buyer_type"]), ("all", [])]
+]
 
 
 def upgrade() -> None:
@@ -87,6 +93,12 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("listing_id", name=op.f("pk_listing_facts")),
     )
     op.create_index(op.f("ix_listing_facts_lease_ends_on"), "listing_facts", ["lease_ends_on"])
+    # Deals in premium-rate order per statistics dimension: medians without sorting.
+    for name, columns in MEDIAN_INDEXES:
+        op.create_index(
+            name, "listing_facts", [*columns, "premium_bucket", "premium_key"],
+            postgresql_include=["final_fen", "listing_fen"],
+            postgresql_where=sa.text("is_sold = 1"), sqlite_where=sa.text("is_sold = 1"))
     op.create_table(
         "warnings",
         sa.Column("id", BIG_ID, nullable=False),
@@ -125,6 +137,8 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_warnings_listing_id"), table_name="warnings")
     op.drop_index(op.f("ix_warnings_kind"), table_name="warnings")
     op.drop_table("warnings")
+    for name, _ in MEDIAN_INDEXES:
+        op.drop_index(name, table_name="listing_facts")
     op.drop_index(op.f("ix_listing_facts_lease_ends_on"), table_name="listing_facts")
     op.drop_table("listing_facts")
     op.drop_index("ix_ledger_entries_unsequenced", table_name="ledger_entries")

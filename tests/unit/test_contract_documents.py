@@ -147,6 +147,8 @@ def test_missing_glyph_is_an_error_naming_the_font() -> None:
     assert "😀" in caught.value.chars
     assert document.fonts().body in str(caught.value) or "CJK" in str(caught.value)
     assert "U+1F600" in str(caught.value)
+    with pytest.raises(document.GlyphMissing, match="U\\+E000"):  # private use: no glyph
+        document.render("contract", sample_data("杏田村\ue000"), at=AT)
 
 
 def test_every_character_of_the_reference_documents_is_covered() -> None:
