@@ -1,6 +1,7 @@
 """Every table of the exchange, imported once so alembic and tests see the whole schema."""
 
 from auction import models as auction_models
+from contracts import models as contracts_models
 from core import settings as settings_models
 from core.accounts import models as accounts_models
 from core.db import Base
@@ -10,6 +11,6 @@ from listings import models as listings_models
 metadata = Base.metadata
 
 __all__ = [
-    "accounts_models", "auction_models", "ledger_models", "listings_models", "metadata",
+    "accounts_models", "auction_models", "contracts_models", "ledger_models", "listings_models", "metadata",
     "settings_models",
 ]

@@ -97,8 +97,19 @@ class Hub:
         await self.backend.on_shutdown()
 
     async def publish(self, listing_id: int, frames: Sequence[dict[str, Any]]) -> None:
-        for frame in frames:
-            await self.backend.publish(msgspec.json.encode(frame), [self.channel(listing_id)])
+        """Best effort: the events are already committed; a watcher that misses one replays it."""
+        try:
+            for frame in frames:
+                await self.backend.publish(msgspec.json.encode(frame), [self.channel(listing_id)])
+        except Exception:
+            log.exception("publishing to room %s failed; watchers will resync", listing_id)
+            self._resync_all()
+
+    def _resync_all(self) -> None:
+        """Ask every local watcher to reconnect with last_seq (close 4008 → replay from the DB)."""
+        for room in self.rooms.values():
+            for watcher in room:
+                watcher.behind.set()
 
     async def join(self, listing_id: int, watcher: Watcher) -> None:
         name = self.channel(listing_id)
@@ -133,8 +144,9 @@ class Hub:
                         watcher.offer(seq, text)
             except asyncio.CancelledError:
                 raise
-            except Exception:  # e.g. Redis restarted: resubscribe and go on
+            except Exception:  # e.g. Redis restarted: resubscribe, and have watchers replay
                 log.exception("fan-out stream failed; resubscribing")
+                self._resync_all()
                 await asyncio.sleep(0.5)
                 with contextlib.suppress(Exception):
                     await self.backend.subscribe(list(self.rooms))

@@ -41,7 +41,11 @@ def _cmd_verify(_: Config, args: argparse.Namespace) -> int:
         return 2
     at = None
     if args.at:
-        at = datetime.fromisoformat(args.at)
+        try:
+            at = datetime.fromisoformat(args.at)
+        except ValueError:
+            print(f"错误：--at 不是 ISO 8601 时间：{args.at}", file=sys.stderr)
+            return 2
         at = at if at.tzinfo else at.replace(tzinfo=UTC)
     report = verify_pdf(data, roots, at=at)
     print(json.dumps(report, ensure_ascii=False, indent=2))

@@ -23,7 +23,7 @@ class Config:
     redis_url: str = ""
     #: Prefix of every Redis key and channel, so two exchanges can share one Redis.
     redis_prefix: str = "ruralx"
-    #: Signs session-bound CSRF tokens and other server secrets.
+    #: Signs CSRF tokens and protects stored keys; from the environment, else DATA_DIR/secret-key.
     secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     #: Shared secret of the bank's payment callbacks (HMAC-SHA256 of the raw body).
     payment_secret: str = "change-me-payment-secret"
@@ -63,6 +63,8 @@ class Config:
                 values[f.name] = raw.strip().lower() in ("1", "true", "yes", "on")
             else:
                 values[f.name] = raw
+        if "secret_key" not in values:
+            values["secret_key"] = _persistent_secret(Path(str(values.get("data_dir", cls.data_dir))))
         known = {f.name for f in fields(cls)}
         unknown = set(values) - known
         if unknown:
@@ -72,3 +74,22 @@ class Config:
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+
+def _persistent_secret(data_dir: Path) -> str:
+    """The secret every worker and every restart shares when none is configured.
+
+    It signs CSRF tokens and protects stored key material (the CA, the checkpoint key), so
+    a per-process random value would lock a restarted worker out of its own keys.
+    """
+    path = data_dir / "secret-key"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another worker created it first
+            pass
+        else:
+            with os.fdopen(fd, "w") as out:
+                out.write(secrets.token_urlsafe(32))
+    return path.read_text().strip()
