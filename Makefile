@@ -6,7 +6,7 @@ STAMP   := $(VENV)/.installed
 export RURALX_DATABASE_URL ?= sqlite+aiosqlite:///var/ruralx.db
 export RURALX_DATA_DIR ?= var/data
 
-.PHONY: run test lint bench install system-deps clean
+.PHONY: run test lint bench soak install system-deps clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -23,6 +23,7 @@ system-deps:
 	  command -v chromium >/dev/null || missing="$$missing chromium"; \
 	  command -v nginx >/dev/null || missing="$$missing nginx-light"; \
 	  command -v pdftoppm >/dev/null || missing="$$missing poppler-utils"; \
+	  command -v wrk >/dev/null || missing="$$missing wrk"; \
 	  fc-list 2>/dev/null | grep -qi "noto.*cjk\|wqy" || missing="$$missing fonts-noto-cjk"; \
 	  if [ -n "$$missing" ]; then \
 	    echo "installing:$$missing"; \
@@ -41,8 +42,12 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 
-bench: $(STAMP)
+bench: $(STAMP) system-deps
 	$(BIN)/python -m bench
+
+# The fault tests of tests/load with many more rounds than `make test` runs.
+soak: $(STAMP)
+	RURALX_SOAK_ROUNDS=200 REQUIRE_SERVICES=1 $(BIN)/pytest tests/load -q
 
 clean:
 	rm -rf var .pytest_cache

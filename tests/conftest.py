@@ -101,13 +101,18 @@ async def redis_url() -> AsyncIterator[str]:
     try:
         await client.ping()
     except Exception as exc:
-        await client.aclose()
         unavailable("Redis", exc)
+    finally:
+        await client.aclose()
     prefix = f"ruralx-test-{uuid.uuid4().hex[:8]}"
     try:
         yield f"{REDIS_URL}#{prefix}"
     finally:
-        keys = [k async for k in client.scan_iter(match=f"{prefix}*")]
-        if keys:
-            await client.delete(*keys)
-        await client.aclose()
+        # A fresh connection: the test may have restarted Redis meanwhile.
+        client = Redis.from_url(REDIS_URL)
+        try:
+            keys = [k async for k in client.scan_iter(match=f"{prefix}*")]
+            if keys:
+                await client.delete(*keys)
+        finally:
+            await client.aclose()

@@ -33,7 +33,7 @@ NOW = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
 async def county(database_url: str) -> AsyncIterator[Database]:
     db = Database(database_url)
     try:
-        await populate(db, 400, seed=7, now=NOW)
+        await populate(db, 300, seed=7, now=NOW)
         yield db
     finally:
         await db.dispose()
