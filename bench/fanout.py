@@ -1,0 +1,166 @@
+"""Fan-out of bids to 1,000 and 5,000 watchers across two workers through Redis, against a
+bare `websockets` broadcast server measured the same way in the same run.
+
+Completion time of one bid = last watcher's receipt − the moment the bid was sent. Also
+checks that nothing is lost, and a burst at 10 bids/s to every watcher without backlog.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import websockets
+
+from bench.harness import Figure, percentile
+from bench.servers import app_url, auction_with_bidders, migrate, pg_database, workers
+from tests.servers import free_port
+
+BIDS = 10
+BURST_RATE = 10  # bids per second in the backlog check
+
+
+class Watchers:
+    def __init__(self) -> None:
+        self.received: dict[int, list[float]] = {}  # seq → receipt times
+        self.sockets: list[Any] = []
+        self.tasks: list[asyncio.Task[None]] = []
+
+    async def connect(self, urls: list[str], n: int, hello: bool) -> None:
+        async def one(i: int) -> None:
+            ws = await websockets.connect(urls[i % len(urls)], max_size=2**20, open_timeout=60)
+            self.sockets.append(ws)
+            if hello:
+                await ws.send('{"type":"hello"}')
+            self.tasks.append(asyncio.create_task(self.read(ws)))
+
+        for start in range(0, n, 200):  # in waves, not to trip the accept backlog
+            await asyncio.gather(*(one(i) for i in range(start, min(n, start + 200))))
+
+    async def read(self, ws: Any) -> None:
+        try:
+            async for raw in ws:
+                frame = json.loads(raw)
+                if frame.get("type") == "bid":
+                    self.received.setdefault(frame["seq"], []).append(time.perf_counter())
+        except websockets.ConnectionClosed:
+            pass
+
+    async def close(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*(ws.close() for ws in self.sockets), return_exceptions=True)
+
+    def completion(self, sent: dict[int, float], n: int) -> tuple[list[float], int]:
+        times, lost = [], 0
+        for seq, t0 in sent.items():
+            got = self.received.get(seq, [])
+            lost += n - len(got)
+            if got:
+                times.append(max(got) - t0)
+        return times, lost
+
+
+async def wait_delivered(w: Watchers, seqs: list[int], n: int, timeout: float = 60) -> None:
+    deadline = time.perf_counter() + timeout
+    while time.perf_counter() < deadline:
+        if all(len(w.received.get(s, [])) >= n for s in seqs):
+            return
+        await asyncio.sleep(0.05)
+
+
+async def app_run(urls: list[str], n: int) -> dict[str, Any]:
+    listing_id, people, client = await auction_with_bidders(urls[0], 2)
+    w = Watchers()
+    await w.connect([u.replace("http", "ws") + f"/ws/auctions/{listing_id}" for u in urls], n, True)
+    await asyncio.sleep(1)
+    snap = (await client.get(f"/api/v1/auctions/{listing_id}")).json()
+    price, sent = snap["current_fen"], {}
+
+    async def bid(k: int) -> None:
+        nonlocal price
+        price += 24_000
+        t0 = time.perf_counter()
+        r = await client.post(f"/api/v1/auctions/{listing_id}/bids", json={
+            "amount_fen": price, "ref": uuid.uuid4().hex},
+            headers={"Authorization": f"Bearer {people[k % 2].token}"})
+        sent[r.json()["seq"]] = t0
+
+    for k in range(BIDS):
+        await bid(k)
+        await asyncio.sleep(0.3)
+    await wait_delivered(w, list(sent), n)
+    times, lost = w.completion(sent, n)
+    burst: dict[int, float] = {}
+    sent = burst
+    for k in range(BIDS, BIDS + 3 * BURST_RATE):
+        await bid(k)
+        await asyncio.sleep(1 / BURST_RATE)
+    await wait_delivered(w, list(burst), n)
+    burst_times, burst_lost = w.completion(burst, n)
+    await w.close()
+    await client.aclose()
+    return {"times": times, "lost": lost, "burst_times": burst_times, "burst_lost": burst_lost}
+
+
+async def bare_run(n: int) -> dict[str, Any]:
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "bench.bare_ws", str(port)])
+    try:
+        await asyncio.sleep(1)
+        w = Watchers()
+        await w.connect([f"ws://127.0.0.1:{port}/watch"], n, False)
+        trigger = await websockets.connect(f"ws://127.0.0.1:{port}/trigger")
+        await asyncio.sleep(1)
+        sent: dict[int, float] = {}
+        for seq in range(1, BIDS + 1):
+            sent[seq] = time.perf_counter()
+            await trigger.send(json.dumps({"type": "bid", "seq": seq, "amount_fen": seq}))
+            await asyncio.sleep(0.3)
+        await wait_delivered(w, list(sent), n)
+        times, lost = w.completion(sent, n)
+        await trigger.close()
+        await w.close()
+        return {"times": times, "lost": lost}
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+async def main(redis_url: str = "redis://127.0.0.1:6379/0") -> list[Figure]:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 65536)), hard))
+    figures: list[Figure] = []
+    workdir = Path(tempfile.mkdtemp(prefix="ruralx-bench-"))
+    async with pg_database() as pg_url:
+        url = app_url(pg_url)
+        await asyncio.to_thread(migrate, url)
+        prefix = f"bench-{uuid.uuid4().hex[:6]}"
+        with workers(url, workdir, 2, RURALX_REDIS_URL=redis_url,
+                     RURALX_REDIS_PREFIX=prefix) as cluster:
+            for n in (1000, 5000):
+                app = await app_run(cluster.urls, n)
+                bare = await bare_run(n)
+                p50, bare_p50 = percentile(app["times"], 50), percentile(bare["times"], 50)
+                figures.append(Figure(
+                    f"fan-out completion p50, {n} watchers, 2 workers + Redis", p50 * 1000, "ms",
+                    bare_p50 * 1000, "bare websockets broadcast", higher_is_better=False,
+                    extra={"p99_ms": percentile(app["times"], 99) * 1000,
+                           "bare_p99_ms": percentile(bare["times"], 99) * 1000,
+                           "lost": app["lost"], "bare_lost": bare["lost"]}))
+                figures.append(Figure(
+                    f"fan-out at {BURST_RATE} bids/s, {n} watchers: completion p99",
+                    percentile(app["burst_times"], 99) * 1000, "ms",
+                    extra={"lost": app["burst_lost"],
+                           "p50_ms": percentile(app["burst_times"], 50) * 1000}))
+                figures.append(Figure(f"fan-out messages lost, {n} watchers",
+                                      app["lost"] + app["burst_lost"], "messages"))
+    return figures
