@@ -6,11 +6,13 @@ from core import settings as settings_models
 from core.accounts import models as accounts_models
 from core.db import Base
 from core.ledger import models as ledger_models
+from core.ledger import tables as ledger_tables
 from listings import models as listings_models
+from oversight import models as oversight_models
 
 metadata = Base.metadata
 
 __all__ = [
-    "accounts_models", "auction_models", "contracts_models", "ledger_models", "listings_models", "metadata",
-    "settings_models",
+    "accounts_models", "auction_models", "contracts_models", "ledger_models", "ledger_tables",
+    "listings_models", "metadata", "oversight_models", "settings_models",
 ]

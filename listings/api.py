@@ -30,6 +30,7 @@ from listings import registration as reg
 from listings import service
 from listings.documents import DocumentStore, check, safe_filename
 from listings.models import Document, Payment, Registration
+from listings.rules import ListingState
 from listings.schemas import (
     CATEGORY_NAMES_ZH,
     AnnounceBody,
@@ -251,9 +252,12 @@ class ListingController(Controller):
     async def registrations(self, request: Request[Any, Any, Any], listing_id: FromPath[int]) -> dict[str, Any]:
         who = actor(request)
         async with services(request).db.read() as session:
-            await service.load(session, who, listing_id)
+            visible = await service.load(session, who, listing_id)
             rows = await reg.registrations_of(session, listing_id)
             bidders = await reg.bidders_of(session, rows)
+        if visible.listing.state == ListingState.AUCTION:
+            # During the auction even staff see bidder numbers only (domain.md §3, anonymity).
+            return {"items": [registration_view(r) for r in rows]}
         return {"items": [registration_view(r, bidder=_bidder_identity(bidders[r.bidder_id]))
                           for r in rows]}
 
