@@ -35,8 +35,11 @@ run: $(STAMP)
 	mkdir -p var
 	$(BIN)/ruralx run --demo
 
+# First, alone, the fault tests that restart the machine's Redis and PostgreSQL; then the
+# rest on two workers (I/O-bound and isolated: own databases, ports, Redis prefixes).
 test: $(STAMP) system-deps
-	$(BIN)/pytest
+	$(BIN)/pytest -m serial
+	$(BIN)/pytest -n 2 --dist loadfile -m "not serial"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

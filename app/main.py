@@ -70,7 +70,8 @@ async def readyz(state: State) -> dict[str, str]:
 
 def build_services(config: Config, clock: Clock | None = None) -> Services:
     return Services(
-        config=config, db=Database(config.database_url), clock=clock or SystemClock(),
+        config=config, db=Database(config.database_url, pool_size=config.db_pool_size),
+        clock=clock or SystemClock(),
         login_limiter=RateLimiter(config.login_attempts_per_minute, 60),
         passwords=Passwords(time_cost=config.argon2_time_cost,
                             memory_kib=config.argon2_memory_kib),

@@ -19,6 +19,8 @@ class Config:
 
     #: SQLAlchemy URL: sqlite+aiosqlite:///path.db (embedded) or postgresql+asyncpg://…
     database_url: str = "sqlite+aiosqlite:///var/ruralx.db"
+    #: Connections per worker to PostgreSQL (and as many again in bursts).
+    db_pool_size: int = 10
     #: Redis URL for live fan-out between workers; empty → in-process channels.
     redis_url: str = ""
     #: Prefix of every Redis key and channel, so two exchanges can share one Redis.

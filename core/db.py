@@ -63,7 +63,7 @@ class Base(DeclarativeBase):
 class Database:
     """The process's engines and the two ways to get a session: `read()` and `write()`."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, pool_size: int = 10) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         if self.is_sqlite:
@@ -77,8 +77,9 @@ class Database:
             _sqlite_pragmas(self.engine, immediate=False)
             _sqlite_pragmas(self.writer, immediate=True)
         else:
+            # Size × workers must stay under PostgreSQL's max_connections.
             self.engine = create_async_engine(
-                url, echo=echo, pool_size=20, max_overflow=20, pool_pre_ping=True,
+                url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
             )
             self.writer = self.engine
         self._read = async_sessionmaker(self.engine, expire_on_commit=False)

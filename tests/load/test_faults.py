@@ -25,7 +25,7 @@ from tests.e2e.conftest import LiveExchange
 from tests.support import Http
 from tests.wsclient import RoomClient
 
-pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.redis]
+pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.redis, pytest.mark.serial]
 STEP = 24_000
 ROUNDS = int(os.environ.get("RURALX_SOAK_ROUNDS", "16"))
 
