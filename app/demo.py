@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import os
 import secrets
-from datetime import datetime, time, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import select
 
 from core import settings as exchange_settings
 from core.accounts import Actor, NewUser, Passwords, User, add_user, region_of
-from core.clock import CHINA_TZ, SystemClock
+from core.clock import SystemClock
 from core.config import Config
 from core.db import Database
 from core.ids import resident_id_check_char
@@ -27,6 +27,11 @@ REFERENCE_TERMS = Terms(
     listing_price_fen=1_200_000, price_unit="per_year", term_years=10, payment="annual",
     increment_fen=24_000, max_steps=10, deposit_fen=200_000,
 )
+
+
+#: Registration on the demo listing stays open this long after the first start.
+DEMO_REGISTRATION = timedelta(minutes=30)
+DEMO_RULES = {"notice_period_working_days": 0, "free_bidding_minutes": 2, "countdown_seconds": 60}
 
 
 def _demo_id(serial: int) -> str:
@@ -64,7 +69,9 @@ async def seed(config: Config) -> None:
                     id_number=id_number, phone=phone,
                 ), actor="demo", now=now, passwords=passwords)
                 lines.append(f"{role:<10} {username:<14} {password}")
-            settings = await exchange_settings.load(session)
+            # Demo rules a newcomer can walk in one sitting: no notice period, a short free
+            # phase and countdown. A real exchange sets its own (PUT /api/v1/settings).
+            settings = await exchange_settings.update(session, DEMO_RULES, actor="demo", now=now)
             village = Actor(users["xingtian"], await region_of(session, users["xingtian"]))
             reviewer = Actor(users["reviewer"], None)
             listing = await service.create(session, village, ListingCreate(
@@ -75,20 +82,13 @@ async def seed(config: Config) -> None:
             await service.submit(session, village, listing.id, now)
             await service.review(session, reviewer, listing.id,
                                  ReviewBody(decision="accept", reason="材料齐全"), now)
-            closes = _working_deadline(settings, now)
+            closes = now + DEMO_REGISTRATION
             await service.announce(session, reviewer, listing.id, AnnounceBody(
-                registration_closes_at=closes, auction_starts_at=closes + timedelta(hours=1),
+                registration_closes_at=closes, auction_starts_at=closes + timedelta(minutes=2),
             ), settings, now)
         _announce_credentials(config, lines)
     finally:
         await db.dispose()
-
-
-def _working_deadline(settings: exchange_settings.ExchangeSettings, now: datetime) -> datetime:
-    """Registration closes at 17:00 on the last day of the notice period."""
-    day = settings.calendar().add_working_days(
-        now.astimezone(CHINA_TZ).date(), settings.notice_period_working_days)
-    return datetime.combine(day, time(17, 0), tzinfo=CHINA_TZ)
 
 
 def _credentials_path(config: Config) -> Path:
@@ -103,3 +103,5 @@ def _announce_credentials(config: Config, lines: list[str]) -> None:
     with os.fdopen(fd, "w", encoding="utf-8") as out:
         out.write(text)
     print(f"\n演示账号（仅显示一次，另存于 {path}）：\n{text}")
+    print("演示挂牌“杏田村杏秀路口水泥地面公开招租”报名 30 分钟后截止，随后 2 分钟开始竞价。\n"
+          "竞买人登录后报名，审核员在“审核”页面手工确认保证金并审核资格，即可进入竞价页。")
