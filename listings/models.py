@@ -104,5 +104,6 @@ class Payment(Base):
     outcome: Mapped[str] = mapped_column(String(16))
     code: Mapped[str | None] = mapped_column(String(48))
     source: Mapped[str] = mapped_column(String(16))  # bank | staff
+    payer_account: Mapped[str | None] = mapped_column(String(40), index=True)
     response_status: Mapped[int] = mapped_column(Integer)
     response: Mapped[dict[str, Any]] = mapped_column(Json)

@@ -176,12 +176,16 @@ async def record_payment(
         paid_at=paid_at, received_at=now,
         registration_id=registration.id if registration else None,
         outcome="accepted" if code is None else "rejected", code=code, source=source,
+        payer_account=body.payer_account,
         response_status=answer.status, response=answer.body,
     )
     session.add(payment)
     await session.flush()
     entry = {"bank_txn_id": body.bank_txn_id, "amount_fen": body.amount_fen,
-             "reference": reference, "source": source, "payment_id": payment.id}
+             "reference": reference, "source": source, "payment_id": payment.id,
+             # The account number itself stays in the payments table; the log proves which.
+             "payer_account_sha256": hashlib.sha256(body.payer_account.encode()).hexdigest()
+             if body.payer_account else None}
     if registration is not None:
         await _record(session, registration,
                       "deposit.paid" if code is None else "payment.rejected", actor, now,

@@ -122,11 +122,16 @@ class RegistrationReviewBody(Strict, kw_only=True):
     reason: Annotated[str, Meta(max_length=2000)] = ""
 
 
+PayerAccount = Annotated[str, Meta(pattern=r"^[0-9A-Za-z-]{4,40}$")]
+
+
 class PaymentCallback(Strict, kw_only=True):
     reference: Annotated[str, Meta(min_length=1, max_length=64)]
     amount_fen: PositiveFen
     bank_txn_id: Annotated[str, Meta(min_length=1, max_length=64)]
     paid_at: datetime
+    #: The paying account, when the bank reports it (regulators look for shared accounts).
+    payer_account: PayerAccount | None = None
 
 
 class ManualDeposit(Strict, kw_only=True):
@@ -135,6 +140,7 @@ class ManualDeposit(Strict, kw_only=True):
     amount_fen: PositiveFen
     bank_txn_id: Annotated[str, Meta(min_length=1, max_length=64)]
     paid_at: datetime
+    payer_account: PayerAccount | None = None
     note: Annotated[str, Meta(max_length=500)] = ""
 
 

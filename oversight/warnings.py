@@ -6,9 +6,10 @@ only refreshes the evidence of a still-open warning; (kind, key) is UNIQUE, so t
 can never store it twice. Raising, re-evidencing and acknowledging are ledgered (subject
 `warnings`), so a warning cannot be quietly removed or its acknowledgement back-dated.
 
+A shared **bank account** is found from the `payer_account` the bank's callback (or a
+reviewer's manual confirmation) reports with each accepted deposit.
+
 Not computable from the data we hold:
-* a shared **bank account**: the bank callback (design.md §5) carries reference, amount,
-  transaction id and time, but no payer account, so `payments` has no account to compare;
 * **contract not signed**: computed only once the `contracts` table exists (the contracts
   package is built alongside and found by reflection); until then it reports itself skipped.
 """
@@ -43,7 +44,7 @@ from core.errors import Conflict, NotFound
 from core.ledger.bulk import append_many
 from core.ledger.models import LedgerEntry
 from core.settings import ExchangeSettings
-from listings import Listing, Registration
+from listings import Listing, Payment, Registration
 from oversight import probe
 from oversight.models import ListingFact, WarningRow
 
@@ -143,6 +144,12 @@ def _bidder_values(kind: str, ids: Sequence[int] | None) -> Select[Any]:
     """(listing, bidder, registration, number, value, source) rows for one shared attribute."""
     reg = [Registration.listing_id, Registration.bidder_id, Registration.id,
            Registration.bidder_number]
+    if kind == "bank_account":
+        return (select(*reg, Payment.payer_account.label("value"),
+                       literal_column("'payment'").label("source"))
+                .join(Payment, Payment.registration_id == Registration.id)
+                .where(Payment.outcome == "accepted", Payment.payer_account.is_not(None),
+                       *_only(Registration.listing_id, ids)))
     if kind == "phone":
         return (select(*reg, User.phone.label("value"), literal_column("'account'").label("source"))
                 .join(User, User.id == Registration.bidder_id)
@@ -336,13 +343,13 @@ async def detect(
         return Detection([], [])
     findings: list[Finding] = []
     findings += await single_bidder(session, ids)
-    for kind in ("phone", "ip", "device"):
+    for kind in ("phone", "ip", "device", "bank_account"):
         findings += await shared_attribute(session, kind, ids)
     findings += await zero_premium(session, ids)
     findings += await failed_twice(session, ids)
     findings += await term_too_long(session, ids, settings)
     findings += await lease_expiring(session, ids, local_date(now))
-    skipped = ["shared_bank_account"]
+    skipped: list[str] = []
     unsigned = await contract_unsigned(session, ids, settings, now)
     if unsigned is None:
         skipped.append("contract_unsigned")

@@ -84,10 +84,13 @@ class Http:
         return self.as_(data["token"], username)
 
     async def pay(self, reference: str, amount_fen: int, txn: str | None = None,
-                  paid_at: str = "2026-12-01T10:00:00+08:00") -> Any:
-        raw = json.dumps({"reference": reference, "amount_fen": amount_fen,
-                          "bank_txn_id": txn or f"BANK{secrets.token_hex(6)}",
-                          "paid_at": paid_at}).encode()
+                  paid_at: str = "2026-12-01T10:00:00+08:00",
+                  payer_account: str | None = None) -> Any:
+        body = {"reference": reference, "amount_fen": amount_fen,
+                "bank_txn_id": txn or f"BANK{secrets.token_hex(6)}", "paid_at": paid_at}
+        if payer_account is not None:
+            body["payer_account"] = payer_account
+        raw = json.dumps(body).encode()
         return await self.call("POST", "/api/v1/payments/callback", content=raw,
                                headers={"X-Signature": sign(raw),
                                         "Content-Type": "application/json"})
