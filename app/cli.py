@@ -36,8 +36,15 @@ def _cmd_run(config: Config, args: argparse.Namespace) -> int:
 
         asyncio.run(seed(config))
     # Behind nginx the client address comes from X-Forwarded-For, trusted from loopback only.
-    uvicorn.run(create_app(config), host=args.host, port=args.port, log_level="info",
-                ws="websockets-sansio", proxy_headers=True, forwarded_allow_ips="127.0.0.1")
+    uvicorn.run(
+        create_app(config),
+        host=args.host,
+        port=args.port,
+        log_level="info",
+        ws="websockets-sansio",
+        proxy_headers=True,
+        forwarded_allow_ips="127.0.0.1",
+    )
     return 0
 
 
@@ -53,11 +60,21 @@ def _cmd_user_add(config: Config, args: argparse.Namespace) -> int:
         db = Database(config.database_url)
         try:
             async with db.write() as session:
-                user = await add_user(session, NewUser(
-                    username=args.name, role=args.role, password=password,
-                    display_name=args.display_name or args.name, region_path=args.region,
-                ), actor="cli", now=SystemClock().now(), passwords=Passwords(
-                    time_cost=config.argon2_time_cost, memory_kib=config.argon2_memory_kib))
+                user = await add_user(
+                    session,
+                    NewUser(
+                        username=args.name,
+                        role=args.role,
+                        password=password,
+                        display_name=args.display_name or args.name,
+                        region_path=args.region,
+                    ),
+                    actor="cli",
+                    now=SystemClock().now(),
+                    passwords=Passwords(
+                        time_cost=config.argon2_time_cost, memory_kib=config.argon2_memory_kib
+                    ),
+                )
                 print(f"已创建用户 {user.username}（{user.role}），id={user.id}")
         finally:
             await db.dispose()
@@ -73,15 +90,21 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--host", default="127.0.0.1")
     run.add_argument("--port", type=int, default=8000)
     run.add_argument("--demo", action="store_true", help="seed the reference case's demo data")
-    run.add_argument("--no-migrate", action="store_true",
-                     help="skip migrations (a rollout runs `ruralx migrate` once beforehand)")
+    run.add_argument(
+        "--no-migrate",
+        action="store_true",
+        help="skip migrations (a rollout runs `ruralx migrate` once beforehand)",
+    )
     run.set_defaults(func=_cmd_run)
     sub.add_parser("migrate", help="upgrade the schema").set_defaults(func=_cmd_migrate)
-    user = sub.add_parser("user", help="manage users").add_subparsers(dest="user_cmd", required=True)
+    user = sub.add_parser("user", help="manage users").add_subparsers(
+        dest="user_cmd", required=True
+    )
     add = user.add_parser("add", help="add a user")
     add.add_argument("name")
-    add.add_argument("--role", required=True,
-                     choices=["bidder", "village", "reviewer", "regulator", "admin"])
+    add.add_argument(
+        "--role", required=True, choices=["bidder", "village", "reviewer", "regulator", "admin"]
+    )
     add.add_argument("--region", help="省/市/县(区)/乡镇/村, created when missing")
     add.add_argument("--display-name")
     add.add_argument("--password-stdin", action="store_true")

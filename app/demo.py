@@ -24,8 +24,13 @@ from listings.schemas import AnnounceBody, ListingCreate, ReviewBody, Terms
 
 XINGTIAN = "福建省/泉州市/泉州台商投资区/洛阳镇/杏田村"
 REFERENCE_TERMS = Terms(
-    listing_price_fen=1_200_000, price_unit="per_year", term_years=10, payment="annual",
-    increment_fen=24_000, max_steps=10, deposit_fen=200_000,
+    listing_price_fen=1_200_000,
+    price_unit="per_year",
+    term_years=10,
+    payment="annual",
+    increment_fen=24_000,
+    max_steps=10,
+    deposit_fen=200_000,
 )
 
 
@@ -63,29 +68,59 @@ async def seed(config: Config) -> None:
             users: dict[str, User] = {}
             for username, role, name, region, id_number, phone in DEMO_USERS:
                 password = secrets.token_urlsafe(9)
-                users[username] = await add_user(session, NewUser(
-                    username=username, role=role, password=password, display_name=name,
-                    region_path=region, id_type="resident_id" if id_number else None,
-                    id_number=id_number, phone=phone,
-                ), actor="demo", now=now, passwords=passwords)
+                users[username] = await add_user(
+                    session,
+                    NewUser(
+                        username=username,
+                        role=role,
+                        password=password,
+                        display_name=name,
+                        region_path=region,
+                        id_type="resident_id" if id_number else None,
+                        id_number=id_number,
+                        phone=phone,
+                    ),
+                    actor="demo",
+                    now=now,
+                    passwords=passwords,
+                )
                 lines.append(f"{role:<10} {username:<14} {password}")
             # Demo rules a newcomer can walk in one sitting: no notice period, a short free
             # phase and countdown. A real exchange sets its own (PUT /api/v1/settings).
             settings = await exchange_settings.update(session, DEMO_RULES, actor="demo", now=now)
             village = Actor(users["xingtian"], await region_of(session, users["xingtian"]))
             reviewer = Actor(users["reviewer"], None)
-            listing = await service.create(session, village, ListingCreate(
-                title="杏田村杏秀路口水泥地面公开招租", category="collective_operating_assets",
-                location="洛阳镇杏田村杏秀路口", area="600", area_unit="square_meter",
-                description="水泥硬化地面，可用于停车、仓储等合法用途。", terms=REFERENCE_TERMS,
-            ), settings, now)
+            listing = await service.create(
+                session,
+                village,
+                ListingCreate(
+                    title="杏田村杏秀路口水泥地面公开招租",
+                    category="collective_operating_assets",
+                    location="洛阳镇杏田村杏秀路口",
+                    area="600",
+                    area_unit="square_meter",
+                    description="水泥硬化地面，可用于停车、仓储等合法用途。",
+                    terms=REFERENCE_TERMS,
+                ),
+                settings,
+                now,
+            )
             await service.submit(session, village, listing.id, now)
-            await service.review(session, reviewer, listing.id,
-                                 ReviewBody(decision="accept", reason="材料齐全"), now)
+            await service.review(
+                session, reviewer, listing.id, ReviewBody(decision="accept", reason="材料齐全"), now
+            )
             closes = now + DEMO_REGISTRATION
-            await service.announce(session, reviewer, listing.id, AnnounceBody(
-                registration_closes_at=closes, auction_starts_at=closes + timedelta(minutes=2),
-            ), settings, now)
+            await service.announce(
+                session,
+                reviewer,
+                listing.id,
+                AnnounceBody(
+                    registration_closes_at=closes,
+                    auction_starts_at=closes + timedelta(minutes=2),
+                ),
+                settings,
+                now,
+            )
         _announce_credentials(config, lines)
     finally:
         await db.dispose()
@@ -103,5 +138,7 @@ def _announce_credentials(config: Config, lines: list[str]) -> None:
     with os.fdopen(fd, "w", encoding="utf-8") as out:
         out.write(text)
     print(f"\n演示账号（仅显示一次，另存于 {path}）：\n{text}")
-    print("演示挂牌“杏田村杏秀路口水泥地面公开招租”报名 30 分钟后截止，随后 2 分钟开始竞价。\n"
-          "竞买人登录后报名，审核员在“审核”页面手工确认保证金并审核资格，即可进入竞价页。")
+    print(
+        "演示挂牌“杏田村杏秀路口水泥地面公开招租”报名 30 分钟后截止，随后 2 分钟开始竞价。\n"
+        "竞买人登录后报名，审核员在“审核”页面手工确认保证金并审核资格，即可进入竞价页。"
+    )

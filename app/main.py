@@ -42,9 +42,16 @@ from oversight import api as oversight_api
 from oversight import jobs as oversight_jobs
 
 CONTROLLERS: list[Any] = [
-    AuthController, BidderController, SettingsController,
-    ListingController, RegistrationController, PaymentController,
-    AuctionController, room, *contracts_api.CONTROLLERS, *oversight_api.CONTROLLERS,
+    AuthController,
+    BidderController,
+    SettingsController,
+    ListingController,
+    RegistrationController,
+    PaymentController,
+    AuctionController,
+    room,
+    *contracts_api.CONTROLLERS,
+    *oversight_api.CONTROLLERS,
 ]
 APP_DIR = Path(__file__).parent
 
@@ -70,17 +77,20 @@ async def readyz(state: State) -> dict[str, str]:
 
 def build_services(config: Config, clock: Clock | None = None) -> Services:
     return Services(
-        config=config, db=Database(config.database_url, pool_size=config.db_pool_size),
+        config=config,
+        db=Database(config.database_url, pool_size=config.db_pool_size),
         clock=clock or SystemClock(),
         login_limiter=RateLimiter(config.login_attempts_per_minute, 60),
-        passwords=Passwords(time_cost=config.argon2_time_cost,
-                            memory_kib=config.argon2_memory_kib),
+        passwords=Passwords(time_cost=config.argon2_time_cost, memory_kib=config.argon2_memory_kib),
     )
 
 
 def create_app(
-    config: Config | None = None, *, clock: Clock | None = None,
-    services: Services | None = None, run_scheduler: bool = True,
+    config: Config | None = None,
+    *,
+    clock: Clock | None = None,
+    services: Services | None = None,
+    run_scheduler: bool = True,
 ) -> Litestar:
     """The exchange as an ASGI app. Given `services`, the caller owns (and disposes) them."""
     config = services.config if services else (config or Config.from_env())
@@ -105,8 +115,11 @@ def create_app(
             *[(lambda job=job: job(svc)) for job in oversight_jobs.JOBS],
         ]
         stop = asyncio.Event()
-        task = (asyncio.create_task(scheduler.run(jobs, config.scheduler_interval_ms, stop))
-                if run_scheduler else None)
+        task = (
+            asyncio.create_task(scheduler.run(jobs, config.scheduler_interval_ms, stop))
+            if run_scheduler
+            else None
+        )
         try:
             yield
         finally:
@@ -119,9 +132,16 @@ def create_app(
 
     app = Litestar(
         route_handlers=[
-            *CONTROLLERS, *pages.CONTROLLERS, healthz, readyz,
-            create_static_files_router(path="/static", directories=[APP_DIR / "static"],
-                                       opt=PUBLIC, include_in_schema=False),
+            *CONTROLLERS,
+            *pages.CONTROLLERS,
+            healthz,
+            readyz,
+            create_static_files_router(
+                path="/static",
+                directories=[APP_DIR / "static"],
+                opt=PUBLIC,
+                include_in_schema=False,
+            ),
         ],
         template_config=TemplateConfig(directory=APP_DIR / "templates", engine=JinjaTemplateEngine),
         lifespan=[lifespan],
@@ -129,13 +149,17 @@ def create_app(
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=strict_json_body,  # exact JSON integers for money, on every route
         request_max_body_size=config.max_json_bytes,
-        openapi_config=OpenAPIConfig(title="ruralx 农村产权流转交易平台", version="1", path="/schema"),
+        openapi_config=OpenAPIConfig(
+            title="ruralx 农村产权流转交易平台", version="1", path="/schema"
+        ),
         debug=False,
     )
     if services is not None:
         wire(app, services)  # usable without the lifespan (in-process tests)
     undeclared = [
-        f"{route.path}" for route in app.routes for handler in getattr(route, "route_handlers", [])
+        f"{route.path}"
+        for route in app.routes
+        for handler in getattr(route, "route_handlers", [])
         if not declares_access(handler) and not route.path.startswith("/schema")
     ]
     if undeclared:

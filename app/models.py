@@ -13,6 +13,13 @@ from oversight import models as oversight_models
 metadata = Base.metadata
 
 __all__ = [
-    "accounts_models", "auction_models", "contracts_models", "ledger_models", "ledger_tables",
-    "listings_models", "metadata", "oversight_models", "settings_models",
+    "accounts_models",
+    "auction_models",
+    "contracts_models",
+    "ledger_models",
+    "ledger_tables",
+    "listings_models",
+    "metadata",
+    "oversight_models",
+    "settings_models",
 ]

@@ -31,7 +31,8 @@ async def close_due_registrations(svc: Services, on_deal: list[DealHook] | None 
         async with svc.db.write() as session:
             settings = await exchange_settings.load(session)
             closing = await opening.close_registration(
-                session, listing_id, settings, now, on_deal=on_deal or [])
+                session, listing_id, settings, now, on_deal=on_deal or []
+            )
         if closing is not None:
             log.info("listing %s: registration closed → %s", listing_id, closing.outcome.value)
 

@@ -20,8 +20,14 @@ from listings import registration
 
 #: HTTP status of each rejection: rule violations are 422, races 409, rights 403.
 REJECTION_STATUS = {
-    "not_running": 409, "stale": 409, "self_outbid": 409, "not_qualified": 403,
-    "not_priority_holder": 403, "rate_limited": 429, "not_paused": 409, "already_ended": 409,
+    "not_running": 409,
+    "stale": 409,
+    "self_outbid": 409,
+    "not_qualified": 403,
+    "not_priority_holder": 403,
+    "rate_limited": 429,
+    "not_paused": 409,
+    "already_ended": 409,
 }
 
 
@@ -43,15 +49,26 @@ class ReasonBody(msgspec.Struct, forbid_unknown_fields=True):
 def rejection(code: str) -> Response[Any]:
     status = REJECTION_STATUS.get(code, 422)
     message = engine.MESSAGES_ZH[engine.Code(code)]
-    return Response({"type": "about:blank", "title": "出价未被接受", "status": status,
-                     "code": code, "detail": message}, status_code=status, media_type=PROBLEM)
+    return Response(
+        {
+            "type": "about:blank",
+            "title": "出价未被接受",
+            "status": status,
+            "code": code,
+            "detail": message,
+        },
+        status_code=status,
+        media_type=PROBLEM,
+    )
 
 
 class AuctionController(Controller):
     path = "/api/v1/auctions"
 
     @get("/{listing_id:int}", opt=PUBLIC)
-    async def snapshot(self, request: Request[Any, Any, Any], listing_id: FromPath[int]) -> dict[str, Any]:
+    async def snapshot(
+        self, request: Request[Any, Any, Any], listing_id: FromPath[int]
+    ) -> dict[str, Any]:
         svc, viewer = services(request), actor_or_none(request)
         async with svc.db.read() as session:
             row = await session.get(Auction, listing_id)
@@ -65,28 +82,40 @@ class AuctionController(Controller):
         return frame
 
     @post("/{listing_id:int}/bids", guards=[allow("bidder")], status_code=200)
-    async def bid(self, request: Request[Any, Any, Any], listing_id: FromPath[int],
-                  data: JSONBody[BidBody]) -> Response[Any]:
-        return await _place(request, listing_id, data.ref, data.amount_fen, data.based_on_seq, False)
+    async def bid(
+        self, request: Request[Any, Any, Any], listing_id: FromPath[int], data: JSONBody[BidBody]
+    ) -> Response[Any]:
+        return await _place(
+            request, listing_id, data.ref, data.amount_fen, data.based_on_seq, False
+        )
 
     @post("/{listing_id:int}/match", guards=[allow("bidder")], status_code=200)
-    async def match(self, request: Request[Any, Any, Any], listing_id: FromPath[int],
-                    data: JSONBody[MatchBody]) -> Response[Any]:
+    async def match(
+        self, request: Request[Any, Any, Any], listing_id: FromPath[int], data: JSONBody[MatchBody]
+    ) -> Response[Any]:
         return await _place(request, listing_id, data.ref, None, data.based_on_seq, True)
 
     @post("/{listing_id:int}/pause", guards=[allow("reviewer")], status_code=200)
-    async def pause(self, request: Request[Any, Any, Any], listing_id: FromPath[int],
-                    data: JSONBody[ReasonBody]) -> Response[Any]:
+    async def pause(
+        self, request: Request[Any, Any, Any], listing_id: FromPath[int], data: JSONBody[ReasonBody]
+    ) -> Response[Any]:
         return await _control(request, listing_id, engine.Pause(data.reason))
 
     @post("/{listing_id:int}/resume", guards=[allow("reviewer")], status_code=200)
-    async def resume(self, request: Request[Any, Any, Any], listing_id: FromPath[int],
-                     data: JSONBody[ReasonBody]) -> Response[Any]:
+    async def resume(
+        self, request: Request[Any, Any, Any], listing_id: FromPath[int], data: JSONBody[ReasonBody]
+    ) -> Response[Any]:
         return await _control(request, listing_id, engine.Resume(data.reason))
 
 
-async def _place(request: Request[Any, Any, Any], listing_id: int, ref: str,
-                 amount_fen: int | None, based_on_seq: int | None, match: bool) -> Response[Any]:
+async def _place(
+    request: Request[Any, Any, Any],
+    listing_id: int,
+    ref: str,
+    amount_fen: int | None,
+    based_on_seq: int | None,
+    match: bool,
+) -> Response[Any]:
     who = actor(request)
     bids: BidBook = request.app.state.bids
     limiter: RateLimiter = request.app.state.bid_limiter
@@ -94,18 +123,35 @@ async def _place(request: Request[Any, Any, Any], listing_id: int, ref: str,
         limiter.hit(f"bid:{listing_id}:{who.id}")
     except TooManyRequests:
         return rejection("rate_limited")
-    outcome = await bids.bid(listing_id, who, amount_fen=amount_fen, ref=ref or uuid.uuid4().hex,
-                             based_on_seq=based_on_seq, match=match, channel="http",
-                             ip=client_ip(request), device=request.headers.get("user-agent"))
+    outcome = await bids.bid(
+        listing_id,
+        who,
+        amount_fen=amount_fen,
+        ref=ref or uuid.uuid4().hex,
+        based_on_seq=based_on_seq,
+        match=match,
+        channel="http",
+        ip=client_ip(request),
+        device=request.headers.get("user-agent"),
+    )
     if not outcome.accepted:
         assert outcome.code is not None
         return rejection(outcome.code)
-    return Response({"state": "accepted", "ref": ref, "seq": outcome.seq, "round": outcome.round,
-                     "amount_fen": outcome.amount_fen, "replayed": outcome.replayed})
+    return Response(
+        {
+            "state": "accepted",
+            "ref": ref,
+            "seq": outcome.seq,
+            "round": outcome.round,
+            "amount_fen": outcome.amount_fen,
+            "replayed": outcome.replayed,
+        }
+    )
 
 
-async def _control(request: Request[Any, Any, Any], listing_id: int,
-                   command: engine.Pause | engine.Resume) -> Response[Any]:
+async def _control(
+    request: Request[Any, Any, Any], listing_id: int, command: engine.Pause | engine.Resume
+) -> Response[Any]:
     bids: BidBook = request.app.state.bids
     outcome = await bids.control(listing_id, actor(request), command)
     if not outcome.accepted:

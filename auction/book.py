@@ -44,7 +44,8 @@ def rules_for(
     free_minutes = terms.get("free_bidding_minutes")
     countdown = terms.get("countdown_seconds")
     return engine.Rules(
-        start_fen=terms["listing_price_fen"], increment_fen=terms["increment_fen"],
+        start_fen=terms["listing_price_fen"],
+        increment_fen=terms["increment_fen"],
         max_steps=terms.get("max_steps") or settings.max_steps,
         starts_at=listing.auction_starts_at,
         reserve_fen=terms.get("reserve_fen") if settings.reserve_used else None,
@@ -58,25 +59,38 @@ def rules_for(
 
 def rules_json(rules: engine.Rules) -> dict[str, Any]:
     return {
-        "start_fen": rules.start_fen, "increment_fen": rules.increment_fen,
-        "max_steps": rules.max_steps, "starts_at": iso(rules.starts_at),
-        "reserve_fen": rules.reserve_fen, "self_outbid_allowed": rules.self_outbid_allowed,
-        "first_bid_may_equal_start": rules.first_bid_may_equal_start, "mode": rules.mode.value,
-        "free_seconds": rules.free_seconds, "countdown_seconds": rules.countdown_seconds,
-        "duration_seconds": rules.duration_seconds, "extension_seconds": rules.extension_seconds,
-        "hard_deadline": iso(rules.hard_deadline), "priority_order": list(rules.priority_order),
+        "start_fen": rules.start_fen,
+        "increment_fen": rules.increment_fen,
+        "max_steps": rules.max_steps,
+        "starts_at": iso(rules.starts_at),
+        "reserve_fen": rules.reserve_fen,
+        "self_outbid_allowed": rules.self_outbid_allowed,
+        "first_bid_may_equal_start": rules.first_bid_may_equal_start,
+        "mode": rules.mode.value,
+        "free_seconds": rules.free_seconds,
+        "countdown_seconds": rules.countdown_seconds,
+        "duration_seconds": rules.duration_seconds,
+        "extension_seconds": rules.extension_seconds,
+        "hard_deadline": iso(rules.hard_deadline),
+        "priority_order": list(rules.priority_order),
     }
 
 
 def rules_of(row: Auction) -> engine.Rules:
     r = row.rules
     return engine.Rules(
-        start_fen=r["start_fen"], increment_fen=r["increment_fen"], max_steps=r["max_steps"],
-        starts_at=datetime.fromisoformat(r["starts_at"]), reserve_fen=r["reserve_fen"],
+        start_fen=r["start_fen"],
+        increment_fen=r["increment_fen"],
+        max_steps=r["max_steps"],
+        starts_at=datetime.fromisoformat(r["starts_at"]),
+        reserve_fen=r["reserve_fen"],
         self_outbid_allowed=r["self_outbid_allowed"],
-        first_bid_may_equal_start=r["first_bid_may_equal_start"], mode=engine.Mode(r["mode"]),
-        free_seconds=r["free_seconds"], countdown_seconds=r["countdown_seconds"],
-        duration_seconds=r["duration_seconds"], extension_seconds=r["extension_seconds"],
+        first_bid_may_equal_start=r["first_bid_may_equal_start"],
+        mode=engine.Mode(r["mode"]),
+        free_seconds=r["free_seconds"],
+        countdown_seconds=r["countdown_seconds"],
+        duration_seconds=r["duration_seconds"],
+        extension_seconds=r["extension_seconds"],
         hard_deadline=datetime.fromisoformat(r["hard_deadline"]) if r["hard_deadline"] else None,
         priority_order=tuple(r["priority_order"]),
     )
@@ -84,8 +98,12 @@ def rules_of(row: Auction) -> engine.Rules:
 
 def state_of(row: Auction) -> engine.State:
     return engine.State(
-        status=engine.Status(row.status), seq=row.seq, round=row.round,
-        current_fen=row.current_fen, leader=row.leader, ends_at=row.ends_at,
+        status=engine.Status(row.status),
+        seq=row.seq,
+        round=row.round,
+        current_fen=row.current_fen,
+        leader=row.leader,
+        ends_at=row.ends_at,
         price_seq=row.price_seq,
         paused_status=engine.Status(row.paused_status) if row.paused_status else None,
         paused_remaining_ms=row.paused_remaining_ms,
@@ -106,8 +124,11 @@ def subject(listing_id: int) -> str:
 
 
 async def open_auction(
-    session: AsyncSession, listing: Listing, qualified: Sequence[Registration],
-    settings: ExchangeSettings, now: datetime,
+    session: AsyncSession,
+    listing: Listing,
+    qualified: Sequence[Registration],
+    settings: ExchangeSettings,
+    now: datetime,
 ) -> Auction:
     """Registration closed with enough bidders: fix the rules, draw priority, schedule the start."""
     holders = sorted(r.bidder_number for r in qualified if r.priority_holder and r.bidder_number)
@@ -115,15 +136,22 @@ async def open_auction(
     order = engine.draw_priority_order(holders, seed) if holders else ()
     rules = rules_for(listing, settings, order)
     state = engine.initial_state(rules)
-    row = Auction(listing_id=listing.id, rules=rules_json(rules),
-                  draw={"seed": seed.hex(), "holders": holders, "order": list(order)})
+    row = Auction(
+        listing_id=listing.id,
+        rules=rules_json(rules),
+        draw={"seed": seed.hex(), "holders": holders, "order": list(order)},
+    )
     _store(row, rules, state)
     session.add(row)
     await session.flush()
-    await ledger.append(session, subject=subject(listing.id), type="auction.opened",
-                        actor="system", at=now, payload={
-                            "rules": rules_json(rules), "bidders": len(qualified),
-                            "priority_draw": row.draw})
+    await ledger.append(
+        session,
+        subject=subject(listing.id),
+        type="auction.opened",
+        actor="system",
+        at=now,
+        payload={"rules": rules_json(rules), "bidders": len(qualified), "priority_draw": row.draw},
+    )
     return row
 
 
@@ -182,7 +210,8 @@ class BidBook:
     #: idempotency lookup, the registration lookup and the ledger head over many bids.
     max_batch: int = 64
     _locks: weakref.WeakValueDictionary[int, asyncio.Lock] = field(
-        default_factory=weakref.WeakValueDictionary)
+        default_factory=weakref.WeakValueDictionary
+    )
     _lanes: dict[int, _Lane] = field(default_factory=dict)
     _drainers: set[asyncio.Task[None]] = field(default_factory=set)
 
@@ -193,17 +222,26 @@ class BidBook:
         return lock
 
     async def bid(
-        self, listing_id: int, bidder: Actor, *, amount_fen: int | None, ref: str,
-        based_on_seq: int | None = None, match: bool = False, channel: str = "http",
-        ip: str | None = None, device: str | None = None,
+        self,
+        listing_id: int,
+        bidder: Actor,
+        *,
+        amount_fen: int | None,
+        ref: str,
+        based_on_seq: int | None = None,
+        match: bool = False,
+        channel: str = "http",
+        ip: str | None = None,
+        device: str | None = None,
     ) -> Outcome:
         """Place a bid (or a priority match); a retry with the same ref gets the first answer.
 
         The command joins its auction's lane; whoever finds the lane idle drains it, so
         commands that arrive together commit together, in arrival order.
         """
-        request = BidRequest(bidder, amount_fen, ref, based_on_seq, match, channel, ip,
-                             (device or "")[:256] or None)
+        request = BidRequest(
+            bidder, amount_fen, ref, based_on_seq, match, channel, ip, (device or "")[:256] or None
+        )
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         lane = self._lanes.setdefault(listing_id, _Lane())
         lane.waiting.append((request, future))
@@ -257,7 +295,8 @@ class BidBook:
             firsts = await _first_answers(session, listing_id, [r.key for r in batch])
             row = await _locked(session, listing_id)
             numbers = await registration.qualified_numbers(
-                session, listing_id, {r.bidder.id for r in batch})
+                session, listing_id, {r.bidder.id for r in batch}
+            )
             chain = await ledger.Chain.open(session, subject(listing_id))
             rules, state = rules_of(row), state_of(row)
             outcomes: list[Outcome] = []
@@ -271,30 +310,62 @@ class BidBook:
                 now = self.clock.now()
                 number = numbers.get(r.bidder.id)
                 command: engine.Command = (
-                    engine.MatchPrice(number, r.based_on_seq) if r.match
-                    else engine.PlaceBid(number, r.amount_fen or 0, r.based_on_seq))
+                    engine.MatchPrice(number, r.based_on_seq)
+                    if r.match
+                    else engine.PlaceBid(number, r.amount_fen or 0, r.based_on_seq)
+                )
                 decision = engine.apply(rules, state, command, now)
                 state = decision.state
                 new_frames = await self._persist(session, row, decision, chain, r.bidder.name, now)
                 frames.extend(new_frames)
                 accepted = decision.accepted
                 code = decision.rejection.value if decision.rejection else None
-                session.add(Bid(
-                    listing_id=listing_id, bidder_id=r.bidder.id, bidder_number=number,
-                    ref=r.ref, kind="match" if r.match else "bid", amount_fen=r.amount_fen,
-                    based_on_seq=r.based_on_seq, outcome="accepted" if accepted else "rejected",
-                    code=code, seq=accepted.seq if accepted else None,
-                    round=accepted.round if accepted else None, at=now, channel=r.channel,
-                    ip=r.ip, device=r.device))
+                session.add(
+                    Bid(
+                        listing_id=listing_id,
+                        bidder_id=r.bidder.id,
+                        bidder_number=number,
+                        ref=r.ref,
+                        kind="match" if r.match else "bid",
+                        amount_fen=r.amount_fen,
+                        based_on_seq=r.based_on_seq,
+                        outcome="accepted" if accepted else "rejected",
+                        code=code,
+                        seq=accepted.seq if accepted else None,
+                        round=accepted.round if accepted else None,
+                        at=now,
+                        channel=r.channel,
+                        ip=r.ip,
+                        device=r.device,
+                    )
+                )
                 if code is not None:
-                    chain.append(type="bid.rejected", actor=r.bidder.name, at=now, payload={
-                        "bidder_number": number, "amount_fen": r.amount_fen, "ref": r.ref,
-                        "code": code, "based_on_seq": r.based_on_seq, "channel": r.channel,
-                        "ip": r.ip})
+                    chain.append(
+                        type="bid.rejected",
+                        actor=r.bidder.name,
+                        at=now,
+                        payload={
+                            "bidder_number": number,
+                            "amount_fen": r.amount_fen,
+                            "ref": r.ref,
+                            "code": code,
+                            "based_on_seq": r.based_on_seq,
+                            "channel": r.channel,
+                            "ip": r.ip,
+                        },
+                    )
                 outcome = (
-                    Outcome(True, None, accepted.seq, accepted.round, accepted.amount_fen,
-                            tuple(new_frames)) if accepted
-                    else Outcome(False, code, None, None, r.amount_fen, tuple(new_frames)))
+                    Outcome(
+                        True,
+                        None,
+                        accepted.seq,
+                        accepted.round,
+                        accepted.amount_fen,
+                        tuple(new_frames),
+                    )
+                    if accepted
+                    else Outcome(False, code, None, None, r.amount_fen, tuple(new_frames))
+                )
                 answered[r.key] = outcome
                 outcomes.append(outcome)
             _store(row, rules, state)
@@ -314,7 +385,10 @@ class BidBook:
             code = decision.rejection.value if decision.rejection else None
             chain.append(
                 type=f"auction.{type(command).__name__.lower()}{'_rejected' if code else ''}",
-                actor=staff.name, at=now, payload={"reason": command.reason, "code": code})
+                actor=staff.name,
+                at=now,
+                payload={"reason": command.reason, "code": code},
+            )
         await self.publish(listing_id, frames)
         return Outcome(code is None, code, row.seq, row.round, row.current_fen, tuple(frames))
 
@@ -333,18 +407,34 @@ class BidBook:
         return Outcome(True, None, row.seq, row.round, row.current_fen, tuple(frames))
 
     async def _persist(
-        self, session: AsyncSession, row: Auction, decision: engine.Decision,
-        chain: ledger.Chain, actor: str, now: datetime,
+        self,
+        session: AsyncSession,
+        row: Auction,
+        decision: engine.Decision,
+        chain: ledger.Chain,
+        actor: str,
+        now: datetime,
     ) -> list[dict[str, Any]]:
         """Write the decision's events; conclude the listing if the auction ended."""
         frames = []
         for event in decision.events:
             frame = event_frame(event)
             frames.append(frame)
-            session.add(AuctionEvent(listing_id=row.listing_id, seq=event.seq, type=frame["type"],
-                                     payload=frame, at=event.at))
-            chain.append(type=f"auction.{frame['type']}", at=event.at, payload=frame,
-                         actor=actor if isinstance(event, engine.BidAccepted) else "system")
+            session.add(
+                AuctionEvent(
+                    listing_id=row.listing_id,
+                    seq=event.seq,
+                    type=frame["type"],
+                    payload=frame,
+                    at=event.at,
+                )
+            )
+            chain.append(
+                type=f"auction.{frame['type']}",
+                at=event.at,
+                payload=frame,
+                actor=actor if isinstance(event, engine.BidAccepted) else "system",
+            )
             if isinstance(event, engine.Ended):
                 await self._conclude(session, row, event, now)
         return frames
@@ -355,27 +445,46 @@ class BidBook:
         row.result, row.final_fen, row.winner_number = ended.result, ended.final_fen, ended.winner
         winner: Registration | None = None
         if ended.result == "sold":
-            winner = await session.scalar(select(Registration).where(
-                Registration.listing_id == row.listing_id,
-                Registration.bidder_number == ended.winner))
+            winner = await session.scalar(
+                select(Registration).where(
+                    Registration.listing_id == row.listing_id,
+                    Registration.bidder_number == ended.winner,
+                )
+            )
             assert winner is not None and ended.final_fen is not None
         await service.conclude(
-            session, row.listing_id, sold=winner is not None,
-            outcome="auction" if winner else f"unsold_{ended.reason}", actor="system", now=now,
-            final_fen=ended.final_fen, winner_number=ended.winner, rounds=ended.rounds)
-        await registration.settle_after_sale(session, row.listing_id,
-                                             winner.id if winner else None, now)
+            session,
+            row.listing_id,
+            sold=winner is not None,
+            outcome="auction" if winner else f"unsold_{ended.reason}",
+            actor="system",
+            now=now,
+            final_fen=ended.final_fen,
+            winner_number=ended.winner,
+            rounds=ended.rounds,
+        )
+        await registration.settle_after_sale(
+            session, row.listing_id, winner.id if winner else None, now
+        )
         if winner is not None:
             assert ended.final_fen is not None
-            deal = await record_deal(session, row.listing_id, winner, kind="auction",
-                                     listing_fen=row.rules["start_fen"],
-                                     final_fen=ended.final_fen, rounds=ended.rounds, now=ended.at)
+            deal = await record_deal(
+                session,
+                row.listing_id,
+                winner,
+                kind="auction",
+                listing_fen=row.rules["start_fen"],
+                final_fen=ended.final_fen,
+                rounds=ended.rounds,
+                now=ended.at,
+            )
             for hook in self.on_deal:
                 await hook(session, deal, now)
 
 
 def _settle(
-    future: asyncio.Future[Outcome], outcome: Outcome | None,
+    future: asyncio.Future[Outcome],
+    outcome: Outcome | None,
     missing: type[Exception] = RuntimeError,
 ) -> None:
     if future.done():
@@ -387,25 +496,51 @@ def _settle(
 
 
 async def record_deal(
-    session: AsyncSession, listing_id: int, winner: Registration, *, kind: str, listing_fen: int,
-    final_fen: int, rounds: int, now: datetime,
+    session: AsyncSession,
+    listing_id: int,
+    winner: Registration,
+    *,
+    kind: str,
+    listing_fen: int,
+    final_fen: int,
+    rounds: int,
+    now: datetime,
 ) -> Deal:
     assert winner.bidder_number is not None
-    deal = Deal(listing_id=listing_id, kind=kind, registration_id=winner.id,
-                winner_number=winner.bidder_number, listing_fen=listing_fen, final_fen=final_fen,
-                rounds=rounds, decided_at=now)
+    deal = Deal(
+        listing_id=listing_id,
+        kind=kind,
+        registration_id=winner.id,
+        winner_number=winner.bidder_number,
+        listing_fen=listing_fen,
+        final_fen=final_fen,
+        rounds=rounds,
+        decided_at=now,
+    )
     session.add(deal)
     await session.flush()
-    await ledger.append(session, subject=subject(listing_id), type="deal.recorded", actor="system",
-                        at=now, payload={"kind": kind, "winner_number": deal.winner_number,
-                                         "registration_id": winner.id, "listing_fen": listing_fen,
-                                         "final_fen": final_fen, "rounds": rounds})
+    await ledger.append(
+        session,
+        subject=subject(listing_id),
+        type="deal.recorded",
+        actor="system",
+        at=now,
+        payload={
+            "kind": kind,
+            "winner_number": deal.winner_number,
+            "registration_id": winner.id,
+            "listing_fen": listing_fen,
+            "final_fen": final_fen,
+            "rounds": rounds,
+        },
+    )
     return deal
 
 
 async def _locked(session: AsyncSession, listing_id: int) -> Auction:
     row = await session.scalar(
-        select(Auction).where(Auction.listing_id == listing_id).with_for_update())
+        select(Auction).where(Auction.listing_id == listing_id).with_for_update()
+    )
     if row is None:
         raise NotFound("auction.not_found", "该项目没有竞价")
     return row
@@ -417,27 +552,30 @@ async def _first_answers(
     """First answers already recorded for (bidder, ref) pairs: a retry is answered the same."""
     bidders = {bidder for bidder, _ in keys}
     refs = {ref for _, ref in keys}
-    rows = await session.scalars(select(Bid).where(
-        Bid.listing_id == listing_id, Bid.bidder_id.in_(bidders), Bid.ref.in_(refs)))
+    rows = await session.scalars(
+        select(Bid).where(
+            Bid.listing_id == listing_id, Bid.bidder_id.in_(bidders), Bid.ref.in_(refs)
+        )
+    )
     wanted = set(keys)
     return {
-        (b.bidder_id, b.ref): Outcome(b.outcome == "accepted", b.code, b.seq, b.round,
-                                      b.amount_fen, replayed=True)
-        for b in rows if (b.bidder_id, b.ref) in wanted
+        (b.bidder_id, b.ref): Outcome(
+            b.outcome == "accepted", b.code, b.seq, b.round, b.amount_fen, replayed=True
+        )
+        for b in rows
+        if (b.bidder_id, b.ref) in wanted
     }
 
 
 async def due(session: AsyncSession, now: datetime) -> list[int]:
-    rows = await session.scalars(
-        select(Auction.listing_id).where(Auction.next_deadline <= now))
+    rows = await session.scalars(select(Auction.listing_id).where(Auction.next_deadline <= now))
     return list(rows)
 
 
 async def events_after(session: AsyncSession, listing_id: int, seq: int) -> list[dict[str, Any]]:
     rows = await session.scalars(
-        select(AuctionEvent.payload).where(AuctionEvent.listing_id == listing_id,
-                                           AuctionEvent.seq > seq)
-        .order_by(AuctionEvent.seq))
+        select(AuctionEvent.payload)
+        .where(AuctionEvent.listing_id == listing_id, AuctionEvent.seq > seq)
+        .order_by(AuctionEvent.seq)
+    )
     return list(rows)
-
-

@@ -52,7 +52,8 @@ class Watcher:
     """One websocket's outbound queue; `behind` is set when it overflowed."""
 
     queue: asyncio.Queue[tuple[int, str]] = field(
-        default_factory=lambda: asyncio.Queue(QUEUE_LIMIT))
+        default_factory=lambda: asyncio.Queue(QUEUE_LIMIT)
+    )
     behind: asyncio.Event = field(default_factory=asyncio.Event)
 
     def offer(self, seq: int, text: str) -> None:
@@ -193,7 +194,8 @@ async def room(socket: WebSocket[Any, Any, Any], listing_id: FromPath[int]) -> N
     hub: Hub = socket.app.state.hub
     try:
         hello = msgspec.json.decode(
-            await asyncio.wait_for(socket.receive_text(), timeout=15), type=Hello)
+            await asyncio.wait_for(socket.receive_text(), timeout=15), type=Hello
+        )
     except (TimeoutError, msgspec.DecodeError, msgspec.ValidationError):
         await socket.close(CLOSE_BAD_HELLO, "expected hello")
         return
@@ -238,7 +240,11 @@ async def _catch_up(conn: _Session, svc: Any, last_seq: int | None) -> bool:
         row = await session.get(Auction, conn.listing_id)
         if row is None:
             return False
-        missed = await book.events_after(session, conn.listing_id, last_seq) if last_seq is not None else []
+        missed = (
+            await book.events_after(session, conn.listing_id, last_seq)
+            if last_seq is not None
+            else []
+        )
         you = None
         if conn.actor is not None and conn.actor.role == "bidder":
             you = await registration.qualified_number(session, conn.listing_id, conn.actor.id)
@@ -265,8 +271,11 @@ async def _serve(conn: _Session, watcher: Watcher, svc: Any) -> None:
         await watcher.behind.wait()
         await conn.socket.close(CLOSE_SLOW, "too slow; reconnect with last_seq")
 
-    tasks = [asyncio.create_task(pump()), asyncio.create_task(slow()),
-             asyncio.create_task(_read(conn, svc))]
+    tasks = [
+        asyncio.create_task(pump()),
+        asyncio.create_task(slow()),
+        asyncio.create_task(_read(conn, svc)),
+    ]
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         for task in done:
@@ -292,11 +301,14 @@ async def _read(conn: _Session, svc: Any) -> None:
         elif frame.type in ("bid", "match"):
             await conn.send(await _bid(conn, frame, bids, limiter))
         else:
-            await conn.send({"type": "error", "code": "request.invalid", "message": "未知的消息类型"})
+            await conn.send(
+                {"type": "error", "code": "request.invalid", "message": "未知的消息类型"}
+            )
 
 
-async def _bid(conn: _Session, frame: ClientFrame, bids: book.BidBook,
-               limiter: RateLimiter) -> dict[str, Any]:
+async def _bid(
+    conn: _Session, frame: ClientFrame, bids: book.BidBook, limiter: RateLimiter
+) -> dict[str, Any]:
     ref = frame.ref or uuid.uuid4().hex
     if conn.actor is None:
         return rejected(ref, "not_qualified")
@@ -305,14 +317,31 @@ async def _bid(conn: _Session, frame: ClientFrame, bids: book.BidBook,
     except TooManyRequests:
         return rejected(ref, "rate_limited")
     if frame.type == "bid" and (frame.amount_fen is None or frame.amount_fen <= 0):
-        return {"type": "rejected", "ref": ref, "code": "request.invalid", "message": "出价金额无效"}
+        return {
+            "type": "rejected",
+            "ref": ref,
+            "code": "request.invalid",
+            "message": "出价金额无效",
+        }
     outcome = await bids.bid(
-        conn.listing_id, conn.actor, amount_fen=frame.amount_fen, ref=ref,
-        based_on_seq=frame.based_on_seq, match=frame.type == "match", channel="ws",
-        ip=client_ip(conn.socket), device=conn.socket.headers.get("user-agent"))
+        conn.listing_id,
+        conn.actor,
+        amount_fen=frame.amount_fen,
+        ref=ref,
+        based_on_seq=frame.based_on_seq,
+        match=frame.type == "match",
+        channel="ws",
+        ip=client_ip(conn.socket),
+        device=conn.socket.headers.get("user-agent"),
+    )
     if outcome.accepted:
-        return {"type": "accepted", "ref": ref, "seq": outcome.seq, "round": outcome.round,
-                "amount_fen": outcome.amount_fen}
+        return {
+            "type": "accepted",
+            "ref": ref,
+            "seq": outcome.seq,
+            "round": outcome.round,
+            "amount_fen": outcome.amount_fen,
+        }
     assert outcome.code is not None
     return rejected(ref, outcome.code)
 

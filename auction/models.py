@@ -50,7 +50,7 @@ class AuctionEvent(Base):
 
 
 class Bid(Base):
-    """Every bid with its outcome; (listing, bidder, ref) makes a retried bid return its first answer."""
+    """Every bid with its outcome; (listing, bidder, ref) answers a retry as the first time."""
 
     __tablename__ = "bids"
     __table_args__ = (UniqueConstraint("listing_id", "bidder_id", "ref"),)

@@ -15,8 +15,12 @@ from listings.rules import Outcome
 
 
 async def close_registration(
-    session: AsyncSession, listing_id: int, settings: ExchangeSettings, now: datetime,
-    *, on_deal: Sequence[DealHook] = (),
+    session: AsyncSession,
+    listing_id: int,
+    settings: ExchangeSettings,
+    now: datetime,
+    *,
+    on_deal: Sequence[DealHook] = (),
 ) -> Closing | None:
     """Close one due registration in the caller's transaction; None if already closed."""
     closing = await registration.close_registration(session, listing_id, settings, now)
@@ -27,8 +31,16 @@ async def close_registration(
     elif closing.outcome is Outcome.AGREEMENT:
         winner = closing.qualified[0]
         price = closing.listing.terms["listing_price_fen"]
-        deal = await record_deal(session, listing_id, winner, kind="agreement",
-                                 listing_fen=price, final_fen=price, rounds=0, now=now)
+        deal = await record_deal(
+            session,
+            listing_id,
+            winner,
+            kind="agreement",
+            listing_fen=price,
+            final_fen=price,
+            rounds=0,
+            now=now,
+        )
         await registration.settle_after_sale(session, listing_id, winner.id, now)
         for hook in on_deal:
             await hook(session, deal, now)

@@ -19,31 +19,62 @@ def iso(at: datetime | None) -> str | None:
 def event_frame(event: engine.Event) -> dict[str, Any]:
     """One room event; bidder numbers only, never identities (the room is public)."""
     if isinstance(event, engine.BidAccepted):
-        return {"type": "bid", "seq": event.seq, "round": event.round,
-                "amount_fen": event.amount_fen, "bidder_number": event.bidder,
-                "matched": event.matched, "at": iso(event.at), "ends_at": iso(event.ends_at)}
+        return {
+            "type": "bid",
+            "seq": event.seq,
+            "round": event.round,
+            "amount_fen": event.amount_fen,
+            "bidder_number": event.bidder,
+            "matched": event.matched,
+            "at": iso(event.at),
+            "ends_at": iso(event.ends_at),
+        }
     if isinstance(event, engine.PhaseChanged):
-        return {"type": "phase", "seq": event.seq, "status": event.status.value,
-                "ends_at": iso(event.ends_at), "at": iso(event.at), "reason": event.reason}
-    return {"type": "ended", "seq": event.seq, "result": event.result,
-            "final_fen": event.final_fen, "winner_number": event.winner, "rounds": event.rounds,
-            "reason": event.reason, "at": iso(event.at)}
+        return {
+            "type": "phase",
+            "seq": event.seq,
+            "status": event.status.value,
+            "ends_at": iso(event.ends_at),
+            "at": iso(event.at),
+            "reason": event.reason,
+        }
+    return {
+        "type": "ended",
+        "seq": event.seq,
+        "result": event.result,
+        "final_fen": event.final_fen,
+        "winner_number": event.winner,
+        "rounds": event.rounds,
+        "reason": event.reason,
+        "at": iso(event.at),
+    }
 
 
 def snapshot_frame(row: Auction, now: datetime, *, you: str | None = None) -> dict[str, Any]:
     rules = row.rules
     frame: dict[str, Any] = {
-        "type": "snapshot", "listing_id": row.listing_id, "status": row.status, "seq": row.seq,
-        "round": row.round, "current_fen": row.current_fen, "leader_number": row.leader,
-        "ends_at": iso(row.ends_at), "server_time": iso(now),
-        "increment_fen": rules["increment_fen"], "max_steps": rules["max_steps"],
+        "type": "snapshot",
+        "listing_id": row.listing_id,
+        "status": row.status,
+        "seq": row.seq,
+        "round": row.round,
+        "current_fen": row.current_fen,
+        "leader_number": row.leader,
+        "ends_at": iso(row.ends_at),
+        "server_time": iso(now),
+        "increment_fen": rules["increment_fen"],
+        "max_steps": rules["max_steps"],
         "starts_at": rules["starts_at"],
-        "minimum_fen": row.current_fen if row.round == 0 and rules["first_bid_may_equal_start"]
+        "minimum_fen": row.current_fen
+        if row.round == 0 and rules["first_bid_may_equal_start"]
         else row.current_fen + rules["increment_fen"],
     }
     if row.status == engine.Status.ENDED:
-        frame["result"] = {"result": row.result, "final_fen": row.final_fen,
-                           "winner_number": row.winner_number}
+        frame["result"] = {
+            "result": row.result,
+            "final_fen": row.final_fen,
+            "winner_number": row.winner_number,
+        }
     if you is not None:
         frame["you"] = {"bidder_number": you}
     return frame

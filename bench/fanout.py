@@ -89,9 +89,11 @@ async def app_run(urls: list[str], n: int) -> dict[str, Any]:
         nonlocal price
         price += 24_000
         t0 = time.perf_counter()
-        r = await client.post(f"/api/v1/auctions/{listing_id}/bids", json={
-            "amount_fen": price, "ref": uuid.uuid4().hex},
-            headers={"Authorization": f"Bearer {people[k % 2].token}"})
+        r = await client.post(
+            f"/api/v1/auctions/{listing_id}/bids",
+            json={"amount_fen": price, "ref": uuid.uuid4().hex},
+            headers={"Authorization": f"Bearer {people[k % 2].token}"},
+        )
         sent[r.json()["seq"]] = t0
 
     for k in range(BIDS):
@@ -144,23 +146,45 @@ async def main(redis_url: str = "redis://127.0.0.1:6379/0") -> list[Figure]:
         url = app_url(pg_url)
         await asyncio.to_thread(migrate, url)
         prefix = f"bench-{uuid.uuid4().hex[:6]}"
-        with workers(url, workdir, 2, RURALX_REDIS_URL=redis_url,
-                     RURALX_REDIS_PREFIX=prefix) as cluster:
+        with workers(
+            url, workdir, 2, RURALX_REDIS_URL=redis_url, RURALX_REDIS_PREFIX=prefix
+        ) as cluster:
             for n in (1000, 5000):
                 app = await app_run(cluster.urls, n)
                 bare = await bare_run(n)
                 p50, bare_p50 = percentile(app["times"], 50), percentile(bare["times"], 50)
-                figures.append(Figure(
-                    f"fan-out completion p50, {n} watchers, 2 workers + Redis", p50 * 1000, "ms",
-                    bare_p50 * 1000, "bare websockets broadcast", higher_is_better=False,
-                    extra={"p99_ms": percentile(app["times"], 99) * 1000,
-                           "bare_p99_ms": percentile(bare["times"], 99) * 1000,
-                           "lost": app["lost"], "bare_lost": bare["lost"]}))
-                figures.append(Figure(
-                    f"fan-out at {BURST_RATE} bids/s, {n} watchers: completion p99",
-                    percentile(app["burst_times"], 99) * 1000, "ms",
-                    extra={"lost": app["burst_lost"],
-                           "p50_ms": percentile(app["burst_times"], 50) * 1000}))
-                figures.append(Figure(f"fan-out messages lost, {n} watchers",
-                                      app["lost"] + app["burst_lost"], "messages"))
+                figures.append(
+                    Figure(
+                        f"fan-out completion p50, {n} watchers, 2 workers + Redis",
+                        p50 * 1000,
+                        "ms",
+                        bare_p50 * 1000,
+                        "bare websockets broadcast",
+                        higher_is_better=False,
+                        extra={
+                            "p99_ms": percentile(app["times"], 99) * 1000,
+                            "bare_p99_ms": percentile(bare["times"], 99) * 1000,
+                            "lost": app["lost"],
+                            "bare_lost": bare["lost"],
+                        },
+                    )
+                )
+                figures.append(
+                    Figure(
+                        f"fan-out at {BURST_RATE} bids/s, {n} watchers: completion p99",
+                        percentile(app["burst_times"], 99) * 1000,
+                        "ms",
+                        extra={
+                            "lost": app["burst_lost"],
+                            "p50_ms": percentile(app["burst_times"], 50) * 1000,
+                        },
+                    )
+                )
+                figures.append(
+                    Figure(
+                        f"fan-out messages lost, {n} watchers",
+                        app["lost"] + app["burst_lost"],
+                        "messages",
+                    )
+                )
     return figures

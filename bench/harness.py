@@ -48,9 +48,13 @@ def median(values: list[float]) -> float:
 
 
 def machine() -> dict[str, Any]:
-    return {"cpus": os.cpu_count(), "python": platform.python_version(),
-            "platform": platform.platform(),
-            "postgres": _cmd(["psql", "--version"]), "nginx": _cmd(["nginx", "-v"])}
+    return {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "postgres": _cmd(["psql", "--version"]),
+        "nginx": _cmd(["nginx", "-v"]),
+    }
 
 
 def _cmd(args: list[str]) -> str:
@@ -65,6 +69,10 @@ def report(figures: list[Figure], name: str) -> None:
     for f in figures:
         print(f.line(), flush=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"{name}.json").write_text(json.dumps(
-        {"machine": machine(), "figures": [asdict(f) | {"ratio": f.ratio} for f in figures]},
-        ensure_ascii=False, indent=2))
+    (RESULTS / f"{name}.json").write_text(
+        json.dumps(
+            {"machine": machine(), "figures": [asdict(f) | {"ratio": f.ratio} for f in figures]},
+            ensure_ascii=False,
+            indent=2,
+        )
+    )

@@ -36,16 +36,41 @@ COMMIT;
 
 async def pgbench(pg_url: str, clients: int) -> float:
     conn = await asyncpg.connect(pg_url)
-    await conn.execute("CREATE TABLE IF NOT EXISTS bench_lot (id int PRIMARY KEY, price bigint, seq int)")
-    await conn.execute("CREATE TABLE IF NOT EXISTS bench_bid (id bigserial PRIMARY KEY, lot_id int, amount bigint, at timestamptz)")
+    await conn.execute(
+        "CREATE TABLE IF NOT EXISTS bench_lot (id int PRIMARY KEY, price bigint, seq int)"
+    )
+    await conn.execute(
+        "CREATE TABLE IF NOT EXISTS bench_bid"
+        " (id bigserial PRIMARY KEY, lot_id int, amount bigint, at timestamptz)"
+    )
     await conn.execute("INSERT INTO bench_lot VALUES (1, 0, 0) ON CONFLICT DO NOTHING")
     await conn.close()
     with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as f:
         f.write(PGBENCH_SCRIPT)
     db = pg_url.rsplit("/", 1)[1]
-    out = await asyncio.to_thread(subprocess.run, [
-        "pgbench", "-n", "-h", "127.0.0.1", "-U", "postgres", "-f", f.name, "-c", str(clients),
-        "-j", "2", "-T", str(int(DURATION)), db], capture_output=True, text=True, timeout=120)
+    out = await asyncio.to_thread(
+        subprocess.run,
+        [
+            "pgbench",
+            "-n",
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-f",
+            f.name,
+            "-c",
+            str(clients),
+            "-j",
+            "2",
+            "-T",
+            str(int(DURATION)),
+            db,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     Path(f.name).unlink()
     match = re.search(r"tps = ([\d.]+) \(without initial connection time\)", out.stdout)
     if not match:
@@ -53,7 +78,9 @@ async def pgbench(pg_url: str, clients: int) -> float:
     return float(match.group(1))
 
 
-async def http_load(client: Any, bidders: list[Any], listing_id: int) -> tuple[int, int, list[float]]:
+async def http_load(
+    client: Any, bidders: list[Any], listing_id: int
+) -> tuple[int, int, list[float]]:
     answered = accepted = 0
     latencies: list[float] = []
     stop = time.monotonic() + DURATION
@@ -81,7 +108,9 @@ async def http_load(client: Any, bidders: list[Any], listing_id: int) -> tuple[i
     return answered, accepted, latencies
 
 
-async def ws_load(urls: list[str], bidders: list[Any], listing_id: int) -> tuple[int, int, list[float]]:
+async def ws_load(
+    urls: list[str], bidders: list[Any], listing_id: int
+) -> tuple[int, int, list[float]]:
     answered = accepted = 0
     latencies: list[float] = []
     stop = time.monotonic() + DURATION
@@ -98,10 +127,18 @@ async def ws_load(urls: list[str], bidders: list[Any], listing_id: int) -> tuple
                 async for raw in ws:
                     f = json.loads(raw)
                     if f["type"] == "snapshot":
-                        state.update(current=f["current_fen"], seq=f["seq"], me=f.get("you", {}).get("bidder_number"))
-                        state.setdefault("ready", asyncio.get_running_loop().create_future()).done() or state["ready"].set_result(True)
+                        state.update(
+                            current=f["current_fen"],
+                            seq=f["seq"],
+                            me=f.get("you", {}).get("bidder_number"),
+                        )
+                        state.setdefault(
+                            "ready", asyncio.get_running_loop().create_future()
+                        ).done() or state["ready"].set_result(True)
                     elif f["type"] == "bid":
-                        state.update(current=f["amount_fen"], seq=f["seq"], leader=f["bidder_number"])
+                        state.update(
+                            current=f["amount_fen"], seq=f["seq"], leader=f["bidder_number"]
+                        )
                     elif f["type"] in ("accepted", "rejected"):
                         pending.pop(f["ref"]).set_result(f)
 
@@ -113,8 +150,16 @@ async def ws_load(urls: list[str], bidders: list[Any], listing_id: int) -> tuple
                 fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
                 pending[ref] = fut
                 t0 = time.perf_counter()
-                await ws.send(json.dumps({"type": "bid", "ref": ref, "based_on_seq": state["seq"],
-                                          "amount_fen": state["current"] + 24_000}))
+                await ws.send(
+                    json.dumps(
+                        {
+                            "type": "bid",
+                            "ref": ref,
+                            "based_on_seq": state["seq"],
+                            "amount_fen": state["current"] + 24_000,
+                        }
+                    )
+                )
                 reply = await fut
                 latencies.append(time.perf_counter() - t0)
                 answered += 1
@@ -137,23 +182,34 @@ async def main() -> list[Figure]:
         with workers(url, workdir, 1) as cluster:
             for clients in (1, 16, 64):
                 for channel in ("http", "ws"):
-                    listing_id, people, client = await auction_with_bidders(cluster.urls[0], clients)
+                    listing_id, people, client = await auction_with_bidders(
+                        cluster.urls[0], clients
+                    )
                     if channel == "http":
                         answered, accepted, lat = await http_load(client, people, listing_id)
                     else:
                         answered, accepted, lat = await ws_load(cluster.urls, people, listing_id)
                     await client.aclose()
-                    figures.append(Figure(
-                        f"bid acks, one hot lot, {channel}, {clients} bidders",
-                        answered / DURATION, "bids/s", baselines[clients],
-                        f"pgbench {clients} clients",
-                        extra={"accepted_per_s": accepted / DURATION,
-                               "p50_ms": percentile(lat, 50) * 1000,
-                               "p99_ms": percentile(lat, 99) * 1000}))
+                    figures.append(
+                        Figure(
+                            f"bid acks, one hot lot, {channel}, {clients} bidders",
+                            answered / DURATION,
+                            "bids/s",
+                            baselines[clients],
+                            f"pgbench {clients} clients",
+                            extra={
+                                "accepted_per_s": accepted / DURATION,
+                                "p50_ms": percentile(lat, 50) * 1000,
+                                "p99_ms": percentile(lat, 99) * 1000,
+                            },
+                        )
+                    )
                     f = figures[-1]
-                    print(f"  {f.line()}  accepted {f.extra['accepted_per_s']:.0f}/s, "
-                          f"p50 {f.extra['p50_ms']:.1f} ms, p99 {f.extra['p99_ms']:.1f} ms",
-                          flush=True)
+                    print(
+                        f"  {f.line()}  accepted {f.extra['accepted_per_s']:.0f}/s, "
+                        f"p50 {f.extra['p50_ms']:.1f} ms, p99 {f.extra['p99_ms']:.1f} ms",
+                        flush=True,
+                    )
     return figures
 
 

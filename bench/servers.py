@@ -40,8 +40,13 @@ def app_url(pg_url: str) -> str:
 
 
 def migrate(url: str) -> None:
-    subprocess.run([RURALX, "migrate"], env={**os.environ, "RURALX_DATABASE_URL": url},
-                   check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        [RURALX, "migrate"],
+        env={**os.environ, "RURALX_DATABASE_URL": url},
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
 
 
 @dataclass
@@ -53,31 +58,51 @@ class Cluster:
 
 @contextlib.contextmanager
 def workers(database_url: str, workdir: Path, n: int, **extra: str) -> Iterator[Cluster]:
-    env = server_env(database_url, workdir / "data", RURALX_BIDS_PER_SECOND="100000",
-                     RURALX_LOGIN_ATTEMPTS_PER_MINUTE="100000", **extra)
-    for name, role, region in [("xingtian", "village", XINGTIAN),
-                               ("reviewer", "reviewer", None), ("admin", "admin", None)]:
+    env = server_env(
+        database_url,
+        workdir / "data",
+        RURALX_BIDS_PER_SECOND="100000",
+        RURALX_LOGIN_ATTEMPTS_PER_MINUTE="100000",
+        **extra,
+    )
+    for name, role, region in [
+        ("xingtian", "village", XINGTIAN),
+        ("reviewer", "reviewer", None),
+        ("admin", "admin", None),
+    ]:
         add_user(env, name, role, PASSWORD, region)
     with contextlib.ExitStack() as stack:
-        servers = [stack.enter_context(running_server(env, workdir, "--no-migrate"))
-                   for _ in range(n)]
+        servers = [
+            stack.enter_context(running_server(env, workdir, "--no-migrate")) for _ in range(n)
+        ]
         yield Cluster([s.base_url for s in servers], database_url, env)
 
 
 async def auction_with_bidders(base_url: str, bidders: int) -> tuple[int, list[Http], Any]:
     """A listing in its countdown (long enough not to end) with signed-in bidders."""
-    client = httpx.AsyncClient(base_url=base_url, timeout=60,
-                               limits=httpx.Limits(max_connections=200))
+    client = httpx.AsyncClient(
+        base_url=base_url, timeout=60, limits=httpx.Limits(max_connections=200)
+    )
     anon = Http(client)
     admin = await anon.login("admin")
-    await admin.ok("PUT", "/api/v1/settings", {"notice_period_working_days": 0,
-                                               "free_bidding_minutes": 0,
-                                               "countdown_seconds": 3600, "max_steps": 100,
-                                               "self_outbid_allowed": True})
+    await admin.ok(
+        "PUT",
+        "/api/v1/settings",
+        {
+            "notice_period_working_days": 0,
+            "free_bidding_minutes": 0,
+            "countdown_seconds": 3600,
+            "max_steps": 100,
+            "self_outbid_allowed": True,
+        },
+    )
     now = datetime.now(UTC)
     listing_id, _, reviewer = await entrust_review_announce(
-        anon, now, closes_in=timedelta(seconds=10 + bidders // 2),
-        starts_in=timedelta(seconds=11 + bidders // 2))
+        anon,
+        now,
+        closes_in=timedelta(seconds=10 + bidders // 2),
+        starts_in=timedelta(seconds=11 + bidders // 2),
+    )
     # An auction needs two qualified bidders even when only one of them will bid.
     people, _ = await sign_up_and_qualify(anon, reviewer, listing_id, max(2, bidders))
     while True:

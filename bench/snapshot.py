@@ -18,8 +18,12 @@ DURATION = 8
 
 
 def wrk(url: str, connections: int = 64) -> tuple[float, float]:
-    out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{DURATION}s", "--latency", url],
-                         capture_output=True, text=True, timeout=DURATION + 30).stdout
+    out = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{DURATION}s", "--latency", url],
+        capture_output=True,
+        text=True,
+        timeout=DURATION + 30,
+    ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     p50 = re.search(r"50%\s+([\d.]+)(us|ms|s)", out)
     scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}
@@ -32,8 +36,20 @@ def hello_server(workdir: Path) -> object:
     log = workdir / "hello.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "bench.hello:app", "--port", str(port),
-             "--log-level", "warning", "--no-access-log"], stdout=out, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "bench.hello:app",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+                "--no-access-log",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         wait_ready_plain(f"http://127.0.0.1:{port}/hello", process, log)
         yield f"http://127.0.0.1:{port}/hello"
@@ -67,9 +83,17 @@ async def main() -> list[Figure]:
             listing_id, _, client = await auction_with_bidders(cluster.urls[0], 2)
             await client.aclose()
             snapshot = await asyncio.to_thread(
-                wrk, f"{cluster.urls[0]}/api/v1/auctions/{listing_id}")
+                wrk, f"{cluster.urls[0]}/api/v1/auctions/{listing_id}"
+            )
         with hello_server(workdir) as hello_url:  # type: ignore[attr-defined]
             hello = await asyncio.to_thread(wrk, hello_url)
-    return [Figure("auction snapshot GET", snapshot[0], "req/s", hello[0],
-                   "Litestar hello-world", extra={"p50_ms": snapshot[1],
-                                                  "hello_p50_ms": hello[1]})]
+    return [
+        Figure(
+            "auction snapshot GET",
+            snapshot[0],
+            "req/s",
+            hello[0],
+            "Litestar hello-world",
+            extra={"p50_ms": snapshot[1], "hello_p50_ms": hello[1]},
+        )
+    ]

@@ -52,8 +52,10 @@ async def measure(url: str, listings: int, generate: bool) -> list[str]:
     try:
         if generate:
             summary = await populate(db, listings, seed=20261201, now=datetime.now(UTC))
-            lines.append(f"demo: {summary['listings']} listings in "
-                         f"{summary['insert_seconds']} s, warnings {summary['warnings_seconds']} s")
+            lines.append(
+                f"demo: {summary['listings']} listings in "
+                f"{summary['insert_seconds']} s, warnings {summary['warnings_seconds']} s"
+            )
         import asyncpg
 
         # After a bulk load autovacuum would set the visibility map and statistics.
@@ -107,8 +109,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.stats", description=__doc__)
     parser.add_argument("--listings", type=int, default=100_000)
     parser.add_argument("--url", help="an existing database (already filled unless --generate)")
-    parser.add_argument("--generate", action="store_true",
-                        help="with --url: fill it with the demo generator first")
+    parser.add_argument(
+        "--generate", action="store_true", help="with --url: fill it with the demo generator first"
+    )
     asyncio.run(_main(parser.parse_args(argv)))
 
 

@@ -47,10 +47,16 @@ class RevokeBody(Strict):
 
 
 def _pdf(body: bytes, filename: str, sha256: str) -> Response[bytes]:
-    return Response(body, media_type="application/pdf", headers={
-        "Content-Disposition": f"inline; filename*=UTF-8''{quote(filename)}",
-        "X-Content-Type-Options": "nosniff", "X-Document-SHA256": sha256,
-        "Cache-Control": "private, no-store"})
+    return Response(
+        body,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f"inline; filename*=UTF-8''{quote(filename)}",
+            "X-Content-Type-Options": "nosniff",
+            "X-Document-SHA256": sha256,
+            "Cache-Control": "private, no-store",
+        },
+    )
 
 
 class DealController(Controller):
@@ -59,35 +65,50 @@ class DealController(Controller):
 
     @get("/{listing_id:int}/deal", opt=PUBLIC)
     async def deal(
-        self, request: Request[Any, Any, Any], listing_id: FromPath[int],
+        self,
+        request: Request[Any, Any, Any],
+        listing_id: FromPath[int],
     ) -> dict[str, Any]:
         async with services(request).db.read() as session:
             return await load_deal(session, actor_or_none(request), listing_id)
 
     @get("/{listing_id:int}/refunds.csv", guards=[allow(*STAFF)])
     async def refunds_csv(
-        self, request: Request[Any, Any, Any], listing_id: FromPath[int],
+        self,
+        request: Request[Any, Any, Any],
+        listing_id: FromPath[int],
     ) -> Response[bytes]:
         async with services(request).db.read() as session:
             rows = await settlement.refund_instructions(session, actor(request), listing_id)
-        return Response(settlement.refunds_csv(rows), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition":
-                                 f'attachment; filename="refunds-{listing_id}.csv"'})
+        return Response(
+            settlement.refunds_csv(rows),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="refunds-{listing_id}.csv"'},
+        )
 
     @post("/{listing_id:int}/refunds", guards=[allow("reviewer")], status_code=200)
     async def confirm_refunds(
-        self, request: Request[Any, Any, Any], listing_id: FromPath[int],
+        self,
+        request: Request[Any, Any, Any],
+        listing_id: FromPath[int],
         data: JSONBody[RefundConfirmation],
     ) -> dict[str, Any]:
         svc = services(request)
         async with svc.db.write() as session:
             return await settlement.confirm_refunds(
-                session, actor(request), listing_id, bank_batch=data.bank_batch,
-                registration_ids=data.registration_ids, now=svc.now())
+                session,
+                actor(request),
+                listing_id,
+                bank_batch=data.bank_batch,
+                registration_ids=data.registration_ids,
+                now=svc.now(),
+            )
 
     @get("/{listing_id:int}/settlement", guards=[allow(*STAFF)])
     async def settlement(
-        self, request: Request[Any, Any, Any], listing_id: FromPath[int],
+        self,
+        request: Request[Any, Any, Any],
+        listing_id: FromPath[int],
     ) -> dict[str, Any]:
         async with services(request).db.read() as session:
             return await settlement.account(session, actor(request), listing_id)
@@ -99,7 +120,9 @@ class ContractController(Controller):
 
     @get("/{contract_id:int}", guards=[allow(*PARTIES_AND_STAFF)])
     async def show(
-        self, request: Request[Any, Any, Any], contract_id: FromPath[int],
+        self,
+        request: Request[Any, Any, Any],
+        contract_id: FromPath[int],
     ) -> dict[str, Any]:
         svc, who = services(request), actor(request)
         async with svc.db.read() as session:
@@ -110,7 +133,9 @@ class ContractController(Controller):
 
     @get("/{contract_id:int}/pdf", guards=[allow(*PARTIES_AND_STAFF)])
     async def pdf(
-        self, request: Request[Any, Any, Any], contract_id: FromPath[int],
+        self,
+        request: Request[Any, Any, Any],
+        contract_id: FromPath[int],
     ) -> Response[bytes]:
         svc, who = services(request), actor(request)
         async with svc.db.read() as session:
@@ -120,7 +145,9 @@ class ContractController(Controller):
 
     @get("/{contract_id:int}/confirmation.pdf", guards=[allow(*PARTIES_AND_STAFF)])
     async def confirmation(
-        self, request: Request[Any, Any, Any], contract_id: FromPath[int],
+        self,
+        request: Request[Any, Any, Any],
+        contract_id: FromPath[int],
     ) -> Response[bytes]:
         svc, who = services(request), actor(request)
         async with svc.db.read() as session:
@@ -130,7 +157,9 @@ class ContractController(Controller):
 
     @get("/{contract_id:int}/certificate.pdf", guards=[allow(*PARTIES_AND_STAFF)])
     async def certificate(
-        self, request: Request[Any, Any, Any], contract_id: FromPath[int],
+        self,
+        request: Request[Any, Any, Any],
+        contract_id: FromPath[int],
     ) -> Response[bytes]:
         svc, who = services(request), actor(request)
         async with svc.db.read() as session:
@@ -140,22 +169,35 @@ class ContractController(Controller):
 
     @post("/{contract_id:int}/sign", guards=[allow("village", "bidder")], status_code=200)
     async def sign(
-        self, request: Request[Any, Any, Any], contract_id: FromPath[int], data: JSONBody[SignBody],
+        self,
+        request: Request[Any, Any, Any],
+        contract_id: FromPath[int],
+        data: JSONBody[SignBody],
     ) -> dict[str, Any]:
         return await service.sign(
-            services(request), actor(request), contract_id, password=data.password,
-            expected_sha256=data.sha256, ip=client_ip(request),
-            user_agent=request.headers.get("user-agent"))
+            services(request),
+            actor(request),
+            contract_id,
+            password=data.password,
+            expected_sha256=data.sha256,
+            ip=client_ip(request),
+            user_agent=request.headers.get("user-agent"),
+        )
 
     @post("/{contract_id:int}/certify", guards=[allow("reviewer")], status_code=200)
     async def certify(
-        self, request: Request[Any, Any, Any], contract_id: FromPath[int], data: JSONBody[Empty],
+        self,
+        request: Request[Any, Any, Any],
+        contract_id: FromPath[int],
+        data: JSONBody[Empty],
     ) -> dict[str, Any]:
         return await service.certify(services(request), actor(request), contract_id)
 
     @get("/{contract_id:int}/verification", guards=[allow(*PARTIES_AND_STAFF)])
     async def verification(
-        self, request: Request[Any, Any, Any], contract_id: FromPath[int],
+        self,
+        request: Request[Any, Any, Any],
+        contract_id: FromPath[int],
     ) -> dict[str, Any]:
         return await service.verification(services(request), actor(request), contract_id)
 
@@ -168,15 +210,20 @@ class AuthorityController(Controller):
     async def root(self, request: Request[Any, Any, Any]) -> Response[bytes]:
         svc = services(request)
         auth = await service.authority(svc.config, svc.now())
-        return Response(auth.root_pem(), media_type="application/x-pem-file",
-                        headers={"Content-Disposition": 'inline; filename="ruralx-root.pem"'})
+        return Response(
+            auth.root_pem(),
+            media_type="application/x-pem-file",
+            headers={"Content-Disposition": 'inline; filename="ruralx-root.pem"'},
+        )
 
     @get("/chain.pem", opt=PUBLIC)
     async def chain(self, request: Request[Any, Any, Any]) -> Response[bytes]:
         svc = services(request)
         auth = await service.authority(svc.config, svc.now())
-        body = b"".join(c.public_bytes(serialization.Encoding.PEM)
-                        for c in (*auth.chain(), auth.tsa, auth.platform))
+        body = b"".join(
+            c.public_bytes(serialization.Encoding.PEM)
+            for c in (*auth.chain(), auth.tsa, auth.platform)
+        )
         return Response(body, media_type="application/x-pem-file")
 
     @get("/crl.pem", opt=PUBLIC)
@@ -191,23 +238,32 @@ class AuthorityController(Controller):
 
     @post("/certificates/{certificate_id:int}/revoke", guards=[allow("admin")], status_code=200)
     async def revoke(
-        self, request: Request[Any, Any, Any], certificate_id: FromPath[int],
+        self,
+        request: Request[Any, Any, Any],
+        certificate_id: FromPath[int],
         data: JSONBody[RevokeBody],
     ) -> dict[str, Any]:
         svc, who = services(request), actor(request)
         now = svc.now()
         async with svc.db.write() as session:
-            row = await session.scalar(select(SigningCertificate).where(
-                SigningCertificate.id == certificate_id).with_for_update())
+            row = await session.scalar(
+                select(SigningCertificate)
+                .where(SigningCertificate.id == certificate_id)
+                .with_for_update()
+            )
             if row is None:
                 raise NotFound("certificate.not_found", "证书不存在")
             if row.revoked_at is not None:
                 raise Conflict("certificate.already_revoked", "该证书已被吊销")
             row.revoked_at, row.revocation_reason = now, (data.reason or "unspecified")[:32]
-            await ledger.append(session, subject=f"user:{row.user_id}", type="certificate.revoked",
-                                actor=who.name, at=now, payload={
-                                    "certificate_id": row.id, "serial": row.serial,
-                                    "reason": data.reason})
+            await ledger.append(
+                session,
+                subject=f"user:{row.user_id}",
+                type="certificate.revoked",
+                actor=who.name,
+                at=now,
+                payload={"certificate_id": row.id, "serial": row.serial, "reason": data.reason},
+            )
             return {"id": row.id, "serial": row.serial, "revoked_at": now.isoformat()}
 
 

@@ -54,8 +54,9 @@ class CAKeyError(RuntimeError):
 
 def passphrase(secret_key: str, purpose: str) -> bytes:
     """The encryption passphrase of one stored key, derived from the server secret."""
-    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"ruralx-ca-v1",
-                   info=f"key:{purpose}".encode()).derive(secret_key.encode())
+    derived = HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=b"ruralx-ca-v1", info=f"key:{purpose}".encode()
+    ).derive(secret_key.encode())
     return base64.urlsafe_b64encode(derived)
 
 
@@ -64,8 +65,9 @@ def new_serial() -> int:
     return secrets.randbits(159) | 1
 
 
-def _name(cn: str, *, org: str | None = ORG, serial_number: str | None = None,
-          unit: str | None = None) -> x509.Name:
+def _name(
+    cn: str, *, org: str | None = ORG, serial_number: str | None = None, unit: str | None = None
+) -> x509.Name:
     attrs = [x509.NameAttribute(NameOID.COUNTRY_NAME, "CN")]
     if org:
         attrs.append(x509.NameAttribute(NameOID.ORGANIZATION_NAME, org))
@@ -74,16 +76,24 @@ def _name(cn: str, *, org: str | None = ORG, serial_number: str | None = None,
     attrs.append(x509.NameAttribute(NameOID.COMMON_NAME, cn))
     if serial_number:
         # A masked number contains "*", which PrintableString (the usual type) cannot hold.
-        attrs.append(x509.NameAttribute(NameOID.SERIAL_NUMBER, serial_number,
-                                        _type=_ASN1Type.UTF8String))
+        attrs.append(
+            x509.NameAttribute(NameOID.SERIAL_NUMBER, serial_number, _type=_ASN1Type.UTF8String)
+        )
     return x509.Name(attrs)
 
 
 def _key_usage(*, sign: bool = False, ca: bool = False) -> x509.KeyUsage:
     return x509.KeyUsage(
-        digital_signature=sign, content_commitment=sign, key_encipherment=False,
-        data_encipherment=False, key_agreement=False, key_cert_sign=ca, crl_sign=ca,
-        encipher_only=False, decipher_only=False)
+        digital_signature=sign,
+        content_commitment=sign,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=ca,
+        crl_sign=ca,
+        encipher_only=False,
+        decipher_only=False,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,13 +137,19 @@ class Authority:
     # --- issuing ------------------------------------------------------------------------
 
     def issue_person(
-        self, *, name: str, masked_id: str, now: datetime, organisation: str | None = None,
+        self,
+        *,
+        name: str,
+        masked_id: str,
+        now: datetime,
+        organisation: str | None = None,
     ) -> Issued:
         """A signing certificate for one person: CN = real name, serialNumber = masked ID."""
         key = ec.generate_private_key(ec.SECP256R1())
         subject = _name(name, org=organisation, serial_number=masked_id)
-        cert = _leaf(self.intermediate, self.intermediate_key, subject, key.public_key(), now,
-                     USER_YEARS)
+        cert = _leaf(
+            self.intermediate, self.intermediate_key, subject, key.public_key(), now, USER_YEARS
+        )
         return Issued(cert, key)
 
     # --- storing a person's key ------------------------------------------------------------
@@ -147,13 +163,17 @@ class Authority:
         return relative
 
     def load_key(self, relative: str, serial_hex: str) -> PrivateKey:
-        return _read_private(self.directory / relative,
-                             passphrase(self.secret_key, f"user:{serial_hex}"))
+        return _read_private(
+            self.directory / relative, passphrase(self.secret_key, f"user:{serial_hex}")
+        )
 
     # --- revocation -----------------------------------------------------------------------
 
     def crls(
-        self, revoked: Iterable[Revoked], now: datetime, valid_for: timedelta = timedelta(days=7),
+        self,
+        revoked: Iterable[Revoked],
+        now: datetime,
+        valid_for: timedelta = timedelta(days=7),
     ) -> tuple[x509.CertificateRevocationList, ...]:
         """Fresh CRLs: the intermediate's (people, TSA) and the root's (intermediates)."""
         number = int(now.timestamp() * 1000)
@@ -171,22 +191,32 @@ class Authority:
 
 
 def _leaf(
-    issuer: x509.Certificate, issuer_key: PrivateKey, subject: x509.Name, public_key: object,
-    now: datetime, years: int, eku: list[x509.ObjectIdentifier] | None = None,
+    issuer: x509.Certificate,
+    issuer_key: PrivateKey,
+    subject: x509.Name,
+    public_key: object,
+    now: datetime,
+    years: int,
+    eku: list[x509.ObjectIdentifier] | None = None,
 ) -> x509.Certificate:
     builder = (
         x509.CertificateBuilder()
-        .subject_name(subject).issuer_name(issuer.subject)
+        .subject_name(subject)
+        .issuer_name(issuer.subject)
         .public_key(public_key)  # type: ignore[arg-type]
         .serial_number(new_serial())
         .not_valid_before(now - SKEW)
         .not_valid_after(min(now + timedelta(days=365 * years), issuer.not_valid_after_utc))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(_key_usage(sign=True), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key),  # type: ignore[arg-type]
-                       critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
-            issuer_key.public_key()), critical=False)  # type: ignore[arg-type]
+        .add_extension(
+            x509.SubjectKeyIdentifier.from_public_key(public_key),  # type: ignore[arg-type]
+            critical=False,
+        )
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()),
+            critical=False,
+        )  # type: ignore[arg-type]
     )
     if eku:
         builder = builder.add_extension(x509.ExtendedKeyUsage(eku), critical=True)
@@ -194,8 +224,12 @@ def _leaf(
 
 
 def _crl(
-    issuer: x509.Certificate, key: PrivateKey, revoked: Iterable[Revoked], now: datetime,
-    valid_for: timedelta, number: int,
+    issuer: x509.Certificate,
+    key: PrivateKey,
+    revoked: Iterable[Revoked],
+    now: datetime,
+    valid_for: timedelta,
+    number: int,
 ) -> x509.CertificateRevocationList:
     builder = (
         x509.CertificateRevocationListBuilder()
@@ -203,14 +237,18 @@ def _crl(
         .last_update(now - SKEW)
         .next_update(now + valid_for)
         .add_extension(x509.CRLNumber(number), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
-            key.public_key()), critical=False)  # type: ignore[arg-type]
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(key.public_key()), critical=False
+        )  # type: ignore[arg-type]
     )
     for item in revoked:
         builder = builder.add_revoked_certificate(
-            x509.RevokedCertificateBuilder().serial_number(item.serial)
+            x509.RevokedCertificateBuilder()
+            .serial_number(item.serial)
             .revocation_date(item.revoked_at)
-            .add_extension(x509.CRLReason(item.reason), critical=False).build())
+            .add_extension(x509.CRLReason(item.reason), critical=False)
+            .build()
+        )
     return builder.sign(key, hashes.SHA256())
 
 
@@ -253,40 +291,65 @@ def _create(directory: Path, secret_key: str, now: datetime) -> None:
     root_name = _name(ROOT_CN)
     root = (
         x509.CertificateBuilder()
-        .subject_name(root_name).issuer_name(root_name)
-        .public_key(root_key.public_key()).serial_number(new_serial())
-        .not_valid_before(now - SKEW).not_valid_after(now + timedelta(days=365 * ROOT_YEARS))
+        .subject_name(root_name)
+        .issuer_name(root_name)
+        .public_key(root_key.public_key())
+        .serial_number(new_serial())
+        .not_valid_before(now - SKEW)
+        .not_valid_after(now + timedelta(days=365 * ROOT_YEARS))
         .add_extension(x509.BasicConstraints(ca=True, path_length=1), critical=True)
         .add_extension(_key_usage(ca=True), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(root_key.public_key()),
-                       critical=False)
+        .add_extension(
+            x509.SubjectKeyIdentifier.from_public_key(root_key.public_key()), critical=False
+        )
         .sign(root_key, hashes.SHA384())
     )
     inter_key = ec.generate_private_key(ec.SECP256R1())
     intermediate = (
         x509.CertificateBuilder()
-        .subject_name(_name(INTERMEDIATE_CN)).issuer_name(root.subject)
-        .public_key(inter_key.public_key()).serial_number(new_serial())
+        .subject_name(_name(INTERMEDIATE_CN))
+        .issuer_name(root.subject)
+        .public_key(inter_key.public_key())
+        .serial_number(new_serial())
         .not_valid_before(now - SKEW)
         .not_valid_after(now + timedelta(days=365 * INTERMEDIATE_YEARS))
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(_key_usage(ca=True), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(inter_key.public_key()),
-                       critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
-            root_key.public_key()), critical=False)
+        .add_extension(
+            x509.SubjectKeyIdentifier.from_public_key(inter_key.public_key()), critical=False
+        )
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(root_key.public_key()),
+            critical=False,
+        )
         .sign(root_key, hashes.SHA384())
     )
     # pyHanko's in-process timestamper signs with RSA only.
     tsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    tsa = _leaf(intermediate, inter_key, _name(TSA_CN), tsa_key.public_key(), now,
-                SERVICE_YEARS, eku=[ExtendedKeyUsageOID.TIME_STAMPING])
+    tsa = _leaf(
+        intermediate,
+        inter_key,
+        _name(TSA_CN),
+        tsa_key.public_key(),
+        now,
+        SERVICE_YEARS,
+        eku=[ExtendedKeyUsageOID.TIME_STAMPING],
+    )
     platform_key = ec.generate_private_key(ec.SECP256R1())
-    platform = _leaf(intermediate, inter_key, _name(PLATFORM_CN, org=PLATFORM_CN),
-                     platform_key.public_key(), now, SERVICE_YEARS)
+    platform = _leaf(
+        intermediate,
+        inter_key,
+        _name(PLATFORM_CN, org=PLATFORM_CN),
+        platform_key.public_key(),
+        now,
+        SERVICE_YEARS,
+    )
     pairs: dict[str, tuple[x509.Certificate, PrivateKey]] = {
-        "root": (root, root_key), "intermediate": (intermediate, inter_key),
-        "tsa": (tsa, tsa_key), "platform": (platform, platform_key)}
+        "root": (root, root_key),
+        "intermediate": (intermediate, inter_key),
+        "tsa": (tsa, tsa_key),
+        "platform": (platform, platform_key),
+    }
     # platform.pem last: its presence means the set is complete.
     for name in _FILES:
         cert, key = pairs[name]
@@ -302,13 +365,23 @@ def _load(directory: Path, secret_key: str) -> Authority:
         loaded[name] = (cert, key)
     tsa_cert, tsa_key = loaded["tsa"]
     assert isinstance(tsa_key, rsa.RSAPrivateKey)
-    return Authority(directory, secret_key, *loaded["root"], *loaded["intermediate"],
-                     tsa_cert, tsa_key, *loaded["platform"])
+    return Authority(
+        directory,
+        secret_key,
+        *loaded["root"],
+        *loaded["intermediate"],
+        tsa_cert,
+        tsa_key,
+        *loaded["platform"],
+    )
 
 
 def _write_private(path: Path, key: PrivateKey, secret: bytes) -> None:
-    data = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.BestAvailableEncryption(secret))
+    data = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(secret),
+    )
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as handle:
         handle.write(data)

@@ -17,12 +17,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     contract = sub.add_parser("contract", help="contracts and their signatures")
     commands = contract.add_subparsers(dest="contract_cmd", required=True)
     verify = commands.add_parser(
-        "verify", help="validate the signatures of a contract PDF against a trusted root",
+        "verify",
+        help="validate the signatures of a contract PDF against a trusted root",
         description="Prints the signature report as JSON (the same as GET "
-                    "/api/v1/contracts/{id}/verification); exits 1 when it is not valid.")
+        "/api/v1/contracts/{id}/verification); exits 1 when it is not valid.",
+    )
     verify.add_argument("pdf", type=Path, help="the signed contract PDF")
-    verify.add_argument("--trust", type=Path, required=True,
-                        help="the platform root certificate (PEM), from GET /api/v1/ca/root.pem")
+    verify.add_argument(
+        "--trust",
+        type=Path,
+        required=True,
+        help="the platform root certificate (PEM), from GET /api/v1/ca/root.pem",
+    )
     verify.add_argument("--at", help="validate at this ISO 8601 time instead of now")
     verify.set_defaults(func=_cmd_verify)
 
@@ -51,9 +57,11 @@ def _cmd_verify(_: Config, args: argparse.Namespace) -> int:
     print(json.dumps(report, ensure_ascii=False, indent=2))
     for s in report["signatures"]:
         mark = "✓" if s["valid"] else "✗"
-        print(f"{mark} {s['field']}: {s.get('signer', '?')} {s.get('signed_at') or ''} "
-              f"{s.get('modification_level') or ''} {s.get('error') or ''}".rstrip(),
-              file=sys.stderr)
+        print(
+            f"{mark} {s['field']}: {s.get('signer', '?')} {s.get('signed_at') or ''} "
+            f"{s.get('modification_level') or ''} {s.get('error') or ''}".rstrip(),
+            file=sys.stderr,
+        )
     for name in report["unsigned_fields"]:
         print(f"✗ {name}: 未签署", file=sys.stderr)
     print("签名有效" if report["valid"] else "签名无效", file=sys.stderr)

@@ -34,10 +34,16 @@ PAYMENTS_ZH = {
 AREA_UNITS_ZH = {"mu": "亩", "square_meter": "平方米", "hectare": "公顷", "item": "项"}
 ID_TYPES_ZH = {"resident_id": "居民身份证", "uscc": "统一社会信用代码"}
 CATEGORY_NAMES_ZH = {
-    "land_management_rights": "土地经营权", "forest_rights": "林权", "wasteland": "四荒地",
-    "aquaculture_water": "养殖水面", "collective_construction_land": "集体经营性建设用地",
-    "collective_operating_assets": "集体经营性资产", "farm_facilities": "农业设施",
-    "water_works": "小型水利设施", "sea_areas": "海域", "other": "其他",
+    "land_management_rights": "土地经营权",
+    "forest_rights": "林权",
+    "wasteland": "四荒地",
+    "aquaculture_water": "养殖水面",
+    "collective_construction_land": "集体经营性建设用地",
+    "collective_operating_assets": "集体经营性资产",
+    "farm_facilities": "农业设施",
+    "water_works": "小型水利设施",
+    "sea_areas": "海域",
+    "other": "其他",
 }
 DEFAULT_USE = "符合法律法规及该资产规划用途的合法经营活动"
 DEAL_KINDS_ZH = {"auction": "网络竞价", "agreement": "协议成交（仅一名合格竞买人）"}
@@ -111,23 +117,37 @@ def escalation_of(terms: dict[str, Any]) -> economics.Escalation | None:
 
 
 def schedule(
-    terms: dict[str, Any], final_fen: int, start: date, deposit_fen: int,
+    terms: dict[str, Any],
+    final_fen: int,
+    start: date,
+    deposit_fen: int,
 ) -> tuple[Item, ...]:
     """Every installment over the term at the final price, the deposit credited from the first."""
     area = Fraction(terms["area"]) if terms.get("area") else None
     installments = economics.rent_schedule(
-        final_fen, terms["price_unit"], area, terms["term_years"], terms["payment"],
-        escalation_of(terms), terms.get("rent_free_months", 0))
+        final_fen,
+        terms["price_unit"],
+        area,
+        terms["term_years"],
+        terms["payment"],
+        escalation_of(terms),
+        terms.get("rent_free_months", 0),
+    )
     items, left = [], deposit_fen
     for inst in installments:
         credited = min(left, inst.amount_fen)
         left -= credited
         first, last = inst.months
-        items.append(Item(
-            number=inst.number, period_start=add_months(start, first - 1),
-            period_end=add_months(start, last) - timedelta(days=1),
-            due_date=add_months(start, inst.due_month), amount_fen=inst.amount_fen,
-            credited_fen=credited))
+        items.append(
+            Item(
+                number=inst.number,
+                period_start=add_months(start, first - 1),
+                period_end=add_months(start, last) - timedelta(days=1),
+                due_date=add_months(start, inst.due_month),
+                amount_fen=inst.amount_fen,
+                credited_fen=credited,
+            )
+        )
     return tuple(items)
 
 
@@ -177,8 +197,14 @@ def numbers(listing_id: int, decided_at: datetime) -> dict[str, str]:
 
 
 def contract_data(
-    *, deal: DealFacts, parties: Parties, asset: Asset, terms: dict[str, Any],
-    deposit_fen: int, lease_start: date, sign_deadline: date,
+    *,
+    deal: DealFacts,
+    parties: Parties,
+    asset: Asset,
+    terms: dict[str, Any],
+    deposit_fen: int,
+    lease_start: date,
+    sign_deadline: date,
 ) -> dict[str, Any]:
     """The snapshot every document of this deal is rendered from (stored with the contract)."""
     items = schedule(terms, deal.final_fen, lease_start, deposit_fen)
@@ -189,14 +215,23 @@ def contract_data(
     escalation = escalation_of(terms)
     rent_free = terms.get("rent_free_months", 0)
     income = economics.income(
-        deal.listing_fen, deal.final_fen, terms["price_unit"],
-        Fraction(terms["area"]) if terms.get("area") else None, term_years, terms["payment"],
-        escalation, rent_free)
+        deal.listing_fen,
+        deal.final_fen,
+        terms["price_unit"],
+        Fraction(terms["area"]) if terms.get("area") else None,
+        term_years,
+        terms["payment"],
+        escalation,
+        rent_free,
+    )
     rate = economics.premium_rate(deal.listing_fen, deal.final_fen)
     ids = numbers(deal.listing_id, deal.decided_at)
     id_type = parties.winner_id_type or "resident_id"
-    area = (f"{asset.area} {AREA_UNITS_ZH.get(asset.area_unit or '', asset.area_unit or '')}"
-            .strip() if asset.area else "—")
+    area = (
+        f"{asset.area} {AREA_UNITS_ZH.get(asset.area_unit or '', asset.area_unit or '')}".strip()
+        if asset.area
+        else "—"
+    )
     credited_items = [i for i in items if i.credited_fen]
     first_payable = next((i for i in items if i.amount_fen), None)
     return {
@@ -212,7 +247,8 @@ def contract_data(
         "winner": {
             "name": parties.winner_name,
             "id_label": ID_TYPES_ZH.get(id_type, id_type),
-            "id_masked": mask_id_number(parties.winner_id_number) if parties.winner_id_number
+            "id_masked": mask_id_number(parties.winner_id_number)
+            if parties.winner_id_number
             else "—",
             "phone_masked": mask_phone(parties.winner_phone) if parties.winner_phone else "—",
             "number": parties.winner_number,
@@ -234,12 +270,15 @@ def contract_data(
         },
         "price": {
             "unit": unit,
-            "listing": yuan(deal.listing_fen), "listing_words": yuan_in_words(deal.listing_fen),
-            "final": yuan(deal.final_fen), "final_words": yuan_in_words(deal.final_fen),
+            "listing": yuan(deal.listing_fen),
+            "listing_words": yuan_in_words(deal.listing_fen),
+            "final": yuan(deal.final_fen),
+            "final_words": yuan_in_words(deal.final_fen),
         },
         "term": {
             "years": str(term_years),
-            "start": zh_date(lease_start), "end": zh_date(lease_end),
+            "start": zh_date(lease_start),
+            "end": zh_date(lease_end),
             "payment": PAYMENTS_ZH[terms["payment"]],
         },
         "escalation": (
@@ -250,7 +289,8 @@ def contract_data(
             else "租赁期内租金不递增。"
         ),
         "rent_free": (
-            f"自起租日起 {rent_free} 个月为免租期，免租期内不计收租金。" if rent_free
+            f"自起租日起 {rent_free} 个月为免租期，免租期内不计收租金。"
+            if rent_free
             else "本合同不设免租期。"
         ),
         "schedule": [
@@ -259,15 +299,20 @@ def contract_data(
                 "period": f"{zh_date(i.period_start)}至{zh_date(i.period_end)}",
                 "due": zh_date(i.due_date),
                 "amount": yuan(i.amount_fen),
-                "note": ("免租期" if i.amount_fen == 0 else
-                         f"保证金抵 {yuan(i.credited_fen)} 元，实付 {yuan(i.payable_fen)} 元"
-                         if i.credited_fen else ""),
+                "note": (
+                    "免租期"
+                    if i.amount_fen == 0
+                    else f"保证金抵 {yuan(i.credited_fen)} 元，实付 {yuan(i.payable_fen)} 元"
+                    if i.credited_fen
+                    else ""
+                ),
             }
             for i in items
         ],
         "total": {"amount": yuan(total), "words": yuan_in_words(total)},
         "deposit": {
-            "amount": yuan(deposit_fen), "words": yuan_in_words(deposit_fen),
+            "amount": yuan(deposit_fen),
+            "words": yuan_in_words(deposit_fen),
             "text": deposit_text(deposit_fen, credited_items),
             "first_payable": yuan(first_payable.payable_fen) if first_payable else "0.00",
         },
@@ -287,20 +332,30 @@ def contract_data(
 def deposit_text(deposit_fen: int, credited: list[Item]) -> str:
     if not deposit_fen:
         return "本项目未收取竞买保证金。"
-    head = (f"乙方已向交易平台缴纳竞买保证金人民币 {yuan(deposit_fen)} 元"
-            f"（大写：{yuan_in_words(deposit_fen)}）。")
+    head = (
+        f"乙方已向交易平台缴纳竞买保证金人民币 {yuan(deposit_fen)} 元"
+        f"（大写：{yuan_in_words(deposit_fen)}）。"
+    )
     if not credited:
         return head
-    span = (f"第 {credited[0].number} 期" if len(credited) == 1
-            else f"第 {credited[0].number} 期至第 {credited[-1].number} 期")
-    return (head + f"本合同经双方签署生效后，该保证金自动转为租金，抵扣{span}应付租金"
-            f"（明细见租金支付计划表），第 {credited[0].number} 期乙方实付 "
-            f"{yuan(credited[0].payable_fen)} 元；交易平台将该款项划付甲方。"
-            "乙方无正当理由未在签约期限内签署本合同的，保证金不予退还。")
+    span = (
+        f"第 {credited[0].number} 期"
+        if len(credited) == 1
+        else f"第 {credited[0].number} 期至第 {credited[-1].number} 期"
+    )
+    return (
+        head + f"本合同经双方签署生效后，该保证金自动转为租金，抵扣{span}应付租金"
+        f"（明细见租金支付计划表），第 {credited[0].number} 期乙方实付 "
+        f"{yuan(credited[0].payable_fen)} 元；交易平台将该款项划付甲方。"
+        "乙方无正当理由未在签约期限内签署本合同的，保证金不予退还。"
+    )
 
 
 def certificate_data(
-    contract: dict[str, Any], *, contract_sha256: str, signatures: list[dict[str, str]],
+    contract: dict[str, Any],
+    *,
+    contract_sha256: str,
+    signatures: list[dict[str, str]],
     certified_at: datetime,
 ) -> dict[str, Any]:
     """The transaction certificate: the contract's facts plus its signed file and signers."""

@@ -22,11 +22,17 @@ def income_of(listing: Listing, deal: Deal) -> economics.Income:
     if terms.get("escalation"):
         e = terms["escalation"]
         escalation = economics.Escalation(
-            every_years=e["every_years"], percent=Fraction(e["percent"]))
+            every_years=e["every_years"], percent=Fraction(e["percent"])
+        )
     return economics.income(
-        deal.listing_fen, deal.final_fen, terms["price_unit"],
-        Fraction(terms["area"]) if terms.get("area") else None, terms["term_years"],
-        terms["payment"], escalation, terms.get("rent_free_months", 0),
+        deal.listing_fen,
+        deal.final_fen,
+        terms["price_unit"],
+        Fraction(terms["area"]) if terms.get("area") else None,
+        terms["term_years"],
+        terms["payment"],
+        escalation,
+        terms.get("rent_free_months", 0),
     )
 
 
@@ -50,18 +56,23 @@ async def load_deal(session: AsyncSession, viewer: Actor | None, listing_id: int
     buyer = await session.get(User, winner.bidder_id)
     assert buyer is not None
     return {
-        "listing_id": listing_id, "state": visible.listing.state, "kind": deal.kind,
-        "listing_fen": deal.listing_fen, "final_fen": deal.final_fen,
+        "listing_id": listing_id,
+        "state": visible.listing.state,
+        "kind": deal.kind,
+        "listing_fen": deal.listing_fen,
+        "final_fen": deal.final_fen,
         "price_unit": visible.listing.terms["price_unit"],
         "term_years": visible.listing.terms["term_years"],
         "winner_number": deal.winner_number,
         "winner_name": buyer.display_name if party else mask_name(buyer.display_name),
-        "rounds": deal.rounds, "premium_rate": format_percent(rate),
+        "rounds": deal.rounds,
+        "premium_rate": format_percent(rate),
         "premium_rate_exact": f"{rate.numerator}/{rate.denominator}",
         "income": {
             "premium_per_year_fen": income.premium_per_year_fen,
             "premium_over_term_fen": income.premium_over_term_fen,
             "contract_value_fen": income.contract_value_fen,
         },
-        "decided_at": deal.decided_at.isoformat(), "contract_id": deal.contract_id,
+        "decided_at": deal.decided_at.isoformat(),
+        "contract_id": deal.contract_id,
     }

@@ -90,7 +90,8 @@ def fonts() -> FontSet:
     for info in typst.Fonts(include_system_fonts=True, include_embedded_fonts=False).fonts():
         if info.path and info.style == "normal":
             available.setdefault(info.family, []).append(
-                FontFace(info.family, str(info.path), info.index, info.weight))
+                FontFace(info.family, str(info.path), info.index, info.weight)
+            )
     for body, heading in FONT_CHOICES:
         if body in available and heading in available:
             faces = tuple(available[body] + (available[heading] if heading != body else []))
@@ -153,8 +154,10 @@ def _cmap_ranges(data: bytes, at: int) -> list[tuple[int, int]]:
     (fmt,) = struct.unpack_from(">H", data, at)
     if fmt == 12:
         (groups,) = struct.unpack_from(">I", data, at + 12)
-        return [(start, end) for start, end, _ in
-                struct.iter_unpack(">III", data[at + 16: at + 16 + 12 * groups])]
+        return [
+            (start, end)
+            for start, end, _ in struct.iter_unpack(">III", data[at + 16 : at + 16 + 12 * groups])
+        ]
     if fmt == 4:
         (seg2,) = struct.unpack_from(">H", data, at + 6)
         segs = seg2 // 2
@@ -184,7 +187,8 @@ def check_glyphs(texts: Iterable[str], font_set: FontSet | None = None) -> None:
 def template_text(kind: str) -> str:
     """The text a template itself prints (its own source, base included, as a superset)."""
     return (TEMPLATES / f"{kind}.typ").read_text("utf-8") + (TEMPLATES / "base.typ").read_text(
-        "utf-8")
+        "utf-8"
+    )
 
 
 # --- rendering ---------------------------------------------------------------------------------
@@ -218,10 +222,15 @@ def _compiler(kind: str, font_set: FontSet) -> tuple[threading.Lock, typst.Compi
         entry = _compilers.get(kind)
         if entry is None:
             compiler = typst.Compiler(
-                input=str(TEMPLATES / f"{kind}.typ"), root=str(TEMPLATES),
-                font_paths=typst.Fonts(include_system_fonts=False, include_embedded_fonts=False,
-                                       font_paths=font_set.directories),
-                ignore_system_fonts=True)
+                input=str(TEMPLATES / f"{kind}.typ"),
+                root=str(TEMPLATES),
+                font_paths=typst.Fonts(
+                    include_system_fonts=False,
+                    include_embedded_fonts=False,
+                    font_paths=font_set.directories,
+                ),
+                ignore_system_fonts=True,
+            )
             entry = _compilers[kind] = (threading.Lock(), compiler)
         return entry
 
@@ -242,8 +251,11 @@ def render(kind: str, data: dict[str, Any], *, at: datetime) -> Rendered:
     with lock:
         try:
             pdf, warnings = compiler.compile_with_warnings(
-                format="pdf", sys_inputs=inputs, pdf_standards=[PDF_STANDARD],
-                timestamp=int(at.timestamp()))
+                format="pdf",
+                sys_inputs=inputs,
+                pdf_standards=[PDF_STANDARD],
+                timestamp=int(at.timestamp()),
+            )
             boxes = _boxes(compiler) if kind == "contract" else {}
         except typst.TypstError as exc:
             raise RenderError(f"typst 渲染 {kind} 失败：{exc.message} {exc.diagnostic}") from exc
@@ -279,6 +291,7 @@ def _boxes(compiler: typst.Compiler) -> dict[str, SignatureBox]:
         raw = json.loads(compiler.query(f"<sig-{role}>", field="value", one=True))
         x, y, w, h = raw["x"], raw["y"], raw["w"], raw["h"]
         top = _PAGE_HEIGHT_PT - y
-        out[role] = SignatureBox(page=int(raw["page"]) - 1,
-                                 box=(round(x), round(top - h), round(x + w), round(top)))
+        out[role] = SignatureBox(
+            page=int(raw["page"]) - 1, box=(round(x), round(top - h), round(x + w), round(top))
+        )
     return out

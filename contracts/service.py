@@ -97,46 +97,88 @@ async def draft(session: AsyncSession, deal: Deal, now: datetime) -> Contract:
     assert village is not None and winner is not None and agent is not None
     settings = await exchange_settings.load(session)
     deadline_day = settings.calendar().add_working_days(
-        local_date(deal.decided_at), settings.contract_sign_deadline_working_days)
+        local_date(deal.decided_at), settings.contract_sign_deadline_working_days
+    )
     lease_start = content.first_of_next_month(deadline_day)
     deposit = registration.deposit_fen if registration.deposit_state == "held" else 0
     data = content.contract_data(
-        deal=content.DealFacts(listing.id, deal.kind, deal.listing_fen, deal.final_fen,
-                               deal.rounds, deal.decided_at),
+        deal=content.DealFacts(
+            listing.id, deal.kind, deal.listing_fen, deal.final_fen, deal.rounds, deal.decided_at
+        ),
         parties=content.Parties(
-            village_name=village.name, village_path=village.path,
-            village_agent=agent.display_name, winner_name=winner.display_name,
-            winner_id_type=winner.id_type, winner_id_number=winner.id_number,
-            winner_phone=winner.phone, winner_number=deal.winner_number),
-        asset=content.Asset(listing.title, listing.category, listing.location, listing.area,
-                            listing.area_unit, listing.description),
-        terms=listing.terms, deposit_fen=deposit, lease_start=lease_start,
-        sign_deadline=deadline_day)
+            village_name=village.name,
+            village_path=village.path,
+            village_agent=agent.display_name,
+            winner_name=winner.display_name,
+            winner_id_type=winner.id_type,
+            winner_id_number=winner.id_number,
+            winner_phone=winner.phone,
+            winner_number=deal.winner_number,
+        ),
+        asset=content.Asset(
+            listing.title,
+            listing.category,
+            listing.location,
+            listing.area,
+            listing.area_unit,
+            listing.description,
+        ),
+        terms=listing.terms,
+        deposit_fen=deposit,
+        lease_start=lease_start,
+        sign_deadline=deadline_day,
+    )
     items = content.schedule(listing.terms, deal.final_fen, lease_start, deposit)
     contract = Contract(
-        listing_id=listing.id, number=data["numbers"]["contract"], state=ContractState.DRAFTED,
-        village_id=village.id, winner_id=winner.id, registration_id=registration.id, data=data,
-        template_version=content.TEMPLATE_VERSION, lease_start=lease_start,
-        sign_deadline=_end_of_day(deadline_day), render_at=deal.decided_at.replace(microsecond=0),
-        drafted_at=now, updated_at=now)
+        listing_id=listing.id,
+        number=data["numbers"]["contract"],
+        state=ContractState.DRAFTED,
+        village_id=village.id,
+        winner_id=winner.id,
+        registration_id=registration.id,
+        data=data,
+        template_version=content.TEMPLATE_VERSION,
+        lease_start=lease_start,
+        sign_deadline=_end_of_day(deadline_day),
+        render_at=deal.decided_at.replace(microsecond=0),
+        drafted_at=now,
+        updated_at=now,
+    )
     session.add(contract)
     await session.flush()
     for item in items:
-        session.add(RentItem(
-            contract_id=contract.id, listing_id=listing.id, number=item.number,
-            period_start=item.period_start, period_end=item.period_end, due_date=item.due_date,
-            amount_fen=item.amount_fen, credited_fen=item.credited_fen, state="pending"))
+        session.add(
+            RentItem(
+                contract_id=contract.id,
+                listing_id=listing.id,
+                number=item.number,
+                period_start=item.period_start,
+                period_end=item.period_end,
+                due_date=item.due_date,
+                amount_fen=item.amount_fen,
+                credited_fen=item.credited_fen,
+                state="pending",
+            )
+        )
     deal.contract_id = contract.id
     await session.flush()
-    await ledger.append(session, subject=subject(listing.id), type="contract.drafted",
-                        actor="system", at=now, payload={
-                            "contract_id": contract.id, "number": contract.number,
-                            "state": contract.state,
-                            "sign_deadline": ledger.timestamp(contract.sign_deadline),
-                            "lease_start": lease_start.isoformat(),
-                            "contract_value_fen": sum(i.amount_fen for i in items),
-                            "installments": len(items),
-                            "data_sha256": sha256(document.canonical(data))})
+    await ledger.append(
+        session,
+        subject=subject(listing.id),
+        type="contract.drafted",
+        actor="system",
+        at=now,
+        payload={
+            "contract_id": contract.id,
+            "number": contract.number,
+            "state": contract.state,
+            "sign_deadline": ledger.timestamp(contract.sign_deadline),
+            "lease_start": lease_start.isoformat(),
+            "contract_value_fen": sum(i.amount_fen for i in items),
+            "installments": len(items),
+            "data_sha256": sha256(document.canonical(data)),
+        },
+    )
     return contract
 
 
@@ -152,7 +194,11 @@ class Access:
 
 
 async def load(
-    session: AsyncSession, who: Actor, contract_id: int, *, lock: bool = False,
+    session: AsyncSession,
+    who: Actor,
+    contract_id: int,
+    *,
+    lock: bool = False,
 ) -> Access:
     """The contract for its parties and staff within their jurisdiction; 404 for anyone else."""
     query = select(Contract).where(Contract.id == contract_id)
@@ -173,14 +219,18 @@ async def load(
 
 
 async def signatures_of(session: AsyncSession, contract_id: int) -> list[Signature]:
-    rows = await session.scalars(select(Signature).where(Signature.contract_id == contract_id)
-                                 .order_by(Signature.signed_at, Signature.id))
+    rows = await session.scalars(
+        select(Signature)
+        .where(Signature.contract_id == contract_id)
+        .order_by(Signature.signed_at, Signature.id)
+    )
     return list(rows)
 
 
 async def rent_items_of(session: AsyncSession, contract_id: int) -> list[RentItem]:
-    rows = await session.scalars(select(RentItem).where(RentItem.contract_id == contract_id)
-                                 .order_by(RentItem.number))
+    rows = await session.scalars(
+        select(RentItem).where(RentItem.contract_id == contract_id).order_by(RentItem.number)
+    )
     return list(rows)
 
 
@@ -194,14 +244,23 @@ def is_overdue(contract: Contract, now: datetime) -> bool:
 
 async def overdue(session: AsyncSession, now: datetime) -> list[Contract]:
     """Contracts past their signing deadline and not yet signed by both (for warnings)."""
-    rows = await session.scalars(select(Contract).where(
-        Contract.state.in_([ContractState.DRAFTED, ContractState.SIGNED_BY_VILLAGE]),
-        Contract.sign_deadline <= now).order_by(Contract.sign_deadline))
+    rows = await session.scalars(
+        select(Contract)
+        .where(
+            Contract.state.in_([ContractState.DRAFTED, ContractState.SIGNED_BY_VILLAGE]),
+            Contract.sign_deadline <= now,
+        )
+        .order_by(Contract.sign_deadline)
+    )
     return list(rows)
 
 
 async def view(
-    session: AsyncSession, access: Access, now: datetime, *, pdf_sha256: str,
+    session: AsyncSession,
+    access: Access,
+    now: datetime,
+    *,
+    pdf_sha256: str,
 ) -> dict[str, Any]:
     contract = access.contract
     data = contract.data
@@ -209,15 +268,23 @@ async def view(
     assert winner is not None
     items = await rent_items_of(session, contract.id)
     return {
-        "id": contract.id, "listing_id": contract.listing_id, "number": contract.number,
-        "state": contract.state, "next_signer": next_signer(contract.state),
+        "id": contract.id,
+        "listing_id": contract.listing_id,
+        "number": contract.number,
+        "state": contract.state,
+        "next_signer": next_signer(contract.state),
         "your_role": access.role,
         "parties": {
-            "village": {"name": data["village"]["party"], "region": access.village.path,
-                        "agent": data["village"]["agent"]},
-            "winner": {"name": winner.display_name, "bidder_number": data["winner"]["number"],
-                       "id_number": mask_id_number(winner.id_number) if winner.id_number
-                       else None},
+            "village": {
+                "name": data["village"]["party"],
+                "region": access.village.path,
+                "agent": data["village"]["agent"],
+            },
+            "winner": {
+                "name": winner.display_name,
+                "bidder_number": data["winner"]["number"],
+                "id_number": mask_id_number(winner.id_number) if winner.id_number else None,
+            },
         },
         "final_fen": _fen(data, "final"),
         "lease_start": contract.lease_start.isoformat(),
@@ -225,14 +292,26 @@ async def view(
         "overdue": is_overdue(contract, now),
         "pdf_sha256": pdf_sha256,
         "signatures": [_signature_view(s) for s in await signatures_of(session, contract.id)],
-        "certificate": None if contract.certificate_sha256 is None else {
-            "number": contract.certificate_number, "sha256": contract.certificate_sha256,
-            "certified_at": contract.certified_at.isoformat() if contract.certified_at else None},
-        "rent_items": [{
-            "number": i.number, "period_start": i.period_start.isoformat(),
-            "period_end": i.period_end.isoformat(), "due_date": i.due_date.isoformat(),
-            "amount_fen": i.amount_fen, "credited_fen": i.credited_fen,
-            "payable_fen": i.amount_fen - i.credited_fen, "state": i.state} for i in items],
+        "certificate": None
+        if contract.certificate_sha256 is None
+        else {
+            "number": contract.certificate_number,
+            "sha256": contract.certificate_sha256,
+            "certified_at": contract.certified_at.isoformat() if contract.certified_at else None,
+        },
+        "rent_items": [
+            {
+                "number": i.number,
+                "period_start": i.period_start.isoformat(),
+                "period_end": i.period_end.isoformat(),
+                "due_date": i.due_date.isoformat(),
+                "amount_fen": i.amount_fen,
+                "credited_fen": i.credited_fen,
+                "payable_fen": i.amount_fen - i.credited_fen,
+                "state": i.state,
+            }
+            for i in items
+        ],
         "contract_value_fen": sum(i.amount_fen for i in items),
         "drafted_at": contract.drafted_at.isoformat(),
         "signed_at": contract.signed_at.isoformat() if contract.signed_at else None,
@@ -244,38 +323,49 @@ def _fen(data: dict[str, Any], which: str) -> int:
 
 
 def _signature_view(s: Signature) -> dict[str, Any]:
-    return {"role": s.role, "signer": s.subject, "signed_at": s.signed_at.isoformat(),
-            "field": s.field_name, "certificate_sha256": s.certificate_sha256,
-            "signed_sha256": s.input_sha256, "document_sha256": s.output_sha256}
+    return {
+        "role": s.role,
+        "signer": s.subject,
+        "signed_at": s.signed_at.isoformat(),
+        "field": s.field_name,
+        "certificate_sha256": s.certificate_sha256,
+        "signed_sha256": s.input_sha256,
+        "document_sha256": s.output_sha256,
+    }
 
 
 # --- documents ---------------------------------------------------------------------------------
 
 
 async def contract_pdf(
-    config: Config, contract: Contract,
+    config: Config,
+    contract: Contract,
 ) -> tuple[bytes, document.Rendered | None]:
     """The current contract file: the last signed version, or the draft rendered from data."""
     if contract.pdf_sha256 is not None:
-        data = await asyncio.to_thread(PdfStore(config.data_dir).get, contract.id,
-                                       contract.pdf_sha256)
+        data = await asyncio.to_thread(
+            PdfStore(config.data_dir).get, contract.id, contract.pdf_sha256
+        )
         return data, None
-    rendered = await asyncio.to_thread(document.render, "contract", contract.data,
-                                       at=contract.render_at)
+    rendered = await asyncio.to_thread(
+        document.render, "contract", contract.data, at=contract.render_at
+    )
     return rendered.pdf, rendered
 
 
 async def confirmation_pdf(contract: Contract) -> bytes:
-    rendered = await asyncio.to_thread(document.render, "confirmation", contract.data,
-                                       at=contract.render_at)
+    rendered = await asyncio.to_thread(
+        document.render, "confirmation", contract.data, at=contract.render_at
+    )
     return rendered.pdf
 
 
 async def certificate_pdf(config: Config, contract: Contract) -> bytes:
     if contract.certificate_sha256 is None:
         raise NotFound("contract.not_certified", "交易鉴证书尚未出具")
-    return await asyncio.to_thread(PdfStore(config.data_dir).get, contract.id,
-                                   contract.certificate_sha256)
+    return await asyncio.to_thread(
+        PdfStore(config.data_dir).get, contract.id, contract.certificate_sha256
+    )
 
 
 async def authority(config: Config, now: datetime) -> ca.Authority:
@@ -283,12 +373,18 @@ async def authority(config: Config, now: datetime) -> ca.Authority:
 
 
 async def current_crls(
-    session: AsyncSession, auth: ca.Authority, now: datetime,
+    session: AsyncSession,
+    auth: ca.Authority,
+    now: datetime,
 ) -> tuple[Any, ...]:
-    rows = await session.scalars(select(SigningCertificate).where(
-        SigningCertificate.revoked_at.is_not(None)))
-    revoked = [ca.Revoked(int(r.serial, 16), r.revoked_at) for r in rows  # type: ignore[arg-type]
-               if r.revoked_at is not None]
+    rows = await session.scalars(
+        select(SigningCertificate).where(SigningCertificate.revoked_at.is_not(None))
+    )
+    revoked = [
+        ca.Revoked(int(r.serial, 16), r.revoked_at)
+        for r in rows  # type: ignore[arg-type]
+        if r.revoked_at is not None
+    ]
     return auth.crls(revoked, now)
 
 
@@ -311,46 +407,81 @@ def _signing_role(access: Access) -> str:
 
 
 async def _credentials(
-    svc: Services, who: Actor, auth: ca.Authority, organisation: str | None, now: datetime,
+    svc: Services,
+    who: Actor,
+    auth: ca.Authority,
+    organisation: str | None,
+    now: datetime,
 ) -> tuple[signing.Credentials, SigningCertificate]:
     """The signer's current certificate and key, issued by the platform CA on first use."""
     user = who.user
     masked = mask_id_number(user.id_number) if user.id_number else f"UID-{user.id}"
     async with svc.db.read() as session:
         current = await session.scalar(
-            select(SigningCertificate).where(
-                SigningCertificate.user_id == user.id, SigningCertificate.revoked_at.is_(None),
+            select(SigningCertificate)
+            .where(
+                SigningCertificate.user_id == user.id,
+                SigningCertificate.revoked_at.is_(None),
                 SigningCertificate.not_after > now + timedelta(days=1),
-                SigningCertificate.not_before <= now)
-            .order_by(SigningCertificate.issued_at.desc(), SigningCertificate.id.desc()).limit(1))
+                SigningCertificate.not_before <= now,
+            )
+            .order_by(SigningCertificate.issued_at.desc(), SigningCertificate.id.desc())
+            .limit(1)
+        )
     if current is not None:
         cert = x509.load_pem_x509_certificate(current.pem.encode())
         if signing.common_name(cert) == user.display_name:
             key = await asyncio.to_thread(auth.load_key, current.key_path, current.serial)
             return signing.Credentials(cert, key), current
-    issued = await asyncio.to_thread(auth.issue_person, name=user.display_name,
-                                     masked_id=masked, now=now, organisation=organisation)
+    issued = await asyncio.to_thread(
+        auth.issue_person,
+        name=user.display_name,
+        masked_id=masked,
+        now=now,
+        organisation=organisation,
+    )
     key_path = await asyncio.to_thread(auth.store_key, issued)
     cert = issued.certificate
     row = SigningCertificate(
-        user_id=user.id, serial=issued.serial_hex, subject=cert.subject.rfc4514_string(),
+        user_id=user.id,
+        serial=issued.serial_hex,
+        subject=cert.subject.rfc4514_string(),
         sha256=issued.fingerprint,
-        pem=cert.public_bytes(serialization.Encoding.PEM).decode(), key_path=key_path,
-        not_before=cert.not_valid_before_utc, not_after=cert.not_valid_after_utc, issued_at=now)
+        pem=cert.public_bytes(serialization.Encoding.PEM).decode(),
+        key_path=key_path,
+        not_before=cert.not_valid_before_utc,
+        not_after=cert.not_valid_after_utc,
+        issued_at=now,
+    )
     async with svc.db.write() as session:
         session.add(row)
         await session.flush()
-        await ledger.append(session, subject=f"user:{user.id}", type="certificate.issued",
-                            actor="system", at=now, payload={
-                                "certificate_id": row.id, "serial": row.serial,
-                                "subject": row.subject, "sha256": row.sha256,
-                                "not_after": ledger.timestamp(row.not_after)})
+        await ledger.append(
+            session,
+            subject=f"user:{user.id}",
+            type="certificate.issued",
+            actor="system",
+            at=now,
+            payload={
+                "certificate_id": row.id,
+                "serial": row.serial,
+                "subject": row.subject,
+                "sha256": row.sha256,
+                "not_after": ledger.timestamp(row.not_after),
+            },
+        )
     return signing.Credentials(cert, issued.key), row
 
 
 async def sign(
-    svc: Services, who: Actor, contract_id: int, *, password: str, expected_sha256: str | None,
-    ip: str | None = None, user_agent: str | None = None,
+    svc: Services,
+    who: Actor,
+    contract_id: int,
+    *,
+    password: str,
+    expected_sha256: str | None,
+    ip: str | None = None,
+    user_agent: str | None = None,
 ) -> dict[str, Any]:
     """Sign as the next party after re-checking the password; answers the hash signed."""
     now = svc.now()
@@ -371,18 +502,32 @@ async def sign(
     pdf, rendered = await contract_pdf(svc.config, contract)
     signed_sha = sha256(pdf)
     if expected_sha256 is not None and expected_sha256.lower() != signed_sha:
-        raise Conflict("contract.document_changed", "合同文件已变化，请重新查看后再签署",
-                       sha256=signed_sha)
+        raise Conflict(
+            "contract.document_changed", "合同文件已变化，请重新查看后再签署", sha256=signed_sha
+        )
     if role == VILLAGE:
         assert rendered is not None
         output = await asyncio.to_thread(
-            signing.sign_as_village, pdf, rendered.boxes, auth, credentials, crls, now,
-            reason=f"{ROLE_ZH[VILLAGE]}签署合同 {contract.number}")
+            signing.sign_as_village,
+            pdf,
+            rendered.boxes,
+            auth,
+            credentials,
+            crls,
+            now,
+            reason=f"{ROLE_ZH[VILLAGE]}签署合同 {contract.number}",
+        )
         new_state = ContractState.SIGNED_BY_VILLAGE
     else:
         output = await asyncio.to_thread(
-            signing.sign_as_winner, pdf, auth, credentials, crls, now,
-            reason=f"{ROLE_ZH[WINNER]}签署合同 {contract.number}")
+            signing.sign_as_winner,
+            pdf,
+            auth,
+            credentials,
+            crls,
+            now,
+            reason=f"{ROLE_ZH[WINNER]}签署合同 {contract.number}",
+        )
         new_state = ContractState.SIGNED
     output_sha = await asyncio.to_thread(PdfStore(svc.config.data_dir).put, contract.id, output)
     async with svc.db.write() as session:
@@ -391,29 +536,54 @@ async def sign(
             raise Conflict("contract.changed", "合同状态已变化，请刷新后重试")
         locked.state, locked.pdf_sha256, locked.updated_at = new_state, output_sha, now
         signature = Signature(
-            contract_id=locked.id, role=role, signer_id=who.id, certificate_id=cert_row.id,
+            contract_id=locked.id,
+            role=role,
+            signer_id=who.id,
+            certificate_id=cert_row.id,
             field_name=signing.VILLAGE_FIELD if role == VILLAGE else signing.WINNER_FIELD,
             subject=signing.common_name(credentials.certificate),
-            certificate_sha256=cert_row.sha256, input_sha256=signed_sha,
-            output_sha256=output_sha, signed_at=now, ip=ip,
-            user_agent=(user_agent or "")[:256] or None)
+            certificate_sha256=cert_row.sha256,
+            input_sha256=signed_sha,
+            output_sha256=output_sha,
+            signed_at=now,
+            ip=ip,
+            user_agent=(user_agent or "")[:256] or None,
+        )
         session.add(signature)
         await session.flush()
         await ledger.append(
-            session, subject=subject(locked.listing_id),
+            session,
+            subject=subject(locked.listing_id),
             type="contract.signed" if role == WINNER else "contract.signed_by_village",
-            actor=who.name, at=now, payload={
-                "contract_id": locked.id, "state": locked.state, "role": role,
-                "signed_sha256": signed_sha, "document_sha256": output_sha,
-                "certificate_serial": cert_row.serial, "certificate_sha256": cert_row.sha256,
-                "ip": ip})
+            actor=who.name,
+            at=now,
+            payload={
+                "contract_id": locked.id,
+                "state": locked.state,
+                "role": role,
+                "signed_sha256": signed_sha,
+                "document_sha256": output_sha,
+                "certificate_serial": cert_row.serial,
+                "certificate_sha256": cert_row.sha256,
+                "ip": ip,
+            },
+        )
         if role == WINNER:
             locked.signed_at = now
             await settlement.credit_deposit(session, locked, now)
-    return {"id": contract_id, "state": new_state, "role": role, "signed_sha256": signed_sha,
-            "document_sha256": output_sha, "signed_at": now.isoformat(),
-            "certificate": {"subject": cert_row.subject, "serial": cert_row.serial,
-                            "sha256": cert_row.sha256}}
+    return {
+        "id": contract_id,
+        "state": new_state,
+        "role": role,
+        "signed_sha256": signed_sha,
+        "document_sha256": output_sha,
+        "signed_at": now.isoformat(),
+        "certificate": {
+            "subject": cert_row.subject,
+            "serial": cert_row.serial,
+            "sha256": cert_row.sha256,
+        },
+    }
 
 
 async def certify(svc: Services, who: Actor, contract_id: int) -> dict[str, Any]:
@@ -428,16 +598,26 @@ async def certify(svc: Services, who: Actor, contract_id: int) -> dict[str, Any]
         signatures = await signatures_of(session, contract.id)
     assert contract.pdf_sha256 is not None
     data = content.certificate_data(
-        contract.data, contract_sha256=contract.pdf_sha256, certified_at=now,
-        signatures=[{"role": ROLE_ZH[s.role], "signer": s.subject,
-                     "at": content.zh_datetime(s.signed_at)} for s in signatures])
+        contract.data,
+        contract_sha256=contract.pdf_sha256,
+        certified_at=now,
+        signatures=[
+            {"role": ROLE_ZH[s.role], "signer": s.subject, "at": content.zh_datetime(s.signed_at)}
+            for s in signatures
+        ],
+    )
     auth = await authority(svc.config, now)
     async with svc.db.read() as session:
         crls = await current_crls(session, auth, now)
     rendered = await asyncio.to_thread(document.render, "certificate", data, at=now)
     output = await asyncio.to_thread(
-        signing.sign_as_platform, rendered.pdf, auth, crls, now,
-        reason=f"出具交易鉴证书 {data['numbers']['certificate']}")
+        signing.sign_as_platform,
+        rendered.pdf,
+        auth,
+        crls,
+        now,
+        reason=f"出具交易鉴证书 {data['numbers']['certificate']}",
+    )
     digest = await asyncio.to_thread(PdfStore(svc.config.data_dir).put, contract.id, output)
     async with svc.db.write() as session:
         locked = (await load(session, who, contract_id, lock=True)).contract
@@ -446,19 +626,40 @@ async def certify(svc: Services, who: Actor, contract_id: int) -> dict[str, Any]
         locked.state = ContractState.CERTIFIED
         locked.certificate_number = data["numbers"]["certificate"]
         locked.certificate_sha256, locked.certified_at, locked.updated_at = digest, now, now
-        session.add(Signature(
-            contract_id=locked.id, role=PLATFORM, signer_id=who.id, certificate_id=None,
-            field_name=signing.PLATFORM_FIELD, subject=signing.common_name(auth.platform),
-            certificate_sha256=auth.platform.fingerprint(hashes.SHA256()).hex(),
-            input_sha256=sha256(rendered.pdf), output_sha256=digest, signed_at=now))
-        await ledger.append(session, subject=subject(locked.listing_id), type="contract.certified",
-                            actor=who.name, at=now, payload={
-                                "contract_id": locked.id, "state": locked.state,
-                                "certificate_number": locked.certificate_number,
-                                "certificate_sha256": digest,
-                                "contract_sha256": locked.pdf_sha256})
-    return {"id": contract_id, "state": ContractState.CERTIFIED,
-            "certificate_number": data["numbers"]["certificate"], "certificate_sha256": digest}
+        session.add(
+            Signature(
+                contract_id=locked.id,
+                role=PLATFORM,
+                signer_id=who.id,
+                certificate_id=None,
+                field_name=signing.PLATFORM_FIELD,
+                subject=signing.common_name(auth.platform),
+                certificate_sha256=auth.platform.fingerprint(hashes.SHA256()).hex(),
+                input_sha256=sha256(rendered.pdf),
+                output_sha256=digest,
+                signed_at=now,
+            )
+        )
+        await ledger.append(
+            session,
+            subject=subject(locked.listing_id),
+            type="contract.certified",
+            actor=who.name,
+            at=now,
+            payload={
+                "contract_id": locked.id,
+                "state": locked.state,
+                "certificate_number": locked.certificate_number,
+                "certificate_sha256": digest,
+                "contract_sha256": locked.pdf_sha256,
+            },
+        )
+    return {
+        "id": contract_id,
+        "state": ContractState.CERTIFIED,
+        "certificate_number": data["numbers"]["certificate"],
+        "certificate_sha256": digest,
+    }
 
 
 async def verification(svc: Services, who: Actor, contract_id: int) -> dict[str, Any]:
@@ -470,11 +671,16 @@ async def verification(svc: Services, who: Actor, contract_id: int) -> dict[str,
     auth = await authority(svc.config, now)
     roots = [signing.asn1_cert(auth.root)]
     report = await asyncio.to_thread(verify_pdf, pdf, roots, at=now)
-    answer = {"contract_id": contract_id, "state": contract.state,
-              "document_sha256": sha256(pdf), **report}
+    answer = {
+        "contract_id": contract_id,
+        "state": contract.state,
+        "document_sha256": sha256(pdf),
+        **report,
+    }
     if contract.certificate_sha256 is not None:
         certificate = await certificate_pdf(svc.config, contract)
-        answer["certificate"] = {"sha256": contract.certificate_sha256,
-                                 **await asyncio.to_thread(verify_pdf, certificate, roots, at=now)}
+        answer["certificate"] = {
+            "sha256": contract.certificate_sha256,
+            **await asyncio.to_thread(verify_pdf, certificate, roots, at=now),
+        }
     return answer
-

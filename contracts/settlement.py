@@ -30,28 +30,43 @@ from listings.registration import DepositState, registrations_of
 #: Deposit states whose money is still in the exchange's deposit account.
 IN_ACCOUNT = (DepositState.PAID, DepositState.HELD, DepositState.REFUNDABLE)
 #: Ledger entry types that move deposit money, with their sign for the account.
-MOVEMENTS = {"deposit.paid": 1, "deposit.refunded": -1, "deposit.credited_to_rent": -1,
-             "deposit.forfeited": -1}
+MOVEMENTS = {
+    "deposit.paid": 1,
+    "deposit.refunded": -1,
+    "deposit.credited_to_rent": -1,
+    "deposit.forfeited": -1,
+}
 
 
 async def _record(
-    session: AsyncSession, r: Registration, type_: str, actor: str, now: datetime,
+    session: AsyncSession,
+    r: Registration,
+    type_: str,
+    actor: str,
+    now: datetime,
     **payload: Any,
 ) -> None:
-    await ledger.append(session, subject=listing_service.subject(r.listing_id), type=type_,
-                        actor=actor, at=now, payload={
-                            "registration_id": r.id, "deposit_state": r.deposit_state,
-                            **payload})
+    await ledger.append(
+        session,
+        subject=listing_service.subject(r.listing_id),
+        type=type_,
+        actor=actor,
+        at=now,
+        payload={"registration_id": r.id, "deposit_state": r.deposit_state, **payload},
+    )
 
 
 async def credit_deposit(session: AsyncSession, contract: Contract, now: datetime) -> None:
     """Both parties signed: the winner's held deposit pays the first rent installment(s)."""
     registration = await session.scalar(
-        select(Registration).where(Registration.id == contract.registration_id)
-        .with_for_update())
+        select(Registration).where(Registration.id == contract.registration_id).with_for_update()
+    )
     assert registration is not None
-    items = list(await session.scalars(
-        select(RentItem).where(RentItem.contract_id == contract.id).order_by(RentItem.number)))
+    items = list(
+        await session.scalars(
+            select(RentItem).where(RentItem.contract_id == contract.id).order_by(RentItem.number)
+        )
+    )
     can_credit = registration.deposit_state == DepositState.HELD and registration.deposit_fen > 0
     if not can_credit:
         for item in items:
@@ -61,11 +76,19 @@ async def credit_deposit(session: AsyncSession, contract: Contract, now: datetim
     if not can_credit:
         return
     registration.deposit_state = DepositState.CREDITED_TO_RENT
-    credited = [{"number": i.number, "credited_fen": i.credited_fen} for i in items
-                if i.credited_fen]
-    await _record(session, registration, "deposit.credited_to_rent", "system", now,
-                  amount_fen=registration.deposit_fen, contract_id=contract.id,
-                  rent_items=credited)
+    credited = [
+        {"number": i.number, "credited_fen": i.credited_fen} for i in items if i.credited_fen
+    ]
+    await _record(
+        session,
+        registration,
+        "deposit.credited_to_rent",
+        "system",
+        now,
+        amount_fen=registration.deposit_fen,
+        contract_id=contract.id,
+        rent_items=credited,
+    )
 
 
 async def _staff_listing(session: AsyncSession, who: Actor, listing_id: int) -> None:
@@ -75,36 +98,60 @@ async def _staff_listing(session: AsyncSession, who: Actor, listing_id: int) -> 
 
 
 async def refund_instructions(
-    session: AsyncSession, who: Actor, listing_id: int,
+    session: AsyncSession,
+    who: Actor,
+    listing_id: int,
 ) -> list[dict[str, Any]]:
     """Deposits to pay back, each to the account it came from (原路退回)."""
     await _staff_listing(session, who, listing_id)
-    due = [r for r in await registrations_of(session, listing_id)
-           if r.deposit_state == DepositState.REFUNDABLE and r.deposit_fen > 0]
+    due = [
+        r
+        for r in await registrations_of(session, listing_id)
+        if r.deposit_state == DepositState.REFUNDABLE and r.deposit_fen > 0
+    ]
     if not due:
         return []
     ids = [r.id for r in due]
-    payments = {p.registration_id: p for p in await session.scalars(
-        select(Payment).where(Payment.registration_id.in_(ids), Payment.outcome == "accepted"))}
-    users = {u.id: u for u in await session.scalars(
-        select(User).where(User.id.in_([r.bidder_id for r in due])))}
+    payments = {
+        p.registration_id: p
+        for p in await session.scalars(
+            select(Payment).where(Payment.registration_id.in_(ids), Payment.outcome == "accepted")
+        )
+    }
+    users = {
+        u.id: u
+        for u in await session.scalars(select(User).where(User.id.in_([r.bidder_id for r in due])))
+    }
     rows = []
     for r in due:
         payment = payments.get(r.id)
-        rows.append({
-            "listing_id": listing_id, "registration_id": r.id,
-            "bidder_number": r.bidder_number or "", "payer_name": users[r.bidder_id].display_name,
-            "payment_reference": r.payment_reference,
-            "original_bank_txn_id": payment.bank_txn_id if payment else "",
-            "paid_at": payment.paid_at.isoformat() if payment else "",
-            "amount_fen": r.deposit_fen, "amount_yuan": format_yuan(r.deposit_fen),
-        })
+        rows.append(
+            {
+                "listing_id": listing_id,
+                "registration_id": r.id,
+                "bidder_number": r.bidder_number or "",
+                "payer_name": users[r.bidder_id].display_name,
+                "payment_reference": r.payment_reference,
+                "original_bank_txn_id": payment.bank_txn_id if payment else "",
+                "paid_at": payment.paid_at.isoformat() if payment else "",
+                "amount_fen": r.deposit_fen,
+                "amount_yuan": format_yuan(r.deposit_fen),
+            }
+        )
     return rows
 
 
-CSV_COLUMNS = ("listing_id", "registration_id", "bidder_number", "payer_name",
-               "payment_reference", "original_bank_txn_id", "paid_at", "amount_fen",
-               "amount_yuan")
+CSV_COLUMNS = (
+    "listing_id",
+    "registration_id",
+    "bidder_number",
+    "payer_name",
+    "payment_reference",
+    "original_bank_txn_id",
+    "paid_at",
+    "amount_fen",
+    "amount_yuan",
+)
 
 
 def refunds_csv(rows: list[dict[str, Any]]) -> bytes:
@@ -125,15 +172,25 @@ def _safe_cell(value: Any) -> Any:
 
 
 async def confirm_refunds(
-    session: AsyncSession, who: Actor, listing_id: int, *, bank_batch: str,
-    registration_ids: list[int] | None, now: datetime,
+    session: AsyncSession,
+    who: Actor,
+    listing_id: int,
+    *,
+    bank_batch: str,
+    registration_ids: list[int] | None,
+    now: datetime,
 ) -> dict[str, Any]:
     """The bank paid the refunds back: refundable → refunded, one ledger entry each."""
     who.require("reviewer")
     await _staff_listing(session, who, listing_id)
-    query = select(Registration).where(
-        Registration.listing_id == listing_id,
-        Registration.deposit_state == DepositState.REFUNDABLE).order_by(Registration.id)
+    query = (
+        select(Registration)
+        .where(
+            Registration.listing_id == listing_id,
+            Registration.deposit_state == DepositState.REFUNDABLE,
+        )
+        .order_by(Registration.id)
+    )
     if registration_ids is not None:
         query = query.where(Registration.id.in_(registration_ids))
     rows = list(await session.scalars(query.with_for_update()))
@@ -142,14 +199,27 @@ async def confirm_refunds(
     refunded = []
     for r in rows:
         r.deposit_state = DepositState.REFUNDED
-        payment = await session.scalar(select(Payment).where(
-            Payment.registration_id == r.id, Payment.outcome == "accepted"))
-        await _record(session, r, "deposit.refunded", who.name, now, amount_fen=r.deposit_fen,
-                      bank_batch=bank_batch,
-                      original_bank_txn_id=payment.bank_txn_id if payment else None)
+        payment = await session.scalar(
+            select(Payment).where(Payment.registration_id == r.id, Payment.outcome == "accepted")
+        )
+        await _record(
+            session,
+            r,
+            "deposit.refunded",
+            who.name,
+            now,
+            amount_fen=r.deposit_fen,
+            bank_batch=bank_batch,
+            original_bank_txn_id=payment.bank_txn_id if payment else None,
+        )
         refunded.append({"registration_id": r.id, "amount_fen": r.deposit_fen})
-    return {"listing_id": listing_id, "bank_batch": bank_batch, "refunded": refunded,
-            "count": len(refunded), "total_fen": sum(x["amount_fen"] for x in refunded)}
+    return {
+        "listing_id": listing_id,
+        "bank_batch": bank_batch,
+        "refunded": refunded,
+        "count": len(refunded),
+        "total_fen": sum(x["amount_fen"] for x in refunded),
+    }
 
 
 async def account(session: AsyncSession, who: Actor, listing_id: int) -> dict[str, Any]:
@@ -163,20 +233,44 @@ async def account(session: AsyncSession, who: Actor, listing_id: int) -> dict[st
     in_account = sum(r.deposit_fen for r in registrations if r.deposit_state in IN_ACCOUNT)
     from_ledger = sum(MOVEMENTS[t] * v for t, v in totals.items())
     contract = await session.scalar(select(Contract).where(Contract.listing_id == listing_id))
-    items = [] if contract is None else list(await session.scalars(
-        select(RentItem).where(RentItem.contract_id == contract.id).order_by(RentItem.number)))
+    items = (
+        []
+        if contract is None
+        else list(
+            await session.scalars(
+                select(RentItem)
+                .where(RentItem.contract_id == contract.id)
+                .order_by(RentItem.number)
+            )
+        )
+    )
     return {
         "listing_id": listing_id,
-        "deposits": [{"registration_id": r.id, "bidder_number": r.bidder_number,
-                      "deposit_fen": r.deposit_fen, "deposit_state": r.deposit_state}
-                     for r in registrations],
-        "paid_fen": totals["deposit.paid"], "refunded_fen": totals["deposit.refunded"],
+        "deposits": [
+            {
+                "registration_id": r.id,
+                "bidder_number": r.bidder_number,
+                "deposit_fen": r.deposit_fen,
+                "deposit_state": r.deposit_state,
+            }
+            for r in registrations
+        ],
+        "paid_fen": totals["deposit.paid"],
+        "refunded_fen": totals["deposit.refunded"],
         "credited_fen": totals["deposit.credited_to_rent"],
         "forfeited_fen": totals["deposit.forfeited"],
-        "held_fen": in_account, "ledger_balance_fen": from_ledger,
+        "held_fen": in_account,
+        "ledger_balance_fen": from_ledger,
         "balanced": in_account == from_ledger,
-        "rent_items": [{"number": i.number, "due_date": i.due_date.isoformat(),
-                        "amount_fen": i.amount_fen, "credited_fen": i.credited_fen,
-                        "payable_fen": i.amount_fen - i.credited_fen, "state": i.state}
-                       for i in items],
+        "rent_items": [
+            {
+                "number": i.number,
+                "due_date": i.due_date.isoformat(),
+                "amount_fen": i.amount_fen,
+                "credited_fen": i.credited_fen,
+                "payable_fen": i.amount_fen - i.credited_fen,
+                "state": i.state,
+            }
+            for i in items
+        ],
     }

@@ -45,8 +45,12 @@ logging.getLogger("pyhanko.sign.signers.pdf_signer").setLevel(logging.ERROR)
 VILLAGE_FIELD, WINNER_FIELD, PLATFORM_FIELD = "Village", "Winner", "Exchange"
 
 #: The visible stamp: pyHanko's built-in font has no CJK glyphs, the template prints the names.
-STAMP = TextStampStyle(stamp_text="Digitally signed (PAdES)\n%(ts)s", background=None,
-                       border_width=1, timestamp_format="%Y-%m-%d %H:%M:%S %z")
+STAMP = TextStampStyle(
+    stamp_text="Digitally signed (PAdES)\n%(ts)s",
+    background=None,
+    border_width=1,
+    timestamp_format="%Y-%m-%d %H:%M:%S %z",
+)
 
 
 def asn1_cert(cert: x509.Certificate) -> asn1_x509.Certificate:
@@ -54,9 +58,13 @@ def asn1_cert(cert: x509.Certificate) -> asn1_x509.Certificate:
 
 
 def asn1_key(key: PrivateKey) -> asn1_keys.PrivateKeyInfo:
-    return asn1_keys.PrivateKeyInfo.load(key.private_bytes(
-        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption()))
+    return asn1_keys.PrivateKeyInfo.load(
+        key.private_bytes(
+            serialization.Encoding.DER,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
 
 
 def common_name(cert: x509.Certificate) -> str:
@@ -88,87 +96,147 @@ class _ClockedSigner(PdfSigner):
 
 
 def validation_context(
-    authority: Authority, crls: Sequence[x509.CertificateRevocationList], at: datetime,
+    authority: Authority,
+    crls: Sequence[x509.CertificateRevocationList],
+    at: datetime,
 ) -> ValidationContext:
     """The chain and the CRLs the signer validates against and embeds (no network)."""
     return ValidationContext(
         trust_roots=[asn1_cert(authority.root)],
         other_certs=[asn1_cert(c) for c in authority.chain()],
-        crls=[asn1_crl.CertificateList.load(c.public_bytes(serialization.Encoding.DER))
-              for c in crls],
-        allow_fetching=False, revocation_mode="require", moment=at,
+        crls=[
+            asn1_crl.CertificateList.load(c.public_bytes(serialization.Encoding.DER)) for c in crls
+        ],
+        allow_fetching=False,
+        revocation_mode="require",
+        moment=at,
     )
 
 
 def timestamper(authority: Authority, at: datetime) -> DummyTimeStamper:
     """The platform's own RFC 3161 TSA, in process, its certificate issued by the platform CA."""
     return DummyTimeStamper(
-        tsa_cert=asn1_cert(authority.tsa), tsa_key=asn1_key(authority.tsa_key),
+        tsa_cert=asn1_cert(authority.tsa),
+        tsa_key=asn1_key(authority.tsa_key),
         certs_to_embed=SimpleCertificateStore.from_certs(
-            [asn1_cert(authority.intermediate), asn1_cert(authority.root)]),
+            [asn1_cert(authority.intermediate), asn1_cert(authority.root)]
+        ),
         fixed_dt=at,
     )
 
 
 def _signer(authority: Authority, who: Credentials) -> signers.SimpleSigner:
     registry = SimpleCertificateStore.from_certs(
-        [asn1_cert(authority.intermediate), asn1_cert(authority.root)])
+        [asn1_cert(authority.intermediate), asn1_cert(authority.root)]
+    )
     return signers.SimpleSigner(asn1_cert(who.certificate), asn1_key(who.key), registry)
 
 
 def _sign(
-    writer: IncrementalPdfFileWriter, meta: PdfSignatureMetadata, authority: Authority,
-    who: Credentials, at: datetime, *, stamp: bool = True,
+    writer: IncrementalPdfFileWriter,
+    meta: PdfSignatureMetadata,
+    authority: Authority,
+    who: Credentials,
+    at: datetime,
+    *,
+    stamp: bool = True,
 ) -> bytes:
-    signer = _ClockedSigner(meta, _signer(authority, who), timestamper=timestamper(authority, at),
-                            stamp_style=STAMP if stamp else None, at=at)
+    signer = _ClockedSigner(
+        meta,
+        _signer(authority, who),
+        timestamper=timestamper(authority, at),
+        stamp_style=STAMP if stamp else None,
+        at=at,
+    )
     out = signer.sign_pdf(writer, existing_fields_only=True)
     return bytes(out.getvalue())
 
 
 def sign_as_village(
-    pdf: bytes, boxes: dict[str, SignatureBox], authority: Authority, who: Credentials,
-    crls: Sequence[x509.CertificateRevocationList], at: datetime, *, reason: str,
+    pdf: bytes,
+    boxes: dict[str, SignatureBox],
+    authority: Authority,
+    who: Credentials,
+    crls: Sequence[x509.CertificateRevocationList],
+    at: datetime,
+    *,
+    reason: str,
 ) -> bytes:
     """The first, certifying signature; creates both signature fields."""
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
     for field_name, role in ((VILLAGE_FIELD, "village"), (WINNER_FIELD, "winner")):
         place = boxes[role]
-        fields.append_signature_field(writer, SigFieldSpec(
-            field_name, on_page=place.page, box=place.box))
+        fields.append_signature_field(
+            writer, SigFieldSpec(field_name, on_page=place.page, box=place.box)
+        )
     meta = PdfSignatureMetadata(
-        field_name=VILLAGE_FIELD, certify=True, docmdp_permissions=MDPPerm.FILL_FORMS,
-        subfilter=SigSeedSubFilter.PADES, md_algorithm="sha256", embed_validation_info=True,
-        validation_context=validation_context(authority, crls, at), reason=reason,
-        location="中国", name=common_name(who.certificate))
+        field_name=VILLAGE_FIELD,
+        certify=True,
+        docmdp_permissions=MDPPerm.FILL_FORMS,
+        subfilter=SigSeedSubFilter.PADES,
+        md_algorithm="sha256",
+        embed_validation_info=True,
+        validation_context=validation_context(authority, crls, at),
+        reason=reason,
+        location="中国",
+        name=common_name(who.certificate),
+    )
     return _sign(writer, meta, authority, who, at)
 
 
 def sign_as_winner(
-    pdf: bytes, authority: Authority, who: Credentials,
-    crls: Sequence[x509.CertificateRevocationList], at: datetime, *, reason: str,
+    pdf: bytes,
+    authority: Authority,
+    who: Credentials,
+    crls: Sequence[x509.CertificateRevocationList],
+    at: datetime,
+    *,
+    reason: str,
 ) -> bytes:
     """The second signature, then the DSS and a document timestamp (PAdES B-LTA)."""
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
     meta = PdfSignatureMetadata(
-        field_name=WINNER_FIELD, subfilter=SigSeedSubFilter.PADES, md_algorithm="sha256",
-        embed_validation_info=True, use_pades_lta=True,
-        validation_context=validation_context(authority, crls, at), reason=reason,
-        location="中国", name=common_name(who.certificate))
+        field_name=WINNER_FIELD,
+        subfilter=SigSeedSubFilter.PADES,
+        md_algorithm="sha256",
+        embed_validation_info=True,
+        use_pades_lta=True,
+        validation_context=validation_context(authority, crls, at),
+        reason=reason,
+        location="中国",
+        name=common_name(who.certificate),
+    )
     return _sign(writer, meta, authority, who, at)
 
 
 def sign_as_platform(
-    pdf: bytes, authority: Authority, crls: Sequence[x509.CertificateRevocationList],
-    at: datetime, *, reason: str,
+    pdf: bytes,
+    authority: Authority,
+    crls: Sequence[x509.CertificateRevocationList],
+    at: datetime,
+    *,
+    reason: str,
 ) -> bytes:
     """The exchange certifies a document it issued (the transaction certificate)."""
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
     fields.append_signature_field(writer, SigFieldSpec(PLATFORM_FIELD, on_page=0))
     meta = PdfSignatureMetadata(
-        field_name=PLATFORM_FIELD, certify=True, docmdp_permissions=MDPPerm.NO_CHANGES,
-        subfilter=SigSeedSubFilter.PADES, md_algorithm="sha256", embed_validation_info=True,
-        use_pades_lta=True, validation_context=validation_context(authority, crls, at),
-        reason=reason, location="中国")
-    return _sign(writer, meta, authority, Credentials(authority.platform, authority.platform_key),
-                 at, stamp=False)
+        field_name=PLATFORM_FIELD,
+        certify=True,
+        docmdp_permissions=MDPPerm.NO_CHANGES,
+        subfilter=SigSeedSubFilter.PADES,
+        md_algorithm="sha256",
+        embed_validation_info=True,
+        use_pades_lta=True,
+        validation_context=validation_context(authority, crls, at),
+        reason=reason,
+        location="中国",
+    )
+    return _sign(
+        writer,
+        meta,
+        authority,
+        Credentials(authority.platform, authority.platform_key),
+        at,
+        stamp=False,
+    )

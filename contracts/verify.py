@@ -89,13 +89,18 @@ def _coverage_ok(coverage: SignatureCoverageLevel | None) -> bool:
 
 
 async def _signature_entry(
-    sig: EmbeddedPdfSignature, spec: PdfSignatureValidationSpec, timing: ValidationTimingInfo,
+    sig: EmbeddedPdfSignature,
+    spec: PdfSignatureValidationSpec,
+    timing: ValidationTimingInfo,
 ) -> dict[str, Any]:
     entry: dict[str, Any] = {"field": sig.field_name, "kind": "signature"}
     try:
         cert = sig.signer_cert
-        entry.update(signer=_name(cert), signer_serial_number=_serial_attr(cert),
-                     certificate_sha256=cert.sha256.hex())
+        entry.update(
+            signer=_name(cert),
+            signer_serial_number=_serial_attr(cert),
+            certificate_sha256=cert.sha256.hex(),
+        )
         result = await ades_lta_validation(sig, spec, timing_info=timing)
         status = result.api_status
         assert status is not None
@@ -103,10 +108,17 @@ async def _signature_entry(
         entry.update(
             signed_at=_iso(ts.timestamp if ts is not None else status.signer_reported_dt),
             claimed_at=_iso(status.signer_reported_dt),
-            timestamp=None if ts is None else {
-                "at": _iso(ts.timestamp), "intact": ts.intact, "valid": ts.valid,
-                "trusted": ts.trusted, "tsa": _name(ts.signing_cert)},
-            intact=bool(status.intact and status.valid), trusted=bool(status.trusted),
+            timestamp=None
+            if ts is None
+            else {
+                "at": _iso(ts.timestamp),
+                "intact": ts.intact,
+                "valid": ts.valid,
+                "trusted": ts.trusted,
+                "tsa": _name(ts.signing_cert),
+            },
+            intact=bool(status.intact and status.valid),
+            trusted=bool(status.trusted),
             coverage=_level(status.coverage),
             modification_level=_level(status.modification_level),
             docmdp_ok=status.docmdp_ok,
@@ -114,8 +126,11 @@ async def _signature_entry(
             docmdp_permission=_level(sig.docmdp_level),
             ades=_level(result.ades_subindic) if result.ades_subindic else "PASSED",
         )
-        entry["valid"] = bool(status.bottom_line and _modification_ok(status.modification_level)
-                              and _coverage_ok(status.coverage))
+        entry["valid"] = bool(
+            status.bottom_line
+            and _modification_ok(status.modification_level)
+            and _coverage_ok(status.coverage)
+        )
     except Exception as exc:  # a damaged signature is a finding, not a crash
         log.info("signature %s does not validate: %s", sig.field_name, exc)
         entry.update(intact=False, trusted=False, valid=False, error=str(exc) or type(exc).__name__)
@@ -123,20 +138,27 @@ async def _signature_entry(
 
 
 async def _timestamp_entry(
-    sig: EmbeddedPdfSignature, context: ValidationContext,
+    sig: EmbeddedPdfSignature,
+    context: ValidationContext,
 ) -> dict[str, Any]:
     entry: dict[str, Any] = {"field": sig.field_name, "kind": "document_timestamp"}
     try:
         entry["signer"] = _name(sig.signer_cert)
         status = await async_validate_pdf_timestamp(sig, validation_context=context)
         entry.update(
-            signed_at=_iso(status.timestamp), intact=bool(status.intact and status.valid),
-            trusted=bool(status.trusted), coverage=_level(status.coverage),
+            signed_at=_iso(status.timestamp),
+            intact=bool(status.intact and status.valid),
+            trusted=bool(status.trusted),
+            coverage=_level(status.coverage),
             modification_level=_level(status.modification_level),
         )
-        entry["valid"] = bool(status.intact and status.valid and status.trusted
-                              and _modification_ok(status.modification_level)
-                              and _coverage_ok(status.coverage))
+        entry["valid"] = bool(
+            status.intact
+            and status.valid
+            and status.trusted
+            and _modification_ok(status.modification_level)
+            and _coverage_ok(status.coverage)
+        )
     except Exception as exc:
         log.info("document timestamp %s does not validate: %s", sig.field_name, exc)
         entry.update(intact=False, trusted=False, valid=False, error=str(exc) or type(exc).__name__)
@@ -144,11 +166,18 @@ async def _timestamp_entry(
 
 
 async def verify_pdf_async(
-    data: bytes, trust_roots: Sequence[asn1_x509.Certificate], *, at: datetime | None = None,
+    data: bytes,
+    trust_roots: Sequence[asn1_x509.Certificate],
+    *,
+    at: datetime | None = None,
 ) -> dict[str, Any]:
     """The report `{valid, complete, signatures: [...], unsigned_fields, error?}`."""
-    report: dict[str, Any] = {"valid": False, "complete": False, "signatures": [],
-                              "unsigned_fields": []}
+    report: dict[str, Any] = {
+        "valid": False,
+        "complete": False,
+        "signatures": [],
+        "unsigned_fields": [],
+    }
     try:
         reader = PdfFileReader(io.BytesIO(data), strict=True)
         embedded = list(reader.embedded_signatures)
@@ -157,8 +186,11 @@ async def verify_pdf_async(
         report["error"] = f"无法解析 PDF：{exc}"
         return report
     report["unsigned_fields"] = [name for name, value, _ in fields if value is None]
-    timing = (ValidationTimingInfo(at, at, point_in_time_validation=True) if at is not None
-              else ValidationTimingInfo.now())
+    timing = (
+        ValidationTimingInfo(at, at, point_in_time_validation=True)
+        if at is not None
+        else ValidationTimingInfo.now()
+    )
     moment = timing.validation_time
     dss = DocumentSecurityStore.read_dss(reader) if "/DSS" in reader.root else None
     known_certs = list(dss.load_certs()) if dss is not None else []
@@ -167,20 +199,29 @@ async def verify_pdf_async(
             cert_validation_policy=CertValidationPolicySpec(
                 trust_manager=SimpleTrustManager.build(trust_roots=list(trust_roots)),
                 revinfo_policy=CertRevTrustPolicy(
-                    REQUIRE_REVINFO, freshness=None,
-                    freshness_req_type=FreshnessReqType.MAX_DIFF_REVOCATION_VALIDATION),
+                    REQUIRE_REVINFO,
+                    freshness=None,
+                    freshness_req_type=FreshnessReqType.MAX_DIFF_REVOCATION_VALIDATION,
+                ),
             ),
             revinfo_gathering_policy=RevocationInfoGatheringSpec(
-                online_fetching_rule=RevinfoOnlineFetchingRule.LOCAL_ONLY),
+                online_fetching_rule=RevinfoOnlineFetchingRule.LOCAL_ONLY
+            ),
             local_knowledge=LocalKnowledge(known_certs=known_certs),
         ),
         diff_policy=DEFAULT_DIFF_POLICY,
     )
     context_kwargs: dict[str, Any] = {
-        "trust_roots": list(trust_roots), "allow_fetching": False,
-        "revocation_mode": "soft-fail", "moment": moment}
-    ts_context = (dss.as_validation_context(context_kwargs) if dss is not None
-                  else ValidationContext(**context_kwargs))
+        "trust_roots": list(trust_roots),
+        "allow_fetching": False,
+        "revocation_mode": "soft-fail",
+        "moment": moment,
+    }
+    ts_context = (
+        dss.as_validation_context(context_kwargs)
+        if dss is not None
+        else ValidationContext(**context_kwargs)
+    )
     for sig in embedded:
         if sig.sig_object_type == "/DocTimeStamp":
             report["signatures"].append(await _timestamp_entry(sig, ts_context))
@@ -194,7 +235,10 @@ async def verify_pdf_async(
 
 
 def verify_pdf(
-    data: bytes, trust_roots: Sequence[asn1_x509.Certificate], *, at: datetime | None = None,
+    data: bytes,
+    trust_roots: Sequence[asn1_x509.Certificate],
+    *,
+    at: datetime | None = None,
 ) -> dict[str, Any]:
     """Synchronous wrapper (CLI, worker threads): runs its own event loop."""
     return asyncio.run(verify_pdf_async(data, trust_roots, at=at))

@@ -46,8 +46,11 @@ class BidderSignUp(msgspec.Struct, forbid_unknown_fields=True):
 def user_view(user: User, *, region_path: str | None = None) -> dict[str, Any]:
     """A user as they and staff see them: ID and phone masked even so (no need to echo them)."""
     return {
-        "id": user.id, "username": user.username, "role": user.role,
-        "display_name": user.display_name, "region": region_path,
+        "id": user.id,
+        "username": user.username,
+        "role": user.role,
+        "display_name": user.display_name,
+        "region": region_path,
         "id_type": user.id_type,
         "id_number": mask_id_number(user.id_number) if user.id_number else None,
         "phone": mask_phone(user.phone) if user.phone else None,
@@ -58,7 +61,9 @@ class AuthController(Controller):
     path = "/api/v1/auth"
 
     @post("/login", opt=PUBLIC, status_code=200)
-    async def login(self, request: Request[Any, Any, Any], data: JSONBody[LoginBody]) -> Response[Any]:
+    async def login(
+        self, request: Request[Any, Any, Any], data: JSONBody[LoginBody]
+    ) -> Response[Any]:
         svc = services(request)
         ip = client_ip(request) or "-"
         # Failed attempts count against the username and the address; success clears neither
@@ -68,9 +73,14 @@ class AuthController(Controller):
         try:
             async with svc.db.write() as session:
                 token, user = await login(
-                    session, data.username, data.password, now=svc.now(),
-                    ttl=timedelta(seconds=svc.config.token_ttl_seconds), ip=ip,
-                    user_agent=request.headers.get("user-agent"), passwords=svc.passwords,
+                    session,
+                    data.username,
+                    data.password,
+                    now=svc.now(),
+                    ttl=timedelta(seconds=svc.config.token_ttl_seconds),
+                    ip=ip,
+                    user_agent=request.headers.get("user-agent"),
+                    passwords=svc.passwords,
                 )
         except NotAuthenticated:
             svc.login_limiter.record(*keys)
@@ -81,13 +91,30 @@ class AuthController(Controller):
         async with svc.db.read() as session:
             region = await region_of(session, user)
         return Response(
-            {"token": token, "csrf_token": csrf,
-             "user": user_view(user, region_path=region.path if region else None)},
+            {
+                "token": token,
+                "csrf_token": csrf,
+                "user": user_view(user, region_path=region.path if region else None),
+            },
             cookies=[
-                Cookie(key=SESSION_COOKIE, value=token, httponly=True, samesite="lax",
-                       secure=secure, max_age=svc.config.token_ttl_seconds, path="/"),
-                Cookie(key=CSRF_COOKIE, value=csrf, httponly=False, samesite="strict",
-                       secure=secure, max_age=svc.config.token_ttl_seconds, path="/"),
+                Cookie(
+                    key=SESSION_COOKIE,
+                    value=token,
+                    httponly=True,
+                    samesite="lax",
+                    secure=secure,
+                    max_age=svc.config.token_ttl_seconds,
+                    path="/",
+                ),
+                Cookie(
+                    key=CSRF_COOKIE,
+                    value=csrf,
+                    httponly=False,
+                    samesite="strict",
+                    secure=secure,
+                    max_age=svc.config.token_ttl_seconds,
+                    path="/",
+                ),
             ],
         )
 
@@ -98,10 +125,13 @@ class AuthController(Controller):
         assert token is not None
         async with svc.db.write() as session:
             await logout(session, token, now=svc.now())
-        return Response({"ok": True}, cookies=[
-            Cookie(key=SESSION_COOKIE, value="", max_age=0, path="/"),
-            Cookie(key=CSRF_COOKIE, value="", max_age=0, path="/"),
-        ])
+        return Response(
+            {"ok": True},
+            cookies=[
+                Cookie(key=SESSION_COOKIE, value="", max_age=0, path="/"),
+                Cookie(key=CSRF_COOKIE, value="", max_age=0, path="/"),
+            ],
+        )
 
     @get("/me", guards=[allow()])
     async def me(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
@@ -113,15 +143,27 @@ class BidderController(Controller):
     path = "/api/v1/bidders"
 
     @post("/", opt=PUBLIC, status_code=201)
-    async def sign_up(self, request: Request[Any, Any, Any], data: JSONBody[BidderSignUp]) -> dict[str, Any]:
+    async def sign_up(
+        self, request: Request[Any, Any, Any], data: JSONBody[BidderSignUp]
+    ) -> dict[str, Any]:
         svc = services(request)
         svc.login_limiter.hit(f"signup-ip:{client_ip(request) or '-'}")
         async with svc.db.write() as session:
-            user = await add_user(session, NewUser(
-                username=data.phone, role="bidder", password=data.password,
-                display_name=data.name, id_type=data.id_type, id_number=data.id_number,
-                phone=data.phone,
-            ), actor="public", now=svc.now(), passwords=svc.passwords)
+            user = await add_user(
+                session,
+                NewUser(
+                    username=data.phone,
+                    role="bidder",
+                    password=data.password,
+                    display_name=data.name,
+                    id_type=data.id_type,
+                    id_number=data.id_number,
+                    phone=data.phone,
+                ),
+                actor="public",
+                now=svc.now(),
+                passwords=svc.passwords,
+            )
         return user_view(user)
 
 
@@ -134,7 +176,9 @@ class SettingsController(Controller):
             return exchange_settings.to_builtins(await exchange_settings.load(session))
 
     @put("/", guards=[allow("admin")])
-    async def update(self, request: Request[Any, Any, Any], data: JSONBody[dict[str, Any]]) -> dict[str, Any]:
+    async def update(
+        self, request: Request[Any, Any, Any], data: JSONBody[dict[str, Any]]
+    ) -> dict[str, Any]:
         svc = services(request)
         async with svc.db.write() as session:
             new = await exchange_settings.update(

@@ -66,7 +66,9 @@ class Config:
             else:
                 values[f.name] = raw
         if "secret_key" not in values:
-            values["secret_key"] = _persistent_secret(Path(str(values.get("data_dir", cls.data_dir))))
+            values["secret_key"] = _persistent_secret(
+                Path(str(values.get("data_dir", cls.data_dir)))
+            )
         known = {f.name for f in fields(cls)}
         unknown = set(values) - known
         if unknown:

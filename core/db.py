@@ -71,7 +71,11 @@ class Database:
             self.engine = create_async_engine(url, echo=echo, connect_args=connect_args)
             # One connection serialises writers in-process (a FIFO queue at the pool).
             self.writer = create_async_engine(
-                url, echo=echo, connect_args=connect_args, pool_size=1, max_overflow=0,
+                url,
+                echo=echo,
+                connect_args=connect_args,
+                pool_size=1,
+                max_overflow=0,
                 pool_timeout=60,
             )
             _sqlite_pragmas(self.engine, immediate=False)
@@ -79,7 +83,11 @@ class Database:
         else:
             # Size × workers must stay under PostgreSQL's max_connections.
             self.engine = create_async_engine(
-                url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
+                url,
+                echo=echo,
+                pool_size=pool_size,
+                max_overflow=pool_size,
+                pool_pre_ping=True,
             )
             self.writer = self.engine
         self._read = async_sessionmaker(self.engine, expire_on_commit=False)
@@ -117,4 +125,3 @@ def _sqlite_pragmas(engine: AsyncEngine, *, immediate: bool) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def on_begin(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
-

@@ -105,11 +105,20 @@ async def update(
     # Lock first, then read: two concurrent partial updates must not lose one another's
     # change, and the very first two must not both insert the row.
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    await session.execute(insert(SettingsRow).values(
-        id=1, data=to_builtins(ExchangeSettings()), updated_at=now, updated_by=actor,
-    ).on_conflict_do_nothing())
+    await session.execute(
+        insert(SettingsRow)
+        .values(
+            id=1,
+            data=to_builtins(ExchangeSettings()),
+            updated_at=now,
+            updated_by=actor,
+        )
+        .on_conflict_do_nothing()
+    )
     row = await session.scalar(
-        select(SettingsRow).where(SettingsRow.id == 1).with_for_update()
+        select(SettingsRow)
+        .where(SettingsRow.id == 1)
+        .with_for_update()
         .execution_options(populate_existing=True)
     )
     assert row is not None
@@ -119,7 +128,11 @@ async def update(
     row.data, row.updated_at, row.updated_by = data, now, actor
     changed = {k: v for k, v in data.items() if to_builtins(current).get(k) != v}
     await ledger.append(
-        session, subject=SETTINGS_SUBJECT, type="settings.updated", actor=actor,
-        payload={"changed": changed}, at=now,
+        session,
+        subject=SETTINGS_SUBJECT,
+        type="settings.updated",
+        actor=actor,
+        payload={"changed": changed},
+        at=now,
     )
     return new

@@ -96,8 +96,11 @@ def declares_access(handler: BaseRouteHandler) -> bool:
     handler.resolve_opts()
     if handler.opt.get("public"):
         return True
-    return any(hasattr(g, "ruralx_roles")
-               for layer in handler.ownership_layers for g in (layer.guards or ()))
+    return any(
+        hasattr(g, "ruralx_roles")
+        for layer in handler.ownership_layers
+        for g in (layer.guards or ())
+    )
 
 
 def csrf_token(secret: str, session_token: str) -> str:
@@ -164,14 +167,15 @@ async def strict_json_body(request: Request[Any, Any, Any]) -> None:
     try:
         msgspec.json.decode(await request.body(), type=target)
     except msgspec.ValidationError as exc:
-        raise ValidationException(detail="请求数据格式有误",
-                                  extra=[{"message": str(exc), "source": "body"}]) from None
+        raise ValidationException(
+            detail="请求数据格式有误", extra=[{"message": str(exc), "source": "body"}]
+        ) from None
     except msgspec.DecodeError:
         return  # malformed JSON: Litestar's own decoding answers it
 
 
 def form_csrf_ok(request: Request[Any, Any, Any], sent: str | None) -> bool:
-    """For page forms (routes with opt csrf="form"): the hidden `_csrf` field matches the session."""
+    """For page forms (opt csrf="form"): the hidden `_csrf` field matches the session."""
     token = token_of(request)
     if not token or not sent:
         return False
@@ -179,8 +183,14 @@ def form_csrf_ok(request: Request[Any, Any, Any], sent: str | None) -> bool:
 
 
 def problem(status: int, code: str, detail: str, title: str = "", **extra: Any) -> Response[Any]:
-    body = {"type": "about:blank", "title": title or detail, "status": status, "code": code,
-            "detail": detail, **extra}
+    body = {
+        "type": "about:blank",
+        "title": title or detail,
+        "status": status,
+        "code": code,
+        "detail": detail,
+        **extra,
+    }
     return Response(body, status_code=status, media_type=PROBLEM)
 
 
@@ -254,8 +264,11 @@ class RateLimiter:
             while hits and hits[0] <= now - self.window:
                 hits.popleft()
             if len(hits) >= self.limit:
-                raise TooManyRequests("rate_limited", "操作过于频繁，请稍后再试",
-                                      retry_after=(hits[0] + self.window - now) // 10**9 + 1)
+                raise TooManyRequests(
+                    "rate_limited",
+                    "操作过于频繁，请稍后再试",
+                    retry_after=(hits[0] + self.window - now) // 10**9 + 1,
+                )
 
     def record(self, *keys: str) -> None:
         now = self._ticks()

@@ -5,6 +5,12 @@ from listings.models import Document, Listing, Payment, Registration
 from listings.rules import ListingState
 
 __all__ = [
-    "Document", "Listing", "ListingState", "Payment", "Registration", "registration", "rules",
+    "Document",
+    "Listing",
+    "ListingState",
+    "Payment",
+    "Registration",
+    "registration",
+    "rules",
     "service",
 ]

@@ -73,33 +73,59 @@ def listing_view(
     if not _sees_everything(viewer, visible):
         terms.pop("reserve_fen", None)  # hidden reserve: never shown to bidders or the public
         terms["priority_holders"] = [
-            {"name": mask_name(h["name"]), "id_type": h["id_type"],
-             "id_number": mask_id_number(h["id_number"])}
+            {
+                "name": mask_name(h["name"]),
+                "id_type": h["id_type"],
+                "id_number": mask_id_number(h["id_number"]),
+            }
             for h in terms.get("priority_holders", [])
         ]
     return ListingOut(
-        id=listing.id, state=listing.state, title=listing.title, category=listing.category,
+        id=listing.id,
+        state=listing.state,
+        title=listing.title,
+        category=listing.category,
         category_name=CATEGORY_NAMES_ZH.get(listing.category, listing.category),
-        location=listing.location, area=listing.area, area_unit=listing.area_unit,
-        description=listing.description, terms=terms, village=visible.village.path,
-        created_at=listing.created_at, announced_at=listing.announced_at,
+        location=listing.location,
+        area=listing.area,
+        area_unit=listing.area_unit,
+        description=listing.description,
+        terms=terms,
+        village=visible.village.path,
+        created_at=listing.created_at,
+        announced_at=listing.announced_at,
         registration_closes_at=listing.registration_closes_at,
-        auction_starts_at=listing.auction_starts_at, return_reason=listing.return_reason,
-        outcome=listing.outcome, relist_of=listing.relist_of,
+        auction_starts_at=listing.auction_starts_at,
+        return_reason=listing.return_reason,
+        outcome=listing.outcome,
+        relist_of=listing.relist_of,
         documents=[_document_view(d) for d in documents or []],
     )
 
 
 def _document_view(d: Document) -> DocumentOut:
-    return DocumentOut(id=d.id, kind=d.kind, filename=d.filename, content_type=d.content_type,
-                       size=d.size, sha256=d.sha256, uploaded_at=d.uploaded_at)
+    return DocumentOut(
+        id=d.id,
+        kind=d.kind,
+        filename=d.filename,
+        content_type=d.content_type,
+        size=d.size,
+        sha256=d.sha256,
+        uploaded_at=d.uploaded_at,
+    )
 
 
 def registration_view(r: Registration, *, bidder: Any = None) -> RegistrationOut:
     return RegistrationOut(
-        id=r.id, listing_id=r.listing_id, state=r.state, deposit_fen=r.deposit_fen,
-        deposit_state=r.deposit_state, payment_reference=r.payment_reference,
-        bidder_number=r.bidder_number, priority_holder=r.priority_holder, reason=r.reason,
+        id=r.id,
+        listing_id=r.listing_id,
+        state=r.state,
+        deposit_fen=r.deposit_fen,
+        deposit_state=r.deposit_state,
+        payment_reference=r.payment_reference,
+        bidder_number=r.bidder_number,
+        priority_holder=r.priority_holder,
+        reason=r.reason,
         bidder=bidder,
     )
 
@@ -108,7 +134,9 @@ class ListingController(Controller):
     path = "/api/v1/listings"
 
     @post("/", guards=[allow("village")], status_code=201)
-    async def create(self, request: Request[Any, Any, Any], data: JSONBody[ListingCreate]) -> ListingOut:
+    async def create(
+        self, request: Request[Any, Any, Any], data: JSONBody[ListingCreate]
+    ) -> ListingOut:
         svc, who = services(request), actor(request)
         async with svc.db.write() as session:
             settings = await exchange_settings.load(session)
@@ -117,16 +145,23 @@ class ListingController(Controller):
 
     @get("/", opt=PUBLIC)
     async def search(
-        self, request: Request[Any, Any, Any],
+        self,
+        request: Request[Any, Any, Any],
         state_: Annotated[str | None, QueryParameter(name="state")] = None,
-        category: FromQuery[str | None] = None, region: FromQuery[str | None] = None,
+        category: FromQuery[str | None] = None,
+        region: FromQuery[str | None] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
         offset: Annotated[int, QueryParameter(ge=0)] = 0,
     ) -> dict[str, Any]:
         viewer = actor_or_none(request)
         async with services(request).db.read() as session:
-            rows = await service.search(session, viewer, service.ListingFilter(
-                state=state_, category=category, region=region, limit=limit, offset=offset))
+            rows = await service.search(
+                session,
+                viewer,
+                service.ListingFilter(
+                    state=state_, category=category, region=region, limit=limit, offset=offset
+                ),
+            )
         return {"items": [listing_view(v, viewer) for v in rows]}
 
     @get("/{listing_id:int}", opt=PUBLIC)
@@ -139,7 +174,10 @@ class ListingController(Controller):
 
     @patch("/{listing_id:int}", guards=[allow("village")])
     async def update(
-        self, request: Request[Any, Any, Any], listing_id: FromPath[int], data: JSONBody[ListingUpdate]
+        self,
+        request: Request[Any, Any, Any],
+        listing_id: FromPath[int],
+        data: JSONBody[ListingUpdate],
     ) -> ListingOut:
         svc, who = services(request), actor(request)
         async with svc.db.write() as session:
@@ -149,18 +187,26 @@ class ListingController(Controller):
             return listing_view(visible, who, await service.documents_of(session, listing_id))
 
     @post("/{listing_id:int}/submit", guards=[allow("village")], status_code=200)
-    async def submit(self, request: Request[Any, Any, Any], listing_id: FromPath[int], data: JSONBody[Empty]) -> ListingOut:
+    async def submit(
+        self, request: Request[Any, Any, Any], listing_id: FromPath[int], data: JSONBody[Empty]
+    ) -> ListingOut:
         return await self._act(request, listing_id, service.submit)
 
     @post("/{listing_id:int}/withdraw", guards=[allow("village")], status_code=200)
-    async def withdraw(self, request: Request[Any, Any, Any], listing_id: FromPath[int], data: JSONBody[Empty]) -> ListingOut:
+    async def withdraw(
+        self, request: Request[Any, Any, Any], listing_id: FromPath[int], data: JSONBody[Empty]
+    ) -> ListingOut:
         return await self._act(request, listing_id, service.withdraw)
 
     @post("/{listing_id:int}/relist", guards=[allow("village")], status_code=201)
-    async def relist(self, request: Request[Any, Any, Any], listing_id: FromPath[int], data: JSONBody[Empty]) -> ListingOut:
+    async def relist(
+        self, request: Request[Any, Any, Any], listing_id: FromPath[int], data: JSONBody[Empty]
+    ) -> ListingOut:
         return await self._act(request, listing_id, service.relist)
 
-    async def _act(self, request: Request[Any, Any, Any], listing_id: FromPath[int], use_case: Any) -> ListingOut:
+    async def _act(
+        self, request: Request[Any, Any, Any], listing_id: FromPath[int], use_case: Any
+    ) -> ListingOut:
         svc, who = services(request), actor(request)
         async with svc.db.write() as session:
             listing = await use_case(session, who, listing_id, svc.now())
@@ -178,7 +224,10 @@ class ListingController(Controller):
 
     @post("/{listing_id:int}/announce", guards=[allow("reviewer")], status_code=200)
     async def announce(
-        self, request: Request[Any, Any, Any], listing_id: FromPath[int], data: JSONBody[AnnounceBody]
+        self,
+        request: Request[Any, Any, Any],
+        listing_id: FromPath[int],
+        data: JSONBody[AnnounceBody],
     ) -> ListingOut:
         svc, who = services(request), actor(request)
         async with svc.db.write() as session:
@@ -186,10 +235,16 @@ class ListingController(Controller):
             await service.announce(session, who, listing_id, data, settings, svc.now())
             return listing_view(await service.load(session, who, listing_id), who)
 
-    @post("/{listing_id:int}/documents", guards=[allow("village")], status_code=201,
-          request_max_body_size=MAX_UPLOAD + 64 * 1024)
+    @post(
+        "/{listing_id:int}/documents",
+        guards=[allow("village")],
+        status_code=201,
+        request_max_body_size=MAX_UPLOAD + 64 * 1024,
+    )
     async def upload(
-        self, request: Request[Any, Any, Any], listing_id: FromPath[int],
+        self,
+        request: Request[Any, Any, Any],
+        listing_id: FromPath[int],
         data: MultipartBody[dict[str, Any]],
     ) -> DocumentOut:
         svc, who = services(request), actor(request)
@@ -210,8 +265,15 @@ class ListingController(Controller):
             await service.attachable(session, who, listing_id)
             sha = DocumentStore(svc.config.data_dir).put(content)
             document = await service.add_document(
-                session, who, listing_id, kind=kind, filename=filename,
-                content_type=content_type, size=len(content), sha256=sha, now=svc.now(),
+                session,
+                who,
+                listing_id,
+                kind=kind,
+                filename=filename,
+                content_type=content_type,
+                size=len(content),
+                sha256=sha,
+                now=svc.now(),
             )
             return _document_view(document)
 
@@ -228,10 +290,14 @@ class ListingController(Controller):
         if not _sees_everything(who, visible):
             raise NotFound("document.not_found", "材料不存在")
         body = DocumentStore(svc.config.data_dir).get(document.sha256)
-        return Response(body, media_type=document.content_type, headers={
-            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(document.filename)}",
-            "X-Content-Type-Options": "nosniff",
-        })
+        return Response(
+            body,
+            media_type=document.content_type,
+            headers={
+                "Content-Disposition": f"attachment; filename*=UTF-8''{quote(document.filename)}",
+                "X-Content-Type-Options": "nosniff",
+            },
+        )
 
     @post("/{listing_id:int}/registrations", guards=[allow("bidder")], status_code=201)
     async def register(
@@ -241,7 +307,11 @@ class ListingController(Controller):
         try:
             async with svc.db.write() as session:
                 registration = await reg.apply(
-                    session, who, listing_id, svc.now(), ip=client_ip(request),
+                    session,
+                    who,
+                    listing_id,
+                    svc.now(),
+                    ip=client_ip(request),
                     user_agent=request.headers.get("user-agent"),
                 )
                 return registration_view(registration)
@@ -249,7 +319,9 @@ class ListingController(Controller):
             raise Conflict("registration.duplicate", "您已报名该项目，请勿重复报名") from None
 
     @get("/{listing_id:int}/registrations", guards=[allow("reviewer", "regulator", "admin")])
-    async def registrations(self, request: Request[Any, Any, Any], listing_id: FromPath[int]) -> dict[str, Any]:
+    async def registrations(
+        self, request: Request[Any, Any, Any], listing_id: FromPath[int]
+    ) -> dict[str, Any]:
         who = actor(request)
         async with services(request).db.read() as session:
             visible = await service.load(session, who, listing_id)
@@ -258,15 +330,21 @@ class ListingController(Controller):
         if visible.listing.state == ListingState.AUCTION:
             # During the auction even staff see bidder numbers only (domain.md §3, anonymity).
             return {"items": [registration_view(r) for r in rows]}
-        return {"items": [registration_view(r, bidder=_bidder_identity(bidders[r.bidder_id]))
-                          for r in rows]}
+        return {
+            "items": [
+                registration_view(r, bidder=_bidder_identity(bidders[r.bidder_id])) for r in rows
+            ]
+        }
 
 
 def _bidder_identity(user: Any) -> dict[str, Any]:
     """What staff see of an applicant while qualifying: name, masked ID, masked phone."""
-    return {"name": user.display_name, "id_type": user.id_type,
-            "id_number": mask_id_number(user.id_number) if user.id_number else None,
-            "phone": mask_phone(user.phone) if user.phone else None}
+    return {
+        "name": user.display_name,
+        "id_type": user.id_type,
+        "id_number": mask_id_number(user.id_number) if user.id_number else None,
+        "phone": mask_phone(user.phone) if user.phone else None,
+    }
 
 
 class RegistrationController(Controller):
@@ -277,20 +355,27 @@ class RegistrationController(Controller):
         who = actor(request)
         async with services(request).db.read() as session:
             rows = await session.scalars(
-                select(Registration).where(Registration.bidder_id == who.id)
+                select(Registration)
+                .where(Registration.bidder_id == who.id)
                 .order_by(Registration.id.desc())
             )
             return {"items": [registration_view(r) for r in rows]}
 
     @get("/{registration_id:int}", guards=[allow()])
-    async def show(self, request: Request[Any, Any, Any], registration_id: FromPath[int]) -> RegistrationOut:
+    async def show(
+        self, request: Request[Any, Any, Any], registration_id: FromPath[int]
+    ) -> RegistrationOut:
         async with services(request).db.read() as session:
             return registration_view(
-                await reg.load_registration(session, actor(request), registration_id))
+                await reg.load_registration(session, actor(request), registration_id)
+            )
 
     @post("/{registration_id:int}/review", guards=[allow("reviewer")], status_code=200)
     async def review(
-        self, request: Request[Any, Any, Any], registration_id: FromPath[int], data: JSONBody[RegistrationReviewBody]
+        self,
+        request: Request[Any, Any, Any],
+        registration_id: FromPath[int],
+        data: JSONBody[RegistrationReviewBody],
     ) -> RegistrationOut:
         svc = services(request)
         async with svc.db.write() as session:
@@ -299,11 +384,19 @@ class RegistrationController(Controller):
 
     @post("/{registration_id:int}/deposit", guards=[allow("reviewer")], status_code=200)
     async def confirm_deposit(
-        self, request: Request[Any, Any, Any], registration_id: FromPath[int], data: JSONBody[ManualDeposit]
+        self,
+        request: Request[Any, Any, Any],
+        registration_id: FromPath[int],
+        data: JSONBody[ManualDeposit],
     ) -> Response[Any]:
         svc = services(request)
-        answer = await _idempotent_payment(request, lambda session: reg.confirm_manually(
-            session, actor(request), registration_id, data, svc.now()), data.bank_txn_id)
+        answer = await _idempotent_payment(
+            request,
+            lambda session: reg.confirm_manually(
+                session, actor(request), registration_id, data, svc.now()
+            ),
+            data.bank_txn_id,
+        )
         return _payment_response(answer)
 
 
@@ -322,14 +415,18 @@ class PaymentController(Controller):
             body = msgspec.json.decode(raw, type=PaymentCallback)
         except msgspec.DecodeError as exc:
             raise InvalidInput("request.invalid", f"回调数据格式有误：{exc}") from exc
-        answer = await _idempotent_payment(request, lambda session: reg.record_payment(
-            session, body, reference=body.reference, source="bank", actor="bank",
-            now=svc.now()), body.bank_txn_id)
+        answer = await _idempotent_payment(
+            request,
+            lambda session: reg.record_payment(
+                session, body, reference=body.reference, source="bank", actor="bank", now=svc.now()
+            ),
+            body.bank_txn_id,
+        )
         return _payment_response(answer)
 
 
 async def _idempotent_payment(request: Request[Any, Any, Any], use_case: Any, txn: str) -> Any:
-    """Run a payment once; a concurrent duplicate loses the unique race and reads the first answer."""
+    """Run a payment once; a concurrent duplicate loses the unique race, reads the first answer."""
     db = services(request).db
     try:
         async with db.write() as session:
@@ -345,4 +442,3 @@ async def _idempotent_payment(request: Request[Any, Any, Any], use_case: Any, tx
 def _payment_response(answer: reg.PaymentAnswer) -> Response[Any]:
     media = PROBLEM if answer.status >= 400 else "application/json"
     return Response(answer.body, status_code=answer.status, media_type=media)
-

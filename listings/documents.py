@@ -15,8 +15,11 @@ _SIGNATURES: tuple[tuple[bytes, str], ...] = (
     (b"\xff\xd8\xff", "image/jpeg"),
     (b"\x89PNG\r\n\x1a\n", "image/png"),
 )
-_EXTENSIONS = {"application/pdf": (".pdf",), "image/jpeg": (".jpg", ".jpeg"),
-               "image/png": (".png",)}
+_EXTENSIONS = {
+    "application/pdf": (".pdf",),
+    "image/jpeg": (".jpg", ".jpeg"),
+    "image/png": (".png",),
+}
 
 
 def detect_type(data: bytes) -> str:
@@ -31,7 +34,10 @@ def check(data: bytes, filename: str, declared: str | None) -> str:
     if not data:
         raise InvalidInput("document.empty", "文件为空")
     actual = detect_type(data)
-    if declared and declared.split(";")[0].strip().lower() not in (actual, "application/octet-stream"):
+    if declared and declared.split(";")[0].strip().lower() not in (
+        actual,
+        "application/octet-stream",
+    ):
         raise InvalidInput("document.type_mismatch", "文件内容与声明的类型不符")
     if not filename.lower().endswith(_EXTENSIONS[actual]):
         raise InvalidInput("document.extension_mismatch", "文件扩展名与文件内容不符")

@@ -48,8 +48,13 @@ def new_payment_reference() -> str:
 
 
 async def apply(
-    session: AsyncSession, actor: Actor, listing_id: int, now: datetime, *,
-    ip: str | None = None, user_agent: str | None = None,
+    session: AsyncSession,
+    actor: Actor,
+    listing_id: int,
+    now: datetime,
+    *,
+    ip: str | None = None,
+    user_agent: str | None = None,
 ) -> Registration:
     """A bidder applies during the notice period, accepting the announced terms."""
     actor.require("bidder")
@@ -66,15 +71,21 @@ async def apply(
         )
     )
     if existing is not None:
-        raise Conflict("registration.duplicate", "您已报名该项目，请勿重复报名",
-                       registration_id=existing)
+        raise Conflict(
+            "registration.duplicate", "您已报名该项目，请勿重复报名", registration_id=existing
+        )
     holders = {h["id_number"].upper() for h in listing.terms.get("priority_holders", [])}
     registration = Registration(
-        listing_id=listing_id, bidder_id=actor.id, state=RegState.PENDING_DEPOSIT,
-        deposit_fen=listing.terms["deposit_fen"], deposit_state=DepositState.PENDING,
+        listing_id=listing_id,
+        bidder_id=actor.id,
+        state=RegState.PENDING_DEPOSIT,
+        deposit_fen=listing.terms["deposit_fen"],
+        deposit_state=DepositState.PENDING,
         payment_reference=new_payment_reference(),
         priority_holder=bool(actor.user.id_number and actor.user.id_number.upper() in holders),
-        ip=ip, user_agent=(user_agent or "")[:256] or None, created_at=now,
+        ip=ip,
+        user_agent=(user_agent or "")[:256] or None,
+        created_at=now,
     )
     if registration.deposit_fen == 0:  # nothing to pay: ready for review at once
         registration.state = RegState.DEPOSIT_PAID
@@ -82,20 +93,38 @@ async def apply(
     session.add(registration)
     await session.flush()
     # Recorded after the zero-deposit shortcut, so the ledger states what the table holds.
-    await _record(session, registration, "registration.applied", actor.name, now,
-                  deposit_fen=registration.deposit_fen, ip=ip,
-                  payment_reference=registration.payment_reference)
+    await _record(
+        session,
+        registration,
+        "registration.applied",
+        actor.name,
+        now,
+        deposit_fen=registration.deposit_fen,
+        ip=ip,
+        payment_reference=registration.payment_reference,
+    )
     return registration
 
 
 async def _record(
-    session: AsyncSession, registration: Registration, type_: str, actor: str, now: datetime,
+    session: AsyncSession,
+    registration: Registration,
+    type_: str,
+    actor: str,
+    now: datetime,
     **payload: Any,
 ) -> None:
     await ledger.append(
-        session, subject=subject(registration.listing_id), type=type_, actor=actor,
-        payload={"registration_id": registration.id, "state": registration.state,
-                 "deposit_state": registration.deposit_state, **payload},
+        session,
+        subject=subject(registration.listing_id),
+        type=type_,
+        actor=actor,
+        payload={
+            "registration_id": registration.id,
+            "state": registration.state,
+            "deposit_state": registration.deposit_state,
+            **payload,
+        },
         at=now,
     )
 
@@ -144,8 +173,13 @@ _PAYMENT_PROBLEMS = {
 
 
 async def record_payment(
-    session: AsyncSession, body: PaymentCallback | ManualDeposit, *, reference: str,
-    source: str, actor: str, now: datetime,
+    session: AsyncSession,
+    body: PaymentCallback | ManualDeposit,
+    *,
+    reference: str,
+    source: str,
+    actor: str,
+    now: datetime,
 ) -> PaymentAnswer:
     """Apply one deposit payment once; every payment is kept, accepted or not (for refunds)."""
     earlier = await session.scalar(select(Payment).where(Payment.bank_txn_id == body.bank_txn_id))
@@ -162,37 +196,72 @@ async def record_payment(
         assert registration is not None
         registration.state = RegState.DEPOSIT_PAID
         registration.deposit_state = DepositState.PAID
-        answer = PaymentAnswer(200, {
-            "status": "accepted", "registration_id": registration.id,
-            "state": registration.state, "deposit_state": registration.deposit_state,
-        })
+        answer = PaymentAnswer(
+            200,
+            {
+                "status": "accepted",
+                "registration_id": registration.id,
+                "state": registration.state,
+                "deposit_state": registration.deposit_state,
+            },
+        )
     else:
-        answer = PaymentAnswer(422, {
-            "type": "about:blank", "title": "款项未能入账", "status": 422, "code": code,
-            "detail": _PAYMENT_PROBLEMS[code],
-        })
+        answer = PaymentAnswer(
+            422,
+            {
+                "type": "about:blank",
+                "title": "款项未能入账",
+                "status": 422,
+                "code": code,
+                "detail": _PAYMENT_PROBLEMS[code],
+            },
+        )
     payment = Payment(
-        bank_txn_id=body.bank_txn_id, reference=reference, amount_fen=body.amount_fen,
-        paid_at=paid_at, received_at=now,
+        bank_txn_id=body.bank_txn_id,
+        reference=reference,
+        amount_fen=body.amount_fen,
+        paid_at=paid_at,
+        received_at=now,
         registration_id=registration.id if registration else None,
-        outcome="accepted" if code is None else "rejected", code=code, source=source,
+        outcome="accepted" if code is None else "rejected",
+        code=code,
+        source=source,
         payer_account=body.payer_account,
-        response_status=answer.status, response=answer.body,
+        response_status=answer.status,
+        response=answer.body,
     )
     session.add(payment)
     await session.flush()
-    entry = {"bank_txn_id": body.bank_txn_id, "amount_fen": body.amount_fen,
-             "reference": reference, "source": source, "payment_id": payment.id,
-             # The account number itself stays in the payments table; the log proves which.
-             "payer_account_sha256": hashlib.sha256(body.payer_account.encode()).hexdigest()
-             if body.payer_account else None}
+    entry = {
+        "bank_txn_id": body.bank_txn_id,
+        "amount_fen": body.amount_fen,
+        "reference": reference,
+        "source": source,
+        "payment_id": payment.id,
+        # The account number itself stays in the payments table; the log proves which.
+        "payer_account_sha256": hashlib.sha256(body.payer_account.encode()).hexdigest()
+        if body.payer_account
+        else None,
+    }
     if registration is not None:
-        await _record(session, registration,
-                      "deposit.paid" if code is None else "payment.rejected", actor, now,
-                      **entry, code=code)
+        await _record(
+            session,
+            registration,
+            "deposit.paid" if code is None else "payment.rejected",
+            actor,
+            now,
+            **entry,
+            code=code,
+        )
     else:
-        await ledger.append(session, subject="payments", type="payment.rejected", actor=actor,
-                            payload={**entry, "code": code}, at=now)
+        await ledger.append(
+            session,
+            subject="payments",
+            type="payment.rejected",
+            actor=actor,
+            payload={**entry, "code": code},
+            at=now,
+        )
     return answer
 
 
@@ -219,17 +288,23 @@ async def confirm_manually(
     actor.require("reviewer")
     registration = await load_registration(session, actor, registration_id)
     return await record_payment(
-        session, body, reference=registration.payment_reference, source="staff",
-        actor=actor.name, now=now,
+        session,
+        body,
+        reference=registration.payment_reference,
+        source="staff",
+        actor=actor.name,
+        now=now,
     )
 
 
 async def _new_bidder_number(session: AsyncSession, listing_id: int) -> str:
-    taken = set(await session.scalars(
-        select(Registration.bidder_number).where(
-            Registration.listing_id == listing_id, Registration.bidder_number.is_not(None)
+    taken = set(
+        await session.scalars(
+            select(Registration.bidder_number).where(
+                Registration.listing_id == listing_id, Registration.bidder_number.is_not(None)
+            )
         )
-    ))
+    )
     # Random, not sequential: the order of registration must not be guessable from the number.
     while True:
         number = f"{secrets.randbelow(9000) + 1000}"
@@ -238,7 +313,10 @@ async def _new_bidder_number(session: AsyncSession, listing_id: int) -> str:
 
 
 async def review(
-    session: AsyncSession, actor: Actor, registration_id: int, body: RegistrationReviewBody,
+    session: AsyncSession,
+    actor: Actor,
+    registration_id: int,
+    body: RegistrationReviewBody,
     now: datetime,
 ) -> Registration:
     actor.require("reviewer")
@@ -264,8 +342,15 @@ async def review(
         registration.deposit_state = DepositState.REFUNDABLE
     registration.reason = body.reason or None
     registration.decided_at, registration.decided_by = now, actor.id
-    await _record(session, registration, f"registration.{registration.state}", actor.name, now,
-                  bidder_number=registration.bidder_number, reason=body.reason)
+    await _record(
+        session,
+        registration,
+        f"registration.{registration.state}",
+        actor.name,
+        now,
+        bidder_number=registration.bidder_number,
+        reason=body.reason,
+    )
     return registration
 
 
@@ -314,7 +399,8 @@ async def close_registration(
     registrations = await registrations_of(session, listing_id)
     qualified = [r for r in registrations if r.state == RegState.QUALIFIED]
     outcome = registration_outcome(
-        len(qualified), min_bidders=settings.min_qualified_bidders,
+        len(qualified),
+        min_bidders=settings.min_qualified_bidders,
         single_policy=settings.single_bidder_policy,
         already_extended=listing.registration_extended,
     )
@@ -328,16 +414,23 @@ async def close_registration(
         listing.outcome = "no_bidders" if not qualified else "too_few_bidders"
     elif outcome is Outcome.AGREEMENT:
         listing.outcome = "agreement"
-    await ledger.append(session, subject=subject(listing.id), type="registration.closed",
-                        actor="system", payload={"state": listing.state, **payload}, at=now)
+    await ledger.append(
+        session,
+        subject=subject(listing.id),
+        type="registration.closed",
+        actor="system",
+        payload={"state": listing.state, **payload},
+        at=now,
+    )
     if outcome is not Outcome.EXTEND:
         # Whoever cannot bid any more gets their deposit back.
         for r in registrations:
             still_bidding = r.state == RegState.QUALIFIED and outcome is not Outcome.FAILED
             if r.deposit_state in (DepositState.PAID, DepositState.HELD) and not still_bidding:
                 r.deposit_state = DepositState.REFUNDABLE
-                await _record(session, r, "deposit.refundable", "system", now,
-                              amount_fen=r.deposit_fen)
+                await _record(
+                    session, r, "deposit.refundable", "system", now, amount_fen=r.deposit_fen
+                )
     return Closing(listing, outcome, qualified)
 
 
@@ -353,7 +446,6 @@ def _extend(listing: Listing, settings: ExchangeSettings) -> None:
     listing.registration_extended = True
 
 
-
 async def settle_after_sale(
     session: AsyncSession, listing_id: int, winner_registration_id: int | None, now: datetime
 ) -> None:
@@ -361,19 +453,20 @@ async def settle_after_sale(
     rent payment; everyone else's becomes refundable."""
     for r in await registrations_of(session, listing_id):
         if r.id == winner_registration_id:
-            await _record(session, r, "deposit.to_be_credited", "system", now,
-                          amount_fen=r.deposit_fen)
+            await _record(
+                session, r, "deposit.to_be_credited", "system", now, amount_fen=r.deposit_fen
+            )
         elif r.deposit_state in (DepositState.PAID, DepositState.HELD):
             r.deposit_state = DepositState.REFUNDABLE
-            await _record(session, r, "deposit.refundable", "system", now,
-                          amount_fen=r.deposit_fen)
+            await _record(session, r, "deposit.refundable", "system", now, amount_fen=r.deposit_fen)
 
 
 async def qualified_number(session: AsyncSession, listing_id: int, bidder_id: int) -> str | None:
     """The bidder's anonymous number for this listing if qualified, else None."""
     return await session.scalar(
         select(Registration.bidder_number).where(
-            Registration.listing_id == listing_id, Registration.bidder_id == bidder_id,
+            Registration.listing_id == listing_id,
+            Registration.bidder_id == bidder_id,
             Registration.state == RegState.QUALIFIED,
         )
     )
@@ -385,7 +478,8 @@ async def qualified_numbers(
     """Bidder numbers of those among `bidder_ids` qualified for this listing, in one query."""
     rows = await session.execute(
         select(Registration.bidder_id, Registration.bidder_number).where(
-            Registration.listing_id == listing_id, Registration.bidder_id.in_(bidder_ids),
+            Registration.listing_id == listing_id,
+            Registration.bidder_id.in_(bidder_ids),
             Registration.state == RegState.QUALIFIED,
         )
     )

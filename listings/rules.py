@@ -55,8 +55,14 @@ TRANSITIONS: dict[tuple[ListingState, Action], ListingState] = {
 }
 
 STATE_NAMES_ZH = {
-    S.DRAFT: "草稿", S.SUBMITTED: "待审核", S.RETURNED: "已退回", S.ACCEPTED: "已受理",
-    S.ANNOUNCED: "公告中", S.AUCTION: "竞价中", S.SOLD: "已成交", S.FAILED: "流拍",
+    S.DRAFT: "草稿",
+    S.SUBMITTED: "待审核",
+    S.RETURNED: "已退回",
+    S.ACCEPTED: "已受理",
+    S.ANNOUNCED: "公告中",
+    S.AUCTION: "竞价中",
+    S.SOLD: "已成交",
+    S.FAILED: "流拍",
     S.WITHDRAWN: "已撤回",
 }
 
@@ -74,7 +80,8 @@ def transition(state: ListingState, action: Action) -> ListingState:
         raise Conflict(
             "listing.illegal_transition",
             f"当前状态“{STATE_NAMES_ZH[state]}”不能执行此操作（{action.value}）",
-            state=state.value, action=action.value,
+            state=state.value,
+            action=action.value,
         ) from None
 
 
@@ -87,8 +94,12 @@ def ensure_editable(state: ListingState) -> None:
 
 
 def check_announcement(
-    *, now: datetime, registration_closes_at: datetime, auction_starts_at: datetime,
-    notice_working_days: int, calendar: WorkingDayCalendar,
+    *,
+    now: datetime,
+    registration_closes_at: datetime,
+    auction_starts_at: datetime,
+    notice_working_days: int,
+    calendar: WorkingDayCalendar,
 ) -> None:
     """The notice period runs in working days from today; registration closes before the auction."""
     if registration_closes_at <= now:
@@ -97,7 +108,8 @@ def check_announcement(
     if local_date(registration_closes_at) < earliest:
         raise RuleViolation(
             "announce.notice_too_short",
-            f"公告期不得少于 {notice_working_days} 个工作日，报名截止日期最早为 {earliest.isoformat()}",
+            f"公告期不得少于 {notice_working_days} 个工作日，"
+            f"报名截止日期最早为 {earliest.isoformat()}",
             earliest=earliest.isoformat(),
         )
     if auction_starts_at < registration_closes_at:
@@ -136,6 +148,8 @@ def _single(policy: str, already_extended: bool) -> Outcome:
 
 def action_for(outcome: Outcome) -> Action:
     return {
-        Outcome.AUCTION: A.OPEN_AUCTION, Outcome.AGREEMENT: A.SELL,
-        Outcome.FAILED: A.FAIL, Outcome.EXTEND: A.EXTEND,
+        Outcome.AUCTION: A.OPEN_AUCTION,
+        Outcome.AGREEMENT: A.SELL,
+        Outcome.FAILED: A.FAIL,
+        Outcome.EXTEND: A.EXTEND,
     }[outcome]

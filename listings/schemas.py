@@ -15,15 +15,28 @@ Text200 = Annotated[str, Meta(min_length=1, max_length=200)]
 Decimal = Annotated[str, Meta(pattern=r"^\d{1,9}(\.\d{1,4})?$")]
 
 Category = Literal[
-    "land_management_rights", "forest_rights", "wasteland", "aquaculture_water",
-    "collective_construction_land", "collective_operating_assets", "farm_facilities",
-    "water_works", "sea_areas", "other",
+    "land_management_rights",
+    "forest_rights",
+    "wasteland",
+    "aquaculture_water",
+    "collective_construction_land",
+    "collective_operating_assets",
+    "farm_facilities",
+    "water_works",
+    "sea_areas",
+    "other",
 ]
 CATEGORY_NAMES_ZH: dict[str, str] = {
-    "land_management_rights": "土地经营权", "forest_rights": "林权", "wasteland": "四荒地",
-    "aquaculture_water": "养殖水面", "collective_construction_land": "集体经营性建设用地",
-    "collective_operating_assets": "集体经营性资产", "farm_facilities": "农业设施",
-    "water_works": "小型水利设施", "sea_areas": "海域", "other": "其他",
+    "land_management_rights": "土地经营权",
+    "forest_rights": "林权",
+    "wasteland": "四荒地",
+    "aquaculture_water": "养殖水面",
+    "collective_construction_land": "集体经营性建设用地",
+    "collective_operating_assets": "集体经营性资产",
+    "farm_facilities": "农业设施",
+    "water_works": "小型水利设施",
+    "sea_areas": "海域",
+    "other": "其他",
 }
 AreaUnit = Literal["mu", "square_meter", "hectare", "item"]
 PriceUnit = Literal["per_year", "per_mu_year", "per_month"]
@@ -40,7 +53,9 @@ class Strict(Struct, forbid_unknown_fields=True, kw_only=True):
 class Escalation(Strict, kw_only=True):
     every_years: Annotated[int, Meta(ge=1, le=30)]
     #: Percent as a whole number or a decimal string ("2.5"); never a float.
-    percent: Annotated[int, Meta(ge=0, le=100)] | Annotated[str, Meta(pattern=r"^\d{1,3}(\.\d{1,2})?$")]
+    percent: (
+        Annotated[int, Meta(ge=0, le=100)] | Annotated[str, Meta(pattern=r"^\d{1,3}(\.\d{1,2})?$")]
+    )
 
     def fraction(self) -> Fraction:
         return Fraction(self.percent)
@@ -187,4 +202,3 @@ class RegistrationOut(Struct, omit_defaults=True):
     priority_holder: bool = False
     reason: str | None = None
     bidder: dict[str, object] | None = None
-

@@ -67,7 +67,7 @@ def can_act_for_village(actor: Actor, village: Region) -> bool:
 async def load(
     session: AsyncSession, actor: Actor | None, listing_id: int, *, lock: bool = False
 ) -> Visible:
-    """A listing the actor may see (404 otherwise: existence is not disclosed), optionally locked."""
+    """A listing the actor may see (else 404: existence is not disclosed), optionally locked."""
     query = select(Listing).where(Listing.id == listing_id)
     if lock:
         query = query.with_for_update()
@@ -101,8 +101,10 @@ def _check_terms(terms: Terms, category: str, settings: ExchangeSettings) -> Non
         try:
             validate_id(holder.id_type, holder.id_number)
         except InvalidIdNumber as exc:
-            raise InvalidInput(f"terms.priority_holder.{exc.code}",
-                               f"优先权人“{holder.name}”的证件号码有误：{exc.message}") from exc
+            raise InvalidInput(
+                f"terms.priority_holder.{exc.code}",
+                f"优先权人“{holder.name}”的证件号码有误：{exc.message}",
+            ) from exc
     if terms.reserve_fen is not None and terms.reserve_fen < terms.listing_price_fen:
         raise InvalidInput("terms.reserve_below_start", "保留价不得低于挂牌价")
 
@@ -112,17 +114,28 @@ def _terms_dict(terms: Terms) -> dict[str, Any]:
 
 
 async def _record(
-    session: AsyncSession, listing: Listing, type_: str, actor: str, now: datetime,
+    session: AsyncSession,
+    listing: Listing,
+    type_: str,
+    actor: str,
+    now: datetime,
     **payload: Any,
 ) -> None:
     await ledger.append(
-        session, subject=subject(listing.id), type=type_, actor=actor,
-        payload={"state": listing.state, **payload}, at=now,
+        session,
+        subject=subject(listing.id),
+        type=type_,
+        actor=actor,
+        payload={"state": listing.state, **payload},
+        at=now,
     )
 
 
 async def create(
-    session: AsyncSession, actor: Actor, body: ListingCreate, settings: ExchangeSettings,
+    session: AsyncSession,
+    actor: Actor,
+    body: ListingCreate,
+    settings: ExchangeSettings,
     now: datetime,
 ) -> Listing:
     actor.require("village")
@@ -131,29 +144,49 @@ async def create(
         raise PermissionDenied("listing.not_your_village", "只能为本村委托资产")
     _check_terms(body.terms, body.category, settings)
     listing = Listing(
-        village_id=actor.region.id, created_by=actor.id, title=body.title,
-        category=body.category, location=body.location, area=body.area,
-        area_unit=body.area_unit, description=body.description,
-        terms=_terms_dict(body.terms), state=ListingState.DRAFT.value,
-        created_at=now, updated_at=now,
+        village_id=actor.region.id,
+        created_by=actor.id,
+        title=body.title,
+        category=body.category,
+        location=body.location,
+        area=body.area,
+        area_unit=body.area_unit,
+        description=body.description,
+        terms=_terms_dict(body.terms),
+        state=ListingState.DRAFT.value,
+        created_at=now,
+        updated_at=now,
     )
     session.add(listing)
     await session.flush()
-    await _record(session, listing, "listing.created", actor.name, now, terms=listing.terms,
-                  title=listing.title, category=listing.category)
+    await _record(
+        session,
+        listing,
+        "listing.created",
+        actor.name,
+        now,
+        terms=listing.terms,
+        title=listing.title,
+        category=listing.category,
+    )
     return listing
 
 
 async def update(
-    session: AsyncSession, actor: Actor, listing_id: int, patch: ListingUpdate,
-    settings: ExchangeSettings, now: datetime,
+    session: AsyncSession,
+    actor: Actor,
+    listing_id: int,
+    patch: ListingUpdate,
+    settings: ExchangeSettings,
+    now: datetime,
 ) -> Listing:
     visible = await load(session, actor, listing_id, lock=True)
     _require_village_owner(actor, visible)
     listing = visible.listing
     ensure_editable(ListingState(listing.state))
     changes = {
-        f: getattr(patch, f) for f in patch.__struct_fields__
+        f: getattr(patch, f)
+        for f in patch.__struct_fields__
         if getattr(patch, f) is not msgspec.UNSET
     }
     if "terms" in changes:
@@ -164,8 +197,7 @@ async def update(
     for name, value in changes.items():
         setattr(listing, name, value)
     listing.updated_at = now
-    await _record(session, listing, "listing.updated", actor.name, now,
-                  changed=sorted(changes))
+    await _record(session, listing, "listing.updated", actor.name, now, changed=sorted(changes))
     return listing
 
 
@@ -202,14 +234,17 @@ async def review(
     listing.state = transition(ListingState(listing.state), action).value
     listing.return_reason = body.reason if action is Action.RETURN else None
     listing.updated_at = now
-    await _record(session, listing, f"listing.{listing.state}", actor.name, now,
-                  reason=body.reason)
+    await _record(session, listing, f"listing.{listing.state}", actor.name, now, reason=body.reason)
     return listing
 
 
 async def announce(
-    session: AsyncSession, actor: Actor, listing_id: int, body: AnnounceBody,
-    settings: ExchangeSettings, now: datetime,
+    session: AsyncSession,
+    actor: Actor,
+    listing_id: int,
+    body: AnnounceBody,
+    settings: ExchangeSettings,
+    now: datetime,
 ) -> Listing:
     visible = await load(session, actor, listing_id, lock=True)
     _require_reviewer(actor, visible)
@@ -217,8 +252,11 @@ async def announce(
     new_state = transition(ListingState(listing.state), Action.ANNOUNCE)
     closes, starts = _aware(body.registration_closes_at), _aware(body.auction_starts_at)
     check_announcement(
-        now=now, registration_closes_at=closes, auction_starts_at=starts,
-        notice_working_days=settings.notice_period_working_days, calendar=settings.calendar(),
+        now=now,
+        registration_closes_at=closes,
+        auction_starts_at=starts,
+        notice_working_days=settings.notice_period_working_days,
+        calendar=settings.calendar(),
     )
     listing.state = new_state.value
     listing.announced_at = now
@@ -226,8 +264,13 @@ async def announce(
     listing.auction_starts_at = starts
     listing.updated_at = now
     await _record(
-        session, listing, "listing.announced", actor.name, now,
-        registration_closes_at=ledger.timestamp(closes), auction_starts_at=ledger.timestamp(starts),
+        session,
+        listing,
+        "listing.announced",
+        actor.name,
+        now,
+        registration_closes_at=ledger.timestamp(closes),
+        auction_starts_at=ledger.timestamp(starts),
         terms=listing.terms,
     )
     return listing
@@ -235,7 +278,9 @@ async def announce(
 
 def _aware(value: datetime) -> datetime:
     if value.tzinfo is None:
-        raise InvalidInput("time.timezone_required", "时间必须带时区，例如 2026-12-01T10:00:00+08:00")
+        raise InvalidInput(
+            "time.timezone_required", "时间必须带时区，例如 2026-12-01T10:00:00+08:00"
+        )
     return value
 
 
@@ -247,15 +292,33 @@ async def relist(session: AsyncSession, actor: Actor, listing_id: int, now: date
     if old.state != ListingState.FAILED:
         raise InvalidInput("listing.not_failed", "只有流拍的项目才能重新挂牌")
     new = Listing(
-        village_id=old.village_id, created_by=actor.id, title=old.title, category=old.category,
-        location=old.location, area=old.area, area_unit=old.area_unit,
-        description=old.description, terms=old.terms, state=ListingState.DRAFT.value,
-        relist_of=old.id, created_at=now, updated_at=now,
+        village_id=old.village_id,
+        created_by=actor.id,
+        title=old.title,
+        category=old.category,
+        location=old.location,
+        area=old.area,
+        area_unit=old.area_unit,
+        description=old.description,
+        terms=old.terms,
+        state=ListingState.DRAFT.value,
+        relist_of=old.id,
+        created_at=now,
+        updated_at=now,
     )
     session.add(new)
     await session.flush()
-    await _record(session, new, "listing.created", actor.name, now, relist_of=old.id,
-                  terms=new.terms, title=new.title, category=new.category)
+    await _record(
+        session,
+        new,
+        "listing.created",
+        actor.name,
+        now,
+        relist_of=old.id,
+        terms=new.terms,
+        title=new.title,
+        category=new.category,
+    )
     await _record(session, old, "listing.relisted", actor.name, now, new_listing_id=new.id)
     return new
 
@@ -273,7 +336,8 @@ async def search(
     session: AsyncSession, actor: Actor | None, filters: ListingFilter
 ) -> list[Visible]:
     query = (
-        select(Listing, Region).join(Region, Region.id == Listing.village_id)
+        select(Listing, Region)
+        .join(Region, Region.id == Listing.village_id)
         .order_by(Listing.id.desc())
     )
     if filters.state:
@@ -288,11 +352,14 @@ async def search(
         query = query.where(Listing.state.in_(visible_states))
     if actor is not None and actor.region is not None:
         # Outside one's jurisdiction only public listings are visible.
-        inside = (Region.path == actor.region.path) | Region.path.startswith(actor.region.path + "/")
+        inside = (Region.path == actor.region.path) | Region.path.startswith(
+            actor.region.path + "/"
+        )
         query = query.where(inside | Listing.state.in_([s.value for s in PUBLIC]))
     rows = await session.execute(query.limit(filters.limit).offset(filters.offset))
-    return [Visible(listing, village) for listing, village in rows
-            if can_view(actor, listing, village)]
+    return [
+        Visible(listing, village) for listing, village in rows if can_view(actor, listing, village)
+    ]
 
 
 def _states_visible_to(actor: Actor | None) -> list[str] | None:
@@ -319,31 +386,65 @@ async def attachable(session: AsyncSession, actor: Actor, listing_id: int) -> Vi
 
 
 async def add_document(
-    session: AsyncSession, actor: Actor, listing_id: int, *, kind: str, filename: str,
-    content_type: str, size: int, sha256: str, now: datetime,
+    session: AsyncSession,
+    actor: Actor,
+    listing_id: int,
+    *,
+    kind: str,
+    filename: str,
+    content_type: str,
+    size: int,
+    sha256: str,
+    now: datetime,
 ) -> Document:
-    """Record an attachment already stored by content hash; only while the entrustment is editable."""
+    """Record an attachment stored by content hash; only while the entrustment is editable."""
     visible = await attachable(session, actor, listing_id)
     document = Document(
-        listing_id=listing_id, kind=kind, filename=filename, content_type=content_type,
-        size=size, sha256=sha256, uploaded_by=actor.id, uploaded_at=now,
+        listing_id=listing_id,
+        kind=kind,
+        filename=filename,
+        content_type=content_type,
+        size=size,
+        sha256=sha256,
+        uploaded_by=actor.id,
+        uploaded_at=now,
     )
     session.add(document)
     await session.flush()
-    await _record(session, visible.listing, "listing.document_added", actor.name, now,
-                  document_id=document.id, kind=kind, filename=filename, sha256=sha256, size=size)
+    await _record(
+        session,
+        visible.listing,
+        "listing.document_added",
+        actor.name,
+        now,
+        document_id=document.id,
+        kind=kind,
+        filename=filename,
+        sha256=sha256,
+        size=size,
+    )
     return document
 
 
 async def conclude(
-    session: AsyncSession, listing_id: int, *, sold: bool, outcome: str, actor: str,
-    now: datetime, **payload: Any,
+    session: AsyncSession,
+    listing_id: int,
+    *,
+    sold: bool,
+    outcome: str,
+    actor: str,
+    now: datetime,
+    **payload: Any,
 ) -> Listing:
     """The trade ended (auction or agreement): the listing becomes sold or failed."""
-    listing = await session.scalar(select(Listing).where(Listing.id == listing_id).with_for_update())
+    listing = await session.scalar(
+        select(Listing).where(Listing.id == listing_id).with_for_update()
+    )
     if listing is None:
         raise NotFound("listing.not_found", "挂牌项目不存在")
-    listing.state = transition(ListingState(listing.state), Action.SELL if sold else Action.FAIL).value
+    listing.state = transition(
+        ListingState(listing.state), Action.SELL if sold else Action.FAIL
+    ).value
     listing.outcome = outcome
     listing.updated_at = now
     await _record(session, listing, "listing.concluded", actor, now, outcome=outcome, **payload)

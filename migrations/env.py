@@ -15,8 +15,10 @@ config = context.config
 
 def _run(connection: Any) -> None:
     context.configure(
-        connection=connection, target_metadata=metadata,
-        render_as_batch=connection.dialect.name == "sqlite", compare_type=True,
+        connection=connection,
+        target_metadata=metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
     )
     with context.begin_transaction():
         if connection.dialect.name == "postgresql":

@@ -34,8 +34,9 @@ class LedgerController(Controller):
         async with svc.db.read() as session:
             latest = await sequencer.latest_checkpoint(session)
         if latest is None:
-            await sequencer.run(svc.db, lambda: jobs.signer(svc), svc.now, wait=True,
-                                checkpoint="first")
+            await sequencer.run(
+                svc.db, lambda: jobs.signer(svc), svc.now, wait=True, checkpoint="first"
+            )
             async with svc.db.read() as session:
                 latest = await sequencer.latest_checkpoint(session)
         assert latest is not None
@@ -48,23 +49,39 @@ class LedgerController(Controller):
 
     @get("/checkpoints", opt=PUBLIC)
     async def checkpoints(
-        self, request: Request[Any, Any, Any],
+        self,
+        request: Request[Any, Any, Any],
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
         before_size: Annotated[int | None, QueryParameter(ge=0)] = None,
     ) -> dict[str, Any]:
         async with services(request).db.read() as session:
-            query = select(ledger_bundle.LedgerCheckpoint).order_by(
-                ledger_bundle.LedgerCheckpoint.size.desc()).limit(limit)
+            query = (
+                select(ledger_bundle.LedgerCheckpoint)
+                .order_by(ledger_bundle.LedgerCheckpoint.size.desc())
+                .limit(limit)
+            )
             if before_size is not None:
                 query = query.where(ledger_bundle.LedgerCheckpoint.size < before_size)
             rows = list(await session.scalars(query))
-        return {"items": [{"size": c.size, "root": c.root, "created_at": c.created_at.isoformat(),
-                           "reason": c.reason, "note": c.note} for c in rows]}
+        return {
+            "items": [
+                {
+                    "size": c.size,
+                    "root": c.root,
+                    "created_at": c.created_at.isoformat(),
+                    "reason": c.reason,
+                    "note": c.note,
+                }
+                for c in rows
+            ]
+        }
 
     @get("/consistency", opt=PUBLIC)
     async def consistency(
-        self, request: Request[Any, Any, Any],
-        first: Annotated[int, QueryParameter(ge=0)], second: Annotated[int, QueryParameter(ge=0)],
+        self,
+        request: Request[Any, Any, Any],
+        first: Annotated[int, QueryParameter(ge=0)],
+        second: Annotated[int, QueryParameter(ge=0)],
     ) -> dict[str, Any]:
         """RFC 9162 consistency proof between two tree sizes (e.g. two checkpoints)."""
         async with services(request).db.read() as session:
@@ -73,7 +90,8 @@ class LedgerController(Controller):
 
     @get("/bundle", guards=[allow("regulator")])
     async def bundle(
-        self, request: Request[Any, Any, Any],
+        self,
+        request: Request[Any, Any, Any],
         listing_id: Annotated[int, QueryParameter(ge=1)],
         size: Annotated[int | None, QueryParameter(ge=0)] = None,
         known_size: Annotated[int | None, QueryParameter(ge=0)] = None,
@@ -85,20 +103,26 @@ class LedgerController(Controller):
             await listing_service.load(session, who, listing_id)  # 404 outside jurisdiction
             uncovered = size is None and await _uncovered(session, subject)
         if uncovered:
-            await sequencer.run(svc.db, lambda: jobs.signer(svc), svc.now, wait=True,
-                                checkpoint="on_demand")
+            await sequencer.run(
+                svc.db, lambda: jobs.signer(svc), svc.now, wait=True, checkpoint="on_demand"
+            )
         async with svc.db.read() as session:
-            return await ledger_bundle.bundle(session, subject, size=size, known_size=known_size,
-                                              signer=jobs.signer(svc))
+            return await ledger_bundle.bundle(
+                session, subject, size=size, known_size=known_size, signer=jobs.signer(svc)
+            )
 
 
 async def _uncovered(session: Any, subject: str) -> bool:
     """Whether some entry of the subject is not yet in the latest checkpoint."""
-    if await session.scalar(select(LedgerEntry.id).where(
-            LedgerEntry.subject == subject, LedgerEntry.leaf_index.is_(None)).limit(1)):
+    if await session.scalar(
+        select(LedgerEntry.id)
+        .where(LedgerEntry.subject == subject, LedgerEntry.leaf_index.is_(None))
+        .limit(1)
+    ):
         return True
     highest = await session.scalar(
-        select(func.max(LedgerEntry.leaf_index)).where(LedgerEntry.subject == subject))
+        select(func.max(LedgerEntry.leaf_index)).where(LedgerEntry.subject == subject)
+    )
     latest = await sequencer.latest_checkpoint(session)
     return highest is not None and (latest is None or highest >= latest.size)
 
@@ -107,8 +131,9 @@ class TimelineController(Controller):
     path = "/api/v1/listings"
 
     @get("/{listing_id:int}/timeline", guards=[allow(*STAFF)])
-    async def timeline(self, request: Request[Any, Any, Any],
-                       listing_id: FromPath[int]) -> dict[str, Any]:
+    async def timeline(
+        self, request: Request[Any, Any, Any], listing_id: FromPath[int]
+    ) -> dict[str, Any]:
         async with services(request).db.read() as session:
             return await views.timeline(session, actor(request), listing_id)
 
@@ -117,8 +142,9 @@ class LadderController(Controller):
     path = "/api/v1/auctions"
 
     @get("/{listing_id:int}/ladder", guards=[allow(*STAFF)])
-    async def ladder(self, request: Request[Any, Any, Any],
-                     listing_id: FromPath[int]) -> dict[str, Any]:
+    async def ladder(
+        self, request: Request[Any, Any, Any], listing_id: FromPath[int]
+    ) -> dict[str, Any]:
         async with services(request).db.read() as session:
             return await views.ladder(session, actor(request), listing_id)
 
@@ -128,7 +154,8 @@ class StatsController(Controller):
 
     @get("/", guards=[allow("regulator", "admin")])
     async def stats(
-        self, request: Request[Any, Any, Any],
+        self,
+        request: Request[Any, Any, Any],
         group_by: FromQuery[str] = "village",
         date_from: Annotated[date | None, QueryParameter(name="from")] = None,
         date_to: Annotated[date | None, QueryParameter(name="to")] = None,
@@ -141,14 +168,21 @@ class StatsController(Controller):
         who = actor(request)
         async with services(request).db.read() as session:
             result = await stats.statistics(
-                session, query, who.region.path if who.region is not None else None)
+                session, query, who.region.path if who.region is not None else None
+            )
         name = f"stats-{'-'.join(query.group_by)}"
         if format_ == "csv":
-            return Response(stats.to_csv(result), media_type="text/csv; charset=utf-8",
-                            headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+            return Response(
+                stats.to_csv(result),
+                media_type="text/csv; charset=utf-8",
+                headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+            )
         if format_ == "xlsx":
-            return Response(stats.to_xlsx(result), media_type=XLSX,
-                            headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'})
+            return Response(
+                stats.to_xlsx(result),
+                media_type=XLSX,
+                headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
+            )
         return Response(result.as_dict())
 
 
@@ -162,35 +196,58 @@ class WarningController(Controller):
 
     @get("/", guards=[allow("regulator", "admin")])
     async def search(
-        self, request: Request[Any, Any, Any], kind: FromQuery[str | None] = None,
-        state_: Annotated[Literal["open", "acknowledged"] | None,
-                          QueryParameter(name="state")] = None,
+        self,
+        request: Request[Any, Any, Any],
+        kind: FromQuery[str | None] = None,
+        state_: Annotated[
+            Literal["open", "acknowledged"] | None, QueryParameter(name="state")
+        ] = None,
         listing_id: FromQuery[int | None] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
         offset: Annotated[int, QueryParameter(ge=0)] = 0,
     ) -> dict[str, Any]:
         if kind is not None and kind not in warnings.KIND_NAMES_ZH:
-            raise InvalidInput("warning.kind", "预警类型无效",
-                               allowed=sorted(warnings.KIND_NAMES_ZH))
+            raise InvalidInput(
+                "warning.kind", "预警类型无效", allowed=sorted(warnings.KIND_NAMES_ZH)
+            )
         async with services(request).db.read() as session:
             rows, total = await warnings.search(
-                session, actor(request), kind=kind, state=state_, listing_id=listing_id,
-                limit=limit, offset=offset)
-        return {"items": [warnings.view(w) for w in rows], "total": total,
-                "not_computed": {"shared_bank_account": "银行回调不含付款账户，无法比对"}}
+                session,
+                actor(request),
+                kind=kind,
+                state=state_,
+                listing_id=listing_id,
+                limit=limit,
+                offset=offset,
+            )
+        return {
+            "items": [warnings.view(w) for w in rows],
+            "total": total,
+            "not_computed": {"shared_bank_account": "银行回调不含付款账户，无法比对"},
+        }
 
     @post("/{warning_id:int}/acknowledge", guards=[allow("regulator")], status_code=200)
-    async def acknowledge(self, request: Request[Any, Any, Any], warning_id: FromPath[int],
-                          data: JSONBody[AcknowledgeBody]) -> dict[str, Any]:
+    async def acknowledge(
+        self,
+        request: Request[Any, Any, Any],
+        warning_id: FromPath[int],
+        data: JSONBody[AcknowledgeBody],
+    ) -> dict[str, Any]:
         svc = services(request)
         if not data.note.strip():
             raise InvalidInput("warning.note_required", "请填写处理意见")
         async with svc.db.write() as session:
-            row = await warnings.acknowledge(session, actor(request), warning_id,
-                                             data.note.strip(), svc.now())
+            row = await warnings.acknowledge(
+                session, actor(request), warning_id, data.note.strip(), svc.now()
+            )
             return warnings.view(row)
 
 
 #: Registered by the app.
-CONTROLLERS: list[Any] = [LedgerController, TimelineController, LadderController,
-                          StatsController, WarningController]
+CONTROLLERS: list[Any] = [
+    LedgerController,
+    TimelineController,
+    LadderController,
+    StatsController,
+    WarningController,
+]

@@ -17,19 +17,29 @@ from core.ledger.verify import verify_bundle
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add this package's subcommands to the `ruralx` parser."""
     ledger = sub.add_parser("ledger", help="the verifiable transaction log").add_subparsers(
-        dest="ledger_cmd", required=True)
+        dest="ledger_cmd", required=True
+    )
     verify = ledger.add_parser(
-        "verify", help="verify an exported bundle offline (no database, no network)")
+        "verify", help="verify an exported bundle offline (no database, no network)"
+    )
     verify.add_argument("bundle", metavar="BUNDLE", help="the JSON file from /ledger/bundle")
-    verify.add_argument("--key", metavar="PUBKEY",
-                        help="the exchange's verifier key, or a file holding it "
-                             "(default: $RURALX_LEDGER_KEY)")
-    verify.add_argument("--checkpoint", metavar="FILE",
-                        help="a signed checkpoint you already trust (must be consistent)")
+    verify.add_argument(
+        "--key",
+        metavar="PUBKEY",
+        help="the exchange's verifier key, or a file holding it (default: $RURALX_LEDGER_KEY)",
+    )
+    verify.add_argument(
+        "--checkpoint",
+        metavar="FILE",
+        help="a signed checkpoint you already trust (must be consistent)",
+    )
     verify.set_defaults(func=_cmd_verify)
     audit = ledger.add_parser("audit", help="re-verify the whole log and all checkpoints")
-    audit.add_argument("--key", metavar="PUBKEY",
-                       help="trusted verifier key (default: the exchange's own key file)")
+    audit.add_argument(
+        "--key",
+        metavar="PUBKEY",
+        help="trusted verifier key (default: the exchange's own key file)",
+    )
     audit.set_defaults(func=_cmd_audit)
     demo = sub.add_parser("demo", help="fill the database with a realistic county (synthetic)")
     demo.add_argument("--listings", type=int, default=100_000)
@@ -72,11 +82,15 @@ def _cmd_verify(_: Config, args: argparse.Namespace) -> int:
     report = verify_bundle(bundle, key, trusted_checkpoint=trusted)
     if report.checkpoint is not None:
         cp = report.checkpoint
-        print(f"检查点：{cp.origin}，日志大小 {cp.size}，根哈希 {cp.root_hash.hex()}"
-              + (f"（{'; '.join(cp.extensions)}）" if cp.extensions else ""))
+        print(
+            f"检查点：{cp.origin}，日志大小 {cp.size}，根哈希 {cp.root_hash.hex()}"
+            + (f"（{'; '.join(cp.extensions)}）" if cp.extensions else "")
+        )
     if untrusted:
-        print("警告：未指定可信公钥，使用了导出包自带的公钥——只能证明文件自洽，不能证明出自交易所",
-              file=sys.stderr)
+        print(
+            "警告：未指定可信公钥，使用了导出包自带的公钥——只能证明文件自洽，不能证明出自交易所",
+            file=sys.stderr,
+        )
     if not report.ok:
         assert report.failure is not None
         print(f"不通过：{report.failure.describe()}", file=sys.stderr)
@@ -107,9 +121,11 @@ def _cmd_audit(config: Config, args: argparse.Namespace) -> int:
             report = await audit(db, key)
         finally:
             await db.dispose()
-        print(f"记录 {report.entries} 条（{report.subjects} 条链），"
-              f"已入日志 {report.sequenced} 条，"
-              f"待入日志 {report.unsequenced} 条；检查点 {report.checkpoints} 个")
+        print(
+            f"记录 {report.entries} 条（{report.subjects} 条链），"
+            f"已入日志 {report.sequenced} 条，"
+            f"待入日志 {report.unsequenced} 条；检查点 {report.checkpoints} 个"
+        )
         if report.ok:
             print("通过：日志、全部检查点及其一致性、每条哈希链均验证无误")
             return 0
@@ -127,4 +143,3 @@ def _cmd_demo(config: Config, args: argparse.Namespace) -> int:
     for name, value in summary.items():
         print(f"{name}: {value}")
     return 0
-

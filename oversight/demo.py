@@ -39,8 +39,23 @@ from listings.schemas import CATEGORY_NAMES_ZH
 from oversight import stats, warnings
 
 COUNTY: Final = "福建省/泉州市/惠安县"
-TOWNS: Final = ("螺城镇", "螺阳镇", "黄塘镇", "紫山镇", "东岭镇", "涂寨镇", "东桥镇", "净峰镇",
-                "小岞镇", "山霞镇", "辋川镇", "崇武镇", "张坂镇", "百崎回族乡", "洛江镇")
+TOWNS: Final = (
+    "螺城镇",
+    "螺阳镇",
+    "黄塘镇",
+    "紫山镇",
+    "东岭镇",
+    "涂寨镇",
+    "东桥镇",
+    "净峰镇",
+    "小岞镇",
+    "山霞镇",
+    "辋川镇",
+    "崇武镇",
+    "张坂镇",
+    "百崎回族乡",
+    "洛江镇",
+)
 _SYLLABLES: Final = "东西南北前后上下新大山水田林溪湖塘坑岭峰港埔厝洋沙龙凤霞美兴安福"
 #: (category, weight, price unit, yearly price range in yuan (per mu for land), term years)
 CATEGORIES: Final = (
@@ -55,9 +70,11 @@ CATEGORIES: Final = (
     ("sea_areas", 3, "per_mu_year", (200, 1200), (5, 15)),
     ("other", 2, "per_month", (500, 8_000), (1, 5)),
 )
-USER_AGENTS: Final = ("Mozilla/5.0 (Linux; Android {a}; V{b}A) AppleWebKit/537.36 Chrome/{c}.0.{d}",
-                      "Mozilla/5.0 (iPhone; CPU iPhone OS {a}_{b} like Mac OS X) Mobile/{d}",
-                      "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/{c}.0.{d}.{b}")
+USER_AGENTS: Final = (
+    "Mozilla/5.0 (Linux; Android {a}; V{b}A) AppleWebKit/537.36 Chrome/{c}.0.{d}",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS {a}_{b} like Mac OS X) Mobile/{d}",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/{c}.0.{d}.{b}",
+)
 _CHUNK: Final = 5000
 
 
@@ -72,8 +89,10 @@ def _villages(rng: random.Random) -> list[str]:
 
 
 def _resident_id(rng: random.Random) -> str:
-    first17 = f"350521{rng.randint(1950, 2000)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}" \
-              f"{rng.randint(0, 999):03d}"
+    first17 = (
+        f"350521{rng.randint(1950, 2000)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}"
+        f"{rng.randint(0, 999):03d}"
+    )
     return first17 + resident_id_check_char(first17)
 
 
@@ -84,8 +103,12 @@ def _uscc(rng: random.Random) -> str:
 
 
 def _device(rng: random.Random) -> str:
-    return rng.choice(USER_AGENTS).format(a=rng.randint(10, 17), b=rng.randint(1000, 9999),
-                                          c=rng.randint(100, 130), d=rng.randint(1000, 99999))
+    return rng.choice(USER_AGENTS).format(
+        a=rng.randint(10, 17),
+        b=rng.randint(1000, 9999),
+        c=rng.randint(100, 130),
+        d=rng.randint(1000, 99999),
+    )
 
 
 def _terms(rng: random.Random, category: tuple[Any, ...]) -> dict[str, Any]:
@@ -93,10 +116,14 @@ def _terms(rng: random.Random, category: tuple[Any, ...]) -> dict[str, Any]:
     yuan = rng.randint(low, high)
     price = yuan * 100 // 10 * 10 if unit != "per_month" else yuan * 100
     terms: dict[str, Any] = {
-        "listing_price_fen": price, "price_unit": unit, "term_years": rng.randint(short, long),
+        "listing_price_fen": price,
+        "price_unit": unit,
+        "term_years": rng.randint(short, long),
         "payment": rng.choices(["annual", "semiannual", "monthly", "lump_sum"], [70, 15, 10, 5])[0],
-        "increment_fen": max(100, price // 50 // 100 * 100), "max_steps": 10,
-        "deposit_fen": price // 10 // 100 * 100, "rent_free_months": 0,
+        "increment_fen": max(100, price // 50 // 100 * 100),
+        "max_steps": 10,
+        "deposit_fen": price // 10 // 100 * 100,
+        "rent_free_months": 0,
         "priority_holders": [],
     }
     if unit == "per_mu_year":
@@ -113,9 +140,20 @@ async def _regions(session: AsyncSession, paths: list[str]) -> dict[str, Region]
     towns = {path.rsplit("/", 1)[0] for path in paths}
     parents = {town: await ensure_region(session, town) for town in sorted(towns)}
     existing = set(await session.scalars(select(Region.path).where(Region.path.in_(paths))))
-    await _bulk(session, Region, [
-        {"parent_id": parents[p.rsplit("/", 1)[0]].id, "name": p.rsplit("/", 1)[1],
-         "level": "village", "path": p} for p in paths if p not in existing])
+    await _bulk(
+        session,
+        Region,
+        [
+            {
+                "parent_id": parents[p.rsplit("/", 1)[0]].id,
+                "name": p.rsplit("/", 1)[1],
+                "level": "village",
+                "path": p,
+            }
+            for p in paths
+            if p not in existing
+        ],
+    )
     rows = await session.scalars(select(Region).where(Region.path.in_(paths)))
     return {r.path: r for r in rows}
 
@@ -128,9 +166,12 @@ async def _bump_sequences(session: AsyncSession, tables: Sequence[str]) -> None:
     if session.bind.dialect.name != "postgresql":
         return
     for table in tables:
-        await session.execute(text(
-            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-            f"(SELECT COALESCE(MAX(id), 1) FROM {table}))"))
+        await session.execute(
+            text(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                f"(SELECT COALESCE(MAX(id), 1) FROM {table}))"
+            )
+        )
 
 
 async def _bulk(session: AsyncSession, model: Any, rows: list[dict[str, Any]]) -> None:
@@ -142,20 +183,25 @@ async def _bulk(session: AsyncSession, model: Any, rows: list[dict[str, Any]]) -
     if session.bind.dialect.name == "postgresql":
         raw = (await connection.get_raw_connection()).driver_connection
         names = list(rows[0])
-        json_columns = {c.name for c in table.columns if c.name in names
-                        and c.type.__class__.__name__ in ("JSON", "JSONB")}
-        records = [tuple(json.dumps(r[n], ensure_ascii=False) if n in json_columns else r[n]
-                         for n in names) for r in rows]
+        json_columns = {
+            c.name
+            for c in table.columns
+            if c.name in names and c.type.__class__.__name__ in ("JSON", "JSONB")
+        }
+        records = [
+            tuple(
+                json.dumps(r[n], ensure_ascii=False) if n in json_columns else r[n] for n in names
+            )
+            for r in rows
+        ]
         await raw.copy_records_to_table(table.name, records=records, columns=names)
         return
     statement = insert(table)
     for start in range(0, len(rows), _CHUNK):
-        await connection.execute(statement, rows[start:start + _CHUNK])
+        await connection.execute(statement, rows[start : start + _CHUNK])
 
 
-async def populate(
-    db: Database, count: int, *, seed: int, now: datetime
-) -> dict[str, Any]:
+async def populate(db: Database, count: int, *, seed: int, now: datetime) -> dict[str, Any]:
     rng = random.Random(seed)
     started = time.perf_counter()
     summary: dict[str, Any] = {}
@@ -172,25 +218,44 @@ async def populate(
         for path in village_paths:
             user_id += 1
             officials[path] = user_id
-            users.append({"id": user_id, "username": f"demo{tag}-v{user_id}", "role": "village",
-                          "display_name": path.rsplit("/", 1)[1] + "经办人",
-                          "region_id": regions[path].id, "password_hash": "!", "active": False,
-                          "id_type": None, "id_number": None, "phone": None,
-                          "created_at": now})
+            users.append(
+                {
+                    "id": user_id,
+                    "username": f"demo{tag}-v{user_id}",
+                    "role": "village",
+                    "display_name": path.rsplit("/", 1)[1] + "经办人",
+                    "region_id": regions[path].id,
+                    "password_hash": "!",
+                    "active": False,
+                    "id_type": None,
+                    "id_number": None,
+                    "phone": None,
+                    "created_at": now,
+                }
+            )
         bidders: list[tuple[int, str]] = []  # (id, id_type)
         for _ in range(max(20, count // 15)):
             user_id += 1
             organisation = rng.random() < 0.2
             id_type = "uscc" if organisation else "resident_id"
-            users.append({
-                "id": user_id, "username": f"demo{tag}-b{user_id}", "role": "bidder",
-                "region_id": None,
-                "display_name": (rng.choice(_SYLLABLES) + rng.choice(_SYLLABLES) + "农业合作社")
-                if organisation else rng.choice("陈林黄张李王吴刘蔡杨郑") + rng.choice(
-                    "建国志明丽华春梅金水阿福秀英"),
-                "id_type": id_type, "id_number": _uscc(rng) if organisation else _resident_id(rng),
-                "phone": f"1{rng.choice('3589')}{rng.randint(0, 999_999_999):09d}",
-                "password_hash": "!", "active": False, "created_at": now})
+            users.append(
+                {
+                    "id": user_id,
+                    "username": f"demo{tag}-b{user_id}",
+                    "role": "bidder",
+                    "region_id": None,
+                    "display_name": (rng.choice(_SYLLABLES) + rng.choice(_SYLLABLES) + "农业合作社")
+                    if organisation
+                    else rng.choice("陈林黄张李王吴刘蔡杨郑")
+                    + rng.choice("建国志明丽华春梅金水阿福秀英"),
+                    "id_type": id_type,
+                    "id_number": _uscc(rng) if organisation else _resident_id(rng),
+                    "phone": f"1{rng.choice('3589')}{rng.randint(0, 999_999_999):09d}",
+                    "password_hash": "!",
+                    "active": False,
+                    "created_at": now,
+                }
+            )
             bidders.append((user_id, id_type))
         id_types = dict(bidders)
         phones = {u["id"]: u.get("phone") for u in users}
@@ -204,8 +269,12 @@ async def populate(
         for _ in range(count):
             listing_id += 1
             if relist is not None:
-                path, category, terms, previous = relist["path"], relist["category"], \
-                    relist["terms"], relist["id"]
+                path, category, terms, previous = (
+                    relist["path"],
+                    relist["category"],
+                    relist["terms"],
+                    relist["id"],
+                )
                 announced = relist["announced"] + timedelta(days=rng.randint(30, 60))
                 relist = None
             else:
@@ -213,8 +282,9 @@ async def populate(
                 category = rng.choices(CATEGORIES, weights)[0]
                 terms = _terms(rng, category)
                 previous = None
-                announced = now - span + timedelta(
-                    seconds=rng.randint(0, int(span.total_seconds())))
+                announced = (
+                    now - span + timedelta(seconds=rng.randint(0, int(span.total_seconds())))
+                )
             category_code = category[0]
             announced = min(announced, now - timedelta(hours=1))
             closes = announced + timedelta(days=10)
@@ -232,36 +302,67 @@ async def populate(
                 if outcome == "too_few_bidders":
                     bidders_n = 1
                 if rng.random() < 0.35:
-                    relist = {"path": path, "category": category, "terms": terms,
-                              "id": listing_id, "announced": announced}
-            listings.append({
-                "id": listing_id, "village_id": regions[path].id, "created_by": officials[path],
-                "title": f"{path.rsplit('/', 1)[1]}{CATEGORY_NAMES_ZH[category_code]}流转",
-                "category": category_code, "location": path.rsplit("/", 2)[1],
-                "area": terms.get("area"), "area_unit": "mu" if terms.get("area") else None,
-                "description": "演示数据", "terms": terms, "state": state,
-                "announced_at": announced, "registration_closes_at": closes,
-                "auction_starts_at": closes + timedelta(days=1),
-                "registration_extended": False, "outcome": outcome, "relist_of": previous,
-                "created_at": announced - timedelta(days=3), "updated_at": min(now, closes)})
+                    relist = {
+                        "path": path,
+                        "category": category,
+                        "terms": terms,
+                        "id": listing_id,
+                        "announced": announced,
+                    }
+            listings.append(
+                {
+                    "id": listing_id,
+                    "village_id": regions[path].id,
+                    "created_by": officials[path],
+                    "title": f"{path.rsplit('/', 1)[1]}{CATEGORY_NAMES_ZH[category_code]}流转",
+                    "category": category_code,
+                    "location": path.rsplit("/", 2)[1],
+                    "area": terms.get("area"),
+                    "area_unit": "mu" if terms.get("area") else None,
+                    "description": "演示数据",
+                    "terms": terms,
+                    "state": state,
+                    "announced_at": announced,
+                    "registration_closes_at": closes,
+                    "auction_starts_at": closes + timedelta(days=1),
+                    "registration_extended": False,
+                    "outcome": outcome,
+                    "relist_of": previous,
+                    "created_at": announced - timedelta(days=3),
+                    "updated_at": min(now, closes),
+                }
+            )
             chosen = rng.sample(bidders, bidders_n)
             shared_ip = f"10.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
             plant = rng.random() if bidders_n >= 2 else 1.0
             regs = []
             for number, (bidder_id, _) in enumerate(chosen, start=1):
                 registration_id += 1
-                ip = (shared_ip if plant < 0.01 else
-                      f"{rng.randint(27, 223)}.{rng.randint(0, 255)}.{rng.randint(0, 255)}."
-                      f"{rng.randint(1, 254)}")
-                regs.append({
-                    "id": registration_id, "listing_id": listing_id, "bidder_id": bidder_id,
-                    "state": "qualified", "deposit_fen": terms["deposit_fen"],
-                    "deposit_state": "refunded",
-                    "payment_reference": f"DM{tag}{registration_id:010d}",
-                    "bidder_number": f"{number:03d}", "priority_holder": False, "reason": None,
-                    "ip": ip, "user_agent": _device(rng),
-                    "created_at": announced + timedelta(days=2),
-                    "decided_at": announced + timedelta(days=3), "decided_by": None})
+                ip = (
+                    shared_ip
+                    if plant < 0.01
+                    else f"{rng.randint(27, 223)}.{rng.randint(0, 255)}.{rng.randint(0, 255)}."
+                    f"{rng.randint(1, 254)}"
+                )
+                regs.append(
+                    {
+                        "id": registration_id,
+                        "listing_id": listing_id,
+                        "bidder_id": bidder_id,
+                        "state": "qualified",
+                        "deposit_fen": terms["deposit_fen"],
+                        "deposit_state": "refunded",
+                        "payment_reference": f"DM{tag}{registration_id:010d}",
+                        "bidder_number": f"{number:03d}",
+                        "priority_holder": False,
+                        "reason": None,
+                        "ip": ip,
+                        "user_agent": _device(rng),
+                        "created_at": announced + timedelta(days=2),
+                        "decided_at": announced + timedelta(days=3),
+                        "decided_by": None,
+                    }
+                )
             if 0.01 <= plant < 0.015:
                 regs[1]["user_agent"] = regs[0]["user_agent"]
             if 0.015 <= plant < 0.018:
@@ -275,16 +376,34 @@ async def populate(
                 final = terms["listing_price_fen"] + steps * terms["increment_fen"]
                 decided = closes + timedelta(days=1, hours=rng.randint(0, 3))
                 deal = (terms["listing_price_fen"], final, decided)
-                deals.append({"listing_id": listing_id, "kind": outcome,
-                              "registration_id": winner["id"],
-                              "winner_number": winner["bidder_number"],
-                              "listing_fen": terms["listing_price_fen"], "final_fen": final,
-                              "rounds": steps, "decided_at": decided, "contract_id": None})
-            fact_rows.append(stats.fact_values(
-                listing_id=listing_id, state=state, category=category_code, terms=terms,
-                announced_at=announced, village_id=regions[path].id, village_path=path,
-                ancestors=ancestors[path], deal=deal,
-                buyer_id_type=id_types[regs[-1]["bidder_id"]] if deal else None, now=now))
+                deals.append(
+                    {
+                        "listing_id": listing_id,
+                        "kind": outcome,
+                        "registration_id": winner["id"],
+                        "winner_number": winner["bidder_number"],
+                        "listing_fen": terms["listing_price_fen"],
+                        "final_fen": final,
+                        "rounds": steps,
+                        "decided_at": decided,
+                        "contract_id": None,
+                    }
+                )
+            fact_rows.append(
+                stats.fact_values(
+                    listing_id=listing_id,
+                    state=state,
+                    category=category_code,
+                    terms=terms,
+                    announced_at=announced,
+                    village_id=regions[path].id,
+                    village_path=path,
+                    ancestors=ancestors[path],
+                    deal=deal,
+                    buyer_id_type=id_types[regs[-1]["bidder_id"]] if deal else None,
+                    now=now,
+                )
+            )
         for user in users:  # the planted families share a phone
             user["phone"] = phones[user["id"]]
         await _bulk(session, User, users)
@@ -293,12 +412,29 @@ async def populate(
         await _bulk(session, Deal, deals)
         await stats.upsert_facts(session, fact_rows)
         await _bump_sequences(session, ["users", "listings", "registrations"])
-        await ledger.append(session, subject="demo", type="demo.generated", actor="cli",
-                            payload={"listings": count, "seed": seed, "tag": tag,
-                                     "county": COUNTY, "synthetic": True}, at=now)
-        summary.update({"listings": count, "registrations": len(registrations),
-                        "deals": len(deals), "bidders": len(bidders),
-                        "villages": len(village_paths)})
+        await ledger.append(
+            session,
+            subject="demo",
+            type="demo.generated",
+            actor="cli",
+            payload={
+                "listings": count,
+                "seed": seed,
+                "tag": tag,
+                "county": COUNTY,
+                "synthetic": True,
+            },
+            at=now,
+        )
+        summary.update(
+            {
+                "listings": count,
+                "registrations": len(registrations),
+                "deals": len(deals),
+                "bidders": len(bidders),
+                "villages": len(village_paths),
+            }
+        )
     summary["insert_seconds"] = round(time.perf_counter() - started, 1)
     started = time.perf_counter()
     async with db.read() as session:
@@ -316,9 +452,9 @@ async def generate(config: Config, count: int, *, seed: int) -> dict[str, Any]:
     try:
         summary = await populate(db, count, seed=seed, now=now)
         signer = keys.load_signer(config.data_dir, config.secret_key)
-        summary["log_size"] = await sequencer.run(db, lambda: signer, lambda: datetime.now(UTC),
-                                                  wait=True, checkpoint="interval")
+        summary["log_size"] = await sequencer.run(
+            db, lambda: signer, lambda: datetime.now(UTC), wait=True, checkpoint="interval"
+        )
     finally:
         await db.dispose()
     return summary
-

@@ -82,10 +82,12 @@ def economics(terms: Mapping[str, Any], listing_fen: int, final_fen: int | None)
         return DealEconomics(listing_total, 0, 0, 0, 0)
     deal_total = contract_value_fen(terms, final_fen)
     area = _area(terms)
-    per_year = (annual_rent_fen(final_fen, terms["price_unit"], area)
-                - annual_rent_fen(listing_fen, terms["price_unit"], area))
-    return DealEconomics(listing_total, deal_total, round_half_up(per_year),
-                         deal_total - listing_total, deal_total)
+    per_year = annual_rent_fen(final_fen, terms["price_unit"], area) - annual_rent_fen(
+        listing_fen, terms["price_unit"], area
+    )
+    return DealEconomics(
+        listing_total, deal_total, round_half_up(per_year), deal_total - listing_total, deal_total
+    )
 
 
 def premium_key(listing_fen: int, final_fen: int) -> str:

@@ -44,8 +44,12 @@ def signer(svc: Services) -> keys.CheckpointSigner:
 
 async def sequencing_due(session: AsyncSession, now: datetime) -> bool:
     """Entries waiting, or a grown tree whose last checkpoint is a minute old."""
-    if await session.scalar(select(LedgerEntry.id).where(LedgerEntry.leaf_index.is_(None))
-                            .limit(1)) is not None:
+    if (
+        await session.scalar(
+            select(LedgerEntry.id).where(LedgerEntry.leaf_index.is_(None)).limit(1)
+        )
+        is not None
+    ):
         return True
     size = await session.scalar(select(LedgerTree.size).where(LedgerTree.id == 1)) or 0
     latest = await sequencer.latest_checkpoint(session)
@@ -68,7 +72,8 @@ async def _cursor(session: AsyncSession, name: str) -> Cursor | None:
         ins = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
         await session.execute(ins(Cursor).values(name=name, position=0).on_conflict_do_nothing())
     return await session.scalar(
-        query.with_for_update(skip_locked=True).execution_options(populate_existing=True))
+        query.with_for_update(skip_locked=True).execution_options(populate_existing=True)
+    )
 
 
 async def follow_log(svc: Services) -> int:
@@ -83,14 +88,21 @@ async def follow_log(svc: Services) -> int:
         cursor = await _cursor(session, "feed")
         if cursor is None:
             return 0
-        rows = list(await session.execute(
-            select(LedgerEntry.leaf_index, LedgerEntry.subject, LedgerEntry.type)
-            .where(LedgerEntry.leaf_index >= cursor.position, LedgerEntry.leaf_index < size)
-            .order_by(LedgerEntry.leaf_index).limit(FEED_BATCH)))
+        rows = list(
+            await session.execute(
+                select(LedgerEntry.leaf_index, LedgerEntry.subject, LedgerEntry.type)
+                .where(LedgerEntry.leaf_index >= cursor.position, LedgerEntry.leaf_index < size)
+                .order_by(LedgerEntry.leaf_index)
+                .limit(FEED_BATCH)
+            )
+        )
         if not rows:
             return 0
-        touched = {int(subject.split(":", 1)[1]) for _, subject, type_ in rows
-                   if subject.startswith("listing:") and type_ not in _IGNORED}
+        touched = {
+            int(subject.split(":", 1)[1])
+            for _, subject, type_ in rows
+            if subject.startswith("listing:") and type_ not in _IGNORED
+        }
         await stats.refresh_facts(session, touched, now)
         settings = await exchange_settings.load(session)
         found = await warnings.detect(session, settings, now, touched)
@@ -109,8 +121,9 @@ async def scan_warnings(svc: Services, *, force: bool = False) -> int | None:
             return None
     async with svc.db.write() as session:
         cursor = await _cursor(session, "scan")
-        if cursor is None or (not force and cursor.run_at is not None
-                              and now - cursor.run_at < SCAN_INTERVAL):
+        if cursor is None or (
+            not force and cursor.run_at is not None and now - cursor.run_at < SCAN_INTERVAL
+        ):
             return None
         cursor.run_at = now  # claimed: the others skip until the next interval
     async with svc.db.read() as session:

@@ -73,9 +73,12 @@ MEDIAN_DIMENSIONS = ("county_id", "town_id", "village_id", "category", "month", 
 for _dimension in (*MEDIAN_DIMENSIONS, None):
     Index(
         f"ix_listing_facts_median_{(_dimension or 'all').removesuffix('_id')}",
-        *([_dimension] if _dimension else []), "premium_bucket", "premium_key",
+        *([_dimension] if _dimension else []),
+        "premium_bucket",
+        "premium_key",
         postgresql_include=["final_fen", "listing_fen"],
-        postgresql_where=ListingFact.is_sold == 1, sqlite_where=ListingFact.is_sold == 1,
+        postgresql_where=ListingFact.is_sold == 1,
+        sqlite_where=ListingFact.is_sold == 1,
         _table=ListingFact.__table__,
     )
 

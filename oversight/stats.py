@@ -45,20 +45,31 @@ from listings.schemas import CATEGORY_NAMES_ZH
 from oversight import facts, probe
 from oversight.models import ListingFact
 
-MARKET_STATES: Final = {"announced": "open", "auction": "open", "sold": "sold",
-                        "failed": "failed"}
+MARKET_STATES: Final = {"announced": "open", "auction": "open", "sold": "sold", "failed": "failed"}
 DIMENSIONS: Final = ("county", "town", "village", "category", "month", "buyer_type")
 BUYER_TYPE_NAMES: Final = {"individual": "个人", "organisation": "单位", None: "未成交"}
 MEASURES: Final = (
-    "listings", "failed", "deals", "listing_total_fen", "deal_total_fen", "premium_rate",
-    "premium_rate_median", "premium_per_year_fen", "premium_over_term_fen",
+    "listings",
+    "failed",
+    "deals",
+    "listing_total_fen",
+    "deal_total_fen",
+    "premium_rate",
+    "premium_rate_median",
+    "premium_per_year_fen",
+    "premium_over_term_fen",
     "contract_value_fen",
 )
 MEASURE_NAMES_ZH: Final = {
-    "listings": "挂牌宗数", "failed": "流拍宗数", "deals": "成交宗数",
-    "listing_total_fen": "挂牌总额（分）", "deal_total_fen": "成交总额（分）",
-    "premium_rate": "溢价率（%，按金额加权）", "premium_rate_median": "溢价率中位数（%）",
-    "premium_per_year_fen": "年增收（分）", "premium_over_term_fen": "期内增收（分）",
+    "listings": "挂牌宗数",
+    "failed": "流拍宗数",
+    "deals": "成交宗数",
+    "listing_total_fen": "挂牌总额（分）",
+    "deal_total_fen": "成交总额（分）",
+    "premium_rate": "溢价率（%，按金额加权）",
+    "premium_rate_median": "溢价率中位数（%）",
+    "premium_per_year_fen": "年增收（分）",
+    "premium_over_term_fen": "期内增收（分）",
     "contract_value_fen": "合同总价值（分）",
 }
 _UPSERT_CHUNK: Final = 5000
@@ -70,24 +81,43 @@ _UPSERT_CHUNK: Final = 5000
 
 
 def fact_row(
-    listing: Listing, village: Region, ancestors: dict[str, int | None], deal: Deal | None,
-    buyer_id_type: str | None, now: datetime,
+    listing: Listing,
+    village: Region,
+    ancestors: dict[str, int | None],
+    deal: Deal | None,
+    buyer_id_type: str | None,
+    now: datetime,
 ) -> dict[str, Any]:
     """The stored facts of one listing that reached the market."""
     assert listing.announced_at is not None
     return fact_values(
-        listing_id=listing.id, state=listing.state, category=listing.category,
-        terms=listing.terms, announced_at=listing.announced_at, village_id=village.id,
-        village_path=village.path, ancestors=ancestors,
+        listing_id=listing.id,
+        state=listing.state,
+        category=listing.category,
+        terms=listing.terms,
+        announced_at=listing.announced_at,
+        village_id=village.id,
+        village_path=village.path,
+        ancestors=ancestors,
         deal=(deal.listing_fen, deal.final_fen, deal.decided_at) if deal is not None else None,
-        buyer_id_type=buyer_id_type, now=now)
+        buyer_id_type=buyer_id_type,
+        now=now,
+    )
 
 
 def fact_values(
-    *, listing_id: int, state: str, category: str, terms: dict[str, Any],
-    announced_at: datetime, village_id: int, village_path: str,
-    ancestors: dict[str, int | None], deal: tuple[int, int, datetime] | None,
-    buyer_id_type: str | None, now: datetime,
+    *,
+    listing_id: int,
+    state: str,
+    category: str,
+    terms: dict[str, Any],
+    announced_at: datetime,
+    village_id: int,
+    village_path: str,
+    ancestors: dict[str, int | None],
+    deal: tuple[int, int, datetime] | None,
+    buyer_id_type: str | None,
+    now: datetime,
 ) -> dict[str, Any]:
     """The same from plain values (the demo generator computes them without ORM objects)."""
     market = MARKET_STATES[state]
@@ -99,21 +129,30 @@ def fact_values(
     decided = local_date(deal[2]) if sold and deal is not None else None
     years = int(terms["term_years"])
     return {
-        "listing_id": listing_id, "village_id": village_id,
-        "town_id": ancestors.get("town"), "county_id": ancestors.get("county"),
-        "village_path": village_path, "category": category,
-        "announced_on": announced, "month": announced.year * 100 + announced.month,
-        "state": market, "is_sold": int(sold), "is_failed": int(market == "failed"),
+        "listing_id": listing_id,
+        "village_id": village_id,
+        "town_id": ancestors.get("town"),
+        "county_id": ancestors.get("county"),
+        "village_path": village_path,
+        "category": category,
+        "announced_on": announced,
+        "month": announced.year * 100 + announced.month,
+        "state": market,
+        "is_sold": int(sold),
+        "is_failed": int(market == "failed"),
         "buyer_type": facts.buyer_type(buyer_id_type) if sold else None,
-        "term_years": years, "listing_total_fen": money.listing_total_fen,
-        "listing_fen": listing_fen, "final_fen": final_fen,
-        "deal_total_fen": money.deal_total_fen, "premium_per_year_fen": money.premium_per_year_fen,
+        "term_years": years,
+        "listing_total_fen": money.listing_total_fen,
+        "listing_fen": listing_fen,
+        "final_fen": final_fen,
+        "deal_total_fen": money.deal_total_fen,
+        "premium_per_year_fen": money.premium_per_year_fen,
         "premium_over_term_fen": money.premium_over_term_fen,
         "contract_value_fen": money.contract_value_fen,
         "premium_bucket": facts.premium_bucket(listing_fen, final_fen)
-        if final_fen is not None else None,
-        "premium_key": facts.premium_key(listing_fen, final_fen) if final_fen is not None
+        if final_fen is not None
         else None,
+        "premium_key": facts.premium_key(listing_fen, final_fen) if final_fen is not None else None,
         "decided_on": decided,
         "lease_ends_on": facts.add_years(decided, years) if decided is not None else None,
         "updated_at": now,
@@ -128,18 +167,23 @@ class RegionIndex:
 
     async def ancestors(self, session: AsyncSession, village: Region) -> dict[str, int | None]:
         parts = village.path.split("/")
-        wanted = {"county": "/".join(parts[:3]) if len(parts) >= 4 else None,
-                  "town": "/".join(parts[:4]) if len(parts) >= 5 else None}
+        wanted = {
+            "county": "/".join(parts[:3]) if len(parts) >= 4 else None,
+            "town": "/".join(parts[:4]) if len(parts) >= 5 else None,
+        }
         missing = [p for p in wanted.values() if p and p not in self.by_path]
         if missing:
             rows = await session.execute(
-                select(Region.path, Region.id).where(Region.path.in_(missing)))
+                select(Region.path, Region.id).where(Region.path.in_(missing))
+            )
             self.by_path.update({path: rid for path, rid in rows})
         return {level: self.by_path.get(path) if path else None for level, path in wanted.items()}
 
 
 async def refresh_facts(
-    session: AsyncSession, listing_ids: Iterable[int], now: datetime,
+    session: AsyncSession,
+    listing_ids: Iterable[int],
+    now: datetime,
     regions: RegionIndex | None = None,
 ) -> int:
     """Recompute the facts of these listings (removing those not on the market)."""
@@ -148,16 +192,23 @@ async def refresh_facts(
         return 0
     regions = regions or RegionIndex()
     listings = list(await session.scalars(select(Listing).where(Listing.id.in_(ids))))
-    deals = {d.listing_id: d for d in await session.scalars(
-        select(Deal).where(Deal.listing_id.in_(ids)))}
+    deals = {
+        d.listing_id: d for d in await session.scalars(select(Deal).where(Deal.listing_id.in_(ids)))
+    }
     id_types: dict[int, str | None] = {}
     if deals:
         rows = await session.execute(
-            select(Registration.id, User.id_type).join(User, User.id == Registration.bidder_id)
-            .where(Registration.id.in_([d.registration_id for d in deals.values()])))
+            select(Registration.id, User.id_type)
+            .join(User, User.id == Registration.bidder_id)
+            .where(Registration.id.in_([d.registration_id for d in deals.values()]))
+        )
         id_types = {rid: id_type for rid, id_type in rows}
-    villages = {r.id: r for r in await session.scalars(
-        select(Region).where(Region.id.in_({li.village_id for li in listings})))}
+    villages = {
+        r.id: r
+        for r in await session.scalars(
+            select(Region).where(Region.id.in_({li.village_id for li in listings}))
+        )
+    }
     starts = await _lease_starts(session, list(deals))
     out, gone = [], []
     for listing in listings:
@@ -166,8 +217,14 @@ async def refresh_facts(
             continue
         village = villages[listing.village_id]
         deal = deals.get(listing.id)
-        row = fact_row(listing, village, await regions.ancestors(session, village), deal,
-                       id_types.get(deal.registration_id) if deal else None, now)
+        row = fact_row(
+            listing,
+            village,
+            await regions.ancestors(session, village),
+            deal,
+            id_types.get(deal.registration_id) if deal else None,
+            now,
+        )
         if row["is_sold"] and listing.id in starts:
             row["lease_ends_on"] = facts.add_years(starts[listing.id], row["term_years"])
         out.append(row)
@@ -180,11 +237,17 @@ async def refresh_facts(
 async def _lease_starts(session: AsyncSession, listing_ids: list[int]) -> dict[int, date]:
     """The contracts' lease start dates, when the contracts package has them."""
     contracts = await probe.table(session, "contracts")
-    if not listing_ids or contracts is None or not {"listing_id", "lease_start"} <= set(
-            contracts.c.keys()):
+    if (
+        not listing_ids
+        or contracts is None
+        or not {"listing_id", "lease_start"} <= set(contracts.c.keys())
+    ):
         return {}
-    rows = await session.execute(select(contracts.c.listing_id, contracts.c.lease_start)
-                                 .where(contracts.c.listing_id.in_(listing_ids)))
+    rows = await session.execute(
+        select(contracts.c.listing_id, contracts.c.lease_start).where(
+            contracts.c.listing_id.in_(listing_ids)
+        )
+    )
     return {listing_id: start for listing_id, start in rows if start is not None}
 
 
@@ -196,10 +259,11 @@ async def upsert_facts(session: AsyncSession, rows: Sequence[dict[str, Any]]) ->
     stmt = ins(ListingFact.__table__)
     stmt = stmt.on_conflict_do_update(
         index_elements=["listing_id"],
-        set_={k: stmt.excluded[k] for k in rows[0] if k != "listing_id"})
+        set_={k: stmt.excluded[k] for k in rows[0] if k != "listing_id"},
+    )
     connection = await session.connection()
     for start in range(0, len(rows), _UPSERT_CHUNK):
-        await connection.execute(stmt, list(rows[start:start + _UPSERT_CHUNK]))
+        await connection.execute(stmt, list(rows[start : start + _UPSERT_CHUNK]))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -216,14 +280,22 @@ class StatsQuery:
     category: str | None = None
 
     @classmethod
-    def parse(cls, group_by: str, date_from: date | None, date_to: date | None,
-              region: str | None, category: str | None) -> StatsQuery:
+    def parse(
+        cls,
+        group_by: str,
+        date_from: date | None,
+        date_to: date | None,
+        region: str | None,
+        category: str | None,
+    ) -> StatsQuery:
         dims = tuple(d.strip() for d in group_by.split(",") if d.strip())
         unknown = [d for d in dims if d not in DIMENSIONS]
         if not dims or unknown or len(set(dims)) != len(dims):
-            raise InvalidInput("stats.group_by",
-                               f"group_by 只能是 {'、'.join(DIMENSIONS)} 之一（可用逗号组合）",
-                               allowed=list(DIMENSIONS))
+            raise InvalidInput(
+                "stats.group_by",
+                f"group_by 只能是 {'、'.join(DIMENSIONS)} 之一（可用逗号组合）",
+                allowed=list(DIMENSIONS),
+            )
         if date_from and date_to and date_from > date_to:
             raise InvalidInput("stats.period", "统计期间的开始日期晚于结束日期")
         if category is not None and category not in CATEGORY_NAMES_ZH:
@@ -232,15 +304,20 @@ class StatsQuery:
 
 
 _COLUMNS: Final[dict[str, Any]] = {
-    "county": ListingFact.county_id, "town": ListingFact.town_id,
-    "village": ListingFact.village_id, "category": ListingFact.category,
-    "month": ListingFact.month, "buyer_type": ListingFact.buyer_type,
+    "county": ListingFact.county_id,
+    "town": ListingFact.town_id,
+    "village": ListingFact.village_id,
+    "category": ListingFact.category,
+    "month": ListingFact.month,
+    "buyer_type": ListingFact.buyer_type,
 }
 
 
 def _inside(path: str) -> ColumnElement[bool]:
-    return or_(ListingFact.village_path == path,
-               ListingFact.village_path.startswith(path + "/", autoescape=True))
+    return or_(
+        ListingFact.village_path == path,
+        ListingFact.village_path.startswith(path + "/", autoescape=True),
+    )
 
 
 def _conditions(query: StatsQuery, jurisdiction: str | None) -> list[ColumnElement[bool]]:
@@ -272,20 +349,33 @@ class Measures:
     median: Fraction | None = None
 
     def add(self, other: Measures) -> None:
-        for name in ("listings", "failed", "deals", "listing_total_fen", "deal_total_fen",
-                     "sold_listing_total_fen", "premium_per_year_fen", "premium_over_term_fen",
-                     "contract_value_fen"):
+        for name in (
+            "listings",
+            "failed",
+            "deals",
+            "listing_total_fen",
+            "deal_total_fen",
+            "sold_listing_total_fen",
+            "premium_per_year_fen",
+            "premium_over_term_fen",
+            "contract_value_fen",
+        ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
     def as_dict(self) -> dict[str, Any]:
-        rate = (Fraction(self.premium_over_term_fen, self.sold_listing_total_fen)
-                if self.sold_listing_total_fen else None)
+        rate = (
+            Fraction(self.premium_over_term_fen, self.sold_listing_total_fen)
+            if self.sold_listing_total_fen
+            else None
+        )
         return {
-            "listings": self.listings, "failed": self.failed, "deals": self.deals,
-            "listing_total_fen": self.listing_total_fen, "deal_total_fen": self.deal_total_fen,
+            "listings": self.listings,
+            "failed": self.failed,
+            "deals": self.deals,
+            "listing_total_fen": self.listing_total_fen,
+            "deal_total_fen": self.deal_total_fen,
             "premium_rate": format_percent(rate) if rate is not None else None,
-            "premium_rate_median": format_percent(self.median)
-            if self.median is not None else None,
+            "premium_rate_median": format_percent(self.median) if self.median is not None else None,
             "premium_per_year_fen": self.premium_per_year_fen,
             "premium_over_term_fen": self.premium_over_term_fen,
             "contract_value_fen": self.contract_value_fen,
@@ -299,11 +389,17 @@ class StatsResult:
     totals: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"group_by": list(self.query.group_by), "rows": self.rows, "totals": self.totals,
-                "filters": {"from": self.query.date_from.isoformat() if self.query.date_from
-                            else None,
-                            "to": self.query.date_to.isoformat() if self.query.date_to else None,
-                            "region": self.query.region, "category": self.query.category}}
+        return {
+            "group_by": list(self.query.group_by),
+            "rows": self.rows,
+            "totals": self.totals,
+            "filters": {
+                "from": self.query.date_from.isoformat() if self.query.date_from else None,
+                "to": self.query.date_to.isoformat() if self.query.date_to else None,
+                "region": self.query.region,
+                "category": self.query.category,
+            },
+        }
 
 
 async def statistics(
@@ -317,13 +413,19 @@ async def statistics(
     sold = ListingFact.is_sold == 1
     aggregate = (
         select(
-            *dims, func.count(), func.sum(ListingFact.is_failed), func.sum(ListingFact.is_sold),
-            func.sum(ListingFact.listing_total_fen), func.sum(ListingFact.deal_total_fen),
+            *dims,
+            func.count(),
+            func.sum(ListingFact.is_failed),
+            func.sum(ListingFact.is_sold),
+            func.sum(ListingFact.listing_total_fen),
+            func.sum(ListingFact.deal_total_fen),
             func.sum(case((sold, ListingFact.listing_total_fen), else_=0)),
             func.sum(ListingFact.premium_per_year_fen),
             func.sum(ListingFact.premium_over_term_fen),
             func.sum(ListingFact.contract_value_fen),
-        ).where(*where).group_by(*[_COLUMNS[d] for d in query.group_by])
+        )
+        .where(*where)
+        .group_by(*[_COLUMNS[d] for d in query.group_by])
     )
     groups: dict[tuple[Any, ...], Measures] = {}
     width = len(dims)
@@ -351,9 +453,14 @@ async def statistics(
     return result
 
 
-_TYPES: Final[dict[str, Any]] = {"county": BigInteger(), "town": BigInteger(),
-                                 "village": BigInteger(), "month": Integer(),
-                                 "category": String(40), "buyer_type": String(16)}
+_TYPES: Final[dict[str, Any]] = {
+    "county": BigInteger(),
+    "town": BigInteger(),
+    "village": BigInteger(),
+    "month": Integer(),
+    "category": String(40),
+    "buyer_type": String(16),
+}
 
 
 def _null_safe(expression: Any, dim: str) -> Any:
@@ -361,7 +468,9 @@ def _null_safe(expression: Any, dim: str) -> Any:
 
 
 async def _medians(
-    session: AsyncSession, dims: Sequence[str], where: list[ColumnElement[bool]],
+    session: AsyncSession,
+    dims: Sequence[str],
+    where: list[ColumnElement[bool]],
     deals: dict[tuple[Any, ...], int],
 ) -> dict[tuple[Any, ...], list[tuple[int, int]]]:
     """The one or two middle deals of each group by premium rate, in exact order.
@@ -378,26 +487,46 @@ async def _medians(
             *[c.label(f"g{i}") for i, c in enumerate(columns)],
             (ListingFact.final_fen - ListingFact.listing_fen).label("num"),
             ListingFact.listing_fen.label("den"),
-            func.row_number().over(
+            func.row_number()
+            .over(
                 partition_by=columns or None,
-                order_by=(ListingFact.premium_bucket, ListingFact.premium_key)).label("rn"),
-        ).where(*where, ListingFact.is_sold == 1).subquery()
+                order_by=(ListingFact.premium_bucket, ListingFact.premium_key),
+            )
+            .label("rn"),
+        )
+        .where(*where, ListingFact.is_sold == 1)
+        .subquery()
     )
     picked = [ranked.c[f"g{i}"] for i in range(len(columns))]
     if columns:
-        middles = values(*[column(f"m{i}", _TYPES[d]) for i, d in enumerate(dims)],
-                         column("lo", Integer()), column("hi", Integer()), name="middles",
-                         literal_binds=True).data(
-            [(*key, (n + 1) // 2, (n + 2) // 2) for key, n in deals.items()]).cte("middles")
+        middles = (
+            values(
+                *[column(f"m{i}", _TYPES[d]) for i, d in enumerate(dims)],
+                column("lo", Integer()),
+                column("hi", Integer()),
+                name="middles",
+                literal_binds=True,
+            )
+            .data([(*key, (n + 1) // 2, (n + 2) // 2) for key, n in deals.items()])
+            .cte("middles")
+        )
         # Plain equality (hashable, unlike IS NOT DISTINCT FROM); NULL groups via a sentinel.
-        statement = select(*picked, ranked.c.num, ranked.c.den).join(middles, and_(
-            *[_null_safe(ranked.c[f"g{i}"], d) == _null_safe(middles.c[f"m{i}"], d)
-              for i, d in enumerate(dims)],
-            ranked.c.rn >= middles.c.lo, ranked.c.rn <= middles.c.hi))
+        statement = select(*picked, ranked.c.num, ranked.c.den).join(
+            middles,
+            and_(
+                *[
+                    _null_safe(ranked.c[f"g{i}"], d) == _null_safe(middles.c[f"m{i}"], d)
+                    for i, d in enumerate(dims)
+                ],
+                ranked.c.rn >= middles.c.lo,
+                ranked.c.rn <= middles.c.hi,
+            ),
+        )
     else:
         n = deals[()]
         statement = select(ranked.c.num, ranked.c.den).where(
-            ranked.c.rn >= (n + 1) // 2, ranked.c.rn <= (n + 2) // 2)
+            ranked.c.rn >= (n + 1) // 2, ranked.c.rn <= (n + 2) // 2
+        )
     out: dict[tuple[Any, ...], list[tuple[int, int]]] = {}
     for row in await session.execute(statement):
         key = tuple(row[: len(columns)])
@@ -408,8 +537,12 @@ async def _medians(
 async def _labels(
     session: AsyncSession, dims: Sequence[str], keys: Iterable[tuple[Any, ...]]
 ) -> dict[int, Region]:
-    region_ids = {key[i] for key in keys for i, d in enumerate(dims)
-                  if d in ("county", "town", "village") and key[i] is not None}
+    region_ids = {
+        key[i]
+        for key in keys
+        for i, d in enumerate(dims)
+        if d in ("county", "town", "village") and key[i] is not None
+    }
     if not region_ids:
         return {}
     rows = await session.scalars(select(Region).where(Region.id.in_(region_ids)))
@@ -461,8 +594,14 @@ def _sort_key(dims: Sequence[str], key: tuple[Any, ...], regions: dict[int, Regi
 
 def _export_columns(result: StatsResult) -> list[tuple[str, str]]:
     columns: list[tuple[str, str]] = []
-    names = {"county": "县（区）", "town": "乡镇", "village": "村", "category": "资产类别",
-             "month": "月份", "buyer_type": "受让方类型"}
+    names = {
+        "county": "县（区）",
+        "town": "乡镇",
+        "village": "村",
+        "category": "资产类别",
+        "month": "月份",
+        "buyer_type": "受让方类型",
+    }
     for dim in result.query.group_by:
         if dim in ("county", "town", "village"):
             columns += [(dim, names[dim]), (f"{dim}_path", f"{names[dim]}路径")]

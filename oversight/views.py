@@ -15,24 +15,49 @@ from core.ledger.models import LedgerEntry
 from listings import ListingState, Registration, service
 
 TYPE_NAMES_ZH: Final = {
-    "listing.created": "创建委托", "listing.updated": "修改委托", "listing.submitted": "提交审核",
-    "listing.accepted": "受理", "listing.returned": "退回", "listing.announced": "挂牌公告",
-    "listing.withdrawn": "撤回委托", "listing.document_added": "上传材料",
-    "listing.relisted": "重新挂牌", "listing.concluded": "交易结束",
-    "registration.applied": "报名", "registration.qualified": "资格审核通过",
-    "registration.rejected": "资格审核未通过", "registration.closed": "报名截止",
-    "deposit.paid": "缴纳保证金", "deposit.refundable": "保证金待退还",
-    "deposit.refunded": "保证金已退还", "deposit.to_be_credited": "保证金待转作租金",
-    "deposit.credited_to_rent": "保证金转作租金", "deposit.forfeited": "保证金没收",
-    "auction.opened": "竞价安排", "auction.bid": "出价", "auction.phase": "竞价阶段变化",
-    "auction.ended": "竞价结束", "auction.pause": "暂停竞价", "auction.resume": "恢复竞价",
-    "auction.pause_rejected": "暂停未执行", "auction.resume_rejected": "恢复未执行",
-    "bid.rejected": "出价未被接受", "deal.recorded": "成交确认",
-    "contract.drafted": "生成合同", "contract.signed_by_village": "村集体签约",
-    "contract.signed": "受让方签约", "contract.certified": "出具鉴证书",
+    "listing.created": "创建委托",
+    "listing.updated": "修改委托",
+    "listing.submitted": "提交审核",
+    "listing.accepted": "受理",
+    "listing.returned": "退回",
+    "listing.announced": "挂牌公告",
+    "listing.withdrawn": "撤回委托",
+    "listing.document_added": "上传材料",
+    "listing.relisted": "重新挂牌",
+    "listing.concluded": "交易结束",
+    "registration.applied": "报名",
+    "registration.qualified": "资格审核通过",
+    "registration.rejected": "资格审核未通过",
+    "registration.closed": "报名截止",
+    "deposit.paid": "缴纳保证金",
+    "deposit.refundable": "保证金待退还",
+    "deposit.refunded": "保证金已退还",
+    "deposit.to_be_credited": "保证金待转作租金",
+    "deposit.credited_to_rent": "保证金转作租金",
+    "deposit.forfeited": "保证金没收",
+    "auction.opened": "竞价安排",
+    "auction.bid": "出价",
+    "auction.phase": "竞价阶段变化",
+    "auction.ended": "竞价结束",
+    "auction.pause": "暂停竞价",
+    "auction.resume": "恢复竞价",
+    "auction.pause_rejected": "暂停未执行",
+    "auction.resume_rejected": "恢复未执行",
+    "bid.rejected": "出价未被接受",
+    "deal.recorded": "成交确认",
+    "contract.drafted": "生成合同",
+    "contract.signed_by_village": "村集体签约",
+    "contract.signed": "受让方签约",
+    "contract.certified": "出具鉴证书",
 }
-ROLE_NAMES_ZH: Final = {"bidder": "竞买人", "village": "村集体经办人", "reviewer": "交易中心审核员",
-                        "regulator": "监管人员", "admin": "系统管理员", "system": "系统"}
+ROLE_NAMES_ZH: Final = {
+    "bidder": "竞买人",
+    "village": "村集体经办人",
+    "reviewer": "交易中心审核员",
+    "regulator": "监管人员",
+    "admin": "系统管理员",
+    "system": "系统",
+}
 #: Payload fields kept out of the timeline (the bundle has everything, for regulators).
 _PRIVATE: Final = frozenset({"ip", "user_agent", "device", "payment_reference"})
 _CONCLUDED: Final = frozenset({ListingState.SOLD.value, ListingState.FAILED.value})
@@ -41,42 +66,69 @@ _CONCLUDED: Final = frozenset({ListingState.SOLD.value, ListingState.FAILED.valu
 async def timeline(session: AsyncSession, viewer: Actor, listing_id: int) -> dict[str, Any]:
     visible = await service.load(session, viewer, listing_id)
     listing = visible.listing
-    entries = list(await session.scalars(
-        select(LedgerEntry).where(LedgerEntry.subject == service.subject(listing_id))
-        .order_by(LedgerEntry.subject_seq)))
+    entries = list(
+        await session.scalars(
+            select(LedgerEntry)
+            .where(LedgerEntry.subject == service.subject(listing_id))
+            .order_by(LedgerEntry.subject_seq)
+        )
+    )
     user_ids = {int(e.actor.split(":")[1]) for e in entries if e.actor.startswith("user:")}
     users = {u.id: u for u in await session.scalars(select(User).where(User.id.in_(user_ids)))}
-    numbers = {r.bidder_id: r.bidder_number for r in await session.scalars(
-        select(Registration).where(Registration.listing_id == listing_id))}
+    numbers = {
+        r.bidder_id: r.bidder_number
+        for r in await session.scalars(
+            select(Registration).where(Registration.listing_id == listing_id)
+        )
+    }
     ended = listing.state in _CONCLUDED
     items = []
     for e in entries:
         payload = e.payload or {}
-        items.append({
-            "seq": e.subject_seq, "type": e.type, "type_name": TYPE_NAMES_ZH.get(e.type, e.type),
-            "at": e.at.isoformat(), "actor": _actor(e.actor, users, numbers, ended),
-            "state": payload.get("state"), "reason": payload.get("reason"),
-            "documents": _documents(payload),
-            "details": {k: v for k, v in payload.items()
-                        if k not in _PRIVATE and k not in ("state", "reason")},
-            "hash": e.hash, "index": e.leaf_index,
-        })
-    return {"listing_id": listing_id, "title": listing.title, "state": listing.state,
-            "village": visible.village.path, "entries": items}
+        items.append(
+            {
+                "seq": e.subject_seq,
+                "type": e.type,
+                "type_name": TYPE_NAMES_ZH.get(e.type, e.type),
+                "at": e.at.isoformat(),
+                "actor": _actor(e.actor, users, numbers, ended),
+                "state": payload.get("state"),
+                "reason": payload.get("reason"),
+                "documents": _documents(payload),
+                "details": {
+                    k: v
+                    for k, v in payload.items()
+                    if k not in _PRIVATE and k not in ("state", "reason")
+                },
+                "hash": e.hash,
+                "index": e.leaf_index,
+            }
+        )
+    return {
+        "listing_id": listing_id,
+        "title": listing.title,
+        "state": listing.state,
+        "village": visible.village.path,
+        "entries": items,
+    }
 
 
-def _actor(name: str, users: dict[int, User], numbers: dict[int, str | None],
-           ended: bool) -> dict[str, Any]:
+def _actor(
+    name: str, users: dict[int, User], numbers: dict[int, str | None], ended: bool
+) -> dict[str, Any]:
     if not name.startswith("user:"):
-        return {"kind": name, "role": "system", "role_name": ROLE_NAMES_ZH["system"],
-                "name": None}
+        return {"kind": name, "role": "system", "role_name": ROLE_NAMES_ZH["system"], "name": None}
     user_id = int(name.split(":")[1])
     user = users.get(user_id)
     if user is None:
         return {"kind": "user", "role": None, "role_name": None, "name": None, "id": user_id}
-    out: dict[str, Any] = {"kind": "user", "id": user.id, "role": user.role,
-                           "role_name": ROLE_NAMES_ZH.get(user.role, user.role),
-                           "name": mask_name(user.display_name)}
+    out: dict[str, Any] = {
+        "kind": "user",
+        "id": user.id,
+        "role": user.role,
+        "role_name": ROLE_NAMES_ZH.get(user.role, user.role),
+        "name": mask_name(user.display_name),
+    }
     if user.role == "bidder":
         out["bidder_number"] = numbers.get(user.id)
         if not ended:  # anonymity until the trade is over: the number only
@@ -97,25 +149,41 @@ async def ladder(session: AsyncSession, viewer: Actor, listing_id: int) -> dict[
     auction = await session.get(Auction, listing_id)
     if auction is None:
         raise NotFound("auction.not_found", "该项目没有竞价")
-    bids = list(await session.scalars(
-        select(Bid).where(Bid.listing_id == listing_id).order_by(Bid.at, Bid.id)))
+    bids = list(
+        await session.scalars(
+            select(Bid).where(Bid.listing_id == listing_id).order_by(Bid.at, Bid.id)
+        )
+    )
     reveal = viewer.role == "regulator" and auction.status == "ended"
     rows = []
     for b in bids:
         row: dict[str, Any] = {
-            "id": b.id, "at": b.at.isoformat(), "bidder_number": b.bidder_number,
-            "kind": b.kind, "amount_fen": b.amount_fen, "outcome": b.outcome, "code": b.code,
-            "seq": b.seq, "round": b.round, "channel": b.channel,
+            "id": b.id,
+            "at": b.at.isoformat(),
+            "bidder_number": b.bidder_number,
+            "kind": b.kind,
+            "amount_fen": b.amount_fen,
+            "outcome": b.outcome,
+            "code": b.code,
+            "seq": b.seq,
+            "round": b.round,
+            "channel": b.channel,
         }
         if reveal:
             row["ip"], row["device"] = b.ip, b.device
         rows.append(row)
     result: dict[str, Any] = {
-        "listing_id": listing_id, "status": auction.status, "result": auction.result,
-        "final_fen": auction.final_fen, "winner_number": auction.winner_number,
-        "rounds": auction.round, "accepted": sum(1 for b in bids if b.outcome == "accepted"),
-        "rejected": sum(1 for b in bids if b.outcome != "accepted"), "bids": rows,
-        "identities_revealed": reveal, "bidders": None,
+        "listing_id": listing_id,
+        "status": auction.status,
+        "result": auction.result,
+        "final_fen": auction.final_fen,
+        "winner_number": auction.winner_number,
+        "rounds": auction.round,
+        "accepted": sum(1 for b in bids if b.outcome == "accepted"),
+        "rejected": sum(1 for b in bids if b.outcome != "accepted"),
+        "bids": rows,
+        "identities_revealed": reveal,
+        "bidders": None,
     }
     if reveal:
         result["bidders"] = await _identities(session, listing_id, bids)
@@ -123,19 +191,32 @@ async def ladder(session: AsyncSession, viewer: Actor, listing_id: int) -> dict[
 
 
 async def _identities(session: AsyncSession, listing_id: int, bids: list[Bid]) -> dict[str, Any]:
-    registrations = list(await session.scalars(
-        select(Registration).where(Registration.listing_id == listing_id,
-                                   Registration.bidder_number.is_not(None))))
-    users = {u.id: u for u in await session.scalars(
-        select(User).where(User.id.in_([r.bidder_id for r in registrations])))}
+    registrations = list(
+        await session.scalars(
+            select(Registration).where(
+                Registration.listing_id == listing_id, Registration.bidder_number.is_not(None)
+            )
+        )
+    )
+    users = {
+        u.id: u
+        for u in await session.scalars(
+            select(User).where(User.id.in_([r.bidder_id for r in registrations]))
+        )
+    }
     out: dict[str, Any] = {}
     for r in sorted(registrations, key=lambda r: r.bidder_number or ""):
         user = users[r.bidder_id]
         own = [b for b in bids if b.bidder_id == r.bidder_id]
         out[r.bidder_number or ""] = {
-            "user_id": user.id, "name": user.display_name, "id_type": user.id_type,
-            "id_number": user.id_number, "phone": user.phone,
-            "registration_id": r.id, "registration_ip": r.ip, "registration_device": r.user_agent,
+            "user_id": user.id,
+            "name": user.display_name,
+            "id_type": user.id_type,
+            "id_number": user.id_number,
+            "phone": user.phone,
+            "registration_id": r.id,
+            "registration_ip": r.ip,
+            "registration_device": r.user_agent,
             "bid_ips": sorted({b.ip for b in own if b.ip}),
             "bid_devices": sorted({b.device for b in own if b.device}),
         }

@@ -65,8 +65,18 @@ KIND_NAMES_ZH: Final = {
     "lease_expiring": "租期即将届满（90日内）",
 }
 #: Contract states that count as signed by both parties (for the contracts table, if any).
-SIGNED_STATES: Final = frozenset({"signed", "effective", "active", "performing", "completed",
-                                  "archived", "terminated", "expired"})
+SIGNED_STATES: Final = frozenset(
+    {
+        "signed",
+        "effective",
+        "active",
+        "performing",
+        "completed",
+        "archived",
+        "terminated",
+        "expired",
+    }
+)
 _CHUNK: Final = 500
 
 
@@ -87,7 +97,7 @@ def _chunks(ids: Sequence[int] | None) -> Iterable[Sequence[int] | None]:
         yield None
         return
     for start in range(0, len(ids), _CHUNK):
-        yield ids[start:start + _CHUNK]
+        yield ids[start : start + _CHUNK]
 
 
 def _only(column: Any, ids: Sequence[int] | None) -> list[Any]:
@@ -107,14 +117,27 @@ async def _ledger_refs(
     for chunk in _chunks(list(listing_ids)):
         assert chunk is not None
         rows = await session.execute(
-            select(LedgerEntry.subject, LedgerEntry.type, LedgerEntry.subject_seq,
-                   LedgerEntry.hash, LedgerEntry.leaf_index)
-            .where(LedgerEntry.subject.in_([f"listing:{i}" for i in chunk]),
-                   LedgerEntry.type.in_(types))
-            .order_by(LedgerEntry.subject_seq))
+            select(
+                LedgerEntry.subject,
+                LedgerEntry.type,
+                LedgerEntry.subject_seq,
+                LedgerEntry.hash,
+                LedgerEntry.leaf_index,
+            )
+            .where(
+                LedgerEntry.subject.in_([f"listing:{i}" for i in chunk]),
+                LedgerEntry.type.in_(types),
+            )
+            .order_by(LedgerEntry.subject_seq)
+        )
         for subject, type_, seq, digest, leaf in rows:
             out[int(subject.split(":")[1]), type_] = {
-                "subject": subject, "seq": seq, "type": type_, "hash": digest, "index": leaf}
+                "subject": subject,
+                "seq": seq,
+                "type": type_,
+                "hash": digest,
+                "index": leaf,
+            }
     return out
 
 
@@ -122,48 +145,87 @@ async def single_bidder(session: AsyncSession, ids: Sequence[int] | None) -> lis
     found: list[Finding] = []
     for chunk in _chunks(ids):
         query = (
-            select(Registration.listing_id, func.min(Registration.id),
-                   func.min(Registration.bidder_number), Listing.state, Listing.outcome)
+            select(
+                Registration.listing_id,
+                func.min(Registration.id),
+                func.min(Registration.bidder_number),
+                Listing.state,
+                Listing.outcome,
+            )
             .join(Listing, Listing.id == Registration.listing_id)
-            .where(Registration.state == "qualified",
-                   Listing.state.in_(["auction", "sold", "failed"]),
-                   *_only(Registration.listing_id, chunk))
+            .where(
+                Registration.state == "qualified",
+                Listing.state.in_(["auction", "sold", "failed"]),
+                *_only(Registration.listing_id, chunk),
+            )
             .group_by(Registration.listing_id, Listing.state, Listing.outcome)
-            .having(func.count() == 1))
+            .having(func.count() == 1)
+        )
         rows = list(await session.execute(query))
         refs = await _ledger_refs(session, [r[0] for r in rows], ["registration.closed"])
         for listing_id, registration_id, number, state, outcome in rows:
-            found.append(Finding("single_bidder", f"listing:{listing_id}", listing_id, {
-                "qualified": 1, "registration_id": registration_id, "bidder_number": number,
-                "listing_state": state, "outcome": outcome,
-                "ledger": [r for r in [refs.get((listing_id, "registration.closed"))] if r]}))
+            found.append(
+                Finding(
+                    "single_bidder",
+                    f"listing:{listing_id}",
+                    listing_id,
+                    {
+                        "qualified": 1,
+                        "registration_id": registration_id,
+                        "bidder_number": number,
+                        "listing_state": state,
+                        "outcome": outcome,
+                        "ledger": [r for r in [refs.get((listing_id, "registration.closed"))] if r],
+                    },
+                )
+            )
     return found
 
 
 def _bidder_values(kind: str, ids: Sequence[int] | None) -> Select[Any]:
     """(listing, bidder, registration, number, value, source) rows for one shared attribute."""
-    reg = [Registration.listing_id, Registration.bidder_id, Registration.id,
-           Registration.bidder_number]
+    reg = [
+        Registration.listing_id,
+        Registration.bidder_id,
+        Registration.id,
+        Registration.bidder_number,
+    ]
     if kind == "bank_account":
-        return (select(*reg, Payment.payer_account.label("value"),
-                       literal_column("'payment'").label("source"))
-                .join(Payment, Payment.registration_id == Registration.id)
-                .where(Payment.outcome == "accepted", Payment.payer_account.is_not(None),
-                       *_only(Registration.listing_id, ids)))
+        return (
+            select(
+                *reg,
+                Payment.payer_account.label("value"),
+                literal_column("'payment'").label("source"),
+            )
+            .join(Payment, Payment.registration_id == Registration.id)
+            .where(
+                Payment.outcome == "accepted",
+                Payment.payer_account.is_not(None),
+                *_only(Registration.listing_id, ids),
+            )
+        )
     if kind == "phone":
-        return (select(*reg, User.phone.label("value"), literal_column("'account'").label("source"))
-                .join(User, User.id == Registration.bidder_id)
-                .where(User.phone.is_not(None), *_only(Registration.listing_id, ids)))
+        return (
+            select(*reg, User.phone.label("value"), literal_column("'account'").label("source"))
+            .join(User, User.id == Registration.bidder_id)
+            .where(User.phone.is_not(None), *_only(Registration.listing_id, ids))
+        )
     reg_column = Registration.ip if kind == "ip" else Registration.user_agent
     bid_column = Bid.ip if kind == "ip" else Bid.device
-    from_registrations = select(*reg, reg_column.label("value"),
-                                literal_column("'registration'").label("source")).where(
-        reg_column.is_not(None), *_only(Registration.listing_id, ids))
+    from_registrations = select(
+        *reg, reg_column.label("value"), literal_column("'registration'").label("source")
+    ).where(reg_column.is_not(None), *_only(Registration.listing_id, ids))
     from_bids = (
         select(*reg, bid_column.label("value"), literal_column("'bid'").label("source"))
-        .join(Bid, and_(Bid.listing_id == Registration.listing_id,
-                        Bid.bidder_id == Registration.bidder_id))
-        .where(bid_column.is_not(None), *_only(Registration.listing_id, ids)).distinct())
+        .join(
+            Bid,
+            and_(
+                Bid.listing_id == Registration.listing_id, Bid.bidder_id == Registration.bidder_id
+            ),
+        )
+        .where(bid_column.is_not(None), *_only(Registration.listing_id, ids))
+        .distinct()
+    )
     return union_all(from_registrations, from_bids)  # type: ignore[return-value]
 
 
@@ -174,40 +236,78 @@ async def shared_attribute(
     found: list[Finding] = []
     for chunk in _chunks(ids):
         values = _bidder_values(kind, chunk).subquery()
-        shared = (select(values.c.listing_id, values.c.value)
-                  .group_by(values.c.listing_id, values.c.value)
-                  .having(func.count(func.distinct(values.c.bidder_id)) > 1).subquery())
+        shared = (
+            select(values.c.listing_id, values.c.value)
+            .group_by(values.c.listing_id, values.c.value)
+            .having(func.count(func.distinct(values.c.bidder_id)) > 1)
+            .subquery()
+        )
         rows = await session.execute(
-            select(values).join(shared, and_(shared.c.listing_id == values.c.listing_id,
-                                             shared.c.value == values.c.value))
-            .order_by(values.c.listing_id, values.c.value, values.c.bidder_id))
+            select(values)
+            .join(
+                shared,
+                and_(shared.c.listing_id == values.c.listing_id, shared.c.value == values.c.value),
+            )
+            .order_by(values.c.listing_id, values.c.value, values.c.bidder_id)
+        )
         groups: dict[tuple[int, str], dict[int, dict[str, Any]]] = {}
         for listing_id, bidder_id, registration_id, number, value, source in rows:
             bidders = groups.setdefault((listing_id, value), {})
-            entry = bidders.setdefault(bidder_id, {
-                "bidder_id": bidder_id, "registration_id": registration_id,
-                "bidder_number": number, "seen_in": []})
+            entry = bidders.setdefault(
+                bidder_id,
+                {
+                    "bidder_id": bidder_id,
+                    "registration_id": registration_id,
+                    "bidder_number": number,
+                    "seen_in": [],
+                },
+            )
             if source not in entry["seen_in"]:
                 entry["seen_in"].append(source)
         for (listing_id, value), bidders in groups.items():
-            found.append(Finding(f"shared_{kind}", f"listing:{listing_id}:{_digest(value)}",
-                                 listing_id, {kind: value, "bidders": list(bidders.values())}))
+            found.append(
+                Finding(
+                    f"shared_{kind}",
+                    f"listing:{listing_id}:{_digest(value)}",
+                    listing_id,
+                    {kind: value, "bidders": list(bidders.values())},
+                )
+            )
     return found
 
 
 async def zero_premium(session: AsyncSession, ids: Sequence[int] | None) -> list[Finding]:
     found: list[Finding] = []
     for chunk in _chunks(ids):
-        rows = list(await session.execute(
-            select(Deal.listing_id, Deal.kind, Deal.listing_fen, Deal.final_fen, Deal.rounds,
-                   Deal.winner_number)
-            .where(Deal.final_fen <= Deal.listing_fen, *_only(Deal.listing_id, chunk))))
+        rows = list(
+            await session.execute(
+                select(
+                    Deal.listing_id,
+                    Deal.kind,
+                    Deal.listing_fen,
+                    Deal.final_fen,
+                    Deal.rounds,
+                    Deal.winner_number,
+                ).where(Deal.final_fen <= Deal.listing_fen, *_only(Deal.listing_id, chunk))
+            )
+        )
         refs = await _ledger_refs(session, [r[0] for r in rows], ["deal.recorded"])
         for listing_id, kind, listing_fen, final_fen, rounds, winner in rows:
-            found.append(Finding("zero_premium", f"listing:{listing_id}", listing_id, {
-                "deal_kind": kind, "listing_fen": listing_fen, "final_fen": final_fen,
-                "rounds": rounds, "winner_number": winner,
-                "ledger": [r for r in [refs.get((listing_id, "deal.recorded"))] if r]}))
+            found.append(
+                Finding(
+                    "zero_premium",
+                    f"listing:{listing_id}",
+                    listing_id,
+                    {
+                        "deal_kind": kind,
+                        "listing_fen": listing_fen,
+                        "final_fen": final_fen,
+                        "rounds": rounds,
+                        "winner_number": winner,
+                        "ledger": [r for r in [refs.get((listing_id, "deal.recorded"))] if r],
+                    },
+                )
+            )
     return found
 
 
@@ -216,16 +316,28 @@ async def failed_twice(session: AsyncSession, ids: Sequence[int] | None) -> list
     found: list[Finding] = []
     previous = Listing.__table__.alias("previous")
     for chunk in _chunks(ids):
-        rows = list(await session.execute(
-            select(Listing.id, Listing.relist_of)
-            .join(previous, previous.c.id == Listing.relist_of)
-            .where(Listing.state == "failed", previous.c.state == "failed",
-                   *_only(Listing.id, chunk))))
+        rows = list(
+            await session.execute(
+                select(Listing.id, Listing.relist_of)
+                .join(previous, previous.c.id == Listing.relist_of)
+                .where(
+                    Listing.state == "failed",
+                    previous.c.state == "failed",
+                    *_only(Listing.id, chunk),
+                )
+            )
+        )
         for listing_id, _ in rows:
             chain = await _relist_chain(session, listing_id)
             failures = [c for c in chain if c["state"] == "failed"]
-            found.append(Finding("failed_twice", f"listing:{listing_id}", listing_id, {
-                "failures": len(failures), "chain": chain}))
+            found.append(
+                Finding(
+                    "failed_twice",
+                    f"listing:{listing_id}",
+                    listing_id,
+                    {"failures": len(failures), "chain": chain},
+                )
+            )
     return found
 
 
@@ -233,13 +345,27 @@ async def _relist_chain(session: AsyncSession, listing_id: int) -> list[dict[str
     chain: list[dict[str, Any]] = []
     current: int | None = listing_id
     while current is not None and len(chain) < 50:
-        row = (await session.execute(
-            select(Listing.id, Listing.state, Listing.outcome, Listing.relist_of,
-                   Listing.announced_at).where(Listing.id == current))).first()
+        row = (
+            await session.execute(
+                select(
+                    Listing.id,
+                    Listing.state,
+                    Listing.outcome,
+                    Listing.relist_of,
+                    Listing.announced_at,
+                ).where(Listing.id == current)
+            )
+        ).first()
         if row is None:
             break
-        chain.append({"listing_id": row[0], "state": row[1], "outcome": row[2],
-                      "announced_at": row[4].isoformat() if row[4] else None})
+        chain.append(
+            {
+                "listing_id": row[0],
+                "state": row[1],
+                "outcome": row[2],
+                "announced_at": row[4].isoformat() if row[4] else None,
+            }
+        )
         current = row[3]
     return chain
 
@@ -251,17 +377,28 @@ async def term_too_long(
     default = settings.max_term_years.get("*", 30)
     rule = or_(
         *[and_(ListingFact.category == c, ListingFact.term_years > m) for c, m in explicit.items()],
-        and_(ListingFact.category.not_in(list(explicit) or [""]),
-             ListingFact.term_years > default))
+        and_(ListingFact.category.not_in(list(explicit) or [""]), ListingFact.term_years > default),
+    )
     found: list[Finding] = []
     for chunk in _chunks(ids):
         rows = await session.execute(
-            select(ListingFact.listing_id, ListingFact.category, ListingFact.term_years)
-            .where(rule, *_only(ListingFact.listing_id, chunk)))
+            select(ListingFact.listing_id, ListingFact.category, ListingFact.term_years).where(
+                rule, *_only(ListingFact.listing_id, chunk)
+            )
+        )
         for listing_id, category, years in rows:
-            found.append(Finding("term_too_long", f"listing:{listing_id}", listing_id, {
-                "category": category, "term_years": years,
-                "max_term_years": settings.max_term_for(category)}))
+            found.append(
+                Finding(
+                    "term_too_long",
+                    f"listing:{listing_id}",
+                    listing_id,
+                    {
+                        "category": category,
+                        "term_years": years,
+                        "max_term_years": settings.max_term_for(category),
+                    },
+                )
+            )
     return found
 
 
@@ -272,17 +409,37 @@ async def lease_expiring(
     horizon = today + timedelta(days=EXPIRY_DAYS)
     for chunk in _chunks(ids):
         rows = await session.execute(
-            select(ListingFact.listing_id, ListingFact.decided_on, ListingFact.term_years,
-                   ListingFact.lease_ends_on, ListingFact.village_path, ListingFact.category)
-            .where(ListingFact.is_sold == 1, ListingFact.lease_ends_on >= today,
-                   ListingFact.lease_ends_on <= horizon, *_only(ListingFact.listing_id, chunk)))
+            select(
+                ListingFact.listing_id,
+                ListingFact.decided_on,
+                ListingFact.term_years,
+                ListingFact.lease_ends_on,
+                ListingFact.village_path,
+                ListingFact.category,
+            ).where(
+                ListingFact.is_sold == 1,
+                ListingFact.lease_ends_on >= today,
+                ListingFact.lease_ends_on <= horizon,
+                *_only(ListingFact.listing_id, chunk),
+            )
+        )
         for listing_id, decided, years, ends, village, category in rows:
-            found.append(Finding("lease_expiring", f"listing:{listing_id}:{ends.isoformat()}",
-                                 listing_id, {
-                "decided_on": decided.isoformat(), "term_years": years,
-                "lease_ends_on": ends.isoformat(), "days_left": (ends - today).days,
-                "village": village, "category": category,
-                "basis": "合同起租日加租期（尚无合同时按成交日起算）"}))
+            found.append(
+                Finding(
+                    "lease_expiring",
+                    f"listing:{listing_id}:{ends.isoformat()}",
+                    listing_id,
+                    {
+                        "decided_on": decided.isoformat(),
+                        "term_years": years,
+                        "lease_ends_on": ends.isoformat(),
+                        "days_left": (ends - today).days,
+                        "village": village,
+                        "category": category,
+                        "basis": "合同起租日加租期（尚无合同时按成交日起算）",
+                    },
+                )
+            )
     return found
 
 
@@ -307,11 +464,16 @@ async def contract_unsigned(
     found: list[Finding] = []
     for chunk in _chunks(ids):
         rows = await session.execute(
-            select(Deal.listing_id, Deal.decided_at, c.id,
-                   c.state if "state" in c else literal(None),
-                   c.sign_deadline if "sign_deadline" in c else literal(None))
+            select(
+                Deal.listing_id,
+                Deal.decided_at,
+                c.id,
+                c.state if "state" in c else literal(None),
+                c.sign_deadline if "sign_deadline" in c else literal(None),
+            )
             .join(contracts, link)
-            .where(~signed, *_only(Deal.listing_id, chunk)))
+            .where(~signed, *_only(Deal.listing_id, chunk))
+        )
         for listing_id, decided_at, contract_id, state, deadline_at in rows:
             if deadline_at is None:
                 day = calendar.add_working_days(local_date(decided_at), days)
@@ -320,10 +482,20 @@ async def contract_unsigned(
                 deadline_at = deadline_at.replace(tzinfo=UTC)
             if now <= deadline_at:
                 continue
-            found.append(Finding("contract_unsigned", f"listing:{listing_id}", listing_id, {
-                "decided_at": decided_at.isoformat(), "deadline": deadline_at.isoformat(),
-                "deadline_working_days": days, "contract_id": contract_id,
-                "contract_state": state}))
+            found.append(
+                Finding(
+                    "contract_unsigned",
+                    f"listing:{listing_id}",
+                    listing_id,
+                    {
+                        "decided_at": decided_at.isoformat(),
+                        "deadline": deadline_at.isoformat(),
+                        "deadline_working_days": days,
+                        "contract_id": contract_id,
+                        "contract_state": state,
+                    },
+                )
+            )
     return found
 
 
@@ -334,7 +506,9 @@ class Detection:
 
 
 async def detect(
-    session: AsyncSession, settings: ExchangeSettings, now: datetime,
+    session: AsyncSession,
+    settings: ExchangeSettings,
+    now: datetime,
     listing_ids: Iterable[int] | None = None,
 ) -> Detection:
     """Run every detector over these listings (all listings if None)."""
@@ -370,31 +544,63 @@ async def store(session: AsyncSession, findings: Sequence[Finding], now: datetim
     existing: dict[tuple[str, str], WarningRow] = {}
     keys = sorted({f.key for f in findings})
     for start in range(0, len(keys), _CHUNK):
-        rows = await session.scalars(select(WarningRow).where(
-            WarningRow.key.in_(keys[start:start + _CHUNK])))
+        rows = await session.scalars(
+            select(WarningRow).where(WarningRow.key.in_(keys[start : start + _CHUNK]))
+        )
         existing.update({(w.kind, w.key): w for w in rows})
     ins = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
     new = [f for f in findings if (f.kind, f.key) not in existing]
     ledgered: list[tuple[str, dict[str, Any]]] = []
     if new:
-        statement = ins(WarningRow.__table__).on_conflict_do_nothing().returning(
-            WarningRow.__table__.c.id, WarningRow.__table__.c.kind, WarningRow.__table__.c.key)
+        statement = (
+            ins(WarningRow.__table__)
+            .on_conflict_do_nothing()
+            .returning(
+                WarningRow.__table__.c.id, WarningRow.__table__.c.kind, WarningRow.__table__.c.key
+            )
+        )
         connection = await session.connection()
         evidence = {(f.kind, f.key): f.evidence for f in new}
-        result = await connection.execute(statement, [{
-            "kind": f.kind, "key": f.key, "listing_id": f.listing_id, "state": "open",
-            "evidence": f.evidence, "detected_at": now, "updated_at": now,
-            "acknowledged_by": None, "acknowledged_at": None, "note": None,
-        } for f in new])
+        result = await connection.execute(
+            statement,
+            [
+                {
+                    "kind": f.kind,
+                    "key": f.key,
+                    "listing_id": f.listing_id,
+                    "state": "open",
+                    "evidence": f.evidence,
+                    "detected_at": now,
+                    "updated_at": now,
+                    "acknowledged_by": None,
+                    "acknowledged_at": None,
+                    "note": None,
+                }
+                for f in new
+            ],
+        )
         for warning_id, kind, key in sorted(result, key=lambda r: r[0]):
-            ledgered.append(("warning.raised", {"warning_id": warning_id, "kind": kind,
-                                                "key": key, "evidence": evidence[kind, key]}))
+            ledgered.append(
+                (
+                    "warning.raised",
+                    {
+                        "warning_id": warning_id,
+                        "kind": kind,
+                        "key": key,
+                        "evidence": evidence[kind, key],
+                    },
+                )
+            )
     for f in findings:
         row = existing.get((f.kind, f.key))
         if row is not None and row.state == "open" and row.evidence != f.evidence:
             row.evidence, row.updated_at = f.evidence, now
-            ledgered.append(("warning.updated", {"warning_id": row.id, "kind": f.kind,
-                                                 "key": f.key, "evidence": f.evidence}))
+            ledgered.append(
+                (
+                    "warning.updated",
+                    {"warning_id": row.id, "kind": f.kind, "key": f.key, "evidence": f.evidence},
+                )
+            )
     await append_many(session, subject=SUBJECT, items=ledgered, actor="system", at=now)
     return sum(1 for type_, _ in ledgered if type_ == "warning.raised")
 
@@ -403,31 +609,57 @@ async def acknowledge(
     session: AsyncSession, actor: Actor, warning_id: int, note: str, now: datetime
 ) -> WarningRow:
     row = await session.scalar(
-        select(WarningRow).where(WarningRow.id == warning_id).with_for_update())
+        select(WarningRow).where(WarningRow.id == warning_id).with_for_update()
+    )
     if row is None or not await _visible(session, actor, row):
         raise NotFound("warning.not_found", "预警不存在")
     if row.state != "open":
         raise Conflict("warning.already_acknowledged", "该预警已处理")
     row.state, row.acknowledged_by, row.acknowledged_at = "acknowledged", actor.id, now
     row.note, row.updated_at = note, now
-    await append_many(session, subject=SUBJECT, items=[("warning.acknowledged", {
-        "warning_id": row.id, "kind": row.kind, "key": row.key, "listing_id": row.listing_id,
-        "note": note})], actor=actor.name, at=now)
+    await append_many(
+        session,
+        subject=SUBJECT,
+        items=[
+            (
+                "warning.acknowledged",
+                {
+                    "warning_id": row.id,
+                    "kind": row.kind,
+                    "key": row.key,
+                    "listing_id": row.listing_id,
+                    "note": note,
+                },
+            )
+        ],
+        actor=actor.name,
+        at=now,
+    )
     return row
 
 
 async def _visible(session: AsyncSession, actor: Actor, row: WarningRow) -> bool:
     if actor.region is None or row.listing_id is None:
         return actor.region is None
-    path = await session.scalar(select(Region.path).join(Listing, Listing.village_id == Region.id)
-                                .where(Listing.id == row.listing_id))
-    return path is not None and (path == actor.region.path
-                                 or path.startswith(actor.region.path + "/"))
+    path = await session.scalar(
+        select(Region.path)
+        .join(Listing, Listing.village_id == Region.id)
+        .where(Listing.id == row.listing_id)
+    )
+    return path is not None and (
+        path == actor.region.path or path.startswith(actor.region.path + "/")
+    )
 
 
 async def search(
-    session: AsyncSession, actor: Actor, *, kind: str | None, state: str | None,
-    listing_id: int | None, limit: int, offset: int,
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    kind: str | None,
+    state: str | None,
+    listing_id: int | None,
+    limit: int,
+    offset: int,
 ) -> tuple[list[WarningRow], int]:
     query = select(WarningRow)
     if kind:
@@ -438,21 +670,26 @@ async def search(
         query = query.where(WarningRow.listing_id == listing_id)
     if actor.region is not None:
         path = actor.region.path
-        query = (query.join(Listing, Listing.id == WarningRow.listing_id)
-                 .join(Region, Region.id == Listing.village_id)
-                 .where(or_(Region.path == path, Region.path.startswith(path + "/",
-                                                                        autoescape=True))))
+        query = (
+            query.join(Listing, Listing.id == WarningRow.listing_id)
+            .join(Region, Region.id == Listing.village_id)
+            .where(or_(Region.path == path, Region.path.startswith(path + "/", autoescape=True)))
+        )
     total = await session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = await session.scalars(
-        query.order_by(WarningRow.id.desc()).limit(limit).offset(offset))
+    rows = await session.scalars(query.order_by(WarningRow.id.desc()).limit(limit).offset(offset))
     return list(rows), int(total or 0)
 
 
 def view(row: WarningRow) -> dict[str, Any]:
     return {
-        "id": row.id, "kind": row.kind, "kind_name": KIND_NAMES_ZH.get(row.kind, row.kind),
-        "listing_id": row.listing_id, "state": row.state, "evidence": row.evidence,
-        "detected_at": row.detected_at.isoformat(), "updated_at": row.updated_at.isoformat(),
+        "id": row.id,
+        "kind": row.kind,
+        "kind_name": KIND_NAMES_ZH.get(row.kind, row.kind),
+        "listing_id": row.listing_id,
+        "state": row.state,
+        "evidence": row.evidence,
+        "detected_at": row.detected_at.isoformat(),
+        "updated_at": row.updated_at.isoformat(),
         "acknowledged_by": row.acknowledged_by,
         "acknowledged_at": row.acknowledged_at.isoformat() if row.acknowledged_at else None,
         "note": row.note,

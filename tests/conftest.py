@@ -43,7 +43,10 @@ async def create_pg_database() -> str:
         await conn.execute(f'CREATE DATABASE "{name}"')  # type: ignore[attr-defined]
     finally:
         await conn.close()  # type: ignore[attr-defined]
-    return PG_ADMIN_DSN.replace("postgresql://", "postgresql+asyncpg://").rsplit("/", 1)[0] + f"/{name}"
+    return (
+        PG_ADMIN_DSN.replace("postgresql://", "postgresql+asyncpg://").rsplit("/", 1)[0]
+        + f"/{name}"
+    )
 
 
 async def drop_pg_database(url: str) -> None:

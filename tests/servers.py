@@ -26,24 +26,32 @@ def free_port() -> int:
 
 def server_env(database_url: str, data_dir: Path, **extra: str) -> dict[str, str]:
     env = dict(os.environ)
-    env.update({
-        "RURALX_DATABASE_URL": database_url, "RURALX_DATA_DIR": str(data_dir),
-        "RURALX_SECRET_KEY": "e2e-secret", "RURALX_PAYMENT_SECRET": "test-bank-secret",
-        "RURALX_SCHEDULER_INTERVAL_MS": "200", "PYTHONUNBUFFERED": "1",
-        "RURALX_BIDS_PER_SECOND": "100", "RURALX_ARGON2_TIME_COST": "1",
-        "RURALX_ARGON2_MEMORY_KIB": "1024",
-    })
+    env.update(
+        {
+            "RURALX_DATABASE_URL": database_url,
+            "RURALX_DATA_DIR": str(data_dir),
+            "RURALX_SECRET_KEY": "e2e-secret",
+            "RURALX_PAYMENT_SECRET": "test-bank-secret",
+            "RURALX_SCHEDULER_INTERVAL_MS": "200",
+            "PYTHONUNBUFFERED": "1",
+            "RURALX_BIDS_PER_SECOND": "100",
+            "RURALX_ARGON2_TIME_COST": "1",
+            "RURALX_ARGON2_MEMORY_KIB": "1024",
+        }
+    )
     env.update(extra)
     return env
 
 
-def add_user(env: dict[str, str], name: str, role: str, password: str,
-             region: str | None = None) -> None:
+def add_user(
+    env: dict[str, str], name: str, role: str, password: str, region: str | None = None
+) -> None:
     args = [RURALX, "user", "add", name, "--role", role, "--password-stdin"]
     if region:
         args += ["--region", region]
-    subprocess.run(args, input=password + "\n", env=env, check=True, capture_output=True,
-                   text=True, timeout=60)
+    subprocess.run(
+        args, input=password + "\n", env=env, check=True, capture_output=True, text=True, timeout=60
+    )
 
 
 @dataclass
@@ -58,7 +66,9 @@ def wait_ready(url: str, process: subprocess.Popen[bytes], log: Path, timeout: f
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode}:\n{log.read_text()[-4000:]}")
+            raise RuntimeError(
+                f"server exited with {process.returncode}:\n{log.read_text()[-4000:]}"
+            )
         try:
             if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
                 return
@@ -75,7 +85,10 @@ def running_server(env: dict[str, str], workdir: Path, *args: str) -> Iterator[S
     with log.open("wb") as out:
         process = subprocess.Popen(
             [RURALX, "run", "--host", "127.0.0.1", "--port", str(port), *args],
-            env=env, stdout=out, stderr=subprocess.STDOUT, cwd=workdir,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=workdir,
         )
     url = f"http://127.0.0.1:{port}"
     try:

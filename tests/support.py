@@ -18,13 +18,22 @@ PASSWORD = "correct-horse-9"
 
 #: The reference case's terms (seed-case.md): 12,000 yuan/year, 10 years, +240 yuan a step.
 SEED_TERMS: dict[str, Any] = {
-    "listing_price_fen": 1_200_000, "price_unit": "per_year", "term_years": 10,
-    "payment": "annual", "increment_fen": 24_000, "max_steps": 10, "deposit_fen": 200_000,
+    "listing_price_fen": 1_200_000,
+    "price_unit": "per_year",
+    "term_years": 10,
+    "payment": "annual",
+    "increment_fen": 24_000,
+    "max_steps": 10,
+    "deposit_fen": 200_000,
 }
 SEED_LISTING: dict[str, Any] = {
-    "title": "杏田村杏秀路口水泥地面公开招租", "category": "collective_operating_assets",
-    "location": "洛阳镇杏田村杏秀路口", "area": "600", "area_unit": "square_meter",
-    "description": "水泥硬化地面，可用于停车、仓储等合法用途。", "terms": SEED_TERMS,
+    "title": "杏田村杏秀路口水泥地面公开招租",
+    "category": "collective_operating_assets",
+    "location": "洛阳镇杏田村杏秀路口",
+    "area": "600",
+    "area_unit": "square_meter",
+    "description": "水泥硬化地面，可用于停车、仓储等合法用途。",
+    "terms": SEED_TERMS,
 }
 
 
@@ -70,30 +79,44 @@ class Http:
             headers.setdefault("Content-Type", "application/json")
         return await self.client.request(method, path, headers=headers, **kw)
 
-    async def ok(self, method: str, path: str, body: Any = None, status: int | None = None,
-                 **kw: Any) -> Any:
+    async def ok(
+        self, method: str, path: str, body: Any = None, status: int | None = None, **kw: Any
+    ) -> Any:
         response = await self.call(method, path, body, **kw)
         expected = status or (201 if method == "POST" and response.status_code == 201 else 200)
         assert response.status_code == expected, (response.status_code, response.text)
         return response.json()
 
     async def login(self, username: str, password: str = PASSWORD) -> Http:
-        data = await self.ok("POST", "/api/v1/auth/login",
-                             {"username": username, "password": password})
+        data = await self.ok(
+            "POST", "/api/v1/auth/login", {"username": username, "password": password}
+        )
         self.client.cookies.clear()  # API clients use the bearer token; anonymous stays anonymous
         return self.as_(data["token"], username)
 
-    async def pay(self, reference: str, amount_fen: int, txn: str | None = None,
-                  paid_at: str = "2026-12-01T10:00:00+08:00",
-                  payer_account: str | None = None) -> Any:
-        body = {"reference": reference, "amount_fen": amount_fen,
-                "bank_txn_id": txn or f"BANK{secrets.token_hex(6)}", "paid_at": paid_at}
+    async def pay(
+        self,
+        reference: str,
+        amount_fen: int,
+        txn: str | None = None,
+        paid_at: str = "2026-12-01T10:00:00+08:00",
+        payer_account: str | None = None,
+    ) -> Any:
+        body = {
+            "reference": reference,
+            "amount_fen": amount_fen,
+            "bank_txn_id": txn or f"BANK{secrets.token_hex(6)}",
+            "paid_at": paid_at,
+        }
         if payer_account is not None:
             body["payer_account"] = payer_account
         raw = json.dumps(body).encode()
-        return await self.call("POST", "/api/v1/payments/callback", content=raw,
-                               headers={"X-Signature": sign(raw),
-                                        "Content-Type": "application/json"})
+        return await self.call(
+            "POST",
+            "/api/v1/payments/callback",
+            content=raw,
+            headers={"X-Signature": sign(raw), "Content-Type": "application/json"},
+        )
 
 
 def iso(dt: datetime) -> str:
@@ -110,8 +133,13 @@ class FirstHalf:
 
 
 async def entrust_review_announce(
-    anon: Http, now: datetime, *, closes_in: timedelta, starts_in: timedelta,
-    village_user: str = "xingtian", reviewer_user: str = "reviewer",
+    anon: Http,
+    now: datetime,
+    *,
+    closes_in: timedelta,
+    starts_in: timedelta,
+    village_user: str = "xingtian",
+    reviewer_user: str = "reviewer",
 ) -> tuple[int, Http, Http]:
     """Seed-case steps 1–2 through the API: entrust, submit, accept, announce."""
     village = await anon.login(village_user)
@@ -119,12 +147,20 @@ async def entrust_review_announce(
     assert listing["state"] == "draft"
     await village.ok("POST", f"/api/v1/listings/{listing['id']}/submit", {})
     reviewer = await anon.login(reviewer_user)
-    accepted = await reviewer.ok("POST", f"/api/v1/listings/{listing['id']}/review",
-                                 {"decision": "accept", "reason": "材料齐全"})
+    accepted = await reviewer.ok(
+        "POST",
+        f"/api/v1/listings/{listing['id']}/review",
+        {"decision": "accept", "reason": "材料齐全"},
+    )
     assert accepted["state"] == "accepted"
-    announced = await reviewer.ok("POST", f"/api/v1/listings/{listing['id']}/announce", {
-        "registration_closes_at": iso(now + closes_in), "auction_starts_at": iso(now + starts_in),
-    })
+    announced = await reviewer.ok(
+        "POST",
+        f"/api/v1/listings/{listing['id']}/announce",
+        {
+            "registration_closes_at": iso(now + closes_in),
+            "auction_starts_at": iso(now + starts_in),
+        },
+    )
     assert announced["state"] == "announced"
     return listing["id"], village, reviewer
 
@@ -136,19 +172,29 @@ async def sign_up_and_qualify(
     bidders, registrations = [], []
     for i in range(count):
         mobile = phone()
-        await anon.ok("POST", "/api/v1/bidders", {
-            "name": f"竞买人{i + 1}", "id_type": "resident_id", "id_number": resident_id(),
-            "phone": mobile, "password": PASSWORD,
-        }, status=201)
+        await anon.ok(
+            "POST",
+            "/api/v1/bidders",
+            {
+                "name": f"竞买人{i + 1}",
+                "id_type": "resident_id",
+                "id_number": resident_id(),
+                "phone": mobile,
+                "password": PASSWORD,
+            },
+            status=201,
+        )
         bidder = await anon.login(mobile)
-        registration = await bidder.ok("POST", f"/api/v1/listings/{listing_id}/registrations",
-                                       {}, status=201)
+        registration = await bidder.ok(
+            "POST", f"/api/v1/listings/{listing_id}/registrations", {}, status=201
+        )
         assert registration["state"] == "pending_deposit"
         assert registration["deposit_fen"] == SEED_TERMS["deposit_fen"]
         paid = await anon.pay(registration["payment_reference"], registration["deposit_fen"])
         assert paid.status_code == 200, paid.text
         qualified = await reviewer.ok(
-            "POST", f"/api/v1/registrations/{registration['id']}/review", {"decision": "qualify"})
+            "POST", f"/api/v1/registrations/{registration['id']}/review", {"decision": "qualify"}
+        )
         assert qualified["state"] == "qualified" and qualified["bidder_number"]
         bidders.append(bidder)
         registrations.append(qualified)

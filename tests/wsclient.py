@@ -53,18 +53,27 @@ class RoomClient:
                 elif kind in ("accepted", "rejected", "error") and frame.get("ref") in self.replies:
                     self.replies.pop(frame["ref"]).set_result(frame)
                 elif kind == "pong":
-                    self.replies.pop("pong", asyncio.get_running_loop().create_future()).set_result(frame)
+                    self.replies.pop("pong", asyncio.get_running_loop().create_future()).set_result(
+                        frame
+                    )
                 elif "seq" in frame:
                     assert not self.events or frame["seq"] == self.events[-1]["seq"] + 1, (
-                        f"gap or duplicate: {self.events[-1]['seq']} then {frame['seq']}")
+                        f"gap or duplicate: {self.events[-1]['seq']} then {frame['seq']}"
+                    )
                     self.events.append(frame)
         except websockets.ConnectionClosed as closed:
             self.close_code = closed.rcvd.code if closed.rcvd else None
         finally:
             self.close_code = self.close_code or (self._ws.close_code if self._ws else None)
 
-    async def bid(self, amount_fen: int, *, ref: str | None = None,
-                  based_on_seq: int | None = None, kind: str = "bid") -> dict[str, Any]:
+    async def bid(
+        self,
+        amount_fen: int,
+        *,
+        ref: str | None = None,
+        based_on_seq: int | None = None,
+        kind: str = "bid",
+    ) -> dict[str, Any]:
         ref = ref or uuid.uuid4().hex
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self.replies[ref] = future

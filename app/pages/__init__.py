@@ -12,5 +12,11 @@ from app.pages.review import ReviewPages
 from app.pages.village import VillagePages
 
 #: Page controllers and handlers, registered by the app factory.
-CONTROLLERS: list[Any] = [PublicPages, BidderPages, VillagePages, ReviewPages, OversightPages,
-                          AdminPages]
+CONTROLLERS: list[Any] = [
+    PublicPages,
+    BidderPages,
+    VillagePages,
+    ReviewPages,
+    OversightPages,
+    AdminPages,
+]

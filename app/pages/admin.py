@@ -42,9 +42,11 @@ INTEGERS = {  # field: (label, minimum, maximum) — the settings' own bounds de
     "refund_deadline_working_days": ("保证金退还期限（工作日）", 0, 30),
     "contract_sign_deadline_working_days": ("签约期限（工作日）", 1, 60),
 }
-FLAGS = {"self_outbid_allowed": "允许领先者自行加价",
-         "first_bid_may_equal_start": "首次出价可以等于起始价",
-         "reserve_used": "启用保留价"}
+FLAGS = {
+    "self_outbid_allowed": "允许领先者自行加价",
+    "first_bid_may_equal_start": "首次出价可以等于起始价",
+    "reserve_used": "启用保留价",
+}
 POLICIES = {"agreement": "按挂牌价协议成交", "fail": "流拍", "extend": "延长报名期一次"}
 
 
@@ -89,9 +91,11 @@ def _patch(form: Form) -> dict[str, Any] | None:
         form.error("deposit_percent", "比例应为数字，最多两位小数", "form.percent")
         percent = "0"
     whole, _, frac = percent.partition(".")
-    patch["deposit_rule"] = {"kind": v.get("deposit_kind") or "percent_of_total",
-                             "fixed_fen": fixed,
-                             "basis_points": int(whole) * 100 + int((frac + "00")[:2])}
+    patch["deposit_rule"] = {
+        "kind": v.get("deposit_kind") or "percent_of_total",
+        "fixed_fen": fixed,
+        "basis_points": int(whole) * 100 + int((frac + "00")[:2]),
+    }
     terms: dict[str, int] = {}
     for line in str(v.get("max_term_years") or "").splitlines():
         if not line.strip():
@@ -99,8 +103,9 @@ def _patch(form: Form) -> dict[str, Any] | None:
         key, _, years = line.partition("=")
         key = key.strip()
         if (key != "*" and key not in CATEGORY_NAMES_ZH) or not years.strip().isdigit():
-            form.error("max_term_years", f"每行写“类别代码=年数”，例如 *=30：{line[:40]}",
-                       "form.max_term")
+            form.error(
+                "max_term_years", f"每行写“类别代码=年数”，例如 *=30：{line[:40]}", "form.max_term"
+            )
             continue
         terms[key] = int(years.strip())
     patch["max_term_years"] = terms
@@ -125,9 +130,17 @@ class AdminPages(Controller):
         return self._page(request, _settings_form(current))
 
     def _page(self, request: Req, form: Form, status: int = 200) -> Response[Any]:
-        return render(request, "admin_settings.html", status=status, title="交易规则设置",
-                      form=form, integers=INTEGERS, flags=FLAGS, policies=POLICIES,
-                      categories=CATEGORY_NAMES_ZH)
+        return render(
+            request,
+            "admin_settings.html",
+            status=status,
+            title="交易规则设置",
+            form=form,
+            integers=INTEGERS,
+            flags=FLAGS,
+            policies=POLICIES,
+            categories=CATEGORY_NAMES_ZH,
+        )
 
     @post("/settings", opt=FORM)
     async def update(self, request: Req) -> Response[Any]:
@@ -140,8 +153,9 @@ class AdminPages(Controller):
         svc = services(request)
         try:
             async with svc.db.write() as session:
-                await exchange_settings.update(session, patch, actor=actor(request).name,
-                                               now=svc.now())
+                await exchange_settings.update(
+                    session, patch, actor=actor(request).name, now=svc.now()
+                )
         except DomainError as exc:
             match = _SETTING_PATH.search(exc.message)
             name = match.group(1) if match else None
@@ -156,9 +170,20 @@ class AdminPages(Controller):
     @get("/users")
     async def users(self, request: Req) -> Response[Any]:
         async with services(request).db.read() as session:
-            rows = (await session.execute(
-                select(User, Region.path).outerjoin(Region, Region.id == User.region_id)
-                .order_by(User.role, User.id))).all()
+            rows = (
+                await session.execute(
+                    select(User, Region.path)
+                    .outerjoin(Region, Region.id == User.region_id)
+                    .order_by(User.role, User.id)
+                )
+            ).all()
             counts = await queries.user_counts(session)
-        return render(request, "admin_users.html", title="用户", rows=rows, counts=counts,
-                      mask_id=mask_id_number, mask_phone=mask_phone)
+        return render(
+            request,
+            "admin_users.html",
+            title="用户",
+            rows=rows,
+            counts=counts,
+            mask_id=mask_id_number,
+            mask_phone=mask_phone,
+        )

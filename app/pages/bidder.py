@@ -32,8 +32,9 @@ class BidderPages(Controller):
         who = actor(request)
         async with services(request).db.read() as session:
             rows = await queries.my_registrations(session, who)
-        return render(request, "me_registrations.html", title="我的报名", rows=rows,
-                      account=EXCHANGE_ACCOUNT)
+        return render(
+            request, "me_registrations.html", title="我的报名", rows=rows, account=EXCHANGE_ACCOUNT
+        )
 
     @get("/deals")
     async def deals(self, request: Request[Any, Any, Any]) -> Response[Any]:
@@ -43,7 +44,18 @@ class BidderPages(Controller):
             for listing_id in await queries.my_deal_ids(session, who):
                 listing = await session.get(Listing, listing_id)
                 deal = await load_deal(session, who, listing_id)
-                items.append((listing, deal, await queries.contract_summary(
-                    session, who, deal["contract_id"])))
-        return render(request, "me_deals.html", title="我的成交", items=items,
-                      contracts=queries.contract_routes(request.app), sign_as="竞得人")
+                items.append(
+                    (
+                        listing,
+                        deal,
+                        await queries.contract_summary(session, who, deal["contract_id"]),
+                    )
+                )
+        return render(
+            request,
+            "me_deals.html",
+            title="我的成交",
+            items=items,
+            contracts=queries.contract_routes(request.app),
+            sign_as="竞得人",
+        )

@@ -41,40 +41,91 @@ STATIC = APP_DIR / "static"
 FORM_COOKIE = "ruralx_form"
 
 PRICE_UNITS_ZH = {"per_year": "元/年", "per_mu_year": "元/亩/年", "per_month": "元/月"}
-PAYMENTS_ZH = {"annual": "按年支付", "semiannual": "按半年支付", "monthly": "按月支付",
-               "lump_sum": "一次性支付"}
+PAYMENTS_ZH = {
+    "annual": "按年支付",
+    "semiannual": "按半年支付",
+    "monthly": "按月支付",
+    "lump_sum": "一次性支付",
+}
 AREA_UNITS_ZH = {"mu": "亩", "square_meter": "平方米", "hectare": "公顷", "item": "宗/处"}
-DOCUMENT_KINDS_ZH = {"village_resolution": "村民代表大会决议（四议两公开）",
-                     "ownership_proof": "权属证明", "appraisal": "评估报告",
-                     "priority_statement": "优先权人声明", "other": "其他材料"}
-AUCTION_STATUS_ZH = {"scheduled": "待开始", "free": "自由竞价", "countdown": "限时竞价",
-                     "paused": "已暂停", "ended": "已结束"}
-REG_STATES_ZH = {"pending_deposit": "待缴保证金", "deposit_paid": "保证金已到账，待资格审核",
-                 "qualified": "已取得竞买资格", "rejected": "未通过资格审核"}
-DEPOSIT_STATES_ZH = {"pending": "待缴纳", "paid": "已到账", "held": "冻结中",
-                     "refundable": "待退还", "refunded": "已退还",
-                     "credited_to_rent": "已转作租金", "forfeited": "已没收"}
-ROLES_ZH = {"bidder": "竞买人", "village": "村集体经办人", "reviewer": "交易中心审核员",
-            "regulator": "监管人员", "admin": "系统管理员"}
-OUTCOMES_ZH = {"auction": "网络竞价成交", "agreement": "协议成交", "no_bidders": "无人报名，流拍",
-               "too_few_bidders": "合格竞买人不足，流拍",
-               "unsold_below_reserve": "未达保留价，流拍",
-               "unsold_no_bids": "无人出价，流拍"}
+DOCUMENT_KINDS_ZH = {
+    "village_resolution": "村民代表大会决议（四议两公开）",
+    "ownership_proof": "权属证明",
+    "appraisal": "评估报告",
+    "priority_statement": "优先权人声明",
+    "other": "其他材料",
+}
+AUCTION_STATUS_ZH = {
+    "scheduled": "待开始",
+    "free": "自由竞价",
+    "countdown": "限时竞价",
+    "paused": "已暂停",
+    "ended": "已结束",
+}
+REG_STATES_ZH = {
+    "pending_deposit": "待缴保证金",
+    "deposit_paid": "保证金已到账，待资格审核",
+    "qualified": "已取得竞买资格",
+    "rejected": "未通过资格审核",
+}
+DEPOSIT_STATES_ZH = {
+    "pending": "待缴纳",
+    "paid": "已到账",
+    "held": "冻结中",
+    "refundable": "待退还",
+    "refunded": "已退还",
+    "credited_to_rent": "已转作租金",
+    "forfeited": "已没收",
+}
+ROLES_ZH = {
+    "bidder": "竞买人",
+    "village": "村集体经办人",
+    "reviewer": "交易中心审核员",
+    "regulator": "监管人员",
+    "admin": "系统管理员",
+}
+OUTCOMES_ZH = {
+    "auction": "网络竞价成交",
+    "agreement": "协议成交",
+    "no_bidders": "无人报名，流拍",
+    "too_few_bidders": "合格竞买人不足，流拍",
+    "unsold_below_reserve": "未达保留价，流拍",
+    "unsold_no_bids": "无人出价，流拍",
+}
 LEDGER_TYPES_ZH = {
-    "listing.created": "创建委托", "listing.updated": "修改委托", "listing.submitted": "提交审核",
-    "listing.accepted": "受理", "listing.returned": "退回", "listing.announced": "发布挂牌公告",
-    "listing.withdrawn": "撤回委托", "listing.relisted": "重新挂牌",
-    "listing.document_added": "上传材料", "listing.concluded": "交易结束",
-    "registration.applied": "竞买人报名", "deposit.paid": "保证金到账",
-    "payment.rejected": "款项未入账", "registration.qualified": "资格审核通过",
-    "registration.rejected": "资格审核未通过", "registration.closed": "报名截止",
-    "deposit.refundable": "保证金待退还", "deposit.to_be_credited": "保证金转作租金",
-    "auction.opened": "竞价场次建立", "auction.bid": "出价", "auction.phase": "竞价阶段变化",
-    "auction.ended": "竞价结束", "auction.pause": "暂停竞价", "auction.resume": "恢复竞价",
-    "bid.rejected": "出价被拒绝", "deal.recorded": "成交记录", "auction.bids": "网络竞价",
-    "contract.drafted": "生成合同", "contract.signed_by_village": "村集体电子签署",
-    "contract.signed": "竞得人电子签署", "contract.certified": "出具交易鉴证书",
-    "deposit.refunded": "保证金已退还", "deposit.credited_to_rent": "保证金已转作租金",
+    "listing.created": "创建委托",
+    "listing.updated": "修改委托",
+    "listing.submitted": "提交审核",
+    "listing.accepted": "受理",
+    "listing.returned": "退回",
+    "listing.announced": "发布挂牌公告",
+    "listing.withdrawn": "撤回委托",
+    "listing.relisted": "重新挂牌",
+    "listing.document_added": "上传材料",
+    "listing.concluded": "交易结束",
+    "registration.applied": "竞买人报名",
+    "deposit.paid": "保证金到账",
+    "payment.rejected": "款项未入账",
+    "registration.qualified": "资格审核通过",
+    "registration.rejected": "资格审核未通过",
+    "registration.closed": "报名截止",
+    "deposit.refundable": "保证金待退还",
+    "deposit.to_be_credited": "保证金转作租金",
+    "auction.opened": "竞价场次建立",
+    "auction.bid": "出价",
+    "auction.phase": "竞价阶段变化",
+    "auction.ended": "竞价结束",
+    "auction.pause": "暂停竞价",
+    "auction.resume": "恢复竞价",
+    "bid.rejected": "出价被拒绝",
+    "deal.recorded": "成交记录",
+    "auction.bids": "网络竞价",
+    "contract.drafted": "生成合同",
+    "contract.signed_by_village": "村集体电子签署",
+    "contract.signed": "竞得人电子签署",
+    "contract.certified": "出具交易鉴证书",
+    "deposit.refunded": "保证金已退还",
+    "deposit.credited_to_rent": "保证金已转作租金",
     "deposit.forfeited": "保证金没收",
 }
 
@@ -113,8 +164,11 @@ def bj(value: datetime | str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
 
 def iso_utc(value: datetime | str | None) -> str:
     at = _aware(value)
-    return "" if at is None else at.astimezone(UTC).isoformat(timespec="milliseconds").replace(
-        "+00:00", "Z")
+    return (
+        ""
+        if at is None
+        else at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    )
 
 
 def state_zh(state: str | None) -> str:
@@ -135,10 +189,15 @@ def _static_version() -> str:
 ENV = Environment(
     loader=FileSystemLoader(str(TEMPLATES)),
     autoescape=select_autoescape(["html"]),
-    trim_blocks=True, lstrip_blocks=True,
+    trim_blocks=True,
+    lstrip_blocks=True,
 )
 ENV.filters.update(
-    yuan=yuan, yuan_words=yuan_words, signed_yuan=signed_yuan, bj=bj, iso=iso_utc,
+    yuan=yuan,
+    yuan_words=yuan_words,
+    signed_yuan=signed_yuan,
+    bj=bj,
+    iso=iso_utc,
     state_zh=state_zh,
     category_zh=lambda c: CATEGORY_NAMES_ZH.get(c or "", c or ""),
     price_unit_zh=lambda u: PRICE_UNITS_ZH.get(u or "", u or ""),
@@ -154,8 +213,12 @@ ENV.filters.update(
     filesize=lambda n: f"{n / 1048576:.1f} MB" if n >= 1048576 else f"{max(1, n // 1024)} KB",
 )
 ENV.globals.update(
-    CATEGORY_NAMES=CATEGORY_NAMES_ZH, PRICE_UNITS=PRICE_UNITS_ZH, PAYMENTS=PAYMENTS_ZH,
-    AREA_UNITS=AREA_UNITS_ZH, DOCUMENT_KINDS=DOCUMENT_KINDS_ZH, STATE_NAMES=STATE_NAMES_ZH,
+    CATEGORY_NAMES=CATEGORY_NAMES_ZH,
+    PRICE_UNITS=PRICE_UNITS_ZH,
+    PAYMENTS=PAYMENTS_ZH,
+    AREA_UNITS=AREA_UNITS_ZH,
+    DOCUMENT_KINDS=DOCUMENT_KINDS_ZH,
+    STATE_NAMES=STATE_NAMES_ZH,
     static_version=_static_version(),
 )
 
@@ -218,8 +281,15 @@ def money_field(form: Form, name: str, label: str, *, required: bool = True) -> 
         return None
 
 
-def int_field(form: Form, name: str, label: str, *, required: bool = True,
-              minimum: int | None = None, maximum: int | None = None) -> int | None:
+def int_field(
+    form: Form,
+    name: str,
+    label: str,
+    *,
+    required: bool = True,
+    minimum: int | None = None,
+    maximum: int | None = None,
+) -> int | None:
     raw = str(form.values.get(name, "") or "").strip()
     if not raw:
         if required:
@@ -274,8 +344,14 @@ def anonymous_form_token(request: Request[Any, Any, Any]) -> tuple[str, Cookie |
     if current and re.fullmatch(r"[A-Za-z0-9_-]{20,64}", current):
         return current, None
     token = secrets.token_urlsafe(24)
-    return token, Cookie(key=FORM_COOKIE, value=token, httponly=True, samesite="strict",
-                         secure=services(request).config.secure_cookies, path="/")
+    return token, Cookie(
+        key=FORM_COOKIE,
+        value=token,
+        httponly=True,
+        samesite="strict",
+        secure=services(request).config.secure_cookies,
+        path="/",
+    )
 
 
 def anonymous_form_ok(request: Request[Any, Any, Any], sent: Any) -> bool:
@@ -287,14 +363,26 @@ def anonymous_form_ok(request: Request[Any, Any, Any], sent: Any) -> bool:
 
 NAV: dict[str | None, list[tuple[str, str]]] = {
     None: [("/", "首页"), ("/listings", "交易公告")],
-    "bidder": [("/", "首页"), ("/listings", "交易公告"), ("/me/registrations", "我的报名"),
-               ("/me/deals", "我的成交")],
-    "village": [("/", "首页"), ("/village", "本村委托"), ("/village/listings/new", "新建委托"),
-                ("/listings", "交易公告")],
+    "bidder": [
+        ("/", "首页"),
+        ("/listings", "交易公告"),
+        ("/me/registrations", "我的报名"),
+        ("/me/deals", "我的成交"),
+    ],
+    "village": [
+        ("/", "首页"),
+        ("/village", "本村委托"),
+        ("/village/listings/new", "新建委托"),
+        ("/listings", "交易公告"),
+    ],
     "reviewer": [("/", "首页"), ("/review", "审核工作台"), ("/listings", "交易公告")],
     "regulator": [("/", "首页"), ("/oversight", "监管看板"), ("/listings", "交易公告")],
-    "admin": [("/", "首页"), ("/admin/settings", "交易规则"), ("/admin/users", "用户"),
-              ("/listings", "交易公告")],
+    "admin": [
+        ("/", "首页"),
+        ("/admin/settings", "交易规则"),
+        ("/admin/users", "用户"),
+        ("/listings", "交易公告"),
+    ],
 }
 
 FLASH = {
@@ -321,8 +409,13 @@ FLASH = {
 def home_of(actor: Actor | None) -> str:
     if actor is None:
         return "/"
-    return {"bidder": "/me/registrations", "village": "/village", "reviewer": "/review",
-            "regulator": "/oversight", "admin": "/admin/settings"}.get(actor.role, "/")
+    return {
+        "bidder": "/me/registrations",
+        "village": "/village",
+        "reviewer": "/review",
+        "regulator": "/oversight",
+        "admin": "/admin/settings",
+    }.get(actor.role, "/")
 
 
 def security_headers(request: Request[Any, Any, Any]) -> dict[str, str]:
@@ -332,7 +425,8 @@ def security_headers(request: Request[Any, Any, Any]) -> dict[str, str]:
         "Content-Security-Policy": (
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
             f"connect-src 'self'{sockets}; frame-ancestors 'none'; form-action 'self'; "
-            "base-uri 'self'; object-src 'none'"),
+            "base-uri 'self'; object-src 'none'"
+        ),
         "X-Content-Type-Options": "nosniff",
         "Referrer-Policy": "same-origin",
         "Cache-Control": "no-store",
@@ -340,19 +434,32 @@ def security_headers(request: Request[Any, Any, Any]) -> dict[str, str]:
 
 
 def render(
-    request: Request[Any, Any, Any], template: str, *, status: int = 200,
-    cookies: Iterable[Cookie | None] = (), title: str = "", **context: Any,
+    request: Request[Any, Any, Any],
+    template: str,
+    *,
+    status: int = 200,
+    cookies: Iterable[Cookie | None] = (),
+    title: str = "",
+    **context: Any,
 ) -> Response[Any]:
     viewer = actor_or_none(request)
     flash = FLASH.get(request.query_params.get("done", ""))
     html = ENV.get_template(template).render(
-        request_path=request.url.path, viewer=viewer, csrf=session_csrf(request),
-        nav=NAV.get(viewer.role if viewer else None, NAV[None]), flash=flash, title=title,
+        request_path=request.url.path,
+        viewer=viewer,
+        csrf=session_csrf(request),
+        nav=NAV.get(viewer.role if viewer else None, NAV[None]),
+        flash=flash,
+        title=title,
         **context,
     )
-    return Response(html, status_code=status, media_type=MediaType.HTML,
-                    headers=security_headers(request),
-                    cookies=[c for c in cookies if c is not None])
+    return Response(
+        html,
+        status_code=status,
+        media_type=MediaType.HTML,
+        headers=security_headers(request),
+        cookies=[c for c in cookies if c is not None],
+    )
 
 
 def redirect(path: str, done: str | None = None, **query: str) -> Redirect:
@@ -362,16 +469,30 @@ def redirect(path: str, done: str | None = None, **query: str) -> Redirect:
 
 def safe_next(value: Any) -> str | None:
     """A local path to go back to after signing in (never another site)."""
-    if isinstance(value, str) and value.startswith("/") and not value.startswith("//") \
-            and "\\" not in value and "\n" not in value and "\r" not in value:
+    if (
+        isinstance(value, str)
+        and value.startswith("/")
+        and not value.startswith("//")
+        and "\\" not in value
+        and "\n" not in value
+        and "\r" not in value
+    ):
         return value
     return None
 
 
-def _error_page(request: Request[Any, Any, Any], status: int, heading: str, message: str,
-                code: str) -> Response[Any]:
-    return render(request, "error.html", status=status, title=heading, heading=heading,
-                  message=message, code=code)
+def _error_page(
+    request: Request[Any, Any, Any], status: int, heading: str, message: str, code: str
+) -> Response[Any]:
+    return render(
+        request,
+        "error.html",
+        status=status,
+        title=heading,
+        heading=heading,
+        message=message,
+        code=code,
+    )
 
 
 def not_authenticated(request: Request[Any, Any, Any], exc: NotAuthenticated) -> Response[Any]:
@@ -394,8 +515,10 @@ def domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[
 
 #: Set on every page controller: errors become pages, not problem JSON.
 PAGE_ERRORS: dict[Any, Any] = {
-    NotAuthenticated: not_authenticated, PermissionDenied: permission_denied,
-    NotFound: not_found, DomainError: domain_error,
+    NotAuthenticated: not_authenticated,
+    PermissionDenied: permission_denied,
+    NotFound: not_found,
+    DomainError: domain_error,
 }
 
 

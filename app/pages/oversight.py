@@ -32,8 +32,14 @@ def _groups(result: stats.StatsResult, dim: str) -> list[dict[str, Any]]:
 def _bars(groups: list[dict[str, Any]], width: int = 320) -> list[dict[str, Any]]:
     """Bar geometry for an inline SVG chart of deal totals (no script, no library)."""
     top = max((g["deal_total_fen"] for g in groups), default=0) or 1
-    return [{"group": g, "y": i * 28, "w": max(2, round(g["deal_total_fen"] * width / top))
-             if g["deal_total_fen"] else 0} for i, g in enumerate(groups)]
+    return [
+        {
+            "group": g,
+            "y": i * 28,
+            "w": max(2, round(g["deal_total_fen"] * width / top)) if g["deal_total_fen"] else 0,
+        }
+        for i, g in enumerate(groups)
+    ]
 
 
 class OversightPages(Controller):
@@ -54,15 +60,21 @@ class OversightPages(Controller):
                 groups[dim] = _groups(result, dim)
             totals = result.totals
             open_warnings, warning_count = await warnings.search(
-                session, who, kind=None, state="open", listing_id=None, limit=20, offset=0)
+                session, who, kind=None, state="open", listing_id=None, limit=20, offset=0
+            )
             deals = await queries.recent_results(session, who, limit=30)
-        return render(request, "oversight.html", title="监管看板", totals=totals, groups=groups,
-                      charts={dim: _bars(rows) for dim, rows in groups.items()},
-                      warnings=[warnings.view(w) for w in open_warnings],
-                      warning_count=warning_count,
-                      api=set(queries.oversight_routes(request.app)),
-                      deals=[r for r in deals if r.deal is not None and
-                             within(r.village, who.region)])
+        return render(
+            request,
+            "oversight.html",
+            title="监管看板",
+            totals=totals,
+            groups=groups,
+            charts={dim: _bars(rows) for dim, rows in groups.items()},
+            warnings=[warnings.view(w) for w in open_warnings],
+            warning_count=warning_count,
+            api=set(queries.oversight_routes(request.app)),
+            deals=[r for r in deals if r.deal is not None and within(r.village, who.region)],
+        )
 
     @get("/listings/{listing_id:int}")
     async def listing(self, request: Req, listing_id: FromPath[int]) -> Response[Any]:
@@ -77,10 +89,20 @@ class OversightPages(Controller):
                 deal = await load_deal(session, who, listing_id)
             except NotFound:
                 deal = None
-            contract = await queries.contract_summary(session, who,
-                                                      deal["contract_id"] if deal else None)
+            contract = await queries.contract_summary(
+                session, who, deal["contract_id"] if deal else None
+            )
         api = set(queries.oversight_routes(request.app))
-        return render(request, "oversight_listing.html", title=visible.listing.title,
-                      listing=listing_view(visible, who, documents), timeline=timeline,
-                      bids=bids, auction=auction, deal=deal, api=api, contract=contract,
-                      contracts=queries.contract_routes(request.app))
+        return render(
+            request,
+            "oversight_listing.html",
+            title=visible.listing.title,
+            listing=listing_view(visible, who, documents),
+            timeline=timeline,
+            bids=bids,
+            auction=auction,
+            deal=deal,
+            api=api,
+            contract=contract,
+            contracts=queries.contract_routes(request.app),
+        )

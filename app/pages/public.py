@@ -70,14 +70,23 @@ class PublicPages(Controller):
             live = await queries.listings_in(session, viewer, ("auction",))
             upcoming = await queries.listings_in(session, viewer, ("announced",), limit=12)
             results = await queries.recent_results(session, viewer, limit=8)
-        return render(request, "home.html", title="首页", live=live, upcoming=upcoming,
-                      results=results, now=svc.now())
+        return render(
+            request,
+            "home.html",
+            title="首页",
+            live=live,
+            upcoming=upcoming,
+            results=results,
+            now=svc.now(),
+        )
 
     @get("/listings", opt=PUBLIC)
     async def listings(
-        self, request: Req,
+        self,
+        request: Req,
         state_: Annotated[str | None, QueryParameter(name="state")] = None,
-        category: FromQuery[str | None] = None, region: FromQuery[str | None] = None,
+        category: FromQuery[str | None] = None,
+        region: FromQuery[str | None] = None,
         page: Annotated[int, QueryParameter(ge=1, le=1000)] = 1,
     ) -> Response[Any]:
         viewer = actor_or_none(request)
@@ -86,18 +95,32 @@ class PublicPages(Controller):
         category = category if category in CATEGORY_NAMES_ZH else None
         region = (region or "").strip() or None
         async with services(request).db.read() as session:
-            rows = await service.search(session, viewer, service.ListingFilter(
-                state=state_, category=category, region=region, limit=size + 1,
-                offset=(page - 1) * size))
+            rows = await service.search(
+                session,
+                viewer,
+                service.ListingFilter(
+                    state=state_,
+                    category=category,
+                    region=region,
+                    limit=size + 1,
+                    offset=(page - 1) * size,
+                ),
+            )
             regions = await queries.village_regions(session)
-        states = [s.value for s in PUBLIC_STATES] if viewer is None or viewer.role == "bidder" \
-            else None
-        return render(request, "listings.html", title="交易公告",
-                      items=[listing_view(v, viewer) for v in rows[:size]],
-                      has_more=len(rows) > size, page=page,
-                      filters={"state": state_ or "", "category": category or "",
-                               "region": region or ""},
-                      state_choices=states, regions=regions)
+        states = (
+            [s.value for s in PUBLIC_STATES] if viewer is None or viewer.role == "bidder" else None
+        )
+        return render(
+            request,
+            "listings.html",
+            title="交易公告",
+            items=[listing_view(v, viewer) for v in rows[:size]],
+            has_more=len(rows) > size,
+            page=page,
+            filters={"state": state_ or "", "category": category or "", "region": region or ""},
+            state_choices=states,
+            regions=regions,
+        )
 
     @get("/listings/{listing_id:int}", opt=PUBLIC)
     async def listing(self, request: Req, listing_id: FromPath[int]) -> Response[Any]:
@@ -110,22 +133,38 @@ class PublicPages(Controller):
             auction = await session.get(Auction, listing_id)
             deal = await _deal_or_none(session, viewer, listing_id)
             contract = await queries.contract_summary(
-                session, viewer, deal["contract_id"] if deal else None)
+                session, viewer, deal["contract_id"] if deal else None
+            )
             mine = None
             if viewer is not None and viewer.role == "bidder":
-                mine = await session.scalar(select(Registration).where(
-                    Registration.listing_id == listing_id, Registration.bidder_id == viewer.id))
+                mine = await session.scalar(
+                    select(Registration).where(
+                        Registration.listing_id == listing_id, Registration.bidder_id == viewer.id
+                    )
+                )
         now = svc.now()
         may_download = viewer is not None and (
-            viewer.is_staff or service.can_act_for_village(viewer, visible.village))
-        registration_open = (visible.listing.state == "announced"
-                             and visible.listing.registration_closes_at is not None
-                             and now < visible.listing.registration_closes_at)
-        return render(request, "listing.html", title=view.title, listing=view,
-                      auction=auction, deal=deal, mine=registration_view(mine) if mine else None,
-                      may_download=may_download, registration_open=registration_open, now=now,
-                      contract=contract,
-                      contracts=queries.contract_routes(request.app))
+            viewer.is_staff or service.can_act_for_village(viewer, visible.village)
+        )
+        registration_open = (
+            visible.listing.state == "announced"
+            and visible.listing.registration_closes_at is not None
+            and now < visible.listing.registration_closes_at
+        )
+        return render(
+            request,
+            "listing.html",
+            title=view.title,
+            listing=view,
+            auction=auction,
+            deal=deal,
+            mine=registration_view(mine) if mine else None,
+            may_download=may_download,
+            registration_open=registration_open,
+            now=now,
+            contract=contract,
+            contracts=queries.contract_routes(request.app),
+        )
 
     @post("/listings/{listing_id:int}/register", guards=[allow("bidder")], opt=FORM)
     async def register(self, request: Req, listing_id: FromPath[int]) -> Response[Any]:
@@ -135,8 +174,13 @@ class PublicPages(Controller):
         try:
             async with svc.db.write() as session:
                 registration = await reg.apply(
-                    session, who, listing_id, svc.now(), ip=client_ip(request),
-                    user_agent=request.headers.get("user-agent"))
+                    session,
+                    who,
+                    listing_id,
+                    svc.now(),
+                    ip=client_ip(request),
+                    user_agent=request.headers.get("user-agent"),
+                )
                 reg_id = registration.id
         except DomainError as exc:
             if exc.code == "registration.duplicate":
@@ -154,8 +198,13 @@ class PublicPages(Controller):
             row = await session.get(Auction, listing_id)
             if row is None and visible.listing.state == "announced":
                 # Registration still open: a waiting room that looks again every few seconds.
-                return render(request, "auction_waiting.html", title="竞价尚未开始",
-                              listing=visible.listing, now=svc.now())
+                return render(
+                    request,
+                    "auction_waiting.html",
+                    title="竞价尚未开始",
+                    listing=visible.listing,
+                    now=svc.now(),
+                )
             if row is None:
                 raise NotFound("auction.not_found", "该项目没有网络竞价")
             you = None
@@ -164,30 +213,53 @@ class PublicPages(Controller):
             snapshot = snapshot_frame(row, svc.now(), you=you)
             ladder = await queries.bid_ladder(session, listing_id)
         listing = visible.listing
-        return render(request, "auction.html", title=f"竞价：{listing.title}", listing=listing,
-                      village=visible.village.path, snapshot=snapshot, ladder=ladder,
-                      viewer_role=viewer.role if viewer else None, you=you,
-                      config={"listing_id": listing_id, "snapshot": snapshot, "ladder": ladder})
+        return render(
+            request,
+            "auction.html",
+            title=f"竞价：{listing.title}",
+            listing=listing,
+            village=visible.village.path,
+            snapshot=snapshot,
+            ladder=ladder,
+            viewer_role=viewer.role if viewer else None,
+            you=you,
+            config={"listing_id": listing_id, "snapshot": snapshot, "ladder": ladder},
+        )
 
     # ----- signing in -------------------------------------------------------------------
 
     @get("/login", opt=PUBLIC)
-    async def login_form(self, request: Req, next_: Annotated[
-            str | None, QueryParameter(name="next")] = None) -> Response[Any]:
+    async def login_form(
+        self, request: Req, next_: Annotated[str | None, QueryParameter(name="next")] = None
+    ) -> Response[Any]:
         token, cookie = anonymous_form_token(request)
-        return render(request, "login.html", title="登录", form=Form(values={"next": next_ or ""}),
-                      form_token=token, cookies=[cookie])
+        return render(
+            request,
+            "login.html",
+            title="登录",
+            form=Form(values={"next": next_ or ""}),
+            form_token=token,
+            cookies=[cookie],
+        )
 
     @post("/login", opt=PUBLIC)
     async def login_submit(self, request: Req) -> Response[Any]:
         values = await form_values(request)
-        form = Form(values={"username": values.get("username") or "",
-                            "next": values.get("next") or ""})
+        form = Form(
+            values={"username": values.get("username") or "", "next": values.get("next") or ""}
+        )
         token, cookie = anonymous_form_token(request)
         if not anonymous_form_ok(request, values.get("_form")):
             form.general = _expired()
-            return render(request, "login.html", status=403, title="登录", form=form,
-                          form_token=token, cookies=[cookie])
+            return render(
+                request,
+                "login.html",
+                status=403,
+                title="登录",
+                form=form,
+                form_token=token,
+                cookies=[cookie],
+            )
         username = str(values.get("username") or "").strip()
         password = str(values.get("password") or "")
         if not username:
@@ -195,14 +267,16 @@ class PublicPages(Controller):
         if not password:
             form.error("password", "请输入密码", "form.required")
         if not form.ok:
-            return render(request, "login.html", status=400, title="登录", form=form,
-                          form_token=token)
+            return render(
+                request, "login.html", status=400, title="登录", form=form, form_token=token
+            )
         try:
             session_token, user = await _sign_in(request, username, password)
         except DomainError as exc:
             form.fail(exc, {"auth": "password"})
-            return render(request, "login.html", status=exc.status, title="登录", form=form,
-                          form_token=token)
+            return render(
+                request, "login.html", status=exc.status, title="登录", form=form, form_token=token
+            )
         target = safe_next(values.get("next")) or home_of_role(user.role)
         return _signed_in(request, target, session_token)
 
@@ -215,55 +289,96 @@ class PublicPages(Controller):
         if token:
             async with svc.db.write() as session:
                 await logout(session, token, now=svc.now())
-        return Redirect("/", status_code=303, cookies=[
-            _expired_cookie(SESSION_COOKIE), _expired_cookie(CSRF_COOKIE)])
+        return Redirect(
+            "/",
+            status_code=303,
+            cookies=[_expired_cookie(SESSION_COOKIE), _expired_cookie(CSRF_COOKIE)],
+        )
 
     @get("/signup", opt=PUBLIC)
-    async def signup_form(self, request: Req, next_: Annotated[
-            str | None, QueryParameter(name="next")] = None) -> Response[Any]:
+    async def signup_form(
+        self, request: Req, next_: Annotated[str | None, QueryParameter(name="next")] = None
+    ) -> Response[Any]:
         token, cookie = anonymous_form_token(request)
-        return render(request, "signup.html", title="竞买人注册",
-                      form=Form(values={"id_type": "resident_id", "next": next_ or ""}),
-                      form_token=token, cookies=[cookie])
+        return render(
+            request,
+            "signup.html",
+            title="竞买人注册",
+            form=Form(values={"id_type": "resident_id", "next": next_ or ""}),
+            form_token=token,
+            cookies=[cookie],
+        )
 
     @post("/signup", opt=PUBLIC)
     async def signup_submit(self, request: Req) -> Response[Any]:
         values = await form_values(request)
         fields = ("name", "id_type", "id_number", "phone")
-        form = Form(values={k: str(values.get(k) or "").strip() for k in fields}
-                    | {"next": values.get("next") or ""})
+        form = Form(
+            values={k: str(values.get(k) or "").strip() for k in fields}
+            | {"next": values.get("next") or ""}
+        )
         token, cookie = anonymous_form_token(request)
         if not anonymous_form_ok(request, values.get("_form")):
             form.general = _expired()
-            return render(request, "signup.html", status=403, title="竞买人注册", form=form,
-                          form_token=token, cookies=[cookie])
+            return render(
+                request,
+                "signup.html",
+                status=403,
+                title="竞买人注册",
+                form=form,
+                form_token=token,
+                cookies=[cookie],
+            )
         password = str(values.get("password") or "")
         if password != str(values.get("password2") or ""):
             form.error("password2", "两次输入的密码不一致", "form.password_mismatch")
         body: BidderSignUp | None = None
         try:
-            body = msgspec.convert({**{k: form.values[k] for k in fields},
-                                    "id_number": form.values["id_number"].upper(),
-                                    "password": password}, BidderSignUp)
+            body = msgspec.convert(
+                {
+                    **{k: form.values[k] for k in fields},
+                    "id_number": form.values["id_number"].upper(),
+                    "password": password,
+                },
+                BidderSignUp,
+            )
         except msgspec.ValidationError as exc:
             name = validation_field(exc) or "name"
             form.error(name, SIGNUP_HINTS.get(name, "输入有误"), "request.invalid")
         if body is None or not form.ok:
-            return render(request, "signup.html", status=400, title="竞买人注册", form=form,
-                          form_token=token)
+            return render(
+                request, "signup.html", status=400, title="竞买人注册", form=form, form_token=token
+            )
         svc = services(request)
         try:
             svc.login_limiter.hit(f"signup-ip:{client_ip(request) or '-'}")
             async with svc.db.write() as session:
-                await add_user(session, NewUser(
-                    username=body.phone, role="bidder", password=body.password,
-                    display_name=body.name, id_type=body.id_type, id_number=body.id_number,
-                    phone=body.phone), actor="public", now=svc.now(), passwords=svc.passwords)
+                await add_user(
+                    session,
+                    NewUser(
+                        username=body.phone,
+                        role="bidder",
+                        password=body.password,
+                        display_name=body.name,
+                        id_type=body.id_type,
+                        id_number=body.id_number,
+                        phone=body.phone,
+                    ),
+                    actor="public",
+                    now=svc.now(),
+                    passwords=svc.passwords,
+                )
             session_token, _ = await _sign_in(request, body.phone, body.password)
         except DomainError as exc:
             form.fail(exc, {"id": "id_number", "user.exists": "phone"})
-            return render(request, "signup.html", status=exc.status, title="竞买人注册",
-                          form=form, form_token=token)
+            return render(
+                request,
+                "signup.html",
+                status=exc.status,
+                title="竞买人注册",
+                form=form,
+                form_token=token,
+            )
         target = safe_next(values.get("next")) or "/me/registrations?done=welcome"
         return _signed_in(request, target, session_token)
 
@@ -278,8 +393,13 @@ SIGNUP_HINTS = {
 
 
 def home_of_role(role: str) -> str:
-    return {"bidder": "/me/registrations", "village": "/village", "reviewer": "/review",
-            "regulator": "/oversight", "admin": "/admin/settings"}.get(role, "/")
+    return {
+        "bidder": "/me/registrations",
+        "village": "/village",
+        "reviewer": "/review",
+        "regulator": "/oversight",
+        "admin": "/admin/settings",
+    }.get(role, "/")
 
 
 def _expired() -> FieldError:
@@ -299,9 +419,15 @@ async def _sign_in(request: Req, username: str, password: str) -> tuple[str, Any
     try:
         async with svc.db.write() as session:
             token, user = await login(
-                session, username, password, now=svc.now(),
-                ttl=timedelta(seconds=svc.config.token_ttl_seconds), ip=ip,
-                user_agent=request.headers.get("user-agent"), passwords=svc.passwords)
+                session,
+                username,
+                password,
+                now=svc.now(),
+                ttl=timedelta(seconds=svc.config.token_ttl_seconds),
+                ip=ip,
+                user_agent=request.headers.get("user-agent"),
+                passwords=svc.passwords,
+            )
     except NotAuthenticated:
         svc.login_limiter.record(*keys)
         raise
@@ -313,13 +439,31 @@ def _signed_in(request: Req, target: str, token: str) -> Response[Any]:
     """Set the same cookies as `POST /api/v1/auth/login`."""
     svc = services(request)
     secure, ttl = svc.config.secure_cookies, svc.config.token_ttl_seconds
-    return Redirect(target, status_code=303, cookies=[
-        Cookie(key=SESSION_COOKIE, value=token, httponly=True, samesite="lax", secure=secure,
-               max_age=ttl, path="/"),
-        Cookie(key=CSRF_COOKIE, value=csrf_token(svc.config.secret_key, token), httponly=False,
-               samesite="strict", secure=secure, max_age=ttl, path="/"),
-        Cookie(key=FORM_COOKIE, value="", max_age=0, path="/"),
-    ])
+    return Redirect(
+        target,
+        status_code=303,
+        cookies=[
+            Cookie(
+                key=SESSION_COOKIE,
+                value=token,
+                httponly=True,
+                samesite="lax",
+                secure=secure,
+                max_age=ttl,
+                path="/",
+            ),
+            Cookie(
+                key=CSRF_COOKIE,
+                value=csrf_token(svc.config.secret_key, token),
+                httponly=False,
+                samesite="strict",
+                secure=secure,
+                max_age=ttl,
+                path="/",
+            ),
+            Cookie(key=FORM_COOKIE, value="", max_age=0, path="/"),
+        ],
+    )
 
 
 async def _deal_or_none(session: Any, viewer: Any, listing_id: int) -> dict[str, Any] | None:
@@ -327,4 +471,3 @@ async def _deal_or_none(session: Any, viewer: Any, listing_id: int) -> dict[str,
         return await load_deal(session, viewer, listing_id)
     except NotFound:
         return None
-

@@ -51,37 +51,52 @@ async def _attach(session: AsyncSession, rows: list[Row]) -> list[Row]:
     ids = [r.listing.id for r in rows]
     if not ids:
         return rows
-    auctions = {a.listing_id: a for a in await session.scalars(
-        select(Auction).where(Auction.listing_id.in_(ids)))}
-    deals = {d.listing_id: d for d in await session.scalars(
-        select(Deal).where(Deal.listing_id.in_(ids)))}
+    auctions = {
+        a.listing_id: a
+        for a in await session.scalars(select(Auction).where(Auction.listing_id.in_(ids)))
+    }
+    deals = {
+        d.listing_id: d for d in await session.scalars(select(Deal).where(Deal.listing_id.in_(ids)))
+    }
     for r in rows:
         r.auction = auctions.get(r.listing.id)
         r.deal = deals.get(r.listing.id)
         if r.deal is not None:
             r.premium_rate = format_percent(
-                economics.premium_rate(r.deal.listing_fen, r.deal.final_fen))
+                economics.premium_rate(r.deal.listing_fen, r.deal.final_fen)
+            )
     return rows
 
 
 async def listings_in(
     session: AsyncSession, viewer: Actor | None, states: tuple[str, ...], limit: int = 20
 ) -> list[Row]:
-    query = _with_region(select(Listing, Region)).where(Listing.state.in_(states)) \
-        .order_by(Listing.auction_starts_at).limit(limit)
+    query = (
+        _with_region(select(Listing, Region))
+        .where(Listing.state.in_(states))
+        .order_by(Listing.auction_starts_at)
+        .limit(limit)
+    )
     return await _attach(session, await _rows(session, viewer, query))
 
 
 async def recent_results(session: AsyncSession, viewer: Actor | None, limit: int = 8) -> list[Row]:
-    query = _with_region(select(Listing, Region)).where(Listing.state.in_(("sold", "failed"))) \
-        .order_by(Listing.updated_at.desc()).limit(limit)
+    query = (
+        _with_region(select(Listing, Region))
+        .where(Listing.state.in_(("sold", "failed")))
+        .order_by(Listing.updated_at.desc())
+        .limit(limit)
+    )
     return await _attach(session, await _rows(session, viewer, query))
 
 
 async def village_regions(session: AsyncSession) -> list[str]:
     """Region paths that hold listings (for the filter), villages and their towns."""
-    paths = set(await session.scalars(
-        select(Region.path).join(Listing, Listing.village_id == Region.id).distinct()))
+    paths = set(
+        await session.scalars(
+            select(Region.path).join(Listing, Listing.village_id == Region.id).distinct()
+        )
+    )
     towns = {p.rsplit("/", 1)[0] for p in paths}
     return sorted(paths | towns)
 
@@ -89,17 +104,23 @@ async def village_regions(session: AsyncSession) -> list[str]:
 async def bid_ladder(session: AsyncSession, listing_id: int) -> list[dict[str, Any]]:
     """Accepted bids as the room saw them (bidder numbers only), newest first."""
     rows = await session.scalars(
-        select(AuctionEvent.payload).where(AuctionEvent.listing_id == listing_id,
-                                           AuctionEvent.type == "bid")
-        .order_by(AuctionEvent.seq.desc()))
-    return [{k: frame.get(k) for k in ("seq", "round", "amount_fen", "bidder_number", "at")}
-            for frame in rows]
+        select(AuctionEvent.payload)
+        .where(AuctionEvent.listing_id == listing_id, AuctionEvent.type == "bid")
+        .order_by(AuctionEvent.seq.desc())
+    )
+    return [
+        {k: frame.get(k) for k in ("seq", "round", "amount_fen", "bidder_number", "at")}
+        for frame in rows
+    ]
 
 
 async def village_listings(session: AsyncSession, who: Actor) -> list[Row]:
     assert who.region is not None
-    query = _with_region(select(Listing, Region)).where(Listing.village_id == who.region.id) \
+    query = (
+        _with_region(select(Listing, Region))
+        .where(Listing.village_id == who.region.id)
         .order_by(Listing.id.desc())
+    )
     return await _attach(session, await _rows(session, who, query))
 
 
@@ -117,30 +138,59 @@ class Queues:
 
 async def reviewer_queues(session: AsyncSession, who: Actor, now: datetime) -> Queues:
     def listings_in(*states: str) -> Any:
-        return _with_region(select(Listing, Region)).where(Listing.state.in_(states)) \
+        return (
+            _with_region(select(Listing, Region))
+            .where(Listing.state.in_(states))
             .order_by(Listing.updated_at)
+        )
 
     submitted = await _rows(session, who, listings_in("submitted"))
     accepted = await _rows(session, who, listings_in("accepted"))
     open_rows = {r.listing.id: r for r in await _rows(session, who, listings_in("announced"))}
-    regs = list(await session.scalars(
-        select(Registration).where(Registration.listing_id.in_(list(open_rows)),
-                                   Registration.state.in_(("deposit_paid", "pending_deposit")))
-        .order_by(Registration.id))) if open_rows else []
-    users = {u.id: u for u in await session.scalars(
-        select(User).where(User.id.in_({r.bidder_id for r in regs})))} if regs else {}
-    to_qualify = [(r, open_rows[r.listing_id], users[r.bidder_id]) for r in regs
-                  if r.state == "deposit_paid"]
-    to_pay = [(r, open_rows[r.listing_id], users[r.bidder_id]) for r in regs
-              if r.state == "pending_deposit"]
+    regs = (
+        list(
+            await session.scalars(
+                select(Registration)
+                .where(
+                    Registration.listing_id.in_(list(open_rows)),
+                    Registration.state.in_(("deposit_paid", "pending_deposit")),
+                )
+                .order_by(Registration.id)
+            )
+        )
+        if open_rows
+        else []
+    )
+    users = (
+        {
+            u.id: u
+            for u in await session.scalars(
+                select(User).where(User.id.in_({r.bidder_id for r in regs}))
+            )
+        }
+        if regs
+        else {}
+    )
+    to_qualify = [
+        (r, open_rows[r.listing_id], users[r.bidder_id]) for r in regs if r.state == "deposit_paid"
+    ]
+    to_pay = [
+        (r, open_rows[r.listing_id], users[r.bidder_id])
+        for r in regs
+        if r.state == "pending_deposit"
+    ]
     today = now.astimezone(CHINA_TZ).date()
     auctions = []
-    for r in await _attach(session, await _rows(session, who, listings_in("auction", "sold",
-                                                                          "failed"))):
+    for r in await _attach(
+        session, await _rows(session, who, listings_in("auction", "sold", "failed"))
+    ):
         starts = r.listing.auction_starts_at
         running = r.auction is not None and r.auction.status != "ended"
-        if running or (starts is not None and starts.astimezone(CHINA_TZ).date() == today
-                       and r.auction is not None):
+        if running or (
+            starts is not None
+            and starts.astimezone(CHINA_TZ).date() == today
+            and r.auction is not None
+        ):
             auctions.append(r)
     return Queues(submitted, accepted, to_qualify, to_pay, auctions)
 
@@ -148,29 +198,49 @@ async def reviewer_queues(session: AsyncSession, who: Actor, now: datetime) -> Q
 async def registrations_with_bidders(
     session: AsyncSession, listing_id: int
 ) -> list[tuple[Registration, User]]:
-    regs = list(await session.scalars(
-        select(Registration).where(Registration.listing_id == listing_id)
-        .order_by(Registration.id)))
-    users = {u.id: u for u in await session.scalars(
-        select(User).where(User.id.in_({r.bidder_id for r in regs})))} if regs else {}
+    regs = list(
+        await session.scalars(
+            select(Registration)
+            .where(Registration.listing_id == listing_id)
+            .order_by(Registration.id)
+        )
+    )
+    users = (
+        {
+            u.id: u
+            for u in await session.scalars(
+                select(User).where(User.id.in_({r.bidder_id for r in regs}))
+            )
+        }
+        if regs
+        else {}
+    )
     return [(r, users[r.bidder_id]) for r in regs]
 
 
 async def payments_of(session: AsyncSession, registration_ids: list[int]) -> list[Payment]:
     if not registration_ids:
         return []
-    return list(await session.scalars(
-        select(Payment).where(Payment.registration_id.in_(registration_ids))
-        .order_by(Payment.id)))
+    return list(
+        await session.scalars(
+            select(Payment)
+            .where(Payment.registration_id.in_(registration_ids))
+            .order_by(Payment.id)
+        )
+    )
 
 
 # ----- bidders --------------------------------------------------------------------------
 
 
 async def my_registrations(session: AsyncSession, who: Actor) -> list[tuple[Registration, Row]]:
-    regs = list(await session.scalars(
-        select(Registration).where(Registration.bidder_id == who.id)
-        .order_by(Registration.id.desc())))
+    regs = list(
+        await session.scalars(
+            select(Registration)
+            .where(Registration.bidder_id == who.id)
+            .order_by(Registration.id.desc())
+        )
+    )
     out = []
     for r in regs:
         listing = await session.get(Listing, r.listing_id)
@@ -184,8 +254,11 @@ async def my_registrations(session: AsyncSession, who: Actor) -> list[tuple[Regi
 
 async def my_deal_ids(session: AsyncSession, who: Actor) -> list[int]:
     rows = await session.scalars(
-        select(Deal.listing_id).join(Registration, Registration.id == Deal.registration_id)
-        .where(Registration.bidder_id == who.id).order_by(Deal.decided_at.desc()))
+        select(Deal.listing_id)
+        .join(Registration, Registration.id == Deal.registration_id)
+        .where(Registration.bidder_id == who.id)
+        .order_by(Deal.decided_at.desc())
+    )
     return list(rows)
 
 
@@ -194,8 +267,9 @@ async def my_deal_ids(session: AsyncSession, who: Actor) -> list[int]:
 
 async def bids_of(session: AsyncSession, listing_id: int) -> list[Bid]:
     """Every bid with its outcome (accepted or rejected), for regulators."""
-    return list(await session.scalars(
-        select(Bid).where(Bid.listing_id == listing_id).order_by(Bid.id)))
+    return list(
+        await session.scalars(select(Bid).where(Bid.listing_id == listing_id).order_by(Bid.id))
+    )
 
 
 async def user_counts(session: AsyncSession) -> dict[str, int]:
@@ -216,12 +290,25 @@ def contract_routes(app: Any) -> dict[str, bool]:
     """Which contract endpoints exist (another team is building them)."""
     paths = _route_paths(app)
     base = "/api/v1/contracts/{}"
-    return {"show": base in paths, "pdf": base + "/pdf" in paths, "sign": base + "/sign" in paths,
-            "verification": base + "/verification" in paths}
+    return {
+        "show": base in paths,
+        "pdf": base + "/pdf" in paths,
+        "sign": base + "/sign" in paths,
+        "verification": base + "/verification" in paths,
+    }
 
 
-OVERSIGHT_HINTS = ("stats", "warning", "export", "ledger", "timeline", "ladder", "bundle",
-                   "oversight", "checkpoint")
+OVERSIGHT_HINTS = (
+    "stats",
+    "warning",
+    "export",
+    "ledger",
+    "timeline",
+    "ladder",
+    "bundle",
+    "oversight",
+    "checkpoint",
+)
 
 
 def oversight_routes(app: Any) -> list[str]:
@@ -230,18 +317,31 @@ def oversight_routes(app: Any) -> list[str]:
     for route in app.routes:
         path = _PARAM.sub("{}", route.path)
         methods = set(getattr(route, "methods", ()) or ())
-        if path.startswith("/api/v1/") and "GET" in methods \
-                and any(h in path for h in OVERSIGHT_HINTS):
+        if (
+            path.startswith("/api/v1/")
+            and "GET" in methods
+            and any(h in path for h in OVERSIGHT_HINTS)
+        ):
             out.add(path)
     return sorted(out)
 
 
 # ----- the listing's ledger, as a timeline -------------------------------------------------
 
-ACTOR_ROLE_ZH = {"village": "村集体", "reviewer": "交易中心", "regulator": "监管",
-                 "admin": "管理员", "bidder": "竞买人"}
-SYSTEM_ZH = {"system": "系统", "bank": "银行", "public": "公众", "cli": "命令行",
-             "demo": "演示数据"}
+ACTOR_ROLE_ZH = {
+    "village": "村集体",
+    "reviewer": "交易中心",
+    "regulator": "监管",
+    "admin": "管理员",
+    "bidder": "竞买人",
+}
+SYSTEM_ZH = {
+    "system": "系统",
+    "bank": "银行",
+    "public": "公众",
+    "cli": "命令行",
+    "demo": "演示数据",
+}
 
 
 def _detail(entry_type: str, payload: dict[str, Any]) -> str:
@@ -251,8 +351,10 @@ def _detail(entry_type: str, payload: dict[str, Any]) -> str:
     if payload.get("reason"):
         parts.append(f"理由：{payload['reason']}")
     if entry_type == "listing.announced":
-        parts.append(f"报名截止 {bj(payload.get('registration_closes_at'))}，"
-                     f"竞价开始 {bj(payload.get('auction_starts_at'))}")
+        parts.append(
+            f"报名截止 {bj(payload.get('registration_closes_at'))}，"
+            f"竞价开始 {bj(payload.get('auction_starts_at'))}"
+        )
     if entry_type == "listing.document_added":
         parts.append(f"{payload.get('filename')}（SHA-256 {str(payload.get('sha256'))[:12]}…）")
     if entry_type in ("auction.bid", "bid.rejected") and payload.get("amount_fen") is not None:
@@ -261,8 +363,9 @@ def _detail(entry_type: str, payload: dict[str, Any]) -> str:
             parts.append(f"（{payload['code']}）")
     if entry_type == "auction.phase":
         parts.append(f"进入：{payload.get('status')}")
-    if entry_type in ("auction.ended", "listing.concluded", "deal.recorded") \
-            and payload.get("final_fen"):
+    if entry_type in ("auction.ended", "listing.concluded", "deal.recorded") and payload.get(
+        "final_fen"
+    ):
         parts.append(f"成交价 {yuan(payload['final_fen'])}，竞买号 {payload.get('winner_number')}")
     if entry_type == "registration.closed":
         parts.append(f"合格竞买人 {payload.get('qualified')} 名")
@@ -271,17 +374,21 @@ def _detail(entry_type: str, payload: dict[str, Any]) -> str:
     return "；".join(parts)
 
 
-async def timeline(
-    session: AsyncSession, listing_id: int, *, full: bool
-) -> list[dict[str, Any]]:
+async def timeline(session: AsyncSession, listing_id: int, *, full: bool) -> list[dict[str, Any]]:
     """The listing's ledger entries; `full` (regulators, staff) names people, else roles only."""
     from core import ledger
 
     entries = await ledger.entries_of(session, f"listing:{listing_id}")
-    ids = {int(e.actor.split(":", 1)[1]) for e in entries
-           if e.actor.startswith("user:") and e.actor.split(":", 1)[1].isdigit()}
-    users = {u.id: u for u in await session.scalars(select(User).where(User.id.in_(ids)))} \
-        if ids else {}
+    ids = {
+        int(e.actor.split(":", 1)[1])
+        for e in entries
+        if e.actor.startswith("user:") and e.actor.split(":", 1)[1].isdigit()
+    }
+    users = (
+        {u.id: u for u in await session.scalars(select(User).where(User.id.in_(ids)))}
+        if ids
+        else {}
+    )
     out: list[dict[str, Any]] = []
     summary: dict[str, Any] | None = None
     bids = 0
@@ -290,8 +397,15 @@ async def timeline(
             # Villages see how many bids there were, in place; the ladder has the numbers.
             bids += e.type == "auction.bid"
             if summary is None:
-                summary = {"at": e.at, "type": "auction.bids", "actor": "竞买人", "detail": "",
-                           "payload": {}, "hash": "", "seq": None}
+                summary = {
+                    "at": e.at,
+                    "type": "auction.bids",
+                    "actor": "竞买人",
+                    "detail": "",
+                    "payload": {},
+                    "hash": "",
+                    "seq": None,
+                }
                 out.append(summary)
             continue
         actor = SYSTEM_ZH.get(e.actor, e.actor)
@@ -300,9 +414,17 @@ async def timeline(
             if user is not None:
                 role = ACTOR_ROLE_ZH.get(user.role, user.role)
                 actor = f"{role} · {user.display_name}" if full or user.role != "bidder" else role
-        out.append({"at": e.at, "type": e.type, "actor": actor,
-                    "detail": _detail(e.type, e.payload), "payload": e.payload, "hash": e.hash,
-                    "seq": e.subject_seq})
+        out.append(
+            {
+                "at": e.at,
+                "type": e.type,
+                "actor": actor,
+                "detail": _detail(e.type, e.payload),
+                "payload": e.payload,
+                "hash": e.hash,
+                "seq": e.subject_seq,
+            }
+        )
     if summary is not None:
         summary["detail"] = f"竞价开始，共 {bids} 次有效出价（详见竞价记录）"
     return out
@@ -310,8 +432,12 @@ async def timeline(
 
 # ----- contracts (the contracts package's service, read-only here) --------------------------
 
-CONTRACT_STATES_ZH = {"drafted": "待村集体签署", "signed_by_village": "村集体已签署，待竞得人签署",
-                      "signed": "双方已签署，待交易中心出具鉴证书", "certified": "已鉴证"}
+CONTRACT_STATES_ZH = {
+    "drafted": "待村集体签署",
+    "signed_by_village": "村集体已签署，待竞得人签署",
+    "signed": "双方已签署，待交易中心出具鉴证书",
+    "certified": "已鉴证",
+}
 SIGNER_ZH = {"village": "村集体", "winner": "竞得人", "staff": "交易中心"}
 
 
@@ -331,11 +457,17 @@ async def contract_summary(
     contract = access.contract
     nxt = contracts.next_signer(contract.state)
     return {
-        "id": contract.id, "number": contract.number, "state": contract.state,
+        "id": contract.id,
+        "number": contract.number,
+        "state": contract.state,
         "state_zh": CONTRACT_STATES_ZH.get(contract.state, contract.state),
-        "role": access.role, "my_turn": nxt is not None and nxt == access.role,
-        "next_zh": SIGNER_ZH.get(nxt or "", ""), "deadline": contract.sign_deadline,
+        "role": access.role,
+        "my_turn": nxt is not None and nxt == access.role,
+        "next_zh": SIGNER_ZH.get(nxt or "", ""),
+        "deadline": contract.sign_deadline,
         "certified": contract.state == "certified",
-        "signatures": [{"role": SIGNER_ZH.get(s.role, s.role), "at": s.signed_at}
-                       for s in await contracts.signatures_of(session, contract.id)],
+        "signatures": [
+            {"role": SIGNER_ZH.get(s.role, s.role), "at": s.signed_at}
+            for s in await contracts.signatures_of(session, contract.id)
+        ],
     }

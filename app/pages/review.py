@@ -50,8 +50,14 @@ class ReviewPages(Controller):
         svc, who = services(request), actor(request)
         async with svc.db.read() as session:
             q = await queries.reviewer_queues(session, who, svc.now())
-        return render(request, "review_index.html", title="审核工作台", q=q,
-                      mask_id=mask_id_number, mask_phone=mask_phone)
+        return render(
+            request,
+            "review_index.html",
+            title="审核工作台",
+            q=q,
+            mask_id=mask_id_number,
+            mask_phone=mask_phone,
+        )
 
     @get("/listings/{listing_id:int}")
     async def listing(self, request: Req, listing_id: FromPath[int]) -> Response[Any]:
@@ -61,8 +67,12 @@ class ReviewPages(Controller):
     async def review(self, request: Req, listing_id: FromPath[int]) -> Response[Any]:
         values = await form_values(request)
         check_form_csrf(request, values)
-        form = Form(values={"decision": values.get("decision") or "",
-                            "reason": str(values.get("reason") or "").strip()})
+        form = Form(
+            values={
+                "decision": values.get("decision") or "",
+                "reason": str(values.get("reason") or "").strip(),
+            }
+        )
         svc = services(request)
         try:
             body = msgspec.convert(form.values, ReviewBody)
@@ -71,8 +81,7 @@ class ReviewPages(Controller):
             return await _page(request, listing_id, {"review": form}, 400)
         try:
             async with svc.db.write() as session:
-                listing = await service.review(session, actor(request), listing_id, body,
-                                               svc.now())
+                listing = await service.review(session, actor(request), listing_id, body, svc.now())
                 done = listing.state
         except DomainError as exc:
             form.fail(exc, {"review.reason_required": "reason"})
@@ -83,8 +92,11 @@ class ReviewPages(Controller):
     async def announce(self, request: Req, listing_id: FromPath[int]) -> Response[Any]:
         values = await form_values(request)
         check_form_csrf(request, values)
-        form = Form(values={k: str(values.get(k) or "") for k in
-                            ("registration_closes_at", "auction_starts_at")})
+        form = Form(
+            values={
+                k: str(values.get(k) or "") for k in ("registration_closes_at", "auction_starts_at")
+            }
+        )
         closes = local_datetime_field(form, "registration_closes_at", "报名截止时间")
         starts = local_datetime_field(form, "auction_starts_at", "竞价开始时间")
         if closes is None or starts is None:
@@ -93,14 +105,24 @@ class ReviewPages(Controller):
         try:
             async with svc.db.write() as session:
                 settings = await exchange_settings.load(session)
-                await service.announce(session, actor(request), listing_id, AnnounceBody(
-                    registration_closes_at=closes, auction_starts_at=starts), settings,
-                    svc.now())
+                await service.announce(
+                    session,
+                    actor(request),
+                    listing_id,
+                    AnnounceBody(registration_closes_at=closes, auction_starts_at=starts),
+                    settings,
+                    svc.now(),
+                )
         except DomainError as exc:
-            form.fail(exc, {"announce.closes_in_past": "registration_closes_at",
-                            "announce.notice_too_short": "registration_closes_at",
-                            "announce.auction_before_close": "auction_starts_at",
-                            "time": "registration_closes_at"})
+            form.fail(
+                exc,
+                {
+                    "announce.closes_in_past": "registration_closes_at",
+                    "announce.notice_too_short": "registration_closes_at",
+                    "announce.auction_before_close": "auction_starts_at",
+                    "time": "registration_closes_at",
+                },
+            )
             return await _page(request, listing_id, {"announce": form}, exc.status)
         return redirect(f"/review/listings/{listing_id}", "announced")
 
@@ -109,8 +131,12 @@ class ReviewPages(Controller):
         values = await form_values(request)
         check_form_csrf(request, values)
         svc, who = services(request), actor(request)
-        form = Form(values={"decision": values.get("decision") or "",
-                            "reason": str(values.get("reason") or "").strip()})
+        form = Form(
+            values={
+                "decision": values.get("decision") or "",
+                "reason": str(values.get("reason") or "").strip(),
+            }
+        )
         async with svc.db.read() as session:
             listing_id = (await reg.load_registration(session, who, registration_id)).listing_id
         try:
@@ -132,8 +158,12 @@ class ReviewPages(Controller):
         values = await form_values(request)
         check_form_csrf(request, values)
         svc, who = services(request), actor(request)
-        form = Form(values={k: str(values.get(k) or "").strip() for k in
-                            ("amount", "bank_txn_id", "paid_at", "note")})
+        form = Form(
+            values={
+                k: str(values.get(k) or "").strip()
+                for k in ("amount", "bank_txn_id", "paid_at", "note")
+            }
+        )
         async with svc.db.read() as session:
             listing_id = (await reg.load_registration(session, who, registration_id)).listing_id
         key = f"dep-{registration_id}"
@@ -144,11 +174,14 @@ class ReviewPages(Controller):
         if not form.ok or amount is None or paid_at is None:
             return await _page(request, listing_id, {key: form}, 400)
         try:
-            body = ManualDeposit(amount_fen=amount, bank_txn_id=form.values["bank_txn_id"][:64],
-                                 paid_at=paid_at, note=form.values["note"][:500])
+            body = ManualDeposit(
+                amount_fen=amount,
+                bank_txn_id=form.values["bank_txn_id"][:64],
+                paid_at=paid_at,
+                note=form.values["note"][:500],
+            )
             async with svc.db.write() as session:
-                answer = await reg.confirm_manually(session, who, registration_id, body,
-                                                    svc.now())
+                answer = await reg.confirm_manually(session, who, registration_id, body, svc.now())
         except DomainError as exc:
             form.fail(exc)
             return await _page(request, listing_id, {key: form}, exc.status)
@@ -162,8 +195,12 @@ class ReviewPages(Controller):
         """Pause (technical fault) or resume, with the reason in the ledger."""
         values = await form_values(request)
         check_form_csrf(request, values)
-        form = Form(values={"reason": str(values.get("reason") or "").strip(),
-                            "action": values.get("action") or ""})
+        form = Form(
+            values={
+                "reason": str(values.get("reason") or "").strip(),
+                "action": values.get("action") or "",
+            }
+        )
         if not form.values["reason"]:
             form.error("reason", "请填写暂停或恢复的原因", "form.required")
         if form.values["action"] not in ("pause", "resume"):
@@ -182,19 +219,25 @@ class ReviewPages(Controller):
             assert outcome.code is not None
             form.error("reason", engine.MESSAGES_ZH[engine.Code(outcome.code)], outcome.code)
             return await _page(request, listing_id, {"control": form}, 409)
-        return redirect(f"/review/listings/{listing_id}",
-                        "paused" if form.values["action"] == "pause" else "resumed")
+        return redirect(
+            f"/review/listings/{listing_id}",
+            "paused" if form.values["action"] == "pause" else "resumed",
+        )
 
 
 def _default_times(settings: exchange_settings.ExchangeSettings, now: datetime) -> dict[str, str]:
-    day = settings.calendar().add_working_days(now.astimezone(CHINA_TZ).date(),
-                                               settings.notice_period_working_days)
-    return {"registration_closes_at": f"{day.isoformat()}T17:00",
-            "auction_starts_at": f"{day.isoformat()}T17:30"}
+    day = settings.calendar().add_working_days(
+        now.astimezone(CHINA_TZ).date(), settings.notice_period_working_days
+    )
+    return {
+        "registration_closes_at": f"{day.isoformat()}T17:00",
+        "auction_starts_at": f"{day.isoformat()}T17:30",
+    }
 
 
-async def _page(request: Req, listing_id: int, forms: dict[str, Form],
-                status: int = 200) -> Response[Any]:
+async def _page(
+    request: Req, listing_id: int, forms: dict[str, Form], status: int = 200
+) -> Response[Any]:
     """The reviewer's page of one listing, with any form re-shown with its errors."""
     svc, who = services(request), actor(request)
     async with svc.db.read() as session:
@@ -209,16 +252,31 @@ async def _page(request: Req, listing_id: int, forms: dict[str, Form],
             deal = await load_deal(session, who, listing_id)
         except NotFound:
             deal = None
-        contract = await queries.contract_summary(session, who,
-                                                  deal["contract_id"] if deal else None)
+        contract = await queries.contract_summary(
+            session, who, deal["contract_id"] if deal else None
+        )
     state = visible.listing.state
     forms.setdefault("announce", Form(values=_default_times(settings, svc.now())))
     # During the auction staff see bidder numbers only; identities again after the end.
     show_identities = state != "auction"
-    return render(request, "review_listing.html", status=status, title=visible.listing.title,
-                  listing=listing_view(visible, who, documents), regs=regs, payments=payments,
-                  auction=auction, timeline=timeline, deal=deal, forms=forms, blank=Form(),
-                  show_identities=show_identities, mask_id=mask_id_number,
-                  mask_phone=mask_phone, now=svc.now(),
-                  contracts=queries.contract_routes(request.app), contract=contract,
-                  notice_days=settings.notice_period_working_days)
+    return render(
+        request,
+        "review_listing.html",
+        status=status,
+        title=visible.listing.title,
+        listing=listing_view(visible, who, documents),
+        regs=regs,
+        payments=payments,
+        auction=auction,
+        timeline=timeline,
+        deal=deal,
+        forms=forms,
+        blank=Form(),
+        show_identities=show_identities,
+        mask_id=mask_id_number,
+        mask_phone=mask_phone,
+        now=svc.now(),
+        contracts=queries.contract_routes(request.app),
+        contract=contract,
+        notice_days=settings.notice_period_working_days,
+    )

@@ -44,22 +44,39 @@ FORM = {"csrf": "form"}
 UPLOAD_LIMIT = {"request_max_body_size": 3 * MAX_UPLOAD + 256 * 1024}
 
 #: Form field of each wire field, so a validation error lands next to the right input.
-WIRE_TO_FORM = {"listing_price_fen": "listing_price", "increment_fen": "increment",
-                "deposit_fen": "deposit", "reserve_fen": "reserve",
-                "every_years": "escalation_every_years", "percent": "escalation_percent"}
-FIELD_HINTS = {
-    "title": "请填写项目名称（1–200 字）", "category": "请选择资产类别",
-    "location": "请填写资产坐落位置（1–200 字）", "area": "面积应为数字，最多4位小数",
-    "area_unit": "请选择面积单位", "description": "资产现状描述不超过5000字",
-    "listing_price": "挂牌价应大于0", "increment": "加价幅度应大于0",
-    "term_years": "流转期限应为1至70年", "max_steps": "每次最多加价档数应为1至100",
-    "deposit": "保证金金额有误", "reserve": "保留价金额有误",
-    "escalation_every_years": "递增周期应为1至30年", "escalation_percent": "递增比例应为0至100",
-    "rent_free_months": "免租期应为0至120个月", "permitted_use": "用途要求不超过500字",
-    "price_unit": "请选择计价单位", "payment": "请选择支付方式",
+WIRE_TO_FORM = {
+    "listing_price_fen": "listing_price",
+    "increment_fen": "increment",
+    "deposit_fen": "deposit",
+    "reserve_fen": "reserve",
+    "every_years": "escalation_every_years",
+    "percent": "escalation_percent",
 }
-SERVICE_FIELDS = {"terms.term_too_long": "term_years", "terms.reserve_below_start": "reserve",
-                  "document": "documents"}
+FIELD_HINTS = {
+    "title": "请填写项目名称（1–200 字）",
+    "category": "请选择资产类别",
+    "location": "请填写资产坐落位置（1–200 字）",
+    "area": "面积应为数字，最多4位小数",
+    "area_unit": "请选择面积单位",
+    "description": "资产现状描述不超过5000字",
+    "listing_price": "挂牌价应大于0",
+    "increment": "加价幅度应大于0",
+    "term_years": "流转期限应为1至70年",
+    "max_steps": "每次最多加价档数应为1至100",
+    "deposit": "保证金金额有误",
+    "reserve": "保留价金额有误",
+    "escalation_every_years": "递增周期应为1至30年",
+    "escalation_percent": "递增比例应为0至100",
+    "rent_free_months": "免租期应为0至120个月",
+    "permitted_use": "用途要求不超过500字",
+    "price_unit": "请选择计价单位",
+    "payment": "请选择支付方式",
+}
+SERVICE_FIELDS = {
+    "terms.term_too_long": "term_years",
+    "terms.reserve_below_start": "reserve",
+    "document": "documents",
+}
 DOCUMENT_INPUTS = ("village_resolution", "ownership_proof", "appraisal")
 
 
@@ -73,12 +90,19 @@ def default_deposit_fen(settings: ExchangeSettings, terms: dict[str, Any]) -> in
     if rule.kind == "fixed":
         return rule.fixed_fen
     escalation = terms.get("escalation")
-    total = economics.contract_value_fen(economics.rent_schedule(
-        terms["listing_price_fen"], terms["price_unit"],
-        Fraction(terms["area"]) if terms.get("area") else None, terms["term_years"],
-        terms["payment"],
-        economics.Escalation(escalation["every_years"], Fraction(escalation["percent"]))
-        if escalation else None, terms.get("rent_free_months", 0)))
+    total = economics.contract_value_fen(
+        economics.rent_schedule(
+            terms["listing_price_fen"],
+            terms["price_unit"],
+            Fraction(terms["area"]) if terms.get("area") else None,
+            terms["term_years"],
+            terms["payment"],
+            economics.Escalation(escalation["every_years"], Fraction(escalation["percent"]))
+            if escalation
+            else None,
+            terms.get("rent_free_months", 0),
+        )
+    )
     return apply_percent(total, Fraction(rule.basis_points, 100))
 
 
@@ -97,25 +121,34 @@ def _read_entrustment(form: Form, settings: ExchangeSettings) -> dict[str, Any] 
     deposit = money_field(form, "deposit", "保证金", required=False)
     reserve = money_field(form, "reserve", "保留价", required=False)
     term_years = int_field(form, "term_years", "流转期限", minimum=1, maximum=70)
-    max_steps = int_field(form, "max_steps", "每次最多加价档数", required=False, minimum=1,
-                          maximum=100)
-    rent_free = int_field(form, "rent_free_months", "免租期", required=False, minimum=0,
-                          maximum=120)
-    every = int_field(form, "escalation_every_years", "递增周期", required=False, minimum=1,
-                      maximum=30)
+    max_steps = int_field(
+        form, "max_steps", "每次最多加价档数", required=False, minimum=1, maximum=100
+    )
+    rent_free = int_field(
+        form, "rent_free_months", "免租期", required=False, minimum=0, maximum=120
+    )
+    every = int_field(
+        form, "escalation_every_years", "递增周期", required=False, minimum=1, maximum=30
+    )
     percent = str(v.get("escalation_percent") or "").strip()
     area = str(v.get("area") or "").strip() or None
     if v.get("price_unit") == "per_mu_year" and v.get("area_unit") != "mu":
         form.error("area_unit", "按“元/亩/年”计价时，面积单位须为亩", "terms.area_unit")
     if bool(every) != bool(percent):
-        form.error("escalation_percent" if every else "escalation_every_years",
-                   "租金递增须同时填写递增周期和递增比例", "terms.escalation")
+        form.error(
+            "escalation_percent" if every else "escalation_every_years",
+            "租金递增须同时填写递增周期和递增比例",
+            "terms.escalation",
+        )
     if not form.ok:
         return None
     terms: dict[str, Any] = {
-        "listing_price_fen": price, "price_unit": v.get("price_unit") or "per_year",
-        "term_years": term_years, "payment": v.get("payment") or "annual",
-        "increment_fen": increment, "rent_free_months": rent_free or 0,
+        "listing_price_fen": price,
+        "price_unit": v.get("price_unit") or "per_year",
+        "term_years": term_years,
+        "payment": v.get("payment") or "annual",
+        "increment_fen": increment,
+        "rent_free_months": rent_free or 0,
     }
     if max_steps is not None:
         terms["max_steps"] = max_steps
@@ -128,10 +161,13 @@ def _read_entrustment(form: Form, settings: ExchangeSettings) -> dict[str, Any] 
     if str(v.get("permitted_use") or "").strip():
         terms["permitted_use"] = str(v["permitted_use"]).strip()
     body: dict[str, Any] = {
-        "title": str(v.get("title") or "").strip(), "category": v.get("category") or "",
-        "location": str(v.get("location") or "").strip(), "area": area,
+        "title": str(v.get("title") or "").strip(),
+        "category": v.get("category") or "",
+        "location": str(v.get("location") or "").strip(),
+        "area": area,
         "area_unit": v.get("area_unit") or None,
-        "description": str(v.get("description") or "").strip(), "terms": terms,
+        "description": str(v.get("description") or "").strip(),
+        "terms": terms,
     }
     if deposit is None:
         try:
@@ -160,19 +196,28 @@ def _read_entrustment(form: Form, settings: ExchangeSettings) -> dict[str, Any] 
 def _form_from_listing(listing: Any) -> Form:
     t = listing.terms
     esc = t.get("escalation") or {}
-    return Form(values={
-        "title": listing.title, "category": listing.category, "location": listing.location,
-        "area": listing.area or "", "area_unit": listing.area_unit or "",
-        "description": listing.description, "listing_price": yuan(t["listing_price_fen"], False),
-        "price_unit": t.get("price_unit", "per_year"), "term_years": t["term_years"],
-        "payment": t.get("payment", "annual"), "increment": yuan(t["increment_fen"], False),
-        "max_steps": t.get("max_steps") or "", "deposit": yuan(t["deposit_fen"], False),
-        "reserve": yuan(t["reserve_fen"], False) if t.get("reserve_fen") is not None else "",
-        "escalation_every_years": esc.get("every_years", ""),
-        "escalation_percent": esc.get("percent", ""),
-        "rent_free_months": t.get("rent_free_months") or "",
-        "permitted_use": t.get("permitted_use") or "",
-    })
+    return Form(
+        values={
+            "title": listing.title,
+            "category": listing.category,
+            "location": listing.location,
+            "area": listing.area or "",
+            "area_unit": listing.area_unit or "",
+            "description": listing.description,
+            "listing_price": yuan(t["listing_price_fen"], False),
+            "price_unit": t.get("price_unit", "per_year"),
+            "term_years": t["term_years"],
+            "payment": t.get("payment", "annual"),
+            "increment": yuan(t["increment_fen"], False),
+            "max_steps": t.get("max_steps") or "",
+            "deposit": yuan(t["deposit_fen"], False),
+            "reserve": yuan(t["reserve_fen"], False) if t.get("reserve_fen") is not None else "",
+            "escalation_every_years": esc.get("every_years", ""),
+            "escalation_percent": esc.get("percent", ""),
+            "rent_free_months": t.get("rent_free_months") or "",
+            "permitted_use": t.get("permitted_use") or "",
+        }
+    )
 
 
 def _uploads(values: dict[str, Any], form: Form) -> list[tuple[str, str, str, bytes]]:
@@ -198,7 +243,10 @@ def _uploads(values: dict[str, Any], form: Form) -> list[tuple[str, str, str, by
 
 
 async def _store_documents(
-    request: Req, session: Any, who: Actor, listing_id: int,
+    request: Req,
+    session: Any,
+    who: Actor,
+    listing_id: int,
     files: list[tuple[str, str, str, bytes]],
 ) -> None:
     svc = services(request)
@@ -206,9 +254,17 @@ async def _store_documents(
     for kind, filename, content_type, content in files:
         await service.attachable(session, who, listing_id)  # the right first, then the disk
         sha = store.put(content)
-        await service.add_document(session, who, listing_id, kind=kind, filename=filename,
-                                   content_type=content_type, size=len(content), sha256=sha,
-                                   now=svc.now())
+        await service.add_document(
+            session,
+            who,
+            listing_id,
+            kind=kind,
+            filename=filename,
+            content_type=content_type,
+            size=len(content),
+            sha256=sha,
+            now=svc.now(),
+        )
 
 
 class VillagePages(Controller):
@@ -222,24 +278,43 @@ class VillagePages(Controller):
         who = actor(request)
         async with services(request).db.read() as session:
             rows = await queries.village_listings(session, who)
-        return render(request, "village_listings.html", title="本村委托", rows=rows,
-                      village=who.region.path if who.region else "")
+        return render(
+            request,
+            "village_listings.html",
+            title="本村委托",
+            rows=rows,
+            village=who.region.path if who.region else "",
+        )
 
     @get("/listings/new")
     async def new(self, request: Req) -> Response[Any]:
         async with services(request).db.read() as session:
             settings = await exchange_settings.load(session)
-        form = Form(values={"category": "collective_operating_assets", "price_unit": "per_year",
-                            "payment": "annual", "area_unit": "square_meter",
-                            "max_steps": settings.max_steps})
+        form = Form(
+            values={
+                "category": "collective_operating_assets",
+                "price_unit": "per_year",
+                "payment": "annual",
+                "area_unit": "square_meter",
+                "max_steps": settings.max_steps,
+            }
+        )
         return self._form(request, form, settings, None)
 
-    def _form(self, request: Req, form: Form, settings: ExchangeSettings,
-              listing: Any, status: int = 200) -> Response[Any]:
-        return render(request, "village_form.html", status=status,
-                      title="修改委托" if listing else "新建委托", form=form, listing=listing,
-                      deposit_rule=deposit_rule_text(settings),
-                      max_term=settings.max_term_years, document_inputs=DOCUMENT_INPUTS)
+    def _form(
+        self, request: Req, form: Form, settings: ExchangeSettings, listing: Any, status: int = 200
+    ) -> Response[Any]:
+        return render(
+            request,
+            "village_form.html",
+            status=status,
+            title="修改委托" if listing else "新建委托",
+            form=form,
+            listing=listing,
+            deposit_rule=deposit_rule_text(settings),
+            max_term=settings.max_term_years,
+            document_inputs=DOCUMENT_INPUTS,
+        )
 
     @post("/listings/new", opt=FORM, **UPLOAD_LIMIT)
     async def create(self, request: Req) -> Response[Any]:
@@ -256,8 +331,9 @@ class VillagePages(Controller):
         try:
             async with svc.db.write() as session:
                 settings = await exchange_settings.load(session)
-                listing = await service.create(session, who, msgspec.convert(body, ListingCreate),
-                                               settings, svc.now())
+                listing = await service.create(
+                    session, who, msgspec.convert(body, ListingCreate), settings, svc.now()
+                )
                 await _store_documents(request, session, who, listing.id, files)
                 listing_id = listing.id
         except DomainError as exc:
@@ -292,8 +368,14 @@ class VillagePages(Controller):
         try:
             async with svc.db.write() as session:
                 settings = await exchange_settings.load(session)
-                await service.update(session, who, listing_id,
-                                     msgspec.convert(body, ListingUpdate), settings, svc.now())
+                await service.update(
+                    session,
+                    who,
+                    listing_id,
+                    msgspec.convert(body, ListingUpdate),
+                    settings,
+                    svc.now(),
+                )
         except DomainError as exc:
             form.fail(exc, SERVICE_FIELDS)
             return self._form(request, form, settings, visible.listing, status=exc.status)
@@ -330,8 +412,7 @@ class VillagePages(Controller):
     async def relist(self, request: Req, listing_id: FromPath[int]) -> Response[Any]:
         return await self._act(request, listing_id, service.relist, "relisted")
 
-    async def _act(self, request: Req, listing_id: int, use_case: Any,
-                   done: str) -> Response[Any]:
+    async def _act(self, request: Req, listing_id: int, use_case: Any, done: str) -> Response[Any]:
         values = await form_values(request)
         check_form_csrf(request, values)
         svc, who = services(request), actor(request)
@@ -341,8 +422,9 @@ class VillagePages(Controller):
         return redirect(f"/village/listings/{target}", done)
 
 
-async def _manage(request: Req, listing_id: int, upload_form: Form,
-                  status: int = 200) -> Response[Any]:
+async def _manage(
+    request: Req, listing_id: int, upload_form: Form, status: int = 200
+) -> Response[Any]:
     """The listing's page for its village: state, terms, documents, timeline, deal."""
     who = actor(request)
     async with services(request).db.read() as session:
@@ -354,15 +436,26 @@ async def _manage(request: Req, listing_id: int, upload_form: Form,
             deal = await load_deal(session, who, listing_id)
         except NotFound:
             deal = None
-        contract = await queries.contract_summary(session, who,
-                                                  deal["contract_id"] if deal else None)
+        contract = await queries.contract_summary(
+            session, who, deal["contract_id"] if deal else None
+        )
     state = ListingState(visible.listing.state)
-    return render(request, "village_listing.html", status=status, title=visible.listing.title,
-                  listing=listing_view(visible, who, documents), auction=auction,
-                  timeline=timeline, deal=deal, editable=state in EDITABLE,
-                  can_relist=state is ListingState.FAILED,
-                  contracts=queries.contract_routes(request.app), sign_as="村集体",
-                  contract=contract, upload_form=upload_form)
+    return render(
+        request,
+        "village_listing.html",
+        status=status,
+        title=visible.listing.title,
+        listing=listing_view(visible, who, documents),
+        auction=auction,
+        timeline=timeline,
+        deal=deal,
+        editable=state in EDITABLE,
+        can_relist=state is ListingState.FAILED,
+        contracts=queries.contract_routes(request.app),
+        sign_as="村集体",
+        contract=contract,
+        upload_form=upload_form,
+    )
 
 
 async def _own(session: Any, who: Actor, listing_id: int) -> service.Visible:
@@ -371,4 +464,3 @@ async def _own(session: Any, who: Actor, listing_id: int) -> service.Visible:
     if not service.can_act_for_village(who, visible.village):
         raise NotFound("listing.not_found", "挂牌项目不存在")
     return visible
-

@@ -15,7 +15,8 @@ class Passwords:
 
     def __init__(self, *, time_cost: int = 3, memory_kib: int = 64 * 1024, parallelism: int = 4):
         self._hasher = PasswordHasher(
-            time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism)
+            time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism
+        )
         # Verified against when the username is unknown, so timing does not reveal who exists.
         self._dummy = self._hasher.hash("ruralx-no-such-user")
 
@@ -26,7 +27,9 @@ class Passwords:
 
     def check(self, password_hash: str | None, password: str) -> bool:
         try:
-            return self._hasher.verify(password_hash or self._dummy, password) and bool(password_hash)
+            return self._hasher.verify(password_hash or self._dummy, password) and bool(
+                password_hash
+            )
         except (VerificationError, InvalidHashError):
             return False
 

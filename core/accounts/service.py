@@ -34,7 +34,9 @@ async def ensure_region(session: AsyncSession, path: str) -> Region:
         region = await session.scalar(select(Region).where(Region.path == full))
         if region is None:
             region = Region(
-                name=name, level=REGION_LEVELS[depth], path=full,
+                name=name,
+                level=REGION_LEVELS[depth],
+                path=full,
                 parent_id=parent.id if parent else None,
             )
             session.add(region)
@@ -66,7 +68,11 @@ class NewUser:
 
 
 async def add_user(
-    session: AsyncSession, new: NewUser, *, actor: str, now: datetime,
+    session: AsyncSession,
+    new: NewUser,
+    *,
+    actor: str,
+    now: datetime,
     passwords: Passwords = DEFAULT_PASSWORDS,
 ) -> User:
     if new.role not in ROLES:
@@ -85,9 +91,16 @@ async def add_user(
     if await session.scalar(select(User.id).where(User.username == new.username)):
         raise Conflict("user.exists", "该用户名已被注册")
     user = User(
-        username=new.username, role=new.role, display_name=new.display_name or new.username,
-        region_id=region.id if region else None, id_type=new.id_type, id_number=id_number,
-        phone=new.phone, password_hash=passwords.hash(new.password), active=True, created_at=now,
+        username=new.username,
+        role=new.role,
+        display_name=new.display_name or new.username,
+        region_id=region.id if region else None,
+        id_type=new.id_type,
+        id_number=id_number,
+        phone=new.phone,
+        password_hash=passwords.hash(new.password),
+        active=True,
+        created_at=now,
     )
     session.add(user)
     try:
@@ -95,8 +108,12 @@ async def add_user(
     except IntegrityError as exc:  # a concurrent sign-up with the same name
         raise Conflict("user.exists", "该用户名已被注册") from exc
     await ledger.append(
-        session, subject=user_subject(user.id), type="user.created", actor=actor,
-        payload={"role": user.role, "region": region.path if region else None}, at=now,
+        session,
+        subject=user_subject(user.id),
+        type="user.created",
+        actor=actor,
+        payload={"role": user.role, "region": region.path if region else None},
+        at=now,
     )
     return user
 
@@ -106,8 +123,15 @@ def _token_hash(token: str) -> str:
 
 
 async def login(
-    session: AsyncSession, username: str, password: str, *, now: datetime, ttl: timedelta,
-    ip: str | None = None, user_agent: str | None = None, passwords: Passwords = DEFAULT_PASSWORDS,
+    session: AsyncSession,
+    username: str,
+    password: str,
+    *,
+    now: datetime,
+    ttl: timedelta,
+    ip: str | None = None,
+    user_agent: str | None = None,
+    passwords: Passwords = DEFAULT_PASSWORDS,
 ) -> tuple[str, User]:
     user = await session.scalar(select(User).where(User.username == username))
     ok = passwords.check(user.password_hash if user else None, password)
@@ -115,13 +139,23 @@ async def login(
         raise NotAuthenticated("auth.invalid_credentials", "用户名或密码错误")
     assert user is not None
     token = secrets.token_urlsafe(32)
-    session.add(Session(
-        token_hash=_token_hash(token), user_id=user.id, created_at=now, expires_at=now + ttl,
-        ip=ip, user_agent=(user_agent or "")[:256] or None,
-    ))
+    session.add(
+        Session(
+            token_hash=_token_hash(token),
+            user_id=user.id,
+            created_at=now,
+            expires_at=now + ttl,
+            ip=ip,
+            user_agent=(user_agent or "")[:256] or None,
+        )
+    )
     await ledger.append(
-        session, subject=user_subject(user.id), type="user.logged_in", actor=user_subject(user.id),
-        payload={"ip": ip}, at=now,
+        session,
+        subject=user_subject(user.id),
+        type="user.logged_in",
+        actor=user_subject(user.id),
+        payload={"ip": ip},
+        at=now,
     )
     return token, user
 
@@ -139,12 +173,14 @@ async def authenticate(session: AsyncSession, token: str, *, now: datetime) -> U
 
 async def actor_for(session: AsyncSession, token: str, *, now: datetime) -> Actor:
     """The actor a bearer/cookie token signs in, in one query (this runs on every request)."""
-    row = (await session.execute(
-        select(Session, User, Region)
-        .join(User, User.id == Session.user_id)
-        .outerjoin(Region, Region.id == User.region_id)
-        .where(Session.token_hash == _token_hash(token))
-    )).first()
+    row = (
+        await session.execute(
+            select(Session, User, Region)
+            .join(User, User.id == Session.user_id)
+            .outerjoin(Region, Region.id == User.region_id)
+            .where(Session.token_hash == _token_hash(token))
+        )
+    ).first()
     if row is None:
         raise NotAuthenticated("auth.token_invalid", "登录已失效，请重新登录")
     login_session, user, region = row

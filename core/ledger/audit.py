@@ -62,8 +62,9 @@ def _where(entry: LedgerEntry) -> str:
 async def audit(db: Database, verifier_key: str | None) -> AuditReport:
     report = AuditReport()
     async with db.read() as session:
-        checkpoints = list(await session.scalars(
-            select(LedgerCheckpoint).order_by(LedgerCheckpoint.size)))
+        checkpoints = list(
+            await session.scalars(select(LedgerCheckpoint).order_by(LedgerCheckpoint.size))
+        )
         report.checkpoints = len(checkpoints)
         await _audit_log(session, checkpoints, verifier_key, report)
         await _audit_consistency(session, checkpoints, report)
@@ -72,7 +73,9 @@ async def audit(db: Database, verifier_key: str | None) -> AuditReport:
 
 
 async def _audit_log(
-    session: AsyncSession, checkpoints: list[LedgerCheckpoint], key: str | None,
+    session: AsyncSession,
+    checkpoints: list[LedgerCheckpoint],
+    key: str | None,
     report: AuditReport,
 ) -> None:
     for row in checkpoints:
@@ -92,16 +95,22 @@ async def _audit_log(
         next_checkpoint = next(pending, None)
     broken = False
     while not broken:
-        rows = list(await session.scalars(
-            select(LedgerEntry).where(LedgerEntry.leaf_index >= size)
-            .order_by(LedgerEntry.leaf_index).limit(PAGE)))
+        rows = list(
+            await session.scalars(
+                select(LedgerEntry)
+                .where(LedgerEntry.leaf_index >= size)
+                .order_by(LedgerEntry.leaf_index)
+                .limit(PAGE)
+            )
+        )
         if not rows:
             break
         computed: dict[tuple[int, int], bytes] = {}
         for entry in rows:
             if entry.leaf_index != size:
                 report.problem(
-                    f"日志序号不连续：期望 {size}，实为 {entry.leaf_index}（{_where(entry)}）")
+                    f"日志序号不连续：期望 {size}，实为 {entry.leaf_index}（{_where(entry)}）"
+                )
                 broken = True
                 break
             for level, idx, value in append_leaf(size, frontier, leaf_of(entry)):
@@ -110,7 +119,8 @@ async def _audit_log(
             while next_checkpoint is not None and next_checkpoint.size == size:
                 if frontier_root(frontier).hex() != next_checkpoint.root:
                     report.problem(
-                        f"检查点（大小 {size}）的根哈希与按记录重算的结果不符：记录被改动")
+                        f"检查点（大小 {size}）的根哈希与按记录重算的结果不符：记录被改动"
+                    )
                 next_checkpoint = next(pending, None)
         try:
             stored = await fetch_nodes(session, computed.keys())
@@ -125,9 +135,15 @@ async def _audit_log(
     if next_checkpoint is not None:
         report.problem(f"检查点大小 {next_checkpoint.size} 超出日志实际大小 {size}")
     tree = await session.get(LedgerTree, 1)
-    if tree is not None and not broken and (
-            tree.size != size or tree.root != frontier_root(frontier).hex()
-            or tree.frontier != [h.hex() for h in frontier]):
+    if (
+        tree is not None
+        and not broken
+        and (
+            tree.size != size
+            or tree.root != frontier_root(frontier).hex()
+            or tree.frontier != [h.hex() for h in frontier]
+        )
+    ):
         report.problem(f"日志头（大小 {tree.size}）与重算结果（大小 {size}）不符")
 
 
@@ -141,8 +157,9 @@ async def _audit_consistency(
         except MissingNodes as exc:
             report.problem(f"无法构造 {old.size}→{new.size} 的一致性证明：{exc}")
             continue
-        if not verify_consistency(old.size, new.size, bytes.fromhex(old.root),
-                                  bytes.fromhex(new.root), proof):
+        if not verify_consistency(
+            old.size, new.size, bytes.fromhex(old.root), bytes.fromhex(new.root), proof
+        ):
             report.problem(f"检查点 {old.size} 与 {new.size} 不一致：日志被改写")
 
 
@@ -160,10 +177,14 @@ async def _audit_chains(session: AsyncSession, report: AuditReport) -> None:
 
     cursor: tuple[str, int] = ("", 0)
     while True:
-        rows = list(await session.scalars(
-            select(LedgerEntry)
-            .where(tuple_(LedgerEntry.subject, LedgerEntry.subject_seq) > tuple_(*cursor))
-            .order_by(LedgerEntry.subject, LedgerEntry.subject_seq).limit(PAGE)))
+        rows = list(
+            await session.scalars(
+                select(LedgerEntry)
+                .where(tuple_(LedgerEntry.subject, LedgerEntry.subject_seq) > tuple_(*cursor))
+                .order_by(LedgerEntry.subject, LedgerEntry.subject_seq)
+                .limit(PAGE)
+            )
+        )
         if not rows:
             break
         for entry in rows:
@@ -171,8 +192,13 @@ async def _audit_chains(session: AsyncSession, report: AuditReport) -> None:
             if entry.subject != subject:
                 close()
                 report.subjects += 1
-                subject, seq, prev, last_index, unsequenced_seen = \
-                    entry.subject, 0, GENESIS, -1, False
+                subject, seq, prev, last_index, unsequenced_seen = (
+                    entry.subject,
+                    0,
+                    GENESIS,
+                    -1,
+                    False,
+                )
             if entry.subject_seq != seq + 1:
                 report.problem(f"{_where(entry)}：序号不连续（前一条为第 {seq} 号）")
             if entry.prev_hash != prev:

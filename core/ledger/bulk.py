@@ -17,8 +17,12 @@ from core.ledger.models import LedgerEntry
 
 
 async def append_many(
-    session: AsyncSession, *, subject: str, items: Sequence[tuple[str, dict[str, Any]]],
-    actor: str, at: datetime,
+    session: AsyncSession,
+    *,
+    subject: str,
+    items: Sequence[tuple[str, dict[str, Any]]],
+    actor: str,
+    at: datetime,
 ) -> list[str]:
     """Append (type, payload) items to `subject`'s chain in order; returns their hashes."""
     if not items:
@@ -28,11 +32,22 @@ async def append_many(
     rows, hashes = [], []
     for type_, payload in items:
         seq += 1
-        document = entry_document(subject=subject, seq=seq, type=type_, actor=actor,
-                                  payload=payload, at=at, prev=prev)
+        document = entry_document(
+            subject=subject, seq=seq, type=type_, actor=actor, payload=payload, at=at, prev=prev
+        )
         digest = entry_hash(document)
-        rows.append({"subject": subject, "subject_seq": seq, "type": type_, "actor": actor,
-                     "payload": payload, "at": at, "prev_hash": prev, "hash": digest})
+        rows.append(
+            {
+                "subject": subject,
+                "subject_seq": seq,
+                "type": type_,
+                "actor": actor,
+                "payload": payload,
+                "at": at,
+                "prev_hash": prev,
+                "hash": digest,
+            }
+        )
         hashes.append(digest)
         prev = digest
     await session.execute(insert(LedgerEntry), rows)

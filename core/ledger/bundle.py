@@ -48,10 +48,12 @@ async def fetch_nodes(session: AsyncSession, needed: Iterable[Node]) -> dict[Nod
     for level, indices in by_level.items():
         indices.sort()
         for start in range(0, len(indices), _CHUNK):
-            chunk = indices[start:start + _CHUNK]
+            chunk = indices[start : start + _CHUNK]
             rows = await session.execute(
-                select(LedgerNode.idx, LedgerNode.hash)
-                .where(LedgerNode.level == level, LedgerNode.idx.in_(chunk)))
+                select(LedgerNode.idx, LedgerNode.hash).where(
+                    LedgerNode.level == level, LedgerNode.idx.in_(chunk)
+                )
+            )
             for idx, value in rows:
                 found[level, idx] = bytes(value)
     missing = wanted - found.keys()
@@ -73,8 +75,10 @@ async def checkpoint_of_size(session: AsyncSession, size: int | None) -> LedgerC
         query = query.where(LedgerCheckpoint.size == size)
     checkpoint = await session.scalar(query)
     if checkpoint is None:
-        raise NotFound("ledger.no_checkpoint", "没有该大小的已签名检查点" if size is not None
-                       else "日志尚无已签名的检查点")
+        raise NotFound(
+            "ledger.no_checkpoint",
+            "没有该大小的已签名检查点" if size is not None else "日志尚无已签名的检查点",
+        )
     return checkpoint
 
 
@@ -82,16 +86,20 @@ async def consistency(session: AsyncSession, first: int, second: int) -> list[by
     """RFC 9162 consistency proof between two sizes of the (sequenced) log."""
     size = await tree_size(session)
     if not 0 <= first <= second <= size:
-        raise InvalidInput("ledger.bad_sizes",
-                           f"需要 0 ≤ first ≤ second ≤ {size}（当前日志大小）",
-                           tree_size=size)
+        raise InvalidInput(
+            "ledger.bad_sizes", f"需要 0 ≤ first ≤ second ≤ {size}（当前日志大小）", tree_size=size
+        )
     ranges = consistency_ranges(first, second)
     return proof_from(ranges, await fetch_nodes(session, nodes_for(ranges)))
 
 
 async def bundle(
-    session: AsyncSession, subject: str, *, size: int | None = None,
-    known_size: int | None = None, signer: CheckpointSigner | None = None,
+    session: AsyncSession,
+    subject: str,
+    *,
+    size: int | None = None,
+    known_size: int | None = None,
+    signer: CheckpointSigner | None = None,
 ) -> dict[str, Any]:
     """Every entry of `subject` in the checkpoint of `size` (latest if None), with proofs.
 
@@ -101,9 +109,13 @@ async def bundle(
     """
     checkpoint = await checkpoint_of_size(session, size)
     n = checkpoint.size
-    entries = list(await session.scalars(
-        select(LedgerEntry).where(LedgerEntry.subject == subject)
-        .order_by(LedgerEntry.subject_seq)))
+    entries = list(
+        await session.scalars(
+            select(LedgerEntry)
+            .where(LedgerEntry.subject == subject)
+            .order_by(LedgerEntry.subject_seq)
+        )
+    )
     covered = []
     for entry in entries:
         if entry.leaf_index is None or entry.leaf_index >= n:
@@ -119,14 +131,18 @@ async def bundle(
         consistency_paths = consistency_ranges(old, new)
         extra["consistency"] = {"old_size": old, "new_size": new}
     nodes = await fetch_nodes(
-        session, nodes_for([r for path in paths for r in path] + consistency_paths))
+        session, nodes_for([r for path in paths for r in path] + consistency_paths)
+    )
     if "consistency" in extra:
         extra["consistency"]["proof"] = [h.hex() for h in proof_from(consistency_paths, nodes)]
     if signer is not None:
-        last_seq, last_hash = (covered[-1].subject_seq, covered[-1].hash) if covered \
-            else (0, GENESIS)
-        extra["head"] = sign_note(head_text(signer.name, subject, last_seq, last_hash, n),
-                                  make_signer(signer.name, signer.private_key))
+        last_seq, last_hash = (
+            (covered[-1].subject_seq, covered[-1].hash) if covered else (0, GENESIS)
+        )
+        extra["head"] = sign_note(
+            head_text(signer.name, subject, last_seq, last_hash, n),
+            make_signer(signer.name, signer.private_key),
+        )
     return {
         "format": FORMAT,
         "subject": subject,
@@ -134,8 +150,11 @@ async def bundle(
         "key": checkpoint.key,
         "tree_size": n,
         "entries": [
-            {"index": entry.leaf_index, "entry": document_of(entry),
-             "inclusion_proof": [h.hex() for h in proof_from(path, nodes)]}
+            {
+                "index": entry.leaf_index,
+                "entry": document_of(entry),
+                "inclusion_proof": [h.hex() for h in proof_from(path, nodes)],
+            }
             for entry, path in zip(covered, paths, strict=True)
         ],
         "pending": len(entries) - len(covered),

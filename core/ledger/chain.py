@@ -24,13 +24,24 @@ def timestamp(at: datetime) -> str:
 
 
 def entry_document(
-    *, subject: str, seq: int, type: str, actor: str, payload: dict[str, Any], at: datetime,
+    *,
+    subject: str,
+    seq: int,
+    type: str,
+    actor: str,
+    payload: dict[str, Any],
+    at: datetime,
     prev: str,
 ) -> dict[str, Any]:
     """The object whose canonical bytes are hashed and exported to regulators."""
     return {
-        "subject": subject, "seq": seq, "type": type, "actor": actor,
-        "payload": payload, "at": timestamp(at), "prev": prev,
+        "subject": subject,
+        "seq": seq,
+        "type": type,
+        "actor": actor,
+        "payload": payload,
+        "at": timestamp(at),
+        "prev": prev,
     }
 
 
@@ -40,13 +51,23 @@ def entry_hash(document: dict[str, Any]) -> str:
 
 def document_of(entry: LedgerEntry) -> dict[str, Any]:
     return entry_document(
-        subject=entry.subject, seq=entry.subject_seq, type=entry.type, actor=entry.actor,
-        payload=entry.payload, at=entry.at, prev=entry.prev_hash,
+        subject=entry.subject,
+        seq=entry.subject_seq,
+        type=entry.type,
+        actor=entry.actor,
+        payload=entry.payload,
+        at=entry.at,
+        prev=entry.prev_hash,
     )
 
 
 async def append(
-    session: AsyncSession, *, subject: str, type: str, actor: str, payload: dict[str, Any],
+    session: AsyncSession,
+    *,
+    subject: str,
+    type: str,
+    actor: str,
+    payload: dict[str, Any],
     at: datetime,
 ) -> LedgerEntry:
     """Append one entry in the caller's transaction; it commits or rolls back with the change."""
@@ -70,14 +91,33 @@ class Chain:
     async def open(cls, session: AsyncSession, subject: str) -> Chain:
         return cls(session, await _lock_head(session, subject))
 
-    def append(self, *, type: str, actor: str, payload: dict[str, Any], at: datetime) -> LedgerEntry:
+    def append(
+        self, *, type: str, actor: str, payload: dict[str, Any], at: datetime
+    ) -> LedgerEntry:
         head = self.head
         seq = head.seq + 1
-        document = entry_document(subject=head.subject, seq=seq, type=type, actor=actor,
-                                  payload=payload, at=at, prev=head.hash)
-        digest = entry_hash(document)  # also rejects floats in the payload before anything is written
-        entry = LedgerEntry(subject=head.subject, subject_seq=seq, type=type, actor=actor,
-                            payload=payload, at=at, prev_hash=head.hash, hash=digest)
+        document = entry_document(
+            subject=head.subject,
+            seq=seq,
+            type=type,
+            actor=actor,
+            payload=payload,
+            at=at,
+            prev=head.hash,
+        )
+        digest = entry_hash(
+            document
+        )  # also rejects floats in the payload before anything is written
+        entry = LedgerEntry(
+            subject=head.subject,
+            subject_seq=seq,
+            type=type,
+            actor=actor,
+            payload=payload,
+            at=at,
+            prev_hash=head.hash,
+            hash=digest,
+        )
         self.session.add(entry)
         head.seq, head.hash = seq, digest
         return entry

@@ -75,7 +75,8 @@ def _load_or_create(directory: Path, secret_key: str) -> CheckpointSigner:
     if not path.exists():
         directory.mkdir(parents=True, exist_ok=True)
         pem = Ed25519PrivateKey.generate().private_bytes(
-            Encoding.PEM, PrivateFormat.PKCS8, BestAvailableEncryption(passphrase))
+            Encoding.PEM, PrivateFormat.PKCS8, BestAvailableEncryption(passphrase)
+        )
         tmp = directory / f".{KEY_FILE}.{os.getpid()}.{threading.get_ident()}"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as out:

@@ -67,21 +67,36 @@ async def _tree(session: AsyncSession, *, wait: bool) -> LedgerTree | None:
     query = select(LedgerTree).where(LedgerTree.id == 1)
     if await session.scalar(query) is None:
         ins = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
-        await session.execute(ins(LedgerTree).values(
-            id=1, size=0, frontier=[], root=EMPTY_ROOT.hex(),
-            updated_at=datetime(1970, 1, 1, tzinfo=UTC)).on_conflict_do_nothing())
+        await session.execute(
+            ins(LedgerTree)
+            .values(
+                id=1,
+                size=0,
+                frontier=[],
+                root=EMPTY_ROOT.hex(),
+                updated_at=datetime(1970, 1, 1, tzinfo=UTC),
+            )
+            .on_conflict_do_nothing()
+        )
     return await session.scalar(
-        query.with_for_update(skip_locked=not wait).execution_options(populate_existing=True))
+        query.with_for_update(skip_locked=not wait).execution_options(populate_existing=True)
+    )
 
 
 async def latest_checkpoint(session: AsyncSession) -> LedgerCheckpoint | None:
     return await session.scalar(
-        select(LedgerCheckpoint).order_by(LedgerCheckpoint.size.desc()).limit(1))
+        select(LedgerCheckpoint).order_by(LedgerCheckpoint.size.desc()).limit(1)
+    )
 
 
 async def sequence(
-    session: AsyncSession, signer: CheckpointSigner, now: datetime, *, wait: bool = False,
-    batch: int = BATCH, checkpoint: str | None = None,
+    session: AsyncSession,
+    signer: CheckpointSigner,
+    now: datetime,
+    *,
+    wait: bool = False,
+    batch: int = BATCH,
+    checkpoint: str | None = None,
 ) -> Sequenced | None:
     """Sequence up to `batch` entries in the caller's transaction; None if another holds the log.
 
@@ -91,9 +106,14 @@ async def sequence(
     tree = await _tree(session, wait=wait)
     if tree is None:
         return None
-    entries = list(await session.scalars(
-        select(LedgerEntry).where(LedgerEntry.leaf_index.is_(None))
-        .order_by(LedgerEntry.id).limit(batch)))
+    entries = list(
+        await session.scalars(
+            select(LedgerEntry)
+            .where(LedgerEntry.leaf_index.is_(None))
+            .order_by(LedgerEntry.id)
+            .limit(batch)
+        )
+    )
     size, frontier = tree.size, [bytes.fromhex(h) for h in tree.frontier]
     nodes: list[dict[str, object]] = []
     urgent = False
@@ -102,10 +122,13 @@ async def sequence(
         if entry_hash(document) != entry.hash:
             raise LedgerIntegrityError(
                 f"ledger entry id={entry.id} ({entry.subject} #{entry.subject_seq}) does not "
-                "match its hash; sequencing stopped")
+                "match its hash; sequencing stopped"
+            )
         leaf = leaf_hash(canonical_json(document))
-        nodes.extend({"level": level, "idx": idx, "hash": value}
-                     for level, idx, value in append_leaf(size, frontier, leaf))
+        nodes.extend(
+            {"level": level, "idx": idx, "hash": value}
+            for level, idx, value in append_leaf(size, frontier, leaf)
+        )
         entry.leaf_index = size
         size += 1
         urgent = urgent or entry.type in CHECKPOINT_AFTER
@@ -132,20 +155,41 @@ async def sequence(
 
 
 async def _sign(
-    session: AsyncSession, signer: CheckpointSigner, size: int, root: bytes, now: datetime,
+    session: AsyncSession,
+    signer: CheckpointSigner,
+    size: int,
+    root: bytes,
+    now: datetime,
     reason: str,
 ) -> LedgerCheckpoint:
-    note = sign_checkpoint(signer.name, size, root, signer.name, signer.private_key,
-                           extensions=[f"time {timestamp(now)}"])
-    row = LedgerCheckpoint(size=size, root=root.hex(), note=note, key=signer.verifier_key,
-                           reason=reason, created_at=now)
+    note = sign_checkpoint(
+        signer.name,
+        size,
+        root,
+        signer.name,
+        signer.private_key,
+        extensions=[f"time {timestamp(now)}"],
+    )
+    row = LedgerCheckpoint(
+        size=size,
+        root=root.hex(),
+        note=note,
+        key=signer.verifier_key,
+        reason=reason,
+        created_at=now,
+    )
     session.add(row)
     return row
 
 
 async def run(
-    db: Database, signer: Callable[[], CheckpointSigner], now: Callable[[], datetime], *,
-    wait: bool = False, checkpoint: str | None = None, max_batches: int = 50,
+    db: Database,
+    signer: Callable[[], CheckpointSigner],
+    now: Callable[[], datetime],
+    *,
+    wait: bool = False,
+    checkpoint: str | None = None,
+    max_batches: int = 50,
 ) -> int:
     """Sequence everything pending in batches of short transactions; returns the tree size.
 

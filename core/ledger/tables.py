@@ -53,7 +53,8 @@ class LedgerCheckpoint(Base):
 
 #: The sequencer's work queue: only entries not yet in the log are in this (partial) index.
 UNSEQUENCED = Index(
-    "ix_ledger_entries_unsequenced", LedgerEntry.id,
+    "ix_ledger_entries_unsequenced",
+    LedgerEntry.id,
     postgresql_where=LedgerEntry.leaf_index.is_(None),
     sqlite_where=LedgerEntry.leaf_index.is_(None),
 )

@@ -63,8 +63,11 @@ def parse_head(text: str) -> Head:
         fields[name] = value
     if kind != HEAD_LINE or not subject or set(fields) != {"seq", "hash", "tree-size"}:
         raise ValueError("not a subject-head note")
-    if not fields["seq"].isdigit() or not fields["tree-size"].isdigit() \
-            or len(fields["hash"]) != 64:
+    if (
+        not fields["seq"].isdigit()
+        or not fields["tree-size"].isdigit()
+        or len(fields["hash"]) != 64
+    ):
         raise ValueError("malformed subject-head note")
     return Head(origin, subject, int(fields["seq"]), fields["hash"], int(fields["tree-size"]))
 
@@ -87,12 +90,16 @@ class Failure:
         if self.index is not None:
             details.append(f"日志序号 {self.index}")
         if self.subject is not None:
-            details.append(f"{self.subject} 第 {self.seq} 号" if self.seq is not None
-                           else self.subject)
+            details.append(
+                f"{self.subject} 第 {self.seq} 号" if self.seq is not None else self.subject
+            )
         if self.type:
             details.append(self.type)
-        return f"{where}（{'，'.join(details)}）：{self.message}" if details else \
-            f"{where}：{self.message}"
+        return (
+            f"{where}（{'，'.join(details)}）：{self.message}"
+            if details
+            else f"{where}：{self.message}"
+        )
 
 
 @dataclass
@@ -127,8 +134,11 @@ def verify_bundle(
 ) -> Report:
     """Verify a bundle against a trusted verifier key; see the module docstring."""
     report = Report()
-    if not isinstance(bundle, Mapping) or not isinstance(bundle.get("checkpoint"), str) \
-            or not isinstance(bundle.get("entries"), list):
+    if (
+        not isinstance(bundle, Mapping)
+        or not isinstance(bundle.get("checkpoint"), str)
+        or not isinstance(bundle.get("entries"), list)
+    ):
         report.failure = Failure("文件不是日志导出包（缺少 checkpoint 或 entries）")
         return report
     try:
@@ -164,12 +174,17 @@ def verify_bundle(
 
 
 def _check_head(
-    bundle: Mapping[str, Any], checkpoint: Checkpoint, chains: dict[str, tuple[int, str, int]],
-    key: str, report: Report,
+    bundle: Mapping[str, Any],
+    checkpoint: Checkpoint,
+    chains: dict[str, tuple[int, str, int]],
+    key: str,
+    report: Report,
 ) -> Failure | None:
     note = bundle.get("head")
     if note is None:
-        report.notes.append("导出包未附带签名的链头声明：只能证明所含记录是链的前缀，无法排除末尾被截去")
+        report.notes.append(
+            "导出包未附带签名的链头声明：只能证明所含记录是链的前缀，无法排除末尾被截去"
+        )
         return None
     if not isinstance(note, str):
         return Failure("链头声明格式错误")
@@ -184,7 +199,9 @@ def _check_head(
         return Failure(
             f"记录不完整：按交易所签名的链头，{head.subject} 应有 {head.seq} 条记录，"
             f"导出包中只到第 {seq} 号"
-            if head.seq > seq else f"链头声明（第 {head.seq} 号）与导出包的最后一条记录不符")
+            if head.seq > seq
+            else f"链头声明（第 {head.seq} 号）与导出包的最后一条记录不符"
+        )
     return None
 
 
@@ -203,21 +220,29 @@ def _check_trusted(
         return None
     proof = bundle.get("consistency")
     old, new = sorted((trusted, checkpoint), key=lambda c: c.size)
-    if not isinstance(proof, Mapping) or proof.get("old_size") != old.size \
-            or proof.get("new_size") != new.size:
+    if (
+        not isinstance(proof, Mapping)
+        or proof.get("old_size") != old.size
+        or proof.get("new_size") != new.size
+    ):
         return Failure(
             f"导出包缺少从 {old.size} 到 {new.size} 的一致性证明"
-            f"（导出时请带 known_size={trusted.size}）")
+            f"（导出时请带 known_size={trusted.size}）"
+        )
     hashes = _hashes(proof.get("proof"))
-    if hashes is None or not verify_consistency(old.size, new.size, old.root_hash,
-                                                new.root_hash, hashes):
+    if hashes is None or not verify_consistency(
+        old.size, new.size, old.root_hash, new.root_hash, hashes
+    ):
         return Failure(f"一致性证明不成立：大小 {old.size} 的日志不是大小 {new.size} 的前缀")
     return None
 
 
 def _check_entry(
-    position: int, item: object, checkpoint: Checkpoint,
-    chains: dict[str, tuple[int, str, int]], seen: set[int],
+    position: int,
+    item: object,
+    checkpoint: Checkpoint,
+    chains: dict[str, tuple[int, str, int]],
+    seen: set[int],
 ) -> Failure | None:
     if not isinstance(item, Mapping) or not isinstance(item.get("entry"), Mapping):
         return Failure("格式错误（缺少 entry）", position)
@@ -228,8 +253,7 @@ def _check_entry(
     kind = document.get("type") if isinstance(document.get("type"), str) else None
 
     def fail(message: str) -> Failure:
-        return Failure(message, position, index if type(index) is int else None, subject, seq,
-                       kind)
+        return Failure(message, position, index if type(index) is int else None, subject, seq, kind)
 
     if type(index) is not int:
         return fail("日志序号（index）缺失或不是整数")
@@ -252,7 +276,8 @@ def _check_entry(
     if seq != last_seq + 1:
         if seq > last_seq + 1:
             return fail(
-                f"哈希链断裂：缺少 {subject} 第 {last_seq + 1} 号记录（被删除或顺序被打乱）")
+                f"哈希链断裂：缺少 {subject} 第 {last_seq + 1} 号记录（被删除或顺序被打乱）"
+            )
         return fail(f"哈希链顺序错误：第 {seq} 号出现在第 {last_seq} 号之后（重复或顺序被打乱）")
     if document.get("prev") != last_hash:
         return fail("哈希链断裂：prev 与前一条记录的哈希不符")

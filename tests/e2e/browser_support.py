@@ -19,8 +19,13 @@ from tests.conftest import unavailable
 from tests.support import PASSWORD
 
 CHROMIUM = os.environ.get("RURALX_CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-dev-shm-usage"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-dev-shm-usage",
+]
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 #: Set RURALX_SCREENSHOTS=1 to keep screenshots of passing runs too (to look at the pages).
 ALWAYS_SHOOT = os.environ.get("RURALX_SCREENSHOTS") == "1"
@@ -36,8 +41,8 @@ class Browser:
 
     async def page(self, label: str, *, width: int = 1280, height: int = 900) -> Any:
         context = await self.browser.new_context(
-            viewport={"width": width, "height": height}, locale="zh-CN",
-            timezone_id="Asia/Shanghai")
+            viewport={"width": width, "height": height}, locale="zh-CN", timezone_id="Asia/Shanghai"
+        )
         context.set_default_timeout(15_000)
         page = await context.new_page()
         page.on("pageerror", lambda exc: print(f"[{label}] page error: {exc}"))
@@ -48,8 +53,11 @@ class Browser:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         for label, page in self.pages:
             with contextlib.suppress(Exception):
-                await page.screenshot(path=str(ARTIFACTS / f"{self.name}-{label}-{suffix}.png"),
-                                      full_page=True, timeout=5_000)
+                await page.screenshot(
+                    path=str(ARTIFACTS / f"{self.name}-{label}-{suffix}.png"),
+                    full_page=True,
+                    timeout=5_000,
+                )
 
 
 @contextlib.asynccontextmanager
@@ -133,8 +141,10 @@ class TcpProxy:
             writer.transport.abort()
             return
         self._writers |= {writer, up_writer}
-        for task in (asyncio.create_task(self._pipe(reader, up_writer)),
-                     asyncio.create_task(self._pipe(up_reader, writer))):
+        for task in (
+            asyncio.create_task(self._pipe(reader, up_writer)),
+            asyncio.create_task(self._pipe(up_reader, writer)),
+        ):
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 

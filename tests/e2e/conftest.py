@@ -35,13 +35,22 @@ class LiveExchange:
     ) -> tuple[int, list[Http], list[dict[str, Any]]]:
         """A listing whose auction is in its countdown, with qualified bidders signed in."""
         admin = await self.anon.login("admin")
-        await admin.ok("PUT", "/api/v1/settings", {
-            "notice_period_working_days": 0, "free_bidding_minutes": 0,
-            "countdown_seconds": countdown_seconds})
+        await admin.ok(
+            "PUT",
+            "/api/v1/settings",
+            {
+                "notice_period_working_days": 0,
+                "free_bidding_minutes": 0,
+                "countdown_seconds": countdown_seconds,
+            },
+        )
         now = datetime.now(UTC)
         listing_id, _, reviewer = await entrust_review_announce(
-            self.anon, now, closes_in=timedelta(seconds=4 + bidders), starts_in=timedelta(
-                seconds=5 + bidders))
+            self.anon,
+            now,
+            closes_in=timedelta(seconds=4 + bidders),
+            starts_in=timedelta(seconds=5 + bidders),
+        )
         people, registrations = await sign_up_and_qualify(self.anon, reviewer, listing_id, bidders)
         deadline = asyncio.get_running_loop().time() + 60
         while True:
@@ -69,23 +78,44 @@ async def deployed(tmp_path: Path, redis: str, workers: int = 2) -> AsyncIterato
     url = await create_pg_database()
     run_dir = tmp_path / "run"
     port = free_port()
-    env = server_env(url, tmp_path / "data", RURALX_REDIS_URL=redis_url,
-                     RURALX_REDIS_PREFIX=prefix, RURALX_WORKERS=str(workers),
-                     RURALX_PORT=str(port), RURALX_RUN_DIR=str(run_dir),
-                     RURALX_BIN=RURALX)
+    env = server_env(
+        url,
+        tmp_path / "data",
+        RURALX_REDIS_URL=redis_url,
+        RURALX_REDIS_PREFIX=prefix,
+        RURALX_WORKERS=str(workers),
+        RURALX_PORT=str(port),
+        RURALX_RUN_DIR=str(run_dir),
+        RURALX_BIN=RURALX,
+    )
     try:
-        up = await asyncio.to_thread(subprocess.run, [str(ROOT / "deploy/local-up")], env=env,
-                                     capture_output=True, text=True, timeout=120)
+        up = await asyncio.to_thread(
+            subprocess.run,
+            [str(ROOT / "deploy/local-up")],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert up.returncode == 0, up.stdout + up.stderr
-        for name, role, region in [("xingtian", "village", XINGTIAN),
-                                   ("reviewer", "reviewer", None), ("admin", "admin", None)]:
+        for name, role, region in [
+            ("xingtian", "village", XINGTIAN),
+            ("reviewer", "reviewer", None),
+            ("admin", "admin", None),
+        ]:
             await asyncio.to_thread(add_user, env, name, role, PASSWORD, region)
         base = f"http://127.0.0.1:{port}"
         async with httpx.AsyncClient(base_url=base, timeout=30) as client:
             yield LiveExchange(url, [Endpoint(base)], Http(client))
     finally:
-        down = await asyncio.to_thread(subprocess.run, [str(ROOT / "deploy/local-down")],
-                                       env=env, capture_output=True, text=True, timeout=60)
+        down = await asyncio.to_thread(
+            subprocess.run,
+            [str(ROOT / "deploy/local-down")],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert down.returncode == 0, down.stdout + down.stderr
         assert not list(run_dir.glob("*.pid")), "local-down left processes behind"
         await drop_pg_database(url)
@@ -102,11 +132,22 @@ async def live_exchange(
     else:
         redis_url, prefix = redis.split("#")
         url = await migrated(await create_pg_database())
-        envs = [server_env(url, tmp_path / "data", RURALX_REDIS_URL=redis_url,
-                           RURALX_REDIS_PREFIX=prefix, **env) for _ in range(workers)]
+        envs = [
+            server_env(
+                url,
+                tmp_path / "data",
+                RURALX_REDIS_URL=redis_url,
+                RURALX_REDIS_PREFIX=prefix,
+                **env,
+            )
+            for _ in range(workers)
+        ]
     try:
-        for name, role, region in [("xingtian", "village", XINGTIAN),
-                                   ("reviewer", "reviewer", None), ("admin", "admin", None)]:
+        for name, role, region in [
+            ("xingtian", "village", XINGTIAN),
+            ("reviewer", "reviewer", None),
+            ("admin", "admin", None),
+        ]:
             await asyncio.to_thread(add_user, envs[0], name, role, PASSWORD, region)
         with contextlib.ExitStack() as stack:
             servers = [stack.enter_context(running_server(e, tmp_path)) for e in envs]

@@ -42,8 +42,9 @@ async def bid_once(page: Any, amount_fen: int) -> None:
     step = page.locator("#steps button.step", has_text=format_yuan(amount_fen, symbol=True))
     await step.first.click()
     dialog = page.locator("#confirm")
-    await expect(dialog.locator("#confirm-amount")).to_have_text(format_yuan(amount_fen,
-                                                                             symbol=True))
+    await expect(dialog.locator("#confirm-amount")).to_have_text(
+        format_yuan(amount_fen, symbol=True)
+    )
     await expect(dialog.locator("#confirm-words")).to_have_text(yuan_in_words(amount_fen))
     await dialog.get_by_role("button", name="确认出价").click()
 
@@ -73,8 +74,10 @@ async def test_reference_case_through_the_pages(
 
         # Two bidders sign up (ID checksums checked), each in a browser context of their own.
         people = [("林一鸣", resident_id(), phone()), ("陈秀兰", resident_id(), phone())]
-        bidders = [await browser.page("bidder-a", width=390, height=844),
-                   await browser.page("bidder-b")]
+        bidders = [
+            await browser.page("bidder-a", width=390, height=844),
+            await browser.page("bidder-b"),
+        ]
         for page, (name, id_number, mobile) in zip(bidders, people, strict=True):
             page.on("websocket", listen)
             await sign_up(page, base, name, id_number, mobile)
@@ -94,7 +97,8 @@ async def test_reference_case_through_the_pages(
         await village.get_by_label("竞买保证金（元）").fill("2000")
         await expect(village.locator("#w-deposit")).to_have_text("¥2,000.00（贰仟元整）")
         await village.get_by_label("村民代表大会决议（四议两公开）").set_input_files(
-            files=[{"name": "村民代表大会决议.pdf", "mimeType": "application/pdf", "buffer": PDF}])
+            files=[{"name": "村民代表大会决议.pdf", "mimeType": "application/pdf", "buffer": PDF}]
+        )
         await village.get_by_role("button", name="保存委托").click()
         await expect(village.locator(".flash")).to_contain_text("委托已保存为草稿")
         listing_id = int(re.search(r"/village/listings/(\d+)", village.url).group(1))  # type: ignore[union-attr]
@@ -160,7 +164,8 @@ async def test_reference_case_through_the_pages(
             price += 24_000
             await bid_once(me, price)
             await expect(me.locator("#message")).to_contain_text(
-                f"出价成功：{format_yuan(price, symbol=True)}")
+                f"出价成功：{format_yuan(price, symbol=True)}"
+            )
             await expect(me.locator("#leader")).to_have_text(re.compile("^我"))
             await expect(other.locator("#price")).to_have_text(format_yuan(price, symbol=True))
             await expect(other.locator("#round")).to_have_text(str(round_))
@@ -199,8 +204,9 @@ async def test_live_page_survives_a_dropped_connection(
     tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     async with live_exchange(tmp_path, redis=None, workers=1) as ex, chromium(request) as browser:
-        listing_id, people, registrations = await ex.running_auction(bidders=3,
-                                                                     countdown_seconds=120)
+        listing_id, people, registrations = await ex.running_auction(
+            bidders=3, countdown_seconds=120
+        )
         proxy = await TcpProxy(port_of(ex.servers[0].base_url)).start()
         try:
             page = await browser.page("bidder", width=375, height=740)
@@ -214,7 +220,8 @@ async def test_live_page_survives_a_dropped_connection(
 
             proxy.cut()
             await expect(page.locator("#conn")).to_have_attribute(
-                "data-state", re.compile("reconnecting|offline"))
+                "data-state", re.compile("reconnecting|offline")
+            )
             await expect(page.locator("#conn")).to_contain_text("重连")
             await expect(page.locator("#steps button").first).to_be_disabled()
 
@@ -223,19 +230,23 @@ async def test_live_page_survives_a_dropped_connection(
             for i in range(4):
                 price += 24_000
                 answer = await people[1 + i % 2].ok(
-                    "POST", f"/api/v1/auctions/{listing_id}/bids",
-                    {"amount_fen": price, "ref": f"drop-{i}"})
+                    "POST",
+                    f"/api/v1/auctions/{listing_id}/bids",
+                    {"amount_fen": price, "ref": f"drop-{i}"},
+                )
                 assert answer["round"] == 2 + i
             await expect(page.locator("#price")).to_have_text("¥12,240.00")  # still cut off
 
             proxy.restore()
-            await expect(page.locator("#conn")).to_have_attribute("data-state", "open",
-                                                                  timeout=20_000)
+            await expect(page.locator("#conn")).to_have_attribute(
+                "data-state", "open", timeout=20_000
+            )
             await expect(page.locator("#price")).to_have_text(format_yuan(price, symbol=True))
             await expect(page.locator("#round")).to_have_text("5")
             await expect(page.locator("#ladder tr")).to_have_count(5)
             seqs = await page.locator("#ladder tr").evaluate_all(
-                "rows => rows.map(r => Number(r.dataset.seq))")
+                "rows => rows.map(r => Number(r.dataset.seq))"
+            )
             assert len(set(seqs)) == 5 and seqs == sorted(seqs, reverse=True)
 
             # And bids again on the caught-up price.
@@ -274,8 +285,24 @@ async def test_live_page_fits_a_phone_and_speaks_chinese_amounts(
             assert width <= 375, (path, width)
 
         # The page's 大写 is the same as core.money's.
-        amounts = [0, 1, 10, 100, 101, 1_000, 10_010, 100_000, 1_010_000, 1_200_000, 2_400_000,
-                   10_000_000, 100_100_000, 1_000_000_000, 123_456_789_012, 10**13]
+        amounts = [
+            0,
+            1,
+            10,
+            100,
+            101,
+            1_000,
+            10_010,
+            100_000,
+            1_010_000,
+            1_200_000,
+            2_400_000,
+            10_000_000,
+            100_100_000,
+            1_000_000_000,
+            123_456_789_012,
+            10**13,
+        ]
         words = await page.evaluate("a => a.map(RX.inWords)", amounts)
         assert words == [yuan_in_words(a) for a in amounts]
         figures = await page.evaluate("a => a.map(RX.yuan)", amounts)

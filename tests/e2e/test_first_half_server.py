@@ -19,8 +19,11 @@ pytestmark = pytest.mark.slow
 
 async def test_first_half_over_http(database_url: str, tmp_path: Path) -> None:
     env = server_env(database_url, tmp_path / "data")
-    for name, role, region in [("xingtian", "village", XINGTIAN), ("reviewer", "reviewer", None),
-                               ("admin", "admin", None)]:
+    for name, role, region in [
+        ("xingtian", "village", XINGTIAN),
+        ("reviewer", "reviewer", None),
+        ("admin", "admin", None),
+    ]:
         await asyncio.to_thread(add_user, env, name, role, PASSWORD, region)
     with running_server(env, tmp_path) as server:
         async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as client:
@@ -30,7 +33,8 @@ async def test_first_half_over_http(database_url: str, tmp_path: Path) -> None:
             await admin.ok("PUT", "/api/v1/settings", {"notice_period_working_days": 0})
             now = datetime.now(UTC)
             listing_id, _, reviewer = await entrust_review_announce(
-                anon, now, closes_in=timedelta(seconds=12), starts_in=timedelta(seconds=60))
+                anon, now, closes_in=timedelta(seconds=12), starts_in=timedelta(seconds=60)
+            )
             await sign_up_and_qualify(anon, reviewer, listing_id)
             listing = await anon.ok("GET", f"/api/v1/listings/{listing_id}")
             assert listing["state"] == "announced"

@@ -32,8 +32,9 @@ async def test_export_verifies_offline_postgres_two_workers(tmp_path: Path, redi
 
 
 def ruralx(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([RURALX, *args], env=env, capture_output=True, text=True, timeout=120,
-                          check=False)
+    return subprocess.run(
+        [RURALX, *args], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
 
 
 async def export_and_verify(ex: LiveExchange, tmp_path: Path) -> None:
@@ -43,8 +44,9 @@ async def export_and_verify(ex: LiveExchange, tmp_path: Path) -> None:
     price = SEED_TERMS["listing_price_fen"]
     for n in range(4):
         price += SEED_TERMS["increment_fen"]
-        await bidders[n % 2].ok("POST", f"/api/v1/auctions/{listing_id}/bids",
-                                {"amount_fen": price, "ref": f"e{n}"})
+        await bidders[n % 2].ok(
+            "POST", f"/api/v1/auctions/{listing_id}/bids", {"amount_fen": price, "ref": f"e{n}"}
+        )
     for _ in range(150):  # the countdown runs out on the server's own clock
         snap = await ex.anon.ok("GET", f"/api/v1/auctions/{listing_id}")
         if snap["status"] == "ended":

@@ -26,8 +26,9 @@ async def test_one_winner_per_price_level_when_everyone_bids_at_once(
     ex = pg_two_workers
     listing_id, bidders, _ = await ex.running_auction(bidders=8)
     # Half the bidders on websockets (alternating workers), half on HTTP (alternating workers).
-    rooms = [await ex.room(listing_id, b.token, server=i).connect()
-             for i, b in enumerate(bidders[:4])]
+    rooms = [
+        await ex.room(listing_id, b.token, server=i).connect() for i, b in enumerate(bidders[:4])
+    ]
     http = bidders[4:]
     watcher = await ex.room(listing_id, server=1).connect(last_seq=0)
     acknowledged: list[dict[str, Any]] = []
@@ -43,9 +44,15 @@ async def test_one_winner_per_price_level_when_everyone_bids_at_once(
             if kind == "ws":
                 reply = await rooms[i].bid(amount, ref=ref)
                 ok = reply["type"] == "accepted"
-                return {"ok": ok, "who": (kind, i), "seq": reply.get("seq"), "code": reply.get("code")}
-            response = await http[i].call("POST", f"/api/v1/auctions/{listing_id}/bids",
-                                          {"amount_fen": amount, "ref": ref})
+                return {
+                    "ok": ok,
+                    "who": (kind, i),
+                    "seq": reply.get("seq"),
+                    "code": reply.get("code"),
+                }
+            response = await http[i].call(
+                "POST", f"/api/v1/auctions/{listing_id}/bids", {"amount_fen": amount, "ref": ref}
+            )
             body = response.json()
             ok = response.status_code == 200
             return {"ok": ok, "who": (kind, i), "seq": body.get("seq"), "code": body.get("code")}
@@ -56,7 +63,9 @@ async def test_one_winner_per_price_level_when_everyone_bids_at_once(
         for r in results:
             if not r["ok"]:
                 # The leader is refused as self-outbid until someone else's bid gets in first.
-                expected = {"self_outbid", "below_minimum"} if r["who"] == leader else {"below_minimum"}
+                expected = (
+                    {"self_outbid", "below_minimum"} if r["who"] == leader else {"below_minimum"}
+                )
                 assert r["code"] in expected, r
         acknowledged.append(winners[0])
 
@@ -65,10 +74,19 @@ async def test_one_winner_per_price_level_when_everyone_bids_at_once(
     try:
         async with db.read() as session:
             history = await events_after(session, listing_id, 0)
-            accepted = await session.scalar(select(func.count()).select_from(Bid).where(
-                Bid.listing_id == listing_id, Bid.outcome == "accepted"))
-            ledger_bids = list(await session.scalars(select(LedgerEntry.payload).where(
-                LedgerEntry.subject == f"listing:{listing_id}", LedgerEntry.type == "auction.bid")))
+            accepted = await session.scalar(
+                select(func.count())
+                .select_from(Bid)
+                .where(Bid.listing_id == listing_id, Bid.outcome == "accepted")
+            )
+            ledger_bids = list(
+                await session.scalars(
+                    select(LedgerEntry.payload).where(
+                        LedgerEntry.subject == f"listing:{listing_id}",
+                        LedgerEntry.type == "auction.bid",
+                    )
+                )
+            )
             assert await verify_subject(session, f"listing:{listing_id}") is None
     finally:
         await db.dispose()
@@ -92,8 +110,9 @@ async def test_retried_bid_with_the_same_ref_is_answered_once(pg_two_workers: Li
     ex = pg_two_workers
     listing_id, bidders, _ = await ex.running_auction(bidders=2)
     body = {"amount_fen": 1_224_000, "ref": "retry-1"}
-    answers = await asyncio.gather(*(
-        bidders[0].call("POST", f"/api/v1/auctions/{listing_id}/bids", body) for _ in range(6)))
+    answers = await asyncio.gather(
+        *(bidders[0].call("POST", f"/api/v1/auctions/{listing_id}/bids", body) for _ in range(6))
+    )
     assert {a.status_code for a in answers} == {200}
     assert len({a.json()["seq"] for a in answers}) == 1
     snapshot = await ex.anon.ok("GET", f"/api/v1/auctions/{listing_id}")
@@ -109,8 +128,9 @@ async def test_watcher_reconnects_with_last_seq_and_misses_nothing(
     price = 1_200_000
     for n in range(6):
         price += INCREMENT
-        await bidders[n % 2].ok("POST", f"/api/v1/auctions/{listing_id}/bids",
-                                {"amount_fen": price, "ref": f"r{n}"})
+        await bidders[n % 2].ok(
+            "POST", f"/api/v1/auctions/{listing_id}/bids", {"amount_fen": price, "ref": f"r{n}"}
+        )
         if n == 2:
             await watcher.wait_for(lambda f, p=price: f.get("amount_fen") == p)
             await watcher.close()  # the connection drops mid-auction

@@ -56,16 +56,20 @@ async def run_reference_case(ex: LiveExchange) -> None:
     async with httpx.AsyncClient(base_url=first, timeout=30) as client:
         anon = Http(client)
         admin = await anon.login("admin")
-        await admin.ok("PUT", "/api/v1/settings", {
-            "notice_period_working_days": 0, "free_bidding_minutes": 0,
-            "countdown_seconds": 8})
+        await admin.ok(
+            "PUT",
+            "/api/v1/settings",
+            {"notice_period_working_days": 0, "free_bidding_minutes": 0, "countdown_seconds": 8},
+        )
         now = datetime.now(UTC)
         listing_id, _, reviewer = await entrust_review_announce(
-            anon, now, closes_in=timedelta(seconds=10), starts_in=timedelta(seconds=12))
+            anon, now, closes_in=timedelta(seconds=10), starts_in=timedelta(seconds=12)
+        )
         bidders, registrations = await sign_up_and_qualify(anon, reviewer, listing_id)
 
         ws = lambda base, token=None: RoomClient(  # noqa: E731
-            base.replace("http", "ws") + f"/ws/auctions/{listing_id}", token)
+            base.replace("http", "ws") + f"/ws/auctions/{listing_id}", token
+        )
         deadline = asyncio.get_running_loop().time() + 30
         while (await anon.call("GET", f"/api/v1/auctions/{listing_id}")).status_code == 404:
             assert asyncio.get_running_loop().time() < deadline, "auction never opened"
@@ -73,7 +77,9 @@ async def run_reference_case(ex: LiveExchange) -> None:
         a = await ws(first, bidders[0].token).connect()
         b = await ws(last, bidders[1].token).connect()
         watcher = await ws(last).connect(last_seq=0)
-        assert a.snapshot and a.snapshot["you"]["bidder_number"] == registrations[0]["bidder_number"]
+        assert (
+            a.snapshot and a.snapshot["you"]["bidder_number"] == registrations[0]["bidder_number"]
+        )
         assert "you" not in (watcher.snapshot or {})
         for c in (a, b):
             await c.wait_for(lambda f: f["type"] == "phase" and f["status"] == "countdown")

@@ -35,7 +35,8 @@ async def test_live_protocol_edges(tmp_path: Path) -> None:
 
         bidder = await ex.room(listing_id, a.token).connect()
         assert bidder.snapshot and bidder.snapshot["you"] == {
-            "bidder_number": registrations[0]["bidder_number"]}
+            "bidder_number": registrations[0]["bidder_number"]
+        }
         reply = await bidder.bid(1_224_000, ref="same")
         assert reply["type"] == "accepted" and reply["round"] == 1
         again = await bidder.bid(1_224_000, ref="same")  # a retried frame: the same answer
@@ -44,8 +45,16 @@ async def test_live_protocol_edges(tmp_path: Path) -> None:
         assert late["code"] == "self_outbid"
         frame = await watcher.wait_for(lambda f: f["type"] == "bid")
         # The room shows bidder numbers only, never identities.
-        assert set(frame) == {"type", "seq", "round", "amount_fen", "bidder_number", "matched",
-                              "at", "ends_at"}
+        assert set(frame) == {
+            "type",
+            "seq",
+            "round",
+            "amount_fen",
+            "bidder_number",
+            "matched",
+            "at",
+            "ends_at",
+        }
 
         base = ex.servers[0].base_url.replace("http", "ws")
         async with websockets.connect(f"{base}/ws/auctions/{listing_id}") as raw:

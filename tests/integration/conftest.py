@@ -27,8 +27,13 @@ START = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
 
 STAFF = [
     NewUser("xingtian", "village", PASSWORD, "杏田村经办人", XINGTIAN),
-    NewUser("other-village", "village", PASSWORD, "后坑村经办人",
-            "福建省/泉州市/泉州台商投资区/洛阳镇/后坑村"),
+    NewUser(
+        "other-village",
+        "village",
+        PASSWORD,
+        "后坑村经办人",
+        "福建省/泉州市/泉州台商投资区/洛阳镇/后坑村",
+    ),
     NewUser("reviewer", "reviewer", PASSWORD, "交易中心审核员"),
     NewUser("regulator", "regulator", PASSWORD, "农经站监管员"),
     NewUser("admin", "admin", PASSWORD, "系统管理员"),
@@ -55,10 +60,15 @@ async def make_exchange(
     """An in-process exchange in the test's own event loop; `config` overrides the defaults."""
     clock = FakeClock(START)
     settings: dict[str, Any] = {
-        "database_url": database_url, "data_dir": str(tmp_path / "data"),
-        "secret_key": "test-secret", "payment_secret": PAYMENT_SECRET,
-        "login_attempts_per_minute": 1000, "bids_per_second": 1000,
-        "argon2_time_cost": 1, "argon2_memory_kib": 1024, **config,
+        "database_url": database_url,
+        "data_dir": str(tmp_path / "data"),
+        "secret_key": "test-secret",
+        "payment_secret": PAYMENT_SECRET,
+        "login_attempts_per_minute": 1000,
+        "bids_per_second": 1000,
+        "argon2_time_cost": 1,
+        "argon2_memory_kib": 1024,
+        **config,
     }
     services = build_services(Config(**settings), clock)
     app = create_app(services=services, run_scheduler=False)
@@ -66,8 +76,9 @@ async def make_exchange(
     try:
         async with services.db.write() as session:
             for user in STAFF:
-                await add_user(session, user, actor="test", now=clock.now(),
-                               passwords=services.passwords)
+                await add_user(
+                    session, user, actor="test", now=clock.now(), passwords=services.passwords
+                )
         await app.state.hub.start()
         transport = httpx.ASGITransport(app=app)
         base = "http://testserver.local"

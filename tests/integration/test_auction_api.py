@@ -35,10 +35,12 @@ async def running(
 ) -> tuple[int, list[Http], list[dict[str, Any]]]:
     """A listing in its countdown with qualified, signed-in bidders."""
     admin = await ex.http.login("admin")
-    await admin.ok("PUT", "/api/v1/settings",
-                   {"free_bidding_minutes": 0, "countdown_seconds": 300, **settings})
+    await admin.ok(
+        "PUT", "/api/v1/settings", {"free_bidding_minutes": 0, "countdown_seconds": 300, **settings}
+    )
     listing_id, _, reviewer = await entrust_review_announce(
-        ex.http, ex.clock.now(), closes_in=timedelta(days=10), starts_in=timedelta(days=11))
+        ex.http, ex.clock.now(), closes_in=timedelta(days=10), starts_in=timedelta(days=11)
+    )
     people, registrations = await sign_up_and_qualify(ex.http, reviewer, listing_id, bidders)
     ex.clock.advance(timedelta(days=11, seconds=1))
     await ex.tick()
@@ -48,9 +50,11 @@ async def running(
 
 
 async def bid(who: Http, listing_id: int, amount: int, **extra: Any) -> Any:
-    return await who.call("POST", f"/api/v1/auctions/{listing_id}/bids",
-                          {"amount_fen": amount, "ref": extra.pop("ref", uuid.uuid4().hex),
-                           **extra})
+    return await who.call(
+        "POST",
+        f"/api/v1/auctions/{listing_id}/bids",
+        {"amount_fen": amount, "ref": extra.pop("ref", uuid.uuid4().hex), **extra},
+    )
 
 
 def problem(response: Any, status: int, code: str) -> None:
@@ -94,9 +98,18 @@ async def test_rate_limited_bids(database_url: str, tmp_path: Path) -> None:
 
 async def _new_bidder(http: Http) -> str:
     mobile = phone()
-    await http.ok("POST", "/api/v1/bidders", {"name": "旁观者", "id_type": "resident_id",
-                                             "id_number": resident_id(), "phone": mobile,
-                                             "password": PASSWORD}, status=201)
+    await http.ok(
+        "POST",
+        "/api/v1/bidders",
+        {
+            "name": "旁观者",
+            "id_type": "resident_id",
+            "id_number": resident_id(),
+            "phone": mobile,
+            "password": PASSWORD,
+        },
+        status=201,
+    )
     return mobile
 
 
@@ -105,44 +118,73 @@ async def test_pause_restores_the_remaining_countdown(exchange: Exchange) -> Non
     reviewer = await exchange.http.login("reviewer")
     assert (await bid(a, listing_id, 1_224_000)).status_code == 200
     exchange.clock.advance(timedelta(seconds=100))  # 200 s of the countdown left
-    paused = await reviewer.ok("POST", f"/api/v1/auctions/{listing_id}/pause",
-                               {"reason": "网络故障"})
+    paused = await reviewer.ok(
+        "POST", f"/api/v1/auctions/{listing_id}/pause", {"reason": "网络故障"}
+    )
     assert paused["status"] == "paused" and paused["ends_at"] is None
     problem(await bid(b, listing_id, 1_248_000), 409, "not_running")
     exchange.clock.advance(timedelta(hours=1))
     await exchange.tick()  # nothing ends while paused
-    resumed = await reviewer.ok("POST", f"/api/v1/auctions/{listing_id}/resume",
-                                {"reason": "故障排除"})
+    resumed = await reviewer.ok(
+        "POST", f"/api/v1/auctions/{listing_id}/resume", {"reason": "故障排除"}
+    )
     assert resumed["status"] == "countdown"
-    left = datetime.fromisoformat(resumed["ends_at"]) - datetime.fromisoformat(resumed["server_time"])
+    left = datetime.fromisoformat(resumed["ends_at"]) - datetime.fromisoformat(
+        resumed["server_time"]
+    )
     assert left == timedelta(seconds=200)
-    problem(await reviewer.call("POST", f"/api/v1/auctions/{listing_id}/resume",
-                                {"reason": "再次"}), 409, "not_paused")
+    problem(
+        await reviewer.call("POST", f"/api/v1/auctions/{listing_id}/resume", {"reason": "再次"}),
+        409,
+        "not_paused",
+    )
     # A bidder may not pause.
-    assert (await a.call("POST", f"/api/v1/auctions/{listing_id}/pause",
-                         {"reason": "x"})).status_code == 403
+    assert (
+        await a.call("POST", f"/api/v1/auctions/{listing_id}/pause", {"reason": "x"})
+    ).status_code == 403
 
 
 async def test_priority_holder_matches_the_price_and_leads(exchange: Exchange) -> None:
     holder_id = resident_id()
     anon = exchange.http
     village = await anon.login("xingtian")
-    body = {**SEED_LISTING, "terms": {**SEED_LISTING["terms"], "priority_holders": [
-        {"name": "原承租人", "id_type": "resident_id", "id_number": holder_id}]}}
+    body = {
+        **SEED_LISTING,
+        "terms": {
+            **SEED_LISTING["terms"],
+            "priority_holders": [
+                {"name": "原承租人", "id_type": "resident_id", "id_number": holder_id}
+            ],
+        },
+    }
     listing = await village.ok("POST", "/api/v1/listings", body, status=201)
     await village.ok("POST", f"/api/v1/listings/{listing['id']}/submit", {})
     reviewer = await anon.login("reviewer")
     await reviewer.ok("POST", f"/api/v1/listings/{listing['id']}/review", {"decision": "accept"})
     now = exchange.clock.now()
-    await reviewer.ok("POST", f"/api/v1/listings/{listing['id']}/announce", {
-        "registration_closes_at": (now + timedelta(days=10)).isoformat(),
-        "auction_starts_at": (now + timedelta(days=11)).isoformat()})
+    await reviewer.ok(
+        "POST",
+        f"/api/v1/listings/{listing['id']}/announce",
+        {
+            "registration_closes_at": (now + timedelta(days=10)).isoformat(),
+            "auction_starts_at": (now + timedelta(days=11)).isoformat(),
+        },
+    )
     admin = await anon.login("admin")
     await admin.ok("PUT", "/api/v1/settings", {"free_bidding_minutes": 0})
     mobile = phone()
-    await anon.ok("POST", "/api/v1/bidders", {"name": "原承租人", "id_type": "resident_id",
-                                             "id_number": holder_id, "phone": mobile,
-                                             "password": PASSWORD}, status=201)
+    await anon.ok(
+        "POST",
+        "/api/v1/bidders",
+        {
+            "name": "原承租人",
+            "id_type": "resident_id",
+            "id_number": holder_id,
+            "phone": mobile,
+            "password": PASSWORD,
+        },
+        status=201,
+    )
     holder = await anon.login(mobile)
     reg = await holder.ok("POST", f"/api/v1/listings/{listing['id']}/registrations", {}, status=201)
     assert reg["priority_holder"] is True
@@ -154,10 +196,16 @@ async def test_priority_holder_matches_the_price_and_leads(exchange: Exchange) -
     await holder.relogin()
     await other.relogin()
     lid = listing["id"]
-    problem(await other.call("POST", f"/api/v1/auctions/{lid}/match", {"ref": "m0"}), 403,
-            "not_priority_holder")
-    problem(await holder.call("POST", f"/api/v1/auctions/{lid}/match", {"ref": "m1"}), 422,
-            "nothing_to_match")
+    problem(
+        await other.call("POST", f"/api/v1/auctions/{lid}/match", {"ref": "m0"}),
+        403,
+        "not_priority_holder",
+    )
+    problem(
+        await holder.call("POST", f"/api/v1/auctions/{lid}/match", {"ref": "m1"}),
+        422,
+        "nothing_to_match",
+    )
     assert (await bid(other, lid, 1_224_000)).status_code == 200
     matched = await holder.ok("POST", f"/api/v1/auctions/{lid}/match", {"ref": "m2"})
     assert matched["amount_fen"] == 1_224_000 and matched["round"] == 2
@@ -196,8 +244,11 @@ async def test_single_bidder_policy(exchange: Exchange, policy: str, state: str)
     admin = await exchange.http.login("admin")
     await admin.ok("PUT", "/api/v1/settings", {"single_bidder_policy": policy})
     listing_id, _, reviewer = await entrust_review_announce(
-        exchange.http, exchange.clock.now(), closes_in=timedelta(days=10),
-        starts_in=timedelta(days=11))
+        exchange.http,
+        exchange.clock.now(),
+        closes_in=timedelta(days=10),
+        starts_in=timedelta(days=11),
+    )
     await sign_up_and_qualify(exchange.http, reviewer, listing_id, 1)
     exchange.clock.advance(timedelta(days=10, seconds=1))
     await exchange.tick()
@@ -235,18 +286,24 @@ async def test_concurrent_bids_on_one_lot_commit_together_in_arrival_order(
     monkeypatch.setattr(exchange.services.db, "write", counting_write)
     # Six bidders each raise by one to six steps at the same instant.
     amounts = [1_200_000 + 24_000 * (k + 1) for k in range(6)]
-    outcomes = await asyncio.gather(*(
-        book.bid(listing_id, who, amount_fen=amount, ref=f"g{k}")
-        for k, (who, amount) in enumerate(zip(actors, amounts, strict=True))))
+    outcomes = await asyncio.gather(
+        *(
+            book.bid(listing_id, who, amount_fen=amount, ref=f"g{k}")
+            for k, (who, amount) in enumerate(zip(actors, amounts, strict=True))
+        )
+    )
     assert transactions < len(outcomes)  # batched
     # In arrival order every bid beats the one before it, so all are accepted, seq ascending.
     assert [o.accepted for o in outcomes] == [True] * 6
     assert [o.round for o in outcomes] == [1, 2, 3, 4, 5, 6]
     assert [o.seq for o in outcomes] == sorted(o.seq for o in outcomes)
     # Retrying the whole burst answers every command exactly as before and writes nothing new.
-    again = await asyncio.gather(*(
-        book.bid(listing_id, who, amount_fen=amount, ref=f"g{k}")
-        for k, (who, amount) in enumerate(zip(actors, amounts, strict=True))))
+    again = await asyncio.gather(
+        *(
+            book.bid(listing_id, who, amount_fen=amount, ref=f"g{k}")
+            for k, (who, amount) in enumerate(zip(actors, amounts, strict=True))
+        )
+    )
     assert [(o.seq, o.replayed) for o in again] == [(o.seq, True) for o in outcomes]
     snapshot = await exchange.http.ok("GET", f"/api/v1/auctions/{listing_id}")
     assert snapshot["round"] == 6 and snapshot["current_fen"] == amounts[-1]

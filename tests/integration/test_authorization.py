@@ -34,8 +34,12 @@ from tests.support import (
 
 PROBLEM = "application/problem+json"
 LISTINGS = "/api/v1/listings"
-ROLES_USERS = {"village": "xingtian", "reviewer": "reviewer", "regulator": "regulator",
-               "admin": "admin"}
+ROLES_USERS = {
+    "village": "xingtian",
+    "reviewer": "reviewer",
+    "regulator": "regulator",
+    "admin": "admin",
+}
 
 
 def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
@@ -58,10 +62,18 @@ async def writes(exchange: Exchange) -> tuple[int, int, int]:
 
 async def new_bidder(anon: Http, holder_id: str | None = None) -> Http:
     mobile = phone()
-    await anon.ok("POST", "/api/v1/bidders", {
-        "name": "王五", "id_type": "resident_id", "id_number": holder_id or resident_id(),
-        "phone": mobile, "password": PASSWORD,
-    }, status=201)
+    await anon.ok(
+        "POST",
+        "/api/v1/bidders",
+        {
+            "name": "王五",
+            "id_type": "resident_id",
+            "id_number": holder_id or resident_id(),
+            "phone": mobile,
+            "password": PASSWORD,
+        },
+        status=201,
+    )
     return await anon.login(mobile)
 
 
@@ -80,8 +92,10 @@ class World:
 
 
 HOLDER_ID = resident_id("19700202", 7)
-SECRET_TERMS = {"reserve_fen": 1_500_000, "priority_holders": [
-    {"name": "陈阿明", "id_type": "resident_id", "id_number": HOLDER_ID}]}
+SECRET_TERMS = {
+    "reserve_fen": 1_500_000,
+    "priority_holders": [{"name": "陈阿明", "id_type": "resident_id", "id_number": HOLDER_ID}],
+}
 
 
 @pytest.fixture
@@ -95,18 +109,29 @@ async def world(exchange: Exchange) -> World:
     announced = await village.ok("POST", LISTINGS, body, status=201)
     await village.ok("POST", f"{LISTINGS}/{announced['id']}/submit", {})
     await reviewer.ok("POST", f"{LISTINGS}/{announced['id']}/review", {"decision": "accept"})
-    await reviewer.ok("POST", f"{LISTINGS}/{announced['id']}/announce", {
-        "registration_closes_at": iso(now + timedelta(days=14)),
-        "auction_starts_at": iso(now + timedelta(days=15)),
-    })
+    await reviewer.ok(
+        "POST",
+        f"{LISTINGS}/{announced['id']}/announce",
+        {
+            "registration_closes_at": iso(now + timedelta(days=14)),
+            "auction_starts_at": iso(now + timedelta(days=15)),
+        },
+    )
     bidder = await new_bidder(anon)
-    registration = await bidder.ok("POST", f"{LISTINGS}/{announced['id']}/registrations", {},
-                                   status=201)
+    registration = await bidder.ok(
+        "POST", f"{LISTINGS}/{announced['id']}/registrations", {}, status=201
+    )
     return World(
-        anon=anon, village=village, other_village=await anon.login("other-village"),
-        reviewer=reviewer, regulator=await anon.login("regulator"),
-        admin=await anon.login("admin"), bidder=bidder, draft_id=draft["id"],
-        announced_id=announced["id"], registration_id=registration["id"],
+        anon=anon,
+        village=village,
+        other_village=await anon.login("other-village"),
+        reviewer=reviewer,
+        regulator=await anon.login("regulator"),
+        admin=await anon.login("admin"),
+        bidder=bidder,
+        draft_id=draft["id"],
+        announced_id=announced["id"],
+        registration_id=registration["id"],
     )
 
 
@@ -186,8 +211,13 @@ async def test_public_endpoints_work_without_login(world: World) -> None:
 
 async def test_wrong_roles_are_forbidden(exchange: Exchange, world: World) -> None:
     d, a, r = world.draft_id, world.announced_id, world.registration_id
-    users = {"village": world.village, "reviewer": world.reviewer,
-             "regulator": world.regulator, "admin": world.admin, "bidder": world.bidder}
+    users = {
+        "village": world.village,
+        "reviewer": world.reviewer,
+        "regulator": world.regulator,
+        "admin": world.admin,
+        "bidder": world.bidder,
+    }
     rules: list[tuple[str, str, Any, set[str]]] = [
         ("POST", LISTINGS, SEED_LISTING, {"village"}),
         ("PATCH", f"{LISTINGS}/{d}", {"title": "改"}, {"village"}),
@@ -217,9 +247,12 @@ async def test_wrong_roles_are_forbidden(exchange: Exchange, world: World) -> No
 async def test_multipart_upload_is_village_only(exchange: Exchange, world: World) -> None:
     pdf = b"%PDF-1.4\n%%EOF\n"
     for http in (world.reviewer, world.bidder, world.admin):
-        response = await http.call("POST", f"{LISTINGS}/{world.draft_id}/documents",
-                                   files={"file": ("a.pdf", pdf, "application/pdf")},
-                                   data={"kind": "other"})
+        response = await http.call(
+            "POST",
+            f"{LISTINGS}/{world.draft_id}/documents",
+            files={"file": ("a.pdf", pdf, "application/pdf")},
+            data={"kind": "other"},
+        )
         assert_problem(response, 403, "auth.forbidden")
 
 
@@ -238,17 +271,23 @@ async def test_the_other_village_cannot_see_or_touch_our_draft(
         ("POST", f"{LISTINGS}/{d}/withdraw", {}),
     ]:
         assert_problem(await other.call(method, path, body), 404, "listing.not_found")
-    response = await other.call("POST", f"{LISTINGS}/{d}/documents",
-                                files={"file": ("a.pdf", b"%PDF-1.4\n%%EOF\n", "application/pdf")},
-                                data={"kind": "other"})
+    response = await other.call(
+        "POST",
+        f"{LISTINGS}/{d}/documents",
+        files={"file": ("a.pdf", b"%PDF-1.4\n%%EOF\n", "application/pdf")},
+        data={"kind": "other"},
+    )
     assert_problem(response, 404, "listing.not_found")
     listed = await other.ok("GET", LISTINGS)
     assert d not in [item["id"] for item in listed["items"]]
     # and entrusting for our village is refused
     async with exchange.services.db.read() as session:
         ours_id = await session.scalar(select(Region.id).where(Region.path == XINGTIAN))
-    assert_problem(await other.call("POST", LISTINGS, {**SEED_LISTING, "village_id": ours_id}),
-                   403, "listing.not_your_village")
+    assert_problem(
+        await other.call("POST", LISTINGS, {**SEED_LISTING, "village_id": ours_id}),
+        403,
+        "listing.not_your_village",
+    )
     assert await writes(exchange) == before
     # our draft is untouched
     ours = await world.village.ok("GET", f"{LISTINGS}/{d}")
@@ -262,27 +301,35 @@ async def test_the_other_village_cannot_act_on_our_announced_listing(
     shown = await other.ok("GET", f"{LISTINGS}/{a}")  # public from the announcement on
     assert "reserve_fen" not in shown["terms"]
     before = await writes(exchange)
-    assert_problem(await other.call("PATCH", f"{LISTINGS}/{a}", {"title": "x"}),
-                   403, "listing.not_your_village")
-    assert_problem(await other.call("POST", f"{LISTINGS}/{a}/relist", {}),
-                   403, "listing.not_your_village")
+    assert_problem(
+        await other.call("PATCH", f"{LISTINGS}/{a}", {"title": "x"}),
+        403,
+        "listing.not_your_village",
+    )
+    assert_problem(
+        await other.call("POST", f"{LISTINGS}/{a}/relist", {}), 403, "listing.not_your_village"
+    )
     assert await writes(exchange) == before
 
 
 async def test_bidders_and_the_public_cannot_see_drafts(world: World) -> None:
     for http in (world.bidder, world.anon):
-        assert_problem(await http.call("GET", f"{LISTINGS}/{world.draft_id}"), 404,
-                       "listing.not_found")
+        assert_problem(
+            await http.call("GET", f"{LISTINGS}/{world.draft_id}"), 404, "listing.not_found"
+        )
         for query in ("", "?state=draft", "?state=accepted"):
             listed = await http.ok("GET", f"{LISTINGS}{query}")
             assert world.draft_id not in [item["id"] for item in listed["items"]]
-            assert all(item["state"] in ("announced", "auction", "sold", "failed")
-                       for item in listed["items"])
+            assert all(
+                item["state"] in ("announced", "auction", "sold", "failed")
+                for item in listed["items"]
+            )
 
 
 async def test_reviewers_do_not_see_drafts_but_see_submitted(world: World) -> None:
-    assert_problem(await world.reviewer.call("GET", f"{LISTINGS}/{world.draft_id}"), 404,
-                   "listing.not_found")
+    assert_problem(
+        await world.reviewer.call("GET", f"{LISTINGS}/{world.draft_id}"), 404, "listing.not_found"
+    )
     await world.village.ok("POST", f"{LISTINGS}/{world.draft_id}/submit", {})
     assert (await world.reviewer.ok("GET", f"{LISTINGS}/{world.draft_id}"))["state"] == "submitted"
 
@@ -291,16 +338,25 @@ async def test_a_reviewer_outside_the_jurisdiction_cannot_review(
     exchange: Exchange, world: World
 ) -> None:
     async with exchange.services.db.write() as session:
-        await add_user(session, NewUser("far-reviewer", "reviewer", PASSWORD, "外县审核员",
-                                        "福建省/三明市/将乐县"), actor="test",
-                       now=exchange.clock.now())
+        await add_user(
+            session,
+            NewUser("far-reviewer", "reviewer", PASSWORD, "外县审核员", "福建省/三明市/将乐县"),
+            actor="test",
+            now=exchange.clock.now(),
+        )
     far = await world.anon.login("far-reviewer")
     await world.village.ok("POST", f"{LISTINGS}/{world.draft_id}/submit", {})
     before = await writes(exchange)
-    assert_problem(await far.call("POST", f"{LISTINGS}/{world.draft_id}/review",
-                                  {"decision": "accept"}), 404, "listing.not_found")
-    assert_problem(await far.call("GET", f"/api/v1/registrations/{world.registration_id}"),
-                   404, "registration.not_found")
+    assert_problem(
+        await far.call("POST", f"{LISTINGS}/{world.draft_id}/review", {"decision": "accept"}),
+        404,
+        "listing.not_found",
+    )
+    assert_problem(
+        await far.call("GET", f"/api/v1/registrations/{world.registration_id}"),
+        404,
+        "registration.not_found",
+    )
     assert await writes(exchange) == before
 
 
@@ -337,9 +393,13 @@ async def test_the_public_view_hides_the_reserve_and_masks_priority_holders(worl
 
 async def test_documents_are_for_the_village_and_staff(world: World) -> None:
     pdf = b"%PDF-1.4\nresolution\n%%EOF\n"
-    doc = await world.village.ok("POST", f"{LISTINGS}/{world.draft_id}/documents",
-                                 files={"file": ("决议.pdf", pdf, "application/pdf")},
-                                 data={"kind": "village_resolution"}, status=201)
+    doc = await world.village.ok(
+        "POST",
+        f"{LISTINGS}/{world.draft_id}/documents",
+        files={"file": ("决议.pdf", pdf, "application/pdf")},
+        data={"kind": "village_resolution"},
+        status=201,
+    )
     path = f"{LISTINGS}/{world.draft_id}/documents/{doc['id']}"
     got = await world.village.call("GET", path)
     assert got.status_code == 200 and got.content == pdf
@@ -348,9 +408,11 @@ async def test_documents_are_for_the_village_and_staff(world: World) -> None:
     assert_problem(await world.other_village.call("GET", path), 404, "listing.not_found")
     assert_problem(await world.bidder.call("GET", path), 404, "listing.not_found")
     # a document id of another listing under our listing's path is no document
-    assert_problem(await world.village.call(
-        "GET", f"{LISTINGS}/{world.announced_id}/documents/{doc['id']}"), 404,
-        "document.not_found")
+    assert_problem(
+        await world.village.call("GET", f"{LISTINGS}/{world.announced_id}/documents/{doc['id']}"),
+        404,
+        "document.not_found",
+    )
 
 
 async def test_registrations_are_private(exchange: Exchange, world: World) -> None:
@@ -358,11 +420,13 @@ async def test_registrations_are_private(exchange: Exchange, world: World) -> No
     mine = await world.bidder.ok("GET", f"/api/v1/registrations/{r}")
     assert mine["id"] == r
     stranger = await new_bidder(world.anon)
-    assert_problem(await stranger.call("GET", f"/api/v1/registrations/{r}"), 404,
-                   "registration.not_found")
+    assert_problem(
+        await stranger.call("GET", f"/api/v1/registrations/{r}"), 404, "registration.not_found"
+    )
     assert (await stranger.ok("GET", "/api/v1/registrations"))["items"] == []
-    assert_problem(await world.village.call("GET", f"/api/v1/registrations/{r}"), 404,
-                   "registration.not_found")
+    assert_problem(
+        await world.village.call("GET", f"/api/v1/registrations/{r}"), 404, "registration.not_found"
+    )
     staff_view = await world.reviewer.ok("GET", f"{LISTINGS}/{world.announced_id}/registrations")
     [entry] = staff_view["items"]
     assert entry["bidder"]["name"] == "王五"
@@ -374,8 +438,9 @@ async def test_registrations_are_private(exchange: Exchange, world: World) -> No
 
 async def cookie_login(client: httpx.AsyncClient, username: str) -> dict[str, Any]:
     client.cookies.clear()
-    response = await client.post("/api/v1/auth/login",
-                                 json={"username": username, "password": PASSWORD})
+    response = await client.post(
+        "/api/v1/auth/login", json={"username": username, "password": PASSWORD}
+    )
     assert response.status_code == 200, response.text
     assert "ruralx_session" in client.cookies
     return response.json()  # type: ignore[no-any-return]
@@ -393,8 +458,7 @@ async def test_cookie_writes_need_the_csrf_token(exchange: Exchange) -> None:
         before = await writes(exchange)
         refused = await client.post(LISTINGS, json=SEED_LISTING)
         assert_problem(refused, 403, "auth.csrf")
-        wrong = await client.post(LISTINGS, json=SEED_LISTING,
-                                  headers={"X-CSRF-Token": "0" * 64})
+        wrong = await client.post(LISTINGS, json=SEED_LISTING, headers={"X-CSRF-Token": "0" * 64})
         assert_problem(wrong, 403, "auth.csrf")
         assert await writes(exchange) == before
         created = await client.post(LISTINGS, json=SEED_LISTING, headers={"X-CSRF-Token": csrf})
@@ -406,8 +470,9 @@ async def test_cookie_writes_need_the_csrf_token(exchange: Exchange) -> None:
         assert_problem(stale, 403, "auth.csrf")
         # logout by cookie is a write too
         assert_problem(await client.post("/api/v1/auth/logout", json={}), 403, "auth.csrf")
-        out = await client.post("/api/v1/auth/logout", json={},
-                                headers={"X-CSRF-Token": other["csrf_token"]})
+        out = await client.post(
+            "/api/v1/auth/logout", json={}, headers={"X-CSRF-Token": other["csrf_token"]}
+        )
         assert out.status_code == 200, out.text
         assert_problem(await client.get("/api/v1/auth/me"), 401, "auth.required")
     finally:
@@ -436,8 +501,9 @@ async def test_an_invalid_bearer_token_is_401(exchange: Exchange) -> None:
         assert_problem(await bad.call("GET", "/api/v1/auth/me"), 401, "auth.token_invalid")
         # even on a public route: a client that believes it is signed in must learn it is not
         assert_problem(await bad.call("GET", LISTINGS), 401, "auth.token_invalid")
-    malformed = await exchange.http.call("GET", "/api/v1/auth/me",
-                                         headers={"Authorization": "Basic eDp5"})
+    malformed = await exchange.http.call(
+        "GET", "/api/v1/auth/me", headers={"Authorization": "Basic eDp5"}
+    )
     assert_problem(malformed, 401, "auth.required")
 
 
@@ -465,10 +531,12 @@ async def test_tokens_expire(exchange: Exchange) -> None:
 
 async def test_wrong_password_and_unknown_user_look_the_same(exchange: Exchange) -> None:
     anon = exchange.http
-    wrong = await anon.call("POST", "/api/v1/auth/login",
-                            {"username": "xingtian", "password": "wrong-password"})
-    unknown = await anon.call("POST", "/api/v1/auth/login",
-                              {"username": "nobody-here", "password": "wrong-password"})
+    wrong = await anon.call(
+        "POST", "/api/v1/auth/login", {"username": "xingtian", "password": "wrong-password"}
+    )
+    unknown = await anon.call(
+        "POST", "/api/v1/auth/login", {"username": "nobody-here", "password": "wrong-password"}
+    )
     body_wrong = assert_problem(wrong, 401, "auth.invalid_credentials")
     body_unknown = assert_problem(unknown, 401, "auth.invalid_credentials")
     assert body_wrong == body_unknown
@@ -477,8 +545,9 @@ async def test_wrong_password_and_unknown_user_look_the_same(exchange: Exchange)
 
 
 async def test_login_answers_token_user_and_csrf(exchange: Exchange) -> None:
-    response = await exchange.http.call("POST", "/api/v1/auth/login",
-                                        {"username": "xingtian", "password": PASSWORD})
+    response = await exchange.http.call(
+        "POST", "/api/v1/auth/login", {"username": "xingtian", "password": PASSWORD}
+    )
     exchange.http.client.cookies.clear()
     assert response.status_code == 200, response.text
     body = response.json()
@@ -510,8 +579,9 @@ def low_login_limit(monkeypatch: pytest.MonkeyPatch) -> None:
 async def limited(low_login_limit: None, exchange: Exchange) -> AsyncIterator[Limited]:
     """`exchange` with the low limit, and clients from two addresses."""
     assert exchange.services.login_limiter.limit == 3
-    transports = [httpx.ASGITransport(app=exchange.app, client=(ip, 1000))
-                  for ip in ("10.0.0.1", "10.0.0.2")]
+    transports = [
+        httpx.ASGITransport(app=exchange.app, client=(ip, 1000)) for ip in ("10.0.0.1", "10.0.0.2")
+    ]
     async with (
         httpx.AsyncClient(transport=transports[0], base_url="http://testserver.local") as one,
         httpx.AsyncClient(transport=transports[1], base_url="http://testserver.local") as two,
@@ -520,8 +590,9 @@ async def limited(low_login_limit: None, exchange: Exchange) -> AsyncIterator[Li
 
 
 async def attempt(http: Http, username: str, password: str) -> httpx.Response:
-    response = await http.call("POST", "/api/v1/auth/login",
-                               {"username": username, "password": password})
+    response = await http.call(
+        "POST", "/api/v1/auth/login", {"username": username, "password": password}
+    )
     http.client.cookies.clear()
     return response
 
@@ -529,10 +600,12 @@ async def attempt(http: Http, username: str, password: str) -> httpx.Response:
 async def test_login_is_rate_limited_per_user(limited: Limited) -> None:
     one, two = limited.clients["10.0.0.1"], limited.clients["10.0.0.2"]
     for _ in range(2):
-        assert_problem(await attempt(one, "xingtian", "wrong-password"), 401,
-                       "auth.invalid_credentials")
-    assert_problem(await attempt(two, "xingtian", "wrong-password"), 401,
-                   "auth.invalid_credentials")
+        assert_problem(
+            await attempt(one, "xingtian", "wrong-password"), 401, "auth.invalid_credentials"
+        )
+    assert_problem(
+        await attempt(two, "xingtian", "wrong-password"), 401, "auth.invalid_credentials"
+    )
     # The fourth attempt on the name is refused, from any address, even with the password.
     for http in (one, two):
         body = assert_problem(await attempt(http, "xingtian", PASSWORD), 429, "rate_limited")
@@ -544,8 +617,7 @@ async def test_login_is_rate_limited_per_user(limited: Limited) -> None:
 async def test_login_is_rate_limited_per_address(limited: Limited) -> None:
     one, two = limited.clients["10.0.0.1"], limited.clients["10.0.0.2"]
     for name in ("nobody-1", "nobody-2", "nobody-3"):
-        assert_problem(await attempt(one, name, "wrong-password"), 401,
-                       "auth.invalid_credentials")
+        assert_problem(await attempt(one, name, "wrong-password"), 401, "auth.invalid_credentials")
     assert_problem(await attempt(one, "xingtian", PASSWORD), 429, "rate_limited")
     # the other address is not affected
     assert (await attempt(two, "xingtian", PASSWORD)).status_code == 200
@@ -554,9 +626,11 @@ async def test_login_is_rate_limited_per_address(limited: Limited) -> None:
 async def test_a_successful_login_clears_the_names_count(limited: Limited) -> None:
     one, two = limited.clients["10.0.0.1"], limited.clients["10.0.0.2"]
     for _ in range(2):
-        assert_problem(await attempt(one, "xingtian", "wrong-password"), 401,
-                       "auth.invalid_credentials")
+        assert_problem(
+            await attempt(one, "xingtian", "wrong-password"), 401, "auth.invalid_credentials"
+        )
     assert (await attempt(two, "xingtian", PASSWORD)).status_code == 200
     for _ in range(2):
-        assert_problem(await attempt(two, "xingtian", "wrong-password"), 401,
-                       "auth.invalid_credentials")
+        assert_problem(
+            await attempt(two, "xingtian", "wrong-password"), 401, "auth.invalid_credentials"
+        )

@@ -71,8 +71,9 @@ MALFORMED = [
 async def test_malformed_json_is_refused(exchange: Exchange, village: Http) -> None:
     before = await counts(exchange)
     for raw in MALFORMED:
-        response = await village.call("POST", LISTINGS, content=raw,
-                                      headers={"Content-Type": "application/json"})
+        response = await village.call(
+            "POST", LISTINGS, content=raw, headers={"Content-Type": "application/json"}
+        )
         assert_problem(response, 400, "request.invalid")
     assert await counts(exchange) == before
 
@@ -123,10 +124,12 @@ async def test_fractional_or_float_fen_is_refused(exchange: Exchange, village: H
     before = await counts(exchange)
     for raw_amount in ["1200000.5", "1200000.0", "1.2e6", "1200000e0"]:
         text = json.dumps(SEED_LISTING, ensure_ascii=False).replace(
-            '"listing_price_fen": 1200000', f'"listing_price_fen": {raw_amount}')
+            '"listing_price_fen": 1200000', f'"listing_price_fen": {raw_amount}'
+        )
         assert raw_amount in text
-        response = await village.call("POST", LISTINGS, content=text.encode(),
-                                      headers={"Content-Type": "application/json"})
+        response = await village.call(
+            "POST", LISTINGS, content=text.encode(), headers={"Content-Type": "application/json"}
+        )
         assert response.status_code == 400, (raw_amount, response.text)
         assert_problem(response, 400, "request.invalid")
     assert await counts(exchange) == before
@@ -143,9 +146,19 @@ UNKNOWN = [
     ("top level", {**SEED_LISTING, "owner": "me"}),
     ("inside terms", listing(discount_fen=5)),
     ("inside escalation", listing(escalation={"every_years": 3, "percent": 5, "cap": 1})),
-    ("inside a priority holder", listing(priority_holders=[{
-        "name": "张三", "id_type": "resident_id", "id_number": "350521198001010012",
-        "phone": "13900000000"}])),
+    (
+        "inside a priority holder",
+        listing(
+            priority_holders=[
+                {
+                    "name": "张三",
+                    "id_type": "resident_id",
+                    "id_number": "350521198001010012",
+                    "phone": "13900000000",
+                }
+            ]
+        ),
+    ),
 ]
 
 
@@ -180,30 +193,61 @@ async def test_other_endpoints_refuse_bad_bodies(exchange: Exchange, village: Ht
     created = await village.ok("POST", LISTINGS, SEED_LISTING, status=201)
     before = await counts(exchange)
     # Submit takes {} only.
-    assert_problem(await village.call("POST", f"{LISTINGS}/{created['id']}/submit", {"x": 1}),
-                   400, "request.invalid")
+    assert_problem(
+        await village.call("POST", f"{LISTINGS}/{created['id']}/submit", {"x": 1}),
+        400,
+        "request.invalid",
+    )
     # Login: missing password, wrong type.
-    assert_problem(await anon.call("POST", "/api/v1/auth/login", {"username": "xingtian"}),
-                   400, "request.invalid")
-    assert_problem(await anon.call("POST", "/api/v1/auth/login",
-                                   {"username": "xingtian", "password": 12345678}),
-                   400, "request.invalid")
+    assert_problem(
+        await anon.call("POST", "/api/v1/auth/login", {"username": "xingtian"}),
+        400,
+        "request.invalid",
+    )
+    assert_problem(
+        await anon.call(
+            "POST", "/api/v1/auth/login", {"username": "xingtian", "password": 12345678}
+        ),
+        400,
+        "request.invalid",
+    )
     # Bidder sign-up with an unknown field.
-    assert_problem(await anon.call("POST", "/api/v1/bidders", {
-        "name": "张三", "id_type": "resident_id", "id_number": "350521198001010012",
-        "phone": "13900000000", "password": "long-enough-1", "admin": True,
-    }), 400, "request.invalid")
+    assert_problem(
+        await anon.call(
+            "POST",
+            "/api/v1/bidders",
+            {
+                "name": "张三",
+                "id_type": "resident_id",
+                "id_number": "350521198001010012",
+                "phone": "13900000000",
+                "password": "long-enough-1",
+                "admin": True,
+            },
+        ),
+        400,
+        "request.invalid",
+    )
     # A review decision outside the vocabulary.
     reviewer = await anon.login("reviewer")
     await village.ok("POST", f"{LISTINGS}/{created['id']}/submit", {})
     before = await counts(exchange)
-    assert_problem(await reviewer.call("POST", f"{LISTINGS}/{created['id']}/review",
-                                       {"decision": "maybe"}), 400, "request.invalid")
+    assert_problem(
+        await reviewer.call("POST", f"{LISTINGS}/{created['id']}/review", {"decision": "maybe"}),
+        400,
+        "request.invalid",
+    )
     # returning an entrustment needs a reason
     for reason in ("", "   "):
-        assert_problem(await reviewer.call("POST", f"{LISTINGS}/{created['id']}/review",
-                                           {"decision": "return", "reason": reason}),
-                       400, "review.reason_required")
+        assert_problem(
+            await reviewer.call(
+                "POST",
+                f"{LISTINGS}/{created['id']}/review",
+                {"decision": "return", "reason": reason},
+            ),
+            400,
+            "review.reason_required",
+        )
     assert await counts(exchange) == before
     assert (await reviewer.ok("GET", f"{LISTINGS}/{created['id']}"))["state"] == "submitted"
 
@@ -213,8 +257,9 @@ async def test_oversized_json_body_is_413(exchange: Exchange, village: Http) -> 
     body = {**SEED_LISTING, "description": "田" * 30_000}  # ~90 KB of UTF-8
     raw = json.dumps(body, ensure_ascii=False).encode()
     assert len(raw) > 64 * 1024
-    response = await village.call("POST", LISTINGS, content=raw,
-                                  headers={"Content-Type": "application/json"})
+    response = await village.call(
+        "POST", LISTINGS, content=raw, headers={"Content-Type": "application/json"}
+    )
     assert_problem(response, 413, "request.too_large")
     assert await counts(exchange) == before
 
@@ -234,11 +279,20 @@ JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
 EXE = b"MZ\x90\x00" + b"\x00" * 64
 
 
-async def upload(http: Http, listing_id: int, name: str, content: bytes,
-                 content_type: str = "application/octet-stream", kind: str = "other"
-                 ) -> httpx.Response:
-    return await http.call("POST", f"{LISTINGS}/{listing_id}/documents",
-                           files={"file": (name, content, content_type)}, data={"kind": kind})
+async def upload(
+    http: Http,
+    listing_id: int,
+    name: str,
+    content: bytes,
+    content_type: str = "application/octet-stream",
+    kind: str = "other",
+) -> httpx.Response:
+    return await http.call(
+        "POST",
+        f"{LISTINGS}/{listing_id}/documents",
+        files={"file": (name, content, content_type)},
+        data={"kind": kind},
+    )
 
 
 @pytest.fixture
@@ -248,9 +302,11 @@ async def draft(exchange: Exchange, village: Http) -> int:
 
 
 async def test_good_uploads_are_stored(exchange: Exchange, village: Http, draft: int) -> None:
-    for name, content, ctype in [("决议.pdf", PDF, "application/pdf"),
-                                 ("photo.PNG", PNG, "image/png"),
-                                 ("photo.jpeg", JPEG, "image/jpeg")]:
+    for name, content, ctype in [
+        ("决议.pdf", PDF, "application/pdf"),
+        ("photo.PNG", PNG, "image/png"),
+        ("photo.jpeg", JPEG, "image/jpeg"),
+    ]:
         response = await upload(village, draft, name, content, ctype, kind="village_resolution")
         assert response.status_code == 201, response.text
         assert response.json()["content_type"] == ctype
@@ -269,8 +325,12 @@ BAD_UPLOADS = [
     ("photo.png", PNG, "application/pdf", "document.type_mismatch"),
     ("cut.pdf", b"%PDF-1.4\n" + b"x" * 100, "application/pdf", "document.truncated"),
     (".pdf", PDF, "application/pdf", "document.filename"),
-    ("page.html", b"<html><script>alert(1)</script></html>", "text/html",
-     "document.unsupported_type"),
+    (
+        "page.html",
+        b"<html><script>alert(1)</script></html>",
+        "text/html",
+        "document.unsupported_type",
+    ),
 ]
 
 
@@ -289,12 +349,18 @@ async def test_upload_without_file_or_with_a_bad_kind(
     exchange: Exchange, village: Http, draft: int
 ) -> None:
     before = await counts(exchange)
-    response = await village.call("POST", f"{LISTINGS}/{draft}/documents",
-                                  files={"other": ("a.pdf", PDF, "application/pdf")},
-                                  data={"kind": "other"})
+    response = await village.call(
+        "POST",
+        f"{LISTINGS}/{draft}/documents",
+        files={"other": ("a.pdf", PDF, "application/pdf")},
+        data={"kind": "other"},
+    )
     assert_problem(response, 400, "document.file_required")
-    assert_problem(await upload(village, draft, "a.pdf", PDF, "application/pdf", kind="selfie"),
-                   400, "document.kind")
+    assert_problem(
+        await upload(village, draft, "a.pdf", PDF, "application/pdf", kind="selfie"),
+        400,
+        "document.kind",
+    )
     assert await counts(exchange) == before
 
 
@@ -325,15 +391,15 @@ async def test_upload_of_exactly_10_mib_is_accepted(
 async def test_term_longer_than_the_category_limit(exchange: Exchange, village: Http) -> None:
     before = await counts(exchange)
     body = {**listing(term_years=21), "category": "collective_construction_land"}
-    problem = assert_problem(await village.call("POST", LISTINGS, body), 400,
-                             "terms.term_too_long")
+    problem = assert_problem(await village.call("POST", LISTINGS, body), 400, "terms.term_too_long")
     assert problem["max_years"] == 20
     body = listing(term_years=31)  # the default limit for the other categories
     assert_problem(await village.call("POST", LISTINGS, body), 400, "terms.term_too_long")
     assert await counts(exchange) == before
     # exactly at the limit is fine
-    ok = await village.call("POST", LISTINGS, {**listing(term_years=20),
-                                               "category": "collective_construction_land"})
+    ok = await village.call(
+        "POST", LISTINGS, {**listing(term_years=20), "category": "collective_construction_land"}
+    )
     assert ok.status_code == 201, ok.text
 
 
@@ -353,8 +419,7 @@ async def test_reserve_below_start_is_refused(exchange: Exchange, village: Http)
     body = listing(reserve_fen=SEED_TERMS["listing_price_fen"] - 1)
     assert_problem(await village.call("POST", LISTINGS, body), 400, "terms.reserve_below_start")
     assert await counts(exchange) == before
-    ok = await village.call("POST", LISTINGS,
-                            listing(reserve_fen=SEED_TERMS["listing_price_fen"]))
+    ok = await village.call("POST", LISTINGS, listing(reserve_fen=SEED_TERMS["listing_price_fen"]))
     assert ok.status_code == 201, ok.text
 
 
@@ -371,15 +436,25 @@ async def test_per_mu_year_needs_the_area(exchange: Exchange, village: Http) -> 
 async def test_editing_terms_is_checked_too(exchange: Exchange, village: Http, draft: int) -> None:
     before = await counts(exchange)
     terms = {**SEED_TERMS, "reserve_fen": 1}
-    assert_problem(await village.call("PATCH", f"{LISTINGS}/{draft}", {"terms": terms}),
-                   400, "terms.reserve_below_start")
-    assert_problem(await village.call("PATCH", f"{LISTINGS}/{draft}",
-                                      {"terms": {**SEED_TERMS, "bonus": 1}}),
-                   400, "request.invalid")
-    assert_problem(await village.call("PATCH", f"{LISTINGS}/{draft}",
-                                      {"category": "collective_construction_land",
-                                       "terms": {**SEED_TERMS, "term_years": 25}}),
-                   400, "terms.term_too_long")
+    assert_problem(
+        await village.call("PATCH", f"{LISTINGS}/{draft}", {"terms": terms}),
+        400,
+        "terms.reserve_below_start",
+    )
+    assert_problem(
+        await village.call("PATCH", f"{LISTINGS}/{draft}", {"terms": {**SEED_TERMS, "bonus": 1}}),
+        400,
+        "request.invalid",
+    )
+    assert_problem(
+        await village.call(
+            "PATCH",
+            f"{LISTINGS}/{draft}",
+            {"category": "collective_construction_land", "terms": {**SEED_TERMS, "term_years": 25}},
+        ),
+        400,
+        "terms.term_too_long",
+    )
     assert await counts(exchange) == before
 
 
@@ -394,25 +469,33 @@ async def accepted(exchange: Exchange, village: Http, draft: int) -> tuple[int, 
     return draft, reviewer
 
 
-async def assert_not_announced(exchange: Exchange, http: Http, listing_id: int,
-                               before: tuple[int, int, int]) -> None:
+async def assert_not_announced(
+    exchange: Exchange, http: Http, listing_id: int, before: tuple[int, int, int]
+) -> None:
     assert (await http.ok("GET", f"{LISTINGS}/{listing_id}"))["state"] == "accepted"
     assert await counts(exchange) == before
 
 
-async def test_naive_datetimes_in_announce(
-    exchange: Exchange, accepted: tuple[int, Http]
-) -> None:
+async def test_naive_datetimes_in_announce(exchange: Exchange, accepted: tuple[int, Http]) -> None:
     listing_id, reviewer = accepted
     before = await counts(exchange)
-    response = await reviewer.call("POST", f"{LISTINGS}/{listing_id}/announce", {
-        "registration_closes_at": "2026-12-20T17:00:00", "auction_starts_at": "2026-12-21T09:00:00",
-    })
+    response = await reviewer.call(
+        "POST",
+        f"{LISTINGS}/{listing_id}/announce",
+        {
+            "registration_closes_at": "2026-12-20T17:00:00",
+            "auction_starts_at": "2026-12-21T09:00:00",
+        },
+    )
     assert_problem(response, 400, "time.timezone_required")
-    response = await reviewer.call("POST", f"{LISTINGS}/{listing_id}/announce", {
-        "registration_closes_at": "2026-12-20T17:00:00+08:00",
-        "auction_starts_at": "2026-12-21T09:00:00",
-    })
+    response = await reviewer.call(
+        "POST",
+        f"{LISTINGS}/{listing_id}/announce",
+        {
+            "registration_closes_at": "2026-12-20T17:00:00+08:00",
+            "auction_starts_at": "2026-12-21T09:00:00",
+        },
+    )
     assert_problem(response, 400, "time.timezone_required")
     await assert_not_announced(exchange, reviewer, listing_id, before)
 
@@ -423,9 +506,14 @@ async def test_unparseable_datetimes_in_announce(
     listing_id, reviewer = accepted
     before = await counts(exchange)
     for value in ["tomorrow", "2026-13-01T00:00:00+08:00", 1767225600, None]:
-        response = await reviewer.call("POST", f"{LISTINGS}/{listing_id}/announce", {
-            "registration_closes_at": value, "auction_starts_at": "2026-12-21T09:00:00+08:00",
-        })
+        response = await reviewer.call(
+            "POST",
+            f"{LISTINGS}/{listing_id}/announce",
+            {
+                "registration_closes_at": value,
+                "auction_starts_at": "2026-12-21T09:00:00+08:00",
+            },
+        )
         assert response.status_code == 400, (value, response.text)
         assert_problem(response, 400, "request.invalid")
     await assert_not_announced(exchange, reviewer, listing_id, before)
@@ -441,27 +529,51 @@ async def test_announce_with_a_too_short_notice_period(
     before = await counts(exchange)
     now = exchange.clock.now()  # Tuesday 2026-12-01 09:00 in Beijing
     # Seven working days from Tue 1 Dec end on Thu 10 Dec; Wed 9 Dec is one short.
-    response = await reviewer.call("POST", f"{LISTINGS}/{listing_id}/announce", {
-        "registration_closes_at": "2026-12-09T17:00:00+08:00",
-        "auction_starts_at": "2026-12-11T09:00:00+08:00",
-    })
+    response = await reviewer.call(
+        "POST",
+        f"{LISTINGS}/{listing_id}/announce",
+        {
+            "registration_closes_at": "2026-12-09T17:00:00+08:00",
+            "auction_starts_at": "2026-12-11T09:00:00+08:00",
+        },
+    )
     problem = assert_problem(response, 422, "announce.notice_too_short")
     assert problem["earliest"] == "2026-12-10"
     # in the past, and the auction before the close
-    assert_problem(await reviewer.call("POST", f"{LISTINGS}/{listing_id}/announce", {
-        "registration_closes_at": iso(now - timedelta(hours=1)),
-        "auction_starts_at": iso(now + timedelta(days=20)),
-    }), 422, "announce.closes_in_past")
-    assert_problem(await reviewer.call("POST", f"{LISTINGS}/{listing_id}/announce", {
-        "registration_closes_at": "2026-12-11T17:00:00+08:00",
-        "auction_starts_at": "2026-12-11T16:00:00+08:00",
-    }), 422, "announce.auction_before_close")
+    assert_problem(
+        await reviewer.call(
+            "POST",
+            f"{LISTINGS}/{listing_id}/announce",
+            {
+                "registration_closes_at": iso(now - timedelta(hours=1)),
+                "auction_starts_at": iso(now + timedelta(days=20)),
+            },
+        ),
+        422,
+        "announce.closes_in_past",
+    )
+    assert_problem(
+        await reviewer.call(
+            "POST",
+            f"{LISTINGS}/{listing_id}/announce",
+            {
+                "registration_closes_at": "2026-12-11T17:00:00+08:00",
+                "auction_starts_at": "2026-12-11T16:00:00+08:00",
+            },
+        ),
+        422,
+        "announce.auction_before_close",
+    )
     await assert_not_announced(exchange, reviewer, listing_id, before)
     # the earliest allowed day works
-    announced = await reviewer.ok("POST", f"{LISTINGS}/{listing_id}/announce", {
-        "registration_closes_at": "2026-12-10T17:00:00+08:00",
-        "auction_starts_at": "2026-12-11T09:00:00+08:00",
-    })
+    announced = await reviewer.ok(
+        "POST",
+        f"{LISTINGS}/{listing_id}/announce",
+        {
+            "registration_closes_at": "2026-12-10T17:00:00+08:00",
+            "auction_starts_at": "2026-12-11T09:00:00+08:00",
+        },
+    )
     assert announced["state"] == "announced"
 
 
@@ -470,12 +582,21 @@ async def test_a_holiday_in_the_settings_lengthens_the_notice(
 ) -> None:
     listing_id, reviewer = accepted
     admin = await exchange.http.login("admin")
-    await admin.ok("PUT", "/api/v1/settings",
-                   {"notice_period_working_days": 7, "holidays": ["2026-12-04"]})
-    problem = assert_problem(await reviewer.call("POST", f"{LISTINGS}/{listing_id}/announce", {
-        "registration_closes_at": "2026-12-10T17:00:00+08:00",
-        "auction_starts_at": "2026-12-12T09:00:00+08:00",
-    }), 422, "announce.notice_too_short")
+    await admin.ok(
+        "PUT", "/api/v1/settings", {"notice_period_working_days": 7, "holidays": ["2026-12-04"]}
+    )
+    problem = assert_problem(
+        await reviewer.call(
+            "POST",
+            f"{LISTINGS}/{listing_id}/announce",
+            {
+                "registration_closes_at": "2026-12-10T17:00:00+08:00",
+                "auction_starts_at": "2026-12-12T09:00:00+08:00",
+            },
+        ),
+        422,
+        "announce.notice_too_short",
+    )
     assert problem["earliest"] == "2026-12-11"
 
 
@@ -483,21 +604,40 @@ async def test_terms_are_frozen_once_submitted_and_announced(
     exchange: Exchange, village: Http, accepted: tuple[int, Http]
 ) -> None:
     listing_id, reviewer = accepted
-    await reviewer.ok("POST", f"{LISTINGS}/{listing_id}/announce", {
-        "registration_closes_at": "2026-12-11T17:00:00+08:00",
-        "auction_starts_at": "2026-12-14T09:00:00+08:00",
-    })
+    await reviewer.ok(
+        "POST",
+        f"{LISTINGS}/{listing_id}/announce",
+        {
+            "registration_closes_at": "2026-12-11T17:00:00+08:00",
+            "auction_starts_at": "2026-12-14T09:00:00+08:00",
+        },
+    )
     before = await counts(exchange)
-    assert_problem(await village.call("PATCH", f"{LISTINGS}/{listing_id}",
-                                      {"terms": {**SEED_TERMS, "listing_price_fen": 1}}),
-                   409, "listing.terms_frozen")
-    assert_problem(await upload(village, listing_id, "late.pdf", PDF, "application/pdf"),
-                   409, "listing.terms_frozen")
+    assert_problem(
+        await village.call(
+            "PATCH", f"{LISTINGS}/{listing_id}", {"terms": {**SEED_TERMS, "listing_price_fen": 1}}
+        ),
+        409,
+        "listing.terms_frozen",
+    )
+    assert_problem(
+        await upload(village, listing_id, "late.pdf", PDF, "application/pdf"),
+        409,
+        "listing.terms_frozen",
+    )
     # announcing again is an illegal transition
-    assert_problem(await reviewer.call("POST", f"{LISTINGS}/{listing_id}/announce", {
-        "registration_closes_at": "2026-12-18T17:00:00+08:00",
-        "auction_starts_at": "2026-12-21T09:00:00+08:00",
-    }), 409, "listing.illegal_transition")
+    assert_problem(
+        await reviewer.call(
+            "POST",
+            f"{LISTINGS}/{listing_id}/announce",
+            {
+                "registration_closes_at": "2026-12-18T17:00:00+08:00",
+                "auction_starts_at": "2026-12-21T09:00:00+08:00",
+            },
+        ),
+        409,
+        "listing.illegal_transition",
+    )
     assert await counts(exchange) == before
     shown = await village.ok("GET", f"{LISTINGS}/{listing_id}")
     assert shown["terms"]["listing_price_fen"] == SEED_TERMS["listing_price_fen"]
@@ -507,10 +647,12 @@ async def test_terms_are_frozen_once_submitted_and_announced(
 
 
 async def test_unknown_paths_are_problem_json(exchange: Exchange) -> None:
-    for path, code in [("/api/v1/listings/abc", "not_found"),
-                       ("/api/v1/listings/99999999", "listing.not_found"),
-                       ("/api/v1/listings/-1", "listing.not_found"),
-                       ("/api/v1/nothing-here", "not_found")]:
+    for path, code in [
+        ("/api/v1/listings/abc", "not_found"),
+        ("/api/v1/listings/99999999", "listing.not_found"),
+        ("/api/v1/listings/-1", "listing.not_found"),
+        ("/api/v1/nothing-here", "not_found"),
+    ]:
         response = await exchange.http.call("GET", path)
         assert response.status_code == 404, (path, response.text)
         assert_problem(response, 404, code)
@@ -530,8 +672,12 @@ async def test_wrong_method_is_problem_json(exchange: Exchange) -> None:
 
 async def test_wrong_content_type_on_json_endpoint(exchange: Exchange, village: Http) -> None:
     before = await counts(exchange)
-    response = await village.call("POST", LISTINGS, content=b"title=x",
-                                  headers={"Content-Type": "application/x-www-form-urlencoded"})
+    response = await village.call(
+        "POST",
+        LISTINGS,
+        content=b"title=x",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert response.status_code in (400, 415), response.text
     assert response.headers["content-type"].split(";")[0] == PROBLEM
     assert response.json()["code"] in ("request.invalid", "request.unsupported_media_type")

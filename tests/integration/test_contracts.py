@@ -50,7 +50,8 @@ async def reach_deal(exchange: Exchange, *, bids: int = 2, bidders: int = 2) -> 
     admin = await anon.login("admin")
     await admin.ok("PUT", "/api/v1/settings", {"free_bidding_minutes": 0, "countdown_seconds": 60})
     listing_id, _, reviewer = await entrust_review_announce(
-        anon, clock.now(), closes_in=timedelta(days=10), starts_in=timedelta(days=11))
+        anon, clock.now(), closes_in=timedelta(days=10), starts_in=timedelta(days=11)
+    )
     people, registrations = await sign_up_and_qualify(anon, reviewer, listing_id, bidders)
     clock.advance(timedelta(days=10, seconds=1))
     await exchange.tick()
@@ -61,8 +62,9 @@ async def reach_deal(exchange: Exchange, *, bids: int = 2, bidders: int = 2) -> 
     price = SEED_TERMS["listing_price_fen"]
     for n in range(bids if bidders > 1 else 0):
         price += SEED_TERMS["increment_fen"]
-        await people[n % 2].ok("POST", f"/api/v1/auctions/{listing_id}/bids",
-                               {"amount_fen": price, "ref": f"b{n}"})
+        await people[n % 2].ok(
+            "POST", f"/api/v1/auctions/{listing_id}/bids", {"amount_fen": price, "ref": f"b{n}"}
+        )
         clock.advance(timedelta(seconds=5))
         await exchange.tick()
     clock.advance(timedelta(seconds=61))
@@ -70,9 +72,16 @@ async def reach_deal(exchange: Exchange, *, bids: int = 2, bidders: int = 2) -> 
     deal = await anon.ok("GET", f"/api/v1/listings/{listing_id}/deal")
     assert deal["contract_id"], deal
     winner = (bids - 1) % 2 if bidders > 1 else 0
-    return Sold(listing_id, deal["contract_id"], await anon.login("xingtian"),
-                await anon.login("reviewer"), await anon.login("regulator"), people[winner],
-                people[1 - winner] if bidders > 1 else people[0], registrations)
+    return Sold(
+        listing_id,
+        deal["contract_id"],
+        await anon.login("xingtian"),
+        await anon.login("reviewer"),
+        await anon.login("regulator"),
+        people[winner],
+        people[1 - winner] if bidders > 1 else people[0],
+        registrations,
+    )
 
 
 async def test_contract_drafted_signed_verified_certified_and_settled(exchange: Exchange) -> None:
@@ -108,23 +117,43 @@ async def test_contract_drafted_signed_verified_certified_and_settled(exchange: 
     assert confirmation.status_code == 200 and confirmation.content.startswith(b"%PDF")
 
     # The village signs first, with its password, seeing the hash it signs.
-    problem(await sold.winner.call("POST", f"{path}/sign", {"password": "correct-horse-9"}),
-            409, "contract.village_first")
-    problem(await sold.village.call("POST", f"{path}/sign", {"password": "wrong-password"}),
-            403, "contract.password_incorrect")
-    problem(await sold.village.call("POST", f"{path}/sign",
-                                    {"password": "correct-horse-9", "sha256": "0" * 64}),
-            409, "contract.document_changed")
-    problem(await sold.reviewer.call("POST", f"{path}/sign", {"password": "correct-horse-9"}),
-            403, "auth.forbidden")
-    problem(await sold.village.call("POST", f"{path}/sign", {"password": "x", "extra": 1}),
-            400, "request.invalid")
-    first = await sold.village.ok("POST", f"{path}/sign",
-                                  {"password": "correct-horse-9", "sha256": shown["pdf_sha256"]})
+    problem(
+        await sold.winner.call("POST", f"{path}/sign", {"password": "correct-horse-9"}),
+        409,
+        "contract.village_first",
+    )
+    problem(
+        await sold.village.call("POST", f"{path}/sign", {"password": "wrong-password"}),
+        403,
+        "contract.password_incorrect",
+    )
+    problem(
+        await sold.village.call(
+            "POST", f"{path}/sign", {"password": "correct-horse-9", "sha256": "0" * 64}
+        ),
+        409,
+        "contract.document_changed",
+    )
+    problem(
+        await sold.reviewer.call("POST", f"{path}/sign", {"password": "correct-horse-9"}),
+        403,
+        "auth.forbidden",
+    )
+    problem(
+        await sold.village.call("POST", f"{path}/sign", {"password": "x", "extra": 1}),
+        400,
+        "request.invalid",
+    )
+    first = await sold.village.ok(
+        "POST", f"{path}/sign", {"password": "correct-horse-9", "sha256": shown["pdf_sha256"]}
+    )
     assert first["state"] == "signed_by_village" and first["role"] == "village"
     assert first["signed_sha256"] == shown["pdf_sha256"]
-    problem(await sold.village.call("POST", f"{path}/sign", {"password": "correct-horse-9"}),
-            409, "contract.already_signed")
+    problem(
+        await sold.village.call("POST", f"{path}/sign", {"password": "correct-horse-9"}),
+        409,
+        "contract.already_signed",
+    )
     half = await sold.regulator.ok("GET", f"{path}/verification")
     assert half["valid"] is False and half["unsigned_fields"] == ["Winner"]
     assert [s["valid"] for s in half["signatures"]] == [True]
@@ -144,8 +173,10 @@ async def test_contract_drafted_signed_verified_certified_and_settled(exchange: 
     assert village_sig["signer"] == "杏田村经办人" and village_sig["certifying"] is True
     assert village_sig["docmdp_permission"] == "FILL_FORMS"
     assert winner_sig["signer"] == "竞买人2"
-    assert winner_sig["signer_serial_number"].startswith("350") and "*" in winner_sig[
-        "signer_serial_number"]
+    assert (
+        winner_sig["signer_serial_number"].startswith("350")
+        and "*" in winner_sig["signer_serial_number"]
+    )
     assert all(s["intact"] and s["trusted"] for s in report["signatures"])
     assert report["document_sha256"] == second["document_sha256"]
 
@@ -184,26 +215,43 @@ async def test_contract_drafted_signed_verified_certified_and_settled(exchange: 
     account = await sold.regulator.ok("GET", f"/api/v1/listings/{sold.listing_id}/settlement")
     assert account["balanced"] is True
     assert (account["paid_fen"], account["refunded_fen"], account["credited_fen"]) == (
-        400_000, 200_000, 200_000)
+        400_000,
+        200_000,
+        200_000,
+    )
     assert account["held_fen"] == 0
 
     # The same balance straight from the ledger: Σ held == paid − refunded − credited.
     async with exchange.services.db.read() as session:
         subject = f"listing:{sold.listing_id}"
-        entries = list(await session.scalars(
-            select(LedgerEntry).where(LedgerEntry.subject == subject)))
+        entries = list(
+            await session.scalars(select(LedgerEntry).where(LedgerEntry.subject == subject))
+        )
         assert await ledger.verify_subject(session, subject) is None
-    moved = {t: sum(e.payload["amount_fen"] for e in entries if e.type == t)
-             for t in ("deposit.paid", "deposit.refunded", "deposit.credited_to_rent")}
+    moved = {
+        t: sum(e.payload["amount_fen"] for e in entries if e.type == t)
+        for t in ("deposit.paid", "deposit.refunded", "deposit.credited_to_rent")
+    }
     states = {r["deposit_state"] for r in account["deposits"]}
-    held = sum(r["deposit_fen"] for r in account["deposits"]
-               if r["deposit_state"] in ("paid", "held", "refundable"))
-    assert held == moved["deposit.paid"] - moved["deposit.refunded"] - moved[
-        "deposit.credited_to_rent"]
+    held = sum(
+        r["deposit_fen"]
+        for r in account["deposits"]
+        if r["deposit_state"] in ("paid", "held", "refundable")
+    )
+    assert (
+        held
+        == moved["deposit.paid"] - moved["deposit.refunded"] - moved["deposit.credited_to_rent"]
+    )
     assert states == {"refunded", "credited_to_rent"}
     types = [e.type for e in sorted(entries, key=lambda e: e.subject_seq)]
-    for expected in ("contract.drafted", "contract.signed_by_village", "contract.signed",
-                     "deposit.credited_to_rent", "contract.certified", "deposit.refunded"):
+    for expected in (
+        "contract.drafted",
+        "contract.signed_by_village",
+        "contract.signed",
+        "deposit.credited_to_rent",
+        "contract.certified",
+        "deposit.refunded",
+    ):
         assert expected in types
 
     root = await exchange.http.call("GET", "/api/v1/ca/root.pem")
@@ -213,7 +261,8 @@ async def test_contract_drafted_signed_verified_certified_and_settled(exchange: 
 async def test_single_bidder_agreement_drafts_a_contract(exchange: Exchange) -> None:
     anon, clock = exchange.http, exchange.clock
     listing_id, _, reviewer = await entrust_review_announce(
-        anon, clock.now(), closes_in=timedelta(days=10), starts_in=timedelta(days=11))
+        anon, clock.now(), closes_in=timedelta(days=10), starts_in=timedelta(days=11)
+    )
     await sign_up_and_qualify(anon, reviewer, listing_id, 1)
     clock.advance(timedelta(days=10, seconds=1))
     await exchange.tick()

@@ -34,12 +34,27 @@ async def exchange(sqlite_url: str, tmp_path: Path) -> AsyncIterator[Exchange]:
 
 def ruralx_verify(pdf: Path, root: Path, at: str) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(
-        [sys.executable, "-m", "app.cli", "contract", "verify", str(pdf), "--trust", str(root),
-         "--at", at], capture_output=True, timeout=120, check=False)
+        [
+            sys.executable,
+            "-m",
+            "app.cli",
+            "contract",
+            "verify",
+            str(pdf),
+            "--trust",
+            str(root),
+            "--at",
+            at,
+        ],
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
 
 
 async def test_reference_case_contract_signed_and_verified(
-    exchange: Exchange, tmp_path: Path,
+    exchange: Exchange,
+    tmp_path: Path,
 ) -> None:
     sold = await reach_deal(exchange, bids=50)
     deal = await exchange.http.ok("GET", f"/api/v1/listings/{sold.listing_id}/deal")
@@ -51,21 +66,46 @@ async def test_reference_case_contract_signed_and_verified(
     draft = (await sold.village.call("GET", f"{path}/pdf")).content
     (tmp_path / "draft.pdf").write_bytes(draft)
     if shutil.which("pdftotext"):
-        text = subprocess.run(["pdftotext", str(tmp_path / "draft.pdf"), "-"],
-                              capture_output=True, check=True, timeout=60).stdout.decode()
+        text = subprocess.run(
+            ["pdftotext", str(tmp_path / "draft.pdf"), "-"],
+            capture_output=True,
+            check=True,
+            timeout=60,
+        ).stdout.decode()
         flat = "".join(text.split())
-        for phrase in ("农村产权流转交易租赁合同", "杏田村集体经济组织", "竞买人2",
-                       "贰万肆仟元整", "贰拾肆万元整", "2036年12月31日", "240,000.00"):
+        for phrase in (
+            "农村产权流转交易租赁合同",
+            "杏田村集体经济组织",
+            "竞买人2",
+            "贰万肆仟元整",
+            "贰拾肆万元整",
+            "2036年12月31日",
+            "240,000.00",
+        ):
             assert phrase in flat, phrase
     if shutil.which("pdftoppm"):
-        subprocess.run(["pdftoppm", "-r", "80", "-png", "-f", "1", "-l", "1",
-                        str(tmp_path / "draft.pdf"), str(tmp_path / "page")],
-                       check=True, timeout=60)
+        subprocess.run(
+            [
+                "pdftoppm",
+                "-r",
+                "80",
+                "-png",
+                "-f",
+                "1",
+                "-l",
+                "1",
+                str(tmp_path / "draft.pdf"),
+                str(tmp_path / "page"),
+            ],
+            check=True,
+            timeout=60,
+        )
         png = next(tmp_path.glob("page*.png"))
         assert png.stat().st_size > 20_000  # a page full of Chinese text, not a blank
 
-    await sold.village.ok("POST", f"{path}/sign",
-                          {"password": PASSWORD, "sha256": contract["pdf_sha256"]})
+    await sold.village.ok(
+        "POST", f"{path}/sign", {"password": PASSWORD, "sha256": contract["pdf_sha256"]}
+    )
     signed = await sold.winner.ok("POST", f"{path}/sign", {"password": PASSWORD})
     assert signed["state"] == "signed"
     report = await sold.regulator.ok("GET", f"{path}/verification")
@@ -89,13 +129,29 @@ async def test_reference_case_contract_signed_and_verified(
         assert await asyncio.to_thread(cli.main, args) == 1, breaker.__name__
     if PYHANKO is not None:
         validated = subprocess.run(
-            [PYHANKO, "sign", "validate", "--trust-replace", "--trust", str(root),
-             "--validation-time", at, str(pdf)], capture_output=True, timeout=120, check=False)
+            [
+                PYHANKO,
+                "sign",
+                "validate",
+                "--trust-replace",
+                "--trust",
+                str(root),
+                "--validation-time",
+                at,
+                str(pdf),
+            ],
+            capture_output=True,
+            timeout=120,
+            check=False,
+        )
         assert validated.returncode == 0, validated.stdout.decode() + validated.stderr.decode()
 
     # Step 6, money: the loser is refunded, the winner's deposit is credited to rent.
-    await sold.reviewer.ok("POST", f"/api/v1/listings/{sold.listing_id}/refunds",
-                           {"bank_batch": "REF-20261214"})
+    await sold.reviewer.ok(
+        "POST", f"/api/v1/listings/{sold.listing_id}/refunds", {"bank_batch": "REF-20261214"}
+    )
     account = await sold.regulator.ok("GET", f"/api/v1/listings/{sold.listing_id}/settlement")
     assert account["balanced"] and {d["deposit_state"] for d in account["deposits"]} == {
-        "refunded", "credited_to_rent"}
+        "refunded",
+        "credited_to_rent",
+    }

@@ -35,8 +35,11 @@ async def test_migration_matches_the_models(database_url: str) -> None:
     engine = create_async_engine(database_url)
     try:
         async with engine.connect() as connection:
-            diffs = await connection.run_sync(lambda sync: compare_metadata(
-                MigrationContext.configure(sync, opts={"compare_type": True}), Base.metadata))
+            diffs = await connection.run_sync(
+                lambda sync: compare_metadata(
+                    MigrationContext.configure(sync, opts={"compare_type": True}), Base.metadata
+                )
+            )
     finally:
         await engine.dispose()
     mine = [d for d in diffs if _names(d) & TABLES]

@@ -76,19 +76,29 @@ async def announced(exchange: Exchange, **settings: Any) -> Listing:
     if settings:
         await admin.ok("PUT", "/api/v1/settings", settings)
     listing_id, village, reviewer = await entrust_review_announce(
-        exchange.http, exchange.clock.now(), closes_in=CLOSES_IN, starts_in=STARTS_IN)
+        exchange.http, exchange.clock.now(), closes_in=CLOSES_IN, starts_in=STARTS_IN
+    )
     return Listing(listing_id, village, reviewer, admin)
 
 
 async def apply(exchange: Exchange, listing_id: int, name: str = "竞买人") -> Applicant:
     anon, mobile = exchange.http, phone()
-    await anon.ok("POST", "/api/v1/bidders", {
-        "name": name, "id_type": "resident_id", "id_number": resident_id(), "phone": mobile,
-        "password": PASSWORD,
-    }, status=201)
+    await anon.ok(
+        "POST",
+        "/api/v1/bidders",
+        {
+            "name": name,
+            "id_type": "resident_id",
+            "id_number": resident_id(),
+            "phone": mobile,
+            "password": PASSWORD,
+        },
+        status=201,
+    )
     bidder = await anon.login(mobile)
-    registration = await bidder.ok("POST", f"/api/v1/listings/{listing_id}/registrations", {},
-                                   status=201)
+    registration = await bidder.ok(
+        "POST", f"/api/v1/listings/{listing_id}/registrations", {}, status=201
+    )
     assert registration["state"] == "pending_deposit"
     assert registration["deposit_fen"] == DEPOSIT
     assert registration["payment_reference"]
@@ -104,7 +114,8 @@ async def qualified(exchange: Exchange, listing: Listing, name: str = "竞买人
     applicant = await apply(exchange, listing.id, name)
     await paid(exchange, applicant)
     answer = await listing.reviewer.ok(
-        "POST", f"/api/v1/registrations/{applicant.id}/review", {"decision": "qualify"})
+        "POST", f"/api/v1/registrations/{applicant.id}/review", {"decision": "qualify"}
+    )
     assert answer["state"] == "qualified" and answer["bidder_number"]
     return applicant
 
@@ -139,10 +150,12 @@ async def assert_chain_ok(exchange: Exchange, *subjects: str) -> None:
             assert await ledger.verify_subject(session, subject) is None, subject
 
 
-def raw_callback(reference: str, amount_fen: int, txn: str,
-                 paid_at: str = "2026-12-01T10:00:00+08:00") -> bytes:
-    return json.dumps({"reference": reference, "amount_fen": amount_fen, "bank_txn_id": txn,
-                       "paid_at": paid_at}).encode()
+def raw_callback(
+    reference: str, amount_fen: int, txn: str, paid_at: str = "2026-12-01T10:00:00+08:00"
+) -> bytes:
+    return json.dumps(
+        {"reference": reference, "amount_fen": amount_fen, "bank_txn_id": txn, "paid_at": paid_at}
+    ).encode()
 
 
 async def post_raw(http: Http, raw: bytes, signature: str | None) -> httpx.Response:
@@ -167,15 +180,21 @@ async def test_bad_signatures_are_401_and_write_nothing(exchange: Exchange) -> N
     applicant = await apply(exchange, listing.id)
     raw = raw_callback(applicant.reference, DEPOSIT, "BANK-SIG-1")
     before = (await ledger_size(exchange), len(await payments(exchange)))
-    for signature in [None, "", "deadbeef", sign(raw, "another-secret"),
-                      sign(raw + b" "), sign(raw)[:-1], "sha256=" + sign(raw)]:
+    for signature in [
+        None,
+        "",
+        "deadbeef",
+        sign(raw, "another-secret"),
+        sign(raw + b" "),
+        sign(raw)[:-1],
+        "sha256=" + sign(raw),
+    ]:
         response = await post_raw(exchange.http, raw, signature)
         assert response.status_code == 401, (signature, response.text)
         assert_problem(response, 401, "payment.bad_signature")
     # a body changed after signing
     tampered = raw_callback(applicant.reference, DEPOSIT * 10, "BANK-SIG-1")
-    assert_problem(await post_raw(exchange.http, tampered, sign(raw)), 401,
-                   "payment.bad_signature")
+    assert_problem(await post_raw(exchange.http, tampered, sign(raw)), 401, "payment.bad_signature")
     assert (await ledger_size(exchange), len(await payments(exchange))) == before
     assert (await state_of(applicant))["deposit_state"] == "pending"
     # the same transaction, properly signed, then goes through: nothing was remembered
@@ -183,19 +202,43 @@ async def test_bad_signatures_are_401_and_write_nothing(exchange: Exchange) -> N
     assert ok.status_code == 200, ok.text
     # an upper-case hex signature is still the signature
     raw2 = raw_callback("RXNOSUCHREF", 1, "BANK-SIG-2")
-    assert_problem(await post_raw(exchange.http, raw2, sign(raw2).upper()), 422,
-                   "payment.unknown_reference")
+    assert_problem(
+        await post_raw(exchange.http, raw2, sign(raw2).upper()), 422, "payment.unknown_reference"
+    )
 
 
 async def test_signed_garbage_is_400_and_writes_nothing(exchange: Exchange) -> None:
     before = await ledger_size(exchange)
-    for raw in [b"{", b"[]", json.dumps({"reference": "x"}).encode(),
-                json.dumps({"reference": "RX1", "amount_fen": 1.5, "bank_txn_id": "T",
-                            "paid_at": "2026-12-01T10:00:00+08:00"}).encode(),
-                json.dumps({"reference": "RX1", "amount_fen": "100", "bank_txn_id": "T",
-                            "paid_at": "2026-12-01T10:00:00+08:00"}).encode(),
-                json.dumps({"reference": "RX1", "amount_fen": 100, "bank_txn_id": "T",
-                            "paid_at": "2026-12-01T10:00:00+08:00", "extra": 1}).encode()]:
+    for raw in [
+        b"{",
+        b"[]",
+        json.dumps({"reference": "x"}).encode(),
+        json.dumps(
+            {
+                "reference": "RX1",
+                "amount_fen": 1.5,
+                "bank_txn_id": "T",
+                "paid_at": "2026-12-01T10:00:00+08:00",
+            }
+        ).encode(),
+        json.dumps(
+            {
+                "reference": "RX1",
+                "amount_fen": "100",
+                "bank_txn_id": "T",
+                "paid_at": "2026-12-01T10:00:00+08:00",
+            }
+        ).encode(),
+        json.dumps(
+            {
+                "reference": "RX1",
+                "amount_fen": 100,
+                "bank_txn_id": "T",
+                "paid_at": "2026-12-01T10:00:00+08:00",
+                "extra": 1,
+            }
+        ).encode(),
+    ]:
         response = await post_raw(exchange.http, raw, sign(raw))
         assert_problem(response, 400, "request.invalid")
     assert await ledger_size(exchange) == before
@@ -218,7 +261,10 @@ async def test_wrong_amount_is_recorded_and_answered_the_same_on_replay(
     assert await ledger_size(exchange) == size  # the replay adds nothing
     [payment] = await payments(exchange)
     assert (payment.outcome, payment.code, payment.amount_fen) == (
-        "rejected", "payment.amount_mismatch", DEPOSIT - 1)
+        "rejected",
+        "payment.amount_mismatch",
+        DEPOSIT - 1,
+    )
     assert payment.registration_id == applicant.id
     assert (await types_of(exchange, listing.id)).count("payment.rejected") == 1
     assert (await state_of(applicant))["deposit_state"] == "pending"
@@ -252,15 +298,20 @@ async def test_a_replayed_payment_answers_the_same_and_counts_once(exchange: Exc
     assert first.status_code == 200, first.text
     assert first.headers["content-type"].startswith("application/json")
     body = first.json()
-    assert body == {"status": "accepted", "registration_id": applicant.id,
-                    "state": "deposit_paid", "deposit_state": "paid"}
+    assert body == {
+        "status": "accepted",
+        "registration_id": applicant.id,
+        "state": "deposit_paid",
+        "deposit_state": "paid",
+    }
     size = await ledger_size(exchange)
     for _ in range(3):
         again = await post_raw(exchange.http, raw, sign(raw))
         assert (again.status_code, again.json()) == (200, body)
     # even after the registration has moved on, the replay answers as the first time
-    await listing.reviewer.ok("POST", f"/api/v1/registrations/{applicant.id}/review",
-                              {"decision": "qualify"})
+    await listing.reviewer.ok(
+        "POST", f"/api/v1/registrations/{applicant.id}/review", {"decision": "qualify"}
+    )
     again = await post_raw(exchange.http, raw, sign(raw))
     assert (again.status_code, again.json()) == (200, body)
     assert await ledger_size(exchange) == size + 1  # only the qualification
@@ -283,8 +334,9 @@ async def test_concurrent_identical_callbacks_count_once(exchange: Exchange) -> 
     listing = await announced(exchange)
     applicant = await apply(exchange, listing.id)
     raw = raw_callback(applicant.reference, DEPOSIT, "BANK-RACE")
-    one, two = await asyncio.gather(post_raw(exchange.http, raw, sign(raw)),
-                                    post_raw(exchange.http, raw, sign(raw)))
+    one, two = await asyncio.gather(
+        post_raw(exchange.http, raw, sign(raw)), post_raw(exchange.http, raw, sign(raw))
+    )
     assert one.status_code == two.status_code == 200, (one.text, two.text)
     assert one.json() == two.json()
     assert one.json()["status"] == "accepted"
@@ -296,8 +348,9 @@ async def test_concurrent_identical_callbacks_count_once(exchange: Exchange) -> 
 async def test_concurrent_different_transfers_accept_one(exchange: Exchange) -> None:
     listing = await announced(exchange)
     applicant = await apply(exchange, listing.id)
-    answers = await asyncio.gather(*[
-        exchange.http.pay(applicant.reference, DEPOSIT, txn=f"BANK-DIFF-{i}") for i in range(4)])
+    answers = await asyncio.gather(
+        *[exchange.http.pay(applicant.reference, DEPOSIT, txn=f"BANK-DIFF-{i}") for i in range(4)]
+    )
     statuses = sorted(a.status_code for a in answers)
     assert statuses == [200, 422, 422, 422], [a.text for a in answers]
     assert {a.json()["code"] for a in answers if a.status_code == 422} == {"payment.already_paid"}
@@ -311,11 +364,13 @@ async def test_payment_after_registration_close(exchange: Exchange) -> None:
     late, later = await apply(exchange, listing.id), await apply(exchange, listing.id)
     # the closing time has passed, the scheduler has not yet run
     exchange.clock.advance(CLOSES_IN)
-    assert_problem(await exchange.http.pay(late.reference, DEPOSIT), 422,
-                   "payment.registration_closed")
+    assert_problem(
+        await exchange.http.pay(late.reference, DEPOSIT), 422, "payment.registration_closed"
+    )
     await close_due_registrations(exchange.services)
-    assert_problem(await exchange.http.pay(later.reference, DEPOSIT), 422,
-                   "payment.registration_closed")
+    assert_problem(
+        await exchange.http.pay(later.reference, DEPOSIT), 422, "payment.registration_closed"
+    )
     await listing.relogin(exchange)
     assert (await deposit_states(listing))[late.id] == ("pending_deposit", "pending")
     assert [p.code for p in await payments(exchange)] == ["payment.registration_closed"] * 2
@@ -330,14 +385,21 @@ async def test_a_reviewer_confirms_a_deposit_by_hand(exchange: Exchange) -> None
     listing = await announced(exchange)
     applicant = await apply(exchange, listing.id)
     path = f"/api/v1/registrations/{applicant.id}/deposit"
-    body = {"amount_fen": DEPOSIT, "bank_txn_id": "STMT-001",
-            "paid_at": "2026-12-01T11:00:00+08:00", "note": "对账单第3行"}
+    body = {
+        "amount_fen": DEPOSIT,
+        "bank_txn_id": "STMT-001",
+        "paid_at": "2026-12-01T11:00:00+08:00",
+        "note": "对账单第3行",
+    }
     before = await ledger_size(exchange)
     for who in (applicant.http, listing.village, listing.admin):
         assert_problem(await who.call("POST", path, body), 403, "auth.forbidden")
     assert_problem(await exchange.http.call("POST", path, body), 401, "auth.required")
-    assert_problem(await listing.reviewer.call("POST", path, {**body, "amount_fen": 1}), 422,
-                   "payment.amount_mismatch")
+    assert_problem(
+        await listing.reviewer.call("POST", path, {**body, "amount_fen": 1}),
+        422,
+        "payment.amount_mismatch",
+    )
     assert await ledger_size(exchange) == before + 1  # the rejected attempt is on the record
     confirmed = await listing.reviewer.ok("POST", path, {**body, "bank_txn_id": "STMT-002"})
     assert confirmed["status"] == "accepted" and confirmed["deposit_state"] == "paid"
@@ -347,8 +409,9 @@ async def test_a_reviewer_confirms_a_deposit_by_hand(exchange: Exchange) -> None
     raw = raw_callback(applicant.reference, DEPOSIT, "STMT-002")
     bank = await post_raw(exchange.http, raw, sign(raw))
     assert (bank.status_code, bank.json()) == (200, confirmed)
-    deposit_entries = [e for e in await entries(exchange, f"listing:{listing.id}")
-                       if e.type == "deposit.paid"]
+    deposit_entries = [
+        e for e in await entries(exchange, f"listing:{listing.id}") if e.type == "deposit.paid"
+    ]
     assert len(deposit_entries) == 1
     assert deposit_entries[0].payload["source"] == "staff"
     assert deposit_entries[0].actor.startswith("user:")
@@ -360,17 +423,26 @@ async def test_qualification_needs_the_deposit(exchange: Exchange) -> None:
     applicant = await apply(exchange, listing.id)
     path = f"/api/v1/registrations/{applicant.id}/review"
     before = await ledger_size(exchange)
-    assert_problem(await listing.reviewer.call("POST", path, {"decision": "qualify"}), 409,
-                   "registration.deposit_unpaid")
+    assert_problem(
+        await listing.reviewer.call("POST", path, {"decision": "qualify"}),
+        409,
+        "registration.deposit_unpaid",
+    )
     assert await ledger_size(exchange) == before
     assert (await state_of(applicant))["state"] == "pending_deposit"
     await paid(exchange, applicant)
-    assert_problem(await listing.reviewer.call("POST", path, {"decision": "reject"}), 400,
-                   "review.reason_required")
+    assert_problem(
+        await listing.reviewer.call("POST", path, {"decision": "reject"}),
+        400,
+        "review.reason_required",
+    )
     answer = await listing.reviewer.ok("POST", path, {"decision": "qualify"})
     assert answer["state"] == "qualified" and len(answer["bidder_number"]) == 4
-    assert_problem(await listing.reviewer.call("POST", path, {"decision": "qualify"}), 409,
-                   "registration.already_reviewed")
+    assert_problem(
+        await listing.reviewer.call("POST", path, {"decision": "qualify"}),
+        409,
+        "registration.already_reviewed",
+    )
     mine = await state_of(applicant)
     assert (mine["state"], mine["deposit_state"]) == ("qualified", "held")
 
@@ -384,9 +456,12 @@ async def test_duplicate_registration_is_409(exchange: Exchange) -> None:
     assert body["registration_id"] == applicant.id
     # a concurrent double submit does not make two either
     other = await apply(exchange, listing.id)
-    answers = await asyncio.gather(*[
-        other.http.call("POST", f"/api/v1/listings/{listing.id}/registrations", {})
-        for _ in range(3)])
+    answers = await asyncio.gather(
+        *[
+            other.http.call("POST", f"/api/v1/listings/{listing.id}/registrations", {})
+            for _ in range(3)
+        ]
+    )
     for answer in answers:
         assert_problem(answer, 409, "registration.duplicate")
     assert await ledger_size(exchange) == before + 1 + 2  # the other's sign-up and application
@@ -399,9 +474,18 @@ async def test_registration_after_close_is_refused(exchange: Exchange) -> None:
     exchange.clock.advance(CLOSES_IN)
     await listing.relogin(exchange)
     anon, mobile = exchange.http, phone()
-    await anon.ok("POST", "/api/v1/bidders", {
-        "name": "迟到者", "id_type": "resident_id", "id_number": resident_id(),
-        "phone": mobile, "password": PASSWORD}, status=201)
+    await anon.ok(
+        "POST",
+        "/api/v1/bidders",
+        {
+            "name": "迟到者",
+            "id_type": "resident_id",
+            "id_number": resident_id(),
+            "phone": mobile,
+            "password": PASSWORD,
+        },
+        status=201,
+    )
     late = await anon.login(mobile)
     before = await ledger_size(exchange)
     path = f"/api/v1/listings/{listing.id}/registrations"
@@ -415,38 +499,62 @@ async def test_registration_after_close_is_refused(exchange: Exchange) -> None:
 async def test_registration_for_a_draft_is_not_found(exchange: Exchange) -> None:
     village = await exchange.http.login("xingtian")
     from tests.support import SEED_LISTING
+
     draft = await village.ok("POST", "/api/v1/listings", SEED_LISTING, status=201)
     listing = await announced(exchange)
     applicant = await apply(exchange, listing.id)
-    assert_problem(await applicant.http.call(
-        "POST", f"/api/v1/listings/{draft['id']}/registrations", {}), 404, "listing.not_found")
+    assert_problem(
+        await applicant.http.call("POST", f"/api/v1/listings/{draft['id']}/registrations", {}),
+        404,
+        "listing.not_found",
+    )
 
 
 async def test_a_free_deposit_is_ready_for_review_and_on_the_record(exchange: Exchange) -> None:
     from tests.support import SEED_LISTING
+
     village, reviewer = await exchange.http.login("xingtian"), await exchange.http.login("reviewer")
     body = {**SEED_LISTING, "terms": {**SEED_TERMS, "deposit_fen": 0}}
     created = await village.ok("POST", "/api/v1/listings", body, status=201)
     await village.ok("POST", f"/api/v1/listings/{created['id']}/submit", {})
     await reviewer.ok("POST", f"/api/v1/listings/{created['id']}/review", {"decision": "accept"})
     now = exchange.clock.now()
-    await reviewer.ok("POST", f"/api/v1/listings/{created['id']}/announce", {
-        "registration_closes_at": (now + CLOSES_IN).isoformat(),
-        "auction_starts_at": (now + STARTS_IN).isoformat()})
+    await reviewer.ok(
+        "POST",
+        f"/api/v1/listings/{created['id']}/announce",
+        {
+            "registration_closes_at": (now + CLOSES_IN).isoformat(),
+            "auction_starts_at": (now + STARTS_IN).isoformat(),
+        },
+    )
     anon, mobile = exchange.http, phone()
-    await anon.ok("POST", "/api/v1/bidders", {
-        "name": "免保证金", "id_type": "resident_id", "id_number": resident_id(),
-        "phone": mobile, "password": PASSWORD}, status=201)
+    await anon.ok(
+        "POST",
+        "/api/v1/bidders",
+        {
+            "name": "免保证金",
+            "id_type": "resident_id",
+            "id_number": resident_id(),
+            "phone": mobile,
+            "password": PASSWORD,
+        },
+        status=201,
+    )
     bidder = await anon.login(mobile)
     registration = await bidder.ok(
-        "POST", f"/api/v1/listings/{created['id']}/registrations", {}, status=201)
+        "POST", f"/api/v1/listings/{created['id']}/registrations", {}, status=201
+    )
     assert (registration["state"], registration["deposit_state"]) == ("deposit_paid", "paid")
     # the ledger agrees with the table: the last word on this registration says "paid"
-    last = [e for e in await entries(exchange, f"listing:{created['id']}")
-            if e.payload.get("registration_id") == registration["id"]][-1]
+    last = [
+        e
+        for e in await entries(exchange, f"listing:{created['id']}")
+        if e.payload.get("registration_id") == registration["id"]
+    ][-1]
     assert (last.payload["state"], last.payload["deposit_state"]) == ("deposit_paid", "paid")
-    answer = await reviewer.ok("POST", f"/api/v1/registrations/{registration['id']}/review",
-                               {"decision": "qualify"})
+    answer = await reviewer.ok(
+        "POST", f"/api/v1/registrations/{registration['id']}/review", {"decision": "qualify"}
+    )
     assert answer["state"] == "qualified"
 
 
@@ -498,8 +606,11 @@ async def test_single_bidder_agreement_sells_at_the_listing_price(exchange: Exch
     states = await deposit_states(listing)
     assert states[winner.id] == ("qualified", "held")  # to be credited to the first rent
     assert states[loser.id] == ("deposit_paid", "refundable")
-    closed = [e for e in await entries(exchange, f"listing:{listing.id}")
-              if e.type == "registration.closed"]
+    closed = [
+        e
+        for e in await entries(exchange, f"listing:{listing.id}")
+        if e.type == "registration.closed"
+    ]
     assert [e.payload["outcome"] for e in closed] == ["agreement"]
     await assert_chain_ok(exchange, f"listing:{listing.id}")
 
@@ -516,9 +627,12 @@ async def test_single_bidder_fail_policy(exchange: Exchange) -> None:
 
 async def test_single_bidder_extend_policy_extends_once_then_fails(exchange: Exchange) -> None:
     # 3 working days from Friday 11 Dec, with Tuesday 15 Dec a holiday: Mon 14, Wed 16, Thu 17.
-    listing = await announced(exchange, single_bidder_policy="extend",
-                              single_bidder_extension_working_days=3,
-                              holidays=["2026-12-15"])
+    listing = await announced(
+        exchange,
+        single_bidder_policy="extend",
+        single_bidder_extension_working_days=3,
+        holidays=["2026-12-15"],
+    )
     alone = await qualified(exchange, listing)
     before = await listing_state(listing)
     assert before["registration_closes_at"] == "2026-12-11T01:00:00Z"
@@ -539,8 +653,11 @@ async def test_single_bidder_extend_policy_extends_once_then_fails(exchange: Exc
     states = await deposit_states(listing)
     assert states[alone.id] == ("qualified", "refundable")
     assert states[late.id] == ("pending_deposit", "pending")
-    closed = [e for e in await entries(exchange, f"listing:{listing.id}")
-              if e.type == "registration.closed"]
+    closed = [
+        e
+        for e in await entries(exchange, f"listing:{listing.id}")
+        if e.type == "registration.closed"
+    ]
     assert [e.payload["outcome"] for e in closed] == ["extend", "failed"]
     assert closed[0].payload["registration_closes_at"] == "2026-12-17T01:00:00.000000Z"
     await assert_chain_ok(exchange, f"listing:{listing.id}")
@@ -561,8 +678,11 @@ async def test_two_qualified_bidders_go_to_auction(exchange: Exchange) -> None:
     first, second = await qualified(exchange, listing), await qualified(exchange, listing)
     rejected = await apply(exchange, listing.id)
     await paid(exchange, rejected)
-    await listing.reviewer.ok("POST", f"/api/v1/registrations/{rejected.id}/review",
-                              {"decision": "reject", "reason": "材料不全"})
+    await listing.reviewer.ok(
+        "POST",
+        f"/api/v1/registrations/{rejected.id}/review",
+        {"decision": "reject", "reason": "材料不全"},
+    )
     unreviewed = await apply(exchange, listing.id)
     await paid(exchange, unreviewed)
     unpaid = await apply(exchange, listing.id)
@@ -576,9 +696,13 @@ async def test_two_qualified_bidders_go_to_auction(exchange: Exchange) -> None:
     assert states[unreviewed.id] == ("deposit_paid", "refundable")
     assert states[unpaid.id] == ("pending_deposit", "pending")
     # after the close no more qualification
-    assert_problem(await listing.reviewer.call(
-        "POST", f"/api/v1/registrations/{unreviewed.id}/review", {"decision": "qualify"}),
-        409, "registration.listing_not_open")
+    assert_problem(
+        await listing.reviewer.call(
+            "POST", f"/api/v1/registrations/{unreviewed.id}/review", {"decision": "qualify"}
+        ),
+        409,
+        "registration.listing_not_open",
+    )
     await assert_chain_ok(exchange, f"listing:{listing.id}")
 
 
@@ -602,15 +726,19 @@ async def test_a_tampered_entry_is_detected(exchange: Exchange) -> None:
     chain = await entries(exchange, subject)
     target = next(e for e in chain if e.type == "deposit.paid")
     async with exchange.services.db.write() as session:
-        await session.execute(update(LedgerEntry).where(LedgerEntry.id == target.id)
-                              .values(payload={**target.payload, "amount_fen": 1}))
+        await session.execute(
+            update(LedgerEntry)
+            .where(LedgerEntry.id == target.id)
+            .values(payload={**target.payload, "amount_fen": 1})
+        )
     async with exchange.services.db.read() as session:
         bad = await ledger.verify_subject(session, subject)
     assert bad is not None and bad.id == target.id
     # restoring the payload restores the chain; then a removed entry is detected too
     async with exchange.services.db.write() as session:
-        await session.execute(update(LedgerEntry).where(LedgerEntry.id == target.id)
-                              .values(payload=target.payload))
+        await session.execute(
+            update(LedgerEntry).where(LedgerEntry.id == target.id).values(payload=target.payload)
+        )
     await assert_chain_ok(exchange, subject)
     async with exchange.services.db.write() as session:
         await session.execute(delete(LedgerEntry).where(LedgerEntry.id == target.id))
@@ -625,8 +753,9 @@ async def test_a_rewritten_time_or_actor_is_detected(exchange: Exchange) -> None
     subject = f"listing:{listing.id}"
     first = (await entries(exchange, subject))[0]
     async with exchange.services.db.write() as session:
-        await session.execute(update(LedgerEntry).where(LedgerEntry.id == first.id)
-                              .values(actor="user:999"))
+        await session.execute(
+            update(LedgerEntry).where(LedgerEntry.id == first.id).values(actor="user:999")
+        )
     async with exchange.services.db.read() as session:
         bad = await ledger.verify_subject(session, subject)
     assert bad is not None and bad.id == first.id

@@ -16,7 +16,8 @@ from tests.support import entrust_review_announce, sign_up_and_qualify
 async def test_reference_case_first_half_reaches_the_auction(exchange: Exchange) -> None:
     anon, now = exchange.http, exchange.clock.now()
     listing_id, _, reviewer = await entrust_review_announce(
-        anon, now, closes_in=timedelta(days=10), starts_in=timedelta(days=11))
+        anon, now, closes_in=timedelta(days=10), starts_in=timedelta(days=11)
+    )
     _, registrations = await sign_up_and_qualify(anon, reviewer, listing_id)
     numbers = {r["bidder_number"] for r in registrations}
     assert len(numbers) == 2
@@ -33,11 +34,19 @@ async def test_reference_case_first_half_reaches_the_auction(exchange: Exchange)
 
     async with exchange.services.db.read() as session:
         assert await ledger.verify_subject(session, f"listing:{listing_id}") is None
-        types = list(await session.scalars(
-            select(LedgerEntry.type).where(LedgerEntry.subject == f"listing:{listing_id}")
-            .order_by(LedgerEntry.subject_seq)))
-    assert types[:4] == ["listing.created", "listing.submitted", "listing.accepted",
-                         "listing.announced"]
+        types = list(
+            await session.scalars(
+                select(LedgerEntry.type)
+                .where(LedgerEntry.subject == f"listing:{listing_id}")
+                .order_by(LedgerEntry.subject_seq)
+            )
+        )
+    assert types[:4] == [
+        "listing.created",
+        "listing.submitted",
+        "listing.accepted",
+        "listing.announced",
+    ]
     assert types.count("deposit.paid") == 2
     assert types.count("registration.qualified") == 2
     assert types.count("registration.closed") == 1

@@ -30,7 +30,8 @@ async def reference_case(exchange: Exchange, rounds: int = 50) -> tuple[int, lis
     admin = await anon.login("admin")
     await admin.ok("PUT", "/api/v1/settings", {"free_bidding_minutes": 0, "countdown_seconds": 300})
     listing_id, _, reviewer = await entrust_review_announce(
-        anon, clock.now(), closes_in=timedelta(days=10), starts_in=timedelta(days=11))
+        anon, clock.now(), closes_in=timedelta(days=10), starts_in=timedelta(days=11)
+    )
     bidders, registrations = await sign_up_and_qualify(anon, reviewer, listing_id)
     clock.advance(timedelta(days=10, seconds=1))
     await exchange.tick()
@@ -40,13 +41,15 @@ async def reference_case(exchange: Exchange, rounds: int = 50) -> tuple[int, lis
         await bidder.relogin()
     price = SEED_TERMS["listing_price_fen"]
     # One refused bid first (not a multiple of the step): the ladder shows rejections too.
-    refused = await bidders[0].call("POST", f"/api/v1/auctions/{listing_id}/bids",
-                                    {"amount_fen": price + 1000, "ref": "bad"})
+    refused = await bidders[0].call(
+        "POST", f"/api/v1/auctions/{listing_id}/bids", {"amount_fen": price + 1000, "ref": "bad"}
+    )
     assert refused.status_code == 422
     for n in range(rounds):
         price += SEED_TERMS["increment_fen"]
-        await bidders[n % 2].ok("POST", f"/api/v1/auctions/{listing_id}/bids",
-                                {"amount_fen": price, "ref": f"b{n}"})
+        await bidders[n % 2].ok(
+            "POST", f"/api/v1/auctions/{listing_id}/bids", {"amount_fen": price, "ref": f"b{n}"}
+        )
         clock.advance(timedelta(seconds=30))
         await exchange.tick()
         if n == rounds // 2:
@@ -68,10 +71,14 @@ async def test_reference_case_for_regulators(exchange: Exchange, tmp_path: Path)
     await jobs.run_all(svc)
     async with svc.db.read() as session:
         latest = await sequencer.latest_checkpoint(session)
-        ended = await session.scalar(select(LedgerEntry).where(
-            LedgerEntry.subject == f"listing:{listing_id}", LedgerEntry.type == "auction.ended"))
-        unsequenced = await session.scalar(select(LedgerEntry.id).where(
-            LedgerEntry.leaf_index.is_(None)).limit(1))
+        ended = await session.scalar(
+            select(LedgerEntry).where(
+                LedgerEntry.subject == f"listing:{listing_id}", LedgerEntry.type == "auction.ended"
+            )
+        )
+        unsequenced = await session.scalar(
+            select(LedgerEntry.id).where(LedgerEntry.leaf_index.is_(None)).limit(1)
+        )
     assert latest is not None and latest.reason == "auction_end"
     assert ended is not None and ended.leaf_index is not None and ended.leaf_index < latest.size
     assert unsequenced is None
@@ -85,14 +92,18 @@ async def test_reference_case_for_regulators(exchange: Exchange, tmp_path: Path)
     export = f"/api/v1/ledger/bundle?listing_id={listing_id}"
     assert (await anon.call("GET", export)).status_code == 401
     village = await anon.login("xingtian")
-    assert (await village.call("GET", f"/api/v1/ledger/bundle?listing_id={listing_id}")
-            ).status_code == 403
+    assert (
+        await village.call("GET", f"/api/v1/ledger/bundle?listing_id={listing_id}")
+    ).status_code == 403
     bundle = await regulator.ok("GET", f"/api/v1/ledger/bundle?listing_id={listing_id}")
     docs = [e["entry"] for e in bundle["entries"]]
     assert [d["seq"] for d in docs] == list(range(1, len(docs) + 1))
     assert sum(d["type"] == "auction.bid" for d in docs) == 50
-    assert docs[-1]["type"] in ("deal.recorded", "deposit.to_be_credited", "deposit.refundable",
-                                "contract.drafted") or docs
+    assert (
+        docs[-1]["type"]
+        in ("deal.recorded", "deposit.to_be_credited", "deposit.refundable", "contract.drafted")
+        or docs
+    )
     assert bundle["pending"] == 0 and "head" in bundle
 
     path = tmp_path / "bundle.json"
@@ -112,17 +123,25 @@ async def test_reference_case_for_regulators(exchange: Exchange, tmp_path: Path)
 
     # Consistency: an earlier checkpoint is a prefix of the latest, as served publicly.
     async with svc.db.read() as session:
-        checkpoints = list(await session.scalars(
-            select(LedgerCheckpoint).order_by(LedgerCheckpoint.size)))
+        checkpoints = list(
+            await session.scalars(select(LedgerCheckpoint).order_by(LedgerCheckpoint.size))
+        )
     assert len(checkpoints) >= 2
     first, last = checkpoints[0], checkpoints[-1]
     proof = await anon.ok(
-        "GET", f"/api/v1/ledger/consistency?first={first.size}&second={last.size}")
-    assert verify_consistency(first.size, last.size, bytes.fromhex(first.root),
-                              bytes.fromhex(last.root), [bytes.fromhex(h) for h in proof["proof"]])
+        "GET", f"/api/v1/ledger/consistency?first={first.size}&second={last.size}"
+    )
+    assert verify_consistency(
+        first.size,
+        last.size,
+        bytes.fromhex(first.root),
+        bytes.fromhex(last.root),
+        [bytes.fromhex(h) for h in proof["proof"]],
+    )
     # ... and a bundle with known_size verifies against the older trusted checkpoint offline.
     bundle2 = await regulator.ok(
-        "GET", f"/api/v1/ledger/bundle?listing_id={listing_id}&known_size={first.size}")
+        "GET", f"/api/v1/ledger/bundle?listing_id={listing_id}&known_size={first.size}"
+    )
     path2 = tmp_path / "bundle2.json"
     path2.write_text(json.dumps(bundle2), encoding="utf-8")
     trusted = tmp_path / "trusted.checkpoint"
@@ -144,12 +163,15 @@ async def test_reference_case_for_regulators(exchange: Exchange, tmp_path: Path)
     assert row["listing_total_fen"] == 12_000_000 and row["deal_total_fen"] == 24_000_000
     assert row["contract_value_fen"] == 24_000_000
     town = await regulator.ok(
-        "GET", "/api/v1/stats?group_by=town&category=collective_operating_assets")
+        "GET", "/api/v1/stats?group_by=town&category=collective_operating_assets"
+    )
     assert [(r["town"], r["deals"], r["premium_over_term_fen"]) for r in town["rows"]] == [
-        ("洛阳镇", 1, 12_000_000)]
+        ("洛阳镇", 1, 12_000_000)
+    ]
     by_month = await regulator.ok("GET", "/api/v1/stats?group_by=month,buyer_type&from=2026-12-01")
     assert [(r["month"], r["buyer_type"], r["deals"]) for r in by_month["rows"]] == [
-        ("2026-12", "individual", 1)]
+        ("2026-12", "individual", 1)
+    ]
     empty = await regulator.ok("GET", "/api/v1/stats?group_by=county&to=2026-11-30")
     assert empty["rows"] == [] and empty["totals"]["listings"] == 0
     raw = await regulator.call("GET", "/api/v1/stats?group_by=village&format=csv")
@@ -169,8 +191,12 @@ async def test_reference_case_for_regulators(exchange: Exchange, tmp_path: Path)
     timeline = await regulator.ok("GET", f"/api/v1/listings/{listing_id}/timeline")
     assert len(timeline["entries"]) == len(docs) + (len(timeline["entries"]) - len(docs))
     types = [e["type"] for e in timeline["entries"]]
-    assert types[:4] == ["listing.created", "listing.submitted", "listing.accepted",
-                         "listing.announced"]
+    assert types[:4] == [
+        "listing.created",
+        "listing.submitted",
+        "listing.accepted",
+        "listing.announced",
+    ]
     accepted = timeline["entries"][2]
     assert accepted["reason"] == "材料齐全" and accepted["actor"]["role"] == "reviewer"
     assert accepted["actor"]["name"] == "交易**核员" and accepted["type_name"] == "受理"
@@ -201,17 +227,23 @@ async def test_reference_case_for_regulators(exchange: Exchange, tmp_path: Path)
     assert "single_bidder" not in kinds and "zero_premium" not in kinds
     shared = next(w for w in listed["items"] if w["kind"] == "shared_ip")
     assert {b["bidder_number"] for b in shared["evidence"]["bidders"]} == numbers
-    acked = await regulator.ok("POST", f"/api/v1/warnings/{shared['id']}/acknowledge",
-                               {"note": "同一网点代办报名，已核实"})
+    acked = await regulator.ok(
+        "POST", f"/api/v1/warnings/{shared['id']}/acknowledge", {"note": "同一网点代办报名，已核实"}
+    )
     assert acked["state"] == "acknowledged" and acked["note"] == "同一网点代办报名，已核实"
-    again = await regulator.call("POST", f"/api/v1/warnings/{shared['id']}/acknowledge",
-                                 {"note": "再次"})
+    again = await regulator.call(
+        "POST", f"/api/v1/warnings/{shared['id']}/acknowledge", {"note": "再次"}
+    )
     assert again.status_code == 409
-    assert (await reviewer.call("POST", f"/api/v1/warnings/{shared['id']}/acknowledge",
-                                {"note": "x"})).status_code == 403
+    assert (
+        await reviewer.call("POST", f"/api/v1/warnings/{shared['id']}/acknowledge", {"note": "x"})
+    ).status_code == 403
     async with svc.db.read() as session:
-        ack = await session.scalar(select(LedgerEntry).where(
-            LedgerEntry.subject == "warnings", LedgerEntry.type == "warning.acknowledged"))
+        ack = await session.scalar(
+            select(LedgerEntry).where(
+                LedgerEntry.subject == "warnings", LedgerEntry.type == "warning.acknowledged"
+            )
+        )
     assert ack is not None and ack.payload["note"] == "同一网点代办报名，已核实"
 
     # Lease expiry: ten years on, the lease ends within 90 days.
@@ -225,4 +257,3 @@ async def test_reference_case_for_regulators(exchange: Exchange, tmp_path: Path)
     later = await regulator.ok("GET", f"/api/v1/warnings?listing_id={listing_id}&state=open")
     unsigned = [w for w in later["items"] if w["kind"] == "contract_unsigned"]
     assert len(unsigned) == 1 and unsigned[0]["evidence"]["contract_state"] == "drafted"
-

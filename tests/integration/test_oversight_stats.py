@@ -66,26 +66,51 @@ async def brute_force(
         parts = village.path.split("/")
         buyer = None
         if deal is not None:
-            buyer = "organisation" if users[registrations[deal.registration_id].bidder_id].id_type \
-                == "uscc" else "individual"
-        values = {"county": by_path["/".join(parts[:3])].id,
-                  "town": by_path["/".join(parts[:4])].id,
-                  "village": village.id, "category": listing.category,
-                  "month": announced.year * 100 + announced.month, "buyer_type": buyer}
+            buyer = (
+                "organisation"
+                if users[registrations[deal.registration_id].bidder_id].id_type == "uscc"
+                else "individual"
+            )
+        values = {
+            "county": by_path["/".join(parts[:3])].id,
+            "town": by_path["/".join(parts[:4])].id,
+            "village": village.id,
+            "category": listing.category,
+            "month": announced.year * 100 + announced.month,
+            "buyer_type": buyer,
+        }
         key = tuple(values[d] for d in dims)
-        g = groups.setdefault(key, {
-            "listings": 0, "failed": 0, "deals": 0, "listing_total_fen": 0, "deal_total_fen": 0,
-            "premium_per_year_fen": 0, "premium_over_term_fen": 0, "contract_value_fen": 0,
-            "_sold_listing_total": 0, "_rates": []})
+        g = groups.setdefault(
+            key,
+            {
+                "listings": 0,
+                "failed": 0,
+                "deals": 0,
+                "listing_total_fen": 0,
+                "deal_total_fen": 0,
+                "premium_per_year_fen": 0,
+                "premium_over_term_fen": 0,
+                "contract_value_fen": 0,
+                "_sold_listing_total": 0,
+                "_rates": [],
+            },
+        )
         g["listings"] += 1
         g["failed"] += listing.state == "failed"
         esc = _escalation(listing.terms)
-        args = (listing.terms["price_unit"], _area(listing.terms), listing.terms["term_years"],
-                listing.terms["payment"],
-                economics.Escalation(esc[0], esc[1]) if esc else None,
-                listing.terms.get("rent_free_months", 0))
-        listing_total = economics.contract_value_fen(economics.rent_schedule(
-            deal.listing_fen if deal else listing.terms["listing_price_fen"], *args))
+        args = (
+            listing.terms["price_unit"],
+            _area(listing.terms),
+            listing.terms["term_years"],
+            listing.terms["payment"],
+            economics.Escalation(esc[0], esc[1]) if esc else None,
+            listing.terms.get("rent_free_months", 0),
+        )
+        listing_total = economics.contract_value_fen(
+            economics.rent_schedule(
+                deal.listing_fen if deal else listing.terms["listing_price_fen"], *args
+            )
+        )
         g["listing_total_fen"] += listing_total
         if deal is not None and listing.state == "sold":
             income = income_of(listing, deal)
@@ -99,43 +124,63 @@ async def brute_force(
     for g in groups.values():
         total = g.pop("_sold_listing_total")
         rates = sorted(g.pop("_rates"))
-        g["premium_rate"] = format_percent(Fraction(g["premium_over_term_fen"], total)) \
-            if total else None
+        g["premium_rate"] = (
+            format_percent(Fraction(g["premium_over_term_fen"], total)) if total else None
+        )
         n = len(rates)
-        g["premium_rate_median"] = format_percent(
-            (rates[(n - 1) // 2] + rates[n // 2]) / 2) if n else None
+        g["premium_rate_median"] = (
+            format_percent((rates[(n - 1) // 2] + rates[n // 2]) / 2) if n else None
+        )
     return groups
 
 
-MEASURES = ["listings", "failed", "deals", "listing_total_fen", "deal_total_fen", "premium_rate",
-            "premium_rate_median", "premium_per_year_fen", "premium_over_term_fen",
-            "contract_value_fen"]
+MEASURES = [
+    "listings",
+    "failed",
+    "deals",
+    "listing_total_fen",
+    "deal_total_fen",
+    "premium_rate",
+    "premium_rate_median",
+    "premium_per_year_fen",
+    "premium_over_term_fen",
+    "contract_value_fen",
+]
 
 
 CASES: list[tuple[str, dict[str, Any]]] = [
-    ("village", {}), ("county", {}), ("town,category", {}), ("month", {}),
-    ("buyer_type", {}), ("category", {"category": "land_management_rights"}),
+    ("village", {}),
+    ("county", {}),
+    ("town,category", {}),
+    ("month", {}),
+    ("buyer_type", {}),
+    ("category", {"category": "land_management_rights"}),
     ("village", {"region": "福建省/泉州市/惠安县/螺城镇", "date_from": date(2024, 1, 1)}),
 ]
 
 
 async def test_stats_equal_a_brute_force_recomputation(county: Database) -> None:
     for group_by, filters in CASES:
-        query = stats.StatsQuery.parse(group_by, filters.get("date_from"), None,
-                                       filters.get("region"), filters.get("category"))
+        query = stats.StatsQuery.parse(
+            group_by, filters.get("date_from"), None, filters.get("region"), filters.get("category")
+        )
         async with county.read() as session:
             result = await stats.statistics(session, query)
         expected = await brute_force(county, query.group_by, **filters)
         got = {}
         for row in result.rows:
-            key = tuple(row.get(f"{d}_id", row.get(d)) if d in ("county", "town", "village")
-                        else (int(row["month"].replace("-", "")) if d == "month" else row[d])
-                        for d in query.group_by)
+            key = tuple(
+                row.get(f"{d}_id", row.get(d))
+                if d in ("county", "town", "village")
+                else (int(row["month"].replace("-", "")) if d == "month" else row[d])
+                for d in query.group_by
+            )
             got[key] = {m: row[m] for m in MEASURES}
         assert got == expected, group_by
         assert result.totals["listings"] == sum(g["listings"] for g in expected.values())
         assert result.totals["deal_total_fen"] == sum(
-            g["deal_total_fen"] for g in expected.values())
+            g["deal_total_fen"] for g in expected.values()
+        )
     await facts_and_warnings(county)
 
 
@@ -148,8 +193,10 @@ async def facts_and_warnings(county: Database) -> None:
     async with county.write() as session:
         await stats.refresh_facts(session, list(snapshot), NOW)
     async with county.read() as session:
-        after = {f.listing_id: {c: getattr(f, c) for c in columns}
-                 for f in await session.scalars(select(ListingFact))}
+        after = {
+            f.listing_id: {c: getattr(f, c) for c in columns}
+            for f in await session.scalars(select(ListingFact))
+        }
         kinds: dict[str, int] = defaultdict(int)
         for w in await session.scalars(select(WarningRow)):
             kinds[w.kind] += 1

@@ -20,8 +20,9 @@ class Browser:
     """A cookie-keeping client that talks to the pages as a browser would (forms, redirects)."""
 
     def __init__(self, exchange: Exchange) -> None:
-        self.client = httpx.AsyncClient(transport=httpx.ASGITransport(app=exchange.app),
-                                        base_url=BASE, follow_redirects=False)
+        self.client = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=exchange.app), base_url=BASE, follow_redirects=False
+        )
         self.last = ""
 
     async def get(self, path: str, status: int = 200) -> str:
@@ -33,12 +34,19 @@ class Browser:
     def csrf(self, html: str | None = None) -> str:
         page = html or self.last
         # The forms of the page itself (not the header's sign-out form) must carry it.
-        match = re.search(r'name="_csrf" value="([^"]+)"', page[page.find("<main"):])
+        match = re.search(r'name="_csrf" value="([^"]+)"', page[page.find("<main") :])
         assert match, "no _csrf field in the page's forms"
         return match.group(1)
 
-    async def post(self, path: str, data: dict[str, Any], *, status: int = 303,
-                   files: Any = None, csrf: bool = True) -> httpx.Response:
+    async def post(
+        self,
+        path: str,
+        data: dict[str, Any],
+        *,
+        status: int = 303,
+        files: Any = None,
+        csrf: bool = True,
+    ) -> httpx.Response:
         body = dict(data)
         if csrf and "_csrf" not in body:
             body["_csrf"] = self.csrf()
@@ -51,21 +59,35 @@ class Browser:
         html = await self.get("/login")
         token = re.search(r'name="_form" value="([^"]+)"', html)
         assert token
-        response = await self.post("/login", {"_form": token.group(1), "username": username,
-                                              "password": password}, csrf=False)
+        response = await self.post(
+            "/login",
+            {"_form": token.group(1), "username": username, "password": password},
+            csrf=False,
+        )
         assert "ruralx_session" in self.client.cookies
         await self.get(response.headers["location"].split("#")[0])
         return self
 
-    async def sign_up(self, name: str, id_number: str, mobile: str,
-                      status: int = 303) -> httpx.Response:
+    async def sign_up(
+        self, name: str, id_number: str, mobile: str, status: int = 303
+    ) -> httpx.Response:
         html = await self.get("/signup")
         token = re.search(r'name="_form" value="([^"]+)"', html)
         assert token
-        return await self.post("/signup", {
-            "_form": token.group(1), "name": name, "id_type": "resident_id",
-            "id_number": id_number, "phone": mobile, "password": PASSWORD,
-            "password2": PASSWORD}, csrf=False, status=status)
+        return await self.post(
+            "/signup",
+            {
+                "_form": token.group(1),
+                "name": name,
+                "id_type": "resident_id",
+                "id_number": id_number,
+                "phone": mobile,
+                "password": PASSWORD,
+                "password2": PASSWORD,
+            },
+            csrf=False,
+            status=status,
+        )
 
     async def close(self) -> None:
         await self.client.aclose()
@@ -92,19 +114,30 @@ def error_of(html: str, field: str) -> tuple[str, str]:
 
 
 ENTRUSTMENT = {
-    "title": "杏田村杏秀路口水泥地面公开招租", "category": "collective_operating_assets",
-    "location": "洛阳镇杏田村杏秀路口", "area": "600", "area_unit": "square_meter",
-    "description": "水泥硬化地面，可用于停车、仓储等合法用途。", "listing_price": "12,000",
-    "price_unit": "per_year", "term_years": "10", "payment": "annual", "increment": "240",
-    "max_steps": "10", "deposit": "2000",
+    "title": "杏田村杏秀路口水泥地面公开招租",
+    "category": "collective_operating_assets",
+    "location": "洛阳镇杏田村杏秀路口",
+    "area": "600",
+    "area_unit": "square_meter",
+    "description": "水泥硬化地面，可用于停车、仓储等合法用途。",
+    "listing_price": "12,000",
+    "price_unit": "per_year",
+    "term_years": "10",
+    "payment": "annual",
+    "increment": "240",
+    "max_steps": "10",
+    "deposit": "2000",
 }
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
 async def entrust(village: Browser, **changes: Any) -> int:
     await village.get("/village/listings/new")
-    response = await village.post("/village/listings/new", {**ENTRUSTMENT, **changes}, files={
-        "village_resolution": ("决议.pdf", PDF, "application/pdf")})
+    response = await village.post(
+        "/village/listings/new",
+        {**ENTRUSTMENT, **changes},
+        files={"village_resolution": ("决议.pdf", PDF, "application/pdf")},
+    )
     match = re.match(r"/village/listings/(\d+)", response.headers["location"])
     assert match
     await village.get(response.headers["location"])
@@ -116,8 +149,13 @@ async def entrust(village: Browser, **changes: Any) -> int:
 
 async def test_public_pages_render_in_chinese(browsers: Any) -> None:
     anon = browsers()
-    for path in ("/", "/listings", "/listings?state=announced&category=forest_rights",
-                 "/login", "/signup"):
+    for path in (
+        "/",
+        "/listings",
+        "/listings?state=announced&category=forest_rights",
+        "/login",
+        "/signup",
+    ):
         html = await anon.get(path)
         assert '<html lang="zh-CN">' in html
         assert "农村产权流转交易平台" in html
@@ -125,12 +163,15 @@ async def test_public_pages_render_in_chinese(browsers: Any) -> None:
     await anon.get("/auctions/999", status=404)
 
 
-@pytest.mark.parametrize(("username", "pages"), [
-    ("xingtian", ["/village", "/village/listings/new", "/listings", "/"]),
-    ("reviewer", ["/review", "/listings", "/"]),
-    ("regulator", ["/oversight", "/listings"]),
-    ("admin", ["/admin/settings", "/admin/users", "/oversight"]),
-])
+@pytest.mark.parametrize(
+    ("username", "pages"),
+    [
+        ("xingtian", ["/village", "/village/listings/new", "/listings", "/"]),
+        ("reviewer", ["/review", "/listings", "/"]),
+        ("regulator", ["/oversight", "/listings"]),
+        ("admin", ["/admin/settings", "/admin/users", "/oversight"]),
+    ],
+)
 async def test_each_staff_role_sees_its_pages(
     browsers: Any, username: str, pages: list[str]
 ) -> None:
@@ -166,8 +207,12 @@ async def test_login_with_a_wrong_password_shows_the_error_at_the_field(browsers
     html = await anon.get("/login")
     token = re.search(r'name="_form" value="([^"]+)"', html)
     assert token
-    response = await anon.post("/login", {"_form": token.group(1), "username": "xingtian",
-                                          "password": "wrong-password"}, csrf=False, status=401)
+    response = await anon.post(
+        "/login",
+        {"_form": token.group(1), "username": "xingtian", "password": "wrong-password"},
+        csrf=False,
+        status=401,
+    )
     assert error_of(response.text, "password")[0] == "auth.invalid_credentials"
     assert "ruralx_session" not in anon.client.cookies
 
@@ -177,9 +222,16 @@ async def test_login_goes_back_to_a_local_page_only(browsers: Any) -> None:
     html = await anon.get("/login?next=/village/listings/new")
     token = re.search(r'name="_form" value="([^"]+)"', html)
     assert token
-    response = await anon.post("/login", {"_form": token.group(1), "username": "xingtian",
-                                          "password": PASSWORD, "next": "//evil.example/x"},
-                               csrf=False)
+    response = await anon.post(
+        "/login",
+        {
+            "_form": token.group(1),
+            "username": "xingtian",
+            "password": PASSWORD,
+            "next": "//evil.example/x",
+        },
+        csrf=False,
+    )
     assert response.headers["location"] == "/village"
 
 
@@ -203,21 +255,30 @@ async def test_forms_refuse_a_missing_or_wrong_csrf_field(browsers: Any) -> None
 
     # A token from another session is worth nothing either.
     other = await browsers().login("xingtian")
-    response = await other.client.post(f"/village/listings/{listing_id}/submit",
-                                       data={"_csrf": village.csrf()})
+    response = await other.client.post(
+        f"/village/listings/{listing_id}/submit", data={"_csrf": village.csrf()}
+    )
     assert response.status_code == 403
 
 
 async def test_anonymous_forms_need_their_pre_session_token(browsers: Any) -> None:
     anon = browsers()
     await anon.get("/login")
-    response = await anon.client.post("/login", data={"username": "xingtian",
-                                                      "password": PASSWORD})
+    response = await anon.client.post("/login", data={"username": "xingtian", "password": PASSWORD})
     assert response.status_code == 403
     assert "ruralx_session" not in anon.client.cookies
-    response = await anon.client.post("/signup", data={
-        "_form": "x" * 32, "name": "王五", "id_type": "resident_id", "id_number": resident_id(),
-        "phone": phone(), "password": PASSWORD, "password2": PASSWORD})
+    response = await anon.client.post(
+        "/signup",
+        data={
+            "_form": "x" * 32,
+            "name": "王五",
+            "id_type": "resident_id",
+            "id_number": resident_id(),
+            "phone": phone(),
+            "password": PASSWORD,
+            "password2": PASSWORD,
+        },
+    )
     assert response.status_code == 403
 
 
@@ -228,13 +289,17 @@ async def test_a_village_cannot_open_another_villages_draft(browsers: Any) -> No
     xingtian = await browsers().login("xingtian")
     listing_id = await entrust(xingtian)
     other = await browsers().login("other-village")
-    for path in (f"/village/listings/{listing_id}", f"/village/listings/{listing_id}/edit",
-                 f"/listings/{listing_id}"):
+    for path in (
+        f"/village/listings/{listing_id}",
+        f"/village/listings/{listing_id}/edit",
+        f"/listings/{listing_id}",
+    ):
         html = await other.get(path, status=404)
         assert "杏秀路口" not in html
     token = other.csrf(await other.get("/village/listings/new"))
-    response = await other.client.post(f"/village/listings/{listing_id}/submit",
-                                       data={"_csrf": token})
+    response = await other.client.post(
+        f"/village/listings/{listing_id}/submit", data={"_csrf": token}
+    )
     assert response.status_code == 404
     assert "杏秀路口" not in await other.get("/village")
     # Nor can the public or a reviewer see a draft.
@@ -269,26 +334,32 @@ async def test_sign_up_shows_an_id_checksum_error_at_the_id_field(browsers: Any)
 async def test_entrustment_errors_appear_next_to_their_fields(browsers: Any) -> None:
     village = await browsers().login("xingtian")
     await village.get("/village/listings/new")
-    response = await village.post("/village/listings/new", {
-        **ENTRUSTMENT, "listing_price": "12,00.5"}, status=400)
+    response = await village.post(
+        "/village/listings/new", {**ENTRUSTMENT, "listing_price": "12,00.5"}, status=400
+    )
     assert error_of(response.text, "listing_price")[0] == "money.format"
 
     await village.get("/village/listings/new")
-    response = await village.post("/village/listings/new", {
-        **ENTRUSTMENT, "category": "collective_construction_land", "term_years": "25"},
-        status=400)
+    response = await village.post(
+        "/village/listings/new",
+        {**ENTRUSTMENT, "category": "collective_construction_land", "term_years": "25"},
+        status=400,
+    )
     code, message = error_of(response.text, "term_years")
     assert code == "terms.term_too_long"
     assert "20" in message
 
     await village.get("/village/listings/new")
-    response = await village.post("/village/listings/new", ENTRUSTMENT, files={
-        "ownership_proof": ("证明.pdf", b"not a pdf at all", "application/pdf")}, status=400)
+    response = await village.post(
+        "/village/listings/new",
+        ENTRUSTMENT,
+        files={"ownership_proof": ("证明.pdf", b"not a pdf at all", "application/pdf")},
+        status=400,
+    )
     assert error_of(response.text, "ownership_proof")[0] == "document.unsupported_type"
 
     await village.get("/village/listings/new")
-    response = await village.post("/village/listings/new", {**ENTRUSTMENT, "title": ""},
-                                  status=400)
+    response = await village.post("/village/listings/new", {**ENTRUSTMENT, "title": ""}, status=400)
     assert error_of(response.text, "title")[0] == "request.invalid"
 
 
@@ -306,11 +377,13 @@ async def test_a_return_without_reason_is_refused_at_the_reason_field(browsers: 
     await village.post(f"/village/listings/{listing_id}/submit", {})
     reviewer = await browsers().login("reviewer")
     await reviewer.get(f"/review/listings/{listing_id}")
-    response = await reviewer.post(f"/review/listings/{listing_id}/review",
-                                   {"decision": "return", "reason": ""}, status=400)
+    response = await reviewer.post(
+        f"/review/listings/{listing_id}/review", {"decision": "return", "reason": ""}, status=400
+    )
     assert error_of(response.text, "reason")[0] == "review.reason_required"
-    await reviewer.post(f"/review/listings/{listing_id}/review",
-                        {"decision": "return", "reason": "缺少权属证明"})
+    await reviewer.post(
+        f"/review/listings/{listing_id}/review", {"decision": "return", "reason": "缺少权属证明"}
+    )
     html = await village.get(f"/village/listings/{listing_id}")
     assert "缺少权属证明" in html
     assert "已退回" in html
@@ -321,15 +394,20 @@ async def test_settings_errors_appear_next_to_their_fields(browsers: Any) -> Non
     html = await admin.get("/admin/settings")
     values = dict(re.findall(r'name="([a-z_]+)" type="text" value="([^"]*)"', html))
     assert values["countdown_seconds"] == "300"
-    form = {**values, "single_bidder_policy": "agreement", "deposit_kind": "percent_of_total",
-            "max_term_years": "*=30\ncollective_construction_land=20",
-            "first_bid_may_equal_start": "1", "reserve_used": "1"}
-    response = await admin.post("/admin/settings", {**form, "countdown_seconds": "2"},
-                                status=400)
+    form = {
+        **values,
+        "single_bidder_policy": "agreement",
+        "deposit_kind": "percent_of_total",
+        "max_term_years": "*=30\ncollective_construction_land=20",
+        "first_bid_may_equal_start": "1",
+        "reserve_used": "1",
+    }
+    response = await admin.post("/admin/settings", {**form, "countdown_seconds": "2"}, status=400)
     assert error_of(response.text, "countdown_seconds")[0] == "form.range"
     await admin.get("/admin/settings")
-    await admin.post("/admin/settings", {**form, "countdown_seconds": "8",
-                                         "notice_period_working_days": "0"})
+    await admin.post(
+        "/admin/settings", {**form, "countdown_seconds": "8", "notice_period_working_days": "0"}
+    )
     html = await admin.get("/admin/settings?done=settings")
     assert 'name="countdown_seconds" type="text" value="8"' in html
     assert "交易规则已更新" in html

@@ -24,16 +24,21 @@ async def test_reference_case_through_the_pages(exchange: Exchange, browsers: An
     queue = await reviewer.get("/review")
     assert f"/review/listings/{listing_id}" in queue
     await reviewer.get(f"/review/listings/{listing_id}")
-    await reviewer.post(f"/review/listings/{listing_id}/review",
-                        {"decision": "accept", "reason": "材料齐全"})
+    await reviewer.post(
+        f"/review/listings/{listing_id}/review", {"decision": "accept", "reason": "材料齐全"}
+    )
     await reviewer.get(f"/review/listings/{listing_id}")
     # Too short a notice period is refused next to the field.
-    response = await reviewer.post(f"/review/listings/{listing_id}/announce", {
-        "registration_closes_at": "2026-12-02T17:00", "auction_starts_at": "2026-12-02T17:30"},
-        status=422)
+    response = await reviewer.post(
+        f"/review/listings/{listing_id}/announce",
+        {"registration_closes_at": "2026-12-02T17:00", "auction_starts_at": "2026-12-02T17:30"},
+        status=422,
+    )
     assert error_of(response.text, "registration_closes_at")[0] == "announce.notice_too_short"
-    await reviewer.post(f"/review/listings/{listing_id}/announce", {
-        "registration_closes_at": "2026-12-11T17:00", "auction_starts_at": "2026-12-11T17:30"})
+    await reviewer.post(
+        f"/review/listings/{listing_id}/announce",
+        {"registration_closes_at": "2026-12-11T17:00", "auction_starts_at": "2026-12-11T17:30"},
+    )
     html = await reviewer.get(f"/review/listings/{listing_id}")
     assert "公告中" in html
 
@@ -57,8 +62,9 @@ async def test_reference_case_through_the_pages(exchange: Exchange, browsers: An
 
     queue = await reviewer.get("/review")
     assert all(name in queue for name, _, _ in people)
-    for reg_id in re.findall(r"/review/registrations/(\d+)/review", await reviewer.get(
-            f"/review/listings/{listing_id}")):
+    for reg_id in re.findall(
+        r"/review/registrations/(\d+)/review", await reviewer.get(f"/review/listings/{listing_id}")
+    ):
         await reviewer.get(f"/review/listings/{listing_id}")
         await reviewer.post(f"/review/registrations/{reg_id}/review", {"decision": "qualify"})
     numbers = []
@@ -77,18 +83,21 @@ async def test_reference_case_through_the_pages(exchange: Exchange, browsers: An
     price = 1_200_000
     for i in range(50):
         price += 24_000
-        await api[i % 2].ok("POST", f"/api/v1/auctions/{listing_id}/bids",
-                            {"amount_fen": price, "ref": f"r{i}"})
+        await api[i % 2].ok(
+            "POST", f"/api/v1/auctions/{listing_id}/bids", {"amount_fen": price, "ref": f"r{i}"}
+        )
 
     # During the auction: bidder numbers only, for the public, the village and even staff.
     watcher = browsers()
     village = await browsers().login("xingtian")
     reviewer = await browsers().login("reviewer")
-    seen = [await watcher.get(f"/auctions/{listing_id}"),
-            await village.get(f"/auctions/{listing_id}"),
-            await village.get(f"/village/listings/{listing_id}"),
-            await reviewer.get(f"/review/listings/{listing_id}"),
-            await watcher.get(f"/listings/{listing_id}")]
+    seen = [
+        await watcher.get(f"/auctions/{listing_id}"),
+        await village.get(f"/auctions/{listing_id}"),
+        await village.get(f"/village/listings/{listing_id}"),
+        await reviewer.get(f"/review/listings/{listing_id}"),
+        await watcher.get(f"/listings/{listing_id}"),
+    ]
     assert "¥24,000.00" in seen[0] and "贰万肆仟元整" in seen[0]
     assert numbers[1] in seen[0] and numbers[0] in seen[0]
     for html in seen:
@@ -107,8 +116,9 @@ async def test_reference_case_through_the_pages(exchange: Exchange, browsers: An
     await exchange.tick()
 
     for who in (watcher, village, bidder):
-        path = {id(village): f"/village/listings/{listing_id}",
-                id(bidder): "/me/deals"}.get(id(who), f"/listings/{listing_id}")
+        path = {id(village): f"/village/listings/{listing_id}", id(bidder): "/me/deals"}.get(
+            id(who), f"/listings/{listing_id}"
+        )
         html = await who.get(path)
         assert 'data-testid="premium-rate">100.00 %<' in html, path
         assert 'data-testid="premium-over-term">+¥120,000.00<' in html, path

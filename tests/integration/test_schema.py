@@ -22,7 +22,8 @@ async def test_migrations_match_the_models(database_url: str) -> None:
     try:
         async with engine.connect() as conn:
             diffs = await conn.run_sync(
-                lambda sync: compare_metadata(MigrationContext.configure(sync), metadata))
+                lambda sync: compare_metadata(MigrationContext.configure(sync), metadata)
+            )
     finally:
         await engine.dispose()
     assert [d for d in diffs if _significant(d)] == []

@@ -74,8 +74,7 @@ async def test_admin_updates_part_of_the_settings_and_it_is_ledgered(exchange: E
     after = await admin.ok("PUT", SETTINGS, patch)
     assert after == {**before, **patch}
     assert await admin.ok("GET", SETTINGS) == after
-    await admin.ok("PUT", SETTINGS, {"single_bidder_policy": "extend",
-                                     "holidays": ["2027-01-01"]})
+    await admin.ok("PUT", SETTINGS, {"single_bidder_policy": "extend", "holidays": ["2027-01-01"]})
     final = await admin.ok("GET", SETTINGS)
     assert final["countdown_seconds"] == 8  # the earlier change survives a later partial one
     assert final["holidays"] == ["2027-01-01"]
@@ -84,8 +83,9 @@ async def test_admin_updates_part_of_the_settings_and_it_is_ledgered(exchange: E
         assert await ledger.verify_subject(session, "settings") is None
     assert [e.type for e in chain] == ["settings.updated", "settings.updated"]
     assert chain[0].payload == {"changed": patch}
-    assert chain[1].payload == {"changed": {"single_bidder_policy": "extend",
-                                            "holidays": ["2027-01-01"]}}
+    assert chain[1].payload == {
+        "changed": {"single_bidder_policy": "extend", "holidays": ["2027-01-01"]}
+    }
     assert {e.actor for e in chain} == {f"user:{me['id']}"}
     # other staff read the rules too
     reviewer = await exchange.http.login("reviewer")
@@ -119,8 +119,9 @@ async def test_invalid_settings_are_refused_and_nothing_changes(exchange: Exchan
         assert response.status_code == 400, (case, response.text)
         assert_problem(response, 400, "settings.invalid")
     for raw in (b"[]", b"7", b"{", b'"x"'):
-        response = await admin.call("PUT", SETTINGS, content=raw,
-                                    headers={"Content-Type": "application/json"})
+        response = await admin.call(
+            "PUT", SETTINGS, content=raw, headers={"Content-Type": "application/json"}
+        )
         assert_problem(response, 400, "request.invalid")
     assert await admin.ok("GET", SETTINGS) == settings
     assert await size(exchange) == before
@@ -129,11 +130,13 @@ async def test_invalid_settings_are_refused_and_nothing_changes(exchange: Exchan
 async def test_an_accepted_calendar_does_not_break_announcements(exchange: Exchange) -> None:
     """Settings that got in must be usable: the next announcement still works."""
     admin = await exchange.http.login("admin")
-    await admin.ok("PUT", SETTINGS, {"holidays": ["2026-12-04"],
-                                     "makeup_workdays": ["2026-12-05"]})
+    await admin.ok("PUT", SETTINGS, {"holidays": ["2026-12-04"], "makeup_workdays": ["2026-12-05"]})
     listing_id, _, _ = await entrust_review_announce(
-        exchange.http, exchange.clock.now(), closes_in=timedelta(days=10),
-        starts_in=timedelta(days=11))
+        exchange.http,
+        exchange.clock.now(),
+        closes_in=timedelta(days=10),
+        starts_in=timedelta(days=11),
+    )
     assert listing_id
 
 
@@ -141,12 +144,14 @@ async def test_only_admins_change_settings(exchange: Exchange) -> None:
     before = await size(exchange)
     for username in ("reviewer", "regulator", "xingtian"):
         http = await exchange.http.login(username)
-        assert_problem(await http.call("PUT", SETTINGS, {"countdown_seconds": 8}), 403,
-                       "auth.forbidden")
+        assert_problem(
+            await http.call("PUT", SETTINGS, {"countdown_seconds": 8}), 403, "auth.forbidden"
+        )
     village = await exchange.http.login("xingtian")
     assert_problem(await village.call("GET", SETTINGS), 403, "auth.forbidden")
-    assert_problem(await exchange.http.call("PUT", SETTINGS, {"countdown_seconds": 8}), 401,
-                   "auth.required")
+    assert_problem(
+        await exchange.http.call("PUT", SETTINGS, {"countdown_seconds": 8}), 401, "auth.required"
+    )
     assert_problem(await exchange.http.call("GET", SETTINGS), 401, "auth.required")
     admin = await exchange.http.login("admin")
     assert (await admin.ok("GET", SETTINGS))["countdown_seconds"] == 300
@@ -159,8 +164,14 @@ async def test_only_admins_change_settings(exchange: Exchange) -> None:
 
 
 def sign_up(**overrides: Any) -> dict[str, Any]:
-    return {"name": "张三", "id_type": "resident_id", "id_number": resident_id(),
-            "phone": phone(), "password": PASSWORD, **overrides}
+    return {
+        "name": "张三",
+        "id_type": "resident_id",
+        "id_number": resident_id(),
+        "phone": phone(),
+        "password": PASSWORD,
+        **overrides,
+    }
 
 
 def with_check(first17: str) -> str:
@@ -196,16 +207,22 @@ async def test_a_bidder_signs_up_and_logs_in_with_the_phone(exchange: Exchange) 
 
 
 async def test_organisations_sign_up_with_a_uscc(exchange: Exchange) -> None:
-    created = await exchange.http.ok("POST", BIDDERS, sign_up(
-        name="泉州市某某农业专业合作社", id_type="uscc", id_number=uscc()), status=201)
+    created = await exchange.http.ok(
+        "POST",
+        BIDDERS,
+        sign_up(name="泉州市某某农业专业合作社", id_type="uscc", id_number=uscc()),
+        status=201,
+    )
     assert created["id_type"] == "uscc"
 
 
 async def test_a_lowercase_x_is_normalised(exchange: Exchange) -> None:
-    first17 = next(f for f in (f"35052119800101{n:03d}" for n in range(1000))
-                   if resident_id_check_char(f) == "X")
-    created = await exchange.http.ok("POST", BIDDERS, sign_up(id_number=first17 + "x"),
-                                     status=201)
+    first17 = next(
+        f
+        for f in (f"35052119800101{n:03d}" for n in range(1000))
+        if resident_id_check_char(f) == "X"
+    )
+    created = await exchange.http.ok("POST", BIDDERS, sign_up(id_number=first17 + "x"), status=201)
     async with exchange.services.db.read() as session:
         user = await session.get(User, created["id"])
         assert user is not None and user.id_number == first17 + "X"
@@ -225,8 +242,9 @@ async def test_id_numbers_are_checked(exchange: Exchange) -> None:
         ("91350521MA2Y0000OI", "uscc", "id.format"),
     ]
     for number, id_type, code in cases:
-        response = await exchange.http.call("POST", BIDDERS,
-                                            sign_up(id_type=id_type, id_number=number))
+        response = await exchange.http.call(
+            "POST", BIDDERS, sign_up(id_type=id_type, id_number=number)
+        )
         assert response.status_code == 400, (number, response.text)
         assert_problem(response, 400, code)
     assert await size(exchange) == before
@@ -267,8 +285,9 @@ async def test_a_phone_signs_up_once(exchange: Exchange) -> None:
     assert await size(exchange) == before
     # concurrent sign-ups with the same phone: exactly one wins
     mobile = phone()
-    answers = await asyncio.gather(*[exchange.http.call("POST", BIDDERS, sign_up(phone=mobile))
-                                     for _ in range(3)])
+    answers = await asyncio.gather(
+        *[exchange.http.call("POST", BIDDERS, sign_up(phone=mobile)) for _ in range(3)]
+    )
     assert sorted(a.status_code for a in answers) == [201, 409, 409], [a.text for a in answers]
     for answer in answers:
         if answer.status_code == 409:
@@ -290,16 +309,26 @@ def ruralx(
     args: list[str], env: dict[str, str], stdin: str = ""
 ) -> subprocess.CompletedProcess[str]:
     executable = Path(sys.executable).with_name("ruralx")
-    return subprocess.run([str(executable), *args], input=stdin, env=env, capture_output=True,
-                          text=True, timeout=120, cwd=Path(__file__).resolve().parents[2],
-                          check=False)
+    return subprocess.run(
+        [str(executable), *args],
+        input=stdin,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parents[2],
+        check=False,
+    )
 
 
 @pytest.fixture
 def cli_env(tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RURALX_")}
-    env.update(RURALX_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}",
-               RURALX_DATA_DIR=str(tmp_path / "data"), PYTHONUTF8="1")
+    env.update(
+        RURALX_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}",
+        RURALX_DATA_DIR=str(tmp_path / "data"),
+        PYTHONUTF8="1",
+    )
     return env
 
 
@@ -309,36 +338,106 @@ async def test_ruralx_user_add_creates_the_region_and_the_user_can_log_in(
     migrate = await asyncio.to_thread(ruralx, ["migrate"], cli_env)
     assert migrate.returncode == 0, migrate.stderr
     added = await asyncio.to_thread(
-        ruralx, ["user", "add", "杏田村经办人", "--role", "village", "--region", XINGTIAN,
-                 "--password-stdin"], cli_env, PASSWORD + "\n")
+        ruralx,
+        [
+            "user",
+            "add",
+            "杏田村经办人",
+            "--role",
+            "village",
+            "--region",
+            XINGTIAN,
+            "--password-stdin",
+        ],
+        cli_env,
+        PASSWORD + "\n",
+    )
     assert added.returncode == 0, added.stderr
     staff = await asyncio.to_thread(
-        ruralx, ["user", "add", "county-reviewer", "--role", "reviewer", "--region",
-                 "福建省/泉州市/泉州台商投资区", "--password-stdin"], cli_env, PASSWORD + "\n")
+        ruralx,
+        [
+            "user",
+            "add",
+            "county-reviewer",
+            "--role",
+            "reviewer",
+            "--region",
+            "福建省/泉州市/泉州台商投资区",
+            "--password-stdin",
+        ],
+        cli_env,
+        PASSWORD + "\n",
+    )
     assert staff.returncode == 0, staff.stderr
     # refusals leave with a code on stderr and exit status 2
     for args, stdin, code in [
-        (["user", "add", "杏田村经办人", "--role", "village", "--region", XINGTIAN,
-          "--password-stdin"], PASSWORD + "\n", "user.exists"),
-        (["user", "add", "no-region", "--role", "village", "--password-stdin"],
-         PASSWORD + "\n", "user.region_required"),
-        (["user", "add", "town-official", "--role", "village", "--region",
-          "福建省/泉州市/泉州台商投资区/洛阳镇", "--password-stdin"], PASSWORD + "\n",
-         "user.region_not_village"),
-        (["user", "add", "short", "--role", "admin", "--password-stdin"], "short\n",
-         "password.too_short"),
-        (["user", "add", "deep", "--role", "reviewer", "--region", "a/b/c/d/e/f",
-          "--password-stdin"], PASSWORD + "\n", "region.path"),
+        (
+            [
+                "user",
+                "add",
+                "杏田村经办人",
+                "--role",
+                "village",
+                "--region",
+                XINGTIAN,
+                "--password-stdin",
+            ],
+            PASSWORD + "\n",
+            "user.exists",
+        ),
+        (
+            ["user", "add", "no-region", "--role", "village", "--password-stdin"],
+            PASSWORD + "\n",
+            "user.region_required",
+        ),
+        (
+            [
+                "user",
+                "add",
+                "town-official",
+                "--role",
+                "village",
+                "--region",
+                "福建省/泉州市/泉州台商投资区/洛阳镇",
+                "--password-stdin",
+            ],
+            PASSWORD + "\n",
+            "user.region_not_village",
+        ),
+        (
+            ["user", "add", "short", "--role", "admin", "--password-stdin"],
+            "short\n",
+            "password.too_short",
+        ),
+        (
+            [
+                "user",
+                "add",
+                "deep",
+                "--role",
+                "reviewer",
+                "--region",
+                "a/b/c/d/e/f",
+                "--password-stdin",
+            ],
+            PASSWORD + "\n",
+            "region.path",
+        ),
     ]:
         refused = await asyncio.to_thread(ruralx, args, cli_env, stdin)
         assert refused.returncode == 2, (args, refused.stdout, refused.stderr)
         assert code in refused.stderr, (args, refused.stderr)
     unknown_role = await asyncio.to_thread(
-        ruralx, ["user", "add", "x", "--role", "king", "--password-stdin"], cli_env, PASSWORD)
+        ruralx, ["user", "add", "x", "--role", "king", "--password-stdin"], cli_env, PASSWORD
+    )
     assert unknown_role.returncode != 0
 
-    config = Config(database_url=cli_env["RURALX_DATABASE_URL"], data_dir=str(tmp_path / "d"),
-                    secret_key="cli-test", login_attempts_per_minute=1000)
+    config = Config(
+        database_url=cli_env["RURALX_DATABASE_URL"],
+        data_dir=str(tmp_path / "d"),
+        secret_key="cli-test",
+        login_attempts_per_minute=1000,
+    )
     services = build_services(config, FakeClock(START))
     app = create_app(services=services, run_scheduler=False)
     try:
@@ -346,7 +445,8 @@ async def test_ruralx_user_add_creates_the_region_and_the_user_can_log_in(
             regions = list(await session.scalars(select(Region).order_by(Region.id)))
             users = list(await session.scalars(select(User).order_by(User.id)))
         assert [(r.path, r.level) for r in regions] == [
-            ("福建省", "province"), ("福建省/泉州市", "city"),
+            ("福建省", "province"),
+            ("福建省/泉州市", "city"),
             ("福建省/泉州市/泉州台商投资区", "county"),
             ("福建省/泉州市/泉州台商投资区/洛阳镇", "town"),
             (XINGTIAN, "village"),
@@ -362,9 +462,13 @@ async def test_ruralx_user_add_creates_the_region_and_the_user_can_log_in(
             assert (me["role"], me["region"]) == ("village", XINGTIAN)
             reviewer = await http.login("county-reviewer")
             assert (await reviewer.ok("GET", "/api/v1/auth/me"))["region"] == (
-                "福建省/泉州市/泉州台商投资区")
-            wrong = await http.call("POST", "/api/v1/auth/login",
-                                    {"username": "杏田村经办人", "password": PASSWORD + "x"})
+                "福建省/泉州市/泉州台商投资区"
+            )
+            wrong = await http.call(
+                "POST",
+                "/api/v1/auth/login",
+                {"username": "杏田村经办人", "password": PASSWORD + "x"},
+            )
             assert_problem(wrong, 401, "auth.invalid_credentials")
     finally:
         await services.db.dispose()
@@ -374,8 +478,12 @@ async def test_concurrent_partial_updates_both_take_effect(exchange: Exchange) -
     """Two admins changing different rules at once: neither change is lost (first write too)."""
     admin = await exchange.http.login("admin")
     for round_ in range(2):  # the very first update creates the row; the second updates it
-        patches = [{"countdown_seconds": 10 + round_}, {"notice_period_working_days": 3 + round_},
-                   {"free_bidding_minutes": 20 + round_}, {"max_steps": 5 + round_}]
+        patches = [
+            {"countdown_seconds": 10 + round_},
+            {"notice_period_working_days": 3 + round_},
+            {"free_bidding_minutes": 20 + round_},
+            {"max_steps": 5 + round_},
+        ]
         answers = await asyncio.gather(*[admin.call("PUT", SETTINGS, p) for p in patches])
         assert [a.status_code for a in answers] == [200] * 4, [a.text for a in answers]
         final = await admin.ok("GET", SETTINGS)

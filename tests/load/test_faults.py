@@ -44,8 +44,10 @@ class Bidder:
             try:
                 async with httpx.AsyncClient(base_url=url, timeout=10) as client:
                     response = await Http(client, self.who.token).call(
-                        "POST", f"/api/v1/auctions/{listing_id}/bids",
-                        {"amount_fen": amount, "ref": ref})
+                        "POST",
+                        f"/api/v1/auctions/{listing_id}/bids",
+                        {"amount_fen": amount, "ref": ref},
+                    )
             except httpx.TransportError:
                 await asyncio.sleep(0.1)  # "reconnecting…"
                 continue
@@ -65,7 +67,7 @@ async def resilient_watch(room: RoomClient, done: asyncio.Event, urls: list[str]
     while not done.is_set():
         if room.close_code is not None or room._ws is None:
             base = urls[attempt % len(urls)].replace("http", "ws")
-            room.url = base + room.url[room.url.index("/ws/"):]
+            room.url = base + room.url[room.url.index("/ws/") :]
             attempt += 1
             try:
                 room.close_code = None
@@ -105,10 +107,22 @@ async def run_with_fault(ex: LiveExchange, fault: Any) -> None:
     try:
         async with db.read() as session:
             history = await events_after(session, listing_id, 0)
-            bid_entries = list(await session.scalars(select(LedgerEntry.payload).where(
-                LedgerEntry.subject == f"listing:{listing_id}", LedgerEntry.type == "auction.bid")))
-            ended_entries = await session.scalar(select(func.count()).select_from(LedgerEntry).where(
-                LedgerEntry.subject == f"listing:{listing_id}", LedgerEntry.type == "auction.ended"))
+            bid_entries = list(
+                await session.scalars(
+                    select(LedgerEntry.payload).where(
+                        LedgerEntry.subject == f"listing:{listing_id}",
+                        LedgerEntry.type == "auction.bid",
+                    )
+                )
+            )
+            ended_entries = await session.scalar(
+                select(func.count())
+                .select_from(LedgerEntry)
+                .where(
+                    LedgerEntry.subject == f"listing:{listing_id}",
+                    LedgerEntry.type == "auction.ended",
+                )
+            )
             assert await verify_subject(session, f"listing:{listing_id}") is None
     finally:
         await db.dispose()
@@ -134,15 +148,42 @@ async def test_kill_9_a_worker_mid_auction(pg_two_workers: LiveExchange) -> None
 
 async def test_restart_redis_mid_auction(pg_two_workers: LiveExchange) -> None:
     async def restart() -> None:
-        subprocess.run(["redis-cli", "-h", "127.0.0.1", "shutdown", "nosave"], check=False,
-                       capture_output=True, timeout=10)
-        subprocess.run(["redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "-::1",
-                        "--port", "6379", "--save", "", "--appendonly", "no",
-                        "--dir", "/var/lib/redis", "--logfile", "/var/log/redis/ci.log"],
-                       check=True, capture_output=True, timeout=10)
+        subprocess.run(
+            ["redis-cli", "-h", "127.0.0.1", "shutdown", "nosave"],
+            check=False,
+            capture_output=True,
+            timeout=10,
+        )
+        subprocess.run(
+            [
+                "redis-server",
+                "--daemonize",
+                "yes",
+                "--bind",
+                "127.0.0.1",
+                "-::1",
+                "--port",
+                "6379",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                "/var/lib/redis",
+                "--logfile",
+                "/var/log/redis/ci.log",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=10,
+        )
         for _ in range(100):
-            if subprocess.run(["redis-cli", "-h", "127.0.0.1", "ping"], capture_output=True,
-                              text=True).stdout.strip() == "PONG":
+            if (
+                subprocess.run(
+                    ["redis-cli", "-h", "127.0.0.1", "ping"], capture_output=True, text=True
+                ).stdout.strip()
+                == "PONG"
+            ):
                 return
             await asyncio.sleep(0.1)
 
@@ -151,9 +192,14 @@ async def test_restart_redis_mid_auction(pg_two_workers: LiveExchange) -> None:
 
 async def test_restart_postgresql_mid_auction(pg_two_workers: LiveExchange) -> None:
     async def restart() -> None:
-        version = subprocess.run(["ls", "/etc/postgresql"], capture_output=True, text=True,
-                                 check=True).stdout.split()[0]
-        subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart"],
-                       check=True, capture_output=True, timeout=120)
+        version = subprocess.run(
+            ["ls", "/etc/postgresql"], capture_output=True, text=True, check=True
+        ).stdout.split()[0]
+        subprocess.run(
+            ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart"],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
 
     await run_with_fault(pg_two_workers, restart)

@@ -48,8 +48,9 @@ def test_person_certificate(authority: ca.Authority, tmp_path: Path) -> None:
     cert = issued.certificate
     cert.verify_directly_issued_by(authority.intermediate)
     assert cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == "竞买人2"
-    assert cert.subject.get_attributes_for_oid(NameOID.SERIAL_NUMBER)[0].value == \
-        "350***********001X"
+    assert (
+        cert.subject.get_attributes_for_oid(NameOID.SERIAL_NUMBER)[0].value == "350***********001X"
+    )
     usage = cert.extensions.get_extension_for_class(x509.KeyUsage)
     assert usage.critical and usage.value.content_commitment and usage.value.digital_signature
     assert not usage.value.key_cert_sign

@@ -16,8 +16,13 @@ from contracts import content, document
 
 AT = datetime(2026, 12, 12, 3, 0, tzinfo=UTC)
 TERMS: dict[str, Any] = {
-    "listing_price_fen": 1_200_000, "price_unit": "per_year", "term_years": 10,
-    "payment": "annual", "increment_fen": 24_000, "max_steps": 10, "deposit_fen": 200_000,
+    "listing_price_fen": 1_200_000,
+    "price_unit": "per_year",
+    "term_years": 10,
+    "payment": "annual",
+    "increment_fen": 24_000,
+    "max_steps": 10,
+    "deposit_fen": 200_000,
 }
 
 
@@ -26,18 +31,37 @@ DESCRIPTION = "水泥硬化地面，可用于停车、仓储等合法用途。"
 
 
 def sample_data(
-    title: str = TITLE, *, terms: dict[str, Any] | None = None, final_fen: int = 2_400_000,
+    title: str = TITLE,
+    *,
+    terms: dict[str, Any] | None = None,
+    final_fen: int = 2_400_000,
     description: str = DESCRIPTION,
 ) -> dict[str, Any]:
     return content.contract_data(
         deal=content.DealFacts(7, "auction", 1_200_000, final_fen, 50, AT),
         parties=content.Parties(
-            "杏田村", "福建省/泉州市/泉州台商投资区/洛阳镇/杏田村", "杏田村经办人", "竞买人2",
-            "resident_id", "35052119800101001X", "13912345678", "4821"),
-        asset=content.Asset(title, "collective_operating_assets", "洛阳镇杏田村杏秀路口", "600",
-                            "square_meter", description),
-        terms=terms or TERMS, deposit_fen=200_000, lease_start=date(2027, 1, 1),
-        sign_deadline=date(2026, 12, 28))
+            "杏田村",
+            "福建省/泉州市/泉州台商投资区/洛阳镇/杏田村",
+            "杏田村经办人",
+            "竞买人2",
+            "resident_id",
+            "35052119800101001X",
+            "13912345678",
+            "4821",
+        ),
+        asset=content.Asset(
+            title,
+            "collective_operating_assets",
+            "洛阳镇杏田村杏秀路口",
+            "600",
+            "square_meter",
+            description,
+        ),
+        terms=terms or TERMS,
+        deposit_fen=200_000,
+        lease_start=date(2027, 1, 1),
+        sign_deadline=date(2026, 12, 28),
+    )
 
 
 def pdftotext(pdf: bytes, tmp_path: Path) -> str | None:
@@ -45,8 +69,9 @@ def pdftotext(pdf: bytes, tmp_path: Path) -> str | None:
         return None
     path = tmp_path / "doc.pdf"
     path.write_bytes(pdf)
-    out = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True,
-                         check=True, timeout=60)
+    out = subprocess.run(
+        ["pdftotext", "-layout", str(path), "-"], capture_output=True, check=True, timeout=60
+    )
     return out.stdout.decode("utf-8")
 
 
@@ -56,8 +81,12 @@ def pdftotext(pdf: bytes, tmp_path: Path) -> str | None:
 def test_reference_case_content_figures_words_and_schedule() -> None:
     data = sample_data()
     assert data["price"] == {
-        "unit": "元/年", "listing": "12,000.00", "listing_words": "壹万贰仟元整",
-        "final": "24,000.00", "final_words": "贰万肆仟元整"}
+        "unit": "元/年",
+        "listing": "12,000.00",
+        "listing_words": "壹万贰仟元整",
+        "final": "24,000.00",
+        "final_words": "贰万肆仟元整",
+    }
     assert data["total"] == {"amount": "240,000.00", "words": "贰拾肆万元整"}
     assert data["deal"]["premium_rate"] == "100.00%"
     assert data["income"]["premium_over_term"] == "120,000.00"
@@ -74,8 +103,13 @@ def test_reference_case_content_figures_words_and_schedule() -> None:
 
 
 def test_escalation_rent_free_and_monthly_schedule_sum_exactly() -> None:
-    terms = {**TERMS, "payment": "monthly", "term_years": 6, "rent_free_months": 3,
-             "escalation": {"every_years": 3, "percent": "2.5"}}
+    terms = {
+        **TERMS,
+        "payment": "monthly",
+        "term_years": 6,
+        "rent_free_months": 3,
+        "escalation": {"every_years": 3, "percent": "2.5"},
+    }
     items = content.schedule(terms, 2_400_000, date(2027, 1, 1), 200_000)
     assert len(items) == 72
     assert [i.amount_fen for i in items[:3]] == [0, 0, 0]
@@ -118,12 +152,15 @@ def test_rendering_is_deterministic_and_pdfa() -> None:
         assert one == document.render(kind, data, at=AT).pdf
 
 
-@pytest.mark.parametrize("title", [
-    '#import "x": *',
-    "] *bold* [",
-    '#eval("1 + 1") $x^2$ <label> @ref // not a comment',
-    '"); #panic("boom") #("',
-])
+@pytest.mark.parametrize(
+    "title",
+    [
+        '#import "x": *',
+        "] *bold* [",
+        '#eval("1 + 1") $x^2$ <label> @ref // not a comment',
+        '"); #panic("boom") #("',
+    ],
+)
 def test_data_is_never_markup(title: str, tmp_path: Path) -> None:
     benign = document.render("contract", sample_data("普通标题"), at=AT)
     hostile = document.render("contract", sample_data(title, description=title), at=AT)
@@ -132,8 +169,9 @@ def test_data_is_never_markup(title: str, tmp_path: Path) -> None:
     assert document.query("contract", sample_data(title), "<asset-title>", "text") == title
     # ...and the markup in it made nothing: no extra strong/emphasis/equation elements.
     for selector in ("strong", "emph", "math.equation"):
-        assert document.count("contract", sample_data(title, description=title), selector) == \
-            document.count("contract", sample_data("普通标题"), selector)
+        assert document.count(
+            "contract", sample_data(title, description=title), selector
+        ) == document.count("contract", sample_data("普通标题"), selector)
     text = pdftotext(hostile.pdf, tmp_path)
     if text is not None:
         flat = "".join(text.split())

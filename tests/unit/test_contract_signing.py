@@ -57,11 +57,13 @@ def change_content(pdf: bytes) -> bytes:
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
     page_ref = writer.root["/Pages"]["/Kids"].raw_get(0)
     page = page_ref.get_object()
-    extra = writer.add_object(generic.StreamObject(
-        stream_data=b"BT /F1 18 Tf 72 400 Td (RENT WAIVED) Tj ET"))
+    extra = writer.add_object(
+        generic.StreamObject(stream_data=b"BT /F1 18 Tf 72 400 Td (RENT WAIVED) Tj ET")
+    )
     contents = page.raw_get("/Contents")
     page["/Contents"] = generic.ArrayObject(
-        [*(contents if isinstance(contents, generic.ArrayObject) else [contents]), extra])
+        [*(contents if isinstance(contents, generic.ArrayObject) else [contents]), extra]
+    )
     writer.mark_update(page_ref)
     out = io.BytesIO()
     writer.write(out)
@@ -97,16 +99,27 @@ def signed(tmp_path_factory: pytest.TempPathFactory) -> Signed:
     authority = ca.open_authority(directory, "unit-secret", at)
     crls = authority.crls([], at)
     rendered = document.render("contract", sample_data(), at=at)
-    village = authority.issue_person(name="杏田村经办人", masked_id="UID-1", now=at,
-                                     organisation="杏田村集体经济组织")
+    village = authority.issue_person(
+        name="杏田村经办人", masked_id="UID-1", now=at, organisation="杏田村集体经济组织"
+    )
     winner = authority.issue_person(name="竞买人2", masked_id="350***********001X", now=at)
     after_village = signing.sign_as_village(
-        rendered.pdf, rendered.boxes, authority, signing.Credentials(village.certificate,
-                                                                     village.key),
-        crls, at, reason="甲方签署")
+        rendered.pdf,
+        rendered.boxes,
+        authority,
+        signing.Credentials(village.certificate, village.key),
+        crls,
+        at,
+        reason="甲方签署",
+    )
     signed = signing.sign_as_winner(
-        after_village, authority, signing.Credentials(winner.certificate, winner.key), crls, at,
-        reason="乙方签署")
+        after_village,
+        authority,
+        signing.Credentials(winner.certificate, winner.key),
+        crls,
+        at,
+        reason="乙方签署",
+    )
     root_pem = directory / "root.pem"
     root_pem.write_bytes(authority.root_pem())
     return Signed(authority, root_pem, rendered.pdf, after_village, signed, at)
@@ -121,7 +134,10 @@ def test_both_signatures_and_the_document_timestamp_verify(signed: Signed) -> No
     assert result["valid"] and result["complete"], json.dumps(result, ensure_ascii=False)
     village, winner, stamp = result["signatures"]
     assert (village["field"], village["signer"], village["signer_serial_number"]) == (
-        "Village", "杏田村经办人", "UID-1")
+        "Village",
+        "杏田村经办人",
+        "UID-1",
+    )
     assert village["certifying"] and village["docmdp_permission"] == "FILL_FORMS"
     assert village["modification_level"] == "FORM_FILLING" and village["docmdp_ok"]
     assert village["coverage"] == "ENTIRE_REVISION"
@@ -145,8 +161,9 @@ def test_village_only_is_valid_but_incomplete(signed: Signed) -> None:
     assert [s["valid"] for s in result["signatures"]] == [True]
 
 
-@pytest.mark.parametrize("breaker", [tamper_byte, remove_signature, change_content,
-                                     village_revision])
+@pytest.mark.parametrize(
+    "breaker", [tamper_byte, remove_signature, change_content, village_revision]
+)
 def test_broken_copies_are_invalid(signed: Signed, breaker: object) -> None:
     broken = breaker(signed.signed)  # type: ignore[operator]
     result = report(broken, signed.root_pem)
@@ -171,29 +188,41 @@ def test_another_root_is_not_trusted(signed: Signed, tmp_path: Path) -> None:
 
 
 def test_a_revoked_certificate_cannot_sign(signed: Signed) -> None:
-    person = signed.authority.issue_person(name="李四", masked_id="UID-3",
-                                           now=signed.at - timedelta(hours=1))
+    person = signed.authority.issue_person(
+        name="李四", masked_id="UID-3", now=signed.at - timedelta(hours=1)
+    )
     revoked = ca.Revoked(person.certificate.serial_number, signed.at - timedelta(minutes=1))
     crls = signed.authority.crls([revoked], signed.at)
     rendered = document.render("contract", sample_data(), at=signed.at)
     credentials = signing.Credentials(person.certificate, person.key)
     with pytest.raises(SigningError, match="could not be validated") as caught:
-        signing.sign_as_village(rendered.pdf, rendered.boxes, signed.authority, credentials,
-                                crls, signed.at, reason="x")
+        signing.sign_as_village(
+            rendered.pdf, rendered.boxes, signed.authority, credentials, crls, signed.at, reason="x"
+        )
     assert "revoked" in repr(caught.value.__cause__).lower()
     # The same certificate, not revoked, signs.
-    fine = signing.sign_as_village(rendered.pdf, rendered.boxes, signed.authority, credentials,
-                                   signed.authority.crls([], signed.at), signed.at, reason="x")
+    fine = signing.sign_as_village(
+        rendered.pdf,
+        rendered.boxes,
+        signed.authority,
+        credentials,
+        signed.authority.crls([], signed.at),
+        signed.at,
+        reason="x",
+    )
     assert fine.startswith(rendered.pdf)
 
 
 def _ruralx(*args: str) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run([sys.executable, "-m", "app.cli", *args], capture_output=True,
-                          timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", *args], capture_output=True, timeout=120, check=False
+    )
 
 
 def test_the_project_command_reports_and_exits_nonzero_when_invalid(
-    signed: Signed, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    signed: Signed,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     good, bad = tmp_path / "good.pdf", tmp_path / "bad.pdf"
     good.write_bytes(signed.signed)
@@ -212,7 +241,9 @@ def test_the_project_command_reports_and_exits_nonzero_when_invalid(
 
 PYHANKO = shutil.which("pyhanko") or (
     str(Path(sys.executable).parent / "pyhanko")
-    if (Path(sys.executable).parent / "pyhanko").exists() else None)
+    if (Path(sys.executable).parent / "pyhanko").exists()
+    else None
+)
 
 
 @pytest.mark.skipif(PYHANKO is None, reason="pyHanko's CLI (pyhanko-cli) is not installed")
@@ -229,6 +260,7 @@ def test_pyhanko_cli_agrees(signed: Signed, tmp_path: Path) -> None:
         assert [line.split(":")[0] for line in lines] == ["Village", "Winner"]
         assert all(":INTACT:TRUSTED," in line for line in lines), lines
         if command == "validate":
-            failed = subprocess.run([*args, str(bad)], capture_output=True, timeout=120,
-                                    check=False)
+            failed = subprocess.run(
+                [*args, str(bad)], capture_output=True, timeout=120, check=False
+            )
             assert failed.returncode != 0, (command, failed.stdout.decode())

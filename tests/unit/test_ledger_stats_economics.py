@@ -18,7 +18,8 @@ def terms_and_prices(draw: st.DrawFn) -> tuple[dict[str, Any], int, int]:
     unit = draw(st.sampled_from(["per_year", "per_mu_year", "per_month"]))
     years = draw(st.integers(1, 30))
     terms: dict[str, Any] = {
-        "price_unit": unit, "term_years": years,
+        "price_unit": unit,
+        "term_years": years,
         "payment": draw(st.sampled_from(["annual", "semiannual", "monthly", "lump_sum"])),
         "rent_free_months": draw(st.integers(0, years * 12 - 1)),
     }
@@ -27,8 +28,10 @@ def terms_and_prices(draw: st.DrawFn) -> tuple[dict[str, Any], int, int]:
         frac = draw(st.sampled_from(["", ".5", ".25", ".3333", ".07"]))
         terms["area"] = f"{whole}{frac}"
     if draw(st.booleans()):
-        terms["escalation"] = {"every_years": draw(st.integers(1, 5)),
-                               "percent": draw(st.sampled_from([5, 3, "2.5", "0.75", 10]))}
+        terms["escalation"] = {
+            "every_years": draw(st.integers(1, 5)),
+            "percent": draw(st.sampled_from([5, 3, "2.5", "0.75", 10])),
+        }
     listing = draw(st.integers(1, 10**9))
     final = listing + draw(st.integers(0, 10**9))
     return terms, listing, final
@@ -40,13 +43,25 @@ def reference(terms: dict[str, Any], listing: int, final: int) -> tuple[int, ...
     if terms.get("escalation"):
         e = terms["escalation"]
         escalation = contract_economics.Escalation(e["every_years"], Fraction(e["percent"]))
-    args = (terms["price_unit"], area, terms["term_years"], terms["payment"], escalation,
-            terms["rent_free_months"])
+    args = (
+        terms["price_unit"],
+        area,
+        terms["term_years"],
+        terms["payment"],
+        escalation,
+        terms["rent_free_months"],
+    )
     income = contract_economics.income(listing, final, *args)
     listing_total = contract_economics.contract_value_fen(
-        contract_economics.rent_schedule(listing, *args))
-    return (listing_total, income.contract_value_fen, income.premium_per_year_fen,
-            income.premium_over_term_fen, income.contract_value_fen)
+        contract_economics.rent_schedule(listing, *args)
+    )
+    return (
+        listing_total,
+        income.contract_value_fen,
+        income.premium_per_year_fen,
+        income.premium_over_term_fen,
+        income.contract_value_fen,
+    )
 
 
 @settings(max_examples=150, deadline=None)
@@ -54,20 +69,32 @@ def reference(terms: dict[str, Any], listing: int, final: int) -> tuple[int, ...
 def test_closed_form_equals_the_rent_schedule(case: tuple[dict[str, Any], int, int]) -> None:
     terms, listing, final = case
     got = economics(terms, listing, final)
-    assert (got.listing_total_fen, got.deal_total_fen, got.premium_per_year_fen,
-            got.premium_over_term_fen, got.contract_value_fen) == reference(terms, listing, final)
+    assert (
+        got.listing_total_fen,
+        got.deal_total_fen,
+        got.premium_per_year_fen,
+        got.premium_over_term_fen,
+        got.contract_value_fen,
+    ) == reference(terms, listing, final)
 
 
 def test_the_reference_case() -> None:
     terms = {"price_unit": "per_year", "term_years": 10, "payment": "annual"}
     got = economics(terms, 1_200_000, 2_400_000)
-    assert (got.listing_total_fen, got.deal_total_fen, got.premium_over_term_fen,
-            got.premium_per_year_fen) == (12_000_000, 24_000_000, 12_000_000, 1_200_000)
+    assert (
+        got.listing_total_fen,
+        got.deal_total_fen,
+        got.premium_over_term_fen,
+        got.premium_per_year_fen,
+    ) == (12_000_000, 24_000_000, 12_000_000, 1_200_000)
     assert economics(terms, 1_200_000, None).deal_total_fen == 0
 
 
-@given(st.lists(st.tuples(st.integers(1, 2**53 - 1), st.integers(0, 2**53 - 1)),
-                min_size=2, max_size=2))
+@given(
+    st.lists(
+        st.tuples(st.integers(1, 2**53 - 1), st.integers(0, 2**53 - 1)), min_size=2, max_size=2
+    )
+)
 def test_premium_key_sorts_exactly_like_the_rate(pairs: list[tuple[int, int]]) -> None:
     (l1, f1), (l2, f2) = pairs
     r1, r2 = Fraction(f1, l1), Fraction(f2, l2)

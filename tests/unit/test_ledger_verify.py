@@ -37,16 +37,31 @@ def make_log() -> list[dict[str, Any]]:
     """Entries of two subjects interleaved, as the log would hold them."""
     heads: dict[str, tuple[int, str]] = {}
     documents = []
-    plan = [SUBJECT, "user:1", SUBJECT, SUBJECT, "payments", SUBJECT, "user:1", SUBJECT,
-            SUBJECT, SUBJECT, "settings", SUBJECT]
+    plan = [
+        SUBJECT,
+        "user:1",
+        SUBJECT,
+        SUBJECT,
+        "payments",
+        SUBJECT,
+        "user:1",
+        SUBJECT,
+        SUBJECT,
+        SUBJECT,
+        "settings",
+        SUBJECT,
+    ]
     for n, subject in enumerate(plan):
         seq, prev = heads.get(subject, (0, GENESIS))
         doc = entry_document(
-            subject=subject, seq=seq + 1, type=["listing.created", "auction.bid",
-                                               "deposit.paid"][n % 3],
+            subject=subject,
+            seq=seq + 1,
+            type=["listing.created", "auction.bid", "deposit.paid"][n % 3],
             actor="user:3" if n % 2 else "system",
             payload={"amount_fen": 1_200_000 + 24_000 * n, "reason": "材料齐全", "n": n},
-            at=T0 + timedelta(seconds=n), prev=prev)
+            at=T0 + timedelta(seconds=n),
+            prev=prev,
+        )
         heads[subject] = (seq + 1, entry_hash(doc))
         documents.append(doc)
     return documents
@@ -57,21 +72,33 @@ LEAVES = [leaf_hash(canonical_json(d)) for d in LOG]
 
 
 def checkpoint(size: int, key: Ed25519PrivateKey = KEY) -> str:
-    return sign_checkpoint(ORIGIN, size, root_hash(LEAVES[:size]), ORIGIN, key,
-                           extensions=["time 2026-12-01T01:00:00.000000Z"])
+    return sign_checkpoint(
+        ORIGIN,
+        size,
+        root_hash(LEAVES[:size]),
+        ORIGIN,
+        key,
+        extensions=["time 2026-12-01T01:00:00.000000Z"],
+    )
 
 
 def make_bundle(size: int = len(LOG), subject: str = SUBJECT, head: bool = True) -> dict[str, Any]:
     entries = [
-        {"index": i, "entry": copy.deepcopy(d), "inclusion_proof": [h.hex() for h in
-                                                     inclusion_proof(LEAVES[:size], i)]}
-        for i, d in enumerate(LOG[:size]) if d["subject"] == subject
+        {
+            "index": i,
+            "entry": copy.deepcopy(d),
+            "inclusion_proof": [h.hex() for h in inclusion_proof(LEAVES[:size], i)],
+        }
+        for i, d in enumerate(LOG[:size])
+        if d["subject"] == subject
     ]
     bundle: dict[str, Any] = {"checkpoint": checkpoint(size), "entries": entries}
     if head:
         last = entries[-1]["entry"]
-        bundle["head"] = sign_note(head_text(ORIGIN, subject, last["seq"], entry_hash(last), size),
-                                   make_signer(ORIGIN, KEY))
+        bundle["head"] = sign_note(
+            head_text(ORIGIN, subject, last["seq"], entry_hash(last), size),
+            make_signer(ORIGIN, KEY),
+        )
     return bundle
 
 
@@ -221,8 +248,10 @@ def test_a_forged_checkpoint_is_refused(forge: str) -> None:
 
 def test_a_forged_head_is_refused() -> None:
     bundle = make_bundle()
-    bundle["head"] = sign_note(head_text(ORIGIN, SUBJECT, 9, "0" * 64, len(LOG)),
-                               make_signer(ORIGIN, Ed25519PrivateKey.generate()))
+    bundle["head"] = sign_note(
+        head_text(ORIGIN, SUBJECT, 9, "0" * 64, len(LOG)),
+        make_signer(ORIGIN, Ed25519PrivateKey.generate()),
+    )
     assert failure_position(bundle) is None
 
 
@@ -231,8 +260,11 @@ def test_a_trusted_older_checkpoint_is_checked_by_consistency_proof() -> None:
     old = checkpoint(5)
     report = verify_bundle(bundle, VKEY, trusted_checkpoint=old)
     assert not report.ok and report.failure is not None and "一致性证明" in report.failure.message
-    bundle["consistency"] = {"old_size": 5, "new_size": len(LOG), "proof": [
-        h.hex() for h in consistency_proof(LEAVES, 5, len(LOG))]}
+    bundle["consistency"] = {
+        "old_size": 5,
+        "new_size": len(LOG),
+        "proof": [h.hex() for h in consistency_proof(LEAVES, 5, len(LOG))],
+    }
     assert verify_bundle(bundle, VKEY, trusted_checkpoint=old).ok
     assert verify_bundle(bundle, VKEY, trusted_checkpoint=bundle["checkpoint"]).ok
     # A checkpoint of a different history (leaf 2 changed) cannot be made consistent.

@@ -55,11 +55,25 @@ TERMINAL = {S.SOLD, S.FAILED, S.WITHDRAWN}
 
 def test_the_machine_has_the_states_and_actions_of_the_spec() -> None:
     assert {s.value for s in ListingState} == {
-        "draft", "submitted", "returned", "accepted", "announced", "auction", "sold",
-        "failed", "withdrawn",
+        "draft",
+        "submitted",
+        "returned",
+        "accepted",
+        "announced",
+        "auction",
+        "sold",
+        "failed",
+        "withdrawn",
     }
     assert {a.value for a in Action} == {
-        "submit", "accept", "return", "announce", "withdraw", "open_auction", "sell", "fail",
+        "submit",
+        "accept",
+        "return",
+        "announce",
+        "withdraw",
+        "open_auction",
+        "sell",
+        "fail",
         "extend",
     }
     assert len(ILLEGAL) == len(ALL_PAIRS) - len(LEGAL) == 9 * 9 - 13
@@ -152,8 +166,12 @@ POLICIES = ["agreement", "fail", "extend"]
 @pytest.mark.parametrize("extended", [False, True])
 @pytest.mark.parametrize("min_bidders", [1, 2, 3])
 def test_no_qualified_bidder_fails(policy: str, extended: bool, min_bidders: int) -> None:
-    assert registration_outcome(0, min_bidders=min_bidders, single_policy=policy,
-                                already_extended=extended) is Outcome.FAILED
+    assert (
+        registration_outcome(
+            0, min_bidders=min_bidders, single_policy=policy, already_extended=extended
+        )
+        is Outcome.FAILED
+    )
 
 
 @pytest.mark.parametrize(
@@ -171,26 +189,38 @@ def test_no_qualified_bidder_fails(policy: str, extended: bool, min_bidders: int
 def test_single_qualified_bidder_follows_the_policy(
     policy: str, extended: bool, expected: Outcome, min_bidders: int
 ) -> None:
-    assert registration_outcome(1, min_bidders=min_bidders, single_policy=policy,
-                                already_extended=extended) is expected
+    assert (
+        registration_outcome(
+            1, min_bidders=min_bidders, single_policy=policy, already_extended=extended
+        )
+        is expected
+    )
 
 
 @pytest.mark.parametrize("policy", POLICIES)
 @pytest.mark.parametrize("extended", [False, True])
 def test_two_qualified_bidders_go_to_auction(policy: str, extended: bool) -> None:
-    assert registration_outcome(2, min_bidders=2, single_policy=policy,
-                                already_extended=extended) is Outcome.AUCTION
+    assert (
+        registration_outcome(2, min_bidders=2, single_policy=policy, already_extended=extended)
+        is Outcome.AUCTION
+    )
     # one bidder cannot compete, so a minimum of 1 still means at least two for an auction
-    assert registration_outcome(2, min_bidders=1, single_policy=policy,
-                                already_extended=extended) is Outcome.AUCTION
+    assert (
+        registration_outcome(2, min_bidders=1, single_policy=policy, already_extended=extended)
+        is Outcome.AUCTION
+    )
 
 
 @pytest.mark.parametrize("policy", POLICIES)
 def test_fewer_than_the_configured_minimum_fails(policy: str) -> None:
-    assert registration_outcome(2, min_bidders=3, single_policy=policy,
-                                already_extended=False) is Outcome.FAILED
-    assert registration_outcome(3, min_bidders=3, single_policy=policy,
-                                already_extended=False) is Outcome.AUCTION
+    assert (
+        registration_outcome(2, min_bidders=3, single_policy=policy, already_extended=False)
+        is Outcome.FAILED
+    )
+    assert (
+        registration_outcome(3, min_bidders=3, single_policy=policy, already_extended=False)
+        is Outcome.AUCTION
+    )
 
 
 @given(
@@ -202,8 +232,9 @@ def test_fewer_than_the_configured_minimum_fails(policy: str) -> None:
 def test_outcome_for_n_qualified(
     qualified: int, min_bidders: int, policy: str, extended: bool
 ) -> None:
-    outcome = registration_outcome(qualified, min_bidders=min_bidders, single_policy=policy,
-                                   already_extended=extended)
+    outcome = registration_outcome(
+        qualified, min_bidders=min_bidders, single_policy=policy, already_extended=extended
+    )
     if qualified == 0:
         assert outcome is Outcome.FAILED
     elif qualified == 1:
@@ -243,11 +274,21 @@ WITH_HOLIDAY = WorkingDayCalendar(holidays=[NEW_YEAR])
 WITH_MAKEUP = WorkingDayCalendar(holidays=[NEW_YEAR], makeup_workdays=[date(2027, 1, 2)])
 
 
-def announce(closes: datetime, starts: datetime | None = None, *, now: datetime = MONDAY,
-             days: int = 7, calendar: WorkingDayCalendar = PLAIN) -> None:
-    check_announcement(now=now, registration_closes_at=closes,
-                       auction_starts_at=starts or closes + timedelta(days=1),
-                       notice_working_days=days, calendar=calendar)
+def announce(
+    closes: datetime,
+    starts: datetime | None = None,
+    *,
+    now: datetime = MONDAY,
+    days: int = 7,
+    calendar: WorkingDayCalendar = PLAIN,
+) -> None:
+    check_announcement(
+        now=now,
+        registration_closes_at=closes,
+        auction_starts_at=starts or closes + timedelta(days=1),
+        notice_working_days=days,
+        calendar=calendar,
+    )
 
 
 def test_notice_period_counts_working_days_only() -> None:
@@ -286,8 +327,9 @@ def test_dates_are_beijing_dates() -> None:
     announce(bj(2027, 1, 6, 9), now=sunday_utc_evening)
 
 
-@given(days=st.integers(min_value=0, max_value=30),
-       hours=st.integers(min_value=1, max_value=24 * 60))
+@given(
+    days=st.integers(min_value=0, max_value=30), hours=st.integers(min_value=1, max_value=24 * 60)
+)
 def test_notice_rule_agrees_with_the_calendar(days: int, hours: int) -> None:
     closes = MONDAY + timedelta(hours=hours)
     earliest = WITH_HOLIDAY.add_working_days(date(2026, 12, 28), days)

@@ -1,4 +1,4 @@
-"""The fan-out hub and watchers: frames encoded once, in order; a stuck watcher is dropped (4008)."""
+"""The fan-out hub and watchers: frames encoded once, in order; a stuck watcher gets 4008."""
 
 from __future__ import annotations
 
@@ -95,5 +95,9 @@ async def test_a_watcher_that_falls_behind_is_closed_with_4008() -> None:
 
 def test_rejections_carry_the_chinese_message() -> None:
     frame = live.rejected("r1", "stale")
-    assert frame == {"type": "rejected", "ref": "r1", "code": "stale",
-                     "message": "出价前价格已被他人刷新，请按最新价格重新出价"}
+    assert frame == {
+        "type": "rejected",
+        "ref": "r1",
+        "code": "stale",
+        "message": "出价前价格已被他人刷新，请按最新价格重新出价",
+    }
