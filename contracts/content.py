@@ -17,6 +17,7 @@ from contracts import economics
 from core.clock import CHINA_TZ
 from core.ids import mask_id_number, mask_phone
 from core.money import format_percent, format_yuan, yuan_in_words
+from listings.schemas import CATEGORY_NAMES_ZH
 
 #: Bumped whenever the templates or this data change in a way that alters rendered bytes.
 TEMPLATE_VERSION = "1"
@@ -33,18 +34,6 @@ PAYMENTS_ZH = {
 }
 AREA_UNITS_ZH = {"mu": "亩", "square_meter": "平方米", "hectare": "公顷", "item": "项"}
 ID_TYPES_ZH = {"resident_id": "居民身份证", "uscc": "统一社会信用代码"}
-CATEGORY_NAMES_ZH = {
-    "land_management_rights": "土地经营权",
-    "forest_rights": "林权",
-    "wasteland": "四荒地",
-    "aquaculture_water": "养殖水面",
-    "collective_construction_land": "集体经营性建设用地",
-    "collective_operating_assets": "集体经营性资产",
-    "farm_facilities": "农业设施",
-    "water_works": "小型水利设施",
-    "sea_areas": "海域",
-    "other": "其他",
-}
 DEFAULT_USE = "符合法律法规及该资产规划用途的合法经营活动"
 DEAL_KINDS_ZH = {"auction": "网络竞价", "agreement": "协议成交（仅一名合格竞买人）"}
 

@@ -12,7 +12,7 @@ from litestar.params import JSONBody
 from msgspec import Meta
 
 from core import settings as exchange_settings
-from core.accounts import NewUser, User, add_user, login, logout, region_of
+from core.accounts import User, login, logout, region_of, sign_up_bidder
 from core.errors import NotAuthenticated
 from core.ids import mask_id_number, mask_phone
 from core.web import (
@@ -149,18 +149,13 @@ class BidderController(Controller):
         svc = services(request)
         svc.login_limiter.hit(f"signup-ip:{client_ip(request) or '-'}")
         async with svc.db.write() as session:
-            user = await add_user(
+            user = await sign_up_bidder(
                 session,
-                NewUser(
-                    username=data.phone,
-                    role="bidder",
-                    password=data.password,
-                    display_name=data.name,
-                    id_type=data.id_type,
-                    id_number=data.id_number,
-                    phone=data.phone,
-                ),
-                actor="public",
+                name=data.name,
+                id_type=data.id_type,
+                id_number=data.id_number,
+                phone=data.phone,
+                password=data.password,
                 now=svc.now(),
                 passwords=svc.passwords,
             )

@@ -31,7 +31,7 @@ from app.pages.common import (
 from auction.models import Auction
 from auction.wire import snapshot_frame
 from contracts.deals import load_deal
-from core.accounts import NewUser, add_user, login, logout
+from core.accounts import login, logout, sign_up_bidder
 from core.api import BidderSignUp
 from core.errors import DomainError, NotAuthenticated, NotFound
 from core.web import (
@@ -353,18 +353,13 @@ class PublicPages(Controller):
         try:
             svc.login_limiter.hit(f"signup-ip:{client_ip(request) or '-'}")
             async with svc.db.write() as session:
-                await add_user(
+                await sign_up_bidder(
                     session,
-                    NewUser(
-                        username=body.phone,
-                        role="bidder",
-                        password=body.password,
-                        display_name=body.name,
-                        id_type=body.id_type,
-                        id_number=body.id_number,
-                        phone=body.phone,
-                    ),
-                    actor="public",
+                    name=body.name,
+                    id_type=body.id_type,
+                    id_number=body.id_number,
+                    phone=body.phone,
+                    password=body.password,
                     now=svc.now(),
                     passwords=svc.passwords,
                 )

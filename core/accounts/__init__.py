@@ -13,6 +13,7 @@ from core.accounts.service import (
     login,
     logout,
     region_of,
+    sign_up_bidder,
     user_subject,
     within,
 )
@@ -35,6 +36,7 @@ __all__ = [
     "login",
     "logout",
     "region_of",
+    "sign_up_bidder",
     "user_subject",
     "within",
 ]

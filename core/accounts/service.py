@@ -118,6 +118,35 @@ async def add_user(
     return user
 
 
+async def sign_up_bidder(
+    session: AsyncSession,
+    *,
+    name: str,
+    id_type: IdType,
+    id_number: str,
+    phone: str,
+    password: str,
+    now: datetime,
+    passwords: Passwords = DEFAULT_PASSWORDS,
+) -> User:
+    """A bidder registers themselves; their phone number is their username."""
+    return await add_user(
+        session,
+        NewUser(
+            username=phone,
+            role="bidder",
+            password=password,
+            display_name=name,
+            id_type=id_type,
+            id_number=id_number,
+            phone=phone,
+        ),
+        actor="public",
+        now=now,
+        passwords=passwords,
+    )
+
+
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
