@@ -16,7 +16,7 @@ from contracts.deals import load_deal
 from contracts.models import SigningCertificate
 from core import ledger
 from core.errors import Conflict, NotFound
-from core.web import PUBLIC, actor, actor_or_none, allow, client_ip, services, strict_json_body
+from core.web import PUBLIC, actor, actor_or_none, allow, client_ip, services
 
 PARTIES_AND_STAFF = ("village", "bidder", "reviewer", "regulator", "admin")
 STAFF = ("reviewer", "regulator", "admin")
@@ -61,7 +61,6 @@ def _pdf(body: bytes, filename: str, sha256: str) -> Response[bytes]:
 
 class DealController(Controller):
     path = "/api/v1/listings"
-    before_request = staticmethod(strict_json_body)
 
     @get("/{listing_id:int}/deal", opt=PUBLIC)
     async def deal(
@@ -116,7 +115,6 @@ class DealController(Controller):
 
 class ContractController(Controller):
     path = "/api/v1/contracts"
-    before_request = staticmethod(strict_json_body)
 
     @get("/{contract_id:int}", guards=[allow(*PARTIES_AND_STAFF)])
     async def show(
@@ -204,7 +202,6 @@ class ContractController(Controller):
 
 class AuthorityController(Controller):
     path = "/api/v1/ca"
-    before_request = staticmethod(strict_json_body)
 
     @get("/root.pem", opt=PUBLIC)
     async def root(self, request: Request[Any, Any, Any]) -> Response[bytes]:

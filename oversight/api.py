@@ -15,7 +15,7 @@ from core.errors import InvalidInput
 from core.ledger import bundle as ledger_bundle
 from core.ledger import sequencer
 from core.ledger.models import LedgerEntry
-from core.web import PUBLIC, actor, allow, services, strict_json_body
+from core.web import PUBLIC, actor, allow, services
 from listings import service as listing_service
 from oversight import jobs, stats, views, warnings
 
@@ -192,7 +192,6 @@ class AcknowledgeBody(msgspec.Struct, forbid_unknown_fields=True):
 
 class WarningController(Controller):
     path = "/api/v1/warnings"
-    before_request = strict_json_body
 
     @get("/", guards=[allow("regulator", "admin")])
     async def search(
