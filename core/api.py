@@ -2,28 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Controller, Request, Response, get, post, put
-from litestar.datastructures import Cookie
 from litestar.params import JSONBody
 from msgspec import Meta
 
 from core import settings as exchange_settings
-from core.accounts import User, login, logout, region_of, sign_up_bidder
-from core.errors import NotAuthenticated
+from core.accounts import User, logout, region_of, sign_up_bidder
 from core.ids import mask_id_number, mask_phone
 from core.web import (
-    CSRF_COOKIE,
     PUBLIC,
-    SESSION_COOKIE,
     actor,
     allow,
+    cleared_session_cookies,
     client_ip,
     csrf_token,
     services,
+    session_cookies,
+    sign_in,
     token_of,
 )
 
@@ -65,57 +63,16 @@ class AuthController(Controller):
         self, request: Request[Any, Any, Any], data: JSONBody[LoginBody]
     ) -> Response[Any]:
         svc = services(request)
-        ip = client_ip(request) or "-"
-        # Failed attempts count against the username and the address; success clears neither
-        # the address (a guesser's successes elsewhere don't buy more tries) nor logs anyone out.
-        keys = (f"user:{data.username}", f"ip:{ip}")
-        svc.login_limiter.check(*keys)
-        try:
-            async with svc.db.write() as session:
-                token, user = await login(
-                    session,
-                    data.username,
-                    data.password,
-                    now=svc.now(),
-                    ttl=timedelta(seconds=svc.config.token_ttl_seconds),
-                    ip=ip,
-                    user_agent=request.headers.get("user-agent"),
-                    passwords=svc.passwords,
-                )
-        except NotAuthenticated:
-            svc.login_limiter.record(*keys)
-            raise
-        svc.login_limiter.reset(f"user:{data.username}")
-        csrf = csrf_token(svc.config.secret_key, token)
-        secure = svc.config.secure_cookies
+        token, user = await sign_in(request, data.username, data.password)
         async with svc.db.read() as session:
             region = await region_of(session, user)
         return Response(
             {
                 "token": token,
-                "csrf_token": csrf,
+                "csrf_token": csrf_token(svc.config.secret_key, token),
                 "user": user_view(user, region_path=region.path if region else None),
             },
-            cookies=[
-                Cookie(
-                    key=SESSION_COOKIE,
-                    value=token,
-                    httponly=True,
-                    samesite="lax",
-                    secure=secure,
-                    max_age=svc.config.token_ttl_seconds,
-                    path="/",
-                ),
-                Cookie(
-                    key=CSRF_COOKIE,
-                    value=csrf,
-                    httponly=False,
-                    samesite="strict",
-                    secure=secure,
-                    max_age=svc.config.token_ttl_seconds,
-                    path="/",
-                ),
-            ],
+            cookies=session_cookies(svc.config, token),
         )
 
     @post("/logout", guards=[allow()], status_code=200)
@@ -125,13 +82,7 @@ class AuthController(Controller):
         assert token is not None
         async with svc.db.write() as session:
             await logout(session, token, now=svc.now())
-        return Response(
-            {"ok": True},
-            cookies=[
-                Cookie(key=SESSION_COOKIE, value="", max_age=0, path="/"),
-                Cookie(key=CSRF_COOKIE, value="", max_age=0, path="/"),
-            ],
-        )
+        return Response({"ok": True}, cookies=cleared_session_cookies())
 
     @get("/me", guards=[allow()])
     async def me(self, request: Request[Any, Any, Any]) -> dict[str, Any]:

@@ -14,19 +14,20 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
 from litestar import Request, Response
 from litestar.connection import ASGIConnection
+from litestar.datastructures import Cookie
 from litestar.enums import ScopeType
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from core.accounts import Actor, Passwords, actor_for
+from core.accounts import Actor, Passwords, User, actor_for, login
 from core.clock import Clock
 from core.config import Config
 from core.db import Database
@@ -172,6 +173,62 @@ async def strict_json_body(request: Request[Any, Any, Any]) -> None:
         ) from None
     except msgspec.DecodeError:
         return  # malformed JSON: Litestar's own decoding answers it
+
+
+async def sign_in(
+    request: Request[Any, Any, Any], username: str, password: str
+) -> tuple[str, User]:
+    """Log in (API and login page alike), rate limited per username and per address.
+
+    Failed attempts count against both keys; success clears the username's count only, so a
+    guesser's successes elsewhere buy no more tries from the same address.
+    """
+    svc = services(request)
+    ip = client_ip(request) or "-"
+    keys = (f"user:{username}", f"ip:{ip}")
+    svc.login_limiter.check(*keys)
+    try:
+        async with svc.db.write() as session:
+            token, user = await login(
+                session,
+                username,
+                password,
+                now=svc.now(),
+                ttl=timedelta(seconds=svc.config.token_ttl_seconds),
+                ip=ip,
+                user_agent=request.headers.get("user-agent"),
+                passwords=svc.passwords,
+            )
+    except NotAuthenticated:
+        svc.login_limiter.record(*keys)
+        raise
+    svc.login_limiter.reset(f"user:{username}")
+    return token, user
+
+
+def session_cookies(config: Config, token: str) -> list[Cookie]:
+    """The HttpOnly session cookie and the readable CSRF cookie (double submit)."""
+    common: dict[str, Any] = {
+        "secure": config.secure_cookies,
+        "max_age": config.token_ttl_seconds,
+        "path": "/",
+    }
+    return [
+        Cookie(key=SESSION_COOKIE, value=token, httponly=True, samesite="lax", **common),
+        Cookie(
+            key=CSRF_COOKIE,
+            value=csrf_token(config.secret_key, token),
+            httponly=False,
+            samesite="strict",
+            **common,
+        ),
+    ]
+
+
+def cleared_session_cookies() -> list[Cookie]:
+    return [
+        Cookie(key=name, value="", max_age=0, path="/") for name in (SESSION_COOKIE, CSRF_COOKIE)
+    ]
 
 
 def form_csrf_ok(request: Request[Any, Any, Any], sent: str | None) -> bool:

@@ -3,7 +3,6 @@ and signing in / signing up."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated, Any
 
 import msgspec
@@ -31,19 +30,19 @@ from app.pages.common import (
 from auction.models import Auction
 from auction.wire import snapshot_frame
 from contracts.deals import load_deal
-from core.accounts import login, logout, sign_up_bidder
+from core.accounts import logout, sign_up_bidder
 from core.api import BidderSignUp
-from core.errors import DomainError, NotAuthenticated, NotFound
+from core.errors import DomainError, NotFound
 from core.web import (
-    CSRF_COOKIE,
     PUBLIC,
-    SESSION_COOKIE,
     actor,
     actor_or_none,
     allow,
+    cleared_session_cookies,
     client_ip,
-    csrf_token,
     services,
+    session_cookies,
+    sign_in,
     token_of,
 )
 from listings import registration as reg
@@ -271,7 +270,7 @@ class PublicPages(Controller):
                 request, "login.html", status=400, title="登录", form=form, form_token=token
             )
         try:
-            session_token, user = await _sign_in(request, username, password)
+            session_token, user = await sign_in(request, username, password)
         except DomainError as exc:
             form.fail(exc, {"auth": "password"})
             return render(
@@ -292,7 +291,7 @@ class PublicPages(Controller):
         return Redirect(
             "/",
             status_code=303,
-            cookies=[_expired_cookie(SESSION_COOKIE), _expired_cookie(CSRF_COOKIE)],
+            cookies=cleared_session_cookies(),
         )
 
     @get("/signup", opt=PUBLIC)
@@ -363,7 +362,7 @@ class PublicPages(Controller):
                     now=svc.now(),
                     passwords=svc.passwords,
                 )
-            session_token, _ = await _sign_in(request, body.phone, body.password)
+            session_token, _ = await sign_in(request, body.phone, body.password)
         except DomainError as exc:
             form.fail(exc, {"id": "id_number", "user.exists": "phone"})
             return render(
@@ -401,63 +400,13 @@ def _expired() -> FieldError:
     return FieldError("页面已过期，请重新提交", "auth.csrf")
 
 
-def _expired_cookie(name: str) -> Cookie:
-    return Cookie(key=name, value="", max_age=0, path="/")
-
-
-async def _sign_in(request: Req, username: str, password: str) -> tuple[str, Any]:
-    """The same sign-in as the API's: rate limited per username and address."""
-    svc = services(request)
-    ip = client_ip(request) or "-"
-    keys = (f"user:{username}", f"ip:{ip}")
-    svc.login_limiter.check(*keys)
-    try:
-        async with svc.db.write() as session:
-            token, user = await login(
-                session,
-                username,
-                password,
-                now=svc.now(),
-                ttl=timedelta(seconds=svc.config.token_ttl_seconds),
-                ip=ip,
-                user_agent=request.headers.get("user-agent"),
-                passwords=svc.passwords,
-            )
-    except NotAuthenticated:
-        svc.login_limiter.record(*keys)
-        raise
-    svc.login_limiter.reset(f"user:{username}")
-    return token, user
-
-
 def _signed_in(request: Req, target: str, token: str) -> Response[Any]:
     """Set the same cookies as `POST /api/v1/auth/login`."""
-    svc = services(request)
-    secure, ttl = svc.config.secure_cookies, svc.config.token_ttl_seconds
+    cookies = session_cookies(services(request).config, token)
     return Redirect(
         target,
         status_code=303,
-        cookies=[
-            Cookie(
-                key=SESSION_COOKIE,
-                value=token,
-                httponly=True,
-                samesite="lax",
-                secure=secure,
-                max_age=ttl,
-                path="/",
-            ),
-            Cookie(
-                key=CSRF_COOKIE,
-                value=csrf_token(svc.config.secret_key, token),
-                httponly=False,
-                samesite="strict",
-                secure=secure,
-                max_age=ttl,
-                path="/",
-            ),
-            Cookie(key=FORM_COOKIE, value="", max_age=0, path="/"),
-        ],
+        cookies=[*cookies, Cookie(key=FORM_COOKIE, value="", max_age=0, path="/")],
     )
 
 
