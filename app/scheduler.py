@@ -28,13 +28,16 @@ async def close_due_registrations(svc: Services, on_deal: list[DealHook] | None 
     async with svc.db.read() as session:
         due = await registration.due_closings(session, now)
     for listing_id in due:
-        async with svc.db.write() as session:
-            settings = await exchange_settings.load(session)
-            closing = await opening.close_registration(
-                session, listing_id, settings, now, on_deal=on_deal or []
-            )
-        if closing is not None:
-            log.info("listing %s: registration closed → %s", listing_id, closing.outcome.value)
+        try:
+            async with svc.db.write() as session:
+                settings = await exchange_settings.load(session)
+                closing = await opening.close_registration(
+                    session, listing_id, settings, now, on_deal=on_deal or []
+                )
+            if closing is not None:
+                log.info("listing %s: registration closed → %s", listing_id, closing.outcome.value)
+        except Exception:  # one listing must not hold up the others
+            log.exception("listing %s: closing registration failed; retrying", listing_id)
 
 
 async def run(jobs: list[Job], interval_ms: int, stop: asyncio.Event) -> None:

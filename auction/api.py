@@ -34,12 +34,12 @@ REJECTION_STATUS = {
 class BidBody(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     amount_fen: Annotated[int, Meta(ge=1, le=10**13)]
     ref: Annotated[str, Meta(min_length=1, max_length=64)]
-    based_on_seq: Annotated[int, Meta(ge=0)] | None = None
+    based_on_seq: Annotated[int, Meta(ge=0, le=2**31 - 1)] | None = None
 
 
 class MatchBody(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     ref: Annotated[str, Meta(min_length=1, max_length=64)]
-    based_on_seq: Annotated[int, Meta(ge=0)] | None = None
+    based_on_seq: Annotated[int, Meta(ge=0, le=2**31 - 1)] | None = None
 
 
 class ReasonBody(msgspec.Struct, forbid_unknown_fields=True):

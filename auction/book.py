@@ -25,10 +25,10 @@ from auction import engine
 from auction.models import Auction, AuctionEvent, Bid, Deal
 from auction.wire import event_frame, iso
 from core import ledger
-from core.accounts import Actor
+from core.accounts import Actor, within
 from core.clock import Clock
 from core.db import Database
-from core.errors import NotFound
+from core.errors import NotFound, PermissionDenied
 from core.settings import ExchangeSettings
 from listings import Listing, Registration, registration, service
 
@@ -258,7 +258,12 @@ class BidBook:
                 batch = lane.waiting[: self.max_batch]
                 del lane.waiting[: self.max_batch]
                 async with self._lock(listing_id):
-                    await self._run_batch(listing_id, batch)
+                    try:
+                        await self._run_batch(listing_id, batch)
+                    except Exception as exc:  # e.g. publishing failed: nobody may hang
+                        for _, future in batch:
+                            if not future.done():
+                                future.set_exception(exc)
         finally:
             lane.draining = False
             if not lane.waiting and self._lanes.get(listing_id) is lane:
@@ -269,20 +274,22 @@ class BidBook:
     ) -> None:
         try:
             outcomes, frames = await self._apply_batch(listing_id, [r for r, _ in batch])
-        except IntegrityError:
-            if len(batch) > 1:  # one ref committed meanwhile by another worker: isolate it
+        except Exception as exc:
+            if len(batch) > 1:
+                # Nothing was written. One command spoiled the batch (a ref another worker
+                # committed meanwhile, or bad data): isolate it so the others still go in.
                 for item in batch:
                     await self._run_batch(listing_id, [item])
                 return
             request, future = batch[0]
-            async with self.db.read() as session:
-                first = (await _first_answers(session, listing_id, [request.key])).get(request.key)
-            _settle(future, first, IntegrityError)
-            return
-        except Exception as exc:  # nothing was written; every waiter hears why
-            for _, future in batch:
-                if not future.done():
-                    future.set_exception(exc)
+            if isinstance(exc, IntegrityError):  # the same ref, committed elsewhere first
+                async with self.db.read() as session:
+                    first = await _first_answers(session, listing_id, [request.key])
+                if (answer := first.get(request.key)) is not None:
+                    _settle(future, answer)
+                    return
+            if not future.done():
+                future.set_exception(exc)
             return
         for (_, future), outcome in zip(batch, outcomes, strict=True):
             _settle(future, outcome)  # acknowledge …
@@ -374,36 +381,43 @@ class BidBook:
     async def control(
         self, listing_id: int, staff: Actor, command: engine.Pause | engine.Resume
     ) -> Outcome:
-        """Pause or resume (technical fault), with the reason in the ledger."""
-        async with self._lock(listing_id), self.db.write() as session:
-            row = await _locked(session, listing_id)
-            chain = await ledger.Chain.open(session, subject(listing_id))
-            now = self.clock.now()
-            decision = engine.apply(rules_of(row), state_of(row), command, now)
-            frames = await self._persist(session, row, decision, chain, staff.name, now)
-            _store(row, rules_of(row), decision.state)
-            code = decision.rejection.value if decision.rejection else None
-            chain.append(
-                type=f"auction.{type(command).__name__.lower()}{'_rejected' if code else ''}",
-                actor=staff.name,
-                at=now,
-                payload={"reason": command.reason, "code": code},
-            )
-        await self.publish(listing_id, frames)
+        """Pause or resume (technical fault) within the reviewer's jurisdiction, ledgered."""
+        async with self._lock(listing_id):
+            async with self.db.write() as session:
+                visible = await service.load(session, staff, listing_id)
+                if not within(visible.village, staff.region):
+                    raise PermissionDenied(
+                        "listing.outside_jurisdiction", "该项目不在您的管辖范围内"
+                    )
+                row = await _locked(session, listing_id)
+                chain = await ledger.Chain.open(session, subject(listing_id))
+                now = self.clock.now()
+                decision = engine.apply(rules_of(row), state_of(row), command, now)
+                frames = await self._persist(session, row, decision, chain, staff.name, now)
+                _store(row, rules_of(row), decision.state)
+                code = decision.rejection.value if decision.rejection else None
+                chain.append(
+                    type=f"auction.{type(command).__name__.lower()}{'_rejected' if code else ''}",
+                    actor=staff.name,
+                    at=now,
+                    payload={"reason": command.reason, "code": code},
+                )
+            await self.publish(listing_id, frames)  # under the lock: in order with the bids
         return Outcome(code is None, code, row.seq, row.round, row.current_fen, tuple(frames))
 
     async def advance(self, listing_id: int) -> Outcome:
         """Apply the transitions that are due (timers); exactly once across workers."""
-        async with self._lock(listing_id), self.db.write() as session:
-            row = await _locked(session, listing_id)
-            now = self.clock.now()
-            decision = engine.advance(rules_of(row), state_of(row), now)
-            frames: list[dict[str, Any]] = []
-            if decision.events:
-                chain = await ledger.Chain.open(session, subject(listing_id))
-                frames = await self._persist(session, row, decision, chain, "system", now)
-                _store(row, rules_of(row), decision.state)
-        await self.publish(listing_id, frames)
+        async with self._lock(listing_id):
+            async with self.db.write() as session:
+                row = await _locked(session, listing_id)
+                now = self.clock.now()
+                decision = engine.advance(rules_of(row), state_of(row), now)
+                frames: list[dict[str, Any]] = []
+                if decision.events:
+                    chain = await ledger.Chain.open(session, subject(listing_id))
+                    frames = await self._persist(session, row, decision, chain, "system", now)
+                    _store(row, rules_of(row), decision.state)
+            await self.publish(listing_id, frames)  # under the lock: in order with the bids
         return Outcome(True, None, row.seq, row.round, row.current_fen, tuple(frames))
 
     async def _persist(
@@ -482,16 +496,8 @@ class BidBook:
                 await hook(session, deal, now)
 
 
-def _settle(
-    future: asyncio.Future[Outcome],
-    outcome: Outcome | None,
-    missing: type[Exception] = RuntimeError,
-) -> None:
-    if future.done():
-        return  # the caller went away (disconnected); the outcome is in the database anyway
-    if outcome is None:
-        future.set_exception(missing("no outcome recorded"))
-    else:
+def _settle(future: asyncio.Future[Outcome], outcome: Outcome) -> None:
+    if not future.done():  # else the caller went away; the outcome is in the database anyway
         future.set_result(outcome)
 
 

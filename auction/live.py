@@ -16,7 +16,7 @@ import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import WebSocket, websocket
@@ -160,10 +160,12 @@ class Hello(msgspec.Struct):
 
 
 class ClientFrame(msgspec.Struct):
+    """A client frame, with the same bounds as the HTTP bid body (auction/api.py)."""
+
     type: str
-    ref: str | None = None
-    amount_fen: int | None = None
-    based_on_seq: int | None = None
+    ref: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
+    amount_fen: Annotated[int, msgspec.Meta(ge=1, le=10**13)] | None = None
+    based_on_seq: Annotated[int, msgspec.Meta(ge=0, le=2**31 - 1)] | None = None
     t: int | float | None = None  # the client's own clock, echoed back untouched
 
 
@@ -250,7 +252,8 @@ async def _catch_up(conn: _Session, svc: Any, last_seq: int | None) -> bool:
             you = await registration.qualified_number(session, conn.listing_id, conn.actor.id)
         snapshot = snapshot_frame(row, svc.now(), you=you)
     for frame in missed:
-        await conn.send(frame)
+        if frame["seq"] <= row.seq:  # later ones come live (subscribed before reading)
+            await conn.send(frame)
     await conn.send(snapshot)
     conn.last_sent = row.seq
     return True

@@ -23,7 +23,11 @@ async def advance_due(db: Database, bids: BidBook, clock: Clock) -> int:
         due = await book.due(session, clock.now())
     moved = 0
     for listing_id in due:
-        outcome = await bids.advance(listing_id)
+        try:
+            outcome = await bids.advance(listing_id)
+        except Exception:
+            log.exception("auction %s: advancing failed; retrying next tick", listing_id)
+            continue
         if outcome.frames:
             moved += 1
             log.info("auction %s: %s", listing_id, [f["type"] for f in outcome.frames])

@@ -28,7 +28,8 @@ class Config:
     #: Signs CSRF tokens and protects stored keys; from the environment, else DATA_DIR/secret-key.
     secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     #: Shared secret of the bank's payment callbacks (HMAC-SHA256 of the raw body).
-    payment_secret: str = "change-me-payment-secret"
+    #: Empty never verifies; unset in the environment → a random one kept in DATA_DIR.
+    payment_secret: str = ""
     #: Documents, PDFs and key material.
     data_dir: str = "var/data"
     #: Session lifetime.
@@ -65,10 +66,12 @@ class Config:
                 values[f.name] = raw.strip().lower() in ("1", "true", "yes", "on")
             else:
                 values[f.name] = raw
+        data_dir = Path(str(values.get("data_dir", cls.data_dir)))
         if "secret_key" not in values:
-            values["secret_key"] = _persistent_secret(
-                Path(str(values.get("data_dir", cls.data_dir)))
-            )
+            values["secret_key"] = _persistent_secret(data_dir, "secret-key")
+        if not values.get("payment_secret"):
+            # No guessable default: until the bank is given a secret, nobody can forge one.
+            values["payment_secret"] = _persistent_secret(data_dir, "payment-secret")
         known = {f.name for f in fields(cls)}
         unknown = set(values) - known
         if unknown:
@@ -80,13 +83,13 @@ class Config:
         return self.database_url.startswith("sqlite")
 
 
-def _persistent_secret(data_dir: Path) -> str:
+def _persistent_secret(data_dir: Path, name: str) -> str:
     """The secret every worker and every restart shares when none is configured.
 
     It signs CSRF tokens and protects stored key material (the CA, the checkpoint key), so
     a per-process random value would lock a restarted worker out of its own keys.
     """
-    path = data_dir / "secret-key"
+    path = data_dir / name
     if not path.exists():
         data_dir.mkdir(parents=True, exist_ok=True)
         try:

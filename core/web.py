@@ -317,9 +317,14 @@ class RateLimiter:
         """Refuse (TooManyRequests) if any key has used up its attempts in the window."""
         now = self._ticks()
         for key in keys:
-            hits = self._hits[key]
+            hits = self._hits.get(key)
+            if hits is None:
+                continue
             while hits and hits[0] <= now - self.window:
                 hits.popleft()
+            if not hits:
+                del self._hits[key]  # forget idle keys: guessed usernames must not pile up
+                continue
             if len(hits) >= self.limit:
                 raise TooManyRequests(
                     "rate_limited",

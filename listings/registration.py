@@ -151,6 +151,8 @@ def sign_callback(secret: str, raw: bytes) -> str:
 
 
 def signature_ok(secret: str, raw: bytes, signature: str | None) -> bool:
+    if not secret:
+        return False  # an unconfigured secret must not make every signature "valid"
     return signature is not None and hmac.compare_digest(
         sign_callback(secret, raw), signature.strip().lower()
     )
@@ -477,10 +479,13 @@ async def qualified_numbers(
 ) -> dict[int, str]:
     """Bidder numbers of those among `bidder_ids` qualified for this listing, in one query."""
     rows = await session.execute(
-        select(Registration.bidder_id, Registration.bidder_number).where(
+        select(Registration.bidder_id, Registration.bidder_number)
+        .join(User, User.id == Registration.bidder_id)
+        .where(
             Registration.listing_id == listing_id,
             Registration.bidder_id.in_(bidder_ids),
             Registration.state == RegState.QUALIFIED,
+            User.active.is_(True),  # a deactivated bidder's open socket bids no more
         )
     )
     return {bidder_id: number for bidder_id, number in rows if number is not None}

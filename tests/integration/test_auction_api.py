@@ -15,7 +15,7 @@ import pytest
 from app.main import build_services, create_app
 from auction.engine import MESSAGES_ZH, Code
 from auction.timers import advance_due
-from core.accounts import Actor, User
+from core.accounts import Actor, NewUser, User, add_user
 from tests.integration.conftest import Exchange, make_exchange
 from tests.support import (
     PASSWORD,
@@ -307,3 +307,48 @@ async def test_concurrent_bids_on_one_lot_commit_together_in_arrival_order(
     assert [(o.seq, o.replayed) for o in again] == [(o.seq, True) for o in outcomes]
     snapshot = await exchange.http.ok("GET", f"/api/v1/auctions/{listing_id}")
     assert snapshot["round"] == 6 and snapshot["current_fen"] == amounts[-1]
+
+
+async def test_one_poisoned_command_does_not_sink_the_others_in_its_batch(
+    exchange: Exchange,
+) -> None:
+    listing_id, people, _ = await running(exchange, bidders=3)
+    book = exchange.app.state.bids
+    actors = []
+    for person in people:
+        me = await person.ok("GET", "/api/v1/auth/me")
+        async with exchange.services.db.read() as session:
+            user = await session.get(User, me["id"])
+            assert user is not None
+            actors.append(Actor(user, None))
+    # An amount the ledger cannot hold exactly (> 2**53) fails its own write, nothing else.
+    results = await asyncio.gather(
+        book.bid(listing_id, actors[0], amount_fen=1_224_000, ref="ok-1"),
+        book.bid(listing_id, actors[1], amount_fen=10**17, ref="poison"),
+        book.bid(listing_id, actors[2], amount_fen=1_248_000, ref="ok-2"),
+        return_exceptions=True,
+    )
+    assert isinstance(results[1], Exception)
+    assert [r.accepted for r in (results[0], results[2])] == [True, True]  # type: ignore[union-attr]
+    snapshot = await exchange.http.ok("GET", f"/api/v1/auctions/{listing_id}")
+    assert (snapshot["round"], snapshot["current_fen"]) == (2, 1_248_000)
+
+
+async def test_a_reviewer_cannot_pause_an_auction_outside_their_jurisdiction(
+    exchange: Exchange,
+) -> None:
+    listing_id, _, _ = await running(exchange)
+    async with exchange.services.db.write() as session:
+        await add_user(
+            session,
+            NewUser("far-reviewer", "reviewer", PASSWORD, "外县审核员", "福建省/泉州市/惠安县"),
+            actor="test",
+            now=exchange.clock.now(),
+            passwords=exchange.services.passwords,
+        )
+    far = await exchange.http.login("far-reviewer")
+    refused = await far.call("POST", f"/api/v1/auctions/{listing_id}/pause", {"reason": "越权"})
+    assert refused.status_code == 403
+    assert refused.json()["code"] == "listing.outside_jurisdiction"
+    snapshot = await exchange.http.ok("GET", f"/api/v1/auctions/{listing_id}")
+    assert snapshot["status"] == "countdown" and snapshot["seq"] == 1

@@ -7,10 +7,12 @@ import json
 from types import SimpleNamespace
 from typing import Any
 
+import msgspec
+import pytest
 from litestar.channels.backends.memory import MemoryChannelsBackend
 
 from auction import live
-from auction.live import CLOSE_SLOW, QUEUE_LIMIT, Hub, Watcher, _serve, _Session
+from auction.live import CLOSE_SLOW, QUEUE_LIMIT, ClientFrame, Hub, Watcher, _serve, _Session
 
 
 async def drain(watcher: Watcher, n: int) -> list[tuple[int, str]]:
@@ -101,3 +103,16 @@ def test_rejections_carry_the_chinese_message() -> None:
         "code": "stale",
         "message": "出价前价格已被他人刷新，请按最新价格重新出价",
     }
+
+
+def test_bid_frames_are_bounded_like_the_http_body() -> None:
+    ok = msgspec.json.decode(b'{"type":"bid","ref":"r","amount_fen":1224000}', type=ClientFrame)
+    assert ok.amount_fen == 1_224_000
+    for bad in (
+        b'{"type":"bid","ref":"r","amount_fen":100000000000000000}',
+        b'{"type":"bid","ref":"' + b"x" * 65 + b'","amount_fen":1}',
+        b'{"type":"bid","ref":"r","amount_fen":1,"based_on_seq":2147483648}',
+        b'{"type":"bid","ref":"r","amount_fen":"1224000"}',
+    ):
+        with pytest.raises(msgspec.ValidationError):
+            msgspec.json.decode(bad, type=ClientFrame)
