@@ -134,7 +134,9 @@ async def load_registration(
 ) -> Registration:
     """A registration its bidder, or staff with the listing in their jurisdiction, may see."""
     query = select(Registration).where(Registration.id == registration_id)
-    registration = await session.scalar(query.with_for_update() if lock else query)
+    if lock:  # re-read under the lock even if this session saw the row before
+        query = query.with_for_update().execution_options(populate_existing=True)
+    registration = await session.scalar(query)
     if registration is None:
         raise NotFound("registration.not_found", "报名记录不存在")
     if actor.role == "bidder" and registration.bidder_id == actor.id:
@@ -187,6 +189,13 @@ async def record_payment(
     earlier = await session.scalar(select(Payment).where(Payment.bank_txn_id == body.bank_txn_id))
     if earlier is not None:
         return PaymentAnswer(earlier.response_status, earlier.response)
+    # Lock order everywhere: the listing row, then its registrations (as registration close
+    # does), so a payment cannot slip past a running close and the two cannot deadlock.
+    listing_id = await session.scalar(
+        select(Registration.listing_id).where(Registration.payment_reference == reference)
+    )
+    if listing_id is not None:
+        await session.scalar(select(Listing.id).where(Listing.id == listing_id).with_for_update())
     registration = await session.scalar(
         select(Registration).where(Registration.payment_reference == reference).with_for_update()
     )
@@ -322,8 +331,10 @@ async def review(
     now: datetime,
 ) -> Registration:
     actor.require("reviewer")
+    # The listing row first, then the registration: the order registration close uses.
+    unlocked = await load_registration(session, actor, registration_id)
+    visible = await load(session, actor, unlocked.listing_id, lock=True)
     registration = await load_registration(session, actor, registration_id, lock=True)
-    visible = await load(session, actor, registration.listing_id, lock=True)
     if visible.listing.state != ListingState.ANNOUNCED:
         raise Conflict("registration.listing_not_open", "项目已不在报名阶段，不能再审核报名")
     if registration.state != RegState.DEPOSIT_PAID:

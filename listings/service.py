@@ -69,8 +69,8 @@ async def load(
 ) -> Visible:
     """A listing the actor may see (else 404: existence is not disclosed), optionally locked."""
     query = select(Listing).where(Listing.id == listing_id)
-    if lock:
-        query = query.with_for_update()
+    if lock:  # re-read under the lock even if this session saw the row before
+        query = query.with_for_update().execution_options(populate_existing=True)
     listing = await session.scalar(query)
     if listing is None:
         raise NotFound("listing.not_found", "挂牌项目不存在")
