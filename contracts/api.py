@@ -46,14 +46,20 @@ class RevokeBody(Strict):
     reason: Annotated[str, msgspec.Meta(max_length=200)] = ""
 
 
-def _pdf(body: bytes, filename: str, sha256: str) -> Response[bytes]:
+async def _visible_contract(request: Request[Any, Any, Any], contract_id: int) -> Any:
+    """The contract, if this caller is a party to it or staff over it (404 otherwise)."""
+    async with services(request).db.read() as session:
+        return (await service.load(session, actor(request), contract_id)).contract
+
+
+def _pdf(body: bytes, filename: str) -> Response[bytes]:
     return Response(
         body,
         media_type="application/pdf",
         headers={
             "Content-Disposition": f"inline; filename*=UTF-8''{quote(filename)}",
             "X-Content-Type-Options": "nosniff",
-            "X-Document-SHA256": sha256,
+            "X-Document-SHA256": service.sha256(body),
             "Cache-Control": "private, no-store",
         },
     )
@@ -135,11 +141,9 @@ class ContractController(Controller):
         request: Request[Any, Any, Any],
         contract_id: FromPath[int],
     ) -> Response[bytes]:
-        svc, who = services(request), actor(request)
-        async with svc.db.read() as session:
-            contract = (await service.load(session, who, contract_id)).contract
-        body, _ = await service.contract_pdf(svc.config, contract)
-        return _pdf(body, f"{contract.number}.pdf", service.sha256(body))
+        contract = await _visible_contract(request, contract_id)
+        body, _ = await service.contract_pdf(services(request).config, contract)
+        return _pdf(body, f"{contract.number}.pdf")
 
     @get("/{contract_id:int}/confirmation.pdf", guards=[allow(*PARTIES_AND_STAFF)])
     async def confirmation(
@@ -147,11 +151,9 @@ class ContractController(Controller):
         request: Request[Any, Any, Any],
         contract_id: FromPath[int],
     ) -> Response[bytes]:
-        svc, who = services(request), actor(request)
-        async with svc.db.read() as session:
-            contract = (await service.load(session, who, contract_id)).contract
+        contract = await _visible_contract(request, contract_id)
         body = await service.confirmation_pdf(contract)
-        return _pdf(body, f"{contract.data['numbers']['confirmation']}.pdf", service.sha256(body))
+        return _pdf(body, f"{contract.data['numbers']['confirmation']}.pdf")
 
     @get("/{contract_id:int}/certificate.pdf", guards=[allow(*PARTIES_AND_STAFF)])
     async def certificate(
@@ -159,11 +161,9 @@ class ContractController(Controller):
         request: Request[Any, Any, Any],
         contract_id: FromPath[int],
     ) -> Response[bytes]:
-        svc, who = services(request), actor(request)
-        async with svc.db.read() as session:
-            contract = (await service.load(session, who, contract_id)).contract
-        body = await service.certificate_pdf(svc.config, contract)
-        return _pdf(body, f"{contract.certificate_number}.pdf", service.sha256(body))
+        contract = await _visible_contract(request, contract_id)
+        body = await service.certificate_pdf(services(request).config, contract)
+        return _pdf(body, f"{contract.certificate_number}.pdf")
 
     @post("/{contract_id:int}/sign", guards=[allow("village", "bidder")], status_code=200)
     async def sign(

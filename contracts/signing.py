@@ -20,6 +20,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from asn1crypto import crl as asn1_crl
 from asn1crypto import keys as asn1_keys
@@ -152,6 +153,28 @@ def _sign(
     return bytes(out.getvalue())
 
 
+def _pades(
+    field_name: str,
+    authority: Authority,
+    crls: Sequence[x509.CertificateRevocationList],
+    at: datetime,
+    reason: str,
+    **kind: Any,
+) -> PdfSignatureMetadata:
+    """What every platform signature shares (PAdES, SHA-256, embedded validation data);
+    `kind` says certifying or approval, the DocMDP level, LTA, the signer's name."""
+    return PdfSignatureMetadata(
+        field_name=field_name,
+        subfilter=SigSeedSubFilter.PADES,
+        md_algorithm="sha256",
+        embed_validation_info=True,
+        validation_context=validation_context(authority, crls, at),
+        reason=reason,
+        location="中国",
+        **kind,
+    )
+
+
 def sign_as_village(
     pdf: bytes,
     boxes: dict[str, SignatureBox],
@@ -169,16 +192,14 @@ def sign_as_village(
         fields.append_signature_field(
             writer, SigFieldSpec(field_name, on_page=place.page, box=place.box)
         )
-    meta = PdfSignatureMetadata(
-        field_name=VILLAGE_FIELD,
+    meta = _pades(
+        VILLAGE_FIELD,
+        authority,
+        crls,
+        at,
+        reason,
         certify=True,
         docmdp_permissions=MDPPerm.FILL_FORMS,
-        subfilter=SigSeedSubFilter.PADES,
-        md_algorithm="sha256",
-        embed_validation_info=True,
-        validation_context=validation_context(authority, crls, at),
-        reason=reason,
-        location="中国",
         name=common_name(who.certificate),
     )
     return _sign(writer, meta, authority, who, at)
@@ -195,15 +216,13 @@ def sign_as_winner(
 ) -> bytes:
     """The second signature, then the DSS and a document timestamp (PAdES B-LTA)."""
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
-    meta = PdfSignatureMetadata(
-        field_name=WINNER_FIELD,
-        subfilter=SigSeedSubFilter.PADES,
-        md_algorithm="sha256",
-        embed_validation_info=True,
+    meta = _pades(
+        WINNER_FIELD,
+        authority,
+        crls,
+        at,
+        reason,
         use_pades_lta=True,
-        validation_context=validation_context(authority, crls, at),
-        reason=reason,
-        location="中国",
         name=common_name(who.certificate),
     )
     return _sign(writer, meta, authority, who, at)
@@ -220,17 +239,15 @@ def sign_as_platform(
     """The exchange certifies a document it issued (the transaction certificate)."""
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
     fields.append_signature_field(writer, SigFieldSpec(PLATFORM_FIELD, on_page=0))
-    meta = PdfSignatureMetadata(
-        field_name=PLATFORM_FIELD,
+    meta = _pades(
+        PLATFORM_FIELD,
+        authority,
+        crls,
+        at,
+        reason,
         certify=True,
         docmdp_permissions=MDPPerm.NO_CHANGES,
-        subfilter=SigSeedSubFilter.PADES,
-        md_algorithm="sha256",
-        embed_validation_info=True,
         use_pades_lta=True,
-        validation_context=validation_context(authority, crls, at),
-        reason=reason,
-        location="中国",
     )
     return _sign(
         writer,
