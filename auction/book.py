@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -304,7 +304,7 @@ class BidBook:
             numbers = await registration.qualified_numbers(
                 session, listing_id, {r.bidder.id for r in batch}
             )
-            chain = await ledger.Chain.open(session, subject(listing_id))
+            writes = _Writes(session, await ledger.Chain.open(session, subject(listing_id)))
             rules, state = rules_of(row), state_of(row)
             outcomes: list[Outcome] = []
             frames: list[dict[str, Any]] = []
@@ -323,31 +323,32 @@ class BidBook:
                 )
                 decision = engine.apply(rules, state, command, now)
                 state = decision.state
-                new_frames = await self._persist(session, row, decision, chain, r.bidder.name, now)
-                frames.extend(new_frames)
                 accepted = decision.accepted
                 code = decision.rejection.value if decision.rejection else None
-                session.add(
-                    Bid(
-                        listing_id=listing_id,
-                        bidder_id=r.bidder.id,
-                        bidder_number=number,
-                        ref=r.ref,
-                        kind="match" if r.match else "bid",
-                        amount_fen=r.amount_fen,
-                        based_on_seq=r.based_on_seq,
-                        outcome="accepted" if accepted else "rejected",
-                        code=code,
-                        seq=accepted.seq if accepted else None,
-                        round=accepted.round if accepted else None,
-                        at=now,
-                        channel=r.channel,
-                        ip=r.ip,
-                        device=r.device,
-                    )
+                # Queued before the events, so a sale they conclude finds this bid written.
+                writes.bids.append(
+                    {
+                        "listing_id": listing_id,
+                        "bidder_id": r.bidder.id,
+                        "bidder_number": number,
+                        "ref": r.ref,
+                        "kind": "match" if r.match else "bid",
+                        "amount_fen": r.amount_fen,
+                        "based_on_seq": r.based_on_seq,
+                        "outcome": "accepted" if accepted else "rejected",
+                        "code": code,
+                        "seq": accepted.seq if accepted else None,
+                        "round": accepted.round if accepted else None,
+                        "at": now,
+                        "channel": r.channel,
+                        "ip": r.ip,
+                        "device": r.device,
+                    }
                 )
+                new_frames = await self._persist(writes, row, decision, r.bidder.name, now)
+                frames.extend(new_frames)
                 if code is not None:
-                    chain.append(
+                    writes.chain.append(
                         type="bid.rejected",
                         actor=r.bidder.name,
                         at=now,
@@ -375,6 +376,7 @@ class BidBook:
                 )
                 answered[r.key] = outcome
                 outcomes.append(outcome)
+            await writes.flush()
             _store(row, rules, state)
         return outcomes, frames
 
@@ -390,18 +392,19 @@ class BidBook:
                         "listing.outside_jurisdiction", "该项目不在您的管辖范围内"
                     )
                 row = await _locked(session, listing_id)
-                chain = await ledger.Chain.open(session, subject(listing_id))
+                writes = _Writes(session, await ledger.Chain.open(session, subject(listing_id)))
                 now = self.clock.now()
                 decision = engine.apply(rules_of(row), state_of(row), command, now)
-                frames = await self._persist(session, row, decision, chain, staff.name, now)
+                frames = await self._persist(writes, row, decision, staff.name, now)
                 _store(row, rules_of(row), decision.state)
                 code = decision.rejection.value if decision.rejection else None
-                chain.append(
+                writes.chain.append(
                     type=f"auction.{type(command).__name__.lower()}{'_rejected' if code else ''}",
                     actor=staff.name,
                     at=now,
                     payload={"reason": command.reason, "code": code},
                 )
+                await writes.flush()
             await self.publish(listing_id, frames)  # under the lock: in order with the bids
         return Outcome(code is None, code, row.seq, row.round, row.current_fen, tuple(frames))
 
@@ -414,43 +417,44 @@ class BidBook:
                 decision = engine.advance(rules_of(row), state_of(row), now)
                 frames: list[dict[str, Any]] = []
                 if decision.events:
-                    chain = await ledger.Chain.open(session, subject(listing_id))
-                    frames = await self._persist(session, row, decision, chain, "system", now)
+                    writes = _Writes(session, await ledger.Chain.open(session, subject(listing_id)))
+                    frames = await self._persist(writes, row, decision, "system", now)
+                    await writes.flush()
                     _store(row, rules_of(row), decision.state)
             await self.publish(listing_id, frames)  # under the lock: in order with the bids
         return Outcome(True, None, row.seq, row.round, row.current_fen, tuple(frames))
 
     async def _persist(
         self,
-        session: AsyncSession,
+        writes: _Writes,
         row: Auction,
         decision: engine.Decision,
-        chain: ledger.Chain,
         actor: str,
         now: datetime,
     ) -> list[dict[str, Any]]:
-        """Write the decision's events; conclude the listing if the auction ended."""
+        """Queue the decision's events; conclude the listing if the auction ended."""
         frames = []
         for event in decision.events:
             frame = event_frame(event)
             frames.append(frame)
-            session.add(
-                AuctionEvent(
-                    listing_id=row.listing_id,
-                    seq=event.seq,
-                    type=frame["type"],
-                    payload=frame,
-                    at=event.at,
-                )
+            writes.events.append(
+                {
+                    "listing_id": row.listing_id,
+                    "seq": event.seq,
+                    "type": frame["type"],
+                    "payload": frame,
+                    "at": event.at,
+                }
             )
-            chain.append(
+            writes.chain.append(
                 type=f"auction.{frame['type']}",
                 at=event.at,
                 payload=frame,
                 actor=actor if isinstance(event, engine.BidAccepted) else "system",
             )
             if isinstance(event, engine.Ended):
-                await self._conclude(session, row, event, now)
+                await writes.flush()  # the conclusion reads and appends after these
+                await self._conclude(writes.session, row, event, now)
         return frames
 
     async def _conclude(
@@ -494,6 +498,29 @@ class BidBook:
             )
             for hook in self.on_deal:
                 await hook(session, deal, now)
+
+
+@dataclass
+class _Writes:
+    """A transaction's bid rows, events and ledger entries, written in one INSERT each.
+
+    Core inserts, not ORM objects: a batch of 64 bids costs three statements and no unit of
+    work. Order within each table is the order of the engine's decisions.
+    """
+
+    session: AsyncSession
+    chain: ledger.Chain
+    bids: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+    async def flush(self) -> None:
+        if self.bids:
+            rows, self.bids = self.bids, []
+            await self.session.execute(insert(Bid.__table__), rows)
+        if self.events:
+            rows, self.events = self.events, []
+            await self.session.execute(insert(AuctionEvent.__table__), rows)
+        await self.chain.flush()
 
 
 def _settle(future: asyncio.Future[Outcome], outcome: Outcome) -> None:
@@ -558,18 +585,18 @@ async def _first_answers(
     """First answers already recorded for (bidder, ref) pairs: a retry is answered the same."""
     bidders = {bidder for bidder, _ in keys}
     refs = {ref for _, ref in keys}
-    rows = await session.scalars(
-        select(Bid).where(
-            Bid.listing_id == listing_id, Bid.bidder_id.in_(bidders), Bid.ref.in_(refs)
-        )
+    rows = await session.execute(
+        select(
+            Bid.bidder_id, Bid.ref, Bid.outcome, Bid.code, Bid.seq, Bid.round, Bid.amount_fen
+        ).where(Bid.listing_id == listing_id, Bid.bidder_id.in_(bidders), Bid.ref.in_(refs))
     )
     wanted = set(keys)
     return {
-        (b.bidder_id, b.ref): Outcome(
-            b.outcome == "accepted", b.code, b.seq, b.round, b.amount_fen, replayed=True
+        (bidder_id, ref): Outcome(
+            outcome == "accepted", code, seq, round_, amount_fen, replayed=True
         )
-        for b in rows
-        if (b.bidder_id, b.ref) in wanted
+        for bidder_id, ref, outcome, code, seq, round_, amount_fen in rows
+        if (bidder_id, ref) in wanted
     }
 
 

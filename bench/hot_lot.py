@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 import subprocess
 import tempfile
@@ -25,6 +26,9 @@ from bench.harness import Figure, percentile, report
 from bench.servers import app_url, auction_with_bidders, migrate, pg_database, workers
 
 DURATION = 8.0
+#: Narrow a run while working on one case, e.g. RURALX_BENCH_CLIENTS=16 RURALX_BENCH_CHANNELS=ws.
+CLIENTS = tuple(int(c) for c in os.environ.get("RURALX_BENCH_CLIENTS", "1,16,64").split(","))
+CHANNELS = tuple(os.environ.get("RURALX_BENCH_CHANNELS", "http,ws").split(","))
 PGBENCH_SCRIPT = """\\set amount random(1, 1000000)
 BEGIN;
 SELECT price, seq FROM bench_lot WHERE id = 1 FOR UPDATE;
@@ -176,12 +180,12 @@ async def main() -> list[Figure]:
     async with pg_database() as pg_url:
         url = app_url(pg_url)
         await asyncio.to_thread(migrate, url)
-        baselines = {c: await pgbench(pg_url, c) for c in (1, 16, 64)}
+        baselines = {c: await pgbench(pg_url, c) for c in CLIENTS}
         for c, tps in baselines.items():
             figures.append(Figure(f"pgbench hot row, {c} clients", tps, "tps"))
         with workers(url, workdir, 1) as cluster:
-            for clients in (1, 16, 64):
-                for channel in ("http", "ws"):
+            for clients in CLIENTS:
+                for channel in CHANNELS:
                     listing_id, people, client = await auction_with_bidders(
                         cluster.urls[0], clients
                     )

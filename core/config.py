@@ -12,6 +12,8 @@ import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+DEFAULT_DATA_DIR = "var/data"
+
 
 @dataclass(frozen=True, slots=True)
 class Config:
@@ -31,7 +33,7 @@ class Config:
     #: Empty never verifies; unset in the environment → a random one kept in DATA_DIR.
     payment_secret: str = ""
     #: Documents, PDFs and key material.
-    data_dir: str = "var/data"
+    data_dir: str = DEFAULT_DATA_DIR
     #: Session lifetime.
     token_ttl_seconds: int = 12 * 3600
     #: Largest JSON body accepted; uploads have their own limit.
@@ -66,7 +68,7 @@ class Config:
                 values[f.name] = raw.strip().lower() in ("1", "true", "yes", "on")
             else:
                 values[f.name] = raw
-        data_dir = Path(str(values.get("data_dir", cls.data_dir)))
+        data_dir = Path(str(values.get("data_dir", DEFAULT_DATA_DIR)))
         if "secret_key" not in values:
             values["secret_key"] = _persistent_secret(data_dir, "secret-key")
         if not values.get("payment_secret"):

@@ -7,10 +7,11 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from core.ledger.merkle import canonical_json
 from core.ledger.models import LedgerEntry, LedgerHead
@@ -69,31 +70,41 @@ async def append(
     actor: str,
     payload: dict[str, Any],
     at: datetime,
-) -> LedgerEntry:
-    """Append one entry in the caller's transaction; it commits or rolls back with the change."""
+) -> str:
+    """Append one entry in the caller's transaction; it commits or rolls back with the change.
+
+    Returns the entry's hash.
+    """
     chain = await Chain.open(session, subject)
-    entry = chain.append(type=type, actor=actor, payload=payload, at=at)
-    await session.flush()
-    return entry
+    digest = chain.append(type=type, actor=actor, payload=payload, at=at)
+    await chain.flush()
+    return digest
 
 
 class Chain:
     """One subject's chain, its head locked for the caller's transaction: many appends, one lock.
 
-    The bid book appends a whole batch of bids this way; entries are added to the session and
-    written with the transaction's next flush.
+    Entries are hashed as they are appended and written together by `flush` (one INSERT for
+    all of them; the bid book appends a whole batch of bids this way). A transaction has one
+    `Chain` per subject: `open` hands the same one to every caller in the session, so
+    appends from different modules in one transaction stay in order on one head. Whatever
+    is still pending is written before the transaction commits.
     """
 
     def __init__(self, session: AsyncSession, head: LedgerHead) -> None:
         self.session, self.head = session, head
+        self.pending: list[dict[str, Any]] = []
 
     @classmethod
     async def open(cls, session: AsyncSession, subject: str) -> Chain:
-        return cls(session, await _lock_head(session, subject))
+        chains: dict[str, Chain] = session.info.setdefault(_CHAINS, {})
+        chain = chains.get(subject)
+        if chain is None:
+            chain = chains[subject] = cls(session, await _lock_head(session, subject))
+        return chain
 
-    def append(
-        self, *, type: str, actor: str, payload: dict[str, Any], at: datetime
-    ) -> LedgerEntry:
+    def append(self, *, type: str, actor: str, payload: dict[str, Any], at: datetime) -> str:
+        """Hash the next entry (rejecting floats in the payload) and queue it; returns the hash."""
         head = self.head
         seq = head.seq + 1
         document = entry_document(
@@ -105,26 +116,54 @@ class Chain:
             at=at,
             prev=head.hash,
         )
-        digest = entry_hash(
-            document
-        )  # also rejects floats in the payload before anything is written
-        entry = LedgerEntry(
-            subject=head.subject,
-            subject_seq=seq,
-            type=type,
-            actor=actor,
-            payload=payload,
-            at=at,
-            prev_hash=head.hash,
-            hash=digest,
+        digest = entry_hash(document)
+        self.pending.append(
+            {
+                "subject": head.subject,
+                "subject_seq": seq,
+                "type": type,
+                "actor": actor,
+                "payload": payload,
+                "at": at,
+                "prev_hash": head.hash,
+                "hash": digest,
+            }
         )
-        self.session.add(entry)
         head.seq, head.hash = seq, digest
-        return entry
+        return digest
+
+    async def flush(self) -> None:
+        """Write the pending entries, in chain order (ids ascend with `subject_seq`)."""
+        if self.pending:
+            rows, self.pending = self.pending, []
+            await self.session.execute(insert(LedgerEntry.__table__), rows)
+
+
+_CHAINS = "ruralx.ledger.chains"
+
+
+@event.listens_for(Session, "before_commit")
+def _write_pending(session: Session) -> None:
+    for chain in session.info.get(_CHAINS, {}).values():
+        if chain.pending:
+            rows, chain.pending = chain.pending, []
+            session.execute(insert(LedgerEntry.__table__), rows)
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _forget_chains(session: Session) -> None:
+    # The head locks end with the transaction; the next one must lock and read them afresh.
+    session.info.pop(_CHAINS, None)
 
 
 async def _lock_head(session: AsyncSession, subject: str) -> LedgerHead:
-    query = select(LedgerHead).where(LedgerHead.subject == subject).with_for_update()
+    query = (
+        select(LedgerHead)
+        .where(LedgerHead.subject == subject)
+        .with_for_update()
+        .execution_options(populate_existing=True)  # a head loaded earlier may be stale
+    )
     head = await session.scalar(query)
     if head is not None:
         return head
@@ -132,7 +171,7 @@ async def _lock_head(session: AsyncSession, subject: str) -> LedgerHead:
     await session.execute(
         insert(LedgerHead).values(subject=subject, seq=0, hash=GENESIS).on_conflict_do_nothing()
     )
-    head = await session.scalar(query.execution_options(populate_existing=True))
+    head = await session.scalar(query)
     assert head is not None
     return head
 
