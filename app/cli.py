@@ -42,6 +42,12 @@ def _cmd_run(config: Config, args: argparse.Namespace) -> int:
         port=args.port,
         log_level="info",
         ws="websockets-sansio",
+        # Room frames are a few hundred bytes: deflating each costs both ends more CPU than
+        # the bytes it saves.
+        ws_per_message_deflate=False,
+        # One log line per request costs the worker more than many requests do; nginx keeps
+        # the access log in the production profile (RURALX_ACCESS_LOG=1 turns this one on).
+        access_log=config.access_log,
         proxy_headers=True,
         forwarded_allow_ips="127.0.0.1",
     )

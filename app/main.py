@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ from core.web import (
     AuthMiddleware,
     RateLimiter,
     Services,
+    SignInCache,
     declares_access,
     strict_json_body,
 )
@@ -82,6 +84,7 @@ def build_services(config: Config, clock: Clock | None = None) -> Services:
         clock=clock or SystemClock(),
         login_limiter=RateLimiter(config.login_attempts_per_minute, 60),
         passwords=Passwords(time_cost=config.argon2_time_cost, memory_kib=config.argon2_memory_kib),
+        sign_ins=SignInCache(config.sign_in_cache_seconds),
     )
 
 
@@ -109,10 +112,14 @@ def create_app(
             wire(app, svc)
         hub: Hub = app.state.hub
         await hub.start()
+        oversight_period = timedelta(milliseconds=config.oversight_interval_ms)
         jobs: list[scheduler.Job] = [
             lambda: scheduler.close_due_registrations(svc, [on_deal]),
             lambda: advance_due(svc.db, app.state.bids, svc.clock),
-            *[(lambda job=job: job(svc)) for job in oversight_jobs.JOBS],
+            *[
+                scheduler.every(oversight_period, svc.now, lambda job=job: job(svc))
+                for job in oversight_jobs.JOBS
+            ],
         ]
         stop = asyncio.Event()
         task = (

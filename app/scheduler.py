@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 
 from auction import opening
 from auction.book import DealHook
@@ -38,6 +39,21 @@ async def close_due_registrations(svc: Services, on_deal: list[DealHook] | None 
                 log.info("listing %s: registration closed → %s", listing_id, closing.outcome.value)
         except Exception:  # one listing must not hold up the others
             log.exception("listing %s: closing registration failed; retrying", listing_id)
+
+
+def every(period: timedelta, now: Callable[[], datetime], job: Job) -> Job:
+    """`job`, run at most once per `period` of server time however often the tick comes."""
+    last: datetime | None = None
+
+    async def throttled() -> object:
+        nonlocal last
+        current = now()
+        if last is not None and current - last < period:
+            return None
+        last = current
+        return await job()
+
+    return throttled
 
 
 async def run(jobs: list[Job], interval_ms: int, stop: asyncio.Event) -> None:

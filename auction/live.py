@@ -29,7 +29,7 @@ from auction import book
 from auction.engine import MESSAGES_ZH, Code
 from auction.models import Auction
 from auction.wire import iso, snapshot_frame
-from core.accounts import Actor, actor_for
+from core.accounts import Actor
 from core.errors import DomainError, TooManyRequests
 from core.web import PUBLIC, RateLimiter, actor_or_none, client_ip, services
 from listings import registration
@@ -209,8 +209,7 @@ async def room(socket: WebSocket[Any, Any, Any], listing_id: FromPath[int]) -> N
     actor: Actor | None = actor_or_none(socket) if _same_origin(socket) else None
     if hello.token:
         try:
-            async with svc.db.read() as session:
-                actor = await actor_for(session, hello.token, now=svc.now())
+            actor = await svc.actor_for(hello.token)
         except DomainError:
             await socket.close(CLOSE_AUTH, "token invalid")
             return

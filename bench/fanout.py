@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -21,7 +20,14 @@ from typing import Any
 import websockets
 
 from bench.harness import Figure, percentile
-from bench.servers import app_url, auction_with_bidders, migrate, pg_database, workers
+from bench.servers import (
+    app_url,
+    auction_with_bidders,
+    migrate,
+    pg_database,
+    raise_open_files,
+    workers,
+)
 from tests.servers import free_port
 
 BIDS = 10
@@ -138,8 +144,7 @@ async def bare_run(n: int) -> dict[str, Any]:
 
 
 async def main(redis_url: str = "redis://127.0.0.1:6379/0") -> list[Figure]:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 65536)), hard))
+    raise_open_files()
     figures: list[Figure] = []
     workdir = Path(tempfile.mkdtemp(prefix="ruralx-bench-"))
     async with pg_database() as pg_url:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import httpx
 import websockets
 
 from bench.harness import Figure, percentile, report
@@ -29,16 +30,21 @@ DURATION = 8.0
 #: Narrow a run while working on one case, e.g. RURALX_BENCH_CLIENTS=16 RURALX_BENCH_CHANNELS=ws.
 CLIENTS = tuple(int(c) for c in os.environ.get("RURALX_BENCH_CLIENTS", "1,16,64").split(","))
 CHANNELS = tuple(os.environ.get("RURALX_BENCH_CHANNELS", "http,ws").split(","))
+#: App workers sharing the load (the production profile runs several, rooms joined by Redis).
+WORKERS = tuple(int(w) for w in os.environ.get("RURALX_BENCH_WORKERS", "1").split(","))
+REDIS = os.environ.get("RURALX_BENCH_REDIS", "redis://127.0.0.1:6379/0")
+#: design.md §8's hot-row transaction; with `lots` > 1 each transaction picks a random lot.
 PGBENCH_SCRIPT = """\\set amount random(1, 1000000)
+\\set lot random(1, {lots})
 BEGIN;
-SELECT price, seq FROM bench_lot WHERE id = 1 FOR UPDATE;
-UPDATE bench_lot SET price = price + 1, seq = seq + 1 WHERE id = 1;
-INSERT INTO bench_bid (lot_id, amount, at) VALUES (1, :amount, now());
+SELECT price, seq FROM bench_lot WHERE id = :lot FOR UPDATE;
+UPDATE bench_lot SET price = price + 1, seq = seq + 1 WHERE id = :lot;
+INSERT INTO bench_bid (lot_id, amount, at) VALUES (:lot, :amount, now());
 COMMIT;
 """
 
 
-async def pgbench(pg_url: str, clients: int) -> float:
+async def pgbench(pg_url: str, clients: int, lots: int = 1) -> float:
     conn = await asyncpg.connect(pg_url)
     await conn.execute(
         "CREATE TABLE IF NOT EXISTS bench_lot (id int PRIMARY KEY, price bigint, seq int)"
@@ -50,7 +56,7 @@ async def pgbench(pg_url: str, clients: int) -> float:
     await conn.execute("INSERT INTO bench_lot VALUES (1, 0, 0) ON CONFLICT DO NOTHING")
     await conn.close()
     with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as f:
-        f.write(PGBENCH_SCRIPT)
+        f.write(PGBENCH_SCRIPT.format(lots=lots))
     db = pg_url.rsplit("/", 1)[1]
     out = await asyncio.to_thread(
         subprocess.run,
@@ -83,16 +89,19 @@ async def pgbench(pg_url: str, clients: int) -> float:
 
 
 async def http_load(
-    client: Any, bidders: list[Any], listing_id: int
+    urls: list[str], bidders: list[Any], listing_id: int
 ) -> tuple[int, int, list[float]]:
     answered = accepted = 0
     latencies: list[float] = []
     stop = time.monotonic() + DURATION
     path = f"/api/v1/auctions/{listing_id}/bids"
-    snapshot = (await client.get(f"/api/v1/auctions/{listing_id}")).json()
+    limits = httpx.Limits(max_connections=200)
+    clients = [httpx.AsyncClient(base_url=u, timeout=60, limits=limits) for u in urls]
+    snapshot = (await clients[0].get(f"/api/v1/auctions/{listing_id}")).json()
 
-    async def bidder(who: Any) -> None:
+    async def bidder(i: int, who: Any) -> None:
         nonlocal answered, accepted
+        client = clients[i % len(clients)]
         current, seq = snapshot["current_fen"], snapshot["seq"]
         headers = {"Authorization": f"Bearer {who.token}"}
         while time.monotonic() < stop:
@@ -108,7 +117,11 @@ async def http_load(
                 snap = (await client.get(f"/api/v1/auctions/{listing_id}")).json()
                 current, seq = snap["current_fen"], snap["seq"]
 
-    await asyncio.gather(*(bidder(b) for b in bidders))
+    try:
+        await asyncio.gather(*(bidder(i, b) for i, b in enumerate(bidders)))
+    finally:
+        for client in clients:
+            await client.aclose()
     return answered, accepted, latencies
 
 
@@ -183,38 +196,42 @@ async def main() -> list[Figure]:
         baselines = {c: await pgbench(pg_url, c) for c in CLIENTS}
         for c, tps in baselines.items():
             figures.append(Figure(f"pgbench hot row, {c} clients", tps, "tps"))
-        with workers(url, workdir, 1) as cluster:
-            for clients in CLIENTS:
-                for channel in CHANNELS:
-                    listing_id, people, client = await auction_with_bidders(
-                        cluster.urls[0], clients
-                    )
-                    if channel == "http":
-                        answered, accepted, lat = await http_load(client, people, listing_id)
-                    else:
-                        answered, accepted, lat = await ws_load(cluster.urls, people, listing_id)
-                    await client.aclose()
-                    figures.append(
-                        Figure(
-                            f"bid acks, one hot lot, {channel}, {clients} bidders",
-                            answered / DURATION,
-                            "bids/s",
-                            baselines[clients],
-                            f"pgbench {clients} clients",
-                            extra={
-                                "accepted_per_s": accepted / DURATION,
-                                "p50_ms": percentile(lat, 50) * 1000,
-                                "p99_ms": percentile(lat, 99) * 1000,
-                            },
-                        )
-                    )
-                    f = figures[-1]
-                    print(
-                        f"  {f.line()}  accepted {f.extra['accepted_per_s']:.0f}/s, "
-                        f"p50 {f.extra['p50_ms']:.1f} ms, p99 {f.extra['p99_ms']:.1f} ms",
-                        flush=True,
-                    )
+        for n in WORKERS:
+            prefix = f"bench-{uuid.uuid4().hex[:6]}"
+            extra = {"RURALX_REDIS_URL": REDIS, "RURALX_REDIS_PREFIX": prefix} if n > 1 else {}
+            (workdir / f"w{n}").mkdir()
+            with workers(url, workdir / f"w{n}", n, **extra) as cluster:
+                for clients in CLIENTS:
+                    for channel in CHANNELS:
+                        figures.append(await _measure(cluster, n, clients, channel, baselines))
     return figures
+
+
+async def _measure(
+    cluster: Any, n: int, clients: int, channel: str, baselines: dict[int, float]
+) -> Figure:
+    listing_id, people, client = await auction_with_bidders(cluster.urls[0], clients)
+    await client.aclose()
+    load = http_load if channel == "http" else ws_load
+    answered, accepted, lat = await load(cluster.urls, people, listing_id)
+    figure = Figure(
+        f"bid acks, one hot lot, {channel}, {clients} bidders, {n} worker{'s' if n > 1 else ''}",
+        answered / DURATION,
+        "bids/s",
+        baselines[clients],
+        f"pgbench {clients} clients",
+        extra={
+            "accepted_per_s": accepted / DURATION,
+            "p50_ms": percentile(lat, 50) * 1000,
+            "p99_ms": percentile(lat, 99) * 1000,
+        },
+    )
+    print(
+        f"  {figure.line()}  accepted {figure.extra['accepted_per_s']:.0f}/s, "
+        f"p50 {figure.extra['p50_ms']:.1f} ms, p99 {figure.extra['p99_ms']:.1f} ms",
+        flush=True,
+    )
+    return figure
 
 
 if __name__ == "__main__":

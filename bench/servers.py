@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import resource
 import subprocess
 import sys
 import uuid
@@ -110,6 +111,12 @@ async def auction_with_bidders(base_url: str, bidders: int) -> tuple[int, list[H
         if response.status_code == 200 and response.json()["status"] == "countdown":
             return listing_id, people[:bidders], client
         await asyncio.sleep(0.2)
+
+
+def raise_open_files() -> None:
+    """Thousands of websockets: lift this process's (and its servers') descriptor limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 65536)), hard))
 
 
 def python() -> str:

@@ -10,7 +10,7 @@ from litestar.params import JSONBody
 from msgspec import Meta
 
 from core import settings as exchange_settings
-from core.accounts import User, logout, region_of, sign_up_bidder
+from core.accounts import User, region_of, sign_up_bidder
 from core.ids import mask_id_number, mask_phone
 from core.web import (
     PUBLIC,
@@ -80,8 +80,7 @@ class AuthController(Controller):
         svc = services(request)
         token = token_of(request)
         assert token is not None
-        async with svc.db.write() as session:
-            await logout(session, token, now=svc.now())
+        await svc.sign_out(token)
         return Response({"ok": True}, cookies=cleared_session_cookies())
 
     @get("/me", guards=[allow()])

@@ -36,6 +36,9 @@ class Config:
     data_dir: str = DEFAULT_DATA_DIR
     #: Session lifetime.
     token_ttl_seconds: int = 12 * 3600
+    #: How long a worker trusts a token it has resolved before looking it up again (0: never
+    #: cache). A sign-out reaches the other workers within this time.
+    sign_in_cache_seconds: int = 5
     #: Largest JSON body accepted; uploads have their own limit.
     max_json_bytes: int = 64 * 1024
     max_upload_bytes: int = 10 * 1024 * 1024
@@ -48,6 +51,11 @@ class Config:
     bids_per_second: int = 5
     #: How often the in-process scheduler looks for due work (registration close, timers).
     scheduler_interval_ms: int = 500
+    #: How often the oversight jobs (log sequencing, facts, warnings) run: they work in
+    #: batches, so a hot auction's entries are taken in a few large runs, not many small ones.
+    oversight_interval_ms: int = 2000
+    #: Log every HTTP request from the worker itself (nginx logs them in production).
+    access_log: bool = False
     #: Secure flag on cookies (on behind TLS in production).
     secure_cookies: bool = False
 

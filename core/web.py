@@ -11,7 +11,7 @@ import hashlib
 import hmac
 import logging
 import time
-from collections import defaultdict, deque
+from collections import OrderedDict, defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -27,7 +27,7 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from core.accounts import Actor, Passwords, User, actor_for, login
+from core.accounts import Actor, Passwords, User, login, logout, signed_in, token_hash
 from core.clock import Clock
 from core.config import Config
 from core.db import Database
@@ -54,9 +54,59 @@ class Services:
     clock: Clock
     login_limiter: RateLimiter
     passwords: Passwords
+    sign_ins: SignInCache
+
+    async def actor_for(self, token: str) -> Actor:
+        """The actor a token signs in: from this worker's cache, else one query (then cached)."""
+        now = self.now()
+        if (cached := self.sign_ins.get(token, now)) is not None:
+            return cached
+        async with self.db.read() as session:
+            found, expires_at = await signed_in(session, token, now=now)
+        self.sign_ins.put(token, found, now, expires_at)
+        return found
+
+    async def sign_out(self, token: str) -> None:
+        """Revoke the session; this worker forgets it at once, others within the cache's TTL."""
+        self.sign_ins.forget(token)
+        async with self.db.write() as session:
+            await logout(session, token, now=self.now())
 
     def now(self) -> datetime:
         return self.clock.now()
+
+
+class SignInCache:
+    """Actors by token for a few seconds, so most requests skip the session lookup.
+
+    Bounded (oldest dropped first) and keyed by the token's hash. An entry never outlives
+    its session; a sign-out here is forgotten at once, on other workers within `seconds`.
+    Bids do not depend on it: the bid transaction re-checks that the bidder is active.
+    """
+
+    def __init__(self, seconds: int, size: int = 10_000) -> None:
+        self.ttl, self.size = timedelta(seconds=seconds), size
+        self._entries: OrderedDict[str, tuple[Actor, datetime]] = OrderedDict()
+
+    def get(self, token: str, now: datetime) -> Actor | None:
+        key = token_hash(token)
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        if entry[1] <= now:
+            del self._entries[key]
+            return None
+        return entry[0]
+
+    def put(self, token: str, actor: Actor, now: datetime, session_expires: datetime) -> None:
+        if self.ttl <= timedelta(0):
+            return
+        self._entries[token_hash(token)] = (actor, min(now + self.ttl, session_expires))
+        while len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+
+    def forget(self, token: str) -> None:
+        self._entries.pop(token_hash(token), None)
 
 
 def services(connection: ASGIConnection[Any, Any, Any, Any]) -> Services:
@@ -131,13 +181,12 @@ class AuthMiddleware(ASGIMiddleware):
         if token:
             svc = services(request)
             try:
-                async with svc.db.read() as session:
-                    signed_in = await actor_for(session, token, now=svc.now())
+                current = await svc.actor_for(token)
             except NotAuthenticated:
                 if not by_cookie:  # a stale cookie just means "anonymous"; a bad bearer is an error
                     raise
             else:
-                scope[_ACTOR] = signed_in  # type: ignore[literal-required]
+                scope[_ACTOR] = current  # type: ignore[literal-required]
                 scope[_TOKEN] = token  # type: ignore[literal-required]
                 if by_cookie and scope["type"] == "http" and scope["method"] in UNSAFE:
                     _check_csrf(scope, request, svc.config.secret_key, token)

@@ -257,9 +257,10 @@ async def upsert_facts(session: AsyncSession, rows: Sequence[dict[str, Any]]) ->
         return
     ins = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
     stmt = ins(ListingFact.__table__)
+    excluded = stmt.excluded  # built anew on every access: once, not once per column
     stmt = stmt.on_conflict_do_update(
         index_elements=["listing_id"],
-        set_={k: stmt.excluded[k] for k in rows[0] if k != "listing_id"},
+        set_={k: excluded[k] for k in rows[0] if k != "listing_id"},
     )
     connection = await session.connection()
     for start in range(0, len(rows), _UPSERT_CHUNK):

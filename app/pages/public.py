@@ -30,7 +30,7 @@ from app.pages.common import (
 from auction.models import Auction
 from auction.wire import snapshot_frame
 from contracts.deals import load_deal
-from core.accounts import logout, sign_up_bidder
+from core.accounts import sign_up_bidder
 from core.api import BidderSignUp
 from core.errors import DomainError, NotFound
 from core.web import (
@@ -286,8 +286,7 @@ class PublicPages(Controller):
         svc = services(request)
         token = token_of(request)
         if token:
-            async with svc.db.write() as session:
-                await logout(session, token, now=svc.now())
+            await svc.sign_out(token)
         return Redirect(
             "/",
             status_code=303,

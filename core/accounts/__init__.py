@@ -14,6 +14,8 @@ from core.accounts.service import (
     logout,
     region_of,
     sign_up_bidder,
+    signed_in,
+    token_hash,
     user_subject,
     within,
 )
@@ -37,6 +39,8 @@ __all__ = [
     "logout",
     "region_of",
     "sign_up_bidder",
+    "signed_in",
+    "token_hash",
     "user_subject",
     "within",
 ]

@@ -147,7 +147,7 @@ async def sign_up_bidder(
     )
 
 
-def _token_hash(token: str) -> str:
+def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -170,7 +170,7 @@ async def login(
     token = secrets.token_urlsafe(32)
     session.add(
         Session(
-            token_hash=_token_hash(token),
+            token_hash=token_hash(token),
             user_id=user.id,
             created_at=now,
             expires_at=now + ttl,
@@ -191,7 +191,7 @@ async def login(
 
 async def authenticate(session: AsyncSession, token: str, *, now: datetime) -> User:
     """The user a bearer/cookie token belongs to, or NotAuthenticated if expired or revoked."""
-    row = await session.scalar(select(Session).where(Session.token_hash == _token_hash(token)))
+    row = await session.scalar(select(Session).where(Session.token_hash == token_hash(token)))
     if row is None or row.revoked_at is not None or row.expires_at <= now:
         raise NotAuthenticated("auth.token_invalid", "登录已失效，请重新登录")
     user = await session.get(User, row.user_id)
@@ -202,12 +202,17 @@ async def authenticate(session: AsyncSession, token: str, *, now: datetime) -> U
 
 async def actor_for(session: AsyncSession, token: str, *, now: datetime) -> Actor:
     """The actor a bearer/cookie token signs in, in one query (this runs on every request)."""
+    return (await signed_in(session, token, now=now))[0]
+
+
+async def signed_in(session: AsyncSession, token: str, *, now: datetime) -> tuple[Actor, datetime]:
+    """The actor a token signs in and when that sign-in expires (for caches to respect)."""
     row = (
         await session.execute(
             select(Session, User, Region)
             .join(User, User.id == Session.user_id)
             .outerjoin(Region, Region.id == User.region_id)
-            .where(Session.token_hash == _token_hash(token))
+            .where(Session.token_hash == token_hash(token))
         )
     ).first()
     if row is None:
@@ -215,12 +220,12 @@ async def actor_for(session: AsyncSession, token: str, *, now: datetime) -> Acto
     login_session, user, region = row
     if login_session.revoked_at is not None or login_session.expires_at <= now or not user.active:
         raise NotAuthenticated("auth.token_invalid", "登录已失效，请重新登录")
-    return Actor(user, region)
+    return Actor(user, region), login_session.expires_at
 
 
 async def logout(session: AsyncSession, token: str, *, now: datetime) -> None:
     row = await session.scalar(
-        select(Session).where(Session.token_hash == _token_hash(token)).with_for_update()
+        select(Session).where(Session.token_hash == token_hash(token)).with_for_update()
     )
     if row is not None and row.revoked_at is None:
         row.revoked_at = now

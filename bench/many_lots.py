@@ -1,0 +1,253 @@
+"""Many lots at once: 200 auctions × 5 bidders, every bidder on its own websocket per lot.
+
+A city exchange's busy afternoon: many small auctions in their countdown together rather
+than one hot lot. Each (bidder, lot) pair bids one step above the price it last saw, waits
+for the answer and bids again (closed loop), so the figure is the throughput the worker
+sustains across lots, with the ack latency it costs. Baseline: pgbench running the design.md
+§8 hot-row transaction over as many lot rows (`id = random(1, lots)`) with as many clients
+as there are lots in flight at once in the app (the bench's websocket count is far higher).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import websockets
+
+from bench.harness import Figure, percentile
+from bench.hot_lot import REDIS, pgbench
+from bench.servers import app_url, migrate, pg_database, raise_open_files, workers
+from tests.support import (
+    PASSWORD,
+    SEED_LISTING,
+    SEED_TERMS,
+    Http,
+    iso,
+    phone,
+    resident_id,
+)
+
+LOTS = int(os.environ.get("RURALX_BENCH_LOTS", "200"))
+BIDDERS_PER_LOT = 5
+#: People signing up; each registers for several lots, as real bidders do.
+PEOPLE = 40
+DURATION = 10.0
+#: Time between announcing a lot and closing its registration: its five registrations,
+#: payments and qualifications fit well inside.
+CLOSES_IN = timedelta(seconds=20)
+#: Lots spread over workers by connection; rooms are joined across workers through Redis.
+WORKERS = tuple(int(w) for w in os.environ.get("RURALX_BENCH_WORKERS", "1,2").split(","))
+
+
+async def _settings(admin: Http) -> None:
+    await admin.ok(
+        "PUT",
+        "/api/v1/settings",
+        {
+            "notice_period_working_days": 0,
+            "free_bidding_minutes": 0,
+            "countdown_seconds": 3600,
+            "max_steps": 100,
+            "self_outbid_allowed": True,
+        },
+    )
+
+
+async def _sign_up(anon: Http, n: int) -> Http:
+    mobile = phone()
+    await anon.ok(
+        "POST",
+        "/api/v1/bidders",
+        {
+            "name": f"竞买人{n}",
+            "id_type": "resident_id",
+            "id_number": resident_id(),
+            "phone": mobile,
+            "password": PASSWORD,
+        },
+        status=201,
+    )
+    return await anon.login(mobile)
+
+
+async def _lot(anon: Http, village: Http, reviewer: Http, people: list[Http], k: int) -> int:
+    """Entrust, accept and announce lot k; register, pay and qualify its five bidders."""
+    listing = await village.ok("POST", "/api/v1/listings", SEED_LISTING, status=201)
+    lid = listing["id"]
+    await village.ok("POST", f"/api/v1/listings/{lid}/submit", {})
+    await reviewer.ok(
+        "POST", f"/api/v1/listings/{lid}/review", {"decision": "accept", "reason": "材料齐全"}
+    )
+    now = datetime.now(UTC)
+    await reviewer.ok(
+        "POST",
+        f"/api/v1/listings/{lid}/announce",
+        {
+            "registration_closes_at": iso(now + CLOSES_IN),
+            "auction_starts_at": iso(now + CLOSES_IN + timedelta(seconds=1)),
+        },
+    )
+    for j in range(BIDDERS_PER_LOT):
+        bidder = people[(k * BIDDERS_PER_LOT + j) % len(people)]
+        reg = await bidder.ok("POST", f"/api/v1/listings/{lid}/registrations", {}, status=201)
+        paid = await anon.pay(reg["payment_reference"], SEED_TERMS["deposit_fen"])
+        assert paid.status_code == 200, paid.text
+        await reviewer.ok(
+            "POST", f"/api/v1/registrations/{reg['id']}/review", {"decision": "qualify"}
+        )
+    return int(lid)
+
+
+async def setup(base_url: str) -> tuple[list[int], list[Http]]:
+    client = httpx.AsyncClient(
+        base_url=base_url, timeout=120, limits=httpx.Limits(max_connections=100)
+    )
+    anon = Http(client)
+    await _settings(await anon.login("admin"))
+    village, reviewer = await anon.login("xingtian"), await anon.login("reviewer")
+    people = [await _sign_up(anon, n) for n in range(PEOPLE)]
+    gate = asyncio.Semaphore(16)
+
+    async def one(k: int) -> int:
+        async with gate:
+            return await _lot(anon, village, reviewer, people, k)
+
+    listing_ids = await asyncio.gather(*(one(k) for k in range(LOTS)))
+    deadline = time.monotonic() + CLOSES_IN.total_seconds() + 60
+    while time.monotonic() < deadline:  # every lot in its countdown before the load starts
+        try:  # a pooled connection the server closed as idle fails once; poll again
+            states = await asyncio.gather(
+                *(anon.call("GET", f"/api/v1/auctions/{lid}") for lid in listing_ids)
+            )
+        except httpx.TransportError:
+            continue
+        if all(r.status_code == 200 and r.json()["status"] == "countdown" for r in states):
+            await client.aclose()
+            return list(listing_ids), people
+        await asyncio.sleep(1)
+    raise TimeoutError("not every lot reached its countdown")
+
+
+async def load(
+    urls: list[str], listing_ids: list[int], people: list[Http]
+) -> tuple[int, int, list[float]]:
+    answered = accepted = 0
+    latencies: list[float] = []
+    ready = asyncio.Event()
+    stop_at: list[float] = []
+
+    async def pair(k: int, j: int) -> None:
+        nonlocal answered, accepted
+        lid = listing_ids[k]
+        who = people[(k * BIDDERS_PER_LOT + j) % len(people)]
+        url = urls[(k + j) % len(urls)].replace("http", "ws") + f"/ws/auctions/{lid}"
+        async with websockets.connect(url, max_size=2**22, open_timeout=60) as ws:
+            await ws.send(json.dumps({"type": "hello", "token": who.token}))
+            state: dict[str, Any] = {}
+            pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
+            snapshot = asyncio.get_running_loop().create_future()
+
+            async def read() -> None:
+                async for raw in ws:
+                    f = json.loads(raw)
+                    if f["type"] == "snapshot":
+                        state.update(current=f["current_fen"], seq=f["seq"])
+                        if not snapshot.done():
+                            snapshot.set_result(True)
+                    elif f["type"] == "bid":
+                        state.update(current=f["amount_fen"], seq=f["seq"])
+                    elif f["type"] in ("accepted", "rejected"):
+                        pending.pop(f["ref"]).set_result(f)
+
+            reader = asyncio.create_task(read())
+            await snapshot
+            await ready.wait()
+            while time.monotonic() < stop_at[0]:
+                ref = uuid.uuid4().hex
+                fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+                pending[ref] = fut
+                t0 = time.perf_counter()
+                frame = {
+                    "type": "bid",
+                    "ref": ref,
+                    "based_on_seq": state["seq"],
+                    "amount_fen": state["current"] + SEED_TERMS["increment_fen"],
+                }
+                await ws.send(json.dumps(frame))
+                reply = await fut
+                latencies.append(time.perf_counter() - t0)
+                answered += 1
+                accepted += reply["type"] == "accepted"
+            reader.cancel()
+
+    tasks = [
+        asyncio.create_task(pair(k, j))
+        for k in range(len(listing_ids))
+        for j in range(BIDDERS_PER_LOT)
+    ]
+    await asyncio.sleep(3)  # connections and snapshots first, then everyone bids at once
+    stop_at.append(time.monotonic() + DURATION)
+    ready.set()
+    await asyncio.gather(*tasks)
+    return answered, accepted, latencies
+
+
+async def pgbench_many(pg_url: str, lots: int, clients: int) -> float:
+    conn = await asyncpg.connect(pg_url)
+    await conn.execute(
+        "CREATE TABLE IF NOT EXISTS bench_lot (id int PRIMARY KEY, price bigint, seq int)"
+    )
+    await conn.execute(
+        "INSERT INTO bench_lot SELECT g, 0, 0 FROM generate_series(1, $1) g ON CONFLICT DO NOTHING",
+        lots,
+    )
+    await conn.close()
+    return await pgbench(pg_url, clients, lots=lots)
+
+
+async def main() -> list[Figure]:
+    raise_open_files()
+    figures: list[Figure] = []
+    workdir = Path(tempfile.mkdtemp(prefix="ruralx-bench-"))
+    async with pg_database() as pg_url:
+        url = app_url(pg_url)
+        await asyncio.to_thread(migrate, url)
+        baseline = await pgbench_many(pg_url, LOTS, 64)
+        figures.append(Figure(f"pgbench, {LOTS} lot rows, 64 clients", baseline, "tps"))
+        for n in WORKERS:
+            prefix = f"bench-{uuid.uuid4().hex[:6]}"
+            extra = {"RURALX_REDIS_URL": REDIS, "RURALX_REDIS_PREFIX": prefix} if n > 1 else {}
+            (workdir / f"w{n}").mkdir()
+            with workers(url, workdir / f"w{n}", n, **extra) as cluster:
+                listing_ids, people = await setup(cluster.urls[0])
+                answered, accepted, lat = await load(cluster.urls, listing_ids, people)
+            figure = Figure(
+                f"bid acks, {LOTS} lots × {BIDDERS_PER_LOT} bidders, ws, {n} worker"
+                + ("s" if n > 1 else ""),
+                answered / DURATION,
+                "bids/s",
+                baseline,
+                f"pgbench {LOTS} rows",
+                extra={
+                    "accepted_per_s": accepted / DURATION,
+                    "p50_ms": percentile(lat, 50) * 1000,
+                    "p99_ms": percentile(lat, 99) * 1000,
+                },
+            )
+            figures.append(figure)
+            print(
+                f"  {figure.line()}  accepted {figure.extra['accepted_per_s']:.0f}/s, "
+                f"p50 {figure.extra['p50_ms']:.1f} ms, p99 {figure.extra['p99_ms']:.1f} ms",
+                flush=True,
+            )
+    return figures
