@@ -26,7 +26,7 @@ import websockets
 
 from bench.harness import Figure, percentile
 from bench.hot_lot import REDIS, pgbench
-from bench.servers import app_url, migrate, pg_database, raise_open_files, workers
+from bench.servers import app_url, long_countdowns, migrate, pg_database, raise_open_files, workers
 from tests.support import (
     PASSWORD,
     SEED_LISTING,
@@ -47,20 +47,6 @@ DURATION = 10.0
 CLOSES_IN = timedelta(seconds=20)
 #: Lots spread over workers by connection; rooms are joined across workers through Redis.
 WORKERS = tuple(int(w) for w in os.environ.get("RURALX_BENCH_WORKERS", "1,2").split(","))
-
-
-async def _settings(admin: Http) -> None:
-    await admin.ok(
-        "PUT",
-        "/api/v1/settings",
-        {
-            "notice_period_working_days": 0,
-            "free_bidding_minutes": 0,
-            "countdown_seconds": 3600,
-            "max_steps": 100,
-            "self_outbid_allowed": True,
-        },
-    )
 
 
 async def _sign_up(anon: Http, n: int) -> Http:
@@ -113,7 +99,7 @@ async def setup(base_url: str) -> tuple[list[int], list[Http]]:
         base_url=base_url, timeout=120, limits=httpx.Limits(max_connections=100)
     )
     anon = Http(client)
-    await _settings(await anon.login("admin"))
+    await long_countdowns(await anon.login("admin"))
     village, reviewer = await anon.login("xingtian"), await anon.login("reviewer")
     people = [await _sign_up(anon, n) for n in range(PEOPLE)]
     gate = asyncio.Semaphore(16)

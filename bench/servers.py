@@ -79,13 +79,8 @@ def workers(database_url: str, workdir: Path, n: int, **extra: str) -> Iterator[
         yield Cluster([s.base_url for s in servers], database_url, env)
 
 
-async def auction_with_bidders(base_url: str, bidders: int) -> tuple[int, list[Http], Any]:
-    """A listing in its countdown (long enough not to end) with signed-in bidders."""
-    client = httpx.AsyncClient(
-        base_url=base_url, timeout=60, limits=httpx.Limits(max_connections=200)
-    )
-    anon = Http(client)
-    admin = await anon.login("admin")
+async def long_countdowns(admin: Http) -> None:
+    """Exchange settings for benchmarks: auctions start at once and stay in their countdown."""
     await admin.ok(
         "PUT",
         "/api/v1/settings",
@@ -97,6 +92,15 @@ async def auction_with_bidders(base_url: str, bidders: int) -> tuple[int, list[H
             "self_outbid_allowed": True,
         },
     )
+
+
+async def auction_with_bidders(base_url: str, bidders: int) -> tuple[int, list[Http], Any]:
+    """A listing in its countdown (long enough not to end) with signed-in bidders."""
+    client = httpx.AsyncClient(
+        base_url=base_url, timeout=60, limits=httpx.Limits(max_connections=200)
+    )
+    anon = Http(client)
+    await long_countdowns(await anon.login("admin"))
     now = datetime.now(UTC)
     listing_id, _, reviewer = await entrust_review_announce(
         anon,
