@@ -26,6 +26,7 @@ from bench.servers import (
     migrate,
     pg_database,
     raise_open_files,
+    rooms_env,
     workers,
 )
 from tests.servers import free_port
@@ -143,17 +144,14 @@ async def bare_run(n: int) -> dict[str, Any]:
         server.wait(10)
 
 
-async def main(redis_url: str = "redis://127.0.0.1:6379/0") -> list[Figure]:
+async def main() -> list[Figure]:
     raise_open_files()
     figures: list[Figure] = []
     workdir = Path(tempfile.mkdtemp(prefix="ruralx-bench-"))
     async with pg_database() as pg_url:
         url = app_url(pg_url)
         await asyncio.to_thread(migrate, url)
-        prefix = f"bench-{uuid.uuid4().hex[:6]}"
-        with workers(
-            url, workdir, 2, RURALX_REDIS_URL=redis_url, RURALX_REDIS_PREFIX=prefix
-        ) as cluster:
+        with workers(url, workdir, 2, **rooms_env(2)) as cluster:
             for n in (1000, 5000):
                 app = await app_run(cluster.urls, n)
                 bare = await bare_run(n)

@@ -35,6 +35,36 @@ class Figure:
         return f"{self.name}: {self.value:,.1f} {self.unit}{ratio}"
 
 
+def bid_acks(
+    name: str,
+    answered: int,
+    accepted: int,
+    latencies: list[float],
+    seconds: float,
+    baseline: float,
+    baseline_name: str,
+) -> Figure:
+    """A bid-acknowledgement figure (commands/s, accepted/s, ack p50/p99), printed at once."""
+    figure = Figure(
+        name,
+        answered / seconds,
+        "bids/s",
+        baseline,
+        baseline_name,
+        extra={
+            "accepted_per_s": accepted / seconds,
+            "p50_ms": percentile(latencies, 50) * 1000,
+            "p99_ms": percentile(latencies, 99) * 1000,
+        },
+    )
+    print(
+        f"  {figure.line()}  accepted {figure.extra['accepted_per_s']:.0f}/s, "
+        f"p50 {figure.extra['p50_ms']:.1f} ms, p99 {figure.extra['p99_ms']:.1f} ms",
+        flush=True,
+    )
+    return figure
+
+
 def percentile(values: list[float], p: float) -> float:
     if not values:
         return 0.0

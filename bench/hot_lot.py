@@ -23,8 +23,8 @@ import asyncpg
 import httpx
 import websockets
 
-from bench.harness import Figure, percentile, report
-from bench.servers import app_url, auction_with_bidders, migrate, pg_database, workers
+from bench.harness import Figure, bid_acks, report
+from bench.servers import app_url, auction_with_bidders, migrate, pg_database, rooms_env, workers
 
 DURATION = 8.0
 #: Narrow a run while working on one case, e.g. RURALX_BENCH_CLIENTS=16 RURALX_BENCH_CHANNELS=ws.
@@ -32,7 +32,6 @@ CLIENTS = tuple(int(c) for c in os.environ.get("RURALX_BENCH_CLIENTS", "1,16,64"
 CHANNELS = tuple(os.environ.get("RURALX_BENCH_CHANNELS", "http,ws").split(","))
 #: App workers sharing the load (the production profile runs several, rooms joined by Redis).
 WORKERS = tuple(int(w) for w in os.environ.get("RURALX_BENCH_WORKERS", "1").split(","))
-REDIS = os.environ.get("RURALX_BENCH_REDIS", "redis://127.0.0.1:6379/0")
 #: design.md §8's hot-row transaction; with `lots` > 1 each transaction picks a random lot.
 PGBENCH_SCRIPT = """\\set amount random(1, 1000000)
 \\set lot random(1, {lots})
@@ -197,10 +196,7 @@ async def main() -> list[Figure]:
         for c, tps in baselines.items():
             figures.append(Figure(f"pgbench hot row, {c} clients", tps, "tps"))
         for n in WORKERS:
-            prefix = f"bench-{uuid.uuid4().hex[:6]}"
-            extra = {"RURALX_REDIS_URL": REDIS, "RURALX_REDIS_PREFIX": prefix} if n > 1 else {}
-            (workdir / f"w{n}").mkdir()
-            with workers(url, workdir / f"w{n}", n, **extra) as cluster:
+            with workers(url, workdir / f"w{n}", n, **rooms_env(n)) as cluster:
                 for clients in CLIENTS:
                     for channel in CHANNELS:
                         figures.append(await _measure(cluster, n, clients, channel, baselines))
@@ -214,24 +210,15 @@ async def _measure(
     await client.aclose()
     load = http_load if channel == "http" else ws_load
     answered, accepted, lat = await load(cluster.urls, people, listing_id)
-    figure = Figure(
+    return bid_acks(
         f"bid acks, one hot lot, {channel}, {clients} bidders, {n} worker{'s' if n > 1 else ''}",
-        answered / DURATION,
-        "bids/s",
+        answered,
+        accepted,
+        lat,
+        DURATION,
         baselines[clients],
         f"pgbench {clients} clients",
-        extra={
-            "accepted_per_s": accepted / DURATION,
-            "p50_ms": percentile(lat, 50) * 1000,
-            "p99_ms": percentile(lat, 99) * 1000,
-        },
     )
-    print(
-        f"  {figure.line()}  accepted {figure.extra['accepted_per_s']:.0f}/s, "
-        f"p50 {figure.extra['p50_ms']:.1f} ms, p99 {figure.extra['p99_ms']:.1f} ms",
-        flush=True,
-    )
-    return figure
 
 
 if __name__ == "__main__":

@@ -24,9 +24,17 @@ import asyncpg
 import httpx
 import websockets
 
-from bench.harness import Figure, percentile
-from bench.hot_lot import REDIS, pgbench
-from bench.servers import app_url, long_countdowns, migrate, pg_database, raise_open_files, workers
+from bench.harness import Figure, bid_acks
+from bench.hot_lot import pgbench
+from bench.servers import (
+    app_url,
+    long_countdowns,
+    migrate,
+    pg_database,
+    raise_open_files,
+    rooms_env,
+    workers,
+)
 from tests.support import (
     PASSWORD,
     SEED_LISTING,
@@ -212,29 +220,19 @@ async def main() -> list[Figure]:
         async with pg_database() as pg_url:  # each run its own exchange: no leftover lots
             url = app_url(pg_url)
             await asyncio.to_thread(migrate, url)
-            prefix = f"bench-{uuid.uuid4().hex[:6]}"
-            extra = {"RURALX_REDIS_URL": REDIS, "RURALX_REDIS_PREFIX": prefix} if n > 1 else {}
-            (workdir / f"w{n}").mkdir()
-            with workers(url, workdir / f"w{n}", n, **extra) as cluster:
+            with workers(url, workdir / f"w{n}", n, **rooms_env(n)) as cluster:
                 listing_ids, people = await setup(cluster.urls[0])
                 answered, accepted, lat = await load(cluster.urls, listing_ids, people)
-        figure = Figure(
-            f"bid acks, {LOTS} lots × {BIDDERS_PER_LOT} bidders, ws, {n} worker"
-            + ("s" if n > 1 else ""),
-            answered / DURATION,
-            "bids/s",
-            baseline,
-            f"pgbench {LOTS} rows",
-            extra={
-                "accepted_per_s": accepted / DURATION,
-                "p50_ms": percentile(lat, 50) * 1000,
-                "p99_ms": percentile(lat, 99) * 1000,
-            },
-        )
-        figures.append(figure)
-        print(
-            f"  {figure.line()}  accepted {figure.extra['accepted_per_s']:.0f}/s, "
-            f"p50 {figure.extra['p50_ms']:.1f} ms, p99 {figure.extra['p99_ms']:.1f} ms",
-            flush=True,
+        figures.append(
+            bid_acks(
+                f"bid acks, {LOTS} lots × {BIDDERS_PER_LOT} bidders, ws, {n} worker"
+                + ("s" if n > 1 else ""),
+                answered,
+                accepted,
+                lat,
+                DURATION,
+                baseline,
+                f"pgbench {LOTS} rows",
+            )
         )
     return figures

@@ -22,6 +22,14 @@ from tests.servers import RURALX, add_user, running_server, server_env
 from tests.support import PASSWORD, XINGTIAN, Http, entrust_review_announce, sign_up_and_qualify
 
 PG = os.environ.get("RURALX_BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
+REDIS = os.environ.get("RURALX_BENCH_REDIS", "redis://127.0.0.1:6379/0")
+
+
+def rooms_env(n: int) -> dict[str, str]:
+    """Several workers join rooms through Redis, under a key prefix of this run's own."""
+    if n == 1:
+        return {}
+    return {"RURALX_REDIS_URL": REDIS, "RURALX_REDIS_PREFIX": f"bench-{uuid.uuid4().hex[:6]}"}
 
 
 @contextlib.asynccontextmanager
@@ -59,6 +67,7 @@ class Cluster:
 
 @contextlib.contextmanager
 def workers(database_url: str, workdir: Path, n: int, **extra: str) -> Iterator[Cluster]:
+    workdir.mkdir(parents=True, exist_ok=True)
     env = server_env(
         database_url,
         workdir / "data",

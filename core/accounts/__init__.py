@@ -5,9 +5,7 @@ from core.accounts.models import REGION_LEVELS, ROLES, STAFF_ROLES, Region, Sess
 from core.accounts.passwords import Passwords
 from core.accounts.service import (
     NewUser,
-    actor_for,
     add_user,
-    authenticate,
     ensure_region,
     get_user,
     login,
@@ -30,9 +28,7 @@ __all__ = [
     "Region",
     "Session",
     "User",
-    "actor_for",
     "add_user",
-    "authenticate",
     "ensure_region",
     "get_user",
     "login",

@@ -189,22 +189,6 @@ async def login(
     return token, user
 
 
-async def authenticate(session: AsyncSession, token: str, *, now: datetime) -> User:
-    """The user a bearer/cookie token belongs to, or NotAuthenticated if expired or revoked."""
-    row = await session.scalar(select(Session).where(Session.token_hash == token_hash(token)))
-    if row is None or row.revoked_at is not None or row.expires_at <= now:
-        raise NotAuthenticated("auth.token_invalid", "登录已失效，请重新登录")
-    user = await session.get(User, row.user_id)
-    if user is None or not user.active:
-        raise NotAuthenticated("auth.token_invalid", "登录已失效，请重新登录")
-    return user
-
-
-async def actor_for(session: AsyncSession, token: str, *, now: datetime) -> Actor:
-    """The actor a bearer/cookie token signs in, in one query (this runs on every request)."""
-    return (await signed_in(session, token, now=now))[0]
-
-
 async def signed_in(session: AsyncSession, token: str, *, now: datetime) -> tuple[Actor, datetime]:
     """The actor a token signs in and when that sign-in expires (for caches to respect)."""
     row = (

@@ -135,8 +135,12 @@ class Chain:
     async def flush(self) -> None:
         """Write the pending entries, in chain order (ids ascend with `subject_seq`)."""
         if self.pending:
-            rows, self.pending = self.pending, []
-            await self.session.execute(insert(LedgerEntry.__table__), rows)
+            await self.session.execute(*self._take())
+
+    def _take(self) -> tuple[Any, list[dict[str, Any]]]:
+        """The INSERT of the pending entries, which are no longer pending."""
+        rows, self.pending = self.pending, []
+        return insert(LedgerEntry.__table__), rows
 
 
 _CHAINS = "ruralx.ledger.chains"
@@ -146,8 +150,7 @@ _CHAINS = "ruralx.ledger.chains"
 def _write_pending(session: Session) -> None:
     for chain in session.info.get(_CHAINS, {}).values():
         if chain.pending:
-            rows, chain.pending = chain.pending, []
-            session.execute(insert(LedgerEntry.__table__), rows)
+            session.execute(*chain._take())
 
 
 @event.listens_for(Session, "after_commit")
