@@ -17,11 +17,12 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+import asyncpg
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from auction import engine
+from auction import engine, pg_batch
 from auction.models import Auction, AuctionEvent, Bid, Deal
 from auction.wire import event_frame, iso
 from core import ledger
@@ -77,7 +78,10 @@ def rules_json(rules: engine.Rules) -> dict[str, Any]:
 
 
 def rules_of(row: Auction) -> engine.Rules:
-    r = row.rules
+    return rules_from(row.rules)
+
+
+def rules_from(r: dict[str, Any]) -> engine.Rules:
     return engine.Rules(
         start_fen=r["start_fen"],
         increment_fen=r["increment_fen"],
@@ -298,6 +302,11 @@ class BidBook:
     async def _apply_batch(
         self, listing_id: int, batch: list[BidRequest]
     ) -> tuple[list[Outcome], list[dict[str, Any]]]:
+        if (pool := await self.db.raw()) is not None:
+            async with pool.acquire() as conn:
+                done = await self._apply_pg(conn, listing_id, batch)
+            if done is not None:
+                return done
         async with self.db.write() as session:
             firsts = await _first_answers(session, listing_id, [r.key for r in batch])
             row = await _locked(session, listing_id)
@@ -305,80 +314,133 @@ class BidBook:
                 session, listing_id, {r.bidder.id for r in batch}
             )
             writes = _Writes(session, await ledger.Chain.open(session, subject(listing_id)))
-            rules, state = rules_of(row), state_of(row)
-            outcomes: list[Outcome] = []
-            frames: list[dict[str, Any]] = []
-            answered: dict[tuple[int, str], Outcome] = {}
-            for r in batch:
-                earlier = firsts.get(r.key) or answered.get(r.key)
-                if earlier is not None:
-                    outcomes.append(replace(earlier, frames=(), replayed=True))
-                    continue
-                now = self.clock.now()
-                number = numbers.get(r.bidder.id)
-                command: engine.Command = (
-                    engine.MatchPrice(number, r.based_on_seq)
-                    if r.match
-                    else engine.PlaceBid(number, r.amount_fen or 0, r.based_on_seq)
-                )
-                decision = engine.apply(rules, state, command, now)
-                state = decision.state
-                accepted = decision.accepted
-                code = decision.rejection.value if decision.rejection else None
-                # Queued before the events, so a sale they conclude finds this bid written.
-                writes.bids.append(
-                    {
-                        "listing_id": listing_id,
-                        "bidder_id": r.bidder.id,
-                        "bidder_number": number,
-                        "ref": r.ref,
-                        "kind": "match" if r.match else "bid",
-                        "amount_fen": r.amount_fen,
-                        "based_on_seq": r.based_on_seq,
-                        "outcome": "accepted" if accepted else "rejected",
-                        "code": code,
-                        "seq": accepted.seq if accepted else None,
-                        "round": accepted.round if accepted else None,
-                        "at": now,
-                        "channel": r.channel,
-                        "ip": r.ip,
-                        "device": r.device,
-                    }
-                )
-                new_frames = await self._persist(writes, row, decision, r.bidder.name, now)
-                frames.extend(new_frames)
-                if code is not None:
-                    writes.chain.append(
-                        type="bid.rejected",
-                        actor=r.bidder.name,
-                        at=now,
-                        payload={
-                            "bidder_number": number,
-                            "amount_fen": r.amount_fen,
-                            "ref": r.ref,
-                            "code": code,
-                            "based_on_seq": r.based_on_seq,
-                            "channel": r.channel,
-                            "ip": r.ip,
-                        },
-                    )
-                outcome = (
-                    Outcome(
-                        True,
-                        None,
-                        accepted.seq,
-                        accepted.round,
-                        accepted.amount_fen,
-                        tuple(new_frames),
-                    )
-                    if accepted
-                    else Outcome(False, code, None, None, r.amount_fen, tuple(new_frames))
-                )
-                answered[r.key] = outcome
-                outcomes.append(outcome)
+            rules = rules_of(row)
+            outcomes, frames, state = await self._decide(
+                writes, row, rules, state_of(row), batch, firsts, numbers
+            )
             await writes.flush()
             _store(row, rules, state)
         return outcomes, frames
+
+    async def _apply_pg(
+        self, conn: asyncpg.Connection, listing_id: int, batch: list[BidRequest]
+    ) -> tuple[list[Outcome], list[dict[str, Any]]] | None:
+        """The batch in plain SQL (`auction.pg_batch`); None leaves it to the ORM path."""
+        try:
+            async with conn.transaction():
+                locked = await pg_batch.lock(
+                    conn,
+                    listing_id,
+                    subject(listing_id),
+                    sorted({r.bidder.id for r in batch}),
+                    sorted({r.ref for r in batch}),
+                )
+                if locked is None:
+                    return None
+                rules = rules_from(locked.rules)
+                row = Auction(listing_id=listing_id, rules=locked.rules)
+                entries = ledger.Entries(subject(listing_id), locked.head_seq, locked.head_hash)
+                writes = _Writes(None, entries)
+                firsts = {
+                    key: Outcome(outcome == "accepted", code, seq, round_, amount, replayed=True)
+                    for key, (outcome, code, seq, round_, amount) in locked.firsts.items()
+                }
+                outcomes, frames, state = await self._decide(
+                    writes, row, rules, locked.state, batch, firsts, locked.numbers
+                )
+                await pg_batch.write(
+                    conn,
+                    listing_id,
+                    subject(listing_id),
+                    bids=writes.bids,
+                    events=writes.events,
+                    entries=entries.take(),
+                    head=(entries.seq, entries.hash),
+                    auction=pg_batch.auction_values(state, engine.next_deadline(rules, state)),
+                )
+        except _Concludes:
+            return None  # rolled back; the ORM path decides again and concludes
+        except asyncpg.UniqueViolationError as exc:  # as the ORM path would raise it
+            raise IntegrityError(pg_batch.WRITE, None, exc) from exc
+        return outcomes, frames
+
+    async def _decide(
+        self,
+        writes: _Writes,
+        row: Auction,
+        rules: engine.Rules,
+        state: engine.State,
+        batch: list[BidRequest],
+        firsts: dict[tuple[int, str], Outcome],
+        numbers: dict[int, str],
+    ) -> tuple[list[Outcome], list[dict[str, Any]], engine.State]:
+        """Let the engine decide each command in order; queue the rows and ledger entries."""
+        outcomes: list[Outcome] = []
+        frames: list[dict[str, Any]] = []
+        answered: dict[tuple[int, str], Outcome] = {}
+        for r in batch:
+            earlier = firsts.get(r.key) or answered.get(r.key)
+            if earlier is not None:
+                outcomes.append(replace(earlier, frames=(), replayed=True))
+                continue
+            now = self.clock.now()
+            number = numbers.get(r.bidder.id)
+            command: engine.Command = (
+                engine.MatchPrice(number, r.based_on_seq)
+                if r.match
+                else engine.PlaceBid(number, r.amount_fen or 0, r.based_on_seq)
+            )
+            decision = engine.apply(rules, state, command, now)
+            state = decision.state
+            accepted = decision.accepted
+            code = decision.rejection.value if decision.rejection else None
+            # Queued before the events, so a sale they conclude finds this bid written.
+            writes.bids.append(
+                {
+                    "listing_id": row.listing_id,
+                    "bidder_id": r.bidder.id,
+                    "bidder_number": number,
+                    "ref": r.ref,
+                    "kind": "match" if r.match else "bid",
+                    "amount_fen": r.amount_fen,
+                    "based_on_seq": r.based_on_seq,
+                    "outcome": "accepted" if accepted else "rejected",
+                    "code": code,
+                    "seq": accepted.seq if accepted else None,
+                    "round": accepted.round if accepted else None,
+                    "at": now,
+                    "channel": r.channel,
+                    "ip": r.ip,
+                    "device": r.device,
+                }
+            )
+            new_frames = await self._persist(writes, row, decision, r.bidder.name, now)
+            frames.extend(new_frames)
+            if code is not None:
+                writes.chain.append(
+                    type="bid.rejected",
+                    actor=r.bidder.name,
+                    at=now,
+                    payload={
+                        "bidder_number": number,
+                        "amount_fen": r.amount_fen,
+                        "ref": r.ref,
+                        "code": code,
+                        "based_on_seq": r.based_on_seq,
+                        "channel": r.channel,
+                        "ip": r.ip,
+                    },
+                )
+            outcome = (
+                Outcome(
+                    True, None, accepted.seq, accepted.round, accepted.amount_fen, tuple(new_frames)
+                )
+                if accepted
+                else Outcome(False, code, None, None, r.amount_fen, tuple(new_frames))
+            )
+            answered[r.key] = outcome
+            outcomes.append(outcome)
+        return outcomes, frames, state
 
     async def control(
         self, listing_id: int, staff: Actor, command: engine.Pause | engine.Resume
@@ -453,6 +515,8 @@ class BidBook:
                 actor=actor if isinstance(event, engine.BidAccepted) else "system",
             )
             if isinstance(event, engine.Ended):
+                if writes.session is None:
+                    raise _Concludes
                 await writes.flush()  # the conclusion reads and appends after these
                 await self._conclude(writes.session, row, event, now)
         return frames
@@ -508,12 +572,14 @@ class _Writes:
     work. Order within each table is the order of the engine's decisions.
     """
 
-    session: AsyncSession
-    chain: ledger.Chain
+    #: None on the plain-SQL path (`auction.pg_batch`), which writes the rows itself.
+    session: AsyncSession | None
+    chain: ledger.Entries
     bids: list[dict[str, Any]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
 
     async def flush(self) -> None:
+        assert self.session is not None and isinstance(self.chain, ledger.Chain)
         if self.bids:
             rows, self.bids = self.bids, []
             await self.session.execute(insert(Bid.__table__), rows)
@@ -521,6 +587,10 @@ class _Writes:
             rows, self.events = self.events, []
             await self.session.execute(insert(AuctionEvent.__table__), rows)
         await self.chain.flush()
+
+
+class _Concludes(Exception):
+    """The batch ends the auction: only the ORM path can conclude the listing."""
 
 
 def _settle(future: asyncio.Future[Outcome], outcome: Outcome) -> None:

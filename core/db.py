@@ -8,12 +8,14 @@ must have one writer are locked with SELECT … FOR UPDATE by the services.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, event
+import asyncpg
+from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, event, make_url
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -92,6 +94,29 @@ class Database:
             self.writer = self.engine
         self._read = async_sessionmaker(self.engine, expire_on_commit=False)
         self._write = async_sessionmaker(self.writer, expire_on_commit=False)
+        self._pool_size = pool_size
+        self._raw: asyncpg.Pool | None = None
+        self._raw_opening: asyncio.Lock = asyncio.Lock()
+
+    async def raw(self) -> asyncpg.Pool | None:
+        """PostgreSQL only: a small asyncpg pool for hot paths written in plain SQL.
+
+        Prepared statements stay cached per connection, and nothing is paid on checkout or
+        return (no pre-ping, no reset query): its users finish every transaction they begin.
+        It counts against max_connections beside the engine's pool (docs/deploy.md).
+        """
+        if self.is_sqlite:
+            return None
+        async with self._raw_opening:
+            if self._raw is None:
+                dsn = make_url(self.url).set(drivername="postgresql")
+                self._raw = await asyncpg.create_pool(
+                    dsn.render_as_string(hide_password=False),
+                    min_size=1,
+                    max_size=max(2, self._pool_size // 2),
+                    reset=_keep,
+                )
+        return self._raw
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
@@ -105,9 +130,16 @@ class Database:
             yield session
 
     async def dispose(self) -> None:
+        if self._raw is not None:
+            await self._raw.close()
+            self._raw = None
         await self.engine.dispose()
         if self.writer is not self.engine:
             await self.writer.dispose()
+
+
+async def _keep(_connection: asyncpg.Connection) -> None:
+    """No reset on return to the raw pool (asyncpg's default costs a round trip each time)."""
 
 
 def _sqlite_pragmas(engine: AsyncEngine, *, immediate: bool) -> None:

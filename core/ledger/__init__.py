@@ -3,6 +3,7 @@
 from core.ledger.chain import (
     GENESIS,
     Chain,
+    Entries,
     append,
     document_of,
     entries_of,
@@ -17,6 +18,7 @@ from core.ledger.tables import LedgerCheckpoint, LedgerNode, LedgerTree
 __all__ = [
     "GENESIS",
     "Chain",
+    "Entries",
     "LedgerCheckpoint",
     "LedgerEntry",
     "LedgerHead",

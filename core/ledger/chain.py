@@ -81,7 +81,46 @@ async def append(
     return digest
 
 
-class Chain:
+class Entries:
+    """One subject's next entries, hashed on append from a known head, waiting to be written.
+
+    Pure: no session, no lock. `Chain` keeps one under the head's row lock; the bid book's
+    PostgreSQL path keeps one under the lock it took itself and writes `pending` its own way.
+    """
+
+    def __init__(self, subject: str, seq: int, hash: str) -> None:
+        self.subject, self.seq, self.hash = subject, seq, hash
+        self.pending: list[dict[str, Any]] = []
+
+    def append(self, *, type: str, actor: str, payload: dict[str, Any], at: datetime) -> str:
+        """Hash the next entry (rejecting floats in the payload) and queue it; returns the hash."""
+        seq, prev = self.seq + 1, self.hash
+        document = entry_document(
+            subject=self.subject, seq=seq, type=type, actor=actor, payload=payload, at=at, prev=prev
+        )
+        digest = entry_hash(document)
+        self.pending.append(
+            {
+                "subject": self.subject,
+                "subject_seq": seq,
+                "type": type,
+                "actor": actor,
+                "payload": payload,
+                "at": at,
+                "prev_hash": prev,
+                "hash": digest,
+            }
+        )
+        self.seq, self.hash = seq, digest
+        return digest
+
+    def take(self) -> list[dict[str, Any]]:
+        """The pending rows, which are no longer pending."""
+        rows, self.pending = self.pending, []
+        return rows
+
+
+class Chain(Entries):
     """One subject's chain, its head locked for the caller's transaction: many appends, one lock.
 
     Entries are hashed as they are appended and written together by `flush` (one INSERT for
@@ -92,8 +131,8 @@ class Chain:
     """
 
     def __init__(self, session: AsyncSession, head: LedgerHead) -> None:
+        super().__init__(head.subject, head.seq, head.hash)
         self.session, self.head = session, head
-        self.pending: list[dict[str, Any]] = []
 
     @classmethod
     async def open(cls, session: AsyncSession, subject: str) -> Chain:
@@ -104,43 +143,14 @@ class Chain:
         return chain
 
     def append(self, *, type: str, actor: str, payload: dict[str, Any], at: datetime) -> str:
-        """Hash the next entry (rejecting floats in the payload) and queue it; returns the hash."""
-        head = self.head
-        seq = head.seq + 1
-        document = entry_document(
-            subject=head.subject,
-            seq=seq,
-            type=type,
-            actor=actor,
-            payload=payload,
-            at=at,
-            prev=head.hash,
-        )
-        digest = entry_hash(document)
-        self.pending.append(
-            {
-                "subject": head.subject,
-                "subject_seq": seq,
-                "type": type,
-                "actor": actor,
-                "payload": payload,
-                "at": at,
-                "prev_hash": head.hash,
-                "hash": digest,
-            }
-        )
-        head.seq, head.hash = seq, digest
+        digest = super().append(type=type, actor=actor, payload=payload, at=at)
+        self.head.seq, self.head.hash = self.seq, self.hash  # the head row follows the chain
         return digest
 
     async def flush(self) -> None:
         """Write the pending entries, in chain order (ids ascend with `subject_seq`)."""
         if self.pending:
-            await self.session.execute(*self._take())
-
-    def _take(self) -> tuple[Any, list[dict[str, Any]]]:
-        """The INSERT of the pending entries, which are no longer pending."""
-        rows, self.pending = self.pending, []
-        return insert(LedgerEntry.__table__), rows
+            await self.session.execute(insert(LedgerEntry.__table__), self.take())
 
 
 _CHAINS = "ruralx.ledger.chains"
@@ -150,7 +160,7 @@ _CHAINS = "ruralx.ledger.chains"
 def _write_pending(session: Session) -> None:
     for chain in session.info.get(_CHAINS, {}).values():
         if chain.pending:
-            session.execute(*chain._take())
+            session.execute(insert(LedgerEntry.__table__), chain.take())
 
 
 @event.listens_for(Session, "after_commit")

@@ -1,0 +1,248 @@
+"""The bid book's two ways to write a batch agree: plain SQL on PostgreSQL, the ORM elsewhere.
+
+On PostgreSQL every batch of bids goes through `auction.pg_batch` (four round trips); a batch
+that ends the auction, and SQLite, take the ORM path. Both must leave the same rows, events,
+ledger entries and auction state behind, and answer a ref committed elsewhere the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from auction import pg_batch
+from auction.book import Outcome, subject
+from auction.models import Auction, AuctionEvent, Bid
+from core.accounts import Actor, User
+from core.ledger import LedgerEntry, verify_subject
+from tests.integration.conftest import Exchange, make_exchange
+from tests.support import Http, entrust_review_announce, sign_up_and_qualify
+
+pytestmark = pytest.mark.postgres
+
+START_FEN, STEP = 1_200_000, 24_000
+
+
+@pytest.fixture
+async def exchange(pg_url: str, tmp_path: Path) -> AsyncIterator[Exchange]:
+    async with make_exchange(pg_url, tmp_path) as ex:
+        yield ex
+
+
+async def qualify(ex: Exchange, reviewer: Http, person: Http, listing_id: int) -> None:
+    reg = await person.ok("POST", f"/api/v1/listings/{listing_id}/registrations", {}, status=201)
+    assert (await ex.http.pay(reg["payment_reference"], reg["deposit_fen"])).status_code == 200
+    await reviewer.ok("POST", f"/api/v1/registrations/{reg['id']}/review", {"decision": "qualify"})
+
+
+async def twin_auctions(ex: Exchange, bidders: int) -> tuple[int, int, list[Actor]]:
+    """Two auctions running side by side, from the same instant, with the same bidders."""
+    admin = await ex.http.login("admin")
+    await admin.ok("PUT", "/api/v1/settings", {"free_bidding_minutes": 0, "countdown_seconds": 300})
+    lots = []
+    for _ in range(2):
+        listing_id, _, reviewer = await entrust_review_announce(
+            ex.http, ex.clock.now(), closes_in=timedelta(days=10), starts_in=timedelta(days=11)
+        )
+        lots.append(listing_id)
+    people, _ = await sign_up_and_qualify(ex.http, reviewer, lots[0], bidders)
+    for person in people:
+        await qualify(ex, reviewer, person, lots[1])
+    ex.clock.advance(timedelta(days=11, seconds=1))
+    await ex.tick()
+    actors = []
+    for person in people:
+        me = await (await person.relogin()).ok("GET", "/api/v1/auth/me")
+        async with ex.services.db.read() as session:
+            user = await session.get(User, me["id"])
+            assert user is not None
+            actors.append(Actor(user, None))
+    return lots[0], lots[1], actors
+
+
+def orm_only(ex: Exchange, monkeypatch: pytest.MonkeyPatch) -> Callable[[bool], None]:
+    """A switch between the two paths: off, the bid book finds no raw pool (as on SQLite)."""
+    raw = ex.services.db.raw
+
+    async def no_pool() -> None:
+        return None
+
+    def use_orm(on: bool) -> None:
+        monkeypatch.setattr(ex.services.db, "raw", no_pool if on else raw)
+
+    return use_orm
+
+
+async def recorded(ex: Exchange, listing_id: int, numbers: dict[str, str]) -> dict[str, Any]:
+    """What the auction left behind, bidder numbers replaced by who holds them (and without
+    the registration's id, which differs between the twins)."""
+
+    def anonymous(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: anonymous(v) for k, v in value.items() if k != "registration_id"}
+        return numbers.get(value, value) if isinstance(value, str) else value
+
+    async with ex.services.db.read() as session:
+        auction = await session.get(Auction, listing_id)
+        assert auction is not None
+        bids = await session.scalars(
+            select(Bid).where(Bid.listing_id == listing_id).order_by(Bid.id)
+        )
+        events = await session.scalars(
+            select(AuctionEvent)
+            .where(AuctionEvent.listing_id == listing_id)
+            .order_by(AuctionEvent.seq)
+        )
+        entries = await session.scalars(
+            select(LedgerEntry)
+            .where(LedgerEntry.subject == subject(listing_id))
+            .order_by(LedgerEntry.id)
+        )
+        assert await verify_subject(session, subject(listing_id)) is None
+        return {
+            "auction": anonymous(columns(auction)),
+            "bids": [anonymous(columns(b)) for b in bids],
+            "events": [(e.seq, e.type, anonymous(e.payload), e.at) for e in events],
+            # Entries after the auction opened (with its random priority-draw seed).
+            "ledger": [
+                (e.type, e.actor, anonymous(e.payload), e.at)
+                for e in entries
+                if e.type.startswith(("auction.", "bid.", "deal.")) and e.type != "auction.opened"
+            ],
+        }
+
+
+def columns(row: Any) -> dict[str, Any]:
+    return {
+        c.key: getattr(row, c.key)
+        for c in row.__table__.columns
+        if c.key not in ("id", "listing_id", "draw")
+    }
+
+
+async def numbers_of(ex: Exchange, listing_id: int, actors: list[Actor]) -> dict[str, str]:
+    from listings import Registration
+
+    async with ex.services.db.read() as session:
+        rows = await session.execute(
+            select(Registration.bidder_number, Registration.bidder_id).where(
+                Registration.listing_id == listing_id
+            )
+        )
+        index = {a.id: f"bidder-{k}" for k, a in enumerate(actors)}
+        return {number: index[bidder_id] for number, bidder_id in rows if number}
+
+
+async def test_the_plain_sql_batch_writes_what_the_orm_path_writes(
+    exchange: Exchange, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fast, slow, (a, b, c) = await twin_auctions(exchange, bidders=3)
+    book, use_orm = exchange.app.state.bids, orm_only(exchange, monkeypatch)
+    written, write = 0, pg_batch.write
+
+    async def counting_write(*args: Any, **kwargs: Any) -> None:
+        nonlocal written
+        written += 1
+        await write(*args, **kwargs)
+
+    monkeypatch.setattr(pg_batch, "write", counting_write)
+
+    async def both(step: Callable[[int], Any]) -> tuple[Any, Any]:
+        use_orm(False)
+        first = await step(fast)
+        use_orm(True)
+        second = await step(slow)
+        use_orm(False)
+        return first, second
+
+    def burst(*commands: tuple[Actor, int, str, int | None]) -> Callable[[int], Any]:
+        async def run(lot: int) -> list[Outcome]:
+            return await asyncio.gather(
+                *(
+                    book.bid(lot, who, amount_fen=amt, ref=ref, based_on_seq=seen)
+                    for who, amt, ref, seen in commands
+                )
+            )
+
+        return run
+
+    # One batch: accepted, accepted, self-outbid, stale, accepted at the minimum, a retry.
+    outcomes = await both(
+        burst(
+            (a, START_FEN + STEP, "r1", 1),
+            (b, START_FEN + 2 * STEP, "r2", 2),
+            (b, START_FEN + 4 * STEP, "r3", 3),
+            (c, START_FEN + STEP, "r4", 1),
+            (c, START_FEN + 3 * STEP, "r5", 1),
+            (a, START_FEN + STEP, "r1", 1),
+        )
+    )
+    exchange.clock.advance(timedelta(seconds=10))
+    # Alone: not a step multiple, too many steps, accepted; a retry answered from the database.
+    outcomes += await both(burst((a, START_FEN + 4 * STEP + 1000, "r6", None)))
+    outcomes += await both(burst((a, START_FEN + 20 * STEP, "r7", None)))
+    outcomes += await both(burst((a, START_FEN + 4 * STEP, "r8", None)))
+    outcomes += await both(burst((b, START_FEN + 2 * STEP, "r2", 2)))
+    # After the countdown: the bid's own batch ends the auction (and falls back to the ORM).
+    exchange.clock.advance(timedelta(seconds=301))
+    outcomes += await both(burst((b, START_FEN + 6 * STEP, "r9", None)))
+
+    pairs = list(zip(outcomes[::2], outcomes[1::2], strict=True))
+    for on_sql, on_orm in pairs:
+        assert [(o.accepted, o.code, o.seq, o.round, o.replayed) for o in on_sql] == [
+            (o.accepted, o.code, o.seq, o.round, o.replayed) for o in on_orm
+        ]
+    first = [(o.accepted, o.code) for o in pairs[0][0]]
+    assert first == [
+        (True, None),
+        (True, None),
+        (False, "self_outbid"),
+        (False, "stale"),
+        (True, None),
+        (True, None),
+    ]
+    assert [[(o.code, o.replayed) for o in burst] for burst, _ in pairs[1:5]] == [
+        [("not_step_multiple", False)],
+        [("too_many_steps", False)],
+        [(None, False)],
+        [(None, True)],
+    ]
+    assert pairs[-1][0][0].code == "not_running"
+    on_sql = await recorded(exchange, fast, await numbers_of(exchange, fast, [a, b, c]))
+    on_orm = await recorded(exchange, slow, await numbers_of(exchange, slow, [a, b, c]))
+    assert on_sql == on_orm
+    assert on_sql["auction"]["status"] == "ended" and on_sql["auction"]["result"] == "sold"
+    assert len(on_sql["bids"]) == 9  # the two retries wrote nothing
+    assert written == 5  # every batch on the first auction but the one that ended it
+
+
+async def test_a_ref_committed_elsewhere_meanwhile_is_answered_as_the_first_time(
+    exchange: Exchange, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, lot, (a, _) = await twin_auctions(exchange, bidders=2)
+    book = exchange.app.state.bids
+    first = await book.bid(lot, a, amount_fen=START_FEN + STEP, ref="twice")
+    lock = pg_batch.lock
+
+    async def blind_lock(*args: Any) -> pg_batch.Locked | None:
+        # As if another worker committed the ref after this statement's snapshot was taken.
+        locked = await lock(*args)
+        assert locked is not None and locked.firsts
+        return pg_batch.Locked(**{**_fields(locked), "firsts": {}})
+
+    monkeypatch.setattr(pg_batch, "lock", blind_lock)
+    again = await book.bid(lot, a, amount_fen=START_FEN + STEP, ref="twice")
+    assert again.replayed and (again.accepted, again.seq) == (first.accepted, first.seq)
+    async with exchange.services.db.read() as session:
+        rows = await session.scalars(select(Bid).where(Bid.listing_id == lot, Bid.ref == "twice"))
+        assert len(list(rows)) == 1
+
+
+def _fields(locked: pg_batch.Locked) -> dict[str, Any]:
+    return {name: getattr(locked, name) for name in pg_batch.Locked.__slots__}
