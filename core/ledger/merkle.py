@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final, TypeAlias
 
+import msgspec
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
@@ -46,6 +47,19 @@ def canonical_json(obj: JSONValue) -> bytes:
     ValueError. Object keys are sorted by UTF-16 code units as RFC 8785 §3.2.3 requires,
     which equals code-point order unless keys mix U+E000–U+FFFF with astral characters.
     """
+    if _plain(obj):
+        # The common case, checked above to be one where msgspec's sorted output is RFC 8785's:
+        # exact-type values, safe integers, ASCII keys (code-point order = UTF-16 order).
+        try:
+            return _encode_sorted(obj)
+        except UnicodeEncodeError as exc:  # a lone surrogate
+            raise ValueError("string is not valid Unicode (lone surrogate)") from exc
+    return canonical_json_reference(obj)
+
+
+def canonical_json_reference(obj: JSONValue) -> bytes:
+    """The same bytes, written out by hand from RFC 8785: the reference the fast path is
+    checked against, and the path for values it does not take (e.g. non-ASCII keys)."""
     parts: list[str] = []
     _encode_json(obj, parts)
     try:
@@ -91,6 +105,26 @@ def _encode_json(obj: object, out: list[str]) -> None:
         out.append("]")
     else:
         raise TypeError(f"{type(obj).__name__} is not canonical-JSON serialisable")
+
+
+_encode_sorted = msgspec.json.Encoder(order="sorted").encode
+
+
+def _plain(obj: object) -> bool:
+    """Whether `obj` is made only of exact None/bool/str/safe int/list/tuple/dict, ASCII keys."""
+    kind = type(obj)
+    if kind is str or obj is None or kind is bool:
+        return True
+    if kind is int:
+        return -MAX_SAFE_INTEGER <= obj <= MAX_SAFE_INTEGER  # type: ignore[operator]
+    if kind is dict:
+        return all(
+            type(k) is str and k.isascii() and _plain(v)
+            for k, v in obj.items()  # type: ignore[attr-defined]
+        )
+    if kind is list or kind is tuple:
+        return all(_plain(v) for v in obj)  # type: ignore[attr-defined]
+    return False
 
 
 def _utf16_sort_key(key: str) -> bytes:

@@ -23,6 +23,7 @@ caller (a regulator's bundle) needs one covering the entries it exports.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -34,7 +35,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import Database
-from core.ledger.chain import document_of, entry_hash, timestamp
+from core.ledger.chain import document_of, timestamp
 from core.ledger.keys import CheckpointSigner
 from core.ledger.merkle import EMPTY_ROOT, canonical_json, leaf_hash, sign_checkpoint
 from core.ledger.models import LedgerEntry
@@ -118,13 +119,13 @@ async def sequence(
     nodes: list[dict[str, object]] = []
     urgent = False
     for entry in entries:
-        document = document_of(entry)
-        if entry_hash(document) != entry.hash:
+        canonical = canonical_json(document_of(entry))
+        if hashlib.sha256(canonical).hexdigest() != entry.hash:  # chain.entry_hash, encoded once
             raise LedgerIntegrityError(
                 f"ledger entry id={entry.id} ({entry.subject} #{entry.subject_seq}) does not "
                 "match its hash; sequencing stopped"
             )
-        leaf = leaf_hash(canonical_json(document))
+        leaf = leaf_hash(canonical)
         nodes.extend(
             {"level": level, "idx": idx, "hash": value}
             for level, idx, value in append_leaf(size, frontier, leaf)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -18,6 +19,7 @@ from core.ledger.merkle import (
     JSONValue,
     NoteVerificationError,
     canonical_json,
+    canonical_json_reference,
     checkpoint_text,
     consistency_proof,
     inclusion_proof,
@@ -429,6 +431,43 @@ def test_canonical_json_round_trips_and_is_idempotent(value: JSONValue) -> None:
     assert json.loads(encoded) == value
     assert canonical_json(json.loads(encoded)) == encoded
     assert b"\n" not in encoded
+
+
+any_text = st.text(st.characters(codec=None, exclude_categories=()))  # lone surrogates too
+ascii_keys = st.text(st.characters(max_codepoint=127))
+# Keys where code-point order and RFC 8785's UTF-16 order part: BMP above U+E000 vs astral.
+tricky_keys = st.text(st.sampled_from("a\r\u00f6\ue000\ufb33\uffff\U0001f600"), max_size=2)
+edge_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**53) - 2, 2**53 + 2)  # a few beyond the safe range
+    | any_text,
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.lists(children, max_size=3).map(tuple)
+        | st.dictionaries(ascii_keys | tricky_keys | any_text, children, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+def _outcome(encode: Any, value: JSONValue) -> bytes | type[Exception]:
+    try:
+        return encode(value)
+    except (TypeError, ValueError) as exc:
+        return type(exc)
+
+
+@given(edge_values)
+def test_canonical_json_equals_the_hand_written_reference(value: JSONValue) -> None:
+    # The C encoder serves the common case; every byte must be the reference's, and every
+    # refusal the reference's refusal.
+    assert _outcome(canonical_json, value) == _outcome(canonical_json_reference, value)
+
+
+@given(st.dictionaries(tricky_keys, st.integers(0, 9), min_size=2, max_size=6))
+def test_canonical_json_orders_keys_as_the_reference_does(value: dict[str, int]) -> None:
+    assert canonical_json(value) == canonical_json_reference(value)
 
 
 # --- signed notes and checkpoints (c2sp.org/signed-note, c2sp.org/tlog-checkpoint) ---
