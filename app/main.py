@@ -21,6 +21,7 @@ from app import pages, scheduler
 from auction.api import AuctionController
 from auction.book import BidBook
 from auction.live import Hub, room
+from auction.snapshots import Snapshots
 from auction.timers import advance_due
 from contracts import api as contracts_api
 from contracts.hooks import on_deal
@@ -103,6 +104,7 @@ def create_app(
         app.state.services = svc
         app.state.hub = hub
         app.state.bids = BidBook(svc.db, svc.clock, hub.publish, on_deal=[on_deal])
+        app.state.snapshots = Snapshots(hub, svc.db, svc.now)
         app.state.bid_limiter = RateLimiter(config.bids_per_second, 1)
 
     @contextlib.asynccontextmanager

@@ -13,10 +13,10 @@ from msgspec import Meta
 from auction import engine
 from auction.book import BidBook
 from auction.models import Auction
+from auction.snapshots import Snapshots
 from auction.wire import snapshot_frame
 from core.errors import NotFound, TooManyRequests
 from core.web import PROBLEM, PUBLIC, RateLimiter, actor, actor_or_none, allow, client_ip, services
-from listings import registration
 
 #: HTTP status of each rejection: rule violations are 422, races 409, rights 403.
 REJECTION_STATUS = {
@@ -69,15 +69,10 @@ class AuctionController(Controller):
     async def snapshot(
         self, request: Request[Any, Any, Any], listing_id: FromPath[int]
     ) -> dict[str, Any]:
-        svc, viewer = services(request), actor_or_none(request)
-        async with svc.db.read() as session:
-            row = await session.get(Auction, listing_id)
-            if row is None:
-                raise NotFound("auction.not_found", "该项目没有竞价")
-            you = None
-            if viewer is not None and viewer.role == "bidder":
-                you = await registration.qualified_number(session, listing_id, viewer.id)
-        frame = snapshot_frame(row, svc.now(), you=you)
+        snapshots: Snapshots = request.app.state.snapshots
+        frame = await snapshots.frame(listing_id, actor_or_none(request))
+        if frame is None:
+            raise NotFound("auction.not_found", "该项目没有竞价")
         frame.pop("type")
         return frame
 

@@ -14,9 +14,9 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 import msgspec
 from litestar import WebSocket, websocket
@@ -51,6 +51,10 @@ class _Seq(msgspec.Struct):
 class Watcher:
     """One websocket's outbound queue; `behind` is set when it overflowed."""
 
+    #: Offered this worker's own frames as they are published, not after the backend's hop
+    #: (the snapshot feeds: a bidder's next GET on this worker sees its own bid).
+    eager: ClassVar[bool] = False
+
     queue: asyncio.Queue[tuple[int, str]] = field(
         default_factory=lambda: asyncio.Queue(QUEUE_LIMIT)
     )
@@ -72,6 +76,7 @@ class Hub:
         self.rooms: dict[str, set[Watcher]] = {}
         self._pump: asyncio.Task[None] | None = None
         self._subscribe_lock = asyncio.Lock()
+        self._close: Callable[[], Awaitable[None]] | None = None
 
     @classmethod
     def from_config(cls, redis_url: str, prefix: str) -> Hub:
@@ -81,7 +86,9 @@ class Hub:
         from redis.asyncio import Redis
 
         redis = Redis.from_url(redis_url)
-        return cls(RedisChannelsPubSubBackend(redis=redis, key_prefix=f"{prefix}:channels"), prefix)
+        hub = cls(RedisChannelsPubSubBackend(redis=redis, key_prefix=f"{prefix}:channels"), prefix)
+        hub._close = redis.aclose  # the backend leaves its client open on shutdown
+        return hub
 
     def channel(self, listing_id: int) -> str:
         return f"{self.prefix}:auction:{listing_id}"
@@ -96,12 +103,20 @@ class Hub:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._pump
         await self.backend.on_shutdown()
+        if self._close is not None:
+            await self._close()
 
     async def publish(self, listing_id: int, frames: Sequence[dict[str, Any]]) -> None:
         """Best effort: the events are already committed; a watcher that misses one replays it."""
+        name = self.channel(listing_id)
+        encoded = [msgspec.json.encode(frame) for frame in frames]
+        eager = [w for w in self.rooms.get(name, ()) if w.eager]
+        for frame, data in zip(frames, encoded, strict=True):
+            for watcher in eager:  # before the first await: ahead of the acknowledged caller
+                watcher.offer(frame["seq"], data.decode())
         try:
-            for frame in frames:
-                await self.backend.publish(msgspec.json.encode(frame), [self.channel(listing_id)])
+            for data in encoded:
+                await self.backend.publish(data, [name])
         except Exception:
             log.exception("publishing to room %s failed; watchers will resync", listing_id)
             self._resync_all()

@@ -78,3 +78,28 @@ def snapshot_frame(row: Auction, now: datetime, *, you: str | None = None) -> di
     if you is not None:
         frame["you"] = {"bidder_number": you}
     return frame
+
+
+def fold(snapshot: dict[str, Any], event: dict[str, Any]) -> None:
+    """Bring a snapshot (`snapshot_frame` without `you`) forward by its next room event.
+
+    The same fields `snapshot_frame` would read from the auction row after the event.
+    """
+    snapshot["seq"] = event["seq"]
+    if event["type"] == "bid":
+        snapshot["round"] = event["round"]
+        snapshot["current_fen"] = event["amount_fen"]
+        snapshot["leader_number"] = event["bidder_number"]
+        snapshot["ends_at"] = event["ends_at"]
+        snapshot["minimum_fen"] = event["amount_fen"] + snapshot["increment_fen"]
+    elif event["type"] == "phase":
+        snapshot["status"] = event["status"]
+        snapshot["ends_at"] = event["ends_at"]
+    else:
+        snapshot["status"] = engine.Status.ENDED.value
+        snapshot["ends_at"] = event["at"]
+        snapshot["result"] = {
+            "result": event["result"],
+            "final_fen": event["final_fen"],
+            "winner_number": event["winner_number"],
+        }

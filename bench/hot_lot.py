@@ -94,13 +94,16 @@ async def http_load(
     latencies: list[float] = []
     stop = time.monotonic() + DURATION
     path = f"/api/v1/auctions/{listing_id}/bids"
-    limits = httpx.Limits(max_connections=200)
-    clients = [httpx.AsyncClient(base_url=u, timeout=60, limits=limits) for u in urls]
+    # A client (one keep-alive connection) per bidder: one shared httpx pool scans all its
+    # connections on every request and would make the load generator the bottleneck.
+    clients = [
+        httpx.AsyncClient(base_url=urls[i % len(urls)], timeout=60) for i in range(len(bidders))
+    ]
     snapshot = (await clients[0].get(f"/api/v1/auctions/{listing_id}")).json()
 
     async def bidder(i: int, who: Any) -> None:
         nonlocal answered, accepted
-        client = clients[i % len(clients)]
+        client = clients[i]
         current, seq = snapshot["current_fen"], snapshot["seq"]
         headers = {"Authorization": f"Bearer {who.token}"}
         while time.monotonic() < stop:

@@ -1,0 +1,147 @@
+"""Auction snapshots served from memory, kept current by the room's own events.
+
+A snapshot `GET` is the most frequent request of a live auction (every page load, every
+HTTP client after a rejection). Each worker keeps the snapshot of an auction someone asked
+for, joined to the auction's room like a watcher: its events, from this worker (at once, as
+they are published) and from the others (through the channels backend), bring it forward
+one `seq` at a time. A gap in `seq`, or a resync of the room (a failed publish, a restarted
+Redis), drops it; the next request reads the database again. An auction nobody asked about
+for `idle_seconds` is let go, and its room left.
+
+From another worker, an event arrives one channels hop after its commit, so a snapshot
+served there may trail the database by that hop, as a replica would; on the worker that
+committed it, it never does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar
+
+import msgspec
+
+from auction.live import Hub, Watcher
+from auction.models import Auction
+from auction.wire import fold, iso, snapshot_frame
+from core.accounts import Actor
+from core.db import Database
+from listings import registration
+
+_UNKNOWN = object()
+
+
+@dataclass(eq=False)
+class Feed(Watcher):
+    """One auction's snapshot, folded forward by the room's events instead of queueing them."""
+
+    eager: ClassVar[bool] = True
+    snapshot: dict[str, Any] | None = None
+    #: Events that came while the snapshot was being read from the database.
+    early: list[dict[str, Any]] = field(default_factory=list)
+    #: Bidder numbers of the signed-in bidders who asked (fixed once the auction exists).
+    numbers: dict[int, str | None] = field(default_factory=dict)
+    used: float = 0.0
+
+    def offer(self, seq: int, text: str) -> None:
+        if self.behind.is_set():
+            return
+        event = msgspec.json.decode(text)
+        if self.snapshot is None:
+            self.early.append(event)
+        else:
+            self._fold(event)
+
+    def start(self, snapshot: dict[str, Any]) -> None:
+        self.snapshot = snapshot
+        for event in sorted(self.early, key=lambda e: e["seq"]):
+            self._fold(event)
+        self.early.clear()
+
+    def _fold(self, event: dict[str, Any]) -> None:
+        assert self.snapshot is not None
+        seq = event["seq"]
+        if seq <= self.snapshot["seq"]:
+            return  # already in (read from the database, or our own frame come back)
+        if seq != self.snapshot["seq"] + 1:
+            self.behind.set()  # a frame overtook its predecessor: read afresh
+            return
+        fold(self.snapshot, event)
+
+
+@dataclass
+class Snapshots:
+    hub: Hub
+    db: Database
+    now: Callable[[], datetime]
+    idle_seconds: float = 60.0
+    feeds: dict[int, Feed] = field(default_factory=dict)
+    _loading: dict[int, asyncio.Task[Feed | None]] = field(default_factory=dict)
+    _swept: float = 0.0
+
+    async def frame(self, listing_id: int, viewer: Actor | None) -> dict[str, Any] | None:
+        """The snapshot frame as `snapshot_frame` gives it; None if there is no auction."""
+        feed = await self._feed(listing_id)
+        if feed is None:
+            return None
+        assert feed.snapshot is not None
+        frame = {**feed.snapshot, "server_time": iso(self.now())}
+        if viewer is not None and viewer.role == "bidder":
+            number = feed.numbers.get(viewer.id, _UNKNOWN)
+            if number is _UNKNOWN:
+                async with self.db.read() as session:
+                    number = await registration.qualified_number(session, listing_id, viewer.id)
+                feed.numbers[viewer.id] = number  # type: ignore[assignment]
+            if number is not None:
+                frame["you"] = {"bidder_number": number}
+        return frame
+
+    async def _feed(self, listing_id: int) -> Feed | None:
+        feed = self.feeds.get(listing_id)
+        if feed is not None and not feed.behind.is_set():
+            feed.used = time.monotonic()
+            return feed
+        if feed is not None:
+            await self._drop(listing_id, feed)
+        task = self._loading.get(listing_id)
+        if task is None:  # one read for all who ask at once
+            task = self._loading[listing_id] = asyncio.create_task(self._load(listing_id))
+            task.add_done_callback(lambda _: self._loading.pop(listing_id, None))
+        feed = await asyncio.shield(task)
+        await self._sweep()
+        return feed
+
+    async def _load(self, listing_id: int) -> Feed | None:
+        feed = Feed(used=time.monotonic())
+        await self.hub.join(listing_id, feed)  # before reading: no event falls between
+        try:
+            async with self.db.read() as session:
+                row = await session.get(Auction, listing_id)
+                snapshot = snapshot_frame(row, self.now()) if row is not None else None
+        except BaseException:
+            await self.hub.leave(listing_id, feed)
+            raise
+        if snapshot is None:
+            await self.hub.leave(listing_id, feed)
+            return None
+        del snapshot["server_time"]
+        feed.start(snapshot)
+        self.feeds[listing_id] = feed
+        return feed
+
+    async def _drop(self, listing_id: int, feed: Feed) -> None:
+        if self.feeds.get(listing_id) is feed:
+            del self.feeds[listing_id]
+            await self.hub.leave(listing_id, feed)
+
+    async def _sweep(self) -> None:
+        now = time.monotonic()
+        if now - self._swept < self.idle_seconds / 4:
+            return
+        self._swept = now
+        for listing_id, feed in list(self.feeds.items()):
+            if now - feed.used > self.idle_seconds:
+                await self._drop(listing_id, feed)
