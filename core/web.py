@@ -37,6 +37,7 @@ log = logging.getLogger("ruralx.web")
 
 PUBLIC = {"public": True}
 SESSION_COOKIE = "ruralx_session"
+_SESSION_COOKIE_BYTES = SESSION_COOKIE.encode()
 CSRF_COOKIE = "ruralx_csrf"
 CSRF_HEADER = "x-csrf-token"
 PROBLEM = "application/problem+json"
@@ -159,12 +160,23 @@ def csrf_token(secret: str, session_token: str) -> str:
     return hmac.new(secret.encode(), b"csrf:" + session_token.encode(), hashlib.sha256).hexdigest()
 
 
-def _bearer(scope: Scope) -> str | None:
+def _credentials(scope: Scope) -> tuple[str | None, bool]:
+    """The bearer token, else the session cookie's; and whether it came from the cookie.
+
+    Read straight from the raw headers: most requests (watchers, the public) carry neither,
+    and building a Request to parse cookies is a large part of a cheap request's cost.
+    """
+    found = None
     for name, value in scope.get("headers", []):
         if name == b"authorization":
             scheme, _, token = value.decode("latin-1").partition(" ")
-            return token.strip() if scheme.lower() == "bearer" and token.strip() else None
-    return None
+            return (token.strip() if scheme.lower() == "bearer" and token.strip() else None), False
+        if name == b"cookie" and _SESSION_COOKIE_BYTES in value:
+            for pair in value.decode("latin-1").split(";"):
+                key, _, cookie = pair.strip().partition("=")
+                if key == SESSION_COOKIE and cookie:
+                    found = cookie.strip('"')
+    return found, found is not None
 
 
 class AuthMiddleware(ASGIMiddleware):
@@ -173,12 +185,9 @@ class AuthMiddleware(ASGIMiddleware):
     scopes = (ScopeType.HTTP, ScopeType.WEBSOCKET)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        request: Request[Any, Any, Any] = Request(scope)
-        token = _bearer(scope)
-        by_cookie = False
-        if token is None and (cookie := request.cookies.get(SESSION_COOKIE)):
-            token, by_cookie = cookie, True
+        token, by_cookie = _credentials(scope)
         if token:
+            request: Request[Any, Any, Any] = Request(scope)
             svc = services(request)
             try:
                 current = await svc.actor_for(token)
