@@ -6,9 +6,10 @@ Without --url a scratch PostgreSQL database is created next to $RURALX_TEST_PG's
 postgresql://postgres@127.0.0.1:5432/postgres), filled by the demo generator, measured and
 dropped. Both figures come from the same run on the same connection: the median of several
 timed runs of the statistics (`oversight.stats.statistics`, JSON rows with median and totals)
-and of a plain `SELECT count(*) FROM listings`. Prints one line per figure (design.md §8):
+and of a plain `SELECT count(*) FROM listings`. Prints one line per figure (design.md §8)
+and writes them to var/bench/stats.json, as `make bench` does:
 
-    stats: 41.3 ms (7.9× count(*))
+    stats: 41.3 ms (7.90× count(*))
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from typing import Any
 
 from sqlalchemy import text
 
+from bench.harness import Figure, report
+
 PG_ADMIN = os.environ.get("RURALX_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 RUNS = 9
 
@@ -40,7 +43,7 @@ async def _timed(run: Callable[[], Awaitable[Any]], runs: int = RUNS) -> float:
     return stat.median(samples) * 1000
 
 
-async def measure(url: str, listings: int, generate: bool) -> list[str]:
+async def measure(url: str, listings: int, generate: bool) -> list[Figure]:
     from app.migrate import upgrade
     from core.db import Database
     from oversight.demo import populate
@@ -48,13 +51,18 @@ async def measure(url: str, listings: int, generate: bool) -> list[str]:
 
     await asyncio.to_thread(upgrade, url)
     db = Database(url)
-    lines = []
+    figures = []
     try:
         if generate:
             summary = await populate(db, listings, seed=20261201, now=datetime.now(UTC))
-            lines.append(
-                f"demo: {summary['listings']} listings in "
-                f"{summary['insert_seconds']} s, warnings {summary['warnings_seconds']} s"
+            figures.append(
+                Figure(
+                    f"demo county of {summary['listings']} listings generated",
+                    summary["insert_seconds"],
+                    "s",
+                    higher_is_better=False,
+                    extra={"warnings_seconds": summary["warnings_seconds"]},
+                )
             )
         import asyncpg
 
@@ -69,7 +77,9 @@ async def measure(url: str, listings: int, generate: bool) -> list[str]:
                 await session.execute(text("SELECT count(*) FROM listings"))
 
             base = await _timed(baseline)
-            lines.append(f"count(*): {base:.1f} ms over {count} listings (baseline)")
+            figures.append(
+                Figure(f"count(*) over {count} listings", base, "ms", higher_is_better=False)
+            )
             for group_by in ("village", "town,category", "month", "buyer_type"):
                 query = StatsQuery.parse(group_by, None, None, None, None)
 
@@ -78,42 +88,48 @@ async def measure(url: str, listings: int, generate: bool) -> list[str]:
 
                 took = await _timed(run)
                 name = "stats" if group_by == "village" else f"stats[{group_by}]"
-                lines.append(f"{name}: {took:.1f} ms ({took / base:.1f}× count(*))")
+                figures.append(Figure(name, took, "ms", base, "count(*)", higher_is_better=False))
     finally:
         await db.dispose()
-    return lines
+    return figures
 
 
-async def _main(args: argparse.Namespace) -> None:
+async def _scratch(listings: int) -> list[Figure]:
     import asyncpg
 
-    if args.url:
-        for line in await measure(args.url, args.listings, generate=args.generate):
-            print(line, flush=True)
-        return
     name = f"ruralx_bench_{uuid.uuid4().hex[:10]}"
     admin = await asyncpg.connect(PG_ADMIN)
     await admin.execute(f'CREATE DATABASE "{name}"')
     await admin.close()
     url = PG_ADMIN.replace("postgresql://", "postgresql+asyncpg://").rsplit("/", 1)[0] + "/" + name
     try:
-        for line in await measure(url, args.listings, generate=True):
-            print(line, flush=True)
+        return await measure(url, listings, generate=True)
     finally:
         admin = await asyncpg.connect(PG_ADMIN)
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
 
 
-def main(argv: list[str] | None = None) -> None:
+async def main() -> list[Figure]:
+    """`make bench`: 100,000 listings in a scratch database."""
+    return await _scratch(100_000)
+
+
+def cli(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.stats", description=__doc__)
     parser.add_argument("--listings", type=int, default=100_000)
     parser.add_argument("--url", help="an existing database (already filled unless --generate)")
     parser.add_argument(
         "--generate", action="store_true", help="with --url: fill it with the demo generator first"
     )
-    asyncio.run(_main(parser.parse_args(argv)))
+    args = parser.parse_args(argv)
+    figures = asyncio.run(
+        measure(args.url, args.listings, generate=args.generate)
+        if args.url
+        else _scratch(args.listings)
+    )
+    report(figures, "stats")
 
 
 if __name__ == "__main__":
-    main()
+    cli()
