@@ -105,8 +105,8 @@ class Database:
         return (no pre-ping, no reset query): its users finish every transaction they begin.
         It counts against max_connections beside the engine's pool (docs/deploy.md).
         """
-        if self.is_sqlite:
-            return None
+        if self.is_sqlite or self._raw is not None:
+            return self._raw
         async with self._raw_opening:
             if self._raw is None:
                 dsn = make_url(self.url).set(drivername="postgresql")
