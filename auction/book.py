@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import weakref
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -78,10 +78,7 @@ def rules_json(rules: engine.Rules) -> dict[str, Any]:
 
 
 def rules_of(row: Auction) -> engine.Rules:
-    return rules_from(row.rules)
-
-
-def rules_from(r: dict[str, Any]) -> engine.Rules:
+    r = row.rules
     return engine.Rules(
         start_fen=r["start_fen"],
         increment_fen=r["increment_fen"],
@@ -337,17 +334,20 @@ class BidBook:
                 )
                 if locked is None:
                     return None
-                rules = rules_from(locked.rules)
-                row = Auction(listing_id=listing_id, rules=locked.rules)
+                row = Auction(listing_id=listing_id, **locked.auction)  # never in a session
+                rules = rules_of(row)
                 entries = ledger.Entries(subject(listing_id), locked.head_seq, locked.head_hash)
                 writes = _Writes(None, entries)
-                firsts = {
-                    key: Outcome(outcome == "accepted", code, seq, round_, amount, replayed=True)
-                    for key, (outcome, code, seq, round_, amount) in locked.firsts.items()
-                }
                 outcomes, frames, state = await self._decide(
-                    writes, row, rules, locked.state, batch, firsts, locked.numbers
+                    writes,
+                    row,
+                    rules,
+                    state_of(row),
+                    batch,
+                    _answers(locked.firsts, {r.key for r in batch}),
+                    locked.numbers,
                 )
+                _store(row, rules, state)
                 await pg_batch.write(
                     conn,
                     listing_id,
@@ -356,7 +356,7 @@ class BidBook:
                     events=writes.events,
                     entries=entries.take(),
                     head=(entries.seq, entries.hash),
-                    auction=pg_batch.auction_values(state, engine.next_deadline(rules, state)),
+                    auction=[getattr(row, name) for name in pg_batch.AUCTION_COLUMNS],
                 )
         except _Concludes:
             return None  # rolled back; the ORM path decides again and concludes
@@ -660,7 +660,14 @@ async def _first_answers(
             Bid.bidder_id, Bid.ref, Bid.outcome, Bid.code, Bid.seq, Bid.round, Bid.amount_fen
         ).where(Bid.listing_id == listing_id, Bid.bidder_id.in_(bidders), Bid.ref.in_(refs))
     )
-    wanted = set(keys)
+    return _answers(rows, set(keys))
+
+
+def _answers(
+    rows: Iterable[Sequence[Any]], wanted: set[tuple[int, str]]
+) -> dict[tuple[int, str], Outcome]:
+    """Recorded (bidder_id, ref, outcome, code, seq, round, amount_fen) rows as first answers;
+    the query matches bidders and refs separately, so only the wanted pairs are kept."""
     return {
         (bidder_id, ref): Outcome(
             outcome == "accepted", code, seq, round_, amount_fen, replayed=True

@@ -112,8 +112,9 @@ class Hub:
         encoded = [msgspec.json.encode(frame) for frame in frames]
         eager = [w for w in self.rooms.get(name, ()) if w.eager]
         for frame, data in zip(frames, encoded, strict=True):
+            text = data.decode()
             for watcher in eager:  # before the first await: ahead of the acknowledged caller
-                watcher.offer(frame["seq"], data.decode())
+                watcher.offer(frame["seq"], text)
         try:
             for data in encoded:
                 await self.backend.publish(data, [name])

@@ -15,13 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import asyncpg
 import msgspec
-
-from auction import engine
 
 # Auction row first, then the head: the order every other writer of both takes (the head
 # CTE joins the locked auction row, so its lock cannot be taken before that one).
@@ -127,14 +124,14 @@ WRITE = _write_sql()
 class Locked:
     """What the batch's first statement read, under the auction's and the head's locks."""
 
-    rules: dict[str, Any]
-    state: engine.State
+    #: The auction row's columns (`rules` decoded), to build the row the book works on.
+    auction: dict[str, Any]
     head_seq: int
     head_hash: str
     #: bidder id → bidder number, for the batch's qualified bidders
     numbers: dict[int, str]
-    #: (bidder id, ref) → (outcome, code, seq, round, amount_fen) already recorded
-    firsts: dict[tuple[int, str], tuple[str, str | None, int | None, int | None, int | None]]
+    #: (bidder id, ref, outcome, code, seq, round, amount_fen) already recorded
+    firsts: list[tuple[int, str, str, str | None, int | None, int | None, int | None]]
 
 
 async def lock(
@@ -149,24 +146,14 @@ async def lock(
     row = await conn.fetchrow(LOCK, listing_id, subject, list(bidder_ids), list(refs))
     if row is None or row["head_seq"] is None:
         return None
-    state = engine.State(
-        status=engine.Status(row["status"]),
-        seq=row["seq"],
-        round=row["round"],
-        current_fen=row["current_fen"],
-        leader=row["leader"],
-        ends_at=row["ends_at"],
-        price_seq=row["price_seq"],
-        paused_status=engine.Status(row["paused_status"]) if row["paused_status"] else None,
-        paused_remaining_ms=row["paused_remaining_ms"],
-    )
+    auction = {name: row[name] for name in AUCTION_COLUMNS if name != "next_deadline"}
+    auction["rules"] = msgspec.json.decode(row["rules"])
     return Locked(
-        rules=msgspec.json.decode(row["rules"]),
-        state=state,
+        auction=auction,
         head_seq=row["head_seq"],
         head_hash=row["head_hash"],
         numbers={bidder_id: number for bidder_id, number in row["numbers"]},
-        firsts={(r[0], r[1]): (r[2], r[3], r[4], r[5], r[6]) for r in row["firsts"]},
+        firsts=[tuple(r) for r in row["firsts"]],  # type: ignore[misc]
     )
 
 
@@ -207,17 +194,3 @@ async def write(
         *auction,
     )
 
-
-def auction_values(state: engine.State, next_deadline: datetime | None) -> tuple[Any, ...]:
-    return (
-        state.status.value,
-        state.seq,
-        state.round,
-        state.current_fen,
-        state.leader,
-        state.ends_at,
-        state.price_seq,
-        state.paused_status.value if state.paused_status else None,
-        state.paused_remaining_ms,
-        next_deadline,
-    )

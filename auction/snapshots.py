@@ -44,7 +44,8 @@ class Feed(Watcher):
     early: list[dict[str, Any]] = field(default_factory=list)
     #: Bidder numbers of the signed-in bidders who asked (fixed once the auction exists).
     numbers: dict[int, str | None] = field(default_factory=dict)
-    used: float = 0.0
+    #: time.monotonic_ns() of the last request for it
+    used: int = 0
 
     def offer(self, seq: int, text: str) -> None:
         if self.behind.is_set():
@@ -77,10 +78,10 @@ class Snapshots:
     hub: Hub
     db: Database
     now: Callable[[], datetime]
-    idle_seconds: float = 60.0
+    idle_seconds: int = 60
     feeds: dict[int, Feed] = field(default_factory=dict)
     _loading: dict[int, asyncio.Task[Feed | None]] = field(default_factory=dict)
-    _swept: float = 0.0
+    _swept: int = 0
 
     async def frame(self, listing_id: int, viewer: Actor | None) -> dict[str, Any] | None:
         """The snapshot frame as `snapshot_frame` gives it; None if there is no auction."""
@@ -102,7 +103,7 @@ class Snapshots:
     async def _feed(self, listing_id: int) -> Feed | None:
         feed = self.feeds.get(listing_id)
         if feed is not None and not feed.behind.is_set():
-            feed.used = time.monotonic()
+            feed.used = time.monotonic_ns()
             return feed
         if feed is not None:
             await self._drop(listing_id, feed)
@@ -115,7 +116,7 @@ class Snapshots:
         return feed
 
     async def _load(self, listing_id: int) -> Feed | None:
-        feed = Feed(used=time.monotonic())
+        feed = Feed(used=time.monotonic_ns())
         await self.hub.join(listing_id, feed)  # before reading: no event falls between
         try:
             async with self.db.read() as session:
@@ -138,10 +139,10 @@ class Snapshots:
             await self.hub.leave(listing_id, feed)
 
     async def _sweep(self) -> None:
-        now = time.monotonic()
-        if now - self._swept < self.idle_seconds / 4:
+        now, idle = time.monotonic_ns(), self.idle_seconds * 1_000_000_000
+        if now - self._swept < idle // 4:
             return
         self._swept = now
         for listing_id, feed in list(self.feeds.items()):
-            if now - feed.used > self.idle_seconds:
+            if now - feed.used > idle:
                 await self._drop(listing_id, feed)

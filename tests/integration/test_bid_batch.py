@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -234,7 +235,7 @@ async def test_a_ref_committed_elsewhere_meanwhile_is_answered_as_the_first_time
         # As if another worker committed the ref after this statement's snapshot was taken.
         locked = await lock(*args)
         assert locked is not None and locked.firsts
-        return pg_batch.Locked(**{**_fields(locked), "firsts": {}})
+        return replace(locked, firsts=[])
 
     monkeypatch.setattr(pg_batch, "lock", blind_lock)
     again = await book.bid(lot, a, amount_fen=START_FEN + STEP, ref="twice")
@@ -243,6 +244,3 @@ async def test_a_ref_committed_elsewhere_meanwhile_is_answered_as_the_first_time
         rows = await session.scalars(select(Bid).where(Bid.listing_id == lot, Bid.ref == "twice"))
         assert len(list(rows)) == 1
 
-
-def _fields(locked: pg_batch.Locked) -> dict[str, Any]:
-    return {name: getattr(locked, name) for name in pg_batch.Locked.__slots__}
