@@ -47,7 +47,12 @@ def entry_document(
 
 
 def entry_hash(document: dict[str, Any]) -> str:
-    return hashlib.sha256(canonical_json(document)).hexdigest()
+    return canonical_hash(canonical_json(document))
+
+
+def canonical_hash(canonical: bytes) -> str:
+    """An entry's hash from its canonical bytes (for callers that need the bytes too)."""
+    return hashlib.sha256(canonical).hexdigest()
 
 
 def document_of(entry: LedgerEntry) -> dict[str, Any]:

@@ -23,7 +23,6 @@ caller (a regulator's bundle) needs one covering the entries it exports.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -35,7 +34,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import Database
-from core.ledger.chain import document_of, timestamp
+from core.ledger.chain import canonical_hash, document_of, timestamp
 from core.ledger.keys import CheckpointSigner
 from core.ledger.merkle import EMPTY_ROOT, canonical_json, leaf_hash, sign_checkpoint
 from core.ledger.models import LedgerEntry
@@ -112,8 +111,17 @@ async def sequence(
     e = LedgerEntry
     entries = (
         await session.execute(
-            select(e.id, e.subject, e.subject_seq, e.type, e.actor, e.payload, e.at, e.prev_hash)
-            .add_columns(e.hash)
+            select(
+                e.id,
+                e.subject,
+                e.subject_seq,
+                e.type,
+                e.actor,
+                e.payload,
+                e.at,
+                e.prev_hash,
+                e.hash,
+            )
             .where(e.leaf_index.is_(None))
             .order_by(e.id)
             .limit(batch)
@@ -125,7 +133,7 @@ async def sequence(
     urgent = False
     for entry in entries:
         canonical = canonical_json(document_of(entry))  # type: ignore[arg-type]  # a Row
-        if hashlib.sha256(canonical).hexdigest() != entry.hash:  # chain.entry_hash, encoded once
+        if canonical_hash(canonical) != entry.hash:
             raise LedgerIntegrityError(
                 f"ledger entry id={entry.id} ({entry.subject} #{entry.subject_seq}) does not "
                 "match its hash; sequencing stopped"
