@@ -6,12 +6,14 @@ STAMP   := $(VENV)/.installed
 export RURALX_DATABASE_URL ?= sqlite+aiosqlite:///var/ruralx.db
 export RURALX_DATA_DIR ?= var/data
 
-.PHONY: run test lint bench soak install system-deps clean
+.PHONY: run test test-fast lint lock bench soak install system-deps clean
 
-$(STAMP): pyproject.toml
+# Installs exactly what requirements/dev.txt pins, each file checked against its hash; nothing
+# is resolved here. The project itself goes in editable, built with the locked setuptools.
+$(STAMP): requirements/dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --require-hashes --no-deps -r requirements/dev.txt
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -40,6 +42,17 @@ run: $(STAMP)
 test: $(STAMP) system-deps
 	$(BIN)/pytest -m serial
 	$(BIN)/pytest -n 2 --dist loadfile -m "not serial"
+
+# Unit tests and the in-process integration tests on SQLite: the quick loop while working.
+test-fast: $(STAMP)
+	$(BIN)/pytest -n 2 --dist loadfile -q tests/unit tests/integration -m "not postgres and not redis and not serial"
+
+# Re-resolves uv.lock after a change to pyproject.toml (UPGRADE=1: newest allowed versions too)
+# and exports the hashed requirement files the installs use. Never run by `make run`/`make test`.
+lock: $(STAMP)
+	$(BIN)/uv lock $(if $(UPGRADE),--upgrade)
+	$(BIN)/uv export --quiet --frozen --extra dev --group build --no-emit-project -o requirements/dev.txt
+	$(BIN)/uv export --quiet --frozen --group build --no-emit-project -o requirements/prod.txt
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

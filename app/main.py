@@ -27,7 +27,7 @@ from contracts import api as contracts_api
 from contracts.hooks import on_deal
 from core.accounts import Passwords
 from core.api import AuthController, BidderController, SettingsController
-from core.clock import Clock, SystemClock
+from core.clock import Clock, ControlledClock, SystemClock
 from core.config import Config
 from core.db import Database
 from core.web import (
@@ -82,7 +82,8 @@ def build_services(config: Config, clock: Clock | None = None) -> Services:
     return Services(
         config=config,
         db=Database(config.database_url, pool_size=config.db_pool_size),
-        clock=clock or SystemClock(),
+        clock=clock
+        or (ControlledClock(config.test_clock_file) if config.test_clock_file else SystemClock()),
         login_limiter=RateLimiter(config.login_attempts_per_minute, 60),
         passwords=Passwords(time_cost=config.argon2_time_cost, memory_kib=config.argon2_memory_kib),
         sign_ins=SignInCache(config.sign_in_cache_seconds),

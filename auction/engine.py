@@ -342,7 +342,7 @@ def _is_stale(state: State, based_on_seq: int | None) -> bool:
 
 
 def _place_bid(rules: Rules, state: State, bid: PlaceBid, now: datetime) -> _Outcome:
-    # The order of these checks is the public precedence of rejection codes (design.md §6).
+    # The order of these checks is the public precedence of rejection codes (docs/domain.md §5).
     if state.status not in _RUNNING:
         return Code.NOT_RUNNING
     if bid.bidder is None:

@@ -1,4 +1,4 @@
-"""Live rooms: `GET /ws/auctions/{listing_id}` (design.md §6) and the per-worker fan-out hub.
+"""Live rooms: `GET /ws/auctions/{listing_id}` (docs/api.md §5) and the per-worker fan-out hub.
 
 Fan-out goes through a litestar.channels backend: in-process memory on the embedded
 default, Redis pub/sub when RURALX_REDIS_URL is set, so rooms span workers. Each worker holds

@@ -193,4 +193,3 @@ async def write(
         *head,
         *auction,
     )
-

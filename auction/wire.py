@@ -1,4 +1,4 @@
-"""The auction on the wire: engine events and state as the JSON frames of design.md §6."""
+"""The auction on the wire: engine events and state as the JSON frames of docs/api.md §5."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Contract PDF + two PAdES signatures with timestamps (design.md §8: under 1.5 s)."""
+"""Contract PDF + two PAdES signatures with timestamps (target: docs/performance.md §1)."""
 
 from __future__ import annotations
 

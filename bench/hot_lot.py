@@ -1,9 +1,9 @@
 """Bid acceptance on one hot lot (HTTP and websocket, 1/16/64 bidders) vs pgbench hot row.
 
-Baseline (design.md §8): pgbench on the same PostgreSQL running `BEGIN; SELECT … FOR UPDATE`
-on one lot row; `UPDATE` price/seq; `INSERT` bid; `COMMIT`. The app figure counts bid
-commands answered per second (accepted or rejected: each is a full locked transaction with
-its ledger entry), and reports accepted bids and ack latency alongside.
+Baseline (docs/performance.md §1): pgbench on the same PostgreSQL running `BEGIN; SELECT …
+FOR UPDATE` on one lot row; `UPDATE` price/seq; `INSERT` bid; `COMMIT`. The app figure counts
+bid commands answered per second (accepted or rejected: each is a full locked transaction
+with its ledger entry), and reports accepted bids and ack latency alongside.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ CLIENTS = tuple(int(c) for c in os.environ.get("RURALX_BENCH_CLIENTS", "1,16,64"
 CHANNELS = tuple(os.environ.get("RURALX_BENCH_CHANNELS", "http,ws").split(","))
 #: App workers sharing the load (the production profile runs several, rooms joined by Redis).
 WORKERS = tuple(int(w) for w in os.environ.get("RURALX_BENCH_WORKERS", "1").split(","))
-#: design.md §8's hot-row transaction; with `lots` > 1 each transaction picks a random lot.
+#: The hot-row transaction of docs/performance.md §1; with `lots` > 1 each picks a random lot.
 PGBENCH_SCRIPT = """\\set amount random(1, 1000000)
 \\set lot random(1, {lots})
 BEGIN;

@@ -3,9 +3,10 @@
 A city exchange's busy afternoon: many small auctions in their countdown together rather
 than one hot lot. Each (bidder, lot) pair bids one step above the price it last saw, waits
 for the answer and bids again (closed loop), so the figure is the throughput the worker
-sustains across lots, with the ack latency it costs. Baseline: pgbench running the design.md
-§8 hot-row transaction over as many lot rows (`id = random(1, lots)`) with as many clients
-as there are lots in flight at once in the app (the bench's websocket count is far higher).
+sustains across lots, with the ack latency it costs. Baseline: pgbench running the hot-row
+transaction of docs/performance.md §1 over as many lot rows (`id = random(1, lots)`) with as
+many clients as there are lots in flight at once in the app (the bench's websocket count is
+far higher).
 """
 
 from __future__ import annotations

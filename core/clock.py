@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -49,6 +52,58 @@ class FakeClock:
 
     def set(self, dt: datetime) -> None:
         self._now = _require_aware(dt)
+
+
+class ControlledClock:
+    """Test-only: the wall clock shifted and sped up as a control file says.
+
+    End-to-end tests run real server processes (several workers, one file) and must not wait
+    out registration windows or countdowns in real time. The file holds three integers,
+    `wall_ns virtual_ns rate`: from the wall instant `wall_ns` on, server time runs from
+    `virtual_ns` at `rate` times the wall clock. A missing file means the plain wall clock.
+    The file is re-read whenever it is replaced (tests write it atomically), so a jump takes
+    effect on the next reading in every worker. A production configuration refuses it
+    (`core.config.Config`).
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._version: tuple[int, int] | None = None
+        self._anchor = (0, 0, 1)
+
+    def now(self) -> datetime:
+        wall_ns = time.time_ns()
+        wall0, virtual0, rate = self._read()
+        if (wall0, virtual0, rate) == (0, 0, 1):
+            return datetime.now(UTC)
+        ns = virtual0 + (wall_ns - wall0) * rate
+        return datetime.fromtimestamp(ns // 1_000_000_000, UTC) + timedelta(
+            microseconds=ns % 1_000_000_000 // 1000
+        )
+
+    def _read(self) -> tuple[int, int, int]:
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return (0, 0, 1)
+        version = (st.st_ino, st.st_mtime_ns)
+        if version != self._version:
+            wall0, virtual0, rate = (int(x) for x in self.path.read_text().split())
+            if rate < 1:
+                raise ValueError(f"{self.path}: rate must be a positive integer")
+            self._anchor, self._version = (wall0, virtual0, rate), version
+        return self._anchor
+
+    @staticmethod
+    def write(path: str | Path, virtual: datetime, rate: int = 1) -> None:
+        """Make server time `virtual` now, running at `rate`; atomically, for every reader."""
+        path = Path(path)
+        virtual_ns = int(_require_aware(virtual).timestamp()) * 1_000_000_000 + (
+            virtual.microsecond * 1000
+        )
+        tmp = path.with_name(path.name + ".new")
+        tmp.write_text(f"{time.time_ns()} {virtual_ns} {rate}\n")
+        os.replace(tmp, path)
 
 
 def local_date(dt: datetime) -> date:

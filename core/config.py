@@ -58,6 +58,15 @@ class Config:
     access_log: bool = False
     #: Secure flag on cookies (on behind TLS in production).
     secure_cookies: bool = False
+    #: A production deployment (deploy/local-up sets it): refuses the test-only settings below.
+    production: bool = False
+    #: Test-only: server time read through `core.clock.ControlledClock` from this file, so
+    #: end-to-end tests can jump over registration windows and countdowns.
+    test_clock_file: str = ""
+
+    def __post_init__(self) -> None:
+        if self.production and self.test_clock_file:
+            raise ValueError("RURALX_TEST_CLOCK_FILE is for tests; a production server refuses it")
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Config:

@@ -1,4 +1,4 @@
-"""Exchange rules (domain.md §5): stored in the database, edited by an administrator.
+"""Exchange rules (docs/domain.md §8): stored in the database, edited by an administrator.
 
 Every rule that differs between localities is a setting here, never a constant in code.
 A listing may override some of them in its terms.

@@ -52,7 +52,7 @@ MAX_UPLOAD = 10 * 1024 * 1024
 
 
 class UploadTooLarge(DomainError):
-    """A file over the upload limit: 413 like a body over the limit (design.md §5)."""
+    """A file over the upload limit: 413 like a body over the limit (docs/api.md §1)."""
 
     status = 413
     title = "上传内容过大"
@@ -328,7 +328,7 @@ class ListingController(Controller):
             rows = await reg.registrations_of(session, listing_id)
             bidders = await reg.bidders_of(session, rows)
         if visible.listing.state == ListingState.AUCTION:
-            # During the auction even staff see bidder numbers only (domain.md §3, anonymity).
+            # During the auction even staff see bidder numbers only (docs/domain.md §5, anonymity).
             return {"items": [registration_view(r) for r in rows]}
         return {
             "items": [

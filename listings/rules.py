@@ -126,7 +126,7 @@ class Outcome(StrEnum):
 def registration_outcome(
     qualified: int, *, min_bidders: int, single_policy: str, already_extended: bool
 ) -> Outcome:
-    """What registration close leads to, by the number of qualified bidders (domain.md §2.5).
+    """What registration close leads to, by the number of qualified bidders (docs/domain.md §4).
 
     0 → failed; 1 → the single-bidder policy; at least the minimum (never fewer than two:
     one bidder cannot compete) → auction; between two and the minimum → failed.

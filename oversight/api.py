@@ -163,7 +163,7 @@ class StatsController(Controller):
         category: FromQuery[str | None] = None,
         format_: Annotated[Literal["json", "csv", "xlsx"], QueryParameter(name="format")] = "json",
     ) -> Response[Any]:
-        """Listings, failures, deals, totals, premium rates and income, grouped (design §5)."""
+        """Listings, failures, deals, totals, premium rates, income, grouped (docs/api.md §3.6)."""
         query = stats.StatsQuery.parse(group_by, date_from, date_to, region, category)
         who = actor(request)
         async with services(request).db.read() as session:

@@ -7,10 +7,14 @@ of skipping it.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,7 +29,7 @@ def unavailable(what: str, why: object) -> None:
     pytest.skip(message)
 
 
-async def _pg_admin() -> object:
+async def _pg_admin() -> Any:
     import asyncpg
 
     try:
@@ -35,59 +39,144 @@ async def _pg_admin() -> object:
         raise
 
 
-async def create_pg_database() -> str:
-    """A new empty database; returns its SQLAlchemy URL."""
+def _pg_url(name: str) -> str:
+    base = PG_ADMIN_DSN.replace("postgresql://", "postgresql+asyncpg://").rsplit("/", 1)[0]
+    return f"{base}/{name}"
+
+
+# Migrating takes seconds; copying a migrated database takes milliseconds. So each test run
+# migrates once per database kind and every test gets a copy: PostgreSQL clones a template
+# database (one per run, shared by the xdist workers, dropped when the run ends), SQLite copies
+# a file (one per worker process).
+_RUN_KEY = "ruralx_test_run"
+_run_id = uuid.uuid4().hex[:12]
+_sqlite_template: Path | None = None
+
+
+def pytest_configure_node(node: Any) -> None:
+    """xdist: every worker clones the controller's template, not one of its own."""
+    node.workerinput[_RUN_KEY] = _run_id
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global _run_id
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None:
+        _run_id = workerinput[_RUN_KEY]
+
+
+def _template_name() -> str:
+    return f"ruralx_template_{_run_id}"
+
+
+async def _pg_template() -> str:
+    """The run's migrated template database, made by whichever worker asks first."""
+    name = _template_name()
+    conn = await _pg_admin()
+    try:
+        # One builder per run: the others wait on the lock, then find it made.
+        await conn.execute("SELECT pg_advisory_lock(hashtext($1))", name)
+        try:
+            if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+                building = f"{name}_building"
+                await conn.execute(f'DROP DATABASE IF EXISTS "{building}"')
+                await conn.execute(f'CREATE DATABASE "{building}"')
+                await migrated(_pg_url(building))
+                # Renamed only once complete: a template that exists is a migrated one.
+                await conn.execute(f'ALTER DATABASE "{building}" RENAME TO "{name}"')
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock(hashtext($1))", name)
+    finally:
+        await conn.close()
+    return name
+
+
+async def create_pg_database(*, empty: bool = False) -> str:
+    """A new database of this test's own, migrated unless `empty`; returns its SQLAlchemy URL."""
+    template = "template0" if empty else await _pg_template()
     name = f"ruralx_test_{uuid.uuid4().hex[:12]}"
     conn = await _pg_admin()
     try:
-        await conn.execute(f'CREATE DATABASE "{name}"')  # type: ignore[attr-defined]
+        await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
     finally:
-        await conn.close()  # type: ignore[attr-defined]
-    return (
-        PG_ADMIN_DSN.replace("postgresql://", "postgresql+asyncpg://").rsplit("/", 1)[0]
-        + f"/{name}"
-    )
+        await conn.close()
+    return _pg_url(name)
 
 
 async def drop_pg_database(url: str) -> None:
     name = url.rsplit("/", 1)[1]
     conn = await _pg_admin()
     try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[attr-defined]
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
-        await conn.close()  # type: ignore[attr-defined]
+        await conn.close()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The controller (or a run without xdist) drops the run's template, if one was made."""
+    if hasattr(session.config, "workerinput"):
+        return
+
+    async def drop() -> None:
+        import asyncpg
+
+        try:
+            conn = await asyncpg.connect(PG_ADMIN_DSN, timeout=5)
+        except (OSError, asyncpg.PostgresError):
+            return  # no server, so no template either
+        try:
+            for name in (_template_name(), f"{_template_name()}_building"):
+                await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+    asyncio.run(drop())
 
 
 async def migrated(url: str) -> str:
+    """Run the migrations on the database at `url` (alembic, as `ruralx migrate` does)."""
     from app.migrate import upgrade
 
     await asyncio.to_thread(upgrade, url)  # alembic runs its own event loop
     return url
 
 
+async def sqlite_database(path: Path) -> str:
+    """A migrated SQLite database at `path`: a copy of this worker's migrated template."""
+    global _sqlite_template
+    if _sqlite_template is None:
+        directory = Path(tempfile.mkdtemp(prefix="ruralx-template-"))
+        atexit.register(shutil.rmtree, directory, ignore_errors=True)
+        await migrated(f"sqlite+aiosqlite:///{directory / 'template.db'}")
+        _sqlite_template = directory / "template.db"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(_sqlite_template, path)
+    return f"sqlite+aiosqlite:///{path}"
+
+
 @pytest.fixture
 async def pg_url() -> AsyncIterator[str]:
     url = await create_pg_database()
     try:
-        yield await migrated(url)
+        yield url
     finally:
         await drop_pg_database(url)
 
 
 @pytest.fixture
 async def sqlite_url(tmp_path: Path) -> str:
-    return await migrated(f"sqlite+aiosqlite:///{tmp_path / 'ruralx.db'}")
+    return await sqlite_database(tmp_path / "ruralx.db")
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
     """The same test on the embedded default and on PostgreSQL."""
     if request.param == "sqlite":
-        yield await migrated(f"sqlite+aiosqlite:///{tmp_path / 'ruralx.db'}")
+        yield await sqlite_database(tmp_path / "ruralx.db")
         return
     url = await create_pg_database()
     try:
-        yield await migrated(url)
+        yield url
     finally:
         await drop_pg_database(url)
 

@@ -10,9 +10,15 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
+
+from core import accounts
+from core.accounts.passwords import Passwords
+from core.clock import ControlledClock, SystemClock
+from core.db import Database
 
 ROOT = Path(__file__).resolve().parents[1]
 RURALX = str(Path(sys.executable).with_name("ruralx"))
@@ -24,7 +30,36 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def server_env(database_url: str, data_dir: Path, **extra: str) -> dict[str, str]:
+class ServerClock:
+    """The servers' time, which the test may move: the file of `core.clock.ControlledClock`.
+
+    Until moved it is the wall clock. `jump` moves every server at once (they re-read the file
+    on their next look at the time), so no test waits out a registration window or a countdown.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._reader = ControlledClock(path)
+
+    def now(self) -> datetime:
+        return self._reader.now()
+
+    def jump(self, delta: timedelta) -> datetime:
+        """Move server time forward by `delta`; returns the new time."""
+        if delta < timedelta(0):
+            raise ValueError("server time only moves forward")
+        target = self.now() + delta
+        ControlledClock.write(self.path, target)
+        return target
+
+    def jump_to(self, at: datetime) -> datetime:
+        """Move server time forward to `at` (or leave it, if it is already later)."""
+        return self.jump(max(at - self.now(), timedelta(0)))
+
+
+def server_env(
+    database_url: str, data_dir: Path, clock: ServerClock | None = None, **extra: str
+) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         {
@@ -39,8 +74,31 @@ def server_env(database_url: str, data_dir: Path, **extra: str) -> dict[str, str
             "RURALX_ARGON2_MEMORY_KIB": "1024",
         }
     )
+    if clock is not None:
+        env["RURALX_TEST_CLOCK_FILE"] = str(clock.path)
     env.update(extra)
     return env
+
+
+async def add_users(
+    database_url: str, users: list[tuple[str, str, str | None]], password: str
+) -> None:
+    """Staff accounts (name, role, region) written straight to the database, as `ruralx user
+    add` would (that command has its own test); a CLI process per user costs a second each."""
+    db = Database(database_url)
+    passwords = Passwords(time_cost=1, memory_kib=1024)
+    try:
+        async with db.write() as session:
+            for name, role, region in users:
+                await accounts.add_user(
+                    session,
+                    accounts.NewUser(name, role, password, name, region),
+                    actor="test",
+                    now=SystemClock().now(),
+                    passwords=passwords,
+                )
+    finally:
+        await db.dispose()
 
 
 def add_user(
@@ -79,25 +137,37 @@ def wait_ready(url: str, process: subprocess.Popen[bytes], log: Path, timeout: f
 
 
 @contextmanager
-def running_server(env: dict[str, str], workdir: Path, *args: str) -> Iterator[Server]:
-    port = free_port()
-    log = workdir / f"server-{port}.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [RURALX, "run", "--host", "127.0.0.1", "--port", str(port), *args],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            cwd=workdir,
-        )
-    url = f"http://127.0.0.1:{port}"
+def running_servers(envs: list[dict[str, str]], workdir: Path) -> Iterator[list[Server]]:
+    """`ruralx run` once per environment, started together; stopped (SIGTERM) on exit."""
+    started: list[Server] = []
     try:
-        wait_ready(url, process, log)
-        yield Server(url, process, log)
+        for env in envs:
+            port = free_port()
+            log = workdir / f"server-{port}.log"
+            with log.open("wb") as out:
+                process = subprocess.Popen(
+                    [RURALX, "run", "--host", "127.0.0.1", "--port", str(port)],
+                    env=env,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    cwd=workdir,
+                )
+            started.append(Server(f"http://127.0.0.1:{port}", process, log))
+        for server in started:
+            wait_ready(server.base_url, server.process, server.log)
+        yield started
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        for server in started:
+            server.process.terminate()
+        for server in started:
+            try:
+                server.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                server.process.kill()
+                server.process.wait()
+
+
+@contextmanager
+def running_server(env: dict[str, str], workdir: Path) -> Iterator[Server]:
+    with running_servers([env], workdir) as (server,):
+        yield server

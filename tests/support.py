@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from core.ids import resident_id_check_char
+
+T = TypeVar("T")
 
 XINGTIAN = "福建省/泉州市/泉州台商投资区/洛阳镇/杏田村"
 PAYMENT_SECRET = "test-bank-secret"
 PASSWORD = "correct-horse-9"
 
-#: The reference case's terms (seed-case.md): 12,000 yuan/year, 10 years, +240 yuan a step.
+#: The reference case's terms (docs/domain.md §11): 12,000 yuan/year, 10 years, +240 yuan a step.
 SEED_TERMS: dict[str, Any] = {
     "listing_price_fen": 1_200_000,
     "price_unit": "per_year",
@@ -119,6 +123,28 @@ class Http:
         )
 
 
+async def until(
+    probe: Callable[[], Awaitable[T]],
+    done: Callable[[T], bool],
+    *,
+    what: str,
+    timeout: float = 30,
+    every: float = 0.05,
+) -> T:
+    """Ask `probe` until `done` holds for its answer; for state that only a server's own
+    scheduler changes and that no event announces. Fails with the last answer after `timeout`.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        answer = await probe()
+        if done(answer):
+            return answer
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}; last answer: {answer!r}")
+        await asyncio.sleep(every)
+
+
 def iso(dt: datetime) -> str:
     return dt.isoformat()
 
@@ -141,7 +167,7 @@ async def entrust_review_announce(
     village_user: str = "xingtian",
     reviewer_user: str = "reviewer",
 ) -> tuple[int, Http, Http]:
-    """Seed-case steps 1–2 through the API: entrust, submit, accept, announce."""
+    """Steps 1–2 of docs/domain.md §11 through the API: entrust, submit, accept, announce."""
     village = await anon.login(village_user)
     listing = await village.ok("POST", "/api/v1/listings", SEED_LISTING, status=201)
     assert listing["state"] == "draft"
@@ -168,7 +194,7 @@ async def entrust_review_announce(
 async def sign_up_and_qualify(
     anon: Http, reviewer: Http, listing_id: int, count: int = 2
 ) -> tuple[list[Http], list[dict[str, Any]]]:
-    """Seed-case step 3: bidders sign up, register, pay by bank callback, are qualified."""
+    """Step 3 of docs/domain.md §11: bidders sign up, register, pay by callback, are qualified."""
     bidders, registrations = [], []
     for i in range(count):
         mobile = phone()

@@ -1,4 +1,4 @@
-/* The live auction page (design.md §6): one websocket per page, signed in by the session cookie.
+/* The live auction page (docs/api.md §5): one websocket per page, signed in by the session cookie.
 
    - hello {last_seq}: the server replays what we missed, then a snapshot, then live events;
      every event carries `seq` and anything at or below the last one seen is dropped.

@@ -1,6 +1,6 @@
 """Exports of the log: a subject's entries with inclusion proofs, consistency proofs.
 
-A bundle is `{checkpoint, entries: [{index, entry, inclusion_proof}]}` (design.md §5): the
+A bundle is `{checkpoint, entries: [{index, entry, inclusion_proof}]}` (docs/api.md §3.6): the
 signed checkpoint note, each entry's document (the object whose canonical JSON is both
 hashed into its chain and, with the 0x00 prefix, the Merkle leaf) with its 0-based leaf
 index and the hex audit path against that checkpoint. `core.ledger.verify` checks one

@@ -7,16 +7,31 @@ import contextlib
 import subprocess
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.conftest import create_pg_database, drop_pg_database, migrated
-from tests.servers import RURALX, Server, add_user, free_port, running_server, server_env
-from tests.support import PASSWORD, XINGTIAN, Http, entrust_review_announce, sign_up_and_qualify
+from tests.conftest import create_pg_database, drop_pg_database, sqlite_database
+from tests.servers import (
+    RURALX,
+    Server,
+    ServerClock,
+    add_users,
+    free_port,
+    running_servers,
+    server_env,
+)
+from tests.support import (
+    PASSWORD,
+    XINGTIAN,
+    Http,
+    entrust_review_announce,
+    sign_up_and_qualify,
+    until,
+)
 from tests.wsclient import RoomClient
 
 
@@ -25,6 +40,7 @@ class LiveExchange:
     database_url: str
     servers: list[Server] | list[Endpoint]
     anon: Http
+    clock: ServerClock
 
     def room(self, listing_id: int, token: str | None = None, server: int = 0) -> RoomClient:
         base = self.servers[server % len(self.servers)].base_url.replace("http", "ws")
@@ -44,21 +60,59 @@ class LiveExchange:
                 "countdown_seconds": countdown_seconds,
             },
         )
-        now = datetime.now(UTC)
+        now = self.clock.now()
         listing_id, _, reviewer = await entrust_review_announce(
-            self.anon,
-            now,
-            closes_in=timedelta(seconds=4 + bidders),
-            starts_in=timedelta(seconds=5 + bidders),
+            self.anon, now, closes_in=REGISTRATION, starts_in=REGISTRATION + timedelta(minutes=1)
         )
         people, registrations = await sign_up_and_qualify(self.anon, reviewer, listing_id, bidders)
-        deadline = asyncio.get_running_loop().time() + 60
-        while True:
-            response = await self.anon.call("GET", f"/api/v1/auctions/{listing_id}")
-            if response.status_code == 200 and response.json()["status"] == "countdown":
-                return listing_id, people, registrations
-            assert asyncio.get_running_loop().time() < deadline, response.text
-            await asyncio.sleep(0.1)
+        await self.open_auction(listing_id, now)
+        return listing_id, people, registrations
+
+    async def open_auction(self, listing_id: int, announced: datetime) -> None:
+        """Move server time past registration close and the start; return in the countdown."""
+        await self.close_registration(listing_id, announced)
+        await self.start_auction(listing_id, announced)
+
+    async def close_registration(self, listing_id: int, announced: datetime) -> None:
+        """Server time jumps past registration close (REGISTRATION after `announced`)."""
+        self.clock.jump_to(announced + REGISTRATION + timedelta(seconds=1))
+        await until(
+            lambda: self.anon.call("GET", f"/api/v1/auctions/{listing_id}"),
+            lambda r: r.status_code == 200,
+            what="registration close",
+        )
+
+    async def start_auction(self, listing_id: int, announced: datetime) -> None:
+        """Server time jumps past the start (a minute after close); returns in the countdown."""
+        watcher = await self.room(listing_id).connect(last_seq=0)
+        try:
+            self.clock.jump_to(announced + REGISTRATION + timedelta(minutes=1, seconds=1))
+            await watcher.wait_for(lambda f: f["type"] == "phase" and f["status"] == "countdown")
+        finally:
+            await watcher.close()
+
+    async def end_countdown(self, listing_id: int) -> dict[str, Any]:
+        """Let the countdown run out (server time jumps past it); returns the `ended` frame."""
+        watcher = await self.room(listing_id).connect(last_seq=0)
+        try:
+            snapshot = watcher.snapshot or {}
+            if snapshot.get("status") != "ended":
+                ends_at = datetime.fromisoformat(snapshot["ends_at"].replace("Z", "+00:00"))
+                self.clock.jump_to(ends_at + timedelta(seconds=1))
+            return await watcher.wait_for(lambda f: f["type"] == "ended")
+        finally:
+            await watcher.close()
+
+
+#: The staff of every end-to-end exchange: (username, role, region).
+STAFF: list[tuple[str, str, str | None]] = [
+    ("xingtian", "village", XINGTIAN),
+    ("reviewer", "reviewer", None),
+    ("admin", "admin", None),
+]
+
+#: How long test listings take registrations; server time jumps over it.
+REGISTRATION = timedelta(hours=1)
 
 
 @dataclass
@@ -76,11 +130,16 @@ async def deployed(tmp_path: Path, redis: str, workers: int = 2) -> AsyncIterato
     """The production profile via deploy/local-up: PostgreSQL + Redis + workers behind nginx."""
     redis_url, prefix = redis.split("#")
     url = await create_pg_database()
+    await add_users(url, STAFF, PASSWORD)
     run_dir = tmp_path / "run"
     port = free_port()
+    clock = ServerClock(tmp_path / "clock")
     env = server_env(
         url,
         tmp_path / "data",
+        clock,
+        # deploy/local-up starts a production profile, which refuses the test clock.
+        RURALX_PRODUCTION="0",
         RURALX_REDIS_URL=redis_url,
         RURALX_REDIS_PREFIX=prefix,
         RURALX_WORKERS=str(workers),
@@ -98,15 +157,9 @@ async def deployed(tmp_path: Path, redis: str, workers: int = 2) -> AsyncIterato
             timeout=120,
         )
         assert up.returncode == 0, up.stdout + up.stderr
-        for name, role, region in [
-            ("xingtian", "village", XINGTIAN),
-            ("reviewer", "reviewer", None),
-            ("admin", "admin", None),
-        ]:
-            await asyncio.to_thread(add_user, env, name, role, PASSWORD, region)
         base = f"http://127.0.0.1:{port}"
         async with httpx.AsyncClient(base_url=base, timeout=30) as client:
-            yield LiveExchange(url, [Endpoint(base)], Http(client))
+            yield LiveExchange(url, [Endpoint(base)], Http(client), clock)
     finally:
         down = await asyncio.to_thread(
             subprocess.run,
@@ -126,16 +179,18 @@ async def live_exchange(
     tmp_path: Path, *, redis: str | None, workers: int, **env: str
 ) -> AsyncIterator[LiveExchange]:
     """SQLite with one worker, or PostgreSQL + Redis with `workers` app processes."""
+    clock = ServerClock(tmp_path / "clock")
     if redis is None:
-        url = await migrated(f"sqlite+aiosqlite:///{tmp_path / 'ruralx.db'}")
-        envs = [server_env(url, tmp_path / "data", **env)]
+        url = await sqlite_database(tmp_path / "ruralx.db")
+        envs = [server_env(url, tmp_path / "data", clock, **env)]
     else:
         redis_url, prefix = redis.split("#")
-        url = await migrated(await create_pg_database())
+        url = await create_pg_database()
         envs = [
             server_env(
                 url,
                 tmp_path / "data",
+                clock,
                 RURALX_REDIS_URL=redis_url,
                 RURALX_REDIS_PREFIX=prefix,
                 **env,
@@ -143,16 +198,10 @@ async def live_exchange(
             for _ in range(workers)
         ]
     try:
-        for name, role, region in [
-            ("xingtian", "village", XINGTIAN),
-            ("reviewer", "reviewer", None),
-            ("admin", "admin", None),
-        ]:
-            await asyncio.to_thread(add_user, envs[0], name, role, PASSWORD, region)
-        with contextlib.ExitStack() as stack:
-            servers = [stack.enter_context(running_server(e, tmp_path)) for e in envs]
+        await add_users(url, STAFF, PASSWORD)
+        with running_servers(envs, tmp_path) as servers:
             async with httpx.AsyncClient(base_url=servers[0].base_url, timeout=30) as client:
-                yield LiveExchange(url, servers, Http(client))
+                yield LiveExchange(url, servers, Http(client), clock)
     finally:
         if redis is not None:
             await drop_pg_database(url)

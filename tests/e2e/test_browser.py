@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ import pytest
 from core.clock import CHINA_TZ
 from core.money import format_yuan, yuan_in_words
 from tests.e2e.browser_support import TcpProxy, chromium, login, port_of, sign_up
-from tests.e2e.conftest import live_exchange
+from tests.e2e.conftest import REGISTRATION, live_exchange
 from tests.support import Http, phone, resident_id
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(240)]
@@ -68,7 +68,7 @@ async def test_reference_case_through_the_pages(
         await admin.goto(f"{base}/admin/settings")
         await admin.get_by_label("公告期（工作日）").fill("0")
         await admin.get_by_label("自由竞价时长（分钟）").fill("0")
-        await admin.get_by_label("限时竞价倒计时（秒）").fill("10")
+        await admin.get_by_label("限时竞价倒计时（秒）").fill("60")
         await admin.get_by_role("button", name="保存交易规则").click()
         await expect(admin.locator(".flash")).to_contain_text("交易规则已更新")
 
@@ -115,9 +115,11 @@ async def test_reference_case_through_the_pages(
         await reviewer.get_by_label("审核意见 / 退回理由").fill("材料齐全")
         await reviewer.get_by_role("button", name="提交审核结论").click()
         await expect(reviewer.locator(".flash")).to_contain_text("已受理")
-        closes = datetime.now(UTC) + timedelta(seconds=20)
+        # Registration for an hour, the auction a minute later: server time jumps over both.
+        announced = ex.clock.now()
+        closes = announced + REGISTRATION
         await reviewer.get_by_label("报名截止时间").fill(beijing_local(closes))
-        starts = closes + timedelta(seconds=2)
+        starts = closes + timedelta(minutes=1)
         await reviewer.get_by_label("竞价开始时间").fill(beijing_local(starts))
         await reviewer.get_by_role("button", name="发布公告").click()
         await expect(reviewer.locator(".flash")).to_contain_text("挂牌公告已发布")
@@ -146,13 +148,18 @@ async def test_reference_case_through_the_pages(
             await page.goto(f"{base}/me/registrations")
             numbers.append(await page.get_by_test_id("bidder-number").inner_text())
 
-        # A watcher without an account and the village watch the same page.
+        # Registration closes; a watcher without an account and the village watch the same
+        # page as the bidders, and see the auction start.
+        await ex.close_registration(listing_id, announced)
         watcher = await browser.page("watcher")
         watcher.on("websocket", listen)
         for page in [*bidders, watcher, village]:
             await page.goto(f"{base}/auctions/{listing_id}")
         for page in [*bidders, watcher]:
-            await expect(page.locator("#phase-label")).to_have_text("限时竞价", timeout=60_000)
+            await expect(page.locator("#conn")).to_have_attribute("data-state", "open")
+        await ex.start_auction(listing_id, announced)
+        for page in [*bidders, watcher]:
+            await expect(page.locator("#phase-label")).to_have_text("限时竞价")
             await expect(page.locator("#conn")).to_have_attribute("data-state", "open")
         for page, number in zip(bidders, numbers, strict=True):
             await expect(page.locator("#you")).to_have_text(number)
@@ -184,8 +191,9 @@ async def test_reference_case_through_the_pages(
                 assert not any(secret in text for text in during), secret
 
         # The countdown expires: the deal, with the premium and the income over the term.
+        await ex.end_countdown(listing_id)
         for page in [*bidders, watcher]:
-            await expect(page.locator("#result")).to_be_visible(timeout=30_000)
+            await expect(page.locator("#result")).to_be_visible()
         await expect(watcher.locator("#result-text")).to_contain_text("¥24,000.00")
         await expect(bidders[1].locator("#result-text")).to_contain_text("我")
         await watcher.goto(f"{base}/listings/{listing_id}")

@@ -4,7 +4,6 @@ with one worker, and on PostgreSQL with two workers sequencing concurrently."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import subprocess
@@ -13,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import LiveExchange, live_exchange
-from tests.servers import RURALX, add_user, server_env
+from tests.servers import RURALX, add_users, server_env
 from tests.support import PASSWORD, SEED_TERMS
 
 pytestmark = pytest.mark.slow
@@ -39,19 +38,16 @@ def ruralx(*args: str, env: dict[str, str] | None = None) -> subprocess.Complete
 
 async def export_and_verify(ex: LiveExchange, tmp_path: Path) -> None:
     env = server_env(ex.database_url, tmp_path / "data")
-    await asyncio.to_thread(add_user, env, "regulator", "regulator", PASSWORD)
-    listing_id, bidders, _ = await ex.running_auction(bidders=2, countdown_seconds=5)
+    await add_users(ex.database_url, [("regulator", "regulator", None)], PASSWORD)
+    listing_id, bidders, _ = await ex.running_auction(bidders=2)
     price = SEED_TERMS["listing_price_fen"]
     for n in range(4):
         price += SEED_TERMS["increment_fen"]
         await bidders[n % 2].ok(
             "POST", f"/api/v1/auctions/{listing_id}/bids", {"amount_fen": price, "ref": f"e{n}"}
         )
-    for _ in range(150):  # the countdown runs out on the server's own clock
-        snap = await ex.anon.ok("GET", f"/api/v1/auctions/{listing_id}")
-        if snap["status"] == "ended":
-            break
-        await asyncio.sleep(0.1)
+    await ex.end_countdown(listing_id)  # the countdown runs out on the servers' own clock
+    snap = await ex.anon.ok("GET", f"/api/v1/auctions/{listing_id}")
     assert snap["status"] == "ended"
 
     regulator = await ex.anon.login("regulator")

@@ -1,4 +1,4 @@
-"""Seed-case steps 1–5 against real server processes, the bidders on websockets.
+"""Reference-case steps 1–5 against real server processes, the bidders on websockets.
 
 Embedded default: SQLite, one process. Production profile: PostgreSQL + Redis, two app
 processes, the two bidders connected to different processes.
@@ -6,15 +6,14 @@ processes, the two bidders connected to different processes.
 
 from __future__ import annotations
 
-import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 
 from core.db import Database
-from tests.e2e.conftest import LiveExchange, deployed, live_exchange
+from tests.e2e.conftest import REGISTRATION, LiveExchange, deployed, live_exchange
 from tests.support import (
     SEED_TERMS,
     Http,
@@ -50,7 +49,7 @@ async def test_reference_case_through_nginx_with_two_workers(
 
 
 async def run_reference_case(ex: LiveExchange) -> None:
-    """Seed-case steps 1–5; the two bidders on the first and the last server."""
+    """Reference-case steps 1–5; the two bidders on the first and the last server."""
     url, servers = ex.database_url, ex.servers
     first, last = servers[0].base_url, servers[-1].base_url
     async with httpx.AsyncClient(base_url=first, timeout=30) as client:
@@ -59,21 +58,18 @@ async def run_reference_case(ex: LiveExchange) -> None:
         await admin.ok(
             "PUT",
             "/api/v1/settings",
-            {"notice_period_working_days": 0, "free_bidding_minutes": 0, "countdown_seconds": 8},
+            {"notice_period_working_days": 0, "free_bidding_minutes": 0, "countdown_seconds": 60},
         )
-        now = datetime.now(UTC)
+        now = ex.clock.now()
         listing_id, _, reviewer = await entrust_review_announce(
-            anon, now, closes_in=timedelta(seconds=10), starts_in=timedelta(seconds=12)
+            anon, now, closes_in=REGISTRATION, starts_in=REGISTRATION + timedelta(minutes=1)
         )
         bidders, registrations = await sign_up_and_qualify(anon, reviewer, listing_id)
+        await ex.open_auction(listing_id, now)
 
         ws = lambda base, token=None: RoomClient(  # noqa: E731
             base.replace("http", "ws") + f"/ws/auctions/{listing_id}", token
         )
-        deadline = asyncio.get_running_loop().time() + 30
-        while (await anon.call("GET", f"/api/v1/auctions/{listing_id}")).status_code == 404:
-            assert asyncio.get_running_loop().time() < deadline, "auction never opened"
-            await asyncio.sleep(0.1)
         a = await ws(first, bidders[0].token).connect()
         b = await ws(last, bidders[1].token).connect()
         watcher = await ws(last).connect(last_seq=0)
@@ -82,7 +78,7 @@ async def run_reference_case(ex: LiveExchange) -> None:
         )
         assert "you" not in (watcher.snapshot or {})
         for c in (a, b):
-            await c.wait_for(lambda f: f["type"] == "phase" and f["status"] == "countdown")
+            assert c.snapshot and c.snapshot["status"] == "countdown"
 
         price = SEED_TERMS["listing_price_fen"]
         for n in range(50):
@@ -94,7 +90,8 @@ async def run_reference_case(ex: LiveExchange) -> None:
             for c in (a, b):  # the next bidder bids on the price it has seen
                 await c.wait_for(lambda f, s=reply["seq"]: f["seq"] >= s)
 
-        ended = await watcher.wait_for(lambda f: f["type"] == "ended", timeout=30)
+        ended = await ex.end_countdown(listing_id)
+        await watcher.wait_for(lambda f: f["type"] == "ended")
         assert ended["result"] == "sold" and ended["final_fen"] == 2_400_000
         assert ended["winner_number"] == registrations[1]["bidder_number"]
         assert ended["rounds"] == 50

@@ -1,4 +1,4 @@
-"""Seed-case steps 4–5 in-process: 50 alternating one-step bids, the countdown, the deal."""
+"""Reference-case steps 4–5 in-process: 50 alternating one-step bids, the countdown, the deal."""
 
 from __future__ import annotations
 

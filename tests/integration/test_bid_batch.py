@@ -243,4 +243,3 @@ async def test_a_ref_committed_elsewhere_meanwhile_is_answered_as_the_first_time
     async with exchange.services.db.read() as session:
         rows = await session.scalars(select(Bid).where(Bid.listing_id == lot, Bid.ref == "twice"))
         assert len(list(rows)) == 1
-

@@ -1,4 +1,4 @@
-"""Seed-case step 6 through the HTTP API: after the 50-round auction the Chinese lease PDF is
+"""Reference-case step 6 through the HTTP API: after the 50-round auction the Chinese lease PDF is
 generated, signed by the collective and the winner, verifies with `ruralx contract verify`
 (and pyHanko's CLI) against the platform root, tampered copies fail; the loser's deposit is
 refunded and the winner's credited to rent."""

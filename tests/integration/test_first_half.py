@@ -1,4 +1,4 @@
-"""Seed-case steps 1–3 in-process on both databases: entrust → … → qualified → auction."""
+"""Reference-case steps 1–3 in-process on both databases: entrust → … → qualified → auction."""
 
 from __future__ import annotations
 

@@ -25,7 +25,7 @@ XINGTIAN_PATH = "福建省/泉州市/泉州台商投资区/洛阳镇/杏田村"
 
 
 async def reference_case(exchange: Exchange, rounds: int = 50) -> tuple[int, list[dict[str, Any]]]:
-    """The seed case: two bidders, `rounds` alternating one-step bids, sold at the end."""
+    """The reference case: two bidders, `rounds` alternating one-step bids, sold at the end."""
     anon, clock = exchange.http, exchange.clock
     admin = await anon.login("admin")
     await admin.ok("PUT", "/api/v1/settings", {"free_bidding_minutes": 0, "countdown_seconds": 300})

@@ -89,6 +89,8 @@ async def test_events_that_arrive_while_the_snapshot_is_read_are_not_lost(
     db, read = exchange.services.db, exchange.services.db.read
     bid_placed = asyncio.Event()
 
+    row_read = asyncio.Event()
+
     def read_then_bid() -> Any:
         class Slow:
             async def __aenter__(self) -> Any:
@@ -99,13 +101,14 @@ async def test_events_that_arrive_while_the_snapshot_is_read_are_not_lost(
 
             async def __aexit__(self, *exc: Any) -> None:
                 await self.inner.__aexit__(*exc)
+                row_read.set()
                 await bid_placed.wait()
 
         return Slow()
 
     monkeypatch.setattr(db, "read", read_then_bid)
     loading = asyncio.create_task(snapshots.frame(listing_id, None))
-    await asyncio.sleep(0.05)  # the feed has joined the room and read the row
+    await asyncio.wait_for(row_read.wait(), 10)  # the feed has joined the room and read the row
     monkeypatch.setattr(db, "read", read)
     assert (await bid(a, listing_id, 1_224_000)).status_code == 200
     bid_placed.set()
@@ -128,15 +131,25 @@ async def test_another_worker_serves_the_bid_after_the_channels_hop(
         try:
             first = await snapshots.frame(listing_id, None)
             assert first is not None and first["round"] == 0
+            feed = snapshots.feeds[listing_id]
+            folded = asyncio.Event()
+            offer = feed.offer
+
+            def offer_and_tell(seq: int, text: str) -> None:
+                offer(seq, text)
+                folded.set()
+
+            feed.offer = offer_and_tell  # type: ignore[method-assign]
             assert (await bid(a, listing_id, 1_224_000)).status_code == 200
             assert (await bid(b, listing_id, 1_248_000)).status_code == 200
             expected = {"type": "snapshot", **await from_database(ex, listing_id)}
-            for _ in range(200):
-                now = await snapshots.frame(listing_id, None)
-                if now == expected:
+            # The bids reach the other worker one channels hop after their commit.
+            while True:
+                folded.clear()
+                if feed.snapshot is not None and feed.snapshot["seq"] >= expected["seq"]:
                     break
-                await asyncio.sleep(0.01)
-            assert now == expected
+                await asyncio.wait_for(folded.wait(), 10)
+            assert await snapshots.frame(listing_id, None) == expected
             assert snapshots.feeds[listing_id].snapshot is not None  # still the same feed
             assert not snapshots.feeds[listing_id].behind.is_set()
         finally:

@@ -1,4 +1,4 @@
-"""Specification of the live auction rules engine, one rule per test (domain.md §3)."""
+"""Specification of the live auction rules engine, one rule per test (docs/domain.md §5)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """listings/rules.py as a specification: the listing state machine and the branch rules.
 
-The tables below are written from domain.md §2 and design.md §5, not copied from the code,
-so a change to the machine has to be made on purpose in both places.
+The tables below are written from docs/domain.md §3–§4 and docs/api.md §3.2, not copied
+from the code, so a change to the machine has to be made on purpose in both places.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from listings.rules import (
 
 S, A = ListingState, Action
 
-#: Every legal move of a listing and where it leads (domain.md §2, steps 1–5).
+#: Every legal move of a listing and where it leads (docs/domain.md §3, steps 1–5).
 LEGAL: dict[tuple[ListingState, Action], ListingState] = {
     (S.DRAFT, A.SUBMIT): S.SUBMITTED,
     (S.RETURNED, A.SUBMIT): S.SUBMITTED,  # returned entrustments can be edited and resubmitted

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
 from types import SimpleNamespace
 from typing import Any
 
 import msgspec
 import pytest
-from litestar.channels.backends.memory import MemoryChannelsBackend
 
 from auction import live
 from auction.live import CLOSE_SLOW, QUEUE_LIMIT, ClientFrame, Hub, Watcher, _serve, _Session
@@ -19,39 +19,53 @@ async def drain(watcher: Watcher, n: int) -> list[tuple[int, str]]:
     return [await asyncio.wait_for(watcher.queue.get(), 5) for _ in range(n)]
 
 
-async def test_every_watcher_of_a_room_gets_every_frame_in_order() -> None:
-    hub = Hub(MemoryChannelsBackend())
-    await hub.start()
-    try:
-        a, b, other = Watcher(), Watcher(), Watcher()
-        await hub.join(1, a)
-        await hub.join(1, b)
-        await hub.join(2, other)
-        await hub.publish(1, [{"type": "bid", "seq": s, "amount_fen": 100 * s} for s in (1, 2, 3)])
-        got_a, got_b = await drain(a, 3), await drain(b, 3)
-        assert [seq for seq, _ in got_a] == [1, 2, 3]
-        assert got_a == got_b  # the very same text, encoded once
-        assert json.loads(got_a[2][1]) == {"type": "bid", "seq": 3, "amount_fen": 300}
-        assert other.queue.empty()  # another room hears nothing
-    finally:
-        await hub.stop()
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+def channels(request: pytest.FixtureRequest) -> tuple[str, str]:
+    """(Redis URL, prefix): empty for the in-process backend, else Redis (production's)."""
+    if request.param == "memory":
+        return "", "ruralx"
+    url, prefix = request.getfixturevalue("redis_url").split("#")
+    return url, prefix
 
 
-async def test_the_last_watcher_leaving_unsubscribes_the_room() -> None:
-    backend = MemoryChannelsBackend()
-    hub = Hub(backend)
-    await hub.start()
+@pytest.fixture
+async def hub(channels: tuple[str, str]) -> AsyncIterator[Hub]:
+    started = Hub.from_config(*channels)
+    await started.start()
     try:
-        w = Watcher()
-        await hub.join(7, w)
-        assert hub.channel(7) in hub.rooms
-        await hub.leave(7, w)
-        assert hub.channel(7) not in hub.rooms
-        await hub.publish(7, [{"type": "bid", "seq": 1}])
-        await asyncio.sleep(0.05)
-        assert w.queue.empty()
+        yield started
     finally:
-        await hub.stop()
+        await started.stop()
+
+
+async def test_every_watcher_of_a_room_gets_every_frame_in_order(hub: Hub) -> None:
+    a, b, other = Watcher(), Watcher(), Watcher()
+    await hub.join(1, a)
+    await hub.join(1, b)
+    await hub.join(2, other)
+    await hub.publish(1, [{"type": "bid", "seq": s, "amount_fen": 100 * s} for s in (1, 2, 3)])
+    got_a, got_b = await drain(a, 3), await drain(b, 3)
+    assert [seq for seq, _ in got_a] == [1, 2, 3]
+    assert got_a == got_b  # the very same text, encoded once
+    assert json.loads(got_a[2][1]) == {"type": "bid", "seq": 3, "amount_fen": 300}
+    # Another room hears nothing: a frame published to it after ours reaches only its watcher.
+    await hub.publish(2, [{"type": "bid", "seq": 1}])
+    assert [seq for seq, _ in await drain(other, 1)] == [1]
+    assert a.queue.empty() and b.queue.empty()
+
+
+async def test_the_last_watcher_leaving_unsubscribes_the_room(hub: Hub) -> None:
+    w = Watcher()
+    await hub.join(7, w)
+    assert hub.channel(7) in hub.rooms
+    await hub.leave(7, w)
+    assert hub.channel(7) not in hub.rooms
+    # A newcomer subscribes the room again and hears the next frame; the one who left does not.
+    newcomer = Watcher()
+    await hub.join(7, newcomer)
+    await hub.publish(7, [{"type": "bid", "seq": 1}])
+    assert [seq for seq, _ in await drain(newcomer, 1)] == [1]
+    assert w.queue.empty()
 
 
 def test_a_full_queue_marks_the_watcher_behind_instead_of_blocking_the_room() -> None:
