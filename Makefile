@@ -9,11 +9,13 @@ export RURALX_DATA_DIR ?= var/data
 .PHONY: run test test-fast lint lock bench soak install system-deps clean
 
 # Installs exactly what requirements/dev.txt pins, each file checked against its hash; nothing
-# is resolved here. The project itself goes in editable, built with the locked setuptools.
-$(STAMP): requirements/dev.txt pyproject.toml
+# is resolved here. uv (itself pinned and hash-checked in requirements/uv.txt) does the
+# installing; the project goes in editable, built with the locked setuptools.
+$(STAMP): requirements/dev.txt requirements/uv.txt pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/pip install --quiet --require-hashes --no-deps -r requirements/dev.txt
-	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/pip install --quiet --require-hashes --no-deps -r requirements/uv.txt
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --require-hashes --no-deps -r requirements/dev.txt
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -53,6 +55,7 @@ lock: $(STAMP)
 	$(BIN)/uv lock $(if $(UPGRADE),--upgrade)
 	$(BIN)/uv export --quiet --frozen --extra dev --group build --no-emit-project -o requirements/dev.txt
 	$(BIN)/uv export --quiet --frozen --group build --no-emit-project -o requirements/prod.txt
+	$(BIN)/uv export --quiet --frozen --only-group uv --no-emit-project -o requirements/uv.txt
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -90,6 +90,19 @@ def build_services(config: Config, clock: Clock | None = None) -> Services:
     )
 
 
+def wire(app: Litestar, svc: Services) -> None:
+    """Give the app a worker's services and what lives beside them: the live hub, the bid
+    book, the snapshot feeds, the bid limiter. Everything the handlers use per request is
+    here; the app itself holds only routes and settings that do not change while it runs."""
+    config = svc.config
+    hub = Hub.from_config(config.redis_url, config.redis_prefix)
+    app.state.services = svc
+    app.state.hub = hub
+    app.state.bids = BidBook(svc.db, svc.clock, hub.publish, on_deal=[on_deal])
+    app.state.snapshots = Snapshots(hub, svc.db, svc.now)
+    app.state.bid_limiter = RateLimiter(config.bids_per_second, 1)
+
+
 def create_app(
     config: Config | None = None,
     *,
@@ -99,14 +112,6 @@ def create_app(
 ) -> Litestar:
     """The exchange as an ASGI app. Given `services`, the caller owns (and disposes) them."""
     config = services.config if services else (config or Config.from_env())
-
-    def wire(app: Litestar, svc: Services) -> None:
-        hub = Hub.from_config(config.redis_url, config.redis_prefix)
-        app.state.services = svc
-        app.state.hub = hub
-        app.state.bids = BidBook(svc.db, svc.clock, hub.publish, on_deal=[on_deal])
-        app.state.snapshots = Snapshots(hub, svc.db, svc.now)
-        app.state.bid_limiter = RateLimiter(config.bids_per_second, 1)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:

@@ -53,6 +53,7 @@ _run_id = uuid.uuid4().hex[:12]
 _sqlite_template: Path | None = None
 
 
+@pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node: Any) -> None:
     """xdist: every worker clones the controller's template, not one of its own."""
     node.workerinput[_RUN_KEY] = _run_id

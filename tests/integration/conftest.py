@@ -13,7 +13,7 @@ import httpx
 import pytest
 from litestar import Litestar
 
-from app.main import build_services, create_app
+from app.main import build_services, create_app, wire
 from app.scheduler import close_due_registrations
 from auction.timers import advance_due
 from core.accounts import NewUser, add_user
@@ -53,6 +53,19 @@ class Exchange:
         await advance_due(self.services.db, self.app.state.bids, self.clock)
 
 
+#: Built apps not in use, by the one setting the app itself keeps (the body limit). Building
+#: the routes takes half a second; a test takes a built one and wires its own services in.
+_idle_apps: dict[int, Litestar] = {}
+
+
+def _app(services: Services) -> Litestar:
+    app = _idle_apps.pop(services.config.max_json_bytes, None)
+    if app is None:
+        return create_app(services=services, run_scheduler=False)
+    wire(app, services)
+    return app
+
+
 @contextlib.asynccontextmanager
 async def make_exchange(
     database_url: str, tmp_path: Path, **config: Any
@@ -71,7 +84,7 @@ async def make_exchange(
         **config,
     }
     services = build_services(Config(**settings), clock)
-    app = create_app(services=services, run_scheduler=False)
+    app = _app(services)
     # Due work (registration close, timers) is run by the test when it moves the clock.
     try:
         async with services.db.write() as session:
@@ -87,6 +100,7 @@ async def make_exchange(
     finally:
         await app.state.hub.stop()
         await services.db.dispose()
+        _idle_apps.setdefault(services.config.max_json_bytes, app)
 
 
 @pytest.fixture

@@ -370,7 +370,7 @@ async def test_ruralx_user_add_creates_the_region_and_the_user_can_log_in(
     )
     assert staff.returncode == 0, staff.stderr
     # refusals leave with a code on stderr and exit status 2
-    for args, stdin, code in [
+    refusals = [
         (
             [
                 "user",
@@ -423,13 +423,17 @@ async def test_ruralx_user_add_creates_the_region_and_the_user_can_log_in(
             PASSWORD + "\n",
             "region.path",
         ),
-    ]:
-        refused = await asyncio.to_thread(ruralx, args, cli_env, stdin)
+    ]
+    # Independent of each other: one process each, all at once.
+    *answers, unknown_role = await asyncio.gather(
+        *(asyncio.to_thread(ruralx, args, cli_env, stdin) for args, stdin, _ in refusals),
+        asyncio.to_thread(
+            ruralx, ["user", "add", "x", "--role", "king", "--password-stdin"], cli_env, PASSWORD
+        ),
+    )
+    for (args, _, code), refused in zip(refusals, answers, strict=True):
         assert refused.returncode == 2, (args, refused.stdout, refused.stderr)
         assert code in refused.stderr, (args, refused.stderr)
-    unknown_role = await asyncio.to_thread(
-        ruralx, ["user", "add", "x", "--role", "king", "--password-stdin"], cli_env, PASSWORD
-    )
     assert unknown_role.returncode != 0
 
     config = Config(

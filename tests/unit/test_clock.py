@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, date, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -11,11 +13,13 @@ from hypothesis import strategies as st
 from core.clock import (
     CHINA_TZ,
     Clock,
+    ControlledClock,
     FakeClock,
     SystemClock,
     WorkingDayCalendar,
     local_date,
 )
+from core.config import Config
 
 T0 = datetime(2026, 9, 30, 16, 0, tzinfo=UTC)  # 2026-10-01 00:00 in Beijing
 
@@ -25,6 +29,45 @@ def test_system_clock_is_aware_utc() -> None:
     now = clock.now()
     assert now.utcoffset() == timedelta(0)
     assert now.tzinfo is UTC
+
+
+def test_controlled_clock_is_the_wall_clock_until_its_file_says_otherwise(tmp_path: Path) -> None:
+    path = tmp_path / "clock"
+    clock = ControlledClock(path)
+    before = datetime.now(UTC)
+    assert before <= clock.now() <= datetime.now(UTC)
+
+    ControlledClock.write(path, T0)  # a jump (backwards here, to a fixed instant)
+    jumped = clock.now()
+    assert jumped.tzinfo is UTC
+    assert T0 <= jumped < T0 + timedelta(seconds=5)
+
+    ControlledClock.write(path, T0 + timedelta(days=1), rate=1000)  # a jump, then fast
+    first = clock.now()
+    wall = time.monotonic()
+    while time.monotonic() - wall < 0.002:
+        pass
+    elapsed = clock.now() - first
+    assert first >= T0 + timedelta(days=1)
+    assert elapsed >= timedelta(seconds=2)  # 2 ms of wall time at 1000×
+
+    # Another reader (another worker) sees the same time from the same file.
+    other = ControlledClock(path)
+    assert abs(other.now() - clock.now()) < timedelta(seconds=1)
+
+
+def test_controlled_clock_refuses_a_rate_below_one(tmp_path: Path) -> None:
+    path = tmp_path / "clock"
+    path.write_text(f"{time.time_ns()} 0 0\n")
+    with pytest.raises(ValueError, match="rate"):
+        ControlledClock(path).now()
+
+
+def test_a_production_server_refuses_the_test_clock(tmp_path: Path) -> None:
+    env = {"RURALX_DATA_DIR": str(tmp_path), "RURALX_TEST_CLOCK_FILE": str(tmp_path / "clock")}
+    assert Config.from_env(env).test_clock_file
+    with pytest.raises(ValueError, match="production"):
+        Config.from_env({**env, "RURALX_PRODUCTION": "1"})
 
 
 def test_fake_clock_advance_and_set() -> None:
