@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
 import os
 import shutil
 import tempfile
@@ -185,9 +186,9 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
 REDIS_URL = os.environ.get("RURALX_TEST_REDIS", "redis://127.0.0.1:6379/0")
 
 
-@pytest.fixture
-async def redis_url() -> AsyncIterator[str]:
-    """The Redis server, with a key prefix of this test's own (its keys removed afterwards)."""
+@contextlib.asynccontextmanager
+async def redis_prefixed() -> AsyncIterator[str]:
+    """The Redis server, as `URL#prefix` with a prefix of its own (its keys removed after)."""
     from redis.asyncio import Redis
 
     client = Redis.from_url(REDIS_URL)
@@ -209,3 +210,9 @@ async def redis_url() -> AsyncIterator[str]:
                 await client.delete(*keys)
         finally:
             await client.aclose()
+
+
+@pytest.fixture
+async def redis_url() -> AsyncIterator[str]:
+    async with redis_prefixed() as url:
+        yield url

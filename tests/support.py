@@ -88,7 +88,7 @@ class Http:
     ) -> Any:
         response = await self.call(method, path, body, **kw)
         expected = status or (201 if method == "POST" and response.status_code == 201 else 200)
-        assert response.status_code == expected, (response.status_code, response.text)
+        assert response.status_code == expected, (method, path, response.status_code, response.text)
         return response.json()
 
     async def login(self, username: str, password: str = PASSWORD) -> Http:

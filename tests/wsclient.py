@@ -21,6 +21,8 @@ class RoomClient:
     _ws: Any = None
     _reader: asyncio.Task[None] | None = None
     _snapshot_seen: asyncio.Event = field(default_factory=asyncio.Event)
+    #: Set whenever a frame with a seq arrives or the connection ends; `wait_for` waits on it.
+    _news: asyncio.Event = field(default_factory=asyncio.Event)
     close_code: int | None = None
 
     @property
@@ -61,10 +63,12 @@ class RoomClient:
                         f"gap or duplicate: {self.events[-1]['seq']} then {frame['seq']}"
                     )
                     self.events.append(frame)
+                    self._news.set()
         except websockets.ConnectionClosed as closed:
             self.close_code = closed.rcvd.code if closed.rcvd else None
         finally:
             self.close_code = self.close_code or (self._ws.close_code if self._ws else None)
+            self._news.set()
 
     async def bid(
         self,
@@ -90,15 +94,20 @@ class RoomClient:
         return await asyncio.wait_for(future, 10)
 
     async def wait_for(self, predicate: Any, timeout: float = 30) -> dict[str, Any]:
-        """Wait until a received event satisfies the predicate (readiness, not sleep)."""
-        deadline = asyncio.get_running_loop().time() + timeout
+        """The first received event that satisfies the predicate, waiting for it to come."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        checked = 0
         while True:
-            for frame in self.events:
+            self._news.clear()
+            for frame in self.events[checked:]:
                 if predicate(frame):
                     return frame
-            if asyncio.get_running_loop().time() > deadline:
-                raise TimeoutError(f"no matching frame; last: {self.events[-3:]}")
-            await asyncio.sleep(0.02)
+            checked = len(self.events)
+            try:
+                await asyncio.wait_for(self._news.wait(), max(deadline - loop.time(), 0))
+            except TimeoutError:
+                raise TimeoutError(f"no matching frame; last: {self.events[-3:]}") from None
 
     async def close(self) -> None:
         if self._ws is not None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 from pathlib import Path
 
@@ -11,10 +10,10 @@ import pytest
 
 from core import ledger
 from core.db import Database
-from tests.servers import ServerClock, add_user, running_server, server_env
+from tests.e2e.conftest import STAFF
+from tests.servers import ServerClock, add_users, running_server, server_env
 from tests.support import (
     PASSWORD,
-    XINGTIAN,
     Http,
     entrust_review_announce,
     sign_up_and_qualify,
@@ -27,12 +26,7 @@ pytestmark = pytest.mark.slow
 async def test_first_half_over_http(database_url: str, tmp_path: Path) -> None:
     clock = ServerClock(tmp_path / "clock")
     env = server_env(database_url, tmp_path / "data", clock)
-    for name, role, region in [
-        ("xingtian", "village", XINGTIAN),
-        ("reviewer", "reviewer", None),
-        ("admin", "admin", None),
-    ]:
-        await asyncio.to_thread(add_user, env, name, role, PASSWORD, region)
+    await add_users(database_url, STAFF, PASSWORD)
     with running_server(env, tmp_path) as server:
         async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as client:
             anon = Http(client)

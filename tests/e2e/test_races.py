@@ -5,19 +5,37 @@ from __future__ import annotations
 import asyncio
 import random
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+import pytest_asyncio
 from sqlalchemy import func, select
 
 from auction.book import events_after
 from auction.models import Bid
 from core.db import Database
 from core.ledger import LedgerEntry, verify_subject
-from tests.e2e.conftest import LiveExchange
+from tests.conftest import redis_prefixed
+from tests.e2e.conftest import LiveExchange, live_exchange
 
-pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.redis]
+# The tests share one exchange (each runs its own auction on it): starting two workers costs
+# more than any of the races.
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.postgres,
+    pytest.mark.redis,
+    pytest.mark.asyncio(loop_scope="module"),
+]
 INCREMENT = 24_000
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def pg_two_workers(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[LiveExchange]:
+    async with redis_prefixed() as redis:
+        tmp_path = tmp_path_factory.mktemp("races")
+        async with live_exchange(tmp_path, redis=redis, workers=2) as exchange:
+            yield exchange
 
 
 async def test_one_winner_per_price_level_when_everyone_bids_at_once(

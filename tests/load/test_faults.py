@@ -22,7 +22,7 @@ from auction.book import events_after
 from core.db import Database
 from core.ledger import LedgerEntry, verify_subject
 from tests.e2e.conftest import LiveExchange
-from tests.support import Http
+from tests.support import Http, until
 from tests.wsclient import RoomClient
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.redis, pytest.mark.serial]
@@ -65,7 +65,7 @@ async def resilient_watch(room: RoomClient, done: asyncio.Event, urls: list[str]
     """Keep a watcher connected, reconnecting with last_seq whenever it is dropped."""
     attempt = 0
     while not done.is_set():
-        if room.close_code is not None or room._ws is None:
+        if room._ws is None or room._reader is None or room._reader.done():
             base = urls[attempt % len(urls)].replace("http", "ws")
             room.url = base + room.url[room.url.index("/ws/") :]
             attempt += 1
@@ -73,10 +73,14 @@ async def resilient_watch(room: RoomClient, done: asyncio.Event, urls: list[str]
                 room.close_code = None
                 await room.connect(last_seq=room.last_seq)
             except Exception:
-                await asyncio.sleep(0.2)
+                await asyncio.sleep(0.2)  # back off before the next attempt, as the page does
                 room._ws = None
                 continue
-        await asyncio.sleep(0.05)
+        # Until the connection drops or the test is over.
+        assert room._reader is not None
+        stop = asyncio.create_task(done.wait())
+        await asyncio.wait([room._reader, stop], return_when=asyncio.FIRST_COMPLETED)
+        stop.cancel()
 
 
 async def run_with_fault(ex: LiveExchange, fault: Any) -> None:
@@ -178,15 +182,17 @@ async def test_restart_redis_mid_auction(pg_two_workers: LiveExchange) -> None:
             capture_output=True,
             timeout=10,
         )
-        for _ in range(100):
-            if (
-                subprocess.run(
-                    ["redis-cli", "-h", "127.0.0.1", "ping"], capture_output=True, text=True
-                ).stdout.strip()
-                == "PONG"
-            ):
-                return
-            await asyncio.sleep(0.1)
+        await until(
+            lambda: asyncio.to_thread(
+                subprocess.run,
+                ["redis-cli", "-h", "127.0.0.1", "ping"],
+                capture_output=True,
+                text=True,
+            ),
+            lambda answer: answer.stdout.strip() == "PONG",
+            what="Redis to answer again",
+            timeout=10,
+        )
 
     await run_with_fault(pg_two_workers, restart)
 
