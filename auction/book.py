@@ -391,6 +391,15 @@ class BidBook:
                 else engine.PlaceBid(number, r.amount_fen or 0, r.based_on_seq)
             )
             decision = engine.apply(rules, state, command, now)
+            if number is None:
+                # Not a bidder of this auction: answered (in the engine's precedence of codes)
+                # but nothing is written, so no stranger can fill the bid table and the
+                # regulators' log (docs/security.md).
+                assert decision.rejection is not None
+                outcome = Outcome(False, decision.rejection.value, None, None, r.amount_fen)
+                answered[r.key] = outcome
+                outcomes.append(outcome)
+                continue
             state = decision.state
             accepted = decision.accepted
             code = decision.rejection.value if decision.rejection else None

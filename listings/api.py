@@ -26,11 +26,11 @@ from core.web import (
     client_ip,
     services,
 )
+from listings import policy, service
 from listings import registration as reg
-from listings import service
 from listings.documents import DocumentStore, check, safe_filename
 from listings.models import Document, Payment, Registration
-from listings.rules import ListingState
+from listings.policy import Facet
 from listings.schemas import (
     CATEGORY_NAMES_ZH,
     AnnounceBody,
@@ -58,19 +58,12 @@ class UploadTooLarge(DomainError):
     title = "上传内容过大"
 
 
-def _sees_everything(viewer: Actor | None, visible: service.Visible) -> bool:
-    """Staff and the owning village see the hidden terms (reserve, holders' IDs)."""
-    if viewer is None:
-        return False
-    return viewer.is_staff or service.can_act_for_village(viewer, visible.village)
-
-
 def listing_view(
     visible: service.Visible, viewer: Actor | None, documents: list[Document] | None = None
 ) -> ListingOut:
     listing = visible.listing
     terms = dict(listing.terms)
-    if not _sees_everything(viewer, visible):
+    if not policy.may_see(viewer, Facet.HIDDEN_TERMS, listing.state, visible.village):
         terms.pop("reserve_fen", None)  # hidden reserve: never shown to bidders or the public
         terms["priority_holders"] = [
             {
@@ -99,6 +92,7 @@ def listing_view(
         return_reason=listing.return_reason,
         outcome=listing.outcome,
         relist_of=listing.relist_of,
+        # Which documents exist is public (四议两公开); their content is a facet of the policy.
         documents=[_document_view(d) for d in documents or []],
     )
 
@@ -115,7 +109,11 @@ def _document_view(d: Document) -> DocumentOut:
     )
 
 
-def registration_view(r: Registration, *, bidder: Any = None) -> RegistrationOut:
+def registration_view(
+    r: Registration, *, bidder: Any = None, show_number: bool = True
+) -> RegistrationOut:
+    """A registration; `show_number` False leaves out the bidder number (the staff's view
+    while identities are sealed: docs/security.md)."""
     return RegistrationOut(
         id=r.id,
         listing_id=r.listing_id,
@@ -123,7 +121,7 @@ def registration_view(r: Registration, *, bidder: Any = None) -> RegistrationOut
         deposit_fen=r.deposit_fen,
         deposit_state=r.deposit_state,
         payment_reference=r.payment_reference,
-        bidder_number=r.bidder_number,
+        bidder_number=r.bidder_number if show_number else None,
         priority_holder=r.priority_holder,
         reason=r.reason,
         bidder=bidder,
@@ -287,8 +285,7 @@ class ListingController(Controller):
             document = await session.get(Document, document_id)
         if document is None or document.listing_id != listing_id:
             raise NotFound("document.not_found", "材料不存在")
-        if not _sees_everything(who, visible):
-            raise NotFound("document.not_found", "材料不存在")
+        policy.require(who, Facet.DOCUMENTS, visible.listing.state, visible.village)
         body = DocumentStore(svc.config.data_dir).get(document.sha256)
         return Response(
             body,
@@ -325,16 +322,31 @@ class ListingController(Controller):
         who = actor(request)
         async with services(request).db.read() as session:
             visible = await service.load(session, who, listing_id)
+            state, village = visible.listing.state, visible.village
+            policy.require(who, Facet.REGISTRATIONS, state, village)
             rows = await reg.registrations_of(session, listing_id)
             bidders = await reg.bidders_of(session, rows)
-        if visible.listing.state == ListingState.AUCTION:
-            # During the auction even staff see bidder numbers only (docs/domain.md §5, anonymity).
-            return {"items": [registration_view(r) for r in rows]}
+        # Names to qualify applicants, numbers to run the auction: both only after the end.
+        names = policy.may_see(who, Facet.APPLICANTS, state, village)
+        numbers = policy.may_see(who, Facet.IDENTITIES, state, village)
         return {
             "items": [
-                registration_view(r, bidder=_bidder_identity(bidders[r.bidder_id])) for r in rows
+                registration_view(
+                    r,
+                    bidder=_bidder_identity(bidders[r.bidder_id]) if names else None,
+                    show_number=numbers,
+                )
+                for r in rows
             ]
         }
+
+
+async def _number_visible(session: Any, who: Actor, r: Registration) -> bool:
+    """A bidder number is its bidder's; staff see it only once identities are unsealed."""
+    if who.role == "bidder" and r.bidder_id == who.id:
+        return True
+    visible = await service.load(session, who, r.listing_id)
+    return policy.may_see(who, Facet.IDENTITIES, visible.listing.state, visible.village)
 
 
 def _bidder_identity(user: Any) -> dict[str, Any]:
@@ -365,10 +377,10 @@ class RegistrationController(Controller):
     async def show(
         self, request: Request[Any, Any, Any], registration_id: FromPath[int]
     ) -> RegistrationOut:
+        who = actor(request)
         async with services(request).db.read() as session:
-            return registration_view(
-                await reg.load_registration(session, actor(request), registration_id)
-            )
+            r = await reg.load_registration(session, who, registration_id)
+            return registration_view(r, show_number=await _number_visible(session, who, r))
 
     @post("/{registration_id:int}/review", guards=[allow("reviewer")], status_code=200)
     async def review(
@@ -377,10 +389,11 @@ class RegistrationController(Controller):
         registration_id: FromPath[int],
         data: JSONBody[RegistrationReviewBody],
     ) -> RegistrationOut:
-        svc = services(request)
+        svc, who = services(request), actor(request)
         async with svc.db.write() as session:
-            r = await reg.review(session, actor(request), registration_id, data, svc.now())
-            return registration_view(r)
+            r = await reg.review(session, who, registration_id, data, svc.now())
+            # "Qualified", not the number: staff cannot tie numbers to people (docs/security.md).
+            return registration_view(r, show_number=await _number_visible(session, who, r))
 
     @post("/{registration_id:int}/deposit", guards=[allow("reviewer")], status_code=200)
     async def confirm_deposit(

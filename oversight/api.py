@@ -11,12 +11,15 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from msgspec import Meta
 from sqlalchemy import func, select
 
-from core.errors import InvalidInput
+from core.accounts import within
+from core.errors import Conflict, InvalidInput
 from core.ledger import bundle as ledger_bundle
 from core.ledger import sequencer
 from core.ledger.models import LedgerEntry
 from core.web import PUBLIC, actor, allow, services
+from listings import policy
 from listings import service as listing_service
+from listings.policy import SEALED_PHASES, Facet
 from oversight import jobs, stats, views, warnings
 
 TEXT = "text/plain; charset=utf-8"
@@ -100,7 +103,14 @@ class LedgerController(Controller):
         svc, who = services(request), actor(request)
         subject = listing_service.subject(listing_id)
         async with svc.db.read() as session:
-            await listing_service.load(session, who, listing_id)  # 404 outside jurisdiction
+            visible = await listing_service.load(session, who, listing_id)
+            state, village = visible.listing.state, visible.village
+            if within(village, who.region) and policy.phase_of(state) in SEALED_PHASES:
+                raise Conflict(
+                    "ledger_bundle.sealed",
+                    "竞价结束前不导出该项目的交易日志包（其中记录可将竞买号与竞买人对应）",
+                )
+            policy.require(who, Facet.LEDGER_BUNDLE, state, village)  # 404 outside jurisdiction
             uncovered = size is None and await _uncovered(session, subject)
         if uncovered:
             await sequencer.run(
@@ -209,18 +219,20 @@ class WarningController(Controller):
             raise InvalidInput(
                 "warning.kind", "预警类型无效", allowed=sorted(warnings.KIND_NAMES_ZH)
             )
+        who = actor(request)
         async with services(request).db.read() as session:
             rows, total = await warnings.search(
                 session,
-                actor(request),
+                who,
                 kind=kind,
                 state=state_,
                 listing_id=listing_id,
                 limit=limit,
                 offset=offset,
             )
+            items = await warnings.views(session, who, rows)
         return {
-            "items": [warnings.view(w) for w in rows],
+            "items": items,
             "total": total,
             "not_computed": {"shared_bank_account": "银行回调不含付款账户，无法比对"},
         }
@@ -235,11 +247,11 @@ class WarningController(Controller):
         svc = services(request)
         if not data.note.strip():
             raise InvalidInput("warning.note_required", "请填写处理意见")
+        who = actor(request)
         async with svc.db.write() as session:
-            row = await warnings.acknowledge(
-                session, actor(request), warning_id, data.note.strip(), svc.now()
-            )
-            return warnings.view(row)
+            row = await warnings.acknowledge(session, who, warning_id, data.note.strip(), svc.now())
+            (shown,) = await warnings.views(session, who, [row])
+            return shown
 
 
 #: Registered by the app.

@@ -12,7 +12,8 @@ from core.accounts import Actor, User
 from core.errors import NotFound
 from core.ids import mask_name
 from core.ledger.models import LedgerEntry
-from listings import ListingState, Registration, service
+from listings import Registration, policy, service
+from listings.policy import REGISTRATION_ENTRIES, Facet
 
 TYPE_NAMES_ZH: Final = {
     "listing.created": "创建委托",
@@ -60,12 +61,12 @@ ROLE_NAMES_ZH: Final = {
 }
 #: Payload fields kept out of the timeline (the bundle has everything, for regulators).
 _PRIVATE: Final = frozenset({"ip", "user_agent", "device", "payment_reference"})
-_CONCLUDED: Final = frozenset({ListingState.SOLD.value, ListingState.FAILED.value})
 
 
 async def timeline(session: AsyncSession, viewer: Actor, listing_id: int) -> dict[str, Any]:
     visible = await service.load(session, viewer, listing_id)
     listing = visible.listing
+    policy.require(viewer, Facet.TIMELINE, listing.state, visible.village)
     entries = list(
         await session.scalars(
             select(LedgerEntry)
@@ -81,9 +82,12 @@ async def timeline(session: AsyncSession, viewer: Actor, listing_id: int) -> dic
             select(Registration).where(Registration.listing_id == listing_id)
         )
     }
-    ended = listing.state in _CONCLUDED
+    ended = policy.may_see(viewer, Facet.IDENTITIES, listing.state, visible.village)
+    counted = policy.may_see(viewer, Facet.REGISTRATION_COUNT, listing.state, visible.village)
     items = []
     for e in entries:
+        if not counted and e.type in REGISTRATION_ENTRIES:
+            continue  # one by one they would count the applicants while registration is open
         payload = e.payload or {}
         items.append(
             {
@@ -145,7 +149,9 @@ def _documents(payload: dict[str, Any]) -> list[dict[str, Any]]:
 
 async def ladder(session: AsyncSession, viewer: Actor, listing_id: int) -> dict[str, Any]:
     """Every bid, accepted or not, in server order; identities only for regulators, at the end."""
-    await service.load(session, viewer, listing_id)
+    visible = await service.load(session, viewer, listing_id)
+    state, village = visible.listing.state, visible.village
+    policy.require(viewer, Facet.TIMELINE, state, village)
     auction = await session.get(Auction, listing_id)
     if auction is None:
         raise NotFound("auction.not_found", "该项目没有竞价")
@@ -154,7 +160,7 @@ async def ladder(session: AsyncSession, viewer: Actor, listing_id: int) -> dict[
             select(Bid).where(Bid.listing_id == listing_id).order_by(Bid.at, Bid.id)
         )
     )
-    reveal = viewer.role == "regulator" and auction.status == "ended"
+    reveal = auction.status == "ended" and policy.may_see(viewer, Facet.DOSSIERS, state, village)
     rows = []
     for b in bids:
         row: dict[str, Any] = {

@@ -44,7 +44,8 @@ from core.errors import Conflict, NotFound
 from core.ledger.bulk import append_many
 from core.ledger.models import LedgerEntry
 from core.settings import ExchangeSettings
-from listings import Listing, Payment, Registration
+from listings import Listing, Payment, Registration, policy
+from listings.policy import Facet
 from oversight import probe
 from oversight.models import ListingFact, WarningRow
 
@@ -678,6 +679,47 @@ async def search(
     total = await session.scalar(select(func.count()).select_from(query.subquery()))
     rows = await session.scalars(query.order_by(WarningRow.id.desc()).limit(limit).offset(offset))
     return list(rows), int(total or 0)
+
+
+#: Evidence keys that lead from a bidder number to a person (via the registrations list).
+_PERSONAL_KEYS: Final = frozenset({"bidder_id", "registration_id", "user_id"})
+
+
+def _sealed(evidence: Any) -> Any:
+    """Evidence without the keys that tie a bidder number to a person."""
+    if isinstance(evidence, dict):
+        return {k: _sealed(v) for k, v in evidence.items() if k not in _PERSONAL_KEYS}
+    if isinstance(evidence, list):
+        return [_sealed(v) for v in evidence]
+    return evidence
+
+
+async def views(
+    session: AsyncSession, actor: Actor, rows: Sequence[WarningRow]
+) -> list[dict[str, Any]]:
+    """Warnings as `actor` may see them: until a listing's auction ends its evidence shows
+    bidder numbers, never whose they are (the policy's identities facet)."""
+    ids = {r.listing_id for r in rows if r.listing_id is not None}
+    facts = (
+        {
+            listing.id: (listing.state, region)
+            for listing, region in await session.execute(
+                select(Listing, Region)
+                .join(Region, Region.id == Listing.village_id)
+                .where(Listing.id.in_(ids))
+            )
+        }
+        if ids
+        else {}
+    )
+    out = []
+    for row in rows:
+        shown = view(row)
+        fact = facts.get(row.listing_id) if row.listing_id is not None else None
+        if fact is not None and not policy.may_see(actor, Facet.IDENTITIES, *fact):
+            shown["evidence"] = _sealed(shown["evidence"])
+        out.append(shown)
+    return out
 
 
 def view(row: WarningRow) -> dict[str, Any]:

@@ -221,7 +221,10 @@ async def sign_up_and_qualify(
         qualified = await reviewer.ok(
             "POST", f"/api/v1/registrations/{registration['id']}/review", {"decision": "qualify"}
         )
-        assert qualified["state"] == "qualified" and qualified["bidder_number"]
+        # The reviewer learns "qualified", not the number: only its bidder sees that.
+        assert qualified["state"] == "qualified" and "bidder_number" not in qualified
+        mine = await bidder.ok("GET", f"/api/v1/registrations/{registration['id']}")
+        assert mine["state"] == "qualified" and mine["bidder_number"]
         bidders.append(bidder)
-        registrations.append(qualified)
+        registrations.append(mine)
     return bidders, registrations

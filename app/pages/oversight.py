@@ -15,8 +15,9 @@ from contracts.deals import load_deal
 from core.accounts import within
 from core.errors import NotFound
 from core.web import actor, allow, services
-from listings import service
+from listings import policy, service
 from listings.api import listing_view
+from listings.policy import Facet
 from oversight import stats, warnings
 
 Req = Request[Any, Any, Any]
@@ -63,6 +64,7 @@ class OversightPages(Controller):
                 session, who, kind=None, state="open", listing_id=None, limit=20, offset=0
             )
             deals = await queries.recent_results(session, who, limit=30)
+            shown_warnings = await warnings.views(session, who, open_warnings)
         return render(
             request,
             "oversight.html",
@@ -70,7 +72,7 @@ class OversightPages(Controller):
             totals=totals,
             groups=groups,
             charts={dim: _bars(rows) for dim, rows in groups.items()},
-            warnings=[warnings.view(w) for w in open_warnings],
+            warnings=shown_warnings,
             warning_count=warning_count,
             api=set(queries.oversight_routes(request.app)),
             deals=[r for r in deals if r.deal is not None and within(r.village, who.region)],
@@ -81,8 +83,15 @@ class OversightPages(Controller):
         who = actor(request)
         async with services(request).db.read() as session:
             visible = await service.load(session, who, listing_id)
+            state, village = visible.listing.state, visible.village
+            policy.require(who, Facet.TIMELINE, state, village)  # staff of this region only
             documents = await service.documents_of(session, listing_id)
-            timeline = await queries.timeline(session, listing_id, full=True)
+            timeline = await queries.timeline(
+                session,
+                listing_id,
+                full=True,
+                bidders_named=policy.may_see(who, Facet.IDENTITIES, state, village),
+            )
             bids = await queries.bids_of(session, listing_id)
             auction = await session.get(Auction, listing_id)
             try:
@@ -100,6 +109,8 @@ class OversightPages(Controller):
             listing=listing_view(visible, who, documents),
             timeline=timeline,
             bids=bids,
+            # Addresses and devices point to people: sealed like names until the end.
+            show_identities=policy.may_see(who, Facet.DOSSIERS, state, village),
             auction=auction,
             deal=deal,
             api=api,

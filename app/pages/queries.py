@@ -21,6 +21,7 @@ from core.clock import CHINA_TZ
 from core.money import format_percent
 from listings import service
 from listings.models import Listing, Payment, Registration
+from listings.policy import REGISTRATION_ENTRIES
 
 
 @dataclass
@@ -374,8 +375,17 @@ def _detail(entry_type: str, payload: dict[str, Any]) -> str:
     return "；".join(parts)
 
 
-async def timeline(session: AsyncSession, listing_id: int, *, full: bool) -> list[dict[str, Any]]:
-    """The listing's ledger entries; `full` (regulators, staff) names people, else roles only."""
+async def timeline(
+    session: AsyncSession,
+    listing_id: int,
+    *,
+    full: bool,
+    bidders_named: bool = False,
+    registrations_shown: bool = True,
+) -> list[dict[str, Any]]:
+    """The listing's ledger entries; `full` (regulators, staff) names the staff who acted, else
+    roles only; bidders are named only with `bidders_named` (the policy's identities facet);
+    without `registrations_shown` (its registration-count facet) applications are left out."""
     from core import ledger
 
     entries = await ledger.entries_of(session, f"listing:{listing_id}")
@@ -393,6 +403,8 @@ async def timeline(session: AsyncSession, listing_id: int, *, full: bool) -> lis
     summary: dict[str, Any] | None = None
     bids = 0
     for e in entries:
+        if not registrations_shown and e.type in REGISTRATION_ENTRIES:
+            continue
         if not full and e.type in ("auction.bid", "bid.rejected"):
             # Villages see how many bids there were, in place; the ladder has the numbers.
             bids += e.type == "auction.bid"
@@ -413,7 +425,8 @@ async def timeline(session: AsyncSession, listing_id: int, *, full: bool) -> lis
             user = users.get(int(e.actor[5:]))
             if user is not None:
                 role = ACTOR_ROLE_ZH.get(user.role, user.role)
-                actor = f"{role} · {user.display_name}" if full or user.role != "bidder" else role
+                named = bidders_named if user.role == "bidder" else full or user.role != "bidder"
+                actor = f"{role} · {user.display_name}" if named else role
         out.append(
             {
                 "at": e.at,

@@ -30,9 +30,10 @@ from core.clock import CHINA_TZ
 from core.errors import DomainError, NotFound
 from core.ids import mask_id_number, mask_phone
 from core.web import actor, allow, services
+from listings import policy, service
 from listings import registration as reg
-from listings import service
 from listings.api import listing_view
+from listings.policy import Facet
 from listings.schemas import AnnounceBody, ManualDeposit, RegistrationReviewBody, ReviewBody
 
 Req = Request[Any, Any, Any]
@@ -242,11 +243,18 @@ async def _page(
     svc, who = services(request), actor(request)
     async with svc.db.read() as session:
         visible = await service.load(session, who, listing_id)
+        state, village = visible.listing.state, visible.village
+        policy.require(who, Facet.TIMELINE, state, village)  # staff of this region only
         documents = await service.documents_of(session, listing_id)
         regs = await queries.registrations_with_bidders(session, listing_id)
         payments = await queries.payments_of(session, [r.id for r, _ in regs])
         auction = await session.get(Auction, listing_id)
-        timeline = await queries.timeline(session, listing_id, full=True)
+        timeline = await queries.timeline(
+            session,
+            listing_id,
+            full=True,
+            bidders_named=policy.may_see(who, Facet.IDENTITIES, state, village),
+        )
         settings = await exchange_settings.load(session)
         try:
             deal = await load_deal(session, who, listing_id)
@@ -257,8 +265,9 @@ async def _page(
         )
     state = visible.listing.state
     forms.setdefault("announce", Form(values=_default_times(settings, svc.now())))
-    # During the auction staff see bidder numbers only; identities again after the end.
-    show_identities = state != "auction"
+    # Staff see who applied, but which number is whose stays sealed until the auction ends.
+    show_numbers = policy.may_see(who, Facet.IDENTITIES, state, visible.village)
+    show_names = policy.may_see(who, Facet.APPLICANTS, state, visible.village)
     return render(
         request,
         "review_listing.html",
@@ -272,7 +281,8 @@ async def _page(
         deal=deal,
         forms=forms,
         blank=Form(),
-        show_identities=show_identities,
+        show_numbers=show_numbers,
+        show_names=show_names,
         mask_id=mask_id_number,
         mask_phone=mask_phone,
         now=svc.now(),

@@ -33,9 +33,10 @@ from core.errors import DomainError, NotFound
 from core.money import apply_percent, format_percent
 from core.settings import ExchangeSettings
 from core.web import actor, allow, services
-from listings import service
+from listings import policy, service
 from listings.api import MAX_UPLOAD, UploadTooLarge, listing_view
 from listings.documents import DocumentStore, check, safe_filename
+from listings.policy import Facet
 from listings.rules import EDITABLE, ListingState
 from listings.schemas import ListingCreate, ListingUpdate
 
@@ -431,7 +432,14 @@ async def _manage(
         visible = await _own(session, who, listing_id)
         documents = await service.documents_of(session, listing_id)
         auction = await session.get(Auction, listing_id)
-        timeline = await queries.timeline(session, listing_id, full=False)
+        timeline = await queries.timeline(
+            session,
+            listing_id,
+            full=False,
+            registrations_shown=policy.may_see(
+                who, Facet.REGISTRATION_COUNT, visible.listing.state, visible.village
+            ),
+        )
         try:
             deal = await load_deal(session, who, listing_id)
         except NotFound:

@@ -116,7 +116,8 @@ async def qualified(exchange: Exchange, listing: Listing, name: str = "竞买人
     answer = await listing.reviewer.ok(
         "POST", f"/api/v1/registrations/{applicant.id}/review", {"decision": "qualify"}
     )
-    assert answer["state"] == "qualified" and answer["bidder_number"]
+    assert answer["state"] == "qualified" and "bidder_number" not in answer  # sealed from staff
+    assert (await state_of(applicant))["bidder_number"]  # the bidder's own
     return applicant
 
 
@@ -437,7 +438,8 @@ async def test_qualification_needs_the_deposit(exchange: Exchange) -> None:
         "review.reason_required",
     )
     answer = await listing.reviewer.ok("POST", path, {"decision": "qualify"})
-    assert answer["state"] == "qualified" and len(answer["bidder_number"]) == 4
+    assert answer["state"] == "qualified" and "bidder_number" not in answer
+    assert len((await state_of(applicant))["bidder_number"]) == 4
     assert_problem(
         await listing.reviewer.call("POST", path, {"decision": "qualify"}),
         409,
