@@ -165,8 +165,11 @@ class Hub:
                 log.exception("fan-out stream failed; resubscribing")
                 self._resync_all()
                 await asyncio.sleep(0.5)
-                with contextlib.suppress(Exception):
-                    await self.backend.subscribe(list(self.rooms))
+                # Only when someone watches: SUBSCRIBE with no channel is answered with an
+                # error, which the next read of the stream raises, and round it would go.
+                if self.rooms:
+                    with contextlib.suppress(Exception):
+                        await self.backend.subscribe(list(self.rooms))
 
 
 class Hello(msgspec.Struct):

@@ -20,11 +20,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.models import Contract, RentItem
 from core import ledger
-from core.accounts import Actor, User, within
-from core.errors import Conflict, NotFound
+from core.accounts import Actor, User
+from core.errors import Conflict
 from core.money import format_yuan
-from listings import Payment, Registration
+from listings import Payment, Registration, policy
 from listings import service as listing_service
+from listings.policy import Facet
 from listings.registration import DepositState, registrations_of
 
 #: Deposit states whose money is still in the exchange's deposit account.
@@ -91,10 +92,13 @@ async def credit_deposit(session: AsyncSession, contract: Contract, now: datetim
     )
 
 
-async def _staff_listing(session: AsyncSession, who: Actor, listing_id: int) -> None:
+async def _staff_listing(session: AsyncSession, who: Actor, listing_id: int) -> bool:
+    """Staff of the listing's region only (else 404); whether they may see whose number is
+    whose (docs/security.md)."""
     visible = await listing_service.load(session, who, listing_id)
-    if not (who.is_staff and within(visible.village, who.region)):
-        raise NotFound("listing.not_found", "挂牌项目不存在")
+    state, village = visible.listing.state, visible.village
+    policy.require(who, Facet.REGISTRATIONS, state, village)
+    return policy.may_see(who, Facet.IDENTITIES, state, village)
 
 
 async def refund_instructions(
@@ -103,7 +107,7 @@ async def refund_instructions(
     listing_id: int,
 ) -> list[dict[str, Any]]:
     """Deposits to pay back, each to the account it came from (原路退回)."""
-    await _staff_listing(session, who, listing_id)
+    numbers = await _staff_listing(session, who, listing_id)
     due = [
         r
         for r in await registrations_of(session, listing_id)
@@ -129,7 +133,7 @@ async def refund_instructions(
             {
                 "listing_id": listing_id,
                 "registration_id": r.id,
-                "bidder_number": r.bidder_number or "",
+                "bidder_number": (r.bidder_number or "") if numbers else "",
                 "payer_name": users[r.bidder_id].display_name,
                 "payment_reference": r.payment_reference,
                 "original_bank_txn_id": payment.bank_txn_id if payment else "",
@@ -224,7 +228,7 @@ async def confirm_refunds(
 
 async def account(session: AsyncSession, who: Actor, listing_id: int) -> dict[str, Any]:
     """The deposit account of a listing from the registrations and, independently, the log."""
-    await _staff_listing(session, who, listing_id)
+    numbers = await _staff_listing(session, who, listing_id)
     registrations = await registrations_of(session, listing_id)
     totals = dict.fromkeys(MOVEMENTS, 0)
     for entry in await ledger.entries_of(session, listing_service.subject(listing_id)):
@@ -249,7 +253,7 @@ async def account(session: AsyncSession, who: Actor, listing_id: int) -> dict[st
         "deposits": [
             {
                 "registration_id": r.id,
-                "bidder_number": r.bidder_number,
+                "bidder_number": r.bidder_number if numbers else None,
                 "deposit_fen": r.deposit_fen,
                 "deposit_state": r.deposit_state,
             }

@@ -44,7 +44,15 @@ SEALED_PHASES = frozenset({Phase.REGISTRATION, Phase.SEALED})
 
 #: Log entries that show, one by one, that someone applied: a count while registration is open.
 REGISTRATION_ENTRIES = frozenset(
-    {"registration.applied", "deposit.paid", "registration.qualified", "registration.rejected"}
+    {
+        "registration.applied",
+        "deposit.paid",
+        "payment.rejected",
+        "registration.qualified",
+        "registration.rejected",
+        "deposit.refundable",
+        "deposit.refunded",
+    }
 )
 
 
@@ -86,12 +94,16 @@ def may_see(actor: Actor | None, facet: Facet, state: str, village: Region) -> b
             # While registration is open a count tells rivals (and colluders) how many to beat.
             exchange = inside and actor is not None and actor.role in _EXCHANGE
             return exchange or phase in (Phase.SEALED, Phase.ENDED)
-        case Facet.REGISTRATIONS | Facet.TIMELINE:
+        case Facet.REGISTRATIONS:
+            # The list is a count: regulators too see it only once registration has closed.
+            exchange = inside and actor is not None and actor.role in _EXCHANGE
+            return exchange or (staff and phase in (Phase.SEALED, Phase.ENDED))
+        case Facet.TIMELINE:
             return staff
         case Facet.APPLICANTS:
             # Needed to qualify them; once the auction is set, names could only help to
             # guess numbers (with few bidders), so they rest until the hammer.
-            return staff and phase is not Phase.SEALED
+            return may_see(actor, Facet.REGISTRATIONS, state, village) and phase is not Phase.SEALED
         case Facet.IDENTITIES:
             # Sealed from qualification until the hammer: nobody can tie a number to a person.
             return staff and phase is Phase.ENDED

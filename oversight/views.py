@@ -61,6 +61,8 @@ ROLE_NAMES_ZH: Final = {
 }
 #: Payload fields kept out of the timeline (the bundle has everything, for regulators).
 _PRIVATE: Final = frozenset({"ip", "user_agent", "device", "payment_reference"})
+#: Details that, side by side with the registrations list, tie a bidder number to a person.
+_LINKING: Final = frozenset({"bidder_number", "registration_id", "payment_id", "bidder_id"})
 
 
 async def timeline(session: AsyncSession, viewer: Actor, listing_id: int) -> dict[str, Any]:
@@ -102,7 +104,9 @@ async def timeline(session: AsyncSession, viewer: Actor, listing_id: int) -> dic
                 "details": {
                     k: v
                     for k, v in payload.items()
-                    if k not in _PRIVATE and k not in ("state", "reason")
+                    if k not in _PRIVATE
+                    and k not in ("state", "reason")
+                    and (ended or k not in _LINKING)
                 },
                 "hash": e.hash,
                 "index": e.leaf_index,

@@ -681,8 +681,11 @@ async def search(
     return list(rows), int(total or 0)
 
 
-#: Evidence keys that lead from a bidder number to a person (via the registrations list).
-_PERSONAL_KEYS: Final = frozenset({"bidder_id", "registration_id", "user_id"})
+#: Evidence keys that lead from a bidder number to a person: ids (via the registrations list)
+#: and the shared values themselves (a full phone number against the masked ones listed).
+_PERSONAL_KEYS: Final = frozenset(
+    {"bidder_id", "registration_id", "user_id", "phone", "ip", "device", "bank_account"}
+)
 
 
 def _sealed(evidence: Any) -> Any:

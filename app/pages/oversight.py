@@ -91,6 +91,7 @@ class OversightPages(Controller):
                 listing_id,
                 full=True,
                 bidders_named=policy.may_see(who, Facet.IDENTITIES, state, village),
+                registrations_shown=policy.may_see(who, Facet.REGISTRATION_COUNT, state, village),
             )
             bids = await queries.bids_of(session, listing_id)
             auction = await session.get(Auction, listing_id)

@@ -45,10 +45,11 @@ from core.web import (
     sign_in,
     token_of,
 )
+from listings import policy, service
 from listings import registration as reg
-from listings import service
 from listings.api import listing_view, registration_view
 from listings.models import Registration
+from listings.policy import Facet
 from listings.rules import PUBLIC as PUBLIC_STATES
 from listings.schemas import CATEGORY_NAMES_ZH
 
@@ -142,8 +143,8 @@ class PublicPages(Controller):
                     )
                 )
         now = svc.now()
-        may_download = viewer is not None and (
-            viewer.is_staff or service.can_act_for_village(viewer, visible.village)
+        may_download = policy.may_see(
+            viewer, Facet.DOCUMENTS, visible.listing.state, visible.village
         )
         registration_open = (
             visible.listing.state == "announced"

@@ -95,13 +95,17 @@ class LiveExchange:
         """Let the countdown run out (server time jumps past it); returns the `ended` frame."""
         watcher = await self.room(listing_id).connect(last_seq=0)
         try:
-            snapshot = watcher.snapshot or {}
-            if snapshot.get("status") != "ended":
-                ends_at = datetime.fromisoformat(snapshot["ends_at"].replace("Z", "+00:00"))
-                self.clock.jump_to(ends_at + timedelta(seconds=1))
+            await self.pass_deadline(listing_id)
             return await watcher.wait_for(lambda f: f["type"] == "ended")
         finally:
             await watcher.close()
+
+    async def pass_deadline(self, listing_id: int) -> None:
+        """Server time jumps past the auction's current deadline (the countdown's end)."""
+        snapshot = await self.anon.ok("GET", f"/api/v1/auctions/{listing_id}")
+        if snapshot["status"] != "ended":
+            ends_at = datetime.fromisoformat(snapshot["ends_at"].replace("Z", "+00:00"))
+            self.clock.jump_to(ends_at + timedelta(seconds=1))
 
 
 #: The staff of every end-to-end exchange: (username, role, region).

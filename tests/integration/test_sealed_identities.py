@@ -140,6 +140,8 @@ async def test_no_one_ties_a_number_to_a_person_until_the_hammer(exchange: Excha
         for entry in timeline["entries"]:
             if entry["actor"].get("role") == "bidder":
                 assert entry["actor"]["name"] is None and "id" not in entry["actor"]
+            # A registration id next to a number would be a link (the list names applicants).
+            assert not {"registration_id", "bidder_id"} & set(entry["details"]), entry
     await jobs.scan_warnings(exchange.services, force=True)
     listed = await regulator.ok("GET", f"/api/v1/warnings?listing_id={listing_id}")
     shared = [w for w in listed["items"] if w["kind"] == "shared_ip"]
@@ -150,6 +152,7 @@ async def test_no_one_ties_a_number_to_a_person_until_the_hammer(exchange: Excha
             "bidder_id" not in b and "registration_id" not in b
             for b in warning["evidence"]["bidders"]
         )
+        assert "ip" not in warning["evidence"]  # the shared value too, until the end
     sealed = await regulator.call("GET", f"/api/v1/ledger/bundle?listing_id={listing_id}")
     assert sealed.status_code == 409 and sealed.json()["code"] == "ledger_bundle.sealed"
     names = ["竞买人1", "竞买人2"]
@@ -169,7 +172,7 @@ async def test_no_one_ties_a_number_to_a_person_until_the_hammer(exchange: Excha
     await regulator.ok("GET", f"/api/v1/ledger/bundle?listing_id={listing_id}")
     listed = await regulator.ok("GET", f"/api/v1/warnings?listing_id={listing_id}")
     evidence = next(w for w in listed["items"] if w["kind"] == "shared_ip")["evidence"]
-    assert all("bidder_id" in b for b in evidence["bidders"])
+    assert all("bidder_id" in b for b in evidence["bidders"]) and evidence["ip"]
     ladder = await regulator.ok("GET", f"/api/v1/auctions/{listing_id}/ladder")
     assert set(ladder["bidders"]) == set(numbers)
     html = await page(exchange, "regulator", f"/oversight/listings/{listing_id}")
