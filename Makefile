@@ -8,13 +8,14 @@ export RURALX_DATA_DIR ?= var/data
 
 .PHONY: run test test-fast lint lock bench soak install system-deps clean
 
-# Installs exactly what requirements/dev.txt pins, each file checked against its hash; nothing
-# is resolved here. uv (itself pinned and hash-checked in requirements/uv.txt) does the
-# installing; the project goes in editable, built with the locked setuptools.
+# Makes .venv hold exactly what requirements/ pins (sync: what is not locked goes), each file
+# checked against its hash; nothing is resolved here. uv (itself pinned and hash-checked in
+# requirements/uv.txt) does the installing; the project goes in editable, built with the
+# locked setuptools.
 $(STAMP): requirements/dev.txt requirements/uv.txt pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/pip install --quiet --require-hashes --no-deps -r requirements/uv.txt
-	$(BIN)/uv pip install --quiet --python $(BIN)/python --require-hashes --no-deps -r requirements/dev.txt
+	test -x $(BIN)/uv || $(BIN)/pip install --quiet --require-hashes --no-deps -r requirements/uv.txt
+	$(BIN)/uv pip sync --quiet --python $(BIN)/python --require-hashes requirements/uv.txt requirements/dev.txt
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -78,7 +79,12 @@ async def readyz(state: State) -> dict[str, str]:
     return answer
 
 
+log = logging.getLogger("ruralx.main")
+
+
 def build_services(config: Config, clock: Clock | None = None) -> Services:
+    if config.test_clock_file and clock is None:
+        log.warning("server time is read from the test clock %s", config.test_clock_file)
     return Services(
         config=config,
         db=Database(config.database_url, pool_size=config.db_pool_size),

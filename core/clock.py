@@ -61,49 +61,47 @@ class ControlledClock:
     out registration windows or countdowns in real time. The file holds three integers,
     `wall_ns virtual_ns rate`: from the wall instant `wall_ns` on, server time runs from
     `virtual_ns` at `rate` times the wall clock. A missing file means the plain wall clock.
-    The file is re-read whenever it is replaced (tests write it atomically), so a jump takes
-    effect on the next reading in every worker. A production configuration refuses it
-    (`core.config.Config`).
+    The file is read at every look at the time (it is a few bytes, and only tests use this),
+    so a write takes effect at once in every worker. A production configuration refuses it
+    (`core.config.Config`); docs/testing.md §3.
     """
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self._version: tuple[int, int] | None = None
-        self._anchor = (0, 0, 1)
 
     def now(self) -> datetime:
-        wall_ns = time.time_ns()
-        wall0, virtual0, rate = self._read()
-        if (wall0, virtual0, rate) == (0, 0, 1):
-            return datetime.now(UTC)
-        ns = virtual0 + (wall_ns - wall0) * rate
-        return datetime.fromtimestamp(ns // 1_000_000_000, UTC) + timedelta(
-            microseconds=ns % 1_000_000_000 // 1000
-        )
+        return self.now_at(time.time_ns())
 
-    def _read(self) -> tuple[int, int, int]:
+    def now_at(self, wall_ns: int) -> datetime:
+        """Server time at the wall instant `wall_ns` (nanoseconds since the epoch)."""
         try:
-            st = os.stat(self.path)
-        except FileNotFoundError:
-            return (0, 0, 1)
-        version = (st.st_ino, st.st_mtime_ns)
-        if version != self._version:
             wall0, virtual0, rate = (int(x) for x in self.path.read_text().split())
-            if rate < 1:
-                raise ValueError(f"{self.path}: rate must be a positive integer")
-            self._anchor, self._version = (wall0, virtual0, rate), version
-        return self._anchor
+        except FileNotFoundError:
+            return _from_ns(wall_ns)
+        if rate < 1:
+            raise ValueError(f"{self.path}: rate must be a positive integer")
+        return _from_ns(virtual0 + (wall_ns - wall0) * rate)
 
     @staticmethod
-    def write(path: str | Path, virtual: datetime, rate: int = 1) -> None:
-        """Make server time `virtual` now, running at `rate`; atomically, for every reader."""
+    def write(path: str | Path, virtual: datetime, *, wall_ns: int, rate: int = 1) -> None:
+        """From the wall instant `wall_ns` on, server time is `virtual`, running at `rate`;
+        written atomically, so every reader sees the old or the new setting, whole."""
         path = Path(path)
-        virtual_ns = int(_require_aware(virtual).timestamp()) * 1_000_000_000 + (
-            virtual.microsecond * 1000
-        )
         tmp = path.with_name(path.name + ".new")
-        tmp.write_text(f"{time.time_ns()} {virtual_ns} {rate}\n")
+        tmp.write_text(f"{wall_ns} {_to_ns(virtual)} {rate}\n")
         os.replace(tmp, path)
+
+
+def _to_ns(dt: datetime) -> int:
+    delta = _require_aware(dt) - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1000
+
+
+def _from_ns(ns: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=ns // 1000)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def local_date(dt: datetime) -> date:

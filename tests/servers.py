@@ -48,13 +48,15 @@ class ServerClock:
         """Move server time forward by `delta`; returns the new time."""
         if delta < timedelta(0):
             raise ValueError("server time only moves forward")
-        target = self.now() + delta
-        ControlledClock.write(self.path, target)
+        wall_ns = time.time_ns()  # the instant the new setting counts from: no time is lost
+        target = self._reader.now_at(wall_ns) + delta
+        ControlledClock.write(self.path, target, wall_ns=wall_ns)
         return target
 
     def jump_to(self, at: datetime) -> datetime:
-        """Move server time forward to `at` (or leave it, if it is already later)."""
-        return self.jump(max(at - self.now(), timedelta(0)))
+        """Move server time forward to `at`; if it is already later, leave it alone."""
+        now = self.now()
+        return self.jump(at - now) if at > now else now
 
 
 def server_env(

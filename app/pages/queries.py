@@ -383,9 +383,10 @@ async def timeline(
     bidders_named: bool = False,
     registrations_shown: bool = True,
 ) -> list[dict[str, Any]]:
-    """The listing's ledger entries; `full` (regulators, staff) names the staff who acted, else
-    roles only; bidders are named only with `bidders_named` (the policy's identities facet);
-    without `registrations_shown` (its registration-count facet) applications are left out."""
+    """The listing's ledger entries, staff who acted named by role and name. `full` (staff
+    pages) lists every bid, else bids are summed up in one line (the village's page); bidders
+    are named only with `bidders_named` (the policy's identities facet); without
+    `registrations_shown` (its registration-count facet) applications are left out."""
     from core import ledger
 
     entries = await ledger.entries_of(session, f"listing:{listing_id}")
@@ -425,7 +426,7 @@ async def timeline(
             user = users.get(int(e.actor[5:]))
             if user is not None:
                 role = ACTOR_ROLE_ZH.get(user.role, user.role)
-                named = bidders_named if user.role == "bidder" else full or user.role != "bidder"
+                named = bidders_named or user.role != "bidder"
                 actor = f"{role} · {user.display_name}" if named else role
         out.append(
             {

@@ -134,7 +134,18 @@ async def deployed(tmp_path: Path, redis: str, workers: int = 2) -> AsyncIterato
     """The production profile via deploy/local-up: PostgreSQL + Redis + workers behind nginx."""
     redis_url, prefix = redis.split("#")
     url = await create_pg_database()
-    await add_users(url, STAFF, PASSWORD)
+    try:
+        await add_users(url, STAFF, PASSWORD)
+        async with _local_up(tmp_path, url, redis_url, prefix, workers) as exchange:
+            yield exchange
+    finally:
+        await drop_pg_database(url)
+
+
+@contextlib.asynccontextmanager
+async def _local_up(
+    tmp_path: Path, url: str, redis_url: str, prefix: str, workers: int
+) -> AsyncIterator[LiveExchange]:
     run_dir = tmp_path / "run"
     port = free_port()
     clock = ServerClock(tmp_path / "clock")
@@ -175,7 +186,6 @@ async def deployed(tmp_path: Path, redis: str, workers: int = 2) -> AsyncIterato
         )
         assert down.returncode == 0, down.stdout + down.stderr
         assert not list(run_dir.glob("*.pid")), "local-down left processes behind"
-        await drop_pg_database(url)
 
 
 @contextlib.asynccontextmanager

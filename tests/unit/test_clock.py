@@ -37,12 +37,12 @@ def test_controlled_clock_is_the_wall_clock_until_its_file_says_otherwise(tmp_pa
     before = datetime.now(UTC)
     assert before <= clock.now() <= datetime.now(UTC)
 
-    ControlledClock.write(path, T0)  # a jump (backwards here, to a fixed instant)
+    ControlledClock.write(path, T0, wall_ns=time.time_ns())  # a jump (back, to a fixed instant)
     jumped = clock.now()
     assert jumped.tzinfo is UTC
     assert T0 <= jumped < T0 + timedelta(seconds=5)
 
-    ControlledClock.write(path, T0 + timedelta(days=1), rate=1000)  # a jump, then fast
+    ControlledClock.write(path, T0 + timedelta(days=1), wall_ns=time.time_ns(), rate=1000)
     first = clock.now()
     wall = time.monotonic()
     while time.monotonic() - wall < 0.002:
@@ -54,6 +54,21 @@ def test_controlled_clock_is_the_wall_clock_until_its_file_says_otherwise(tmp_pa
     # Another reader (another worker) sees the same time from the same file.
     other = ControlledClock(path)
     assert abs(other.now() - clock.now()) < timedelta(seconds=1)
+
+    # Counted from the wall instant given: at that instant the time is exactly the one set.
+    wall = time.time_ns()
+    ControlledClock.write(path, T0, wall_ns=wall)
+    assert clock.now_at(wall) == T0
+    assert clock.now_at(wall + 1_500_000_000) == T0 + timedelta(seconds=1.5)
+
+
+def test_two_quick_writes_are_both_seen(tmp_path: Path) -> None:
+    path, wall = tmp_path / "clock", time.time_ns()
+    clock = ControlledClock(path)
+    ControlledClock.write(path, T0, wall_ns=wall)
+    assert clock.now_at(wall) == T0
+    ControlledClock.write(path, T0 + timedelta(hours=1), wall_ns=wall)
+    assert clock.now_at(wall) == T0 + timedelta(hours=1)
 
 
 def test_controlled_clock_refuses_a_rate_below_one(tmp_path: Path) -> None:

@@ -11,9 +11,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+# uv is installed by the Makefile with the locked requirements, so it is always there.
 UV = shutil.which("uv", path=str(Path(sys.executable).parent)) or shutil.which("uv")
-
-pytestmark = pytest.mark.skipif(UV is None, reason="uv is a dev dependency; not installed")
 
 #: The export commands of the Makefile's `lock` target, file by file.
 EXPORTS = {
@@ -24,7 +23,7 @@ EXPORTS = {
 
 
 def uv(*args: str) -> subprocess.CompletedProcess[str]:
-    assert UV is not None
+    assert UV is not None, "uv is missing: run `make install`"
     return subprocess.run(
         [UV, *args], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
     )
