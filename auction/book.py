@@ -39,7 +39,8 @@ Publish = Callable[[int, Sequence[dict[str, Any]]], Awaitable[None]]
 def rules_for(
     listing: Listing, settings: ExchangeSettings, priority_order: tuple[str, ...]
 ) -> engine.Rules:
-    """The auction's rules from the announced terms, the exchange settings filling the gaps."""
+    """The auction's rules from the announced terms and the rules the announcement fixed."""
+    settings = service.as_announced(listing, settings)
     terms = listing.terms
     assert listing.auction_starts_at is not None
     free_minutes = terms.get("free_bidding_minutes")

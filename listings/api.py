@@ -92,6 +92,7 @@ def listing_view(
         return_reason=listing.return_reason,
         outcome=listing.outcome,
         relist_of=listing.relist_of,
+        rules=listing.rules,
         # Which documents exist is public (四议两公开); their content is a facet of the policy.
         documents=[_document_view(d) for d in documents or []],
     )

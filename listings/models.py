@@ -27,6 +27,8 @@ class Listing(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     #: The terms as validated on the wire (listings.schemas.Terms); frozen once announced.
     terms: Mapped[dict[str, Any]] = mapped_column(Json)
+    #: The auction rules the announcement fixed (listings.service.ANNOUNCED_RULES); None before.
+    rules: Mapped[dict[str, Any] | None] = mapped_column(Json)
     state: Mapped[str] = mapped_column(String(16), index=True)
     return_reason: Mapped[str | None] = mapped_column(Text)
     announced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

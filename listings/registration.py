@@ -20,7 +20,7 @@ from core.settings import ExchangeSettings
 from listings.models import Listing, Payment, Registration
 from listings.rules import ListingState, Outcome, action_for, registration_outcome, transition
 from listings.schemas import ManualDeposit, PaymentCallback, RegistrationReviewBody
-from listings.service import load, subject
+from listings.service import as_announced, load, subject
 
 # Bank-memo friendly: no I, O (confused with 1, 0).
 _REF_ALPHABET = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -409,6 +409,7 @@ async def close_registration(
     assert listing.registration_closes_at is not None
     if listing.registration_closes_at > now:
         return None
+    settings = as_announced(listing, settings)  # the rules as announced, not as they are now
     registrations = await registrations_of(session, listing_id)
     qualified = [r for r in registrations if r.state == RegState.QUALIFIED]
     outcome = registration_outcome(

@@ -188,6 +188,8 @@ class ListingOut(Struct, omit_defaults=True):
     return_reason: str | None = None
     outcome: str | None = None
     relist_of: int | None = None
+    #: The auction rules the announcement fixed (竞价须知); absent before announcement.
+    rules: dict[str, object] | None = None
     documents: list[DocumentOut] = msgspec.field(default_factory=list)
 
 

@@ -262,6 +262,7 @@ async def announce(
     listing.announced_at = now
     listing.registration_closes_at = closes
     listing.auction_starts_at = starts
+    listing.rules = announced_rules(listing.terms, settings)
     listing.updated_at = now
     await _record(
         session,
@@ -272,8 +273,46 @@ async def announce(
         registration_closes_at=ledger.timestamp(closes),
         auction_starts_at=ledger.timestamp(starts),
         terms=listing.terms,
+        rules=listing.rules,
     )
     return listing
+
+
+#: The exchange settings an announcement fixes for its listing, stated on its page as 竞价须知:
+#: a later change of the settings never reaches a listing already announced. (The holiday
+#: calendar is not among them: holidays are facts the State Council publishes.)
+ANNOUNCED_RULES = (
+    "max_steps",
+    "free_bidding_minutes",
+    "countdown_seconds",
+    "reserve_used",
+    "self_outbid_allowed",
+    "first_bid_may_equal_start",
+    "min_qualified_bidders",
+    "single_bidder_policy",
+    "single_bidder_extension_working_days",
+)
+
+#: Rules the terms of a listing may set for itself, over the exchange's.
+_TERMS_OVERRIDE = ("max_steps", "free_bidding_minutes", "countdown_seconds")
+
+
+def announced_rules(terms: dict[str, Any], settings: ExchangeSettings) -> dict[str, Any]:
+    """The rules in force for a listing announced now: its terms', else the exchange's."""
+    rules = {name: getattr(settings, name) for name in ANNOUNCED_RULES}
+    for name in _TERMS_OVERRIDE:
+        if terms.get(name) is not None:
+            rules[name] = terms[name]
+    return rules
+
+
+def as_announced(listing: Listing, settings: ExchangeSettings) -> ExchangeSettings:
+    """The exchange settings as the listing's announcement fixed them (current settings for
+    the parts it does not fix, and for a listing announced before rules were fixed)."""
+    if not listing.rules:
+        return settings
+    fixed = {k: v for k, v in listing.rules.items() if k in ANNOUNCED_RULES}
+    return msgspec.structs.replace(settings, **fixed)
 
 
 def _aware(value: datetime) -> datetime:

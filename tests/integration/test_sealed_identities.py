@@ -5,7 +5,7 @@ registration is open; a stranger's bid leaves no trace. One regression test per 
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -226,3 +226,39 @@ async def test_a_strangers_bid_is_refused_before_anything_is_written(exchange: E
         refused = await bid(stranger, listing_id, SEED_TERMS["listing_price_fen"] + 24_000)
         assert refused.status_code == 403 and refused.json()["code"] == "not_qualified"
     assert await traces() == before
+
+
+async def test_the_rules_are_fixed_at_announcement(exchange: Exchange) -> None:
+    admin = await exchange.http.login("admin")
+    announced_with = {"free_bidding_minutes": 0, "countdown_seconds": 300, "max_steps": 10}
+    await admin.ok("PUT", "/api/v1/settings", {**announced_with, "min_qualified_bidders": 2})
+    start = exchange.clock.now()
+    listing_id, _, reviewer = await entrust_review_announce(
+        exchange.http, start, closes_in=timedelta(days=10), starts_in=timedelta(days=11)
+    )
+    listing = await exchange.http.ok("GET", f"/api/v1/listings/{listing_id}")
+    assert {k: listing["rules"][k] for k in announced_with} == announced_with
+    public = Browser(exchange)
+    html = await public.get(f"/listings/{listing_id}")
+    await public.close()
+    assert "竞价须知" in html and "重新计时 300 秒" in html
+    await sign_up_and_qualify(exchange.http, reviewer, listing_id, 2)
+    # The administrator changes the rules while the listing is announced: not for this one.
+    await admin.ok(
+        "PUT",
+        "/api/v1/settings",
+        {
+            "free_bidding_minutes": 30,
+            "countdown_seconds": 60,
+            "max_steps": 3,
+            "min_qualified_bidders": 5,
+        },
+    )
+    exchange.clock.advance(timedelta(days=11, seconds=1))
+    await exchange.tick()
+    snapshot = await exchange.http.ok("GET", f"/api/v1/auctions/{listing_id}")
+    assert snapshot["status"] == "countdown"  # no free bidding, and two bidders were enough
+    starts = datetime.fromisoformat(listing["auction_starts_at"])
+    assert datetime.fromisoformat(snapshot["ends_at"]) == starts + timedelta(seconds=300)
+    listing = await exchange.http.ok("GET", f"/api/v1/listings/{listing_id}")
+    assert listing["rules"]["max_steps"] == 10
