@@ -83,8 +83,11 @@ async def resilient_watch(room: RoomClient, done: asyncio.Event, urls: list[str]
         stop.cancel()
 
 
-async def run_with_fault(ex: LiveExchange, fault: Any) -> None:
-    listing_id, people, _ = await ex.running_auction(bidders=2, countdown_seconds=6)
+async def run_with_fault(ex: LiveExchange, fault: Any, *, jump_to_the_end: bool = True) -> None:
+    """Bid through a fault, then let the auction end: by moving server time past its deadline,
+    or (`jump_to_the_end=False`) by its short countdown running out in real time."""
+    countdown = 60 if jump_to_the_end else 6
+    listing_id, people, _ = await ex.running_auction(bidders=2, countdown_seconds=countdown)
     urls = [s.base_url for s in ex.servers]
     watchers = [ex.room(listing_id, server=i) for i in range(2)]
     for w in watchers:
@@ -99,8 +102,9 @@ async def run_with_fault(ex: LiveExchange, fault: Any) -> None:
         answer = await bidders[n % 2].bid(listing_id, price + STEP, prefer=n)
         if answer.get("state") == "accepted":
             price += STEP
-    # The auction must still end, once, on whichever worker survives: its countdown runs out
-    # in real time here (the servers' own timers after the fault), not by a jump.
+    # The auction must still end, once, on whichever worker survives.
+    if jump_to_the_end:
+        await ex.pass_deadline(listing_id)
     ended = await watchers[0].wait_for(lambda f: f["type"] == "ended", timeout=60)
     await watchers[1].wait_for(lambda f: f["type"] == "ended", timeout=60)
     done.set()
@@ -194,7 +198,10 @@ async def test_restart_redis_mid_auction(pg_two_workers: LiveExchange) -> None:
             timeout=10,
         )
 
-    await run_with_fault(pg_two_workers, restart)
+    # Not by a jump: a frame published while a worker resubscribes after the restart can miss
+    # watchers who joined in that half second (docs/performance.md), and a jump right after
+    # the restart would end the auction inside it. The real countdown ends it seconds later.
+    await run_with_fault(pg_two_workers, restart, jump_to_the_end=False)
 
 
 async def test_restart_postgresql_mid_auction(pg_two_workers: LiveExchange) -> None:
