@@ -1,0 +1,91 @@
+"""The disclosure policy (listings/policy.py, docs/security.md): its table, and the properties
+that must hold for every role, region, phase and facet."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from core.accounts import Actor, Region, User
+from listings.policy import SEALED_PHASES, Facet, Phase, may_see, phase_of
+from listings.rules import ListingState
+
+TOWN = "福建省/泉州市/泉州台商投资区/洛阳镇"
+VILLAGE = Region(path=f"{TOWN}/杏田村", name="杏田村", level="village")
+OTHER_TOWN = Region(path="福建省/泉州市/泉州台商投资区/张坂镇", name="张坂镇", level="town")
+OWN_TOWN = Region(path=TOWN, name="洛阳镇", level="town")
+OTHER_VILLAGE = Region(path=f"{TOWN}/后坑村", name="后坑村", level="village")
+
+
+def actor(role: str, region: Region | None) -> Actor:
+    return Actor(User(id=1, username=role, role=role, display_name=role), region)
+
+
+ACTORS = {
+    "anonymous": None,
+    "bidder": actor("bidder", None),
+    "own village": actor("village", VILLAGE),
+    "other village": actor("village", OTHER_VILLAGE),
+    "reviewer inside": actor("reviewer", OWN_TOWN),
+    "reviewer outside": actor("reviewer", OTHER_TOWN),
+    "regulator inside": actor("regulator", OWN_TOWN),
+    "regulator outside": actor("regulator", OTHER_TOWN),
+    "admin": actor("admin", None),
+}
+OUTSIDERS = ("anonymous", "bidder", "other village", "reviewer outside", "regulator outside")
+STATE_OF = {
+    Phase.PREPARATION: "accepted",
+    Phase.REGISTRATION: "announced",
+    Phase.SEALED: "auction",
+    Phase.ENDED: "sold",
+}
+
+
+def sees(who: str, facet: Facet, phase: Phase) -> bool:
+    return may_see(ACTORS[who], facet, STATE_OF[phase], VILLAGE)
+
+
+def test_every_listing_state_has_a_phase() -> None:
+    assert {phase_of(s.value) for s in ListingState} == set(Phase)
+
+
+@given(st.sampled_from(list(Facet)), st.sampled_from(list(Phase)))
+def test_outsiders_see_no_facet_beyond_the_public_count(facet: Facet, phase: Phase) -> None:
+    for who in OUTSIDERS:
+        allowed = facet is Facet.REGISTRATION_COUNT and phase in (Phase.SEALED, Phase.ENDED)
+        assert sees(who, facet, phase) is allowed, (who, facet, phase)
+
+
+@given(st.sampled_from(list(ACTORS)), st.sampled_from(sorted(SEALED_PHASES)))
+def test_nobody_ties_a_number_to_a_person_before_the_end(who: str, phase: Phase) -> None:
+    for facet in (Facet.IDENTITIES, Facet.DOSSIERS, Facet.LEDGER_BUNDLE):
+        assert not sees(who, facet, phase), (who, facet, phase)
+    # While the auction is set or running not even the applicants' names are shown.
+    assert not sees(who, Facet.APPLICANTS, Phase.SEALED)
+
+
+@pytest.mark.parametrize(
+    ("who", "facet", "phase", "expected"),
+    [
+        ("own village", Facet.HIDDEN_TERMS, Phase.REGISTRATION, True),
+        ("own village", Facet.REGISTRATION_COUNT, Phase.REGISTRATION, False),
+        ("own village", Facet.REGISTRATION_COUNT, Phase.SEALED, True),
+        ("reviewer inside", Facet.REGISTRATION_COUNT, Phase.REGISTRATION, True),
+        ("regulator inside", Facet.REGISTRATION_COUNT, Phase.REGISTRATION, False),
+        ("regulator inside", Facet.REGISTRATIONS, Phase.REGISTRATION, False),
+        ("regulator inside", Facet.REGISTRATIONS, Phase.SEALED, True),
+        ("reviewer inside", Facet.APPLICANTS, Phase.REGISTRATION, True),
+        ("reviewer inside", Facet.APPLICANTS, Phase.SEALED, False),
+        ("reviewer inside", Facet.APPLICANTS, Phase.ENDED, True),
+        ("reviewer inside", Facet.IDENTITIES, Phase.ENDED, True),
+        ("reviewer inside", Facet.DOSSIERS, Phase.ENDED, False),
+        ("regulator inside", Facet.DOSSIERS, Phase.ENDED, True),
+        ("regulator inside", Facet.LEDGER_BUNDLE, Phase.PREPARATION, True),
+        ("regulator inside", Facet.LEDGER_BUNDLE, Phase.ENDED, True),
+        ("admin", Facet.TIMELINE, Phase.SEALED, True),
+        ("bidder", Facet.DOCUMENTS, Phase.ENDED, False),
+    ],
+)
+def test_the_table_of_docs_security(who: str, facet: Facet, phase: Phase, expected: bool) -> None:
+    assert sees(who, facet, phase) is expected
