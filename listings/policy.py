@@ -56,6 +56,11 @@ REGISTRATION_ENTRIES = frozenset(
 )
 
 
+#: Keys of log payloads and warning evidence that, beside the registrations list (which names
+#: applicants by registration), tie a bidder number to a person.
+LINKING_KEYS = frozenset({"bidder_id", "registration_id", "payment_id", "user_id"})
+
+
 def phase_of(state: str) -> Phase:
     return _PHASES[ListingState(state)]
 

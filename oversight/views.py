@@ -13,7 +13,7 @@ from core.errors import NotFound
 from core.ids import mask_name
 from core.ledger.models import LedgerEntry
 from listings import Registration, policy, service
-from listings.policy import REGISTRATION_ENTRIES, Facet
+from listings.policy import LINKING_KEYS, REGISTRATION_ENTRIES, Facet
 
 TYPE_NAMES_ZH: Final = {
     "listing.created": "创建委托",
@@ -61,8 +61,8 @@ ROLE_NAMES_ZH: Final = {
 }
 #: Payload fields kept out of the timeline (the bundle has everything, for regulators).
 _PRIVATE: Final = frozenset({"ip", "user_agent", "device", "payment_reference"})
-#: Details that, side by side with the registrations list, tie a bidder number to a person.
-_LINKING: Final = frozenset({"bidder_number", "registration_id", "payment_id", "bidder_id"})
+#: Details kept out while identities are sealed: the ids that link, and the number itself.
+_LINKING: Final = LINKING_KEYS | {"bidder_number"}
 
 
 async def timeline(session: AsyncSession, viewer: Actor, listing_id: int) -> dict[str, Any]:
@@ -84,7 +84,7 @@ async def timeline(session: AsyncSession, viewer: Actor, listing_id: int) -> dic
             select(Registration).where(Registration.listing_id == listing_id)
         )
     }
-    ended = policy.may_see(viewer, Facet.IDENTITIES, listing.state, visible.village)
+    identities = policy.may_see(viewer, Facet.IDENTITIES, listing.state, visible.village)
     counted = policy.may_see(viewer, Facet.REGISTRATION_COUNT, listing.state, visible.village)
     items = []
     for e in entries:
@@ -97,7 +97,7 @@ async def timeline(session: AsyncSession, viewer: Actor, listing_id: int) -> dic
                 "type": e.type,
                 "type_name": TYPE_NAMES_ZH.get(e.type, e.type),
                 "at": e.at.isoformat(),
-                "actor": _actor(e.actor, users, numbers, ended),
+                "actor": _actor(e.actor, users, numbers, identities),
                 "state": payload.get("state"),
                 "reason": payload.get("reason"),
                 "documents": _documents(payload),
@@ -106,7 +106,7 @@ async def timeline(session: AsyncSession, viewer: Actor, listing_id: int) -> dic
                     for k, v in payload.items()
                     if k not in _PRIVATE
                     and k not in ("state", "reason")
-                    and (ended or k not in _LINKING)
+                    and (identities or k not in _LINKING)
                 },
                 "hash": e.hash,
                 "index": e.leaf_index,

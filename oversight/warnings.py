@@ -45,7 +45,7 @@ from core.ledger.bulk import append_many
 from core.ledger.models import LedgerEntry
 from core.settings import ExchangeSettings
 from listings import Listing, Payment, Registration, policy
-from listings.policy import Facet
+from listings.policy import LINKING_KEYS, Facet
 from oversight import probe
 from oversight.models import ListingFact, WarningRow
 
@@ -681,11 +681,9 @@ async def search(
     return list(rows), int(total or 0)
 
 
-#: Evidence keys that lead from a bidder number to a person: ids (via the registrations list)
-#: and the shared values themselves (a full phone number against the masked ones listed).
-_PERSONAL_KEYS: Final = frozenset(
-    {"bidder_id", "registration_id", "user_id", "phone", "ip", "device", "bank_account"}
-)
+#: Evidence keys that lead from a bidder number to a person: the ids that link, and the shared
+#: values themselves (a full phone number against the masked ones listed).
+_PERSONAL_KEYS: Final = LINKING_KEYS | {"phone", "ip", "device", "bank_account"}
 
 
 def _sealed(evidence: Any) -> Any:

@@ -263,11 +263,10 @@ async def _page(
         contract = await queries.contract_summary(
             session, who, deal["contract_id"] if deal else None
         )
-    state = visible.listing.state
     forms.setdefault("announce", Form(values=_default_times(settings, svc.now())))
     # Staff see who applied, but which number is whose stays sealed until the auction ends.
-    show_numbers = policy.may_see(who, Facet.IDENTITIES, state, visible.village)
-    show_names = policy.may_see(who, Facet.APPLICANTS, state, visible.village)
+    show_numbers = policy.may_see(who, Facet.IDENTITIES, state, village)
+    show_names = policy.may_see(who, Facet.APPLICANTS, state, village)
     return render(
         request,
         "review_listing.html",
