@@ -29,7 +29,7 @@ from core.web import (
 from listings import policy, service
 from listings import registration as reg
 from listings.documents import DocumentStore, check, safe_filename
-from listings.models import Document, Payment, Registration
+from listings.models import Document, Payment, Registration, RegistrationDocument
 from listings.policy import Facet
 from listings.schemas import (
     CATEGORY_NAMES_ZH,
@@ -42,6 +42,7 @@ from listings.schemas import (
     ListingUpdate,
     ManualDeposit,
     PaymentCallback,
+    RegistrationBody,
     RegistrationOut,
     RegistrationReviewBody,
     ReviewBody,
@@ -98,7 +99,7 @@ def listing_view(
     )
 
 
-def _document_view(d: Document) -> DocumentOut:
+def _document_view(d: Document | RegistrationDocument) -> DocumentOut:
     return DocumentOut(
         id=d.id,
         kind=d.kind,
@@ -111,7 +112,11 @@ def _document_view(d: Document) -> DocumentOut:
 
 
 def registration_view(
-    r: Registration, *, bidder: Any = None, show_number: bool = True
+    r: Registration,
+    *,
+    bidder: Any = None,
+    show_number: bool = True,
+    documents: list[RegistrationDocument] | None = None,
 ) -> RegistrationOut:
     """A registration; `show_number` False leaves out the bidder number (the staff's view
     while identities are sealed: docs/security.md)."""
@@ -124,8 +129,10 @@ def registration_view(
         payment_reference=r.payment_reference,
         bidder_number=r.bidder_number if show_number else None,
         priority_holder=r.priority_holder,
+        priority_claim=r.priority_claim,
         reason=r.reason,
         bidder=bidder,
+        documents=[_document_view(d) for d in documents or []],
     )
 
 
@@ -247,18 +254,11 @@ class ListingController(Controller):
         data: MultipartBody[dict[str, Any]],
     ) -> DocumentOut:
         svc, who = services(request), actor(request)
-        upload, kind = data.get("file"), data.get("kind")
-        if not isinstance(upload, UploadFile):
-            raise InvalidInput("document.file_required", "请选择要上传的文件")
         try:
-            kind = msgspec.convert(kind, DocumentKind)
+            kind = msgspec.convert(data.get("kind"), DocumentKind)
         except msgspec.ValidationError:
             raise InvalidInput("document.kind", "材料类型无效") from None
-        content = await upload.read()
-        if len(content) > min(MAX_UPLOAD, svc.config.max_upload_bytes):
-            raise UploadTooLarge("request.too_large", "文件不得超过 10 MB")
-        filename = safe_filename(upload.filename or "")
-        content_type = check(content, filename, upload.content_type)
+        filename, content_type, content = await _checked_upload(svc, data)
         async with svc.db.write() as session:
             # The right to attach is checked before the file touches the disk.
             await service.attachable(session, who, listing_id)
@@ -287,19 +287,14 @@ class ListingController(Controller):
         if document is None or document.listing_id != listing_id:
             raise NotFound("document.not_found", "材料不存在")
         policy.require(who, Facet.DOCUMENTS, visible.listing.state, visible.village)
-        body = DocumentStore(svc.config.data_dir).get(document.sha256)
-        return Response(
-            body,
-            media_type=document.content_type,
-            headers={
-                "Content-Disposition": f"attachment; filename*=UTF-8''{quote(document.filename)}",
-                "X-Content-Type-Options": "nosniff",
-            },
-        )
+        return _attachment(svc, document)
 
     @post("/{listing_id:int}/registrations", guards=[allow("bidder")], status_code=201)
     async def register(
-        self, request: Request[Any, Any, Any], listing_id: FromPath[int], data: JSONBody[Empty]
+        self,
+        request: Request[Any, Any, Any],
+        listing_id: FromPath[int],
+        data: JSONBody[RegistrationBody],
     ) -> RegistrationOut:
         svc, who = services(request), actor(request)
         try:
@@ -311,6 +306,7 @@ class ListingController(Controller):
                     svc.now(),
                     ip=client_ip(request),
                     user_agent=request.headers.get("user-agent"),
+                    claim_priority=data.claim_priority,
                 )
                 return registration_view(registration)
         except IntegrityError:  # a concurrent double submit of the same application
@@ -327,19 +323,53 @@ class ListingController(Controller):
             policy.require(who, Facet.REGISTRATIONS, state, village)
             rows = await reg.registrations_of(session, listing_id)
             bidders = await reg.bidders_of(session, rows)
-        # Names to qualify applicants, numbers to run the auction: both only after the end.
-        names = policy.may_see(who, Facet.APPLICANTS, state, village)
-        numbers = policy.may_see(who, Facet.IDENTITIES, state, village)
+            # Names to qualify applicants, numbers to run the auction: both only after the end.
+            names = policy.may_see(who, Facet.APPLICANTS, state, village)
+            numbers = policy.may_see(who, Facet.IDENTITIES, state, village)
+            proofs = await reg.documents_of(session, [r.id for r in rows] if names else [])
         return {
             "items": [
                 registration_view(
                     r,
                     bidder=_bidder_identity(bidders[r.bidder_id]) if names else None,
                     show_number=numbers,
+                    documents=proofs.get(r.id),
                 )
                 for r in rows
             ]
         }
+
+
+async def _checked_upload(svc: Any, data: dict[str, Any]) -> tuple[str, str, bytes]:
+    """The form's `file`, checked by size and content: (filename, content type, bytes)."""
+    upload = data.get("file")
+    if not isinstance(upload, UploadFile):
+        raise InvalidInput("document.file_required", "请选择要上传的文件")
+    content = await upload.read()
+    if len(content) > min(MAX_UPLOAD, svc.config.max_upload_bytes):
+        raise UploadTooLarge("request.too_large", "文件不得超过 10 MB")
+    filename = safe_filename(upload.filename or "")
+    return filename, check(content, filename, upload.content_type), content
+
+
+def _attachment(svc: Any, document: Document | RegistrationDocument) -> Response[bytes]:
+    return Response(
+        DocumentStore(svc.config.data_dir).get(document.sha256),
+        media_type=document.content_type,
+        headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(document.filename)}",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+async def _proofs_visible(session: Any, who: Actor, r: Registration) -> list[RegistrationDocument]:
+    """A registration's documents: its bidder's, and staff's who may see who applied."""
+    if not (who.role == "bidder" and r.bidder_id == who.id):
+        visible = await service.load(session, who, r.listing_id)
+        if not policy.may_see(who, Facet.APPLICANTS, visible.listing.state, visible.village):
+            return []
+    return (await reg.documents_of(session, [r.id]))[r.id]
 
 
 async def _number_visible(session: Any, who: Actor, r: Registration) -> bool:
@@ -381,7 +411,57 @@ class RegistrationController(Controller):
         who = actor(request)
         async with services(request).db.read() as session:
             r = await reg.load_registration(session, who, registration_id)
-            return registration_view(r, show_number=await _number_visible(session, who, r))
+            documents = await _proofs_visible(session, who, r)
+            return registration_view(
+                r, show_number=await _number_visible(session, who, r), documents=documents
+            )
+
+    @post(
+        "/{registration_id:int}/documents",
+        guards=[allow("bidder")],
+        status_code=201,
+        request_max_body_size=MAX_UPLOAD + 64 * 1024,
+    )
+    async def upload_proof(
+        self,
+        request: Request[Any, Any, Any],
+        registration_id: FromPath[int],
+        data: MultipartBody[dict[str, Any]],
+    ) -> DocumentOut:
+        """The proof of a claimed priority right (kind `priority_proof`)."""
+        svc, who = services(request), actor(request)
+        filename, content_type, content = await _checked_upload(svc, data)
+        if data.get("kind", "priority_proof") != "priority_proof":
+            raise InvalidInput("document.kind", "材料类型无效")
+        async with svc.db.write() as session:
+            await reg.proof_attachable(session, who, registration_id)  # before the disk
+            document = await reg.attach_proof(
+                session,
+                who,
+                registration_id,
+                filename=filename,
+                content_type=content_type,
+                size=len(content),
+                sha256=DocumentStore(svc.config.data_dir).put(content),
+                now=svc.now(),
+            )
+            return _document_view(document)
+
+    @get("/{registration_id:int}/documents/{document_id:int}", guards=[allow()])
+    async def download_proof(
+        self,
+        request: Request[Any, Any, Any],
+        registration_id: FromPath[int],
+        document_id: FromPath[int],
+    ) -> Response[bytes]:
+        svc, who = services(request), actor(request)
+        async with svc.db.read() as session:
+            r = await reg.load_registration(session, who, registration_id)
+            documents = await _proofs_visible(session, who, r)
+        document = next((d for d in documents if d.id == document_id), None)
+        if document is None:
+            raise NotFound("document.not_found", "材料不存在")
+        return _attachment(svc, document)
 
     @post("/{registration_id:int}/review", guards=[allow("reviewer")], status_code=200)
     async def review(

@@ -78,13 +78,33 @@ class Registration(Base):
     payment_reference: Mapped[str] = mapped_column(String(24), unique=True)
     #: Anonymous number for this listing only; identities stay hidden during the auction.
     bidder_number: Mapped[str | None] = mapped_column(String(8))
+    #: A confirmed priority right (优先权): what the auction's priority draw uses.
     priority_holder: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: The bidder's claim of a priority right: None (no claim) → claimed → confirmed | refused,
+    #: or lapsed when registration closed before a reviewer decided (docs/security.md §4).
+    priority_claim: Mapped[str | None] = mapped_column(String(12))
     reason: Mapped[str | None] = mapped_column(Text)
     ip: Mapped[str | None] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(String(256))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class RegistrationDocument(Base):
+    """A bidder's document for one registration (the proof of a priority right), stored like a
+    listing's documents by content hash."""
+
+    __tablename__ = "registration_documents"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    registration_id: Mapped[int] = mapped_column(ForeignKey("registrations.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Payment(Base):

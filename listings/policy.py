@@ -46,6 +46,7 @@ SEALED_PHASES = frozenset({Phase.REGISTRATION, Phase.SEALED})
 REGISTRATION_ENTRIES = frozenset(
     {
         "registration.applied",
+        "registration.proof_added",
         "deposit.paid",
         "payment.rejected",
         "registration.qualified",

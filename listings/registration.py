@@ -13,11 +13,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import ledger
-from core.accounts import Actor, User, within
+from core.accounts import Actor, User
 from core.clock import CHINA_TZ, local_date
-from core.errors import Conflict, InvalidInput, NotFound
+from core.errors import Conflict, InvalidInput, NotFound, RuleViolation
 from core.settings import ExchangeSettings
-from listings.models import Listing, Payment, Registration
+from listings import policy
+from listings.models import Listing, Payment, Registration, RegistrationDocument
+from listings.policy import Facet
 from listings.rules import ListingState, Outcome, action_for, registration_outcome, transition
 from listings.schemas import ManualDeposit, PaymentCallback, RegistrationReviewBody
 from listings.service import as_announced, load, subject
@@ -31,6 +33,13 @@ class RegState:
     DEPOSIT_PAID = "deposit_paid"
     QUALIFIED = "qualified"
     REJECTED = "rejected"
+
+
+class PriorityClaim:
+    CLAIMED = "claimed"
+    CONFIRMED = "confirmed"
+    REFUSED = "refused"
+    LAPSED = "lapsed"  # registration closed before a reviewer decided: an ordinary bidder
 
 
 class DepositState:
@@ -55,8 +64,10 @@ async def apply(
     *,
     ip: str | None = None,
     user_agent: str | None = None,
+    claim_priority: bool = False,
 ) -> Registration:
-    """A bidder applies during the notice period, accepting the announced terms."""
+    """A bidder applies during the notice period, accepting the announced terms; a holder of a
+    priority right named in the announcement may claim it, to prove it with a document."""
     actor.require("bidder")
     visible = await load(session, actor, listing_id, lock=True)
     listing = visible.listing
@@ -74,7 +85,11 @@ async def apply(
         raise Conflict(
             "registration.duplicate", "您已报名该项目，请勿重复报名", registration_id=existing
         )
-    holders = {h["id_number"].upper() for h in listing.terms.get("priority_holders", [])}
+    if claim_priority and not named_holder(listing, actor.user):
+        raise RuleViolation(
+            "registration.not_priority_holder",
+            "您的证件号码与公告所列优先权人不符，不能声明优先权",
+        )
     registration = Registration(
         listing_id=listing_id,
         bidder_id=actor.id,
@@ -82,7 +97,9 @@ async def apply(
         deposit_fen=listing.terms["deposit_fen"],
         deposit_state=DepositState.PENDING,
         payment_reference=new_payment_reference(),
-        priority_holder=bool(actor.user.id_number and actor.user.id_number.upper() in holders),
+        # A right is confirmed by a reviewer against the proof, never granted on a typed number.
+        priority_holder=False,
+        priority_claim=PriorityClaim.CLAIMED if claim_priority else None,
         ip=ip,
         user_agent=(user_agent or "")[:256] or None,
         created_at=now,
@@ -102,8 +119,83 @@ async def apply(
         deposit_fen=registration.deposit_fen,
         ip=ip,
         payment_reference=registration.payment_reference,
+        priority_claim=registration.priority_claim,
     )
     return registration
+
+
+def named_holder(listing: Listing, user: User) -> dict[str, Any] | None:
+    """The announcement's priority holder with this user's identity document, if any."""
+    if not user.id_number:
+        return None
+    for holder in listing.terms.get("priority_holders", []):
+        if holder["id_type"] == user.id_type and holder["id_number"].upper() == user.id_number:
+            return dict(holder)
+    return None
+
+
+async def attach_proof(
+    session: AsyncSession,
+    actor: Actor,
+    registration_id: int,
+    *,
+    filename: str,
+    content_type: str,
+    size: int,
+    sha256: str,
+    now: datetime,
+) -> RegistrationDocument:
+    """The proof of a claimed priority right (the lease, a resolution), while registration is
+    open and before the reviewer has decided."""
+    actor.require("bidder")
+    registration = await proof_attachable(session, actor, registration_id)
+    document = RegistrationDocument(
+        registration_id=registration.id,
+        kind="priority_proof",
+        filename=filename,
+        content_type=content_type,
+        size=size,
+        sha256=sha256,
+        uploaded_at=now,
+    )
+    session.add(document)
+    await session.flush()
+    await _record(session, registration, "registration.proof_added", actor.name, now, sha256=sha256)
+    return document
+
+
+async def proof_attachable(
+    session: AsyncSession, actor: Actor, registration_id: int
+) -> Registration:
+    """The bidder's own registration, if a proof may still be attached (checked before the
+    file touches the disk)."""
+    registration = await load_registration(session, actor, registration_id, lock=True)
+    if registration.bidder_id != actor.id:
+        raise NotFound("registration.not_found", "报名记录不存在")
+    listing = await session.get(Listing, registration.listing_id)
+    assert listing is not None
+    if registration.state not in (RegState.PENDING_DEPOSIT, RegState.DEPOSIT_PAID) or (
+        listing.state != ListingState.ANNOUNCED
+    ):
+        raise Conflict("registration.already_reviewed", "报名已审核或已截止，不能再上传材料")
+    if registration.priority_claim != PriorityClaim.CLAIMED:
+        raise Conflict("registration.no_priority_claim", "该报名未声明优先权，无需上传证明材料")
+    return registration
+
+
+async def documents_of(
+    session: AsyncSession, registration_ids: list[int]
+) -> dict[int, list[RegistrationDocument]]:
+    out: dict[int, list[RegistrationDocument]] = {i: [] for i in registration_ids}
+    if registration_ids:
+        rows = await session.scalars(
+            select(RegistrationDocument)
+            .where(RegistrationDocument.registration_id.in_(registration_ids))
+            .order_by(RegistrationDocument.id)
+        )
+        for d in rows:
+            out[d.registration_id].append(d)
+    return out
 
 
 async def _record(
@@ -143,7 +235,8 @@ async def load_registration(
         return registration
     if actor.role in ("reviewer", "regulator", "admin"):
         visible = await load(session, actor, registration.listing_id)
-        if within(visible.village, actor.region):
+        state, village = visible.listing.state, visible.village
+        if policy.may_see(actor, Facet.REGISTRATIONS, state, village):
             return registration
     raise NotFound("registration.not_found", "报名记录不存在")
 
@@ -345,26 +438,90 @@ async def review(
         )
         raise Conflict(code, msg)
     if body.decision == "qualify":
-        registration.state = RegState.QUALIFIED
-        registration.deposit_state = DepositState.HELD
-        registration.bidder_number = await _new_bidder_number(session, registration.listing_id)
+        await _decide_priority(session, registration, visible.listing, body)
+        await _qualify(session, registration)
     else:
         if not body.reason.strip():
             raise InvalidInput("review.reason_required", "不予通过时必须说明理由")
         registration.state = RegState.REJECTED
         registration.deposit_state = DepositState.REFUNDABLE
+        if registration.priority_claim == PriorityClaim.CLAIMED:
+            registration.priority_claim = PriorityClaim.REFUSED
     registration.reason = body.reason or None
     registration.decided_at, registration.decided_by = now, actor.id
+    await _record_decision(session, registration, actor.name, now, reason=body.reason)
+    return registration
+
+
+async def _decide_priority(
+    session: AsyncSession, registration: Registration, listing: Listing, body: Any
+) -> None:
+    """A claimed priority right is confirmed or refused explicitly, never by default."""
+    if registration.priority_claim != PriorityClaim.CLAIMED:
+        if body.priority is not None:
+            raise InvalidInput("review.no_priority_claim", "该报名未声明优先权")
+        return
+    if body.priority is None:
+        raise InvalidInput(
+            "review.priority_required", "该报名人声明了优先权，请确认或不予确认其优先权"
+        )
+    if body.priority == "refuse":
+        if not body.reason.strip():
+            raise InvalidInput("review.reason_required", "不予确认优先权时必须说明理由")
+        registration.priority_claim = PriorityClaim.REFUSED
+        return
+    proofs = (await documents_of(session, [registration.id]))[registration.id]
+    if not proofs:
+        raise Conflict("review.priority_proof_missing", "报名人尚未上传优先权证明材料，不能确认")
+    bidder = await session.get(User, registration.bidder_id)
+    assert bidder is not None
+    if named_holder(listing, bidder) is None:
+        raise Conflict("review.not_priority_holder", "报名人与公告所列优先权人不符，不能确认")
+    registration.priority_claim = PriorityClaim.CONFIRMED
+    registration.priority_holder = True
+
+
+async def _qualify(session: AsyncSession, registration: Registration) -> None:
+    registration.state = RegState.QUALIFIED
+    registration.deposit_state = DepositState.HELD
+    registration.bidder_number = await _new_bidder_number(session, registration.listing_id)
+
+
+async def _record_decision(
+    session: AsyncSession, registration: Registration, actor: str, now: datetime, **payload: Any
+) -> None:
     await _record(
         session,
         registration,
         f"registration.{registration.state}",
-        actor.name,
+        actor,
         now,
         bidder_number=registration.bidder_number,
-        reason=body.reason,
+        priority_claim=registration.priority_claim,
+        **payload,
     )
-    return registration
+
+
+#: What a bidder qualified at registration close is told (docs/security.md §4).
+AUTO_QUALIFIED = "报名期满时保证金已按时到账、尚未审核，系统自动确认竞买资格"
+PRIORITY_LAPSED = "；优先权声明未在报名期内经审核确认，按普通竞买人参加竞价"
+
+
+async def _qualify_undecided(
+    session: AsyncSession, registrations: list[Registration], now: datetime
+) -> None:
+    """Nobody can keep a bidder out by doing nothing: at registration close every application
+    whose deposit arrived in time and that no reviewer decided is qualified."""
+    for r in registrations:
+        if r.state != RegState.DEPOSIT_PAID:
+            continue
+        await _qualify(session, r)
+        r.reason = AUTO_QUALIFIED
+        if r.priority_claim == PriorityClaim.CLAIMED:
+            r.priority_claim = PriorityClaim.LAPSED
+            r.reason += PRIORITY_LAPSED
+        r.decided_at, r.decided_by = now, None
+        await _record_decision(session, r, "system", now, reason=r.reason, automatic=True)
 
 
 async def registrations_of(session: AsyncSession, listing_id: int) -> list[Registration]:
@@ -411,6 +568,7 @@ async def close_registration(
         return None
     settings = as_announced(listing, settings)  # the rules as announced, not as they are now
     registrations = await registrations_of(session, listing_id)
+    await _qualify_undecided(session, registrations, now)
     qualified = [r for r in registrations if r.state == RegState.QUALIFIED]
     outcome = registration_outcome(
         len(qualified),

@@ -132,9 +132,18 @@ class AnnounceBody(Strict, kw_only=True):
     auction_starts_at: datetime
 
 
+class RegistrationBody(Strict, kw_only=True):
+    """An application; `claim_priority` declares a priority right named in the announcement,
+    to be proven by a `priority_proof` document before the reviewer decides."""
+
+    claim_priority: bool = False
+
+
 class RegistrationReviewBody(Strict, kw_only=True):
     decision: Literal["qualify", "reject"]
     reason: Annotated[str, Meta(max_length=2000)] = ""
+    #: Required when qualifying a registration that claims a priority right.
+    priority: Literal["confirm", "refuse"] | None = None
 
 
 PayerAccount = Annotated[str, Meta(pattern=r"^[0-9A-Za-z-]{4,40}$")]
@@ -202,5 +211,8 @@ class RegistrationOut(Struct, omit_defaults=True):
     payment_reference: str
     bidder_number: str | None = None
     priority_holder: bool = False
+    #: claimed | confirmed | refused | lapsed; absent without a claim.
+    priority_claim: str | None = None
     reason: str | None = None
     bidder: dict[str, object] | None = None
+    documents: list[DocumentOut] = msgspec.field(default_factory=list)

@@ -19,7 +19,7 @@ import json
 import random
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final
 
 from sqlalchemy import func, insert, select, text
@@ -88,16 +88,21 @@ def _villages(rng: random.Random) -> list[str]:
     return paths
 
 
-def _resident_id(rng: random.Random) -> str:
-    first17 = (
-        f"350521{rng.randint(1950, 2000)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}"
-        f"{rng.randint(0, 999):03d}"
-    )
+def _resident_id(user_id: int) -> str:
+    """Valid and, like every account's, unique (one account per ID number): drawn from the id."""
+    birth = date(1950, 1, 1) + timedelta(days=(user_id // 1000) % 18_000)
+    first17 = f"350521{birth:%Y%m%d}{user_id % 1000:03d}"
     return first17 + resident_id_check_char(first17)
 
 
-def _uscc(rng: random.Random) -> str:
-    body = "".join(rng.choice("0123456789ABCDEFGHJKLMNPQRTUWXY") for _ in range(9))
+_USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+
+
+def _uscc(user_id: int) -> str:
+    body, n = "", user_id
+    for _ in range(9):
+        n, digit = divmod(n, len(_USCC_ALPHABET))
+        body = _USCC_ALPHABET[digit] + body
     first17 = f"93350521{body}"
     return first17 + uscc_check_char(first17)
 
@@ -249,7 +254,7 @@ async def populate(db: Database, count: int, *, seed: int, now: datetime) -> dic
                     else rng.choice("陈林黄张李王吴刘蔡杨郑")
                     + rng.choice("建国志明丽华春梅金水阿福秀英"),
                     "id_type": id_type,
-                    "id_number": _uscc(rng) if organisation else _resident_id(rng),
+                    "id_number": _uscc(user_id) if organisation else _resident_id(user_id),
                     "phone": f"1{rng.choice('3589')}{rng.randint(0, 999_999_999):09d}",
                     "password_hash": "!",
                     "active": False,

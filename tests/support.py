@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import itertools
 import json
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
 from core.ids import resident_id_check_char
@@ -41,9 +42,16 @@ SEED_LISTING: dict[str, Any] = {
 }
 
 
-def resident_id(birth: str = "19800101", serial: int | None = None) -> str:
-    """A valid GB 11643 number from Quanzhou (3505) with a random serial."""
-    serial = secrets.randbelow(999) if serial is None else serial
+_ids = itertools.count(secrets.randbelow(10**6))
+
+
+def resident_id(birth: str | None = None, serial: int | None = None) -> str:
+    """A valid GB 11643 number from Quanzhou (3505), different on every call in a process (one
+    account per ID number): a fresh birth date and serial unless given."""
+    n = next(_ids)
+    if birth is None:
+        birth = (date(1950, 1, 1) + timedelta(days=(n // 999) % 18_000)).strftime("%Y%m%d")
+    serial = n % 999 if serial is None else serial
     first17 = f"350521{birth}{serial:03d}"
     return first17 + resident_id_check_char(first17)
 
@@ -166,10 +174,11 @@ async def entrust_review_announce(
     starts_in: timedelta,
     village_user: str = "xingtian",
     reviewer_user: str = "reviewer",
+    listing: dict[str, Any] | None = None,
 ) -> tuple[int, Http, Http]:
     """Steps 1–2 of docs/domain.md §11 through the API: entrust, submit, accept, announce."""
     village = await anon.login(village_user)
-    listing = await village.ok("POST", "/api/v1/listings", SEED_LISTING, status=201)
+    listing = await village.ok("POST", "/api/v1/listings", listing or SEED_LISTING, status=201)
     assert listing["state"] == "draft"
     await village.ok("POST", f"/api/v1/listings/{listing['id']}/submit", {})
     reviewer = await anon.login(reviewer_user)

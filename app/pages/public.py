@@ -364,7 +364,7 @@ class PublicPages(Controller):
                 )
             session_token, _ = await sign_in(request, body.phone, body.password)
         except DomainError as exc:
-            form.fail(exc, {"id": "id_number", "user.exists": "phone"})
+            form.fail(exc, SIGNUP_FIELDS)
             return render(
                 request,
                 "signup.html",
@@ -384,6 +384,10 @@ SIGNUP_HINTS = {
     "phone": "请填写11位手机号码",
     "password": "密码至少8位",
 }
+
+
+#: Where a sign-up error is shown, by code prefix.
+SIGNUP_FIELDS = {"id": "id_number", "user.id_number_taken": "id_number", "user.exists": "phone"}
 
 
 def home_of_role(role: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, String
+from sqlalchemy import Boolean, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, BigId, UTCDateTime
@@ -28,6 +28,8 @@ class Region(Base):
 
 class User(Base):
     __tablename__ = "users"
+    #: One account per identity document: a priority right or a deal names a person, not a login.
+    __table_args__ = (UniqueConstraint("id_type", "id_number"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     #: Staff and village officials: the name given to `ruralx user add`; bidders: their phone.

@@ -90,6 +90,8 @@ async def add_user(
             raise InvalidInput(exc.code, exc.message) from exc
     if await session.scalar(select(User.id).where(User.username == new.username)):
         raise Conflict("user.exists", "该用户名已被注册")
+    if id_number is not None and await _id_taken(session, new.id_type, id_number):
+        raise Conflict("user.id_number_taken", "该证件号码已注册账号，请使用原账号登录")
     user = User(
         username=new.username,
         role=new.role,
@@ -105,7 +107,7 @@ async def add_user(
     session.add(user)
     try:
         await session.flush()
-    except IntegrityError as exc:  # a concurrent sign-up with the same name
+    except IntegrityError as exc:  # a concurrent sign-up with the same name or ID number
         raise Conflict("user.exists", "该用户名已被注册") from exc
     await ledger.append(
         session,
@@ -116,6 +118,15 @@ async def add_user(
         at=now,
     )
     return user
+
+
+async def _id_taken(session: AsyncSession, id_type: str | None, id_number: str) -> bool:
+    """One account per person (docs/security.md §4): a second account with the same ID number
+    could claim the first one's priority right, or bid against them as someone else."""
+    found = await session.scalar(
+        select(User.id).where(User.id_type == id_type, User.id_number == id_number)
+    )
+    return found is not None
 
 
 async def sign_up_bidder(

@@ -144,6 +144,9 @@ async def test_pause_restores_the_remaining_countdown(exchange: Exchange) -> Non
     ).status_code == 403
 
 
+PROOF_PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\n%%EOF\n"
+
+
 async def test_priority_holder_matches_the_price_and_leads(exchange: Exchange) -> None:
     holder_id = resident_id()
     anon = exchange.http
@@ -186,10 +189,27 @@ async def test_priority_holder_matches_the_price_and_leads(exchange: Exchange) -
         status=201,
     )
     holder = await anon.login(mobile)
-    reg = await holder.ok("POST", f"/api/v1/listings/{listing['id']}/registrations", {}, status=201)
-    assert reg["priority_holder"] is True
+    reg = await holder.ok(
+        "POST",
+        f"/api/v1/listings/{listing['id']}/registrations",
+        {"claim_priority": True},
+        status=201,
+    )
+    assert (reg["priority_claim"], reg.get("priority_holder", False)) == ("claimed", False)
+    await holder.ok(
+        "POST",
+        f"/api/v1/registrations/{reg['id']}/documents",
+        None,
+        status=201,
+        files={"file": ("租赁合同.pdf", PROOF_PDF, "application/pdf")},
+    )
     await anon.pay(reg["payment_reference"], reg["deposit_fen"])
-    await reviewer.ok("POST", f"/api/v1/registrations/{reg['id']}/review", {"decision": "qualify"})
+    confirmed = await reviewer.ok(
+        "POST",
+        f"/api/v1/registrations/{reg['id']}/review",
+        {"decision": "qualify", "priority": "confirm"},
+    )
+    assert (confirmed["priority_claim"], confirmed["priority_holder"]) == ("confirmed", True)
     (other,), _ = await sign_up_and_qualify(anon, reviewer, listing["id"], 1)
     exchange.clock.advance(timedelta(days=11, seconds=1))
     await exchange.tick()

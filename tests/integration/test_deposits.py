@@ -579,21 +579,63 @@ async def test_nothing_closes_early(exchange: Exchange) -> None:
     assert "registration.closed" not in await types_of(exchange, listing.id)
 
 
+async def rejected(listing: Listing, applicant: Applicant, reason: str = "材料不全") -> None:
+    answer = await listing.reviewer.ok(
+        "POST",
+        f"/api/v1/registrations/{applicant.id}/review",
+        {"decision": "reject", "reason": reason},
+    )
+    assert answer["state"] == "rejected"
+
+
 async def test_close_with_no_qualified_bidder_fails(exchange: Exchange) -> None:
     listing = await announced(exchange)
     unpaid = await apply(exchange, listing.id)
-    paid_only = await apply(exchange, listing.id)
-    await paid(exchange, paid_only)
+    turned_down = await apply(exchange, listing.id)
+    await paid(exchange, turned_down)
+    await rejected(listing, turned_down)
     await close_at(exchange, listing, CLOSES_IN)
     await close_due_registrations(exchange.services)  # a second run finds nothing
     shown = await listing_state(listing)
     assert (shown["state"], shown["outcome"]) == ("failed", "no_bidders")
     states = await deposit_states(listing)
     assert states[unpaid.id] == ("pending_deposit", "pending")
-    assert states[paid_only.id] == ("deposit_paid", "refundable")
+    assert states[turned_down.id] == ("rejected", "refundable")
     types = await types_of(exchange, listing.id)
     assert types.count("registration.closed") == 1
-    assert types.count("deposit.refundable") == 1
+    await assert_chain_ok(exchange, f"listing:{listing.id}")
+
+
+async def test_a_paid_registration_nobody_reviewed_is_qualified_at_close(
+    exchange: Exchange,
+) -> None:
+    """Staff cannot keep a bidder out by doing nothing (the stalled-qualification finding:
+    the only qualified rival would otherwise win by agreement at 0 % premium)."""
+    listing = await announced(exchange, single_bidder_policy="agreement")
+    favourite = await qualified(exchange, listing)
+    stalled = await apply(exchange, listing.id)
+    await paid(exchange, stalled)  # paid on time; the reviewer never decides
+    await close_at(exchange, listing, CLOSES_IN)
+    shown = await listing_state(listing)
+    assert shown["state"] == "auction" and shown.get("outcome") is None
+    states = await deposit_states(listing)
+    assert states[favourite.id] == ("qualified", "held")
+    assert states[stalled.id] == ("qualified", "held")
+    await stalled.http.relogin()
+    mine = await state_of(stalled)
+    assert mine["bidder_number"] and "自动确认竞买资格" in mine["reason"]
+    decided = [
+        e
+        for e in await entries(exchange, f"listing:{listing.id}")
+        if e.type == "registration.qualified" and e.payload["registration_id"] == stalled.id
+    ]
+    assert [(e.actor, e.payload["automatic"]) for e in decided] == [("system", True)]
+    closed = [
+        e
+        for e in await entries(exchange, f"listing:{listing.id}")
+        if e.type == "registration.closed"
+    ]
+    assert [(e.payload["outcome"], e.payload["qualified"]) for e in closed] == [("auction", 2)]
     await assert_chain_ok(exchange, f"listing:{listing.id}")
 
 
@@ -601,13 +643,15 @@ async def test_single_bidder_agreement_sells_at_the_listing_price(exchange: Exch
     listing = await announced(exchange, single_bidder_policy="agreement")
     winner = await qualified(exchange, listing)
     loser = await apply(exchange, listing.id)
-    await paid(exchange, loser)  # paid, never qualified
+    await paid(exchange, loser)
+    await rejected(listing, loser)  # told why; the reason is on record
+    assert (await state_of(loser))["reason"] == "材料不全"
     await close_at(exchange, listing, CLOSES_IN)
     shown = await listing_state(listing)
     assert (shown["state"], shown["outcome"]) == ("sold", "agreement")
     states = await deposit_states(listing)
     assert states[winner.id] == ("qualified", "held")  # to be credited to the first rent
-    assert states[loser.id] == ("deposit_paid", "refundable")
+    assert states[loser.id] == ("rejected", "refundable")
     closed = [
         e
         for e in await entries(exchange, f"listing:{listing.id}")
@@ -695,12 +739,14 @@ async def test_two_qualified_bidders_go_to_auction(exchange: Exchange) -> None:
     assert states[first.id] == ("qualified", "held")
     assert states[second.id] == ("qualified", "held")
     assert states[rejected.id] == ("rejected", "refundable")
-    assert states[unreviewed.id] == ("deposit_paid", "refundable")
+    assert states[unreviewed.id] == ("qualified", "held")  # paid in time: qualified at close
     assert states[unpaid.id] == ("pending_deposit", "pending")
-    # after the close no more qualification
+    # after the close no more decisions: nobody can take a qualification back
     assert_problem(
         await listing.reviewer.call(
-            "POST", f"/api/v1/registrations/{unreviewed.id}/review", {"decision": "qualify"}
+            "POST",
+            f"/api/v1/registrations/{unreviewed.id}/review",
+            {"decision": "reject", "reason": "迟到的审核"},
         ),
         409,
         "registration.listing_not_open",
