@@ -258,7 +258,7 @@ class ListingController(Controller):
             kind = msgspec.convert(data.get("kind"), DocumentKind)
         except msgspec.ValidationError:
             raise InvalidInput("document.kind", "材料类型无效") from None
-        filename, content_type, content = await _checked_upload(svc, data)
+        filename, content_type, content = await checked_upload(svc, data.get("file"))
         async with svc.db.write() as session:
             # The right to attach is checked before the file touches the disk.
             await service.attachable(session, who, listing_id)
@@ -340,9 +340,8 @@ class ListingController(Controller):
         }
 
 
-async def _checked_upload(svc: Any, data: dict[str, Any]) -> tuple[str, str, bytes]:
-    """The form's `file`, checked by size and content: (filename, content type, bytes)."""
-    upload = data.get("file")
+async def checked_upload(svc: Any, upload: Any) -> tuple[str, str, bytes]:
+    """A form's file, checked by size and content: (filename, content type, bytes)."""
     if not isinstance(upload, UploadFile):
         raise InvalidInput("document.file_required", "请选择要上传的文件")
     content = await upload.read()
@@ -430,19 +429,18 @@ class RegistrationController(Controller):
     ) -> DocumentOut:
         """The proof of a claimed priority right (kind `priority_proof`)."""
         svc, who = services(request), actor(request)
-        filename, content_type, content = await _checked_upload(svc, data)
         if data.get("kind", "priority_proof") != "priority_proof":
             raise InvalidInput("document.kind", "材料类型无效")
+        filename, content_type, content = await checked_upload(svc, data.get("file"))
         async with svc.db.write() as session:
-            await reg.proof_attachable(session, who, registration_id)  # before the disk
             document = await reg.attach_proof(
                 session,
                 who,
                 registration_id,
                 filename=filename,
                 content_type=content_type,
-                size=len(content),
-                sha256=DocumentStore(svc.config.data_dir).put(content),
+                content=content,
+                store=DocumentStore(svc.config.data_dir),
                 now=svc.now(),
             )
             return _document_view(document)

@@ -18,6 +18,7 @@ from core.clock import CHINA_TZ, local_date
 from core.errors import Conflict, InvalidInput, NotFound, RuleViolation
 from core.settings import ExchangeSettings
 from listings import policy
+from listings.documents import DocumentStore
 from listings.models import Listing, Payment, Registration, RegistrationDocument
 from listings.policy import Facet
 from listings.rules import ListingState, Outcome, action_for, registration_outcome, transition
@@ -141,20 +142,22 @@ async def attach_proof(
     *,
     filename: str,
     content_type: str,
-    size: int,
-    sha256: str,
+    content: bytes,
+    store: DocumentStore,
     now: datetime,
 ) -> RegistrationDocument:
     """The proof of a claimed priority right (the lease, a resolution), while registration is
-    open and before the reviewer has decided."""
+    open and before the reviewer has decided. The file is checked (listings.documents.check)
+    by the caller; the right to attach is checked here before it touches the disk."""
     actor.require("bidder")
     registration = await proof_attachable(session, actor, registration_id)
+    sha256 = store.put(content)
     document = RegistrationDocument(
         registration_id=registration.id,
         kind="priority_proof",
         filename=filename,
         content_type=content_type,
-        size=size,
+        size=len(content),
         sha256=sha256,
         uploaded_at=now,
     )

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from app.pages import queries
 from app.pages.common import (
+    FORM,
     PAGE_ERRORS,
     Form,
     check_form_csrf,
@@ -29,7 +30,6 @@ from core.web import actor, allow, services
 from listings.schemas import CATEGORY_NAMES_ZH
 
 Req = Request[Any, Any, Any]
-FORM = {"csrf": "form"}
 
 INTEGERS = {  # field: (label, minimum, maximum) — the settings' own bounds decide; these guide
     "notice_period_working_days": ("公告期（工作日）", 0, 60),

@@ -4,12 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, Response, get
+from litestar import Controller, Request, Response, get, post
+from litestar.params import FromPath
 
 from app.pages import queries
-from app.pages.common import PAGE_ERRORS, render
+from app.pages.common import (
+    FORM,
+    PAGE_ERRORS,
+    check_form_csrf,
+    form_values,
+    redirect,
+    render,
+)
 from contracts.deals import load_deal
+from core.errors import DomainError, NotFound
 from core.web import actor, allow, services
+from listings import registration as reg
+from listings.api import MAX_UPLOAD, checked_upload
+from listings.documents import DocumentStore
 from listings.models import Listing
 
 #: Where deposits go. Display only; the exchange's account belongs in the exchange settings
@@ -29,12 +41,38 @@ class BidderPages(Controller):
 
     @get("/registrations")
     async def registrations(self, request: Request[Any, Any, Any]) -> Response[Any]:
-        who = actor(request)
-        async with services(request).db.read() as session:
-            rows = await queries.my_registrations(session, who)
-        return render(
-            request, "me_registrations.html", title="我的报名", rows=rows, account=EXCHANGE_ACCOUNT
-        )
+        return await _registrations(request)
+
+    @post(
+        "/registrations/{registration_id:int}/proof",
+        opt=FORM,
+        request_max_body_size=MAX_UPLOAD + 64 * 1024,
+    )
+    async def proof(
+        self, request: Request[Any, Any, Any], registration_id: FromPath[int]
+    ) -> Response[Any]:
+        """The proof of a claimed priority right, uploaded after registering."""
+        values = await form_values(request)
+        check_form_csrf(request, values)
+        svc, who = services(request), actor(request)
+        try:
+            filename, content_type, content = await checked_upload(svc, values.get("proof"))
+            async with svc.db.write() as session:
+                await reg.attach_proof(
+                    session,
+                    who,
+                    registration_id,
+                    filename=filename,
+                    content_type=content_type,
+                    content=content,
+                    store=DocumentStore(svc.config.data_dir),
+                    now=svc.now(),
+                )
+        except DomainError as exc:
+            if isinstance(exc, NotFound):
+                raise
+            return await _registrations(request, (registration_id, exc.message), exc.status)
+        return redirect(f"/me/registrations#reg-{registration_id}", "uploaded")
 
     @get("/deals")
     async def deals(self, request: Request[Any, Any, Any]) -> Response[Any]:
@@ -59,3 +97,24 @@ class BidderPages(Controller):
             contracts=queries.contract_routes(request.app),
             sign_as="竞得人",
         )
+
+
+async def _registrations(
+    request: Request[Any, Any, Any],
+    proof_error: tuple[int, str] | None = None,
+    status: int = 200,
+) -> Response[Any]:
+    who = actor(request)
+    async with services(request).db.read() as session:
+        rows = await queries.my_registrations(session, who)
+        proofs = await reg.documents_of(session, [r.id for r, _ in rows])
+    return render(
+        request,
+        "me_registrations.html",
+        status=status,
+        title="我的报名",
+        rows=rows,
+        proofs=proofs,
+        proof_error=proof_error,
+        account=EXCHANGE_ACCOUNT,
+    )

@@ -39,6 +39,8 @@ STATIC = APP_DIR / "static"
 
 #: The pre-session double-submit cookie of the anonymous forms (login, sign-up).
 FORM_COOKIE = "ruralx_form"
+#: Route option of page forms: the CSRF token travels in the form (`_csrf`), not a header.
+FORM = {"csrf": "form"}
 
 PRICE_UNITS_ZH = {"per_year": "元/年", "per_mu_year": "元/亩/年", "per_month": "元/月"}
 PAYMENTS_ZH = {
@@ -67,6 +69,12 @@ REG_STATES_ZH = {
     "deposit_paid": "保证金已到账，待资格审核",
     "qualified": "已取得竞买资格",
     "rejected": "未通过资格审核",
+}
+PRIORITY_CLAIMS_ZH = {
+    "claimed": "已声明，待审核确认",
+    "confirmed": "已确认",
+    "refused": "不予确认",
+    "lapsed": "报名期内未经确认，按普通竞买人参加",
 }
 DEPOSIT_STATES_ZH = {
     "pending": "待缴纳",
@@ -206,6 +214,7 @@ ENV.filters.update(
     doc_kind_zh=lambda k: DOCUMENT_KINDS_ZH.get(k or "", k or ""),
     auction_status_zh=lambda s: AUCTION_STATUS_ZH.get(s or "", s or ""),
     reg_state_zh=lambda s: REG_STATES_ZH.get(s or "", s or ""),
+    priority_claim_zh=lambda s: PRIORITY_CLAIMS_ZH.get(s or "", s or ""),
     deposit_state_zh=lambda s: DEPOSIT_STATES_ZH.get(s or "", s or ""),
     role_zh=lambda r: ROLES_ZH.get(r or "", r or ""),
     outcome_zh=lambda o: OUTCOMES_ZH.get(o or "", o or ""),

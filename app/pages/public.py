@@ -7,13 +7,14 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
-from litestar.datastructures import Cookie
+from litestar.datastructures import Cookie, UploadFile
 from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect
 from sqlalchemy import select
 
 from app.pages import queries
 from app.pages.common import (
+    FORM,
     FORM_COOKIE,
     PAGE_ERRORS,
     FieldError,
@@ -47,14 +48,14 @@ from core.web import (
 )
 from listings import policy, service
 from listings import registration as reg
-from listings.api import listing_view, registration_view
+from listings.api import MAX_UPLOAD, checked_upload, listing_view, registration_view
+from listings.documents import DocumentStore
 from listings.models import Registration
 from listings.policy import Facet
 from listings.rules import PUBLIC as PUBLIC_STATES
 from listings.schemas import CATEGORY_NAMES_ZH
 
 Req = Request[Any, Any, Any]
-FORM = {"csrf": "form"}
 
 
 class PublicPages(Controller):
@@ -124,6 +125,11 @@ class PublicPages(Controller):
 
     @get("/listings/{listing_id:int}", opt=PUBLIC)
     async def listing(self, request: Req, listing_id: FromPath[int]) -> Response[Any]:
+        return await self._listing_page(request, listing_id)
+
+    async def _listing_page(
+        self, request: Req, listing_id: int, register_error: DomainError | None = None
+    ) -> Response[Any]:
         viewer = actor_or_none(request)
         svc = services(request)
         async with svc.db.read() as session:
@@ -154,6 +160,8 @@ class PublicPages(Controller):
         return render(
             request,
             "listing.html",
+            status=register_error.status if register_error else 200,
+            register_error=register_error,
             title=view.title,
             listing=view,
             auction=auction,
@@ -166,12 +174,21 @@ class PublicPages(Controller):
             contracts=queries.contract_routes(request.app),
         )
 
-    @post("/listings/{listing_id:int}/register", guards=[allow("bidder")], opt=FORM)
+    @post(
+        "/listings/{listing_id:int}/register",
+        guards=[allow("bidder")],
+        opt=FORM,
+        request_max_body_size=MAX_UPLOAD + 64 * 1024,
+    )
     async def register(self, request: Req, listing_id: FromPath[int]) -> Response[Any]:
         values = await form_values(request)
         check_form_csrf(request, values)
         svc, who = services(request), actor(request)
+        claim = values.get("claim_priority") == "1"
+        proof = values.get("proof")
+        has_proof = isinstance(proof, UploadFile) and bool(proof.filename)
         try:
+            checked = await checked_upload(svc, proof) if claim and has_proof else None
             async with svc.db.write() as session:
                 registration = await reg.apply(
                     session,
@@ -180,12 +197,25 @@ class PublicPages(Controller):
                     svc.now(),
                     ip=client_ip(request),
                     user_agent=request.headers.get("user-agent"),
+                    claim_priority=claim,
                 )
                 reg_id = registration.id
+                if checked is not None:
+                    filename, content_type, content = checked
+                    await reg.attach_proof(
+                        session,
+                        who,
+                        reg_id,
+                        filename=filename,
+                        content_type=content_type,
+                        content=content,
+                        store=DocumentStore(svc.config.data_dir),
+                        now=svc.now(),
+                    )
         except DomainError as exc:
             if exc.code == "registration.duplicate":
                 return redirect("/me/registrations")
-            raise
+            return await self._listing_page(request, listing_id, register_error=exc)
         return Redirect(f"/me/registrations?done=registered#reg-{reg_id}", status_code=303)
 
     @get("/auctions/{listing_id:int}", opt=PUBLIC)

@@ -12,6 +12,7 @@ from litestar.params import FromPath
 
 from app.pages import queries
 from app.pages.common import (
+    FORM,
     PAGE_ERRORS,
     Form,
     check_form_csrf,
@@ -37,7 +38,6 @@ from listings.policy import Facet
 from listings.schemas import AnnounceBody, ManualDeposit, RegistrationReviewBody, ReviewBody
 
 Req = Request[Any, Any, Any]
-FORM = {"csrf": "form"}
 
 
 class ReviewPages(Controller):
@@ -136,6 +136,7 @@ class ReviewPages(Controller):
             values={
                 "decision": values.get("decision") or "",
                 "reason": str(values.get("reason") or "").strip(),
+                "priority": values.get("priority") or None,
             }
         )
         async with svc.db.read() as session:
@@ -149,7 +150,15 @@ class ReviewPages(Controller):
             form.error("decision", "请选择通过或不予通过", "request.invalid")
             return await _page(request, listing_id, {f"reg-{registration_id}": form}, 400)
         except DomainError as exc:
-            form.fail(exc, {"review.reason_required": "reason"})
+            form.fail(
+                exc,
+                {
+                    "review.reason_required": "reason",
+                    "review.priority_required": "priority",
+                    "review.priority_proof_missing": "priority",
+                    "review.not_priority_holder": "priority",
+                },
+            )
             return await _page(request, listing_id, {f"reg-{registration_id}": form}, exc.status)
         return redirect(f"/review/listings/{listing_id}", done)
 
@@ -248,6 +257,8 @@ async def _page(
         documents = await service.documents_of(session, listing_id)
         regs = await queries.registrations_with_bidders(session, listing_id)
         payments = await queries.payments_of(session, [r.id for r, _ in regs])
+        show_names = policy.may_see(who, Facet.APPLICANTS, state, village)
+        proofs = await reg.documents_of(session, [r.id for r, _ in regs] if show_names else [])
         auction = await session.get(Auction, listing_id)
         timeline = await queries.timeline(
             session,
@@ -266,7 +277,6 @@ async def _page(
     forms.setdefault("announce", Form(values=_default_times(settings, svc.now())))
     # Staff see who applied, but which number is whose stays sealed until the auction ends.
     show_numbers = policy.may_see(who, Facet.IDENTITIES, state, village)
-    show_names = policy.may_see(who, Facet.APPLICANTS, state, village)
     return render(
         request,
         "review_listing.html",
@@ -275,6 +285,9 @@ async def _page(
         listing=listing_view(visible, who, documents),
         regs=regs,
         payments=payments,
+        proofs=proofs,
+        # The announcement's holders in full, to compare with a claimant (a hidden term).
+        holders=visible.listing.terms.get("priority_holders", []),
         auction=auction,
         timeline=timeline,
         deal=deal,

@@ -13,6 +13,7 @@ from litestar.params import FromPath
 
 from app.pages import queries
 from app.pages.common import (
+    FORM,
     PAGE_ERRORS,
     Form,
     check_form_csrf,
@@ -41,7 +42,6 @@ from listings.rules import EDITABLE, ListingState
 from listings.schemas import ListingCreate, ListingUpdate
 
 Req = Request[Any, Any, Any]
-FORM = {"csrf": "form"}
 UPLOAD_LIMIT = {"request_max_body_size": 3 * MAX_UPLOAD + 256 * 1024}
 
 #: Form field of each wire field, so a validation error lands next to the right input.

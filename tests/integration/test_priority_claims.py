@@ -3,6 +3,7 @@ holder, a proof document, and an explicit decision by the reviewer (docs/securit
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -13,6 +14,7 @@ from app.scheduler import close_due_registrations
 from core.ledger import LedgerEntry
 from listings.models import Registration, RegistrationDocument
 from tests.integration.conftest import START, Exchange
+from tests.integration.test_pages import Browser, error_of
 from tests.support import (
     PASSWORD,
     SEED_LISTING,
@@ -53,7 +55,9 @@ async def holder_listing(exchange: Exchange, holder_id: str) -> tuple[int, Http]
         **SEED_LISTING,
         "terms": {
             **SEED_LISTING["terms"],
-            "priority_holders": [{"name": HOLDER, "id_type": "resident_id", "id_number": holder_id}],
+            "priority_holders": [
+                {"name": HOLDER, "id_type": "resident_id", "id_number": holder_id}
+            ],
         },
     }
     listing_id, _, reviewer = await entrust_review_announce(
@@ -137,7 +141,8 @@ async def test_a_claim_is_confirmed_only_explicitly_and_with_a_proof(exchange: E
     assert claim["priority_claim"] == "claimed" and not claim.get("priority_holder")
     await exchange.http.pay(claim["payment_reference"], claim["deposit_fen"])
 
-    problem(await review(reviewer, claim["id"], decision="qualify"), 400, "review.priority_required")
+    undecided = await review(reviewer, claim["id"], decision="qualify")
+    problem(undecided, 400, "review.priority_required")
     problem(
         await review(reviewer, claim["id"], decision="qualify", priority="confirm"),
         409,
@@ -234,3 +239,89 @@ async def test_an_undecided_claim_lapses_at_close_and_the_bidder_still_bids(
             .where(Registration.listing_id == listing_id, Registration.state == "qualified")
         )
     assert qualified == 2
+
+
+async def test_the_pages_claim_prove_and_confirm(exchange: Exchange) -> None:
+    """As people would: the holder registers on the listing page with the proof; the reviewer
+    compares the applicant with the announced holder, must decide the claim, and confirms."""
+    holder_id = resident_id()
+    listing_id, _ = await holder_listing(exchange, holder_id)
+    holder = Browser(exchange)
+    reviewer = Browser(exchange)
+    try:
+        await holder.sign_up(HOLDER, holder_id, phone())
+        html = await holder.get(f"/listings/{listing_id}")
+        assert "我是公告所列优先权人" in html
+        await holder.post(
+            f"/listings/{listing_id}/register",
+            {"accept": "1", "claim_priority": "1"},
+            files={"proof": ("租赁合同.pdf", PROOF, "application/pdf")},
+        )
+        mine = await holder.get("/me/registrations")
+        assert "已声明，待审核确认" in mine and "租赁合同.pdf" in mine
+        async with exchange.services.db.read() as session:
+            registration = await session.scalar(
+                select(Registration).where(Registration.listing_id == listing_id)
+            )
+        assert registration is not None
+        await exchange.http.pay(registration.payment_reference, registration.deposit_fen)
+
+        await reviewer.login("reviewer")
+        page = await reviewer.get(f"/review/listings/{listing_id}")
+        assert "公告优先权人" in page and "证件号码一致" in page and "租赁合同.pdf" in page
+        form = f"/review/registrations/{registration.id}/review"
+        refused = await reviewer.post(form, {"decision": "qualify"}, status=400)
+        assert error_of(refused.text, "priority")[0] == "review.priority_required"
+        await reviewer.post(form, {"decision": "qualify", "priority": "confirm"})
+        assert "已确认" in await holder.get("/me/registrations")
+    finally:
+        await holder.close()
+        await reviewer.close()
+
+
+async def test_a_stranger_claiming_on_the_page_is_told_why(exchange: Exchange) -> None:
+    listing_id, _ = await holder_listing(exchange, resident_id())
+    stranger = Browser(exchange)
+    try:
+        await stranger.sign_up("冒名者", resident_id(), phone())
+        await stranger.get(f"/listings/{listing_id}")
+        response = await stranger.post(
+            f"/listings/{listing_id}/register",
+            {"accept": "1", "claim_priority": "1"},
+            files={"proof": ("租赁合同.pdf", PROOF, "application/pdf")},
+            status=422,
+        )
+        assert "与公告所列优先权人不符" in response.text
+        assert await count(exchange, Registration) == 0
+    finally:
+        await stranger.close()
+
+
+async def test_the_proof_can_follow_on_my_registrations(exchange: Exchange) -> None:
+    holder_id = resident_id()
+    listing_id, _ = await holder_listing(exchange, holder_id)
+    holder = Browser(exchange)
+    try:
+        await holder.sign_up(HOLDER, holder_id, phone())
+        await holder.get(f"/listings/{listing_id}")
+        claim = {"accept": "1", "claim_priority": "1"}
+        await holder.post(f"/listings/{listing_id}/register", claim)
+        mine = await holder.get("/me/registrations")
+        assert "上传优先权证明材料" in mine
+        [registration_id] = re.findall(r'action="/me/registrations/(\d+)/proof"', mine)
+        bad = await holder.post(
+            f"/me/registrations/{registration_id}/proof",
+            {},
+            files={"proof": ("合同.pdf", b"not a pdf", "application/pdf")},
+            status=400,
+        )
+        assert "仅支持 PDF、JPEG、PNG" in bad.text
+        await holder.post(
+            f"/me/registrations/{registration_id}/proof",
+            {},
+            files={"proof": ("合同.pdf", PROOF, "application/pdf")},
+        )
+        assert "已上传证明材料" in await holder.get("/me/registrations")
+        assert await count(exchange, RegistrationDocument) == 1
+    finally:
+        await holder.close()
