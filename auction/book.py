@@ -26,12 +26,13 @@ from auction import engine, pg_batch
 from auction.models import Auction, AuctionEvent, Bid, Deal
 from auction.wire import event_frame, iso
 from core import ledger
-from core.accounts import Actor, within
+from core.accounts import Actor
 from core.clock import Clock
 from core.db import Database
-from core.errors import NotFound, PermissionDenied
+from core.errors import NotFound
 from core.settings import ExchangeSettings
-from listings import Listing, Registration, registration, service
+from listings import Listing, Registration, policy, registration, service
+from listings.policy import Action
 
 Publish = Callable[[int, Sequence[dict[str, Any]]], Awaitable[None]]
 
@@ -459,10 +460,7 @@ class BidBook:
         async with self._lock(listing_id):
             async with self.db.write() as session:
                 visible = await service.load(session, staff, listing_id)
-                if not within(visible.village, staff.region):
-                    raise PermissionDenied(
-                        "listing.outside_jurisdiction", "该项目不在您的管辖范围内"
-                    )
+                policy.require_to(staff, Action.DECIDE, visible.village)
                 row = await _locked(session, listing_id)
                 writes = _Writes(session, await ledger.Chain.open(session, subject(listing_id)))
                 now = self.clock.now()

@@ -9,11 +9,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from auction.models import Deal
 from contracts import economics
-from core.accounts import Actor, User, within
+from core.accounts import Actor, User
 from core.errors import NotFound
 from core.ids import mask_name
 from core.money import format_percent
-from listings import Listing, ListingState, Registration, service
+from listings import Listing, ListingState, Registration, policy, service
+from listings.policy import Facet
 
 
 def income_of(listing: Listing, deal: Deal) -> economics.Income:
@@ -44,12 +45,9 @@ async def load_deal(session: AsyncSession, viewer: Actor | None, listing_id: int
         raise NotFound("deal.not_found", "该项目尚未成交")
     winner = await session.get(Registration, deal.registration_id)
     assert winner is not None
-    party = viewer is not None and (
-        (viewer.is_staff and within(visible.village, viewer.region))
-        or service.can_act_for_village(viewer, visible.village)
-        or viewer.id == winner.bidder_id
-    )
-    if not party and visible.listing.state != ListingState.SOLD:
+    state = visible.listing.state
+    party = policy.may_see(viewer, Facet.DEAL, state, visible.village, owner=winner.bidder_id)
+    if not party and state != ListingState.SOLD:  # a sale is public once announced (sold)
         raise NotFound("deal.not_found", "该项目尚未成交")
     income = income_of(visible.listing, deal)
     rate = economics.premium_rate(deal.listing_fen, deal.final_fen)

@@ -35,14 +35,15 @@ from contracts.models import Contract, ContractState, RentItem, Signature, Signi
 from contracts.verify import verify_pdf
 from core import ledger
 from core import settings as exchange_settings
-from core.accounts import Actor, Region, User, within
+from core.accounts import Actor, Region, User
 from core.clock import CHINA_TZ, local_date
 from core.config import Config
 from core.errors import Conflict, NotFound, PermissionDenied
 from core.ids import mask_id_number
 from core.web import Services
-from listings import Listing, Registration
-from listings.service import can_act_for_village, subject
+from listings import Listing, Registration, policy
+from listings.policy import Facet
+from listings.service import subject
 
 VILLAGE, WINNER, STAFF, PLATFORM = "village", "winner", "staff", "platform"
 ROLE_ZH = {VILLAGE: "甲方（出租方）", WINNER: "乙方（承租方）", PLATFORM: "鉴证方"}
@@ -209,13 +210,14 @@ async def load(
         raise NotFound("contract.not_found", "合同不存在")
     village = await session.get(Region, contract.village_id)
     assert village is not None
+    listing_state = await session.scalar(
+        select(Listing.state).where(Listing.id == contract.listing_id)
+    )
+    assert listing_state is not None
+    policy.require(who, Facet.CONTRACT, listing_state, village, owner=contract.winner_id)
     if who.id == contract.winner_id:
         return Access(contract, village, WINNER)
-    if can_act_for_village(who, village):
-        return Access(contract, village, VILLAGE)
-    if who.is_staff and within(village, who.region):
-        return Access(contract, village, STAFF)
-    raise NotFound("contract.not_found", "合同不存在")
+    return Access(contract, village, VILLAGE if policy.acts_for(who, village) else STAFF)
 
 
 async def signatures_of(session: AsyncSession, contract_id: int) -> list[Signature]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from core.accounts import Actor, Region, within
-from core.errors import NotFound
+from core.errors import Conflict, NotFound, PermissionDenied
 from listings.rules import ListingState
 
 
@@ -67,8 +67,12 @@ def phase_of(state: str) -> Phase:
 
 
 class Facet(StrEnum):
-    """What of a listing beyond its public announcement someone may ask to see."""
+    """What of a listing someone may ask to see: the announcement itself, and beyond it."""
 
+    LISTING = "listing"  # the listing at all: public once announced
+    REGISTRATION = "registration"  # one application: its bidder's, or as REGISTRATIONS
+    DEAL = "deal"  # the deal as its parties see it (the winner named); once sold, public masked
+    CONTRACT = "contract"  # the lease and its signatures: the parties and staff inside
     HIDDEN_TERMS = "hidden_terms"  # the reserve price, priority holders' full ID numbers
     DOCUMENTS = "documents"  # the files (ownership proof, resolution); their names are public
     REGISTRATION_COUNT = "registration_count"  # how many applied
@@ -86,14 +90,48 @@ _STAFF = frozenset({"reviewer", "regulator", "admin"})
 _OVERSIGHT = frozenset({"regulator", "admin"})
 
 
-def may_see(actor: Actor | None, facet: Facet, state: str, village: Region) -> bool:
-    """Whether `actor` may see `facet` of a listing in `state` that belongs to `village`."""
+def acts_for(actor: Actor | None, village: Region) -> bool:
+    """A village official of this village: the collective's side of every deal."""
+    return actor is not None and actor.role == "village" and within(village, actor.region)
+
+
+def is_inside(actor: Actor | None, village: Region | None) -> bool:
+    """Staff whose jurisdiction holds `village` (None: a fact of the whole exchange, which only
+    staff with the whole exchange as jurisdiction hold)."""
+    return (
+        actor is not None
+        and actor.role in _STAFF
+        and (within(village, actor.region) if village is not None else actor.region is None)
+    )
+
+
+def may_see(
+    actor: Actor | None,
+    facet: Facet,
+    state: str,
+    village: Region,
+    *,
+    owner: int | None = None,
+) -> bool:
+    """Whether `actor` may see `facet` of a listing in `state` that belongs to `village`;
+    `owner` is the user the object is about (a registration's bidder, a deal's winner)."""
     phase = phase_of(state)
     inside = actor is not None and within(village, actor.region)
     staff = inside and actor is not None and actor.role in _STAFF
-    own_village = inside and actor is not None and actor.role == "village"
+    own_village = acts_for(actor, village)
     overseer = inside and actor is not None and actor.role in _OVERSIGHT
+    own = actor is not None and owner is not None and actor.role == "bidder" and actor.id == owner
     match facet:
+        case Facet.LISTING:
+            if phase is not Phase.PREPARATION:
+                return True
+            # A draft is the village's until submitted; reviewers see it from submission on.
+            reviewer = staff and actor is not None and actor.role == "reviewer"
+            return own_village or (staff and not reviewer) or (reviewer and state != "draft")
+        case Facet.REGISTRATION:
+            return own or may_see(actor, Facet.REGISTRATIONS, state, village)
+        case Facet.DEAL | Facet.CONTRACT:
+            return own or own_village or staff
         case Facet.HIDDEN_TERMS | Facet.DOCUMENTS:
             return staff or own_village
         case Facet.REGISTRATION_COUNT:
@@ -122,13 +160,54 @@ def may_see(actor: Actor | None, facet: Facet, state: str, village: Region) -> b
     raise AssertionError(facet)
 
 
-def require(actor: Actor | None, facet: Facet, state: str, village: Region) -> None:
-    """`may_see`, or "not found": what one may not see is not disclosed to exist."""
-    if not may_see(actor, facet, state, village):
-        raise NotFound(f"{facet.value}.not_found", _NOT_FOUND[facet])
+def require(
+    actor: Actor | None, facet: Facet, state: str, village: Region, *, owner: int | None = None
+) -> None:
+    """`may_see`, or "not found": what one may not see is not disclosed to exist. Where an
+    export is asked for by someone who will get it once the hammer falls, they are told so
+    instead (409 `<facet>.sealed`)."""
+    if may_see(actor, facet, state, village, owner=owner):
+        return
+    sealed = phase_of(state) in SEALED_PHASES
+    if sealed and facet in _SEALED and may_see(actor, facet, "sold", village, owner=owner):
+        raise Conflict(f"{facet.value}.sealed", _SEALED[facet])
+    raise NotFound(f"{facet.value}.not_found", _NOT_FOUND[facet])
 
 
+class Action(StrEnum):
+    """What someone may do to a listing."""
+
+    ENTRUST = "entrust"  # edit, attach, submit, withdraw, relist: the village's own
+    DECIDE = "decide"  # review, announce, qualify, confirm deposits, pause: reviewers inside
+
+
+def may_do(actor: Actor | None, action: Action, village: Region) -> bool:
+    match action:
+        case Action.ENTRUST:
+            return acts_for(actor, village)
+        case Action.DECIDE:
+            return actor is not None and actor.role == "reviewer" and within(village, actor.region)
+    raise AssertionError(action)
+
+
+def require_to(actor: Actor, action: Action, village: Region) -> None:
+    """`may_do`, or 403 naming why: the listing itself is visible to whoever asks this."""
+    if may_do(actor, action, village):
+        return
+    if action is Action.ENTRUST:
+        raise PermissionDenied("listing.not_your_village", "只能办理本村的委托事项")
+    actor.require("reviewer")
+    raise PermissionDenied("listing.outside_jurisdiction", "该项目不在您的管辖范围内")
+
+
+_SEALED = {
+    Facet.LEDGER_BUNDLE: "竞价结束前不导出该项目的交易日志包（其中记录可将竞买号与竞买人对应）",
+}
 _NOT_FOUND = {
+    Facet.LISTING: "挂牌项目不存在",
+    Facet.REGISTRATION: "报名记录不存在",
+    Facet.DEAL: "该项目尚未成交",
+    Facet.CONTRACT: "合同不存在",
     Facet.HIDDEN_TERMS: "挂牌项目不存在",
     Facet.DOCUMENTS: "材料不存在",
     Facet.REGISTRATION_COUNT: "挂牌项目不存在",
@@ -137,5 +216,5 @@ _NOT_FOUND = {
     Facet.IDENTITIES: "挂牌项目不存在",
     Facet.DOSSIERS: "挂牌项目不存在",
     Facet.TIMELINE: "挂牌项目不存在",
-    Facet.LEDGER_BUNDLE: "该项目的交易日志包暂不可导出：竞价结束后方可导出",
+    Facet.LEDGER_BUNDLE: "交易日志包不存在",
 }

@@ -11,11 +11,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import ledger
-from core.accounts import Actor, Region, within
+from core.accounts import Actor, Region
 from core.errors import InvalidInput, NotFound, PermissionDenied
 from core.ids import InvalidIdNumber, validate_id
 from core.settings import ExchangeSettings
+from listings import policy
 from listings.models import Document, Listing
+from listings.policy import Action as Deed
+from listings.policy import Facet
 from listings.rules import (
     PUBLIC,
     Action,
@@ -46,22 +49,8 @@ async def _village(session: AsyncSession, listing: Listing) -> Region:
 
 
 def can_view(actor: Actor | None, listing: Listing, village: Region) -> bool:
-    """The one read policy: the public sees announced listings; villages their own; staff theirs."""
-    if ListingState(listing.state) in PUBLIC:
-        return True
-    if actor is None:
-        return False
-    if actor.role == "village":
-        return within(village, actor.region)
-    if actor.role in ("regulator", "admin"):
-        return within(village, actor.region)
-    if actor.role == "reviewer":
-        return listing.state != ListingState.DRAFT and within(village, actor.region)
-    return False
-
-
-def can_act_for_village(actor: Actor, village: Region) -> bool:
-    return actor.role == "village" and within(village, actor.region)
+    """Whether the actor may see the listing at all (listings.policy, facet LISTING)."""
+    return policy.may_see(actor, Facet.LISTING, listing.state, village)
 
 
 async def load(
@@ -81,14 +70,11 @@ async def load(
 
 
 def _require_village_owner(actor: Actor, visible: Visible) -> None:
-    if not can_act_for_village(actor, visible.village):
-        raise PermissionDenied("listing.not_your_village", "只能办理本村的委托事项")
+    policy.require_to(actor, Deed.ENTRUST, visible.village)
 
 
 def _require_reviewer(actor: Actor, visible: Visible) -> None:
-    actor.require("reviewer")
-    if not within(visible.village, actor.region):
-        raise PermissionDenied("listing.outside_jurisdiction", "该项目不在您的管辖范围内")
+    policy.require_to(actor, Deed.DECIDE, visible.village)
 
 
 def _check_terms(terms: Terms, category: str, settings: ExchangeSettings) -> None:
@@ -396,6 +382,7 @@ async def search(
         )
         query = query.where(inside | Listing.state.in_([s.value for s in PUBLIC]))
     rows = await session.execute(query.limit(filters.limit).offset(filters.offset))
+    # The query narrows by the policy's rules; the policy itself has the last word.
     return [
         Visible(listing, village) for listing, village in rows if can_view(actor, listing, village)
     ]

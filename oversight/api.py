@@ -11,15 +11,14 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from msgspec import Meta
 from sqlalchemy import func, select
 
-from core.accounts import within
-from core.errors import Conflict, InvalidInput
+from core.errors import InvalidInput
 from core.ledger import bundle as ledger_bundle
 from core.ledger import sequencer
 from core.ledger.models import LedgerEntry
 from core.web import PUBLIC, actor, allow, services
 from listings import policy
 from listings import service as listing_service
-from listings.policy import SEALED_PHASES, Facet
+from listings.policy import Facet
 from oversight import jobs, stats, views, warnings
 
 TEXT = "text/plain; charset=utf-8"
@@ -105,12 +104,8 @@ class LedgerController(Controller):
         async with svc.db.read() as session:
             visible = await listing_service.load(session, who, listing_id)
             state, village = visible.listing.state, visible.village
-            if within(village, who.region) and policy.phase_of(state) in SEALED_PHASES:
-                raise Conflict(
-                    "ledger_bundle.sealed",
-                    "竞价结束前不导出该项目的交易日志包（其中记录可将竞买号与竞买人对应）",
-                )
-            policy.require(who, Facet.LEDGER_BUNDLE, state, village)  # 404 outside jurisdiction
+            # 404 outside the jurisdiction; 409 inside until the auction ends.
+            policy.require(who, Facet.LEDGER_BUNDLE, state, village)
             uncovered = size is None and await _uncovered(session, subject)
         if uncovered:
             await sequencer.run(

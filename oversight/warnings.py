@@ -640,16 +640,16 @@ async def acknowledge(
 
 
 async def _visible(session: AsyncSession, actor: Actor, row: WarningRow) -> bool:
-    if actor.region is None or row.listing_id is None:
-        return actor.region is None
-    path = await session.scalar(
-        select(Region.path)
-        .join(Listing, Listing.village_id == Region.id)
-        .where(Listing.id == row.listing_id)
+    village = (
+        await session.scalar(
+            select(Region)
+            .join(Listing, Listing.village_id == Region.id)
+            .where(Listing.id == row.listing_id)
+        )
+        if row.listing_id is not None
+        else None
     )
-    return path is not None and (
-        path == actor.region.path or path.startswith(actor.region.path + "/")
-    )
+    return policy.is_inside(actor, village)
 
 
 async def search(
@@ -669,7 +669,7 @@ async def search(
         query = query.where(WarningRow.state == state)
     if listing_id is not None:
         query = query.where(WarningRow.listing_id == listing_id)
-    if actor.region is not None:
+    if actor.region is not None:  # policy.is_inside, as a query
         path = actor.region.path
         query = (
             query.join(Listing, Listing.id == WarningRow.listing_id)

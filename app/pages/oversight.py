@@ -12,7 +12,6 @@ from app.pages import queries
 from app.pages.common import PAGE_ERRORS, render
 from auction.models import Auction
 from contracts.deals import load_deal
-from core.accounts import within
 from core.errors import NotFound
 from core.web import actor, allow, services
 from listings import policy, service
@@ -75,7 +74,7 @@ class OversightPages(Controller):
             warnings=shown_warnings,
             warning_count=warning_count,
             api=set(queries.oversight_routes(request.app)),
-            deals=[r for r in deals if r.deal is not None and within(r.village, who.region)],
+            deals=[r for r in deals if r.deal is not None and policy.is_inside(who, r.village)],
         )
 
     @get("/listings/{listing_id:int}")

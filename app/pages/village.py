@@ -469,6 +469,6 @@ async def _manage(
 async def _own(session: Any, who: Actor, listing_id: int) -> service.Visible:
     """The listing if it is this village's (404 otherwise, like the API)."""
     visible = await service.load(session, who, listing_id)
-    if not service.can_act_for_village(who, visible.village):
+    if not policy.acts_for(who, visible.village):
         raise NotFound("listing.not_found", "挂牌项目不存在")
     return visible

@@ -8,7 +8,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from core.accounts import Actor, Region, User
-from listings.policy import SEALED_PHASES, Facet, Phase, may_see, phase_of
+from core.errors import Conflict, NotFound
+from listings.policy import (
+    SEALED_PHASES,
+    Action,
+    Facet,
+    Phase,
+    may_do,
+    may_see,
+    phase_of,
+    require,
+)
 from listings.rules import ListingState
 
 TOWN = "福建省/泉州市/泉州台商投资区/洛阳镇"
@@ -53,8 +63,48 @@ def test_every_listing_state_has_a_phase() -> None:
 @given(st.sampled_from(list(Facet)), st.sampled_from(list(Phase)))
 def test_outsiders_see_no_facet_beyond_the_public_count(facet: Facet, phase: Phase) -> None:
     for who in OUTSIDERS:
-        allowed = facet is Facet.REGISTRATION_COUNT and phase in (Phase.SEALED, Phase.ENDED)
+        allowed = (facet is Facet.REGISTRATION_COUNT and phase in (Phase.SEALED, Phase.ENDED)) or (
+            facet is Facet.LISTING and phase is not Phase.PREPARATION
+        )
         assert sees(who, facet, phase) is allowed, (who, facet, phase)
+
+
+@given(st.sampled_from([Facet.REGISTRATION, Facet.DEAL, Facet.CONTRACT]), st.sampled_from(Phase))
+def test_a_bidder_sees_what_is_theirs_and_nothing_of_others(facet: Facet, phase: Phase) -> None:
+    bidder = ACTORS["bidder"]
+    assert bidder is not None
+    state = STATE_OF[phase]
+    assert may_see(bidder, facet, state, VILLAGE, owner=bidder.id)
+    assert not may_see(bidder, facet, state, VILLAGE, owner=bidder.id + 1)
+    assert not may_see(None, facet, state, VILLAGE, owner=bidder.id)
+
+
+@pytest.mark.parametrize(
+    ("who", "action", "expected"),
+    [
+        ("own village", Action.ENTRUST, True),
+        ("other village", Action.ENTRUST, False),
+        ("reviewer inside", Action.ENTRUST, False),
+        ("reviewer inside", Action.DECIDE, True),
+        ("reviewer outside", Action.DECIDE, False),
+        ("regulator inside", Action.DECIDE, False),  # oversight watches; it does not decide
+        ("admin", Action.DECIDE, False),
+        ("bidder", Action.DECIDE, False),
+        ("anonymous", Action.ENTRUST, False),
+    ],
+)
+def test_who_may_act(who: str, action: Action, expected: bool) -> None:
+    assert may_do(ACTORS[who], action, VILLAGE) is expected
+
+
+def test_a_bundle_asked_for_too_early_is_sealed_not_missing() -> None:
+    with pytest.raises(Conflict) as sealed:
+        require(ACTORS["regulator inside"], Facet.LEDGER_BUNDLE, "auction", VILLAGE)
+    assert sealed.value.code == "ledger_bundle.sealed"
+    with pytest.raises(NotFound):
+        require(ACTORS["regulator outside"], Facet.LEDGER_BUNDLE, "auction", VILLAGE)
+    with pytest.raises(NotFound):  # others are not told that they would see it later
+        require(ACTORS["reviewer inside"], Facet.IDENTITIES, "auction", VILLAGE)
 
 
 @given(st.sampled_from(list(ACTORS)), st.sampled_from(sorted(SEALED_PHASES)))
@@ -85,6 +135,10 @@ def test_nobody_ties_a_number_to_a_person_before_the_end(who: str, phase: Phase)
         ("regulator inside", Facet.LEDGER_BUNDLE, Phase.ENDED, True),
         ("admin", Facet.TIMELINE, Phase.SEALED, True),
         ("bidder", Facet.DOCUMENTS, Phase.ENDED, False),
+        ("reviewer inside", Facet.LISTING, Phase.PREPARATION, True),
+        ("own village", Facet.LISTING, Phase.PREPARATION, True),
+        ("regulator inside", Facet.DEAL, Phase.ENDED, True),
+        ("reviewer outside", Facet.CONTRACT, Phase.ENDED, False),
     ],
 )
 def test_the_table_of_docs_security(who: str, facet: Facet, phase: Phase, expected: bool) -> None:
