@@ -12,7 +12,7 @@ import hmac
 import logging
 import time
 from collections import OrderedDict, defaultdict, deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -129,10 +129,13 @@ def token_of(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
     return connection.scope.get(_TOKEN)  # type: ignore[return-value]
 
 
-def allow(*roles: str) -> Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]:
-    """A guard admitting signed-in users of the given roles (any role if none given)."""
+def allow(
+    *roles: str,
+) -> Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], Awaitable[None]]:
+    """A guard admitting signed-in users of the given roles (any role if none given). Async,
+    because Litestar runs a synchronous guard in a worker thread on every request."""
 
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         current = actor(connection)
         if roles and current.role not in roles:
             raise PermissionDenied("auth.forbidden", "当前角色无权执行此操作")

@@ -38,7 +38,7 @@ from listings import policy, service
 from listings.api import MAX_UPLOAD, UploadTooLarge, listing_view
 from listings.documents import DocumentStore, check, safe_filename
 from listings.policy import Facet
-from listings.rules import EDITABLE, ListingState
+from listings.rules import EDITABLE, ListingState, ensure_editable
 from listings.schemas import ListingCreate, ListingUpdate
 
 Req = Request[Any, Any, Any]
@@ -352,6 +352,8 @@ class VillagePages(Controller):
         async with services(request).db.read() as session:
             visible = await _own(session, who, listing_id)
             settings = await exchange_settings.load(session)
+        # A form that could only fail is not offered: the terms are frozen once submitted.
+        ensure_editable(ListingState(visible.listing.state))
         return self._form(request, _form_from_listing(visible.listing), settings, visible.listing)
 
     @post("/listings/{listing_id:int}/edit", opt=FORM)
