@@ -3,6 +3,8 @@ that must hold for every role, region, phase and facet."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -143,3 +145,58 @@ def test_nobody_ties_a_number_to_a_person_before_the_end(who: str, phase: Phase)
 )
 def test_the_table_of_docs_security(who: str, facet: Facet, phase: Phase, expected: bool) -> None:
     assert sees(who, facet, phase) is expected
+
+
+#: The columns of the table in docs/security.md §3.
+COLUMNS = {
+    "anonymous": ("anonymous", None),
+    "bidder (own)": ("bidder", 1),
+    "bidder (other)": ("bidder", 2),
+    "village (own)": ("own village", None),
+    "village (other)": ("other village", None),
+    "reviewer in": ("reviewer inside", None),
+    "reviewer out": ("reviewer outside", None),
+    "regulator in": ("regulator inside", None),
+    "regulator out": ("regulator outside", None),
+    "admin": ("admin", None),
+}
+LETTERS = {Phase.PREPARATION: "P", Phase.REGISTRATION: "R", Phase.SEALED: "S", Phase.ENDED: "E"}
+
+
+def policy_table() -> str:
+    """docs/security.md §3 as the policy decides it: in which phases each may see each facet."""
+    lines = [
+        "| facet | " + " | ".join(COLUMNS) + " |",
+        "|---" * (len(COLUMNS) + 1) + "|",
+    ]
+    for facet in Facet:
+        cells = []
+        for who, owner in COLUMNS.values():
+            phases = [
+                letter
+                for phase, letter in LETTERS.items()
+                if may_see(ACTORS[who], facet, STATE_OF[phase], VILLAGE, owner=owner)
+            ]
+            cells.append(" ".join(phases) or "·")
+        lines.append(f"| {facet.value} | " + " | ".join(cells) + " |")
+    lines.append(
+        "| *do: "
+        + " / ".join(a.value for a in Action)
+        + "* | "
+        + " | ".join(
+            " / ".join("✓" if may_do(ACTORS[who], a, VILLAGE) else "·" for a in Action)
+            for who, _ in COLUMNS.values()
+        )
+        + " |"
+    )
+    return "\n".join(lines)
+
+
+def test_the_table_in_the_docs_is_the_policy() -> None:
+    docs = (Path(__file__).resolve().parents[2] / "docs/security.md").read_text()
+    start, end = "<!-- policy-table -->\n", "\n<!-- /policy-table -->"
+    assert start in docs and end in docs, "docs/security.md lost its policy table markers"
+    shown = docs.split(start, 1)[1].split(end, 1)[0]
+    assert shown == policy_table(), (
+        "docs/security.md §3 differs from the policy; it should be:\n" + policy_table()
+    )
