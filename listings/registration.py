@@ -172,11 +172,12 @@ async def proof_attachable(
 ) -> Registration:
     """The bidder's own registration, if a proof may still be attached (checked before the
     file touches the disk)."""
-    registration = await load_registration(session, actor, registration_id, lock=True)
-    if registration.bidder_id != actor.id:
+    unlocked = await load_registration(session, actor, registration_id)
+    if unlocked.bidder_id != actor.id:
         raise NotFound("registration.not_found", "报名记录不存在")
-    listing = await session.get(Listing, registration.listing_id)
-    assert listing is not None
+    # The listing row first, then the registration: the order registration close uses.
+    listing = (await load(session, actor, unlocked.listing_id, lock=True)).listing
+    registration = await load_registration(session, actor, registration_id, lock=True)
     if registration.state not in (RegState.PENDING_DEPOSIT, RegState.DEPOSIT_PAID) or (
         listing.state != ListingState.ANNOUNCED
     ):

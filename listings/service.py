@@ -277,6 +277,7 @@ ANNOUNCED_RULES = (
     "min_qualified_bidders",
     "single_bidder_policy",
     "single_bidder_extension_working_days",
+    "notice_period_working_days",  # for the record: the announcement's timetable applied it
 )
 
 #: Rules the terms of a listing may set for itself, over the exchange's.

@@ -241,7 +241,7 @@ async def test_the_rules_are_fixed_at_announcement(exchange: Exchange) -> None:
     public = Browser(exchange)
     html = await public.get(f"/listings/{listing_id}")
     await public.close()
-    assert "竞价须知" in html and "重新计时 300 秒" in html
+    assert "竞价须知" in html and "重新计时 300 秒" in html and "公告期不少于" in html
     await sign_up_and_qualify(exchange.http, reviewer, listing_id, 2)
     # The administrator changes the rules while the listing is announced: not for this one.
     await admin.ok(
