@@ -35,7 +35,9 @@ def _cmd_run(config: Config, args: argparse.Namespace) -> int:
         from app.demo import seed
 
         asyncio.run(seed(config))
-    # Behind nginx the client address comes from X-Forwarded-For, trusted from loopback only.
+    # Behind nginx the client address comes from X-Forwarded-For, trusted from the configured
+    # proxies only (deploy/local-up: loopback); the embedded profile trusts nobody's header.
+    trusted = [p.strip() for p in config.trusted_proxies.split(",") if p.strip()]
     uvicorn.run(
         create_app(config),
         host=args.host,
@@ -45,11 +47,16 @@ def _cmd_run(config: Config, args: argparse.Namespace) -> int:
         # Room frames are a few hundred bytes: deflating each costs both ends more CPU than
         # the bytes it saves.
         ws_per_message_deflate=False,
+        # The largest legitimate client frame is a bid: a 15 MB frame is refused unread.
+        ws_max_size=config.ws_max_frame_bytes,
+        # A peer that stops answering protocol pings is dropped (idle timeout).
+        ws_ping_interval=20,
+        ws_ping_timeout=20,
         # One log line per request costs the worker more than many requests do; nginx keeps
         # the access log in the production profile (RURALX_ACCESS_LOG=1 turns this one on).
         access_log=config.access_log,
-        proxy_headers=True,
-        forwarded_allow_ips="127.0.0.1",
+        proxy_headers=bool(trusted),
+        forwarded_allow_ips=trusted or None,
     )
     return 0
 
@@ -122,6 +129,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # Whatever the exchange writes (the SQLite database, documents, keys, contracts) holds ID
+    # numbers, phones and password hashes: readable by its own user only.
+    os.umask(0o077)
     config = Config.from_env()
     try:
         return int(args.func(config, args))

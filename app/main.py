@@ -21,7 +21,7 @@ from sqlalchemy import text
 from app import pages, scheduler
 from auction.api import AuctionController
 from auction.book import BidBook
-from auction.live import Hub, room
+from auction.live import Admission, Hub, room
 from auction.snapshots import Snapshots
 from auction.timers import advance_due
 from contracts import api as contracts_api
@@ -31,6 +31,8 @@ from core.api import AuthController, BidderController, SettingsController
 from core.clock import Clock, ControlledClock, SystemClock
 from core.config import Config
 from core.db import Database
+from core.headers import SecurityHeaders
+from core.hygiene import InputHygiene
 from core.web import (
     EXCEPTION_HANDLERS,
     PUBLIC,
@@ -38,8 +40,8 @@ from core.web import (
     RateLimiter,
     Services,
     SignInCache,
+    checked_body,
     declares_access,
-    strict_json_body,
 )
 from listings.api import ListingController, PaymentController, RegistrationController
 from oversight import api as oversight_api
@@ -107,6 +109,7 @@ def wire(app: Litestar, svc: Services) -> None:
     app.state.bids = BidBook(svc.db, svc.clock, hub.publish, on_deal=[on_deal])
     app.state.snapshots = Snapshots(hub, svc.db, svc.now)
     app.state.bid_limiter = RateLimiter(config.bids_per_second, 1)
+    app.state.admission = Admission(config.ws_connections_per_address)
 
 
 def create_app(
@@ -166,9 +169,10 @@ def create_app(
         ],
         template_config=TemplateConfig(directory=APP_DIR / "templates", engine=JinjaTemplateEngine),
         lifespan=[lifespan],
-        middleware=[AuthMiddleware()],
+        middleware=[SecurityHeaders(), InputHygiene(), AuthMiddleware()],
         exception_handlers=EXCEPTION_HANDLERS,
-        before_request=strict_json_body,  # exact JSON integers for money, on every route
+        # No control characters in any text; exact JSON integers for money, on every route.
+        before_request=checked_body,
         request_max_body_size=config.max_json_bytes,
         openapi_config=OpenAPIConfig(
             title="ruralx 农村产权流转交易平台", version="1", path="/schema"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from alembic import command
@@ -19,11 +20,20 @@ def alembic_config(database_url: str) -> AlembicConfig:
 
 
 def upgrade(database_url: str) -> None:
-    if database_url.startswith("sqlite"):
-        path = database_url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+    path = sqlite_path(database_url)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Private from the start (and made private if an older version left it readable).
+        os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+        os.chmod(path, 0o600)
     command.upgrade(alembic_config(database_url), "head")
+
+
+def sqlite_path(database_url: str) -> Path | None:
+    if not database_url.startswith("sqlite"):
+        return None
+    path = database_url.split("///", 1)[-1]
+    return Path(path) if path and path != ":memory:" else None
 
 
 def revision(database_url: str, message: str) -> None:

@@ -40,6 +40,8 @@ CLOSE_SLOW = 4008  # fell behind: reconnect with last_seq
 CLOSE_NOT_FOUND = 4404
 CLOSE_BAD_HELLO = 4400
 CLOSE_AUTH = 4401
+CLOSE_FLOOD = 4029  # more frames than a person sends: docs/security.md §7
+CLOSE_CROWDED = 4030  # too many rooms open from one address on this worker
 QUEUE_LIMIT = 512
 
 
@@ -173,15 +175,15 @@ class Hub:
 
 
 class Hello(msgspec.Struct):
-    type: str
-    token: str | None = None
-    last_seq: int | None = None
+    type: Annotated[str, msgspec.Meta(max_length=16)]
+    token: Annotated[str, msgspec.Meta(max_length=128)] | None = None
+    last_seq: Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)] | None = None
 
 
 class ClientFrame(msgspec.Struct):
     """A client frame, with the same bounds as the HTTP bid body (auction/api.py)."""
 
-    type: str
+    type: Annotated[str, msgspec.Meta(max_length=16)]
     ref: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
     amount_fen: Annotated[int, msgspec.Meta(ge=1, le=10**13)] | None = None
     based_on_seq: Annotated[int, msgspec.Meta(ge=0, le=2**31 - 1)] | None = None
@@ -208,9 +210,59 @@ class _Session:
             self.last_sent = seq
 
 
+class Admission:
+    """Open rooms per client address on this worker, up to a limit (nginx limits them
+    across workers): one address cannot hold thousands of sockets and their queues."""
+
+    def __init__(self, per_address: int) -> None:
+        self.per_address = per_address
+        self.open: dict[str, int] = {}
+
+    @contextlib.contextmanager
+    def admit(self, address: str) -> Any:
+        if self.open.get(address, 0) >= self.per_address:
+            yield False
+            return
+        self.open[address] = self.open.get(address, 0) + 1
+        try:
+            yield True
+        finally:
+            left = self.open[address] - 1
+            if left:
+                self.open[address] = left
+            else:
+                del self.open[address]
+
+
+class FrameBudget:
+    """A token bucket of client frames per connection: `rate` a second, bursts of twice."""
+
+    def __init__(self, rate: int, clock: Callable[[], float]) -> None:
+        self.rate, self.capacity, self.clock = rate, 2 * rate, clock
+        self.tokens, self.at = float(self.capacity), clock()
+
+    def spend(self) -> bool:
+        now = self.clock()
+        self.tokens = min(self.capacity, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
 @websocket("/ws/auctions/{listing_id:int}", opt=PUBLIC)
 async def room(socket: WebSocket[Any, Any, Any], listing_id: FromPath[int]) -> None:
-    await socket.accept()
+    admission: Admission = socket.app.state.admission
+    with admission.admit(client_ip(socket) or "-") as admitted:
+        await socket.accept()
+        if not admitted:
+            await socket.close(CLOSE_CROWDED, "同一地址打开的连接过多，请关闭多余页面")
+            return
+        await _room(socket, listing_id)
+
+
+async def _room(socket: WebSocket[Any, Any, Any], listing_id: int) -> None:
     svc = services(socket)
     hub: Hub = socket.app.state.hub
     try:
@@ -311,9 +363,14 @@ async def _serve(conn: _Session, watcher: Watcher, svc: Any) -> None:
 async def _read(conn: _Session, svc: Any) -> None:
     bids: book.BidBook = conn.socket.app.state.bids
     limiter: RateLimiter = conn.socket.app.state.bid_limiter
+    budget = FrameBudget(svc.config.ws_messages_per_second, asyncio.get_running_loop().time)
     while True:
+        raw = await conn.socket.receive_text()
+        if not budget.spend():
+            await conn.socket.close(CLOSE_FLOOD, "消息过于频繁，连接已关闭")
+            return
         try:
-            frame = msgspec.json.decode(await conn.socket.receive_text(), type=ClientFrame)
+            frame = msgspec.json.decode(raw, type=ClientFrame)
         except (msgspec.DecodeError, msgspec.ValidationError):
             await conn.send({"type": "error", "code": "request.invalid", "message": "消息格式有误"})
             continue

@@ -19,6 +19,7 @@ from core.web import (
     cleared_session_cookies,
     client_ip,
     csrf_token,
+    require_same_origin,
     services,
     session_cookies,
     sign_in,
@@ -63,6 +64,7 @@ class AuthController(Controller):
         self, request: Request[Any, Any, Any], data: JSONBody[LoginBody]
     ) -> Response[Any]:
         svc = services(request)
+        require_same_origin(request)
         token, user = await sign_in(request, data.username, data.password)
         async with svc.db.read() as session:
             region = await region_of(session, user)

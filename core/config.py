@@ -49,6 +49,18 @@ class Config:
     argon2_memory_kib: int = 64 * 1024
     #: Bids one bidder may send to one auction per second before `rate_limited`.
     bids_per_second: int = 5
+    #: Largest websocket frame a client may send (a bid is about 150 bytes); larger ones end
+    #: the connection (1009) before their payload is read.
+    ws_max_frame_bytes: int = 4096
+    #: Frames one websocket may send per second (bursts of twice as many) before it is
+    #: closed with 4029; a bidder sends a bid or a clock ping now and then.
+    ws_messages_per_second: int = 20
+    #: Open websockets per client address and worker (nginx limits them across workers).
+    #: Villages share addresses behind carrier NAT, so this is generous.
+    ws_connections_per_address: int = 200
+    #: Proxies whose X-Forwarded-For names the client (comma-separated addresses); empty:
+    #: the connection's own address, whoever claims otherwise (the embedded profile).
+    trusted_proxies: str = ""
     #: How often the in-process scheduler looks for due work (registration close, timers).
     scheduler_interval_ms: int = 500
     #: How often the oversight jobs (log sequencing, facts, warnings) run: they work in

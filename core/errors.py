@@ -43,6 +43,11 @@ class NotFound(DomainError):
     title = "未找到"
 
 
+class UnsupportedMediaType(DomainError):
+    status = 415
+    title = "不支持的内容类型"
+
+
 class Conflict(DomainError):
     status = 409
     title = "状态冲突"

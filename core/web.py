@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import msgspec
 from litestar import Request, Response
@@ -27,11 +28,18 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
+from core import hygiene
 from core.accounts import Actor, Passwords, User, login, logout, signed_in, token_hash
 from core.clock import Clock
 from core.config import Config
 from core.db import Database
-from core.errors import DomainError, NotAuthenticated, PermissionDenied, TooManyRequests
+from core.errors import (
+    DomainError,
+    NotAuthenticated,
+    PermissionDenied,
+    TooManyRequests,
+    UnsupportedMediaType,
+)
 
 log = logging.getLogger("ruralx.web")
 
@@ -215,8 +223,15 @@ def _check_csrf(scope: Scope, request: Request[Any, Any, Any], secret: str, toke
         raise PermissionDenied("auth.csrf", "页面已过期，请刷新后重试")
 
 
+async def checked_body(request: Request[Any, Any, Any]) -> None:
+    """The app's `before_request` hook: no control characters in any body's text
+    (core/hygiene.py), and exact JSON for typed bodies (`strict_json_body`)."""
+    await hygiene.check_body(request)
+    await strict_json_body(request)
+
+
 async def strict_json_body(request: Request[Any, Any, Any]) -> None:
-    """A `before_request` hook: decode a Struct-typed JSON body strictly before Litestar does.
+    """Decode a Struct-typed JSON body strictly before Litestar does.
 
     Litestar converts request data leniently ("1200000" → 1200000, 1200000.0 → 1200000,
     a unix number → datetime); money and counts on the wire must be exact JSON integers.
@@ -226,6 +241,13 @@ async def strict_json_body(request: Request[Any, Any, Any]) -> None:
     target = field.annotation if field is not None else None
     if not (isinstance(target, type) and issubclass(target, msgspec.Struct)):
         return
+    # A JSON endpoint takes JSON only: a cross-site form can send text/plain or form encodings
+    # without a preflight, never application/json (login CSRF, docs/security.md §7).
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media != "application/json":
+        raise UnsupportedMediaType(
+            "request.unsupported_media_type", "请以 application/json 格式提交数据"
+        )
     try:
         msgspec.json.decode(await request.body(), type=target)
     except msgspec.ValidationError as exc:
@@ -234,6 +256,17 @@ async def strict_json_body(request: Request[Any, Any, Any]) -> None:
         ) from None
     except msgspec.DecodeError:
         return  # malformed JSON: Litestar's own decoding answers it
+
+
+def require_same_origin(request: Request[Any, Any, Any]) -> None:
+    """A browser names the page a request comes from (`Origin`); a sign-in sent from another
+    site's page is refused. Clients that are not browsers send no `Origin`."""
+    origin = request.headers.get("origin")
+    if origin is None:
+        return
+    host = request.headers.get("host", "")
+    if origin == "null" or urlsplit(origin).netloc.lower() != host.lower():
+        raise PermissionDenied("auth.cross_origin", "请从本站页面登录")
 
 
 async def sign_in(
@@ -313,7 +346,10 @@ def problem(status: int, code: str, detail: str, title: str = "", **extra: Any) 
 
 
 def _problem_response(exc: DomainError) -> Response[Any]:
-    return problem(exc.status, exc.code, exc.message, exc.title, **exc.extra)
+    response = problem(exc.status, exc.code, exc.message, exc.title, **exc.extra)
+    if "retry_after" in exc.extra:  # what a client or proxy acts on (RFC 9110 §10.2.3)
+        response.headers["Retry-After"] = str(exc.extra["retry_after"])
+    return response
 
 
 def domain_error_handler(_: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:

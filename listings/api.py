@@ -485,7 +485,12 @@ class RegistrationController(Controller):
         answer = await _idempotent_payment(
             request,
             lambda session: reg.confirm_manually(
-                session, actor(request), registration_id, data, svc.now()
+                session,
+                actor(request),
+                registration_id,
+                data,
+                svc.now(),
+                secret=svc.config.secret_key,
             ),
             data.bank_txn_id,
         )
@@ -510,7 +515,13 @@ class PaymentController(Controller):
         answer = await _idempotent_payment(
             request,
             lambda session: reg.record_payment(
-                session, body, reference=body.reference, source="bank", actor="bank", now=svc.now()
+                session,
+                body,
+                reference=body.reference,
+                source="bank",
+                actor="bank",
+                now=svc.now(),
+                secret=svc.config.secret_key,
             ),
             body.bank_txn_id,
         )

@@ -281,8 +281,10 @@ async def record_payment(
     source: str,
     actor: str,
     now: datetime,
+    secret: str,
 ) -> PaymentAnswer:
-    """Apply one deposit payment once; every payment is kept, accepted or not (for refunds)."""
+    """Apply one deposit payment once; every payment is kept, accepted or not (for refunds).
+    `secret` keys the digest of the payer's account in the log (`payer_account_digest`)."""
     earlier = await session.scalar(select(Payment).where(Payment.bank_txn_id == body.bank_txn_id))
     if earlier is not None:
         return PaymentAnswer(earlier.response_status, earlier.response)
@@ -346,8 +348,9 @@ async def record_payment(
         "reference": reference,
         "source": source,
         "payment_id": payment.id,
-        # The account number itself stays in the payments table; the log proves which.
-        "payer_account_sha256": hashlib.sha256(body.payer_account.encode()).hexdigest()
+        # The account number itself stays in the payments table; the log proves which, to
+        # whoever holds the key (a bare hash of a bank account number is easily reversed).
+        "payer_account_hmac": payer_account_digest(secret, body.payer_account)
         if body.payer_account
         else None,
     }
@@ -390,8 +393,20 @@ async def _payment_problem(
     return None
 
 
+def payer_account_digest(secret: str, account: str) -> str:
+    """HMAC-SHA256 of a payer's account number under a key derived from the exchange secret."""
+    key = hmac.new(secret.encode(), b"payer-account", hashlib.sha256).digest()
+    return hmac.new(key, account.encode(), hashlib.sha256).hexdigest()
+
+
 async def confirm_manually(
-    session: AsyncSession, actor: Actor, registration_id: int, body: ManualDeposit, now: datetime
+    session: AsyncSession,
+    actor: Actor,
+    registration_id: int,
+    body: ManualDeposit,
+    now: datetime,
+    *,
+    secret: str,
 ) -> PaymentAnswer:
     actor.require("reviewer")
     registration = await load_registration(session, actor, registration_id)
@@ -402,6 +417,7 @@ async def confirm_manually(
         source="staff",
         actor=actor.name,
         now=now,
+        secret=secret,
     )
 
 

@@ -191,7 +191,9 @@ class ReviewPages(Controller):
                 note=form.values["note"][:500],
             )
             async with svc.db.write() as session:
-                answer = await reg.confirm_manually(session, who, registration_id, body, svc.now())
+                answer = await reg.confirm_manually(
+                    session, who, registration_id, body, svc.now(), secret=svc.config.secret_key
+                )
         except DomainError as exc:
             form.fail(exc)
             return await _page(request, listing_id, {key: form}, exc.status)

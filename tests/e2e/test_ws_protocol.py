@@ -74,3 +74,60 @@ async def test_live_protocol_edges(tmp_path: Path) -> None:
             assert closed.value.rcvd is not None and closed.value.rcvd.code == 4400
         for room in (watcher, bidder):
             await room.close()
+
+
+async def closed_with(raw: websockets.ClientConnection) -> int | None:
+    """Read until the server closes; the close code it sent."""
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        while True:
+            await raw.recv()
+    return closed.value.rcvd.code if closed.value.rcvd is not None else None
+
+
+async def test_the_room_has_limits_on_every_door(tmp_path: Path) -> None:
+    """docs/security.md §7: frame size, frame rate, bounded numbers, sockets per address."""
+    async with live_exchange(
+        tmp_path,
+        redis=None,
+        workers=1,
+        RURALX_WS_CONNECTIONS_PER_ADDRESS="4",
+        RURALX_WS_MESSAGES_PER_SECOND="5",
+    ) as ex:
+        listing_id, (a, _), _ = await ex.running_auction(bidders=2)
+        url = f"{ex.servers[0].base_url.replace('http', 'ws')}/ws/auctions/{listing_id}"
+        bidder = await ex.room(listing_id, a.token).connect()  # a legitimate bidder, first
+
+        # A frame far larger than any bid is refused unread (1009), the server carries on.
+        async with websockets.connect(url, max_size=2**20) as raw:
+            await raw.send(json.dumps({"type": "hello"}))
+            await raw.recv()  # the snapshot
+            await raw.send("x" * 100_000)
+            assert await closed_with(raw) == 1009
+
+        # A flood of pings: the connection is closed with 4029, not answered 20,000 times.
+        async with websockets.connect(url) as raw:
+            await raw.send(json.dumps({"type": "hello"}))
+            await raw.recv()
+            for i in range(200):
+                try:
+                    await raw.send(json.dumps({"type": "ping", "t": i}))
+                except websockets.ConnectionClosed:
+                    break
+            assert await closed_with(raw) == 4029
+
+        # Numbers past 64 bits in hello are a bad hello (4400), not a server error (4500).
+        async with websockets.connect(url) as raw:
+            await raw.send(json.dumps({"type": "hello", "last_seq": 2**70}))
+            assert await closed_with(raw) == 4400
+
+        # Sockets per address: the bidder holds one, three more fit, the fifth is turned away.
+        extra = [await websockets.connect(url) for _ in range(3)]
+        async with websockets.connect(url) as raw:
+            assert await closed_with(raw) == 4030
+        for socket in extra:
+            await socket.close()
+
+        # Through all of it the legitimate bidder is answered.
+        reply = await bidder.bid(1_224_000)
+        assert reply["type"] == "accepted", reply
+        await bidder.close()

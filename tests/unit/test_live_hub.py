@@ -12,7 +12,17 @@ import msgspec
 import pytest
 
 from auction import live
-from auction.live import CLOSE_SLOW, QUEUE_LIMIT, ClientFrame, Hub, Watcher, _serve, _Session
+from auction.live import (
+    CLOSE_SLOW,
+    QUEUE_LIMIT,
+    Admission,
+    ClientFrame,
+    FrameBudget,
+    Hub,
+    Watcher,
+    _serve,
+    _Session,
+)
 
 
 async def drain(watcher: Watcher, n: int) -> list[tuple[int, str]]:
@@ -101,7 +111,7 @@ async def test_a_watcher_that_falls_behind_is_closed_with_4008() -> None:
     socket = StuckSocket()
     watcher = Watcher()
     session = _Session(socket, 1, None)  # type: ignore[arg-type]
-    svc: Any = SimpleNamespace()
+    svc: Any = SimpleNamespace(config=SimpleNamespace(ws_messages_per_second=20))
     serving = asyncio.create_task(_serve(session, watcher, svc))
     for seq in range(1, QUEUE_LIMIT + 3):
         watcher.offer(seq, json.dumps({"type": "bid", "seq": seq}))
@@ -130,3 +140,25 @@ def test_bid_frames_are_bounded_like_the_http_body() -> None:
     ):
         with pytest.raises(msgspec.ValidationError):
             msgspec.json.decode(bad, type=ClientFrame)
+
+
+def test_the_frame_budget_allows_bursts_and_refills_at_its_rate() -> None:
+    now = [0.0]
+    budget = FrameBudget(5, lambda: now[0])
+    assert [budget.spend() for _ in range(11)] == [True] * 10 + [False]
+    now[0] += 0.2  # one frame's worth
+    assert budget.spend() and not budget.spend()
+    now[0] += 100  # never more than the burst
+    assert sum(budget.spend() for _ in range(20)) == 10
+
+
+def test_admission_counts_rooms_per_address_and_forgets_closed_ones() -> None:
+    admission = Admission(2)
+    with (
+        admission.admit("a") as first,
+        admission.admit("a") as second,
+        admission.admit("a") as third,
+        admission.admit("b") as other,
+    ):
+        assert (first, second, third, other) == (True, True, False, True)
+    assert admission.open == {}
