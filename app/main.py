@@ -27,6 +27,7 @@ from auction.timers import advance_due
 from contracts import api as contracts_api
 from contracts.hooks import on_deal
 from core.accounts import Passwords
+from core.accounts.throttle import Budget, Throttle
 from core.api import AuthController, BidderController, SettingsController
 from core.clock import Clock, ControlledClock, SystemClock
 from core.config import Config
@@ -84,15 +85,34 @@ async def readyz(state: State) -> dict[str, str]:
 log = logging.getLogger("ruralx.main")
 
 
+def budgets(config: Config) -> dict[str, Budget]:
+    """How many failures each kind of throttle key allows (core/accounts/throttle.py)."""
+    free = config.login_free_failures
+    return {
+        "login": Budget(free),  # an account, from one address
+        "login-ip": Budget(4 * free),  # an address, whatever the account
+        "sign": Budget(free),  # the contract-signing password of one signer
+        "signup": Budget(
+            config.signups_per_address,
+            first_delay=timedelta(seconds=30),
+            longest_delay=timedelta(hours=1),
+            forget=timedelta(days=1),
+        ),
+    }
+
+
 def build_services(config: Config, clock: Clock | None = None) -> Services:
     if config.test_clock_file and clock is None:
         log.warning("server time is read from the test clock %s", config.test_clock_file)
+    db = Database(config.database_url, pool_size=config.db_pool_size)
+    clock = clock or (
+        ControlledClock(config.test_clock_file) if config.test_clock_file else SystemClock()
+    )
     return Services(
         config=config,
-        db=Database(config.database_url, pool_size=config.db_pool_size),
-        clock=clock
-        or (ControlledClock(config.test_clock_file) if config.test_clock_file else SystemClock()),
-        login_limiter=RateLimiter(config.login_attempts_per_minute, 60),
+        db=db,
+        clock=clock,
+        throttle=Throttle(db, clock, budgets(config)),
         passwords=Passwords(time_cost=config.argon2_time_cost, memory_kib=config.argon2_memory_kib),
         sign_ins=SignInCache(config.sign_in_cache_seconds),
     )

@@ -72,7 +72,8 @@ def workers(database_url: str, workdir: Path, n: int, **extra: str) -> Iterator[
         database_url,
         workdir / "data",
         RURALX_BIDS_PER_SECOND="100000",
-        RURALX_LOGIN_ATTEMPTS_PER_MINUTE="100000",
+        RURALX_LOGIN_FREE_FAILURES="100000",
+        RURALX_SIGNUPS_PER_ADDRESS="100000",
         # The load comes from one address and bids as fast as answers come back.
         RURALX_WS_MESSAGES_PER_SECOND="1000000",
         RURALX_WS_CONNECTIONS_PER_ADDRESS="100000",

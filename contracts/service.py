@@ -491,11 +491,12 @@ async def sign(
         access = await load(session, who, contract_id)
         role = _signing_role(access)
     contract = access.contract
-    limiter_key = f"contract-sign:{who.id}"
-    svc.login_limiter.check(limiter_key)
+    throttle_key = f"sign:{who.id}"
+    await svc.throttle.check(throttle_key)
     if not await asyncio.to_thread(svc.passwords.check, who.user.password_hash, password):
-        svc.login_limiter.record(limiter_key)
+        await svc.throttle.failed(throttle_key)
         raise PermissionDenied("contract.password_incorrect", "密码不正确，合同未签署")
+    await svc.throttle.cleared(throttle_key)
     auth = await authority(svc.config, now)
     organisation = f"{access.village.name}集体经济组织" if role == VILLAGE else None
     credentials, cert_row = await _credentials(svc, who, auth, organisation, now)

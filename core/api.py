@@ -17,7 +17,7 @@ from core.web import (
     actor,
     allow,
     cleared_session_cookies,
-    client_ip,
+    count_sign_up,
     csrf_token,
     require_same_origin,
     services,
@@ -99,7 +99,7 @@ class BidderController(Controller):
         self, request: Request[Any, Any, Any], data: JSONBody[BidderSignUp]
     ) -> dict[str, Any]:
         svc = services(request)
-        svc.login_limiter.hit(f"signup-ip:{client_ip(request) or '-'}")
+        await count_sign_up(request)
         async with svc.db.write() as session:
             user = await sign_up_bidder(
                 session,

@@ -42,8 +42,12 @@ class Config:
     #: Largest JSON body accepted; uploads have their own limit.
     max_json_bytes: int = 64 * 1024
     max_upload_bytes: int = 10 * 1024 * 1024
-    #: Login attempts allowed per username and per client address within a minute.
-    login_attempts_per_minute: int = 10
+    #: Failed sign-ins allowed per account and client address before each further attempt
+    #: waits, doubling from 2 s up to 5 minutes (four times as many per address, for any
+    #: account); the contract-signing password the same per signer. core/accounts/throttle.py.
+    login_free_failures: int = 5
+    #: Sign-ups per client address before each further one waits (30 s doubling, up to 1 h).
+    signups_per_address: int = 10
     #: argon2id cost of new password hashes (RFC 9106: t=3, m=64 MiB); lower only for tests.
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 64 * 1024

@@ -30,6 +30,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 
 from core import hygiene
 from core.accounts import Actor, Passwords, User, login, logout, signed_in, token_hash
+from core.accounts.throttle import Throttle
 from core.clock import Clock
 from core.config import Config
 from core.db import Database
@@ -61,7 +62,7 @@ class Services:
     config: Config
     db: Database
     clock: Clock
-    login_limiter: RateLimiter
+    throttle: Throttle
     passwords: Passwords
     sign_ins: SignInCache
 
@@ -258,6 +259,15 @@ async def strict_json_body(request: Request[Any, Any, Any]) -> None:
         return  # malformed JSON: Litestar's own decoding answers it
 
 
+async def count_sign_up(request: Request[Any, Any, Any]) -> None:
+    """Every sign-up from an address counts: whether a phone number already has an account
+    (409) can be learnt only at the pace the throttle allows, accounts made only as fast."""
+    svc = services(request)
+    key = f"signup:{client_ip(request) or '-'}"
+    await svc.throttle.check(key)
+    await svc.throttle.failed(key)
+
+
 def require_same_origin(request: Request[Any, Any, Any]) -> None:
     """A browser names the page a request comes from (`Origin`); a sign-in sent from another
     site's page is refused. Clients that are not browsers send no `Origin`."""
@@ -272,15 +282,18 @@ def require_same_origin(request: Request[Any, Any, Any]) -> None:
 async def sign_in(
     request: Request[Any, Any, Any], username: str, password: str
 ) -> tuple[str, User]:
-    """Log in (API and login page alike), rate limited per username and per address.
+    """Log in (API and login page alike), slowed down per account and address and per
+    address (core/accounts/throttle.py): never locked, so a stranger's failures cannot keep
+    the owner out.
 
-    Failed attempts count against both keys; success clears the username's count only, so a
-    guesser's successes elsewhere buy no more tries from the same address.
+    Failures count against both keys; success clears the account's count at that address
+    only, so a guesser's successes elsewhere buy no more tries from the same address.
     """
     svc = services(request)
     ip = client_ip(request) or "-"
-    keys = (f"user:{username}", f"ip:{ip}")
-    svc.login_limiter.check(*keys)
+    account = f"login:{username.lower()[:64]}@{ip}"
+    keys = (account, f"login-ip:{ip}")
+    await svc.throttle.check(*keys)
     try:
         async with svc.db.write() as session:
             token, user = await login(
@@ -294,9 +307,9 @@ async def sign_in(
                 passwords=svc.passwords,
             )
     except NotAuthenticated:
-        svc.login_limiter.record(*keys)
+        await svc.throttle.failed(*keys)
         raise
-    svc.login_limiter.reset(f"user:{username}")
+    await svc.throttle.cleared(account)
     return token, user
 
 

@@ -73,7 +73,8 @@ def server_env(
             "PYTHONUNBUFFERED": "1",
             "RURALX_BIDS_PER_SECOND": "100",
             # Many sign-ups and sign-ins from 127.0.0.1 a minute; the limits have their own tests.
-            "RURALX_LOGIN_ATTEMPTS_PER_MINUTE": "1000",
+            "RURALX_LOGIN_FREE_FAILURES": "1000",
+            "RURALX_SIGNUPS_PER_ADDRESS": "100000",
             "RURALX_ARGON2_TIME_COST": "1",
             "RURALX_ARGON2_MEMORY_KIB": "1024",
         }

@@ -41,6 +41,7 @@ from core.web import (
     allow,
     cleared_session_cookies,
     client_ip,
+    count_sign_up,
     services,
     session_cookies,
     sign_in,
@@ -380,7 +381,7 @@ class PublicPages(Controller):
             )
         svc = services(request)
         try:
-            svc.login_limiter.hit(f"signup-ip:{client_ip(request) or '-'}")
+            await count_sign_up(request)
             async with svc.db.write() as session:
                 await sign_up_bidder(
                     session,

@@ -13,9 +13,10 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from app.main import create_app
+from app.main import build_services, create_app
 from core.accounts import NewUser, Region, add_user
 from core.config import Config
+from core.errors import TooManyRequests
 from core.ids import mask_id_number, mask_name
 from core.ledger import LedgerEntry
 from core.web import PUBLIC
@@ -567,10 +568,11 @@ class Limited:
 
 @pytest.fixture
 def low_login_limit(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make the `exchange` fixture allow only 3 login attempts a minute."""
+    """Make the `exchange` fixture allow 3 free failed sign-ins per account and address
+    (12 per address)."""
 
     def config(**values: Any) -> Config:
-        return Config(**{**values, "login_attempts_per_minute": 3})
+        return Config(**{**values, "login_free_failures": 3})
 
     monkeypatch.setattr(integration_conftest, "Config", config)
 
@@ -578,7 +580,7 @@ def low_login_limit(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 async def limited(low_login_limit: None, exchange: Exchange) -> AsyncIterator[Limited]:
     """`exchange` with the low limit, and clients from two addresses."""
-    assert exchange.services.login_limiter.limit == 3
+    assert exchange.services.throttle.budgets["login"].free == 3
     transports = [
         httpx.ASGITransport(app=exchange.app, client=(ip, 1000)) for ip in ("10.0.0.1", "10.0.0.2")
     ]
@@ -597,40 +599,61 @@ async def attempt(http: Http, username: str, password: str) -> httpx.Response:
     return response
 
 
-async def test_login_is_rate_limited_per_user(limited: Limited) -> None:
-    one, two = limited.clients["10.0.0.1"], limited.clients["10.0.0.2"]
-    for _ in range(2):
-        assert_problem(
-            await attempt(one, "xingtian", "wrong-password"), 401, "auth.invalid_credentials"
-        )
-    assert_problem(
-        await attempt(two, "xingtian", "wrong-password"), 401, "auth.invalid_credentials"
-    )
-    # The fourth attempt on the name is refused, from any address, even with the password.
-    for http in (one, two):
-        body = assert_problem(await attempt(http, "xingtian", PASSWORD), 429, "rate_limited")
-        assert body["retry_after"] >= 1
-    # Another name from the second address still gets through (its address has 2 attempts).
-    assert (await attempt(two, "reviewer", PASSWORD)).status_code == 200
+async def fail(http: Http, username: str) -> None:
+    assert_problem(await attempt(http, username, "wrong-password"), 401, "auth.invalid_credentials")
 
 
-async def test_login_is_rate_limited_per_address(limited: Limited) -> None:
+async def test_a_stranger_cannot_lock_the_owner_out(limited: Limited) -> None:
+    """The lockout finding: failures from one address slow that address down on that account;
+    the owner signs in from their own address at once."""
+    attacker, owner = limited.clients["10.0.0.1"], limited.clients["10.0.0.2"]
+    for _ in range(3):
+        await fail(attacker, "xingtian")
+    await fail(attacker, "xingtian")  # the fourth failure: from now on the attacker waits
+    body = assert_problem(await attempt(attacker, "xingtian", PASSWORD), 429, "rate_limited")
+    assert body["retry_after"] == 2
+    assert (await attempt(owner, "xingtian", PASSWORD)).status_code == 200
+
+
+async def test_the_wait_doubles_and_ends(limited: Limited) -> None:
+    one = limited.clients["10.0.0.1"]
+    clock = limited.exchange.clock
+    waits = []
+    for _ in range(3):
+        await fail(one, "xingtian")
+    for _ in range(4):
+        await fail(one, "xingtian")
+        refused = await attempt(one, "xingtian", "wrong-password")
+        body = assert_problem(refused, 429, "rate_limited")
+        assert refused.headers["retry-after"] == str(body["retry_after"])
+        waits.append(body["retry_after"])
+        clock.advance(timedelta(seconds=body["retry_after"]))
+    assert waits == [2, 4, 8, 16]
+    # Waiting out the delay, the right password gets in; the count starts afresh.
+    assert (await attempt(one, "xingtian", PASSWORD)).status_code == 200
+    for _ in range(3):
+        await fail(one, "xingtian")
+
+
+async def test_one_address_guessing_many_accounts_is_slowed_down(limited: Limited) -> None:
     one, two = limited.clients["10.0.0.1"], limited.clients["10.0.0.2"]
-    for name in ("nobody-1", "nobody-2", "nobody-3"):
-        assert_problem(await attempt(one, name, "wrong-password"), 401, "auth.invalid_credentials")
+    for i in range(12):
+        await fail(one, f"nobody-{i}")
+    await fail(one, "nobody-12")
     assert_problem(await attempt(one, "xingtian", PASSWORD), 429, "rate_limited")
-    # the other address is not affected
-    assert (await attempt(two, "xingtian", PASSWORD)).status_code == 200
+    assert (await attempt(two, "xingtian", PASSWORD)).status_code == 200  # not the other one
 
 
-async def test_a_successful_login_clears_the_names_count(limited: Limited) -> None:
-    one, two = limited.clients["10.0.0.1"], limited.clients["10.0.0.2"]
-    for _ in range(2):
-        assert_problem(
-            await attempt(one, "xingtian", "wrong-password"), 401, "auth.invalid_credentials"
-        )
-    assert (await attempt(two, "xingtian", PASSWORD)).status_code == 200
-    for _ in range(2):
-        assert_problem(
-            await attempt(two, "xingtian", "wrong-password"), 401, "auth.invalid_credentials"
-        )
+async def test_the_counts_are_shared_by_every_worker(
+    low_login_limit: None, exchange: Exchange
+) -> None:
+    """Two workers' services over one database: failures on one slow down the other."""
+    other = build_services(exchange.services.config, exchange.clock)
+    try:
+        keys = ("login:xingtian@10.0.0.9", "login-ip:10.0.0.9")
+        for _ in range(4):
+            await exchange.services.throttle.failed(*keys)
+        with pytest.raises(TooManyRequests):
+            await other.throttle.check(*keys)
+    finally:
+        await other.db.dispose()

@@ -121,7 +121,7 @@ async def test_answers_are_not_stored(exchange: Exchange) -> None:
 
 
 async def test_a_429_says_when_to_retry(database_url: str, tmp_path: Path) -> None:
-    async with make_exchange(database_url, tmp_path, login_attempts_per_minute=3) as exchange:
+    async with make_exchange(database_url, tmp_path, signups_per_address=3) as exchange:
         await _reach_the_sign_up_limit(exchange)
 
 

@@ -440,7 +440,7 @@ async def test_ruralx_user_add_creates_the_region_and_the_user_can_log_in(
         database_url=cli_env["RURALX_DATABASE_URL"],
         data_dir=str(tmp_path / "d"),
         secret_key="cli-test",
-        login_attempts_per_minute=1000,
+        login_free_failures=1000,
     )
     services = build_services(config, FakeClock(START))
     app = create_app(services=services, run_scheduler=False)

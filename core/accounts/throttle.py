@@ -1,0 +1,103 @@
+"""Failed attempts at a password, slowed down instead of locked out (docs/security.md §7).
+
+Each key (an account at one client address, an address, a signer) may fail `free` times;
+after that every further attempt must wait, twice as long each time, up to a cap. Waiting
+never locks the owner out: an attacker's failures from one address delay only that address's
+attempts on that account, and the owner signs in from their own. A key quiet for `forget`
+starts afresh; a success clears it.
+
+Counts live in the database (table `throttles`), so every worker sees the same ones and N
+workers do not allow N times the attempts. Time is the server's clock.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Integer, String, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.clock import Clock
+from core.db import Base, Database, UTCDateTime
+from core.errors import TooManyRequests
+
+
+class ThrottleRow(Base):
+    __tablename__ = "throttles"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: Before this moment the next attempt is refused (429 with Retry-After); None: free.
+    next_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    free: int
+    first_delay: timedelta = timedelta(seconds=2)
+    longest_delay: timedelta = timedelta(minutes=5)
+    forget: timedelta = timedelta(hours=1)
+
+    def delay(self, failures: int) -> timedelta | None:
+        """The wait after the `failures`-th failure, or None within the free attempts."""
+        beyond = failures - self.free
+        if beyond <= 0:
+            return None
+        # Doubling from the first delay; the exponent is capped before it can overflow.
+        return min(self.first_delay * 2 ** min(beyond - 1, 30), self.longest_delay)
+
+
+class Throttle:
+    def __init__(self, db: Database, clock: Clock, budgets: dict[str, Budget]) -> None:
+        self.db, self.clock, self.budgets = db, clock, budgets
+
+    def _budget(self, key: str) -> Budget:
+        return self.budgets[key.split(":", 1)[0]]
+
+    async def check(self, *keys: str) -> None:
+        """Refuse (429, `retry_after` in seconds) while any key must still wait."""
+        now = self.clock.now()
+        async with self.db.read() as session:
+            rows = await session.scalars(select(ThrottleRow).where(ThrottleRow.key.in_(keys)))
+            waits = [r.next_at - now for r in rows if r.next_at is not None and r.next_at > now]
+        if waits:
+            seconds = max(1, math.ceil(max(waits).total_seconds()))
+            raise TooManyRequests(
+                "rate_limited",
+                f"尝试次数过多，请 {seconds} 秒后再试",
+                retry_after=seconds,
+            )
+
+    async def failed(self, *keys: str) -> None:
+        for key in keys:
+            for attempt in range(2):  # a concurrent first failure may insert the row first
+                try:
+                    await self._count(key)
+                    break
+                except IntegrityError:
+                    if attempt:
+                        raise
+
+    async def _count(self, key: str) -> None:
+        budget, now = self._budget(key), self.clock.now()
+        async with self.db.write() as session:
+            row = await session.get(ThrottleRow, key, with_for_update=True)
+            if row is None:
+                row = ThrottleRow(key=key, failures=0, last_at=now, next_at=None)
+                session.add(row)
+            elif now - row.last_at > budget.forget:
+                row.failures = 0
+            row.failures += 1
+            row.last_at = now
+            delay = budget.delay(row.failures)
+            row.next_at = now + delay if delay is not None else None
+
+    async def cleared(self, key: str) -> None:
+        async with self.db.write() as session:
+            row = await session.get(ThrottleRow, key, with_for_update=True)
+            if row is not None:
+                await session.delete(row)
