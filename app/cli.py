@@ -9,12 +9,14 @@ import os
 import sys
 from collections.abc import Sequence
 
+from sqlalchemy import select
+
 from app import migrate
 from contracts import cli as contracts_cli
 from core.clock import SystemClock
 from core.config import Config
 from core.db import Database
-from core.errors import DomainError
+from core.errors import DomainError, NotFound
 from oversight import cli as oversight_cli
 
 
@@ -96,6 +98,59 @@ def _cmd_user_add(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_password(args: argparse.Namespace) -> str:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return getpass.getpass("新密码: ")
+
+
+def _cmd_user_care(config: Config, args: argparse.Namespace) -> int:
+    """`ruralx user passwd|deactivate|activate NAME`: an administrator's care of an account
+    at the command line; the workers are told through Redis (else within their sign-in
+    cache's few seconds) that the account's sessions have ended."""
+    from auction.live import Hub
+    from core import accounts
+    from core.accounts import Passwords, User
+
+    password = _read_password(args) if args.user_cmd == "passwd" else ""
+    if args.user_cmd == "passwd" and len(password) < 8:
+        print("错误（user.password）：密码至少 8 位", file=sys.stderr)
+        return 2
+
+    async def go() -> None:
+        db = Database(config.database_url)
+        try:
+            async with db.write() as session:
+                user = await session.scalar(select(User).where(User.username == args.name))
+                if user is None:
+                    raise NotFound("user.not_found", f"用户 {args.name} 不存在")
+                now = SystemClock().now()
+                if args.user_cmd == "passwd":
+                    passwords = Passwords(
+                        time_cost=config.argon2_time_cost, memory_kib=config.argon2_memory_kib
+                    )
+                    await accounts.reset_password(
+                        session, None, user.id, password, now=now, passwords=passwords
+                    )
+                else:
+                    active = args.user_cmd == "activate"
+                    await accounts.set_active(session, None, user.id, active, args.reason, now=now)
+            if config.redis_url:
+                hub = Hub.from_config(config.redis_url, config.redis_prefix)
+                await hub.start()
+                try:
+                    await hub.announce("sessions-ended", b"%d" % user.id)
+                finally:
+                    await hub.stop()
+            done = {"passwd": "密码已重置", "deactivate": "已停用", "activate": "已启用"}
+            print(f"用户 {user.username}：{done[args.user_cmd]}")
+        finally:
+            await db.dispose()
+
+    asyncio.run(go())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ruralx", description="农村产权流转交易平台")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -122,6 +177,15 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--display-name")
     add.add_argument("--password-stdin", action="store_true")
     add.set_defaults(func=_cmd_user_add)
+    passwd = user.add_parser("passwd", help="set a new password; the user's sessions end")
+    passwd.add_argument("name")
+    passwd.add_argument("--password-stdin", action="store_true")
+    passwd.set_defaults(func=_cmd_user_care)
+    for command, text in (("deactivate", "deactivate a user"), ("activate", "reactivate")):
+        care = user.add_parser(command, help=text)
+        care.add_argument("name")
+        care.add_argument("--reason", required=True)
+        care.set_defaults(func=_cmd_user_care)
     contracts_cli.register(sub)
     oversight_cli.register(sub)
     return parser

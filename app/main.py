@@ -28,7 +28,7 @@ from contracts import api as contracts_api
 from contracts.hooks import on_deal
 from core.accounts import Passwords
 from core.accounts.throttle import Budget, Throttle
-from core.api import AuthController, BidderController, SettingsController
+from core.api import AuthController, BidderController, SettingsController, UserController
 from core.clock import Clock, ControlledClock, SystemClock
 from core.config import Config
 from core.db import Database
@@ -52,6 +52,7 @@ CONTROLLERS: list[Any] = [
     AuthController,
     BidderController,
     SettingsController,
+    UserController,
     ListingController,
     RegistrationController,
     PaymentController,
@@ -92,6 +93,7 @@ def budgets(config: Config) -> dict[str, Budget]:
         "login": Budget(free),  # an account, from one address
         "login-ip": Budget(4 * free),  # an address, whatever the account
         "sign": Budget(free),  # the contract-signing password of one signer
+        "password": Budget(free),  # the current password when changing it
         "signup": Budget(
             config.signups_per_address,
             first_delay=timedelta(seconds=30),
@@ -130,6 +132,9 @@ def wire(app: Litestar, svc: Services) -> None:
     app.state.snapshots = Snapshots(hub, svc.db, svc.now)
     app.state.bid_limiter = RateLimiter(config.bids_per_second, 1)
     app.state.admission = Admission(config.ws_connections_per_address)
+    # A deactivated user, a reset or changed password: every worker forgets the sessions.
+    hub.on("sessions-ended", lambda raw: svc.sign_ins.forget_user(int(raw)))
+    svc.sign_ins.broadcast = lambda user_id: hub.announce("sessions-ended", b"%d" % user_id)
 
 
 def create_app(

@@ -76,6 +76,8 @@ class Hub:
         self.backend = backend
         self.prefix = prefix
         self.rooms: dict[str, set[Watcher]] = {}
+        #: Channels of messages between workers (not rooms), with what to do on each message.
+        self.controls: dict[str, Callable[[bytes], None]] = {}
         self._pump: asyncio.Task[None] | None = None
         self._subscribe_lock = asyncio.Lock()
         self._close: Callable[[], Awaitable[None]] | None = None
@@ -95,8 +97,21 @@ class Hub:
     def channel(self, listing_id: int) -> str:
         return f"{self.prefix}:auction:{listing_id}"
 
+    def on(self, name: str, callback: Callable[[bytes], None]) -> None:
+        """Call `callback` with every message of the control channel `name` (before start)."""
+        self.controls[f"{self.prefix}:control:{name}"] = callback
+
+    async def announce(self, name: str, data: bytes) -> None:
+        """Tell every worker (this one too) on the control channel `name`; best effort."""
+        try:
+            await self.backend.publish(data, [f"{self.prefix}:control:{name}"])
+        except Exception:
+            log.exception("announcing on %s failed", name)
+
     async def start(self) -> None:
         await self.backend.on_startup()
+        if self.controls:
+            await self.backend.subscribe(list(self.controls))
         self._pump = asyncio.create_task(self._deliver())
 
     async def stop(self) -> None:
@@ -153,6 +168,9 @@ class Hub:
         while True:
             try:
                 async for name, data in self.backend.stream_events():
+                    if (control := self.controls.get(name)) is not None:
+                        control(bytes(data))
+                        continue
                     room = self.rooms.get(name)
                     if not room:
                         continue
@@ -169,9 +187,9 @@ class Hub:
                 await asyncio.sleep(0.5)
                 # Only when someone watches: SUBSCRIBE with no channel is answered with an
                 # error, which the next read of the stream raises, and round it would go.
-                if self.rooms:
+                if self.rooms or self.controls:
                     with contextlib.suppress(Exception):
-                        await self.backend.subscribe(list(self.rooms))
+                        await self.backend.subscribe([*self.rooms, *self.controls])
 
 
 class Hello(msgspec.Struct):

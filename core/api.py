@@ -6,9 +6,10 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Controller, Request, Response, get, post, put
-from litestar.params import JSONBody
+from litestar.params import FromPath, JSONBody
 from msgspec import Meta
 
+from core import accounts
 from core import settings as exchange_settings
 from core.accounts import User, region_of, sign_up_bidder
 from core.ids import mask_id_number, mask_phone
@@ -16,6 +17,7 @@ from core.web import (
     PUBLIC,
     actor,
     allow,
+    change_own_password,
     cleared_session_cookies,
     count_sign_up,
     csrf_token,
@@ -25,6 +27,21 @@ from core.web import (
     sign_in,
     token_of,
 )
+
+Password = Annotated[str, Meta(min_length=8, max_length=256)]
+
+
+class PasswordChange(msgspec.Struct, forbid_unknown_fields=True):
+    old_password: Annotated[str, Meta(min_length=1, max_length=256)]
+    new_password: Password
+
+
+class PasswordReset(msgspec.Struct, forbid_unknown_fields=True):
+    new_password: Password
+
+
+class Reason(msgspec.Struct, forbid_unknown_fields=True):
+    reason: Annotated[str, Meta(min_length=1, max_length=500)]
 
 
 class LoginBody(msgspec.Struct, forbid_unknown_fields=True):
@@ -39,7 +56,7 @@ class BidderSignUp(msgspec.Struct, forbid_unknown_fields=True):
     #: ASCII digits only (\d would take full-width ones), and exactly 11 of them ($ alone would
     #: also let a trailing newline through).
     phone: Annotated[str, Meta(pattern=r"^1[3-9][0-9]{9}$", min_length=11, max_length=11)]
-    password: Annotated[str, Meta(min_length=8, max_length=256)]
+    password: Password
 
 
 def user_view(user: User, *, region_path: str | None = None) -> dict[str, Any]:
@@ -53,6 +70,7 @@ def user_view(user: User, *, region_path: str | None = None) -> dict[str, Any]:
         "id_type": user.id_type,
         "id_number": mask_id_number(user.id_number) if user.id_number else None,
         "phone": mask_phone(user.phone) if user.phone else None,
+        "active": user.active,
     }
 
 
@@ -89,6 +107,64 @@ class AuthController(Controller):
     async def me(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
         current = actor(request)
         return user_view(current.user, region_path=current.region.path if current.region else None)
+
+    @post("/password", guards=[allow()], status_code=200)
+    async def change_password(
+        self, request: Request[Any, Any, Any], data: JSONBody[PasswordChange]
+    ) -> dict[str, Any]:
+        """One's own password, given the current one (throttled like a sign-in); every other
+        session of the account ends."""
+        await change_own_password(request, data.old_password, data.new_password)
+        return {"ok": True}
+
+
+class UserController(Controller):
+    """An administrator's care of accounts: reset a password, deactivate, reactivate."""
+
+    path = "/api/v1/users"
+    guards = (allow("admin"),)
+
+    @post("/{user_id:int}/password", status_code=200)
+    async def reset_password(
+        self, request: Request[Any, Any, Any], user_id: FromPath[int], data: JSONBody[PasswordReset]
+    ) -> dict[str, Any]:
+        svc = services(request)
+        async with svc.db.write() as session:
+            user = await accounts.reset_password(
+                session,
+                actor(request),
+                user_id,
+                data.new_password,
+                now=svc.now(),
+                passwords=svc.passwords,
+            )
+        await svc.sign_ins.sessions_ended(user.id)
+        return user_view(user)
+
+    @post("/{user_id:int}/deactivate", status_code=200)
+    async def deactivate(
+        self, request: Request[Any, Any, Any], user_id: FromPath[int], data: JSONBody[Reason]
+    ) -> dict[str, Any]:
+        return await _set_active(request, user_id, False, data.reason)
+
+    @post("/{user_id:int}/activate", status_code=200)
+    async def activate(
+        self, request: Request[Any, Any, Any], user_id: FromPath[int], data: JSONBody[Reason]
+    ) -> dict[str, Any]:
+        return await _set_active(request, user_id, True, data.reason)
+
+
+async def _set_active(
+    request: Request[Any, Any, Any], user_id: int, active: bool, reason: str
+) -> dict[str, Any]:
+    svc = services(request)
+    async with svc.db.write() as session:
+        user = await accounts.set_active(
+            session, actor(request), user_id, active, reason, now=svc.now()
+        )
+    if not active:
+        await svc.sign_ins.sessions_ended(user.id)
+    return user_view(user)
 
 
 class BidderController(Controller):

@@ -29,7 +29,16 @@ from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from core import hygiene
-from core.accounts import Actor, Passwords, User, login, logout, signed_in, token_hash
+from core.accounts import (
+    Actor,
+    Passwords,
+    User,
+    change_password,
+    login,
+    logout,
+    signed_in,
+    token_hash,
+)
 from core.accounts.throttle import Throttle
 from core.clock import Clock
 from core.config import Config
@@ -97,6 +106,9 @@ class SignInCache:
     def __init__(self, seconds: int, size: int = 10_000) -> None:
         self.ttl, self.size = timedelta(seconds=seconds), size
         self._entries: OrderedDict[str, tuple[Actor, datetime]] = OrderedDict()
+        #: Tells the other workers that a user's sessions ended (wired to the live hub's
+        #: control channel by the app); they call `forget_user` at once.
+        self.broadcast: Callable[[int], Awaitable[None]] | None = None
 
     def get(self, token: str, now: datetime) -> Actor | None:
         key = token_hash(token)
@@ -117,6 +129,16 @@ class SignInCache:
 
     def forget(self, token: str) -> None:
         self._entries.pop(token_hash(token), None)
+
+    def forget_user(self, user_id: int) -> None:
+        for key in [k for k, (actor, _) in self._entries.items() if actor.id == user_id]:
+            del self._entries[key]
+
+    async def sessions_ended(self, user_id: int) -> None:
+        """A user's sessions were ended in the database: no worker serves them from memory."""
+        self.forget_user(user_id)
+        if self.broadcast is not None:
+            await self.broadcast(user_id)
 
 
 def services(connection: ASGIConnection[Any, Any, Any, Any]) -> Services:
@@ -266,6 +288,30 @@ async def count_sign_up(request: Request[Any, Any, Any]) -> None:
     key = f"signup:{client_ip(request) or '-'}"
     await svc.throttle.check(key)
     await svc.throttle.failed(key)
+
+
+async def change_own_password(request: Request[Any, Any, Any], old: str, new: str) -> None:
+    """The signed-in user's password (API and page alike): the current one is checked under
+    the same throttle as a sign-in; every other session of the account ends, on every worker."""
+    svc, who = services(request), actor(request)
+    key = f"password:{who.id}"
+    await svc.throttle.check(key)
+    try:
+        async with svc.db.write() as session:
+            await change_password(
+                session,
+                who,
+                old,
+                new,
+                token=token_of(request),
+                now=svc.now(),
+                passwords=svc.passwords,
+            )
+    except PermissionDenied:
+        await svc.throttle.failed(key)
+        raise
+    await svc.throttle.cleared(key)
+    await svc.sign_ins.sessions_ended(who.id)
 
 
 def require_same_origin(request: Request[Any, Any, Any]) -> None:

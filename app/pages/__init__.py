@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.pages.account import AccountPages
 from app.pages.admin import AdminPages
 from app.pages.bidder import BidderPages
 from app.pages.oversight import OversightPages
@@ -19,4 +20,5 @@ CONTROLLERS: list[Any] = [
     ReviewPages,
     OversightPages,
     AdminPages,
+    AccountPages,
 ]

@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
+from litestar.params import FromPath
 from sqlalchemy import select
 
 from app.pages import queries
@@ -22,6 +23,7 @@ from app.pages.common import (
     render,
     yuan,
 )
+from core import accounts
 from core import settings as exchange_settings
 from core.accounts import Region, User
 from core.errors import DomainError
@@ -169,21 +171,71 @@ class AdminPages(Controller):
 
     @get("/users")
     async def users(self, request: Req) -> Response[Any]:
-        async with services(request).db.read() as session:
-            rows = (
-                await session.execute(
-                    select(User, Region.path)
-                    .outerjoin(Region, Region.id == User.region_id)
-                    .order_by(User.role, User.id)
+        return await _users(request)
+
+    @post("/users/{user_id:int}/active", opt=FORM)
+    async def set_active(self, request: Req, user_id: FromPath[int]) -> Response[Any]:
+        """Deactivate (every session ends at once) or reactivate, with a reason."""
+        values = await form_values(request)
+        check_form_csrf(request, values)
+        svc = services(request)
+        active = values.get("active") == "1"
+        try:
+            async with svc.db.write() as session:
+                await accounts.set_active(
+                    session,
+                    actor(request),
+                    user_id,
+                    active,
+                    str(values.get("reason") or ""),
+                    now=svc.now(),
                 )
-            ).all()
-            counts = await queries.user_counts(session)
-        return render(
-            request,
-            "admin_users.html",
-            title="用户",
-            rows=rows,
-            counts=counts,
-            mask_id=mask_id_number,
-            mask_phone=mask_phone,
-        )
+        except DomainError as exc:
+            return await _users(request, (user_id, exc.message), exc.status)
+        if not active:
+            await svc.sign_ins.sessions_ended(user_id)
+        return redirect(f"/admin/users#user-{user_id}", "user_updated")
+
+    @post("/users/{user_id:int}/password", opt=FORM)
+    async def reset_password(self, request: Req, user_id: FromPath[int]) -> Response[Any]:
+        """A new password, to be given to its owner in person; every session ends."""
+        values = await form_values(request)
+        check_form_csrf(request, values)
+        svc = services(request)
+        new = str(values.get("new_password") or "")
+        if len(new) < 8:
+            return await _users(request, (user_id, "新密码至少 8 位"), 400)
+        try:
+            async with svc.db.write() as session:
+                await accounts.reset_password(
+                    session, actor(request), user_id, new, now=svc.now(), passwords=svc.passwords
+                )
+        except DomainError as exc:
+            return await _users(request, (user_id, exc.message), exc.status)
+        await svc.sign_ins.sessions_ended(user_id)
+        return redirect(f"/admin/users#user-{user_id}", "user_updated")
+
+
+async def _users(
+    request: Req, error: tuple[int, str] | None = None, status: int = 200
+) -> Response[Any]:
+    async with services(request).db.read() as session:
+        rows = (
+            await session.execute(
+                select(User, Region.path)
+                .outerjoin(Region, Region.id == User.region_id)
+                .order_by(User.role, User.id)
+            )
+        ).all()
+        counts = await queries.user_counts(session)
+    return render(
+        request,
+        "admin_users.html",
+        status=status,
+        title="用户",
+        rows=rows,
+        counts=counts,
+        error=error,
+        mask_id=mask_id_number,
+        mask_phone=mask_phone,
+    )

@@ -398,6 +398,8 @@ FLASH = {
     "created": "委托已保存为草稿。请上传材料并提交审核。",
     "updated": "委托内容已保存。",
     "uploaded": "材料已上传。",
+    "password_changed": "密码已修改，其他设备上的登录已失效。",
+    "user_updated": "用户已更新，其登录已全部失效。",
     "submitted": "委托已提交，等待交易中心审核。",
     "withdrawn": "委托已撤回。",
     "relisted": "已按原委托生成新的草稿，请修改后重新提交。",

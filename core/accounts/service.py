@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from core import ledger
 from core.accounts.actor import Actor
 from core.accounts.models import REGION_LEVELS, ROLES, Region, Session, User
 from core.accounts.passwords import DEFAULT_PASSWORDS, Passwords
-from core.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
+from core.errors import Conflict, InvalidInput, NotAuthenticated, NotFound, PermissionDenied
 from core.ids import IdType, InvalidIdNumber, validate_id
 
 
@@ -100,7 +101,7 @@ async def add_user(
         id_type=new.id_type,
         id_number=id_number,
         phone=new.phone,
-        password_hash=passwords.hash(new.password),
+        password_hash=await asyncio.to_thread(passwords.hash, new.password),
         active=True,
         created_at=now,
     )
@@ -174,7 +175,8 @@ async def login(
     passwords: Passwords = DEFAULT_PASSWORDS,
 ) -> tuple[str, User]:
     user = await session.scalar(select(User).where(User.username == username))
-    ok = passwords.check(user.password_hash if user else None, password)
+    # argon2 takes tens of milliseconds on purpose: off the event loop, which serves rooms.
+    ok = await asyncio.to_thread(passwords.check, user.password_hash if user else None, password)
     if not ok or user is None or not user.active:
         raise NotAuthenticated("auth.invalid_credentials", "用户名或密码错误")
     assert user is not None
@@ -234,4 +236,122 @@ async def get_user(session: AsyncSession, user_id: int) -> User:
     user = await session.get(User, user_id)
     if user is None:
         raise NotFound("user.not_found", "用户不存在")
+    return user
+
+
+async def _end_sessions(
+    session: AsyncSession, user_id: int, now: datetime, *, keep: str | None = None
+) -> int:
+    """Revoke the user's open sessions (all but the token `keep`); how many were open."""
+    rows = await session.scalars(
+        select(Session)
+        .where(Session.user_id == user_id, Session.revoked_at.is_(None), Session.expires_at > now)
+        .with_for_update()
+    )
+    ended = 0
+    for row in rows:
+        if keep is None or row.token_hash != token_hash(keep):
+            row.revoked_at = now
+            ended += 1
+    return ended
+
+
+async def change_password(
+    session: AsyncSession,
+    actor: Actor,
+    old: str,
+    new: str,
+    *,
+    token: str | None,
+    now: datetime,
+    passwords: Passwords = DEFAULT_PASSWORDS,
+) -> None:
+    """Anyone changes their own password by giving the current one; their other sessions end
+    (a thief who had the old password is signed out), this one stays."""
+    user = await session.get(User, actor.id, with_for_update=True)
+    assert user is not None
+    if not await asyncio.to_thread(passwords.check, user.password_hash, old):
+        raise PermissionDenied("auth.password_incorrect", "当前密码不正确")
+    if old == new:
+        raise InvalidInput("user.password_unchanged", "新密码不能与当前密码相同")
+    user.password_hash = await asyncio.to_thread(passwords.hash, new)
+    ended = await _end_sessions(session, user.id, now, keep=token)
+    await ledger.append(
+        session,
+        subject=user_subject(user.id),
+        type="user.password_changed",
+        actor=actor.name,
+        payload={"sessions_ended": ended},
+        at=now,
+    )
+
+
+def _administrator(actor: Actor | None) -> str:
+    """Who acts on accounts: an administrator, or (None) the operator at the command line."""
+    if actor is None:
+        return "cli"
+    actor.require("admin")
+    return actor.name
+
+
+async def reset_password(
+    session: AsyncSession,
+    actor: Actor | None,
+    user_id: int,
+    new: str,
+    *,
+    now: datetime,
+    passwords: Passwords = DEFAULT_PASSWORDS,
+) -> User:
+    """An administrator sets a new password (told to its owner in person); every session of
+    the account ends."""
+    by = _administrator(actor)
+    user = await session.get(User, user_id, with_for_update=True)
+    if user is None:
+        raise NotFound("user.not_found", "用户不存在")
+    user.password_hash = await asyncio.to_thread(passwords.hash, new)
+    ended = await _end_sessions(session, user.id, now)
+    await ledger.append(
+        session,
+        subject=user_subject(user.id),
+        type="user.password_reset",
+        actor=by,
+        payload={"sessions_ended": ended},
+        at=now,
+    )
+    return user
+
+
+async def set_active(
+    session: AsyncSession,
+    actor: Actor | None,
+    user_id: int,
+    active: bool,
+    reason: str,
+    *,
+    now: datetime,
+) -> User:
+    """An administrator deactivates (every session ends, sign-in refused, bids refused) or
+    reactivates an account. Nobody deactivates themselves: the last administrator would be
+    locked out."""
+    by = _administrator(actor)
+    user = await session.get(User, user_id, with_for_update=True)
+    if user is None:
+        raise NotFound("user.not_found", "用户不存在")
+    if actor is not None and user.id == actor.id:
+        raise Conflict("user.self", "不能停用自己的账号")
+    if not reason.strip():
+        raise InvalidInput("user.reason_required", "请说明停用或启用的理由")
+    if user.active == active:
+        return user
+    user.active = active
+    ended = await _end_sessions(session, user.id, now) if not active else 0
+    await ledger.append(
+        session,
+        subject=user_subject(user.id),
+        type="user.activated" if active else "user.deactivated",
+        actor=by,
+        payload={"reason": reason, "sessions_ended": ended},
+        at=now,
+    )
     return user

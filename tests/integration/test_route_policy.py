@@ -175,6 +175,7 @@ READS: dict[str, Cond] = {
     ),
     "/admin/settings": ALWAYS,
     "/admin/users": ALWAYS,
+    "/account/password": ALWAYS,
     "/healthz": ALWAYS,
     "/readyz": ALWAYS,
     "/static/{file_path:path}": ALWAYS,
@@ -266,6 +267,29 @@ WRITES: dict[tuple[str, str], tuple[Cond, Any]] = {
         {"decision": "reject", "reason": "不符合条件"},
     ),
     ("POST", "/admin/settings"): (NOBODY_ELSE, None),
+    ("POST", "/api/v1/auth/password"): (
+        NOBODY_ELSE,
+        {"old_password": PASSWORD, "new_password": "another-secret-1"},
+    ),
+    ("POST", "/api/v1/users/{user_id:int}/password"): (
+        NOBODY_ELSE,
+        {"new_password": "another-secret-1"},
+    ),
+    ("POST", "/api/v1/users/{user_id:int}/deactivate"): (NOBODY_ELSE, {"reason": "试探"}),
+    ("POST", "/api/v1/users/{user_id:int}/activate"): (NOBODY_ELSE, {"reason": "试探"}),
+    ("POST", "/account/password"): (
+        NOBODY_ELSE,
+        {
+            "old_password": PASSWORD,
+            "new_password": "another-secret-1",
+            "new_password2": "another-secret-1",
+        },
+    ),
+    ("POST", "/admin/users/{user_id:int}/active"): (NOBODY_ELSE, {"active": "0", "reason": "试探"}),
+    ("POST", "/admin/users/{user_id:int}/password"): (
+        NOBODY_ELSE,
+        {"new_password": "another-secret-1"},
+    ),
 }
 
 
@@ -300,6 +324,7 @@ def concrete(world: World, path: str, phase: str) -> str:
         "contract_id": world.contract,
         "certificate_id": 999_999,
         "warning_id": 999_999,
+        "user_id": world.owner,
         "file_path": "app.css",
     }
     if "/registrations/{registration_id:int}/documents/" in path:
