@@ -22,7 +22,7 @@ import msgspec
 from litestar import Request, Response
 from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie
-from litestar.enums import ScopeType
+from litestar.enums import RequestEncodingType, ScopeType
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import ASGIMiddleware
@@ -261,9 +261,11 @@ async def strict_json_body(request: Request[Any, Any, Any]) -> None:
     Runs after the guards, so an anonymous caller still gets 401 rather than 400.
     """
     field = request.route_handler.parsed_fn_signature.parameters.get("data")
-    target = field.annotation if field is not None else None
-    if not (isinstance(target, type) and issubclass(target, msgspec.Struct)):
+    if field is None:
         return
+    expected = getattr(field.kwarg_definition, "media_type", RequestEncodingType.JSON)
+    if expected != RequestEncodingType.JSON:
+        return  # a multipart upload or a form
     # A JSON endpoint takes JSON only: a cross-site form can send text/plain or form encodings
     # without a preflight, never application/json (login CSRF, docs/security.md §7).
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -271,6 +273,9 @@ async def strict_json_body(request: Request[Any, Any, Any]) -> None:
         raise UnsupportedMediaType(
             "request.unsupported_media_type", "请以 application/json 格式提交数据"
         )
+    target = field.annotation
+    if not (isinstance(target, type) and issubclass(target, msgspec.Struct)):
+        return
     try:
         msgspec.json.decode(await request.body(), type=target)
     except msgspec.ValidationError as exc:

@@ -8,8 +8,12 @@ from pathlib import Path
 
 import pytest
 import websockets
+from sqlalchemy import select
 
+from core.db import Database
+from core.ledger import LedgerEntry
 from tests.e2e.conftest import live_exchange
+from tests.support import PASSWORD
 
 pytestmark = pytest.mark.slow
 
@@ -131,3 +135,29 @@ async def test_the_room_has_limits_on_every_door(tmp_path: Path) -> None:
         reply = await bidder.bid(1_224_000)
         assert reply["type"] == "accepted", reply
         await bidder.close()
+
+
+@pytest.mark.parametrize(
+    ("proxies", "seen"), [("", "127.0.0.1"), ("127.0.0.1", "203.0.113.9")], ids=["none", "local"]
+)
+async def test_forwarded_addresses_are_believed_only_from_configured_proxies(
+    tmp_path: Path, proxies: str, seen: str
+) -> None:
+    """The embedded profile trusts no X-Forwarded-For (anyone could claim any address and
+    escape the per-address limits); behind nginx, deploy/local-up names loopback."""
+    async with live_exchange(tmp_path, redis=None, workers=1, RURALX_TRUSTED_PROXIES=proxies) as ex:
+        await ex.anon.call(
+            "POST",
+            "/api/v1/auth/login",
+            {"username": "xingtian", "password": PASSWORD},
+            headers={"X-Forwarded-For": "203.0.113.9"},
+        )
+        db = Database(ex.database_url)
+        try:
+            async with db.read() as session:
+                [entry] = await session.scalars(
+                    select(LedgerEntry).where(LedgerEntry.type == "user.logged_in")
+                )
+        finally:
+            await db.dispose()
+        assert entry.payload["ip"] == seen

@@ -198,3 +198,16 @@ async def test_the_log_keeps_the_payer_account_keyed(exchange: Exchange) -> None
     assert account not in text and hashlib.sha256(account.encode()).hexdigest() not in text
     secret = exchange.services.config.secret_key
     assert entry.payload["payer_account_hmac"] == payer_account_digest(secret, account)
+
+
+async def test_every_json_endpoint_takes_json_only(exchange: Exchange) -> None:
+    """Not only the typed bodies: the settings (a free-form object) too."""
+    admin = await exchange.http.login("admin")
+    response = await admin.call(
+        "PUT",
+        "/api/v1/settings",
+        content=b'{"countdown_seconds": 301}',
+        headers={"Content-Type": "text/plain"},
+    )
+    refused(response, 415)
+    assert (await admin.ok("GET", "/api/v1/settings"))["countdown_seconds"] != 301
