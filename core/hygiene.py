@@ -3,8 +3,9 @@
 Two rules hold for every route, whatever its own validation says:
 
 - **Integers fit in 64 bits.** Ids in the path past a signed 64-bit integer name nothing (404);
-  an integer query parameter must be written as a plain integer within that range (400). The
-  database columns are 64-bit, so anything larger would otherwise reach them and fail there.
+  an integer query parameter must be written as a plain integer within that range, and so
+  must every integer of a JSON body (400). The database columns are 64-bit, so anything
+  larger would otherwise reach them and fail there.
 - **Text carries no control characters.** NUL, the other C0/C1 controls (tab, line feed and
   carriage return excepted), the Unicode bidirectional controls and invisible marks that can
   make a name read differently than it is stored are refused (400 `text.control_character`)
@@ -53,9 +54,13 @@ def check_text(value: str) -> None:
 
 
 def check_tree(value: Any) -> None:
-    """Every string (keys included) of decoded JSON."""
+    """Every string (keys included) and every integer of decoded JSON."""
     if isinstance(value, str):
         check_text(value)
+    elif isinstance(value, int) and not isinstance(value, bool) and not in_int64(value):
+        raise InvalidInput(
+            "request.integer_out_of_range", f"数值超出范围：整数不得超过 {INT64_MAX}"
+        )
     elif isinstance(value, dict):
         for key, item in value.items():
             check_text(key)

@@ -56,3 +56,10 @@ def test_chinese_punctuation_is_not_a_control() -> None:
 )
 def test_integers_must_be_plain_and_64_bit(value: str, fits: bool) -> None:
     assert _plain_int64(value) is fits
+
+
+def test_json_integers_must_fit_64_bits() -> None:
+    check_tree({"registration_ids": [INT64_MAX, INT64_MIN], "flag": True})
+    with pytest.raises(InvalidInput) as refused:
+        check_tree({"registration_ids": [1, INT64_MAX + 1]})
+    assert refused.value.code == "request.integer_out_of_range"
