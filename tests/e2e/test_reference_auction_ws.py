@@ -15,6 +15,7 @@ import pytest
 from core.db import Database
 from tests.e2e.conftest import REGISTRATION, LiveExchange, deployed, live_exchange
 from tests.support import (
+    PASSWORD,
     SEED_TERMS,
     Http,
     entrust_review_announce,
@@ -45,6 +46,15 @@ async def test_reference_case_through_nginx_with_two_workers(
     tmp_path: Path, redis_url: str
 ) -> None:
     async with deployed(tmp_path, redis_url, workers=2) as ex:
+        # The production profile: cookies only over TLS, HSTS, nothing cached.
+        login = await ex.anon.call(
+            "POST", "/api/v1/auth/login", {"username": "admin", "password": PASSWORD}
+        )
+        cookies = login.headers.get_list("set-cookie")
+        assert cookies and all("Secure" in c for c in cookies), cookies
+        assert login.headers["strict-transport-security"].startswith("max-age=")
+        assert login.headers["cache-control"] == "no-store"
+        ex.anon.client.cookies.clear()
         await run_reference_case(ex)
 
 
