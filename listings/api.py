@@ -351,6 +351,27 @@ async def checked_upload(svc: Any, upload: Any) -> tuple[str, str, bytes]:
     return filename, check(content, filename, upload.content_type), content
 
 
+async def attach_checked_proof(
+    svc: Any,
+    session: Any,
+    who: Actor,
+    registration_id: int,
+    checked: tuple[str, str, bytes],
+) -> RegistrationDocument:
+    """A checked upload (`checked_upload`) attached as the proof of a priority claim."""
+    filename, content_type, content = checked
+    return await reg.attach_proof(
+        session,
+        who,
+        registration_id,
+        filename=filename,
+        content_type=content_type,
+        content=content,
+        store=DocumentStore(svc.config.data_dir),
+        now=svc.now(),
+    )
+
+
 def _attachment(svc: Any, document: Document | RegistrationDocument) -> Response[bytes]:
     return Response(
         DocumentStore(svc.config.data_dir).get(document.sha256),
@@ -431,18 +452,9 @@ class RegistrationController(Controller):
         svc, who = services(request), actor(request)
         if data.get("kind", "priority_proof") != "priority_proof":
             raise InvalidInput("document.kind", "材料类型无效")
-        filename, content_type, content = await checked_upload(svc, data.get("file"))
+        checked = await checked_upload(svc, data.get("file"))
         async with svc.db.write() as session:
-            document = await reg.attach_proof(
-                session,
-                who,
-                registration_id,
-                filename=filename,
-                content_type=content_type,
-                content=content,
-                store=DocumentStore(svc.config.data_dir),
-                now=svc.now(),
-            )
+            document = await attach_checked_proof(svc, session, who, registration_id, checked)
             return _document_view(document)
 
     @get("/{registration_id:int}/documents/{document_id:int}", guards=[allow()])

@@ -20,8 +20,7 @@ from contracts.deals import load_deal
 from core.errors import DomainError, NotFound
 from core.web import actor, allow, services
 from listings import registration as reg
-from listings.api import MAX_UPLOAD, checked_upload
-from listings.documents import DocumentStore
+from listings.api import MAX_UPLOAD, attach_checked_proof, checked_upload
 from listings.models import Listing
 
 #: Where deposits go. Display only; the exchange's account belongs in the exchange settings
@@ -56,18 +55,9 @@ class BidderPages(Controller):
         check_form_csrf(request, values)
         svc, who = services(request), actor(request)
         try:
-            filename, content_type, content = await checked_upload(svc, values.get("proof"))
+            checked = await checked_upload(svc, values.get("proof"))
             async with svc.db.write() as session:
-                await reg.attach_proof(
-                    session,
-                    who,
-                    registration_id,
-                    filename=filename,
-                    content_type=content_type,
-                    content=content,
-                    store=DocumentStore(svc.config.data_dir),
-                    now=svc.now(),
-                )
+                await attach_checked_proof(svc, session, who, registration_id, checked)
         except DomainError as exc:
             if isinstance(exc, NotFound):
                 raise

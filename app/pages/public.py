@@ -49,8 +49,13 @@ from core.web import (
 )
 from listings import policy, service
 from listings import registration as reg
-from listings.api import MAX_UPLOAD, checked_upload, listing_view, registration_view
-from listings.documents import DocumentStore
+from listings.api import (
+    MAX_UPLOAD,
+    attach_checked_proof,
+    checked_upload,
+    listing_view,
+    registration_view,
+)
 from listings.models import Registration
 from listings.policy import Facet
 from listings.rules import PUBLIC as PUBLIC_STATES
@@ -202,17 +207,7 @@ class PublicPages(Controller):
                 )
                 reg_id = registration.id
                 if checked is not None:
-                    filename, content_type, content = checked
-                    await reg.attach_proof(
-                        session,
-                        who,
-                        reg_id,
-                        filename=filename,
-                        content_type=content_type,
-                        content=content,
-                        store=DocumentStore(svc.config.data_dir),
-                        now=svc.now(),
-                    )
+                    await attach_checked_proof(svc, session, who, reg_id, checked)
         except DomainError as exc:
             if exc.code == "registration.duplicate":
                 return redirect("/me/registrations")

@@ -137,8 +137,10 @@ async def test_fractional_or_float_fen_is_refused(exchange: Exchange, village: H
 
 async def test_fen_above_the_limit_is_refused(exchange: Exchange, village: Http) -> None:
     before = await counts(exchange)
+    response = await village.call("POST", LISTINGS, listing(listing_price_fen=10**18))
+    assert_problem(response, 400, "request.invalid")  # past the money limit (core/money.py)
     response = await village.call("POST", LISTINGS, listing(listing_price_fen=10**19))
-    assert_problem(response, 400, "request.invalid")
+    assert_problem(response, 400, "request.integer_out_of_range")  # past 64 bits, at the door
     assert await counts(exchange) == before
 
 
