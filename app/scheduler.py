@@ -17,7 +17,7 @@ from auction import opening
 from auction.book import DealHook
 from core import settings as exchange_settings
 from core.web import Services
-from listings import registration
+from listings import closing as registration_close
 
 log = logging.getLogger("ruralx.scheduler")
 
@@ -27,7 +27,7 @@ Job = Callable[[], Awaitable[object]]
 async def close_due_registrations(svc: Services, on_deal: list[DealHook] | None = None) -> None:
     now = svc.now()
     async with svc.db.read() as session:
-        due = await registration.due_closings(session, now)
+        due = await registration_close.due_closings(session, now)
     for listing_id in due:
         try:
             async with svc.db.write() as session:

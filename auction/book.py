@@ -31,7 +31,7 @@ from core.clock import Clock
 from core.db import Database
 from core.errors import NotFound
 from core.settings import ExchangeSettings
-from listings import Listing, Registration, policy, registration, service
+from listings import Listing, Registration, closing, policy, registration, service
 from listings.policy import Action
 
 Publish = Callable[[int, Sequence[dict[str, Any]]], Awaitable[None]]
@@ -553,9 +553,7 @@ class BidBook:
             winner_number=ended.winner,
             rounds=ended.rounds,
         )
-        await registration.settle_after_sale(
-            session, row.listing_id, winner.id if winner else None, now
-        )
+        await closing.settle_after_sale(session, row.listing_id, winner.id if winner else None, now)
         if winner is not None:
             assert ended.final_fen is not None
             deal = await record_deal(

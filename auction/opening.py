@@ -9,8 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from auction.book import DealHook, open_auction, record_deal
 from core.settings import ExchangeSettings
-from listings import registration
-from listings.registration import Closing
+from listings import closing as registration_close
+from listings.closing import Closing
 from listings.rules import Outcome
 
 
@@ -23,7 +23,7 @@ async def close_registration(
     on_deal: Sequence[DealHook] = (),
 ) -> Closing | None:
     """Close one due registration in the caller's transaction; None if already closed."""
-    closing = await registration.close_registration(session, listing_id, settings, now)
+    closing = await registration_close.close_registration(session, listing_id, settings, now)
     if closing is None:
         return None
     if closing.outcome is Outcome.AUCTION:
@@ -41,7 +41,7 @@ async def close_registration(
             rounds=0,
             now=now,
         )
-        await registration.settle_after_sale(session, listing_id, winner.id, now)
+        await registration_close.settle_after_sale(session, listing_id, winner.id, now)
         for hook in on_deal:
             await hook(session, deal, now)
     return closing

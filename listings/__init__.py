@@ -1,6 +1,6 @@
 """Entrustment → review → announcement → registration → deposit → qualification."""
 
-from listings import registration, rules, service
+from listings import closing, payments, qualification, registration, rules, service
 from listings.models import Document, Listing, Payment, Registration
 from listings.rules import ListingState
 
@@ -10,6 +10,9 @@ __all__ = [
     "ListingState",
     "Payment",
     "Registration",
+    "closing",
+    "payments",
+    "qualification",
     "registration",
     "rules",
     "service",

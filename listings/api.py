@@ -26,7 +26,7 @@ from core.web import (
     client_ip,
     services,
 )
-from listings import policy, service
+from listings import payments, policy, qualification, service
 from listings import registration as reg
 from listings.documents import DocumentStore, check, safe_filename
 from listings.models import Document, Payment, Registration, RegistrationDocument
@@ -326,7 +326,9 @@ class ListingController(Controller):
             # Names to qualify applicants, numbers to run the auction: both only after the end.
             names = policy.may_see(who, Facet.APPLICANTS, state, village)
             numbers = policy.may_see(who, Facet.IDENTITIES, state, village)
-            proofs = await reg.documents_of(session, [r.id for r in rows] if names else [])
+            proofs = await qualification.documents_of(
+                session, [r.id for r in rows] if names else []
+            )
         return {
             "items": [
                 registration_view(
@@ -360,7 +362,7 @@ async def attach_checked_proof(
 ) -> RegistrationDocument:
     """A checked upload (`checked_upload`) attached as the proof of a priority claim."""
     filename, content_type, content = checked
-    return await reg.attach_proof(
+    return await qualification.attach_proof(
         session,
         who,
         registration_id,
@@ -389,7 +391,7 @@ async def _proofs_visible(session: Any, who: Actor, r: Registration) -> list[Reg
         visible = await service.load(session, who, r.listing_id)
         if not policy.may_see(who, Facet.APPLICANTS, visible.listing.state, visible.village):
             return []
-    return (await reg.documents_of(session, [r.id]))[r.id]
+    return (await qualification.documents_of(session, [r.id]))[r.id]
 
 
 async def _number_visible(session: Any, who: Actor, r: Registration) -> bool:
@@ -482,7 +484,7 @@ class RegistrationController(Controller):
     ) -> RegistrationOut:
         svc, who = services(request), actor(request)
         async with svc.db.write() as session:
-            r = await reg.review(session, who, registration_id, data, svc.now())
+            r = await qualification.review(session, who, registration_id, data, svc.now())
             # "Qualified", not the number: staff cannot tie numbers to people (docs/security.md).
             return registration_view(r, show_number=await _number_visible(session, who, r))
 
@@ -496,7 +498,7 @@ class RegistrationController(Controller):
         svc = services(request)
         answer = await _idempotent_payment(
             request,
-            lambda session: reg.confirm_manually(
+            lambda session: payments.confirm_manually(
                 session,
                 actor(request),
                 registration_id,
@@ -517,7 +519,9 @@ class PaymentController(Controller):
         """The bank reports a deposit; authenticated by HMAC over the exact raw body."""
         svc = services(request)
         raw = await request.body()
-        if not reg.signature_ok(svc.config.payment_secret, raw, request.headers.get("x-signature")):
+        if not payments.signature_ok(
+            svc.config.payment_secret, raw, request.headers.get("x-signature")
+        ):
             log.warning("payment callback with a bad signature from %s", client_ip(request))
             raise NotAuthenticated("payment.bad_signature", "回调签名无效")
         try:
@@ -526,7 +530,7 @@ class PaymentController(Controller):
             raise InvalidInput("request.invalid", f"回调数据格式有误：{exc}") from exc
         answer = await _idempotent_payment(
             request,
-            lambda session: reg.record_payment(
+            lambda session: payments.record_payment(
                 session,
                 body,
                 reference=body.reference,
@@ -551,9 +555,9 @@ async def _idempotent_payment(request: Request[Any, Any, Any], use_case: Any, tx
             first = await session.scalar(select(Payment).where(Payment.bank_txn_id == txn))
             if first is None:
                 raise
-            return reg.PaymentAnswer(first.response_status, first.response)
+            return payments.PaymentAnswer(first.response_status, first.response)
 
 
-def _payment_response(answer: reg.PaymentAnswer) -> Response[Any]:
+def _payment_response(answer: payments.PaymentAnswer) -> Response[Any]:
     media = PROBLEM if answer.status >= 400 else "application/json"
     return Response(answer.body, status_code=answer.status, media_type=media)

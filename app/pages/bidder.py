@@ -19,7 +19,7 @@ from app.pages.common import (
 from contracts.deals import load_deal
 from core.errors import DomainError, NotFound
 from core.web import actor, allow, services
-from listings import registration as reg
+from listings import qualification
 from listings.api import MAX_UPLOAD, attach_checked_proof, checked_upload
 from listings.models import Listing
 
@@ -97,7 +97,7 @@ async def _registrations(
     who = actor(request)
     async with services(request).db.read() as session:
         rows = await queries.my_registrations(session, who)
-        proofs = await reg.documents_of(session, [r.id for r, _ in rows])
+        proofs = await qualification.documents_of(session, [r.id for r, _ in rows])
     return render(
         request,
         "me_registrations.html",

@@ -31,7 +31,7 @@ from core.clock import CHINA_TZ
 from core.errors import DomainError, NotFound
 from core.ids import mask_id_number, mask_phone
 from core.web import actor, allow, services
-from listings import policy, service
+from listings import payments, policy, qualification, service
 from listings import registration as reg
 from listings.api import listing_view
 from listings.policy import Facet
@@ -144,7 +144,7 @@ class ReviewPages(Controller):
         try:
             body = msgspec.convert(form.values, RegistrationReviewBody)
             async with svc.db.write() as session:
-                r = await reg.review(session, who, registration_id, body, svc.now())
+                r = await qualification.review(session, who, registration_id, body, svc.now())
                 done = r.state
         except msgspec.ValidationError:
             form.error("decision", "请选择通过或不予通过", "request.invalid")
@@ -191,7 +191,7 @@ class ReviewPages(Controller):
                 note=form.values["note"][:500],
             )
             async with svc.db.write() as session:
-                answer = await reg.confirm_manually(
+                answer = await payments.confirm_manually(
                     session, who, registration_id, body, svc.now(), secret=svc.config.secret_key
                 )
         except DomainError as exc:
@@ -260,7 +260,9 @@ async def _page(
         regs = await queries.registrations_with_bidders(session, listing_id)
         payments = await queries.payments_of(session, [r.id for r, _ in regs])
         show_names = policy.may_see(who, Facet.APPLICANTS, state, village)
-        proofs = await reg.documents_of(session, [r.id for r, _ in regs] if show_names else [])
+        proofs = await qualification.documents_of(
+            session, [r.id for r, _ in regs] if show_names else []
+        )
         auction = await session.get(Auction, listing_id)
         timeline = await queries.timeline(
             session,

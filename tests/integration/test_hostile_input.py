@@ -161,7 +161,7 @@ async def test_the_log_keeps_the_payer_account_keyed(exchange: Exchange) -> None
     from sqlalchemy import select
 
     from core.ledger import LedgerEntry
-    from listings.registration import payer_account_digest
+    from listings.payments import payer_account_digest
     from tests.support import entrust_review_announce
 
     start = exchange.clock.now()

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from core.config import Config
-from listings.registration import sign_callback, signature_ok
+from listings.payments import sign_callback, signature_ok
 
 
 def test_an_empty_secret_verifies_nothing() -> None:
