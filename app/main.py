@@ -29,21 +29,16 @@ from contracts.hooks import on_deal
 from core.accounts import Passwords
 from core.accounts.throttle import Budget, Throttle
 from core.api import AuthController, BidderController, SettingsController, UserController
+from core.bodies import checked_body
 from core.clock import Clock, ControlledClock, SystemClock
 from core.config import Config
 from core.db import Database
 from core.headers import SecurityHeaders
 from core.hygiene import InputHygiene
-from core.web import (
-    EXCEPTION_HANDLERS,
-    PUBLIC,
-    AuthMiddleware,
-    RateLimiter,
-    Services,
-    SignInCache,
-    checked_body,
-    declares_access,
-)
+from core.limits import RateLimiter
+from core.problems import EXCEPTION_HANDLERS
+from core.sessions import AuthMiddleware
+from core.web import PUBLIC, Services, SignInCache, declares_access
 from listings.api import ListingController, PaymentController, RegistrationController
 from oversight import api as oversight_api
 from oversight import jobs as oversight_jobs

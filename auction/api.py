@@ -16,7 +16,9 @@ from auction.models import Auction
 from auction.snapshots import Snapshots
 from auction.wire import snapshot_frame
 from core.errors import NotFound, TooManyRequests
-from core.web import PROBLEM, PUBLIC, RateLimiter, actor, actor_or_none, allow, client_ip, services
+from core.limits import RateLimiter
+from core.problems import PROBLEM
+from core.web import PUBLIC, actor, actor_or_none, allow, client_ip, services
 
 #: HTTP status of each rejection: rule violations are 422, races 409, rights 403.
 REJECTION_STATUS = {

@@ -31,7 +31,8 @@ from auction.models import Auction
 from auction.wire import iso, snapshot_frame
 from core.accounts import Actor
 from core.errors import DomainError, TooManyRequests
-from core.web import PUBLIC, RateLimiter, actor_or_none, client_ip, services
+from core.limits import RateLimiter
+from core.web import PUBLIC, actor_or_none, client_ip, services
 from listings import registration
 
 log = logging.getLogger("ruralx.live")

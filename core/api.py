@@ -13,20 +13,16 @@ from core import accounts
 from core import settings as exchange_settings
 from core.accounts import User, region_of, sign_up_bidder
 from core.ids import mask_id_number, mask_phone
-from core.web import (
-    PUBLIC,
-    actor,
-    allow,
+from core.sessions import (
     change_own_password,
     cleared_session_cookies,
     count_sign_up,
     csrf_token,
     require_same_origin,
-    services,
     session_cookies,
     sign_in,
-    token_of,
 )
+from core.web import PUBLIC, actor, allow, services, token_of
 
 Password = Annotated[str, Meta(min_length=8, max_length=256)]
 

@@ -17,15 +17,8 @@ from core import settings as exchange_settings
 from core.accounts import Actor
 from core.errors import Conflict, DomainError, InvalidInput, NotAuthenticated, NotFound
 from core.ids import mask_id_number, mask_name, mask_phone
-from core.web import (
-    PROBLEM,
-    PUBLIC,
-    actor,
-    actor_or_none,
-    allow,
-    client_ip,
-    services,
-)
+from core.problems import PROBLEM
+from core.web import PUBLIC, actor, actor_or_none, allow, client_ip, services
 from listings import payments, policy, qualification, service
 from listings import registration as reg
 from listings.documents import DocumentStore, check, safe_filename

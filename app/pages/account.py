@@ -16,7 +16,8 @@ from app.pages.common import (
     render,
 )
 from core.errors import DomainError
-from core.web import allow, change_own_password
+from core.sessions import change_own_password
+from core.web import allow
 
 Req = Request[Any, Any, Any]
 

@@ -29,7 +29,8 @@ from core.accounts import Actor
 from core.clock import CHINA_TZ
 from core.errors import DomainError, NotAuthenticated, NotFound, PermissionDenied
 from core.money import MoneyFormatError, format_yuan, parse_yuan, yuan_in_words
-from core.web import actor_or_none, csrf_token, form_csrf_ok, services, token_of
+from core.sessions import csrf_token, form_csrf_ok
+from core.web import actor_or_none, services, token_of
 from listings.rules import STATE_NAMES_ZH, ListingState
 from listings.schemas import CATEGORY_NAMES_ZH
 

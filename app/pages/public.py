@@ -34,19 +34,8 @@ from contracts.deals import load_deal
 from core.accounts import sign_up_bidder
 from core.api import BidderSignUp
 from core.errors import DomainError, NotFound
-from core.web import (
-    PUBLIC,
-    actor,
-    actor_or_none,
-    allow,
-    cleared_session_cookies,
-    client_ip,
-    count_sign_up,
-    services,
-    session_cookies,
-    sign_in,
-    token_of,
-)
+from core.sessions import cleared_session_cookies, count_sign_up, session_cookies, sign_in
+from core.web import PUBLIC, actor, actor_or_none, allow, client_ip, services, token_of
 from listings import policy, service
 from listings import registration as reg
 from listings.api import (

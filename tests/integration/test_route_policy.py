@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from auction.models import Bid
 from core.accounts import Actor, NewUser, Region, User, add_user
 from core.ledger import LedgerEntry
-from core.web import csrf_token
+from core.sessions import csrf_token
 from listings import policy
 from listings.policy import Action, Facet
 from tests.integration.conftest import Exchange

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from core.web import SESSION_COOKIE, _credentials
+from core.sessions import SESSION_COOKIE, _credentials
 
 
 def scope(*headers: tuple[str, str]) -> Any:

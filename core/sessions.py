@@ -1,0 +1,198 @@
+"""Sessions over HTTP: the actor of a request (bearer token or cookie), CSRF, the session
+cookies, and the sign-in, password and sign-up use cases the API and the pages share."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from litestar import Request
+from litestar.datastructures import Cookie
+from litestar.enums import ScopeType
+from litestar.middleware import ASGIMiddleware
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+from core.accounts import User, change_password, login
+from core.config import Config
+from core.errors import (
+    NotAuthenticated,
+    PermissionDenied,
+)
+from core.web import _ACTOR, _TOKEN, actor, client_ip, services, token_of
+
+SESSION_COOKIE = "ruralx_session"
+_SESSION_COOKIE_BYTES = SESSION_COOKIE.encode()
+CSRF_COOKIE = "ruralx_csrf"
+CSRF_HEADER = "x-csrf-token"
+UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def csrf_token(secret: str, session_token: str) -> str:
+    """Bound to the session, so a token from another session is worthless."""
+    return hmac.new(secret.encode(), b"csrf:" + session_token.encode(), hashlib.sha256).hexdigest()
+
+
+def _credentials(scope: Scope) -> tuple[str | None, bool]:
+    """The bearer token, else the session cookie's; and whether it came from the cookie.
+
+    Read straight from the raw headers: most requests (watchers, the public) carry neither,
+    and building a Request to parse cookies is a large part of a cheap request's cost.
+    """
+    found = None
+    for name, value in scope.get("headers", []):
+        if name == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            return (token.strip() if scheme.lower() == "bearer" and token.strip() else None), False
+        if name == b"cookie" and _SESSION_COOKIE_BYTES in value:
+            for pair in value.decode("latin-1").split(";"):
+                key, _, cookie = pair.strip().partition("=")
+                if key == SESSION_COOKIE and cookie:
+                    found = cookie.strip('"')
+    return found, found is not None
+
+
+class AuthMiddleware(ASGIMiddleware):
+    """Resolve the actor from a bearer token or the session cookie; check CSRF for cookies."""
+
+    scopes = (ScopeType.HTTP, ScopeType.WEBSOCKET)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        token, by_cookie = _credentials(scope)
+        if token:
+            request: Request[Any, Any, Any] = Request(scope)
+            svc = services(request)
+            try:
+                current = await svc.actor_for(token)
+            except NotAuthenticated:
+                if not by_cookie:  # a stale cookie just means "anonymous"; a bad bearer is an error
+                    raise
+            else:
+                scope[_ACTOR] = current  # type: ignore[literal-required]
+                scope[_TOKEN] = token  # type: ignore[literal-required]
+                if by_cookie and scope["type"] == "http" and scope["method"] in UNSAFE:
+                    _check_csrf(scope, request, svc.config.secret_key, token)
+        await next_app(scope, receive, send)
+
+
+def _check_csrf(scope: Scope, request: Request[Any, Any, Any], secret: str, token: str) -> None:
+    """Cookie-authenticated writes must prove they come from our pages (double submit)."""
+    handler = scope.get("route_handler")
+    if handler is not None and (handler.opt.get("public") or handler.opt.get("csrf") == "form"):
+        return  # public writes do not act as the user; form pages check their own field
+    sent = request.headers.get(CSRF_HEADER, "")
+    if not hmac.compare_digest(sent, csrf_token(secret, token)):
+        raise PermissionDenied("auth.csrf", "页面已过期，请刷新后重试")
+
+
+async def count_sign_up(request: Request[Any, Any, Any]) -> None:
+    """Every sign-up from an address counts: whether a phone number already has an account
+    (409) can be learnt only at the pace the throttle allows, accounts made only as fast."""
+    svc = services(request)
+    key = f"signup:{client_ip(request) or '-'}"
+    await svc.throttle.check(key)
+    await svc.throttle.failed(key)
+
+
+async def change_own_password(request: Request[Any, Any, Any], old: str, new: str) -> None:
+    """The signed-in user's password (API and page alike): the current one is checked under
+    the same throttle as a sign-in; every other session of the account ends, on every worker."""
+    svc, who = services(request), actor(request)
+    key = f"password:{who.id}"
+    await svc.throttle.check(key)
+    try:
+        async with svc.db.write() as session:
+            await change_password(
+                session,
+                who,
+                old,
+                new,
+                token=token_of(request),
+                now=svc.now(),
+                passwords=svc.passwords,
+            )
+    except PermissionDenied:
+        await svc.throttle.failed(key)
+        raise
+    await svc.throttle.cleared(key)
+    await svc.sign_ins.sessions_ended(who.id)
+
+
+def require_same_origin(request: Request[Any, Any, Any]) -> None:
+    """A browser names the page a request comes from (`Origin`); a sign-in sent from another
+    site's page is refused. Clients that are not browsers send no `Origin`."""
+    origin = request.headers.get("origin")
+    if origin is None:
+        return
+    host = request.headers.get("host", "")
+    if origin == "null" or urlsplit(origin).netloc.lower() != host.lower():
+        raise PermissionDenied("auth.cross_origin", "请从本站页面登录")
+
+
+async def sign_in(
+    request: Request[Any, Any, Any], username: str, password: str
+) -> tuple[str, User]:
+    """Log in (API and login page alike), slowed down per account and address and per
+    address (core/accounts/throttle.py): never locked, so a stranger's failures cannot keep
+    the owner out.
+
+    Failures count against both keys; success clears the account's count at that address
+    only, so a guesser's successes elsewhere buy no more tries from the same address.
+    """
+    svc = services(request)
+    ip = client_ip(request) or "-"
+    account = f"login:{username.lower()[:64]}@{ip}"
+    keys = (account, f"login-ip:{ip}")
+    await svc.throttle.check(*keys)
+    try:
+        async with svc.db.write() as session:
+            token, user = await login(
+                session,
+                username,
+                password,
+                now=svc.now(),
+                ttl=timedelta(seconds=svc.config.token_ttl_seconds),
+                ip=ip,
+                user_agent=request.headers.get("user-agent"),
+                passwords=svc.passwords,
+            )
+    except NotAuthenticated:
+        await svc.throttle.failed(*keys)
+        raise
+    await svc.throttle.cleared(account)
+    return token, user
+
+
+def session_cookies(config: Config, token: str) -> list[Cookie]:
+    """The HttpOnly session cookie and the readable CSRF cookie (double submit)."""
+    common: dict[str, Any] = {
+        "secure": config.secure_cookies,
+        "max_age": config.token_ttl_seconds,
+        "path": "/",
+    }
+    return [
+        Cookie(key=SESSION_COOKIE, value=token, httponly=True, samesite="lax", **common),
+        Cookie(
+            key=CSRF_COOKIE,
+            value=csrf_token(config.secret_key, token),
+            httponly=False,
+            samesite="strict",
+            **common,
+        ),
+    ]
+
+
+def cleared_session_cookies() -> list[Cookie]:
+    return [
+        Cookie(key=name, value="", max_age=0, path="/") for name in (SESSION_COOKIE, CSRF_COOKIE)
+    ]
+
+
+def form_csrf_ok(request: Request[Any, Any, Any], sent: str | None) -> bool:
+    """For page forms (opt csrf="form"): the hidden `_csrf` field matches the session."""
+    token = token_of(request)
+    if not token or not sent:
+        return False
+    return hmac.compare_digest(sent, csrf_token(services(request).config.secret_key, token))
