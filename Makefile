@@ -40,11 +40,11 @@ run: $(STAMP)
 	mkdir -p var
 	$(BIN)/ruralx run --demo
 
-# First, alone, the fault tests that restart the machine's Redis and PostgreSQL; then the rest
+# The lint (ruff, import layers, mypy) first; then, alone, the fault tests that restart the machine's Redis and PostgreSQL; then the rest
 # on three workers: the tests wait on servers, databases and the browser more than they compute,
 # so three keep two cores busier than two do (measured). Every test is isolated: own database,
 # ports, Redis prefix, temporary directory.
-test: $(STAMP) system-deps
+test: $(STAMP) system-deps lint
 	$(BIN)/pytest -m serial
 	$(BIN)/pytest -n 3 --dist loadfile -m "not serial"
 
@@ -63,7 +63,9 @@ lock: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 bench: $(STAMP) system-deps
 	$(BIN)/python -m bench

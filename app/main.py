@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -154,7 +155,7 @@ def create_app(
             lambda: scheduler.close_due_registrations(svc, [on_deal]),
             lambda: advance_due(svc.db, app.state.bids, svc.clock),
             *[
-                scheduler.every(oversight_period, svc.now, lambda job=job: job(svc))
+                scheduler.every(oversight_period, svc.now, functools.partial(job, svc))
                 for job in oversight_jobs.JOBS
             ],
         ]

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
-from sqlalchemy import insert, select
+from sqlalchemy import ScalarResult, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,7 +28,7 @@ from auction.wire import event_frame, iso
 from core import ledger
 from core.accounts import Actor
 from core.clock import Clock
-from core.db import Database
+from core.db import Database, table_of
 from core.errors import NotFound
 from core.settings import ExchangeSettings
 from listings import Listing, Registration, closing, policy, registration, service
@@ -588,10 +588,10 @@ class _Writes:
         assert self.session is not None and isinstance(self.chain, ledger.Chain)
         if self.bids:
             rows, self.bids = self.bids, []
-            await self.session.execute(insert(Bid.__table__), rows)
+            await self.session.execute(insert(table_of(Bid)), rows)
         if self.events:
             rows, self.events = self.events, []
-            await self.session.execute(insert(AuctionEvent.__table__), rows)
+            await self.session.execute(insert(table_of(AuctionEvent)), rows)
         await self.chain.flush()
 
 
@@ -689,7 +689,7 @@ async def due(session: AsyncSession, now: datetime) -> list[int]:
 
 
 async def events_after(session: AsyncSession, listing_id: int, seq: int) -> list[dict[str, Any]]:
-    rows = await session.scalars(
+    rows: ScalarResult[dict[str, Any]] = await session.scalars(
         select(AuctionEvent.payload)
         .where(AuctionEvent.listing_id == listing_id, AuctionEvent.seq > seq)
         .order_by(AuctionEvent.seq)

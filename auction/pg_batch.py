@@ -153,7 +153,7 @@ async def lock(
         head_seq=row["head_seq"],
         head_hash=row["head_hash"],
         numbers={bidder_id: number for bidder_id, number in row["numbers"]},
-        firsts=[tuple(r) for r in row["firsts"]],  # type: ignore[misc]
+        firsts=[tuple(r) for r in row["firsts"]],
     )
 
 

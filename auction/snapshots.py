@@ -95,7 +95,7 @@ class Snapshots:
             if number is _UNKNOWN:
                 async with self.db.read() as session:
                     number = await registration.qualified_number(session, listing_id, viewer.id)
-                feed.numbers[viewer.id] = number  # type: ignore[assignment]
+                feed.numbers[viewer.id] = number
             if number is not None:
                 frame["you"] = {"bidder_number": number}
         return frame

@@ -216,7 +216,7 @@ def _leaf(
         .add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()),
             critical=False,
-        )  # type: ignore[arg-type]
+        )
     )
     if eku:
         builder = builder.add_extension(x509.ExtendedKeyUsage(eku), critical=True)
@@ -239,7 +239,7 @@ def _crl(
         .add_extension(x509.CRLNumber(number), critical=False)
         .add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(key.public_key()), critical=False
-        )  # type: ignore[arg-type]
+        )
     )
     for item in revoked:
         builder = builder.add_revoked_certificate(

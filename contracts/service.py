@@ -383,9 +383,7 @@ async def current_crls(
         select(SigningCertificate).where(SigningCertificate.revoked_at.is_not(None))
     )
     revoked = [
-        ca.Revoked(int(r.serial, 16), r.revoked_at)
-        for r in rows  # type: ignore[arg-type]
-        if r.revoked_at is not None
+        ca.Revoked(int(r.serial, 16), r.revoked_at) for r in rows if r.revoked_at is not None
     ]
     return auth.crls(revoked, now)
 

@@ -12,10 +12,10 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
-from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, event, make_url
+from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, Table, event, make_url
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -60,6 +60,11 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+
+
+def table_of(model: type[Base]) -> Table:
+    """A mapped class's table, typed as one (SQLAlchemy types `__table__` as a FromClause)."""
+    return cast(Table, model.__table__)
 
 
 class Database:

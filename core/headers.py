@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
-from litestar.types import ASGIApp, Message, Receive, Scope, Scopes, Send
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 _ALWAYS = (
     (b"x-content-type-options", b"nosniff"),
@@ -20,7 +20,7 @@ _HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
 
 
 class SecurityHeaders(ASGIMiddleware):
-    scopes: Scopes = (ScopeType.HTTP,)
+    scopes = (ScopeType.HTTP,)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         static = scope["path"].startswith("/static/")
@@ -35,7 +35,7 @@ class SecurityHeaders(ASGIMiddleware):
                     extra.append((b"cache-control", b"no-store"))
                 if tls:
                     extra.append(_HSTS)
-                message = {**message, "headers": headers + extra}  # type: ignore[typeddict-item]
+                message = {**message, "headers": headers + extra}
             await send(message)
 
         await next_app(scope, receive, send_with_headers)

@@ -22,7 +22,7 @@ import msgspec
 from litestar import Request
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
-from litestar.types import ASGIApp, Receive, Scope, Scopes, Send
+from litestar.types import ASGIApp, Receive, Scope, Send
 
 from core.errors import InvalidInput, NotFound
 
@@ -94,7 +94,7 @@ def _integer_query_names(handler: Any) -> frozenset[str]:
 class InputHygiene(ASGIMiddleware):
     """Paths and query strings of every request and websocket (bodies: `check_body`)."""
 
-    scopes: Scopes = (ScopeType.HTTP, ScopeType.WEBSOCKET)
+    scopes = (ScopeType.HTTP, ScopeType.WEBSOCKET)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         if FORBIDDEN.search(scope["path"]):

@@ -72,7 +72,7 @@ class AuthMiddleware(ASGIMiddleware):
             else:
                 scope[_ACTOR] = current  # type: ignore[literal-required]
                 scope[_TOKEN] = token  # type: ignore[literal-required]
-                if by_cookie and scope["type"] == "http" and scope["method"] in UNSAFE:
+                if by_cookie and scope.get("method") in UNSAFE:  # websockets have none
                     _check_csrf(scope, request, svc.config.secret_key, token)
         await next_app(scope, receive, send)
 

@@ -15,6 +15,7 @@ from core.errors import InvalidInput
 from core.ledger import bundle as ledger_bundle
 from core.ledger import sequencer
 from core.ledger.models import LedgerEntry
+from core.ledger.tables import LedgerCheckpoint
 from core.web import PUBLIC, actor, allow, services
 from listings import policy
 from listings import service as listing_service
@@ -57,13 +58,9 @@ class LedgerController(Controller):
         before_size: Annotated[int | None, QueryParameter(ge=0)] = None,
     ) -> dict[str, Any]:
         async with services(request).db.read() as session:
-            query = (
-                select(ledger_bundle.LedgerCheckpoint)
-                .order_by(ledger_bundle.LedgerCheckpoint.size.desc())
-                .limit(limit)
-            )
+            query = select(LedgerCheckpoint).order_by(LedgerCheckpoint.size.desc()).limit(limit)
             if before_size is not None:
-                query = query.where(ledger_bundle.LedgerCheckpoint.size < before_size)
+                query = query.where(LedgerCheckpoint.size < before_size)
             rows = list(await session.scalars(query))
         return {
             "items": [

@@ -168,7 +168,7 @@ async def _reserve_ids(session: AsyncSession, model: Any) -> int:
 
 
 async def _bump_sequences(session: AsyncSession, tables: Sequence[str]) -> None:
-    if session.bind.dialect.name != "postgresql":
+    if session.get_bind().dialect.name != "postgresql":
         return
     for table in tables:
         await session.execute(
@@ -185,8 +185,9 @@ async def _bulk(session: AsyncSession, model: Any, rows: list[dict[str, Any]]) -
         return
     connection = await session.connection()
     table = model.__table__
-    if session.bind.dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         raw = (await connection.get_raw_connection()).driver_connection
+        assert raw is not None  # an open asyncpg connection
         names = list(rows[0])
         json_columns = {
             c.name

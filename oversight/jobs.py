@@ -69,7 +69,7 @@ async def _cursor(session: AsyncSession, name: str) -> Cursor | None:
     """The job's cursor row, locked; None if another worker holds it."""
     query = select(Cursor).where(Cursor.name == name)
     if await session.scalar(query) is None:
-        ins = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+        ins = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
         await session.execute(ins(Cursor).values(name=name, position=0).on_conflict_do_nothing())
     return await session.scalar(
         query.with_for_update(skip_locked=True).execution_options(populate_existing=True)
@@ -107,7 +107,7 @@ async def follow_log(svc: Services) -> int:
         settings = await exchange_settings.load(session)
         found = await warnings.detect(session, settings, now, touched)
         await warnings.store(session, found.findings, now)
-        cursor.position = rows[-1][0] + 1
+        cursor.position = int(rows[-1][0] or 0) + 1  # leaf_index is set on the entries read
         return len(rows)
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.db import Base, BigId, Json, UTCDateTime
+from core.db import Base, BigId, Json, UTCDateTime, table_of
 
 #: Exact-order sort key column: byte order on both databases (PostgreSQL collation "C").
 SortKey = String(64).with_variant(String(64, collation="C"), "postgresql")
@@ -79,7 +79,7 @@ for _dimension in (*MEDIAN_DIMENSIONS, None):
         postgresql_include=["final_fen", "listing_fen"],
         postgresql_where=ListingFact.is_sold == 1,
         sqlite_where=ListingFact.is_sold == 1,
-        _table=ListingFact.__table__,
+        _table=table_of(ListingFact),
     )
 
 

@@ -38,6 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from auction.models import Deal
 from core.accounts import Region, User
 from core.clock import local_date
+from core.db import table_of
 from core.errors import InvalidInput
 from core.money import format_percent
 from listings import Listing, Registration
@@ -248,15 +249,15 @@ async def _lease_starts(session: AsyncSession, listing_ids: list[int]) -> dict[i
             contracts.c.listing_id.in_(listing_ids)
         )
     )
-    return {listing_id: start for listing_id, start in rows if start is not None}
+    return {int(listing_id): start for listing_id, start in rows.tuples() if start is not None}
 
 
 async def upsert_facts(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
     """Insert or replace facts (one executemany; the statement is compiled once)."""
     if not rows:
         return
-    ins = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
-    stmt = ins(ListingFact.__table__)
+    ins = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = ins(table_of(ListingFact))
     excluded = stmt.excluded  # built anew on every access: once, not once per column
     stmt = stmt.on_conflict_do_update(
         index_elements=["listing_id"],
@@ -406,7 +407,7 @@ class StatsResult:
 async def statistics(
     session: AsyncSession, query: StatsQuery, jurisdiction: str | None = None
 ) -> StatsResult:
-    if session.bind.dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         # Sorting ~10^5 narrow rows for the medians: in memory, not in temporary files.
         await session.execute(text("SET LOCAL work_mem = '64MB'"))
     dims = [_COLUMNS[d].label(f"g_{d}") for d in query.group_by]
@@ -432,7 +433,7 @@ async def statistics(
     width = len(dims)
     for row in await session.execute(aggregate):
         key = tuple(row[:width])
-        groups[key] = Measures(*(int(v or 0) for v in row[width:]))
+        groups[key] = Measures(*(int(v or 0) for v in row[width:]))  # type: ignore[arg-type]
     deals = {key: m.deals for key, m in groups.items() if m.deals}
     for key, middle in (await _medians(session, query.group_by, where, deals)).items():
         groups[key].median = facts.median_rate(middle)
@@ -447,9 +448,9 @@ async def statistics(
     labels = await _labels(session, query.group_by, groups.keys())
     result = StatsResult(query)
     for key in sorted(groups, key=lambda k: _sort_key(query.group_by, k, labels)):
-        row = _group_fields(query.group_by, key, labels)
-        row.update(groups[key].as_dict())
-        result.rows.append(row)
+        fields = _group_fields(query.group_by, key, labels)
+        fields.update(groups[key].as_dict())
+        result.rows.append(fields)
     result.totals = {"group": "合计", **totals.as_dict()}
     return result
 
@@ -577,7 +578,9 @@ def _group_fields(
     return row
 
 
-def _sort_key(dims: Sequence[str], key: tuple[Any, ...], regions: dict[int, Region]) -> tuple:
+def _sort_key(
+    dims: Sequence[str], key: tuple[Any, ...], regions: dict[int, Region]
+) -> tuple[Any, ...]:
     out: list[Any] = []
     for dim, value in zip(dims, key, strict=True):
         if dim in ("county", "town", "village"):

@@ -24,7 +24,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Final
 
 from sqlalchemy import (
-    Select,
     and_,
     func,
     literal,
@@ -40,6 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from auction.models import Bid, Deal
 from core.accounts import Actor, Region, User
 from core.clock import CHINA_TZ, local_date
+from core.db import table_of
 from core.errors import Conflict, NotFound
 from core.ledger.bulk import append_many
 from core.ledger.models import LedgerEntry
@@ -183,7 +183,7 @@ async def single_bidder(session: AsyncSession, ids: Sequence[int] | None) -> lis
     return found
 
 
-def _bidder_values(kind: str, ids: Sequence[int] | None) -> Select[Any]:
+def _bidder_values(kind: str, ids: Sequence[int] | None) -> Any:
     """(listing, bidder, registration, number, value, source) rows for one shared attribute."""
     reg = [
         Registration.listing_id,
@@ -227,7 +227,7 @@ def _bidder_values(kind: str, ids: Sequence[int] | None) -> Select[Any]:
         .where(bid_column.is_not(None), *_only(Registration.listing_id, ids))
         .distinct()
     )
-    return union_all(from_registrations, from_bids)  # type: ignore[return-value]
+    return union_all(from_registrations, from_bids)
 
 
 async def shared_attribute(
@@ -243,7 +243,7 @@ async def shared_attribute(
             .having(func.count(func.distinct(values.c.bidder_id)) > 1)
             .subquery()
         )
-        rows = await session.execute(
+        rows: Any = await session.execute(
             select(values)
             .join(
                 shared,
@@ -409,7 +409,7 @@ async def lease_expiring(
     found: list[Finding] = []
     horizon = today + timedelta(days=EXPIRY_DAYS)
     for chunk in _chunks(ids):
-        rows = await session.execute(
+        rows: Any = await session.execute(
             select(
                 ListingFact.listing_id,
                 ListingFact.decided_on,
@@ -464,7 +464,7 @@ async def contract_unsigned(
     days = settings.contract_sign_deadline_working_days
     found: list[Finding] = []
     for chunk in _chunks(ids):
-        rows = await session.execute(
+        rows: Any = await session.execute(
             select(
                 Deal.listing_id,
                 Deal.decided_at,
@@ -549,20 +549,20 @@ async def store(session: AsyncSession, findings: Sequence[Finding], now: datetim
             select(WarningRow).where(WarningRow.key.in_(keys[start : start + _CHUNK]))
         )
         existing.update({(w.kind, w.key): w for w in rows})
-    ins = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    ins = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     new = [f for f in findings if (f.kind, f.key) not in existing]
     ledgered: list[tuple[str, dict[str, Any]]] = []
     if new:
         statement = (
-            ins(WarningRow.__table__)
+            ins(table_of(WarningRow))
             .on_conflict_do_nothing()
             .returning(
-                WarningRow.__table__.c.id, WarningRow.__table__.c.kind, WarningRow.__table__.c.key
+                table_of(WarningRow).c.id, table_of(WarningRow).c.kind, table_of(WarningRow).c.key
             )
         )
         connection = await session.connection()
         evidence = {(f.kind, f.key): f.evidence for f in new}
-        result = await connection.execute(
+        result: Any = await connection.execute(
             statement,
             [
                 {

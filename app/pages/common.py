@@ -182,7 +182,7 @@ def iso_utc(value: datetime | str | None) -> str:
 
 def state_zh(state: str | None) -> str:
     try:
-        return STATE_NAMES_ZH[ListingState(state)]
+        return STATE_NAMES_ZH[ListingState(state or "")]
     except ValueError:
         return state or ""
 

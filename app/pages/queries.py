@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ScalarResult, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auction.models import Auction, AuctionEvent, Bid, Deal
@@ -38,7 +38,7 @@ class Row:
 
 async def _rows(session: AsyncSession, viewer: Actor | None, query: Any) -> list[Row]:
     out = []
-    for listing, village in (await session.execute(query)).all():
+    for listing, village in (await session.execute(query)).tuples().all():
         if service.can_view(viewer, listing, village):
             out.append(Row(listing, village))
     return out
@@ -104,7 +104,7 @@ async def village_regions(session: AsyncSession) -> list[str]:
 
 async def bid_ladder(session: AsyncSession, listing_id: int) -> list[dict[str, Any]]:
     """Accepted bids as the room saw them (bidder numbers only), newest first."""
-    rows = await session.scalars(
+    rows: ScalarResult[dict[str, Any]] = await session.scalars(
         select(AuctionEvent.payload)
         .where(AuctionEvent.listing_id == listing_id, AuctionEvent.type == "bid")
         .order_by(AuctionEvent.seq.desc())

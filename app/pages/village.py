@@ -42,7 +42,8 @@ from listings.rules import EDITABLE, ListingState, ensure_editable
 from listings.schemas import ListingCreate, ListingUpdate
 
 Req = Request[Any, Any, Any]
-UPLOAD_LIMIT = {"request_max_body_size": 3 * MAX_UPLOAD + 256 * 1024}
+#: Three files of a form and its fields (deploy/nginx.conf.template allows as much).
+UPLOAD_BODY_LIMIT = 3 * MAX_UPLOAD + 256 * 1024
 
 #: Form field of each wire field, so a validation error lands next to the right input.
 WIRE_TO_FORM = {
@@ -317,7 +318,7 @@ class VillagePages(Controller):
             document_inputs=DOCUMENT_INPUTS,
         )
 
-    @post("/listings/new", opt=FORM, **UPLOAD_LIMIT)
+    @post("/listings/new", opt=FORM, request_max_body_size=UPLOAD_BODY_LIMIT)
     async def create(self, request: Req) -> Response[Any]:
         values = await form_values(request)
         check_form_csrf(request, values)
@@ -384,7 +385,7 @@ class VillagePages(Controller):
             return self._form(request, form, settings, visible.listing, status=exc.status)
         return redirect(f"/village/listings/{listing_id}", "updated")
 
-    @post("/listings/{listing_id:int}/documents", opt=FORM, **UPLOAD_LIMIT)
+    @post("/listings/{listing_id:int}/documents", opt=FORM, request_max_body_size=UPLOAD_BODY_LIMIT)
     async def upload(self, request: Req, listing_id: FromPath[int]) -> Response[Any]:
         values = await form_values(request)
         check_form_csrf(request, values)

@@ -48,7 +48,8 @@ class Budget:
         if beyond <= 0:
             return None
         # Doubling from the first delay; the exponent is capped before it can overflow.
-        return min(self.first_delay * 2 ** min(beyond - 1, 30), self.longest_delay)
+        doubled: timedelta = self.first_delay * 2 ** min(beyond - 1, 30)
+        return min(doubled, self.longest_delay)
 
 
 class Throttle:

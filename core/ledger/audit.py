@@ -88,7 +88,7 @@ async def _audit_log(
             report.problem(f"检查点（大小 {row.size}）的签名内容与表中记录不符")
     pending = iter(checkpoints)
     next_checkpoint = next(pending, None)
-    size, frontier = 0, []
+    size, frontier = 0, list[bytes]()
     while next_checkpoint is not None and next_checkpoint.size == 0:
         if next_checkpoint.root != EMPTY_ROOT.hex():
             report.problem("大小为 0 的检查点根哈希错误")

@@ -13,6 +13,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
+from core.db import table_of
 from core.ledger.merkle import canonical_json
 from core.ledger.models import LedgerEntry, LedgerHead
 
@@ -155,7 +156,7 @@ class Chain(Entries):
     async def flush(self) -> None:
         """Write the pending entries, in chain order (ids ascend with `subject_seq`)."""
         if self.pending:
-            await self.session.execute(insert(LedgerEntry.__table__), self.take())
+            await self.session.execute(insert(table_of(LedgerEntry)), self.take())
 
 
 _CHAINS = "ruralx.ledger.chains"
@@ -165,7 +166,7 @@ _CHAINS = "ruralx.ledger.chains"
 def _write_pending(session: Session) -> None:
     for chain in session.info.get(_CHAINS, {}).values():
         if chain.pending:
-            session.execute(insert(LedgerEntry.__table__), chain.take())
+            session.execute(insert(table_of(LedgerEntry)), chain.take())
 
 
 @event.listens_for(Session, "after_commit")
@@ -185,7 +186,7 @@ async def _lock_head(session: AsyncSession, subject: str) -> LedgerHead:
     head = await session.scalar(query)
     if head is not None:
         return head
-    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     await session.execute(
         insert(LedgerHead).values(subject=subject, seq=0, hash=GENESIS).on_conflict_do_nothing()
     )

@@ -33,7 +33,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.db import Database
+from core.db import Database, table_of
 from core.ledger.chain import canonical_hash, document_of, timestamp
 from core.ledger.keys import CheckpointSigner
 from core.ledger.merkle import EMPTY_ROOT, canonical_json, leaf_hash, sign_checkpoint
@@ -66,7 +66,7 @@ def leaf_of(entry: LedgerEntry) -> bytes:
 async def _tree(session: AsyncSession, *, wait: bool) -> LedgerTree | None:
     query = select(LedgerTree).where(LedgerTree.id == 1)
     if await session.scalar(query) is None:
-        ins = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+        ins = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
         await session.execute(
             ins(LedgerTree)
             .values(
@@ -148,8 +148,8 @@ async def sequence(
         urgent = urgent or entry.type in CHECKPOINT_AFTER
     if entries:
         await session.execute(
-            update(e.__table__)
-            .where(e.__table__.c.id == bindparam("entry_id"))
+            update(table_of(e))
+            .where(table_of(e).c.id == bindparam("entry_id"))
             .values(leaf_index=bindparam("leaf")),
             placed,
         )

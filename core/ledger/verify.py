@@ -264,7 +264,7 @@ def _check_entry(
     if proof is None:
         return fail("包含证明格式错误")
     try:
-        leaf = leaf_hash(canonical_json(document))  # type: ignore[arg-type]
+        leaf = leaf_hash(canonical_json(document))
         digest = entry_hash(dict(document))
     except (TypeError, ValueError) as exc:
         return fail(f"记录不是规范 JSON：{exc}")
