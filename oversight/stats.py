@@ -249,7 +249,8 @@ async def _lease_starts(session: AsyncSession, listing_ids: list[int]) -> dict[i
             contracts.c.listing_id.in_(listing_ids)
         )
     )
-    return {int(listing_id): start for listing_id, start in rows.tuples() if start is not None}
+    found: Any = rows
+    return {listing_id: start for listing_id, start in found if start is not None}
 
 
 async def upsert_facts(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:

@@ -38,7 +38,8 @@ class Row:
 
 async def _rows(session: AsyncSession, viewer: Actor | None, query: Any) -> list[Row]:
     out = []
-    for listing, village in (await session.execute(query)).tuples().all():
+    result: Any = await session.execute(query)
+    for listing, village in result.all():
         if service.can_view(viewer, listing, village):
             out.append(Row(listing, village))
     return out
