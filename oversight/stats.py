@@ -36,6 +36,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auction.models import Deal
+from contracts.models import Contract
 from core.accounts import Region, User
 from core.clock import local_date
 from core.db import table_of
@@ -43,7 +44,7 @@ from core.errors import InvalidInput
 from core.money import format_percent
 from listings import Listing, Registration
 from listings.schemas import CATEGORY_NAMES_ZH
-from oversight import facts, probe
+from oversight import facts
 from oversight.models import ListingFact
 
 MARKET_STATES: Final = {"announced": "open", "auction": "open", "sold": "sold", "failed": "failed"}
@@ -236,21 +237,15 @@ async def refresh_facts(
 
 
 async def _lease_starts(session: AsyncSession, listing_ids: list[int]) -> dict[int, date]:
-    """The contracts' lease start dates, when the contracts package has them."""
-    contracts = await probe.table(session, "contracts")
-    if (
-        not listing_ids
-        or contracts is None
-        or not {"listing_id", "lease_start"} <= set(contracts.c.keys())
-    ):
+    """The contracts' lease start dates."""
+    if not listing_ids:
         return {}
-    rows = await session.execute(
-        select(contracts.c.listing_id, contracts.c.lease_start).where(
-            contracts.c.listing_id.in_(listing_ids)
+    rows: Any = await session.execute(
+        select(Contract.listing_id, Contract.lease_start).where(
+            Contract.listing_id.in_(listing_ids)
         )
     )
-    found: Any = rows
-    return {listing_id: start for listing_id, start in found if start is not None}
+    return {listing_id: start for listing_id, start in rows if start is not None}
 
 
 async def upsert_facts(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:

@@ -26,7 +26,6 @@ from typing import Any, Final
 from sqlalchemy import (
     and_,
     func,
-    literal,
     literal_column,
     or_,
     select,
@@ -37,6 +36,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auction.models import Bid, Deal
+from contracts.models import Contract
 from core.accounts import Actor, Region, User
 from core.clock import CHINA_TZ, local_date
 from core.db import table_of
@@ -46,7 +46,6 @@ from core.ledger.models import LedgerEntry
 from core.settings import ExchangeSettings
 from listings import Listing, Payment, Registration, policy
 from listings.policy import LINKING_KEYS, Facet
-from oversight import probe
 from oversight.models import ListingFact, WarningRow
 
 log = logging.getLogger("ruralx.oversight.warnings")
@@ -65,19 +64,6 @@ KIND_NAMES_ZH: Final = {
     "contract_unsigned": "逾期未签订合同",
     "lease_expiring": "租期即将届满（90日内）",
 }
-#: Contract states that count as signed by both parties (for the contracts table, if any).
-SIGNED_STATES: Final = frozenset(
-    {
-        "signed",
-        "effective",
-        "active",
-        "performing",
-        "completed",
-        "archived",
-        "terminated",
-        "expired",
-    }
-)
 _CHUNK: Final = 500
 
 
@@ -446,20 +432,14 @@ async def lease_expiring(
 
 async def contract_unsigned(
     session: AsyncSession, ids: Sequence[int] | None, settings: ExchangeSettings, now: datetime
-) -> list[Finding] | None:
-    """Deals whose contract is not signed by the deadline; None when contracts do not exist.
+) -> list[Finding]:
+    """Deals whose contract is not signed by the deadline.
 
     The deadline is the contract's own `sign_deadline` when it has one, else the setting's
     working days counted from the deal. Only drafted contracts are judged: every deal gets
     its contract drafted in the deal's own transaction, so a deal without one predates the
     contracts package (or is demo data) and has no deadline to miss.
     """
-    contracts = await probe.table(session, "contracts")
-    if contracts is None or ("state" not in contracts.c and "signed_at" not in contracts.c):
-        return None
-    c = contracts.c
-    signed = c.signed_at.is_not(None) if "signed_at" in c else c.state.in_(SIGNED_STATES)
-    link = (c.listing_id == Deal.listing_id) if "listing_id" in c else (c.id == Deal.contract_id)
     calendar = settings.calendar()
     days = settings.contract_sign_deadline_working_days
     found: list[Finding] = []
@@ -468,12 +448,12 @@ async def contract_unsigned(
             select(
                 Deal.listing_id,
                 Deal.decided_at,
-                c.id,
-                c.state if "state" in c else literal(None),
-                c.sign_deadline if "sign_deadline" in c else literal(None),
+                Contract.id,
+                Contract.state,
+                Contract.sign_deadline,
             )
-            .join(contracts, link)
-            .where(~signed, *_only(Deal.listing_id, chunk))
+            .join(Contract, Contract.listing_id == Deal.listing_id)
+            .where(Contract.signed_at.is_(None), *_only(Deal.listing_id, chunk))
         )
         for listing_id, decided_at, contract_id, state, deadline_at in rows:
             if deadline_at is None:
@@ -524,13 +504,8 @@ async def detect(
     findings += await failed_twice(session, ids)
     findings += await term_too_long(session, ids, settings)
     findings += await lease_expiring(session, ids, local_date(now))
-    skipped: list[str] = []
-    unsigned = await contract_unsigned(session, ids, settings, now)
-    if unsigned is None:
-        skipped.append("contract_unsigned")
-    else:
-        findings += unsigned
-    return Detection(findings, skipped)
+    findings += await contract_unsigned(session, ids, settings, now)
+    return Detection(findings, [])
 
 
 # ---------------------------------------------------------------------------------------------
