@@ -17,7 +17,7 @@ from contracts import economics
 from core.clock import CHINA_TZ
 from core.ids import mask_id_number, mask_phone
 from core.money import format_percent, format_yuan, yuan_in_words
-from listings.schemas import CATEGORY_NAMES_ZH
+from listings.schemas import AREA_UNIT_NAMES_ZH, CATEGORY_NAMES_ZH
 
 #: Bumped whenever the templates or this data change in a way that alters rendered bytes.
 TEMPLATE_VERSION = "1"
@@ -32,7 +32,6 @@ PAYMENTS_ZH = {
     "monthly": "按月支付，每月一期，每期租金于该期开始之日前支付",
     "lump_sum": "一次性支付全部租期租金，于起租日前支付",
 }
-AREA_UNITS_ZH = {"mu": "亩", "square_meter": "平方米", "hectare": "公顷", "item": "项"}
 ID_TYPES_ZH = {"resident_id": "居民身份证", "uscc": "统一社会信用代码"}
 DEFAULT_USE = "符合法律法规及该资产规划用途的合法经营活动"
 DEAL_KINDS_ZH = {"auction": "网络竞价", "agreement": "协议成交（仅一名合格竞买人）"}
@@ -217,7 +216,7 @@ def contract_data(
     ids = numbers(deal.listing_id, deal.decided_at)
     id_type = parties.winner_id_type or "resident_id"
     area = (
-        f"{asset.area} {AREA_UNITS_ZH.get(asset.area_unit or '', asset.area_unit or '')}".strip()
+        f"{asset.area} {AREA_UNIT_NAMES_ZH.get(unit := asset.area_unit or '', unit)}".strip()
         if asset.area
         else "—"
     )

@@ -39,6 +39,13 @@ CATEGORY_NAMES_ZH: dict[str, str] = {
     "other": "其他",
 }
 AreaUnit = Literal["mu", "square_meter", "hectare", "item"]
+#: How an area unit is written, on the pages and in the contracts alike.
+AREA_UNIT_NAMES_ZH: dict[str, str] = {
+    "mu": "亩",
+    "square_meter": "平方米",
+    "hectare": "公顷",
+    "item": "项",
+}
 PriceUnit = Literal["per_year", "per_mu_year", "per_month"]
 PaymentFrequency = Literal["annual", "semiannual", "monthly", "lump_sum"]
 DocumentKind = Literal[

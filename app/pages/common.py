@@ -32,7 +32,7 @@ from core.money import MoneyFormatError, format_yuan, parse_yuan, yuan_in_words
 from core.sessions import csrf_token, form_csrf_ok
 from core.web import actor_or_none, services, token_of
 from listings.rules import STATE_NAMES_ZH, ListingState
-from listings.schemas import CATEGORY_NAMES_ZH
+from listings.schemas import AREA_UNIT_NAMES_ZH, CATEGORY_NAMES_ZH
 
 APP_DIR = Path(__file__).resolve().parents[1]
 TEMPLATES = APP_DIR / "templates"
@@ -50,7 +50,7 @@ PAYMENTS_ZH = {
     "monthly": "按月支付",
     "lump_sum": "一次性支付",
 }
-AREA_UNITS_ZH = {"mu": "亩", "square_meter": "平方米", "hectare": "公顷", "item": "宗/处"}
+AREA_UNITS_ZH = AREA_UNIT_NAMES_ZH
 DOCUMENT_KINDS_ZH = {
     "village_resolution": "村民代表大会决议（四议两公开）",
     "ownership_proof": "权属证明",
