@@ -7,8 +7,9 @@ bids, room events and ledger entries and updates the head and the auction row; C
 The ORM path in `auction.book` does the same in about twelve statements and stays the one
 for SQLite and for a batch that ends the auction (the conclusion is ORM work).
 
-The SQL names the tables of `auction.models`, `core.ledger.models`, `listings.models` and
-`core.accounts.models`; the integration tests run every bid on PostgreSQL through here.
+The SQL names the tables of `auction.models` and `core.ledger.models`; who may bid is
+`listings.registration.may_bid`, compiled here. The integration tests run every bid on
+PostgreSQL through here.
 """
 
 from __future__ import annotations
@@ -19,10 +20,23 @@ from typing import Any
 
 import asyncpg
 import msgspec
+from sqlalchemy.dialects import postgresql
+
+from core.accounts import User
+from core.db import table_of
+from listings.models import Registration
+from listings.registration import may_bid
+
+_R = table_of(Registration).alias("r")
+_U = table_of(User).alias("u")
+#: Who may bid, as `listings.registration.may_bid` says, compiled for the aliases below.
+MAY_BID = str(
+    may_bid(_R, _U).compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})
+)
 
 # Auction row first, then the head: the order every other writer of both takes (the head
 # CTE joins the locked auction row, so its lock cannot be taken before that one).
-LOCK = """
+LOCK = f"""
 WITH a AS MATERIALIZED (
     SELECT rules::text AS rules, status, seq, round, current_fen, leader, ends_at, price_seq,
            paused_status, paused_remaining_ms
@@ -34,9 +48,8 @@ WITH a AS MATERIALIZED (
 SELECT a.*, h.seq AS head_seq, h.hash AS head_hash,
     ARRAY(
         SELECT ROW(r.bidder_id, r.bidder_number)
-        FROM registrations r JOIN users u ON u.id = r.bidder_id
-        WHERE r.listing_id = $1 AND r.bidder_id = ANY($3::bigint[]) AND r.state = 'qualified'
-          AND u.active AND r.bidder_number IS NOT NULL
+        FROM {Registration.__tablename__} r JOIN {User.__tablename__} u ON u.id = r.bidder_id
+        WHERE r.listing_id = $1 AND r.bidder_id = ANY($3::bigint[]) AND {MAY_BID}
     ) AS numbers,
     ARRAY(
         SELECT ROW(b.bidder_id, b.ref, b.outcome, b.code, b.seq, b.round, b.amount_fen)

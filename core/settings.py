@@ -77,7 +77,7 @@ class SettingsRow(Base):
 
 
 def to_builtins(settings: ExchangeSettings) -> dict[str, Any]:
-    return msgspec.to_builtins(settings)  # type: ignore[no-any-return]
+    return msgspec.to_builtins(settings)
 
 
 async def load(session: AsyncSession) -> ExchangeSettings:

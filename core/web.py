@@ -119,7 +119,7 @@ class SignInCache:
 
 
 def services(connection: ASGIConnection[Any, Any, Any, Any]) -> Services:
-    return connection.app.state.services  # type: ignore[no-any-return]
+    return connection.app.state.services
 
 
 def actor_or_none(connection: ASGIConnection[Any, Any, Any, Any]) -> Actor | None:

@@ -9,11 +9,12 @@ import secrets
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import ledger
 from core.accounts import Actor, User
+from core.db import table_of
 from core.errors import Conflict, NotFound, RuleViolation
 from listings import policy
 from listings.models import Listing, Registration
@@ -199,18 +200,30 @@ async def qualified_number(session: AsyncSession, listing_id: int, bidder_id: in
     )
 
 
+def may_bid(registrations: Any = None, users: Any = None) -> ColumnElement[bool]:
+    """Who may bid, as SQL: qualified, numbered, and an active account (a deactivated
+    bidder's open socket bids no more). The one definition: the ORM path below and the raw
+    batch of `auction.pg_batch` (which compiles it over its table aliases) both use it."""
+    r = registrations if registrations is not None else table_of(Registration)
+    u = users if users is not None else table_of(User)
+    return and_(
+        r.c.state == RegState.QUALIFIED,
+        r.c.bidder_number.is_not(None),
+        u.c.active.is_(True),
+    )
+
+
 async def qualified_numbers(
     session: AsyncSession, listing_id: int, bidder_ids: set[int]
 ) -> dict[int, str]:
-    """Bidder numbers of those among `bidder_ids` qualified for this listing, in one query."""
-    rows = await session.execute(
+    """Bidder numbers of those among `bidder_ids` who may bid on this listing, in one query."""
+    rows: Any = await session.execute(
         select(Registration.bidder_id, Registration.bidder_number)
         .join(User, User.id == Registration.bidder_id)
         .where(
             Registration.listing_id == listing_id,
             Registration.bidder_id.in_(bidder_ids),
-            Registration.state == RegState.QUALIFIED,
-            User.active.is_(True),  # a deactivated bidder's open socket bids no more
+            may_bid(),
         )
     )
-    return {bidder_id: number for bidder_id, number in rows if number is not None}
+    return dict(rows.all())

@@ -96,7 +96,7 @@ def _check_terms(terms: Terms, category: str, settings: ExchangeSettings) -> Non
 
 
 def _terms_dict(terms: Terms) -> dict[str, Any]:
-    return msgspec.to_builtins(terms)  # type: ignore[no-any-return]
+    return msgspec.to_builtins(terms)
 
 
 async def _record(
