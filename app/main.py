@@ -40,7 +40,12 @@ from core.limits import RateLimiter
 from core.problems import EXCEPTION_HANDLERS
 from core.sessions import AuthMiddleware
 from core.web import PUBLIC, Services, SignInCache, declares_access
-from listings.api import ListingController, PaymentController, RegistrationController
+from listings.api import ListingController
+from listings.registration_api import (
+    ListingRegistrationController,
+    PaymentController,
+    RegistrationController,
+)
 from oversight import api as oversight_api
 from oversight import jobs as oversight_jobs
 
@@ -50,6 +55,7 @@ CONTROLLERS: list[Any] = [
     SettingsController,
     UserController,
     ListingController,
+    ListingRegistrationController,
     RegistrationController,
     PaymentController,
     AuctionController,

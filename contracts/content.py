@@ -215,11 +215,7 @@ def contract_data(
     rate = economics.premium_rate(deal.listing_fen, deal.final_fen)
     ids = numbers(deal.listing_id, deal.decided_at)
     id_type = parties.winner_id_type or "resident_id"
-    area = (
-        f"{asset.area} {AREA_UNIT_NAMES_ZH.get(unit := asset.area_unit or '', unit)}".strip()
-        if asset.area
-        else "—"
-    )
+    area = f"{asset.area} {_area_unit_zh(asset.area_unit)}".strip() if asset.area else "—"
     credited_items = [i for i in items if i.credited_fen]
     first_payable = next((i for i in items if i.amount_fen), None)
     return {
@@ -372,3 +368,7 @@ def strings_of(value: Any) -> list[str]:
         elif isinstance(item, list | tuple):
             stack.extend(item)
     return out
+
+
+def _area_unit_zh(unit: str | None) -> str:
+    return AREA_UNIT_NAMES_ZH.get(unit or "", unit or "")

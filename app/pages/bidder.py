@@ -20,8 +20,9 @@ from contracts.deals import load_deal
 from core.errors import DomainError, NotFound
 from core.web import actor, allow, services
 from listings import qualification
-from listings.api import MAX_UPLOAD, attach_checked_proof, checked_upload
+from listings.api import MAX_UPLOAD, checked_upload
 from listings.models import Listing
+from listings.registration_api import attach_checked_proof
 
 #: Where deposits go. Display only; the exchange's account belongs in the exchange settings
 #: (core/settings.py) — until it is there, the page names the account holder.

@@ -38,15 +38,10 @@ from core.sessions import cleared_session_cookies, count_sign_up, session_cookie
 from core.web import PUBLIC, actor, actor_or_none, allow, client_ip, services, token_of
 from listings import policy, service
 from listings import registration as reg
-from listings.api import (
-    MAX_UPLOAD,
-    attach_checked_proof,
-    checked_upload,
-    listing_view,
-    registration_view,
-)
+from listings.api import MAX_UPLOAD, checked_upload, listing_view
 from listings.models import Registration
 from listings.policy import Facet
+from listings.registration_api import attach_checked_proof, registration_view
 from listings.rules import PUBLIC as PUBLIC_STATES
 from listings.schemas import CATEGORY_NAMES_ZH
 
