@@ -34,7 +34,7 @@ from core.bodies import checked_body
 from core.clock import Clock, ControlledClock, SystemClock
 from core.config import Config
 from core.db import Database
-from core.headers import SecurityHeaders
+from core.headers import security_headers
 from core.hygiene import InputHygiene
 from core.limits import RateLimiter
 from core.problems import EXCEPTION_HANDLERS
@@ -196,7 +196,8 @@ def create_app(
         ],
         template_config=TemplateConfig(directory=APP_DIR / "templates", engine=JinjaTemplateEngine),
         lifespan=[lifespan],
-        middleware=[SecurityHeaders(), InputHygiene(), AuthMiddleware()],
+        middleware=[InputHygiene(), AuthMiddleware()],
+        before_send=[security_headers],
         exception_handlers=EXCEPTION_HANDLERS,
         # No control characters in any text; exact JSON integers for money, on every route.
         before_request=checked_body,

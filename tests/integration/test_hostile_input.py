@@ -211,3 +211,11 @@ async def test_every_json_endpoint_takes_json_only(exchange: Exchange) -> None:
     )
     refused(response, 415)
     assert (await admin.ok("GET", "/api/v1/settings"))["countdown_seconds"] != 301
+
+
+async def test_errors_from_the_door_carry_the_headers_too(exchange: Exchange) -> None:
+    """An answer refused before any handler (the door, here) is not cached either."""
+    response = await exchange.http.call("GET", f"/api/v1/listings/{HUGE}")
+    assert response.status_code == 404
+    assert response.headers["cache-control"] == "no-store"
+    assert response.headers["x-content-type-options"] == "nosniff"
