@@ -6,15 +6,8 @@ from typing import Any
 
 from litestar import Controller, Request, Response, get, post
 
-from app.pages.common import (
-    FORM,
-    PAGE_ERRORS,
-    Form,
-    check_form_csrf,
-    form_values,
-    redirect,
-    render,
-)
+from app.pages.common import FORM, PAGE_ERRORS, check_form_csrf, form_values, redirect, render
+from app.pages.forms import Form
 from core.errors import DomainError
 from core.sessions import change_own_password
 from core.web import allow

@@ -11,18 +11,9 @@ from litestar.params import FromPath
 from sqlalchemy import select
 
 from app.pages import queries
-from app.pages.common import (
-    FORM,
-    PAGE_ERRORS,
-    Form,
-    check_form_csrf,
-    form_values,
-    int_field,
-    money_field,
-    redirect,
-    render,
-    yuan,
-)
+from app.pages.common import FORM, PAGE_ERRORS, check_form_csrf, form_values, redirect, render
+from app.pages.forms import Form, int_field, money_field
+from app.pages.labels import yuan
 from core import accounts
 from core import settings as exchange_settings
 from core.accounts import Region, User

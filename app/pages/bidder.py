@@ -8,14 +8,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath
 
 from app.pages import queries
-from app.pages.common import (
-    FORM,
-    PAGE_ERRORS,
-    check_form_csrf,
-    form_values,
-    redirect,
-    render,
-)
+from app.pages.common import FORM, PAGE_ERRORS, check_form_csrf, form_values, redirect, render
 from contracts.deals import load_deal
 from core.errors import DomainError, NotFound
 from core.web import actor, allow, services

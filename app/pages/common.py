@@ -11,8 +11,6 @@ import hmac
 import re
 import secrets
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -25,14 +23,31 @@ from litestar.enums import MediaType
 from litestar.response import Redirect
 from markupsafe import Markup
 
+from app.pages.labels import (
+    AREA_UNITS_ZH,
+    AUCTION_STATUS_ZH,
+    DEPOSIT_STATES_ZH,
+    DOCUMENT_KINDS_ZH,
+    LEDGER_TYPES_ZH,
+    OUTCOMES_ZH,
+    PAYMENTS_ZH,
+    PRICE_UNITS_ZH,
+    PRIORITY_CLAIMS_ZH,
+    REG_STATES_ZH,
+    ROLES_ZH,
+    bj,
+    iso_utc,
+    signed_yuan,
+    state_zh,
+    yuan,
+    yuan_words,
+)
 from core.accounts import Actor
-from core.clock import CHINA_TZ
 from core.errors import DomainError, NotAuthenticated, NotFound, PermissionDenied
-from core.money import MoneyFormatError, format_yuan, parse_yuan, yuan_in_words
 from core.sessions import csrf_token, form_csrf_ok
 from core.web import actor_or_none, services, token_of
-from listings.rules import STATE_NAMES_ZH, ListingState
-from listings.schemas import AREA_UNIT_NAMES_ZH, CATEGORY_NAMES_ZH
+from listings.rules import STATE_NAMES_ZH
+from listings.schemas import CATEGORY_NAMES_ZH
 
 APP_DIR = Path(__file__).resolve().parents[1]
 TEMPLATES = APP_DIR / "templates"
@@ -42,149 +57,6 @@ STATIC = APP_DIR / "static"
 FORM_COOKIE = "ruralx_form"
 #: Route option of page forms: the CSRF token travels in the form (`_csrf`), not a header.
 FORM = {"csrf": "form"}
-
-PRICE_UNITS_ZH = {"per_year": "元/年", "per_mu_year": "元/亩/年", "per_month": "元/月"}
-PAYMENTS_ZH = {
-    "annual": "按年支付",
-    "semiannual": "按半年支付",
-    "monthly": "按月支付",
-    "lump_sum": "一次性支付",
-}
-AREA_UNITS_ZH = AREA_UNIT_NAMES_ZH
-DOCUMENT_KINDS_ZH = {
-    "village_resolution": "村民代表大会决议（四议两公开）",
-    "ownership_proof": "权属证明",
-    "appraisal": "评估报告",
-    "priority_statement": "优先权人声明",
-    "other": "其他材料",
-}
-AUCTION_STATUS_ZH = {
-    "scheduled": "待开始",
-    "free": "自由竞价",
-    "countdown": "限时竞价",
-    "paused": "已暂停",
-    "ended": "已结束",
-}
-REG_STATES_ZH = {
-    "pending_deposit": "待缴保证金",
-    "deposit_paid": "保证金已到账，待资格审核",
-    "qualified": "已取得竞买资格",
-    "rejected": "未通过资格审核",
-}
-PRIORITY_CLAIMS_ZH = {
-    "claimed": "已声明，待审核确认",
-    "confirmed": "已确认",
-    "refused": "不予确认",
-    "lapsed": "报名期内未经确认，按普通竞买人参加",
-}
-DEPOSIT_STATES_ZH = {
-    "pending": "待缴纳",
-    "paid": "已到账",
-    "held": "冻结中",
-    "refundable": "待退还",
-    "refunded": "已退还",
-    "credited_to_rent": "已转作租金",
-    "forfeited": "已没收",
-}
-ROLES_ZH = {
-    "bidder": "竞买人",
-    "village": "村集体经办人",
-    "reviewer": "交易中心审核员",
-    "regulator": "监管人员",
-    "admin": "系统管理员",
-}
-OUTCOMES_ZH = {
-    "auction": "网络竞价成交",
-    "agreement": "协议成交",
-    "no_bidders": "无人报名，流拍",
-    "too_few_bidders": "合格竞买人不足，流拍",
-    "unsold_below_reserve": "未达保留价，流拍",
-    "unsold_no_bids": "无人出价，流拍",
-}
-LEDGER_TYPES_ZH = {
-    "listing.created": "创建委托",
-    "listing.updated": "修改委托",
-    "listing.submitted": "提交审核",
-    "listing.accepted": "受理",
-    "listing.returned": "退回",
-    "listing.announced": "发布挂牌公告",
-    "listing.withdrawn": "撤回委托",
-    "listing.relisted": "重新挂牌",
-    "listing.document_added": "上传材料",
-    "listing.concluded": "交易结束",
-    "registration.applied": "竞买人报名",
-    "deposit.paid": "保证金到账",
-    "payment.rejected": "款项未入账",
-    "registration.qualified": "资格审核通过",
-    "registration.rejected": "资格审核未通过",
-    "registration.closed": "报名截止",
-    "deposit.refundable": "保证金待退还",
-    "deposit.to_be_credited": "保证金转作租金",
-    "auction.opened": "竞价场次建立",
-    "auction.bid": "出价",
-    "auction.phase": "竞价阶段变化",
-    "auction.ended": "竞价结束",
-    "auction.pause": "暂停竞价",
-    "auction.resume": "恢复竞价",
-    "bid.rejected": "出价被拒绝",
-    "deal.recorded": "成交记录",
-    "auction.bids": "网络竞价",
-    "contract.drafted": "生成合同",
-    "contract.signed_by_village": "村集体电子签署",
-    "contract.signed": "竞得人电子签署",
-    "contract.certified": "出具交易鉴证书",
-    "deposit.refunded": "保证金已退还",
-    "deposit.credited_to_rent": "保证金已转作租金",
-    "deposit.forfeited": "保证金没收",
-}
-
-# ----- display formats -------------------------------------------------------------------
-
-
-def yuan(fen: int | None, symbol: bool = True) -> str:
-    return "—" if fen is None else format_yuan(int(fen), symbol=symbol)
-
-
-def yuan_words(fen: int | None) -> str:
-    return "" if fen is None else yuan_in_words(int(fen))
-
-
-def signed_yuan(fen: int | None) -> str:
-    if fen is None:
-        return "—"
-    return ("+" if fen > 0 else "") + format_yuan(int(fen), symbol=True)
-
-
-def _aware(value: datetime | str | None) -> datetime | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value
-
-
-def bj(value: datetime | str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    """A moment in Beijing time."""
-    at = _aware(value)
-    return "—" if at is None else at.astimezone(CHINA_TZ).strftime(fmt)
-
-
-def iso_utc(value: datetime | str | None) -> str:
-    at = _aware(value)
-    return (
-        ""
-        if at is None
-        else at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    )
-
-
-def state_zh(state: str | None) -> str:
-    try:
-        return STATE_NAMES_ZH[ListingState(state or "")]
-    except ValueError:
-        return state or ""
 
 
 def _static_version() -> str:
@@ -231,102 +103,6 @@ ENV.globals.update(
     STATE_NAMES=STATE_NAMES_ZH,
     static_version=_static_version(),
 )
-
-# ----- forms ---------------------------------------------------------------------------
-
-
-@dataclass
-class FieldError:
-    message: str
-    code: str
-
-
-@dataclass
-class Form:
-    """What a form page needs to re-render: the values typed and the errors per field."""
-
-    values: dict[str, Any] = field(default_factory=dict)
-    errors: dict[str, FieldError] = field(default_factory=dict)
-    #: An error that belongs to no single field (shown above the form).
-    general: FieldError | None = None
-
-    def error(self, name: str, message: str, code: str) -> None:
-        self.errors.setdefault(name, FieldError(message, code))
-
-    def fail(self, exc: DomainError, fields: Mapping[str, str] | None = None) -> None:
-        """Place a service error next to its field (by code prefix) or above the form."""
-        for prefix, name in (fields or {}).items():
-            if exc.code == prefix or exc.code.startswith(prefix + "."):
-                self.error(name, exc.message, exc.code)
-                return
-        self.general = FieldError(exc.message, exc.code)
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors and self.general is None
-
-
-_PATH_RE = re.compile(r"\$\.([a-z_]+)(?:\.([a-z_]+))?")
-
-
-def validation_field(exc: msgspec.ValidationError) -> str | None:
-    """The (innermost named) field a msgspec validation error is about: `$.terms.term_years`."""
-    match = _PATH_RE.search(str(exc))
-    if match is None:
-        return None
-    return match.group(2) or match.group(1)
-
-
-def money_field(form: Form, name: str, label: str, *, required: bool = True) -> int | None:
-    """Read a yuan amount typed into a form as fen; errors go next to the field."""
-    raw = str(form.values.get(name, "") or "").strip()
-    if not raw:
-        if required:
-            form.error(name, f"请填写{label}", "form.required")
-        return None
-    try:
-        return parse_yuan(raw)
-    except MoneyFormatError as exc:
-        form.error(name, str(exc), "money.format")
-        return None
-
-
-def int_field(
-    form: Form,
-    name: str,
-    label: str,
-    *,
-    required: bool = True,
-    minimum: int | None = None,
-    maximum: int | None = None,
-) -> int | None:
-    raw = str(form.values.get(name, "") or "").strip()
-    if not raw:
-        if required:
-            form.error(name, f"请填写{label}", "form.required")
-        return None
-    if not re.fullmatch(r"[0-9]{1,9}", raw):
-        form.error(name, f"{label}应为整数", "form.integer")
-        return None
-    value = int(raw)
-    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
-        form.error(name, f"{label}应在 {minimum} 至 {maximum} 之间", "form.range")
-        return None
-    return value
-
-
-def local_datetime_field(form: Form, name: str, label: str) -> datetime | None:
-    """A `datetime-local` input, read as Beijing time."""
-    raw = str(form.values.get(name, "") or "").strip()
-    if not raw:
-        form.error(name, f"请填写{label}", "form.required")
-        return None
-    try:
-        value = datetime.fromisoformat(raw)
-    except ValueError:
-        form.error(name, f"{label}格式不正确", "form.datetime")
-        return None
-    return value.replace(tzinfo=CHINA_TZ) if value.tzinfo is None else value
 
 
 async def form_values(request: Request[Any, Any, Any]) -> dict[str, Any]:

@@ -17,8 +17,6 @@ from app.pages.common import (
     FORM,
     FORM_COOKIE,
     PAGE_ERRORS,
-    FieldError,
-    Form,
     anonymous_form_ok,
     anonymous_form_token,
     check_form_csrf,
@@ -26,8 +24,8 @@ from app.pages.common import (
     redirect,
     render,
     safe_next,
-    validation_field,
 )
+from app.pages.forms import FieldError, Form, validation_field
 from auction.models import Auction
 from auction.wire import snapshot_frame
 from contracts.deals import load_deal

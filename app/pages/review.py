@@ -11,17 +11,8 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath
 
 from app.pages import queries
-from app.pages.common import (
-    FORM,
-    PAGE_ERRORS,
-    Form,
-    check_form_csrf,
-    form_values,
-    local_datetime_field,
-    money_field,
-    redirect,
-    render,
-)
+from app.pages.common import FORM, PAGE_ERRORS, check_form_csrf, form_values, redirect, render
+from app.pages.forms import Form, local_datetime_field, money_field
 from auction import engine
 from auction.book import BidBook
 from auction.models import Auction

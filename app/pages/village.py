@@ -12,19 +12,9 @@ from litestar.datastructures import UploadFile
 from litestar.params import FromPath
 
 from app.pages import queries
-from app.pages.common import (
-    FORM,
-    PAGE_ERRORS,
-    Form,
-    check_form_csrf,
-    form_values,
-    int_field,
-    money_field,
-    redirect,
-    render,
-    validation_field,
-    yuan,
-)
+from app.pages.common import FORM, PAGE_ERRORS, check_form_csrf, form_values, redirect, render
+from app.pages.forms import Form, int_field, money_field, validation_field
+from app.pages.labels import yuan
 from auction.models import Auction
 from contracts import economics
 from contracts.deals import load_deal

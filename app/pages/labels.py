@@ -1,0 +1,154 @@
+"""How the pages write the exchange's words and numbers: Chinese labels of codes, money in
+yuan (and in words), times in Beijing time."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from core.clock import CHINA_TZ
+from core.money import format_yuan, yuan_in_words
+from listings.rules import STATE_NAMES_ZH, ListingState
+from listings.schemas import AREA_UNIT_NAMES_ZH
+
+PRICE_UNITS_ZH = {"per_year": "元/年", "per_mu_year": "元/亩/年", "per_month": "元/月"}
+PAYMENTS_ZH = {
+    "annual": "按年支付",
+    "semiannual": "按半年支付",
+    "monthly": "按月支付",
+    "lump_sum": "一次性支付",
+}
+AREA_UNITS_ZH = AREA_UNIT_NAMES_ZH
+DOCUMENT_KINDS_ZH = {
+    "village_resolution": "村民代表大会决议（四议两公开）",
+    "ownership_proof": "权属证明",
+    "appraisal": "评估报告",
+    "priority_statement": "优先权人声明",
+    "other": "其他材料",
+}
+AUCTION_STATUS_ZH = {
+    "scheduled": "待开始",
+    "free": "自由竞价",
+    "countdown": "限时竞价",
+    "paused": "已暂停",
+    "ended": "已结束",
+}
+REG_STATES_ZH = {
+    "pending_deposit": "待缴保证金",
+    "deposit_paid": "保证金已到账，待资格审核",
+    "qualified": "已取得竞买资格",
+    "rejected": "未通过资格审核",
+}
+PRIORITY_CLAIMS_ZH = {
+    "claimed": "已声明，待审核确认",
+    "confirmed": "已确认",
+    "refused": "不予确认",
+    "lapsed": "报名期内未经确认，按普通竞买人参加",
+}
+DEPOSIT_STATES_ZH = {
+    "pending": "待缴纳",
+    "paid": "已到账",
+    "held": "冻结中",
+    "refundable": "待退还",
+    "refunded": "已退还",
+    "credited_to_rent": "已转作租金",
+    "forfeited": "已没收",
+}
+ROLES_ZH = {
+    "bidder": "竞买人",
+    "village": "村集体经办人",
+    "reviewer": "交易中心审核员",
+    "regulator": "监管人员",
+    "admin": "系统管理员",
+}
+OUTCOMES_ZH = {
+    "auction": "网络竞价成交",
+    "agreement": "协议成交",
+    "no_bidders": "无人报名，流拍",
+    "too_few_bidders": "合格竞买人不足，流拍",
+    "unsold_below_reserve": "未达保留价，流拍",
+    "unsold_no_bids": "无人出价，流拍",
+}
+LEDGER_TYPES_ZH = {
+    "listing.created": "创建委托",
+    "listing.updated": "修改委托",
+    "listing.submitted": "提交审核",
+    "listing.accepted": "受理",
+    "listing.returned": "退回",
+    "listing.announced": "发布挂牌公告",
+    "listing.withdrawn": "撤回委托",
+    "listing.relisted": "重新挂牌",
+    "listing.document_added": "上传材料",
+    "listing.concluded": "交易结束",
+    "registration.applied": "竞买人报名",
+    "deposit.paid": "保证金到账",
+    "payment.rejected": "款项未入账",
+    "registration.qualified": "资格审核通过",
+    "registration.rejected": "资格审核未通过",
+    "registration.closed": "报名截止",
+    "deposit.refundable": "保证金待退还",
+    "deposit.to_be_credited": "保证金转作租金",
+    "auction.opened": "竞价场次建立",
+    "auction.bid": "出价",
+    "auction.phase": "竞价阶段变化",
+    "auction.ended": "竞价结束",
+    "auction.pause": "暂停竞价",
+    "auction.resume": "恢复竞价",
+    "bid.rejected": "出价被拒绝",
+    "deal.recorded": "成交记录",
+    "auction.bids": "网络竞价",
+    "contract.drafted": "生成合同",
+    "contract.signed_by_village": "村集体电子签署",
+    "contract.signed": "竞得人电子签署",
+    "contract.certified": "出具交易鉴证书",
+    "deposit.refunded": "保证金已退还",
+    "deposit.credited_to_rent": "保证金已转作租金",
+    "deposit.forfeited": "保证金没收",
+}
+
+# ----- display formats -------------------------------------------------------------------
+
+
+def yuan(fen: int | None, symbol: bool = True) -> str:
+    return "—" if fen is None else format_yuan(int(fen), symbol=symbol)
+
+
+def yuan_words(fen: int | None) -> str:
+    return "" if fen is None else yuan_in_words(int(fen))
+
+
+def signed_yuan(fen: int | None) -> str:
+    if fen is None:
+        return "—"
+    return ("+" if fen > 0 else "") + format_yuan(int(fen), symbol=True)
+
+
+def _aware(value: datetime | str | None) -> datetime | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value
+
+
+def bj(value: datetime | str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A moment in Beijing time."""
+    at = _aware(value)
+    return "—" if at is None else at.astimezone(CHINA_TZ).strftime(fmt)
+
+
+def iso_utc(value: datetime | str | None) -> str:
+    at = _aware(value)
+    return (
+        ""
+        if at is None
+        else at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    )
+
+
+def state_zh(state: str | None) -> str:
+    try:
+        return STATE_NAMES_ZH[ListingState(state or "")]
+    except ValueError:
+        return state or ""
