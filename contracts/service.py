@@ -490,9 +490,8 @@ async def sign(
         role = _signing_role(access)
     contract = access.contract
     throttle_key = f"sign:{who.id}"
-    await svc.throttle.check(throttle_key)
+    await svc.throttle.attempt(throttle_key)  # counted before the comparison: no bursts
     if not await asyncio.to_thread(svc.passwords.check, who.user.password_hash, password):
-        await svc.throttle.failed(throttle_key)
         raise PermissionDenied("contract.password_incorrect", "密码不正确，合同未签署")
     await svc.throttle.cleared(throttle_key)
     auth = await authority(svc.config, now)

@@ -108,7 +108,9 @@ class InputHygiene(ASGIMiddleware):
         if raw:
             handler = scope.get("route_handler")
             integers = _integer_query_names(handler) if handler is not None else frozenset()
-            for name, value in parse_qsl(raw.decode("latin-1"), keep_blank_values=True):
+            # Raw (unescaped) UTF-8 in a query is decoded as such, not as Latin-1 (whose upper
+            # half would look like C1 controls).
+            for name, value in parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True):
                 check_text(name)
                 check_text(value)
                 if name in integers and _NUMBER.fullmatch(value) and not _plain_int64(value):
@@ -132,9 +134,11 @@ async def check_body(request: Request[Any, Any, Any]) -> None:
         if body:
             try:
                 decoded = msgspec.json.decode(body)
+                check_tree(decoded)
             except msgspec.DecodeError:
                 return  # malformed JSON is answered by the decoding itself
-            check_tree(decoded)
+            except RecursionError:
+                raise InvalidInput("request.too_deep", "请求数据嵌套层数过多") from None
     elif content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
         form = await request.form()
         for key, value in form.multi_items():

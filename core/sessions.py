@@ -30,6 +30,12 @@ CSRF_HEADER = "x-csrf-token"
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
+def same_secret(sent: object, expected: str) -> bool:
+    """A constant-time comparison that any input (non-ASCII text, an uploaded file) fails
+    rather than raises."""
+    return isinstance(sent, str) and hmac.compare_digest(sent.encode(), expected.encode())
+
+
 def csrf_token(secret: str, session_token: str) -> str:
     """Bound to the session, so a token from another session is worthless."""
     return hmac.new(secret.encode(), b"csrf:" + session_token.encode(), hashlib.sha256).hexdigest()
@@ -83,7 +89,7 @@ def _check_csrf(scope: Scope, request: Request[Any, Any, Any], secret: str, toke
     if handler is not None and (handler.opt.get("public") or handler.opt.get("csrf") == "form"):
         return  # public writes do not act as the user; form pages check their own field
     sent = request.headers.get(CSRF_HEADER, "")
-    if not hmac.compare_digest(sent, csrf_token(secret, token)):
+    if not same_secret(sent, csrf_token(secret, token)):
         raise PermissionDenied("auth.csrf", "页面已过期，请刷新后重试")
 
 
@@ -91,9 +97,7 @@ async def count_sign_up(request: Request[Any, Any, Any]) -> None:
     """Every sign-up from an address counts: whether a phone number already has an account
     (409) can be learnt only at the pace the throttle allows, accounts made only as fast."""
     svc = services(request)
-    key = f"signup:{client_ip(request) or '-'}"
-    await svc.throttle.check(key)
-    await svc.throttle.failed(key)
+    await svc.throttle.attempt(f"signup:{client_ip(request) or '-'}")
 
 
 async def change_own_password(request: Request[Any, Any, Any], old: str, new: str) -> None:
@@ -101,21 +105,17 @@ async def change_own_password(request: Request[Any, Any, Any], old: str, new: st
     the same throttle as a sign-in; every other session of the account ends, on every worker."""
     svc, who = services(request), actor(request)
     key = f"password:{who.id}"
-    await svc.throttle.check(key)
-    try:
-        async with svc.db.write() as session:
-            await change_password(
-                session,
-                who,
-                old,
-                new,
-                token=token_of(request),
-                now=svc.now(),
-                passwords=svc.passwords,
-            )
-    except PermissionDenied:
-        await svc.throttle.failed(key)
-        raise
+    await svc.throttle.attempt(key)
+    async with svc.db.write() as session:
+        await change_password(
+            session,
+            who,
+            old,
+            new,
+            token=token_of(request),
+            now=svc.now(),
+            passwords=svc.passwords,
+        )
     await svc.throttle.cleared(key)
     await svc.sign_ins.sessions_ended(who.id)
 
@@ -138,14 +138,15 @@ async def sign_in(
     address (core/accounts/throttle.py): never locked, so a stranger's failures cannot keep
     the owner out.
 
-    Failures count against both keys; success clears the account's count at that address
-    only, so a guesser's successes elsewhere buy no more tries from the same address.
+    Every attempt counts against both keys before the password is compared (so parallel
+    guesses cannot all pass one check); a success clears the account's count at that address
+    and takes its own attempt back from the address's, so a guesser's successes elsewhere buy
+    no more tries from the same address.
     """
     svc = services(request)
     ip = client_ip(request) or "-"
-    account = f"login:{username.lower()[:64]}@{ip}"
-    keys = (account, f"login-ip:{ip}")
-    await svc.throttle.check(*keys)
+    account, address = f"login:{username.lower()[:64]}@{ip}", f"login-ip:{ip}"
+    await svc.throttle.attempt(account, address)
     try:
         async with svc.db.write() as session:
             token, user = await login(
@@ -159,9 +160,9 @@ async def sign_in(
                 passwords=svc.passwords,
             )
     except NotAuthenticated:
-        await svc.throttle.failed(*keys)
-        raise
+        raise  # the attempt is counted already
     await svc.throttle.cleared(account)
+    await svc.throttle.forgive(address)
     return token, user
 
 
@@ -195,4 +196,4 @@ def form_csrf_ok(request: Request[Any, Any, Any], sent: str | None) -> bool:
     token = token_of(request)
     if not token or not sent:
         return False
-    return hmac.compare_digest(sent, csrf_token(services(request).config.secret_key, token))
+    return same_secret(sent, csrf_token(services(request).config.secret_key, token))

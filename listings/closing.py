@@ -49,14 +49,19 @@ async def close_registration(
         return None
     settings = as_announced(listing, settings)  # the rules as announced, not as they are now
     registrations = await registrations_of(session, listing_id)
-    await qualify_undecided(session, registrations, now)
-    qualified = [r for r in registrations if r.state == RegState.QUALIFIED]
+    # Paid and undecided counts as qualified: nobody keeps a bidder out by doing nothing.
+    # They are qualified now unless registration is extended, which keeps them open to a
+    # reviewer (and a priority claim to its proof) until the final close.
+    undecided = [r for r in registrations if r.state == RegState.DEPOSIT_PAID]
     outcome = registration_outcome(
-        len(qualified),
+        sum(r.state == RegState.QUALIFIED for r in registrations) + len(undecided),
         min_bidders=settings.min_qualified_bidders,
         single_policy=settings.single_bidder_policy,
         already_extended=listing.registration_extended,
     )
+    if outcome is not Outcome.EXTEND:
+        await qualify_undecided(session, registrations, now)
+    qualified = [r for r in registrations if r.state == RegState.QUALIFIED]
     listing.state = transition(ListingState(listing.state), action_for(outcome)).value
     listing.updated_at = now
     payload: dict[str, Any] = {"qualified": len(qualified), "outcome": outcome.value}

@@ -75,8 +75,13 @@ async def record_payment(
     )
     if listing_id is not None:
         await session.scalar(select(Listing.id).where(Listing.id == listing_id).with_for_update())
+    # Re-read under the lock even if this session loaded the row before (a reviewer's manual
+    # confirmation does), or a payment or close committed meanwhile would go unseen.
     registration = await session.scalar(
-        select(Registration).where(Registration.payment_reference == reference).with_for_update()
+        select(Registration)
+        .where(Registration.payment_reference == reference)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     )
     code = await _payment_problem(session, registration, body.amount_fen, now)
     paid_at = body.paid_at
@@ -163,7 +168,7 @@ async def _payment_problem(
         return "payment.unknown_reference"
     if registration.deposit_state != DepositState.PENDING:
         return "payment.already_paid"
-    listing = await session.get(Listing, registration.listing_id)
+    listing = await session.get(Listing, registration.listing_id, populate_existing=True)
     assert listing is not None
     closes = listing.registration_closes_at
     if listing.state != ListingState.ANNOUNCED or closes is None or now >= closes:

@@ -206,8 +206,11 @@ async def qualify_undecided(
     session: AsyncSession, registrations: list[Registration], now: datetime
 ) -> None:
     """Nobody can keep a bidder out by doing nothing: at registration close every application
-    whose deposit arrived in time and that no reviewer decided is qualified."""
+    whose deposit arrived in time and that no reviewer decided is qualified. A priority claim
+    of an application whose deposit never came lapses with it."""
     for r in registrations:
+        if r.state == RegState.PENDING_DEPOSIT and r.priority_claim == PriorityClaim.CLAIMED:
+            r.priority_claim = PriorityClaim.LAPSED
         if r.state != RegState.DEPOSIT_PAID:
             continue
         await _qualify(session, r)

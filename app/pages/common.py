@@ -7,7 +7,6 @@ Pages call the same service functions as the API; this module only turns their r
 from __future__ import annotations
 
 import hashlib
-import hmac
 import re
 import secrets
 from collections.abc import Iterable, Mapping
@@ -44,7 +43,7 @@ from app.pages.labels import (
 )
 from core.accounts import Actor
 from core.errors import DomainError, NotAuthenticated, NotFound, PermissionDenied
-from core.sessions import csrf_token, form_csrf_ok
+from core.sessions import csrf_token, form_csrf_ok, same_secret
 from core.web import actor_or_none, services, token_of
 from listings.rules import STATE_NAMES_ZH
 from listings.schemas import CATEGORY_NAMES_ZH
@@ -142,7 +141,7 @@ def anonymous_form_token(request: Request[Any, Any, Any]) -> tuple[str, Cookie |
 
 def anonymous_form_ok(request: Request[Any, Any, Any], sent: Any) -> bool:
     cookie = request.cookies.get(FORM_COOKIE)
-    return bool(cookie and isinstance(sent, str) and hmac.compare_digest(cookie, sent))
+    return bool(cookie and same_secret(sent, cookie))
 
 
 # ----- responses -------------------------------------------------------------------------

@@ -73,6 +73,53 @@ class Throttle:
                 retry_after=seconds,
             )
 
+    async def attempt(self, *keys: str) -> None:
+        """Count one attempt against every key before it is made, refusing (429) while any key
+        must still wait. Checked and counted under each key's row lock, in one transaction, so
+        a burst of parallel attempts cannot all pass one check while the passwords are being
+        compared. A success then `cleared` or `forgive`s what it counted."""
+        for attempt in range(2):  # a concurrent first attempt may insert a row first
+            try:
+                await self._attempt(sorted(set(keys)))
+                return
+            except IntegrityError:
+                if attempt:
+                    raise
+
+    async def _attempt(self, keys: list[str]) -> None:
+        now = self.clock.now()
+        async with self.db.write() as session:
+            rows = []
+            for key in keys:  # sorted: two attempts on overlapping keys lock in one order
+                row = await session.get(ThrottleRow, key, with_for_update=True)
+                if row is None:
+                    row = ThrottleRow(key=key, failures=0, last_at=now, next_at=None)
+                    session.add(row)
+                elif now - row.last_at > self._budget(key).forget:
+                    row.failures, row.next_at = 0, None
+                rows.append(row)
+            waits = [r.next_at - now for r in rows if r.next_at is not None and r.next_at > now]
+            if waits:
+                seconds = max(1, math.ceil(max(waits).total_seconds()))
+                raise TooManyRequests(  # the transaction rolls back: nothing is counted
+                    "rate_limited", f"尝试次数过多，请 {seconds} 秒后再试", retry_after=seconds
+                )
+            for key, row in zip(keys, rows, strict=True):
+                row.failures += 1
+                row.last_at = now
+                delay = self._budget(key).delay(row.failures)
+                row.next_at = now + delay if delay is not None else None
+
+    async def forgive(self, key: str) -> None:
+        """Take back one counted attempt that turned out legitimate (a success)."""
+        async with self.db.write() as session:
+            row = await session.get(ThrottleRow, key, with_for_update=True)
+            if row is None:
+                return
+            row.failures = max(0, row.failures - 1)
+            delay = self._budget(key).delay(row.failures)
+            row.next_at = row.last_at + delay if delay is not None else None
+
     async def failed(self, *keys: str) -> None:
         for key in keys:
             for attempt in range(2):  # a concurrent first failure may insert the row first

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import re
 from collections.abc import AsyncIterator
@@ -657,3 +658,14 @@ async def test_the_counts_are_shared_by_every_worker(
             await other.throttle.check(*keys)
     finally:
         await other.db.dispose()
+
+
+async def test_a_burst_of_parallel_guesses_is_counted_before_the_passwords(
+    limited: Limited,
+) -> None:
+    """Every attempt is counted under the key's lock before argon2 runs: ten guesses sent at
+    once get the 3 free ones and the one that starts the wait, not ten."""
+    one = limited.clients["10.0.0.1"]
+    answers = await asyncio.gather(*(attempt(one, "xingtian", f"guess-{i}") for i in range(10)))
+    codes = sorted(r.status_code for r in answers)
+    assert codes == [401] * 4 + [429] * 6, codes

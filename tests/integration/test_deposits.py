@@ -818,3 +818,22 @@ async def test_every_flow_leaves_a_verifiable_chain(exchange: Exchange, policy: 
     shown = await listing_state(listing)
     assert shown["state"] == {"agreement": "sold", "fail": "failed", "extend": "failed"}[policy]
     await assert_chain_ok(exchange, f"listing:{listing.id}", "settings")
+
+
+async def test_an_extension_leaves_undecided_applications_to_the_reviewer(
+    exchange: Exchange,
+) -> None:
+    """A single paid application and the extend policy: registration is extended, and the
+    application stays open to a decision (it is qualified by the system only at the final
+    close)."""
+    listing = await announced(exchange, single_bidder_policy="extend")
+    alone = await apply(exchange, listing.id)
+    await paid(exchange, alone)
+    await close_at(exchange, listing, CLOSES_IN)
+    shown = await listing_state(listing)
+    assert shown["state"] == "announced"  # extended
+    assert (await deposit_states(listing))[alone.id] == ("deposit_paid", "paid")
+    answer = await listing.reviewer.ok(
+        "POST", f"/api/v1/registrations/{alone.id}/review", {"decision": "qualify"}
+    )
+    assert answer["state"] == "qualified"

@@ -219,3 +219,29 @@ async def test_errors_from_the_door_carry_the_headers_too(exchange: Exchange) ->
     assert response.status_code == 404
     assert response.headers["cache-control"] == "no-store"
     assert response.headers["x-content-type-options"] == "nosniff"
+
+
+async def test_odd_bodies_and_tokens_are_refused_not_crashed(exchange: Exchange) -> None:
+    """Deeply nested JSON on a public route; a non-ASCII CSRF token."""
+    deep = ("[" * 5_000 + "]" * 5_000).encode()
+    response = await exchange.http.call(
+        "POST",
+        "/api/v1/payments/callback",
+        content=deep,
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.status_code in (400, 401), response.status_code
+    login = await exchange.http.call(
+        "POST", "/api/v1/auth/login", {"username": "xingtian", "password": PASSWORD}
+    )
+    cookie_client = exchange.http.client
+    cookie_client.cookies.set("ruralx_session", login.json()["token"])
+    try:
+        response = await cookie_client.post(
+            "/api/v1/listings/1/submit",
+            content=b"{}",
+            headers={"Content-Type": "application/json", "X-CSRF-Token": "令牌".encode()},
+        )
+        refused(response, 403)
+    finally:
+        cookie_client.cookies.clear()
