@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import ledger
@@ -106,7 +107,10 @@ async def apply(
         registration.state = RegState.DEPOSIT_PAID
         registration.deposit_state = DepositState.PAID
     session.add(registration)
-    await session.flush()
+    try:
+        await session.flush()
+    except IntegrityError:  # the same application submitted twice at once (API or page)
+        raise Conflict("registration.duplicate", "您已报名该项目，请勿重复报名") from None
     # Recorded after the zero-deposit shortcut, so the ledger states what the table holds.
     await _record(
         session,

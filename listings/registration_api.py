@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from core.accounts import Actor
-from core.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
+from core.errors import InvalidInput, NotAuthenticated, NotFound
 from core.ids import mask_id_number, mask_phone
 from core.problems import PROBLEM
 from core.web import PUBLIC, actor, allow, client_ip, services
@@ -73,20 +73,17 @@ class ListingRegistrationController(Controller):
         data: JSONBody[RegistrationBody],
     ) -> RegistrationOut:
         svc, who = services(request), actor(request)
-        try:
-            async with svc.db.write() as session:
-                registration = await reg.apply(
-                    session,
-                    who,
-                    listing_id,
-                    svc.now(),
-                    ip=client_ip(request),
-                    user_agent=request.headers.get("user-agent"),
-                    claim_priority=data.claim_priority,
-                )
-                return registration_view(registration)
-        except IntegrityError:  # a concurrent double submit of the same application
-            raise Conflict("registration.duplicate", "您已报名该项目，请勿重复报名") from None
+        async with svc.db.write() as session:
+            registration = await reg.apply(
+                session,
+                who,
+                listing_id,
+                svc.now(),
+                ip=client_ip(request),
+                user_agent=request.headers.get("user-agent"),
+                claim_priority=data.claim_priority,
+            )
+            return registration_view(registration)
 
     @get("/{listing_id:int}/registrations", guards=[allow("reviewer", "regulator", "admin")])
     async def registrations(
