@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -254,19 +255,25 @@ class Admission:
 
 
 class FrameBudget:
-    """A token bucket of client frames per connection: `rate` a second, bursts of twice."""
+    """A token bucket of client frames per connection: `rate` a second, bursts of twice.
 
-    def __init__(self, rate: int, clock: Callable[[], float]) -> None:
-        self.rate, self.capacity, self.clock = rate, 2 * rate, clock
-        self.tokens, self.at = float(self.capacity), clock()
+    Counted in integers: a frame costs one second's worth of nanoseconds, and every
+    nanosecond of `clock_ns` earns `rate` of them."""
+
+    FRAME = 1_000_000_000
+
+    def __init__(self, rate: int, clock_ns: Callable[[], int]) -> None:
+        self.rate, self.clock_ns = rate, clock_ns
+        self.capacity = 2 * rate * self.FRAME
+        self.tokens, self.at = self.capacity, clock_ns()
 
     def spend(self) -> bool:
-        now = self.clock()
+        now = self.clock_ns()
         self.tokens = min(self.capacity, self.tokens + (now - self.at) * self.rate)
         self.at = now
-        if self.tokens < 1:
+        if self.tokens < self.FRAME:
             return False
-        self.tokens -= 1
+        self.tokens -= self.FRAME
         return True
 
 
@@ -382,7 +389,7 @@ async def _serve(conn: _Session, watcher: Watcher, svc: Any) -> None:
 async def _read(conn: _Session, svc: Any) -> None:
     bids: book.BidBook = conn.socket.app.state.bids
     limiter: RateLimiter = conn.socket.app.state.bid_limiter
-    budget = FrameBudget(svc.config.ws_messages_per_second, asyncio.get_running_loop().time)
+    budget = FrameBudget(svc.config.ws_messages_per_second, time.monotonic_ns)
     while True:
         raw = await conn.socket.receive_text()
         if not budget.spend():

@@ -18,7 +18,7 @@ from core.ids import mask_id_number, mask_name
 from core.web import PUBLIC, actor, actor_or_none, allow, services
 from listings import policy, service
 from listings.documents import DocumentStore, check, safe_filename
-from listings.models import Document, RegistrationDocument
+from listings.models import Document, StoredFile
 from listings.policy import Facet
 from listings.schemas import (
     CATEGORY_NAMES_ZH,
@@ -34,6 +34,8 @@ from listings.schemas import (
 
 log = logging.getLogger("ruralx.listings")
 MAX_UPLOAD = 10 * 1024 * 1024
+#: The body of a request carrying one upload: the file and its form fields.
+UPLOAD_BODY = MAX_UPLOAD + 64 * 1024
 
 
 class UploadTooLarge(DomainError):
@@ -83,7 +85,7 @@ def listing_view(
     )
 
 
-def _document_view(d: Document | RegistrationDocument) -> DocumentOut:
+def _document_view(d: StoredFile) -> DocumentOut:
     return DocumentOut(
         id=d.id,
         kind=d.kind,
@@ -204,7 +206,7 @@ class ListingController(Controller):
         "/{listing_id:int}/documents",
         guards=[allow("village")],
         status_code=201,
-        request_max_body_size=MAX_UPLOAD + 64 * 1024,
+        request_max_body_size=UPLOAD_BODY,
     )
     async def upload(
         self,
@@ -260,7 +262,7 @@ async def checked_upload(svc: Any, upload: Any) -> tuple[str, str, bytes]:
     return filename, check(content, filename, upload.content_type), content
 
 
-def _attachment(svc: Any, document: Document | RegistrationDocument) -> Response[bytes]:
+def _attachment(svc: Any, document: StoredFile) -> Response[bytes]:
     return Response(
         DocumentStore(svc.config.data_dir).get(document.sha256),
         media_type=document.content_type,

@@ -42,20 +42,26 @@ class Listing(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class Document(Base):
-    """An attachment of an entrustment, stored by content hash under the data directory."""
-
-    __tablename__ = "listing_documents"
+class StoredFile:
+    """The columns of a file kept by content hash under the data directory
+    (`listings.documents.DocumentStore`): a listing's documents, a registration's proofs."""
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    listing_id: Mapped[int] = mapped_column(ForeignKey("listings.id"), index=True)
     kind: Mapped[str] = mapped_column(String(32))
     filename: Mapped[str] = mapped_column(String(200))
     content_type: Mapped[str] = mapped_column(String(64))
     size: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
-    uploaded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Document(StoredFile, Base):
+    """An attachment of an entrustment, stored by content hash under the data directory."""
+
+    __tablename__ = "listing_documents"
+
+    listing_id: Mapped[int] = mapped_column(ForeignKey("listings.id"), index=True)
+    uploaded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
 
 
 class Registration(Base):
@@ -91,20 +97,13 @@ class Registration(Base):
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
-class RegistrationDocument(Base):
+class RegistrationDocument(StoredFile, Base):
     """A bidder's document for one registration (the proof of a priority right), stored like a
     listing's documents by content hash."""
 
     __tablename__ = "registration_documents"
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
     registration_id: Mapped[int] = mapped_column(ForeignKey("registrations.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(32))
-    filename: Mapped[str] = mapped_column(String(200))
-    content_type: Mapped[str] = mapped_column(String(64))
-    size: Mapped[int] = mapped_column(Integer)
-    sha256: Mapped[str] = mapped_column(String(64))
-    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Payment(Base):

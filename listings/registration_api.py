@@ -19,7 +19,7 @@ from core.problems import PROBLEM
 from core.web import PUBLIC, actor, allow, client_ip, services
 from listings import payments, policy, qualification, service
 from listings import registration as reg
-from listings.api import MAX_UPLOAD, _attachment, _document_view, checked_upload
+from listings.api import UPLOAD_BODY, _attachment, _document_view, checked_upload
 from listings.documents import DocumentStore
 from listings.models import Payment, Registration, RegistrationDocument
 from listings.policy import Facet
@@ -193,7 +193,7 @@ class RegistrationController(Controller):
         "/{registration_id:int}/documents",
         guards=[allow("bidder")],
         status_code=201,
-        request_max_body_size=MAX_UPLOAD + 64 * 1024,
+        request_max_body_size=UPLOAD_BODY,
     )
     async def upload_proof(
         self,

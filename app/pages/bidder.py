@@ -13,7 +13,7 @@ from contracts.deals import load_deal
 from core.errors import DomainError, NotFound
 from core.web import actor, allow, services
 from listings import qualification
-from listings.api import MAX_UPLOAD, checked_upload
+from listings.api import UPLOAD_BODY, checked_upload
 from listings.models import Listing
 from listings.registration_api import attach_checked_proof
 
@@ -39,7 +39,7 @@ class BidderPages(Controller):
     @post(
         "/registrations/{registration_id:int}/proof",
         opt=FORM,
-        request_max_body_size=MAX_UPLOAD + 64 * 1024,
+        request_max_body_size=UPLOAD_BODY,
     )
     async def proof(
         self, request: Request[Any, Any, Any], registration_id: FromPath[int]

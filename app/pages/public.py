@@ -36,7 +36,7 @@ from core.sessions import cleared_session_cookies, count_sign_up, session_cookie
 from core.web import PUBLIC, actor, actor_or_none, allow, client_ip, services, token_of
 from listings import policy, service
 from listings import registration as reg
-from listings.api import MAX_UPLOAD, checked_upload, listing_view
+from listings.api import UPLOAD_BODY, checked_upload, listing_view
 from listings.models import Registration
 from listings.policy import Facet
 from listings.registration_api import attach_checked_proof, registration_view
@@ -166,7 +166,7 @@ class PublicPages(Controller):
         "/listings/{listing_id:int}/register",
         guards=[allow("bidder")],
         opt=FORM,
-        request_max_body_size=MAX_UPLOAD + 64 * 1024,
+        request_max_body_size=UPLOAD_BODY,
     )
     async def register(self, request: Req, listing_id: FromPath[int]) -> Response[Any]:
         values = await form_values(request)

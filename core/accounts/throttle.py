@@ -16,7 +16,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Integer, String, select
+from sqlalchemy import Integer, String
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -58,20 +58,6 @@ class Throttle:
 
     def _budget(self, key: str) -> Budget:
         return self.budgets[key.split(":", 1)[0]]
-
-    async def check(self, *keys: str) -> None:
-        """Refuse (429, `retry_after` in seconds) while any key must still wait."""
-        now = self.clock.now()
-        async with self.db.read() as session:
-            rows = await session.scalars(select(ThrottleRow).where(ThrottleRow.key.in_(keys)))
-            waits = [r.next_at - now for r in rows if r.next_at is not None and r.next_at > now]
-        if waits:
-            seconds = max(1, math.ceil(max(waits).total_seconds()))
-            raise TooManyRequests(
-                "rate_limited",
-                f"尝试次数过多，请 {seconds} 秒后再试",
-                retry_after=seconds,
-            )
 
     async def attempt(self, *keys: str) -> None:
         """Count one attempt against every key before it is made, refusing (429) while any key
@@ -119,30 +105,6 @@ class Throttle:
             row.failures = max(0, row.failures - 1)
             delay = self._budget(key).delay(row.failures)
             row.next_at = row.last_at + delay if delay is not None else None
-
-    async def failed(self, *keys: str) -> None:
-        for key in keys:
-            for attempt in range(2):  # a concurrent first failure may insert the row first
-                try:
-                    await self._count(key)
-                    break
-                except IntegrityError:
-                    if attempt:
-                        raise
-
-    async def _count(self, key: str) -> None:
-        budget, now = self._budget(key), self.clock.now()
-        async with self.db.write() as session:
-            row = await session.get(ThrottleRow, key, with_for_update=True)
-            if row is None:
-                row = ThrottleRow(key=key, failures=0, last_at=now, next_at=None)
-                session.add(row)
-            elif now - row.last_at > budget.forget:
-                row.failures = 0
-            row.failures += 1
-            row.last_at = now
-            delay = budget.delay(row.failures)
-            row.next_at = now + delay if delay is not None else None
 
     async def cleared(self, key: str) -> None:
         async with self.db.write() as session:

@@ -653,9 +653,9 @@ async def test_the_counts_are_shared_by_every_worker(
     try:
         keys = ("login:xingtian@10.0.0.9", "login-ip:10.0.0.9")
         for _ in range(4):
-            await exchange.services.throttle.failed(*keys)
+            await exchange.services.throttle.attempt(*keys)
         with pytest.raises(TooManyRequests):
-            await other.throttle.check(*keys)
+            await other.throttle.attempt(*keys)
     finally:
         await other.db.dispose()
 
