@@ -13,10 +13,7 @@ from typing import Any
 
 from litestar import Litestar, get
 from litestar.datastructures import State
-from litestar.openapi import OpenAPIConfig
-from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
-from litestar.template.config import TemplateConfig
 from sqlalchemy import text
 
 from app import pages, scheduler
@@ -27,6 +24,7 @@ from auction.snapshots import Snapshots
 from auction.timers import advance_due
 from contracts import api as contracts_api
 from contracts.hooks import on_deal
+from core import openapi
 from core.accounts import Passwords
 from core.accounts.throttle import Budget, Throttle
 from core.api import AuthController, BidderController, SettingsController, UserController
@@ -194,7 +192,6 @@ def create_app(
                 include_in_schema=False,
             ),
         ],
-        template_config=TemplateConfig(directory=APP_DIR / "templates", engine=JinjaTemplateEngine),
         lifespan=[lifespan],
         middleware=[InputHygiene(), AuthMiddleware()],
         before_send=[security_headers],
@@ -202,9 +199,7 @@ def create_app(
         # No control characters in any text; exact JSON integers for money, on every route.
         before_request=checked_body,
         request_max_body_size=config.max_json_bytes,
-        openapi_config=OpenAPIConfig(
-            title="ruralx 农村产权流转交易平台", version="1", path="/schema"
-        ),
+        openapi_config=openapi.CONFIG,
         debug=False,
     )
     if services is not None:
@@ -217,4 +212,5 @@ def create_app(
     ]
     if undeclared:
         raise RuntimeError(f"routes without an access declaration: {undeclared}")
+    openapi.document_problems(app.routes)
     return app

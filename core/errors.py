@@ -9,6 +9,30 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+import msgspec
+
+
+class Problem(msgspec.Struct, kw_only=True):
+    """The body of every error (RFC 9457). `code` is stable and what clients act on; `detail`
+    is the Chinese message for people. Some errors add context beside these fields:
+    `errors` (which inputs were wrong), `retry_after` (seconds), `minimum_fen`, ..."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    code: str
+    detail: str
+
+
+def problem_body(
+    status: int, code: str, detail: str, title: str = "", **extra: Any
+) -> dict[str, Any]:
+    """One problem as JSON-ready data: the `Problem` fields, then the error's context."""
+    body: dict[str, Any] = msgspec.to_builtins(
+        Problem(title=title or detail, status=status, code=code, detail=detail)
+    )
+    return {**body, **extra}
+
 
 class DomainError(Exception):
     """A rule of the exchange refused an action; nothing was written."""

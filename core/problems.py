@@ -8,9 +8,7 @@ from typing import Any
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
-from core.errors import (
-    DomainError,
-)
+from core.errors import DomainError, problem_body
 
 log = logging.getLogger("ruralx.web")
 
@@ -19,14 +17,7 @@ PROBLEM = "application/problem+json"
 
 
 def problem(status: int, code: str, detail: str, title: str = "", **extra: Any) -> Response[Any]:
-    body = {
-        "type": "about:blank",
-        "title": title or detail,
-        "status": status,
-        "code": code,
-        "detail": detail,
-        **extra,
-    }
+    body = problem_body(status, code, detail, title, **extra)
     return Response(body, status_code=status, media_type=PROBLEM)
 
 

@@ -6,43 +6,38 @@ import logging
 from typing import Annotated, Any
 from urllib.parse import quote
 
-import msgspec
 from litestar import Controller, Request, Response, get, patch, post
 from litestar.datastructures import UploadFile
 from litestar.params import FromPath, FromQuery, JSONBody, MultipartBody, QueryParameter
 
 from core import settings as exchange_settings
 from core.accounts import Actor
-from core.errors import DomainError, InvalidInput, NotFound
+from core.errors import InvalidInput, NotFound
 from core.ids import mask_id_number, mask_name
 from core.web import PUBLIC, actor, actor_or_none, allow, services
 from listings import policy, service
-from listings.documents import DocumentStore, check, safe_filename
+from listings.documents import (
+    UPLOAD_BODY,
+    CheckedFile,
+    DocumentStore,
+    checked_file,
+    document_kind,
+)
 from listings.models import Document, StoredFile
 from listings.policy import Facet
 from listings.schemas import (
     CATEGORY_NAMES_ZH,
     AnnounceBody,
-    DocumentKind,
     DocumentOut,
     Empty,
     ListingCreate,
     ListingOut,
+    ListingPage,
     ListingUpdate,
     ReviewBody,
 )
 
 log = logging.getLogger("ruralx.listings")
-MAX_UPLOAD = 10 * 1024 * 1024
-#: The body of a request carrying one upload: the file and its form fields.
-UPLOAD_BODY = MAX_UPLOAD + 64 * 1024
-
-
-class UploadTooLarge(DomainError):
-    """A file over the upload limit: 413 like a body over the limit (docs/api.md §1)."""
-
-    status = 413
-    title = "上传内容过大"
 
 
 def listing_view(
@@ -119,7 +114,7 @@ class ListingController(Controller):
         region: FromQuery[str | None] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
         offset: Annotated[int, QueryParameter(ge=0)] = 0,
-    ) -> dict[str, Any]:
+    ) -> ListingPage:
         viewer = actor_or_none(request)
         async with services(request).db.read() as session:
             rows = await service.search(
@@ -129,7 +124,7 @@ class ListingController(Controller):
                     state=state_, category=category, region=region, limit=limit, offset=offset
                 ),
             )
-        return {"items": [listing_view(v, viewer) for v in rows]}
+        return ListingPage(items=[listing_view(v, viewer) for v in rows])
 
     @get("/{listing_id:int}", opt=PUBLIC)
     async def show(self, request: Request[Any, Any, Any], listing_id: FromPath[int]) -> ListingOut:
@@ -215,29 +210,19 @@ class ListingController(Controller):
         data: MultipartBody[dict[str, Any]],
     ) -> DocumentOut:
         svc, who = services(request), actor(request)
-        try:
-            kind = msgspec.convert(data.get("kind"), DocumentKind)
-        except msgspec.ValidationError:
-            raise InvalidInput("document.kind", "材料类型无效") from None
-        filename, content_type, content = await checked_upload(svc, data.get("file"))
+        kind = document_kind(data.get("kind"))
+        file = await checked_upload(svc, data.get("file"))
         async with svc.db.write() as session:
-            # The right to attach is checked before the file touches the disk.
-            await service.attachable(session, who, listing_id)
-            sha = DocumentStore(svc.config.data_dir).put(content)
             document = await service.add_document(
-                session,
-                who,
-                listing_id,
-                kind=kind,
-                filename=filename,
-                content_type=content_type,
-                size=len(content),
-                sha256=sha,
-                now=svc.now(),
+                session, who, listing_id, kind=kind, file=file, store=store(svc), now=svc.now()
             )
             return _document_view(document)
 
-    @get("/{listing_id:int}/documents/{document_id:int}", guards=[allow()])
+    @get(
+        "/{listing_id:int}/documents/{document_id:int}",
+        guards=[allow()],
+        media_type="application/octet-stream",
+    )
     async def download(
         self, request: Request[Any, Any, Any], listing_id: FromPath[int], document_id: FromPath[int]
     ) -> Response[bytes]:
@@ -251,20 +236,23 @@ class ListingController(Controller):
         return _attachment(svc, document)
 
 
-async def checked_upload(svc: Any, upload: Any) -> tuple[str, str, bytes]:
-    """A form's file, checked by size and content: (filename, content type, bytes)."""
-    if not isinstance(upload, UploadFile):
+async def checked_upload(svc: Any, upload: Any) -> CheckedFile:
+    """A form's file, checked by size and content (`listings.documents.checked_file`)."""
+    if not isinstance(upload, UploadFile) or not upload.filename:
         raise InvalidInput("document.file_required", "请选择要上传的文件")
     content = await upload.read()
-    if len(content) > min(MAX_UPLOAD, svc.config.max_upload_bytes):
-        raise UploadTooLarge("request.too_large", "文件不得超过 10 MB")
-    filename = safe_filename(upload.filename or "")
-    return filename, check(content, filename, upload.content_type), content
+    limit = svc.config.max_upload_bytes
+    return checked_file(content, upload.filename, upload.content_type, limit=limit)
+
+
+def store(svc: Any) -> DocumentStore:
+    """Where this worker keeps uploaded files (content-addressed, under the data directory)."""
+    return DocumentStore(svc.config.data_dir)
 
 
 def _attachment(svc: Any, document: StoredFile) -> Response[bytes]:
     return Response(
-        DocumentStore(svc.config.data_dir).get(document.sha256),
+        store(svc).get(document.sha256),
         media_type=document.content_type,
         headers={
             "Content-Disposition": f"attachment; filename*=UTF-8''{quote(document.filename)}",

@@ -5,9 +5,51 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
+from typing import cast, get_args
 
-from core.errors import InvalidInput
+from core.errors import DomainError, InvalidInput
+from listings.schemas import DocumentKind
+
+#: The largest file accepted (the body limits of upload routes allow one such file plus fields).
+MAX_UPLOAD = 10 * 1024 * 1024
+#: The body of a request carrying one upload: the file and its form fields.
+UPLOAD_BODY = MAX_UPLOAD + 64 * 1024
+
+
+class UploadTooLarge(DomainError):
+    """A file over the upload limit: 413 like a body over the limit (docs/api.md §1)."""
+
+    status = 413
+    title = "上传内容过大"
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedFile:
+    """An upload that passed `checked_file`: a safe name, its real type, its bytes."""
+
+    filename: str
+    content_type: str
+    content: bytes
+
+
+def checked_file(
+    content: bytes, filename: str, declared: str | None, *, limit: int = MAX_UPLOAD
+) -> CheckedFile:
+    """An uploaded file checked by size, name and content before anything is written."""
+    if len(content) > min(limit, MAX_UPLOAD):
+        raise UploadTooLarge("request.too_large", "文件不得超过 10 MB")
+    name = safe_filename(filename)
+    return CheckedFile(name, check(content, name, declared), content)
+
+
+def document_kind(value: object) -> DocumentKind:
+    """The kind of a listing document as a form or a multipart body names it."""
+    if value not in get_args(DocumentKind):
+        raise InvalidInput("document.kind", "材料类型无效")
+    return cast(DocumentKind, value)
+
 
 # Leading bytes of the only formats accepted; the declared content type must agree.
 _SIGNATURES: tuple[tuple[bytes, str], ...] = (

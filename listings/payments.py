@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import ledger
 from core.accounts import Actor
 from core.clock import CHINA_TZ
+from core.db import Database
+from core.errors import problem_body
 from listings.models import Listing, Payment, Registration
 from listings.registration import (
     DepositState,
@@ -103,13 +107,7 @@ async def record_payment(
     else:
         answer = PaymentAnswer(
             422,
-            {
-                "type": "about:blank",
-                "title": "款项未能入账",
-                "status": 422,
-                "code": code,
-                "detail": _PAYMENT_PROBLEMS[code],
-            },
+            problem_body(422, code, _PAYMENT_PROBLEMS[code], "款项未能入账"),
         )
     payment = Payment(
         bank_txn_id=body.bank_txn_id,
@@ -203,4 +201,56 @@ async def confirm_manually(
         actor=actor.name,
         now=now,
         secret=secret,
+    )
+
+
+async def _once(
+    db: Database, bank_txn_id: str, pay: Callable[[AsyncSession], Awaitable[PaymentAnswer]]
+) -> PaymentAnswer:
+    """Run a payment once. A retry reads the first answer (`record_payment`); a concurrent
+    duplicate loses the race on the unique bank transaction id and reads it too."""
+    try:
+        async with db.write() as session:
+            return await pay(session)
+    except IntegrityError:
+        async with db.read() as session:
+            first = await session.scalar(select(Payment).where(Payment.bank_txn_id == bank_txn_id))
+            if first is None:
+                raise
+            return PaymentAnswer(first.response_status, first.response)
+
+
+async def receive_callback(
+    db: Database, body: PaymentCallback, *, now: datetime, secret: str
+) -> PaymentAnswer:
+    """The bank reports a deposit (its signature already checked by the caller)."""
+    return await _once(
+        db,
+        body.bank_txn_id,
+        lambda session: record_payment(
+            session,
+            body,
+            reference=body.reference,
+            source="bank",
+            actor="bank",
+            now=now,
+            secret=secret,
+        ),
+    )
+
+
+async def confirm_deposit(
+    db: Database,
+    actor: Actor,
+    registration_id: int,
+    body: ManualDeposit,
+    *,
+    now: datetime,
+    secret: str,
+) -> PaymentAnswer:
+    """A reviewer confirms a deposit seen on the bank statement when no callback came."""
+    return await _once(
+        db,
+        body.bank_txn_id,
+        lambda session: confirm_manually(session, actor, registration_id, body, now, secret=secret),
     )

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.accounts import Actor, User
 from core.errors import Conflict, InvalidInput, NotFound
-from listings.documents import DocumentStore
+from listings.documents import CheckedFile, DocumentStore
 from listings.models import Listing, Registration, RegistrationDocument
 from listings.registration import (
     DepositState,
@@ -32,24 +32,22 @@ async def attach_proof(
     actor: Actor,
     registration_id: int,
     *,
-    filename: str,
-    content_type: str,
-    content: bytes,
+    file: CheckedFile,
     store: DocumentStore,
     now: datetime,
 ) -> RegistrationDocument:
     """The proof of a claimed priority right (the lease, a resolution), while registration is
-    open and before the reviewer has decided. The file is checked (listings.documents.check)
-    by the caller; the right to attach is checked here before it touches the disk."""
+    open and before the reviewer has decided. The right to attach is checked here before the
+    file (checked by `listings.documents.checked_file`) touches the disk."""
     actor.require("bidder")
     registration = await proof_attachable(session, actor, registration_id)
-    sha256 = store.put(content)
+    sha256 = store.put(file.content)
     document = RegistrationDocument(
         registration_id=registration.id,
         kind="priority_proof",
-        filename=filename,
-        content_type=content_type,
-        size=len(content),
+        filename=file.filename,
+        content_type=file.content_type,
+        size=len(file.content),
         sha256=sha256,
         uploaded_at=now,
     )

@@ -10,7 +10,6 @@ import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, JSONBody, MultipartBody
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from core.accounts import Actor
 from core.errors import InvalidInput, NotAuthenticated, NotFound
@@ -19,16 +18,19 @@ from core.problems import PROBLEM
 from core.web import PUBLIC, actor, allow, client_ip, services
 from listings import payments, policy, qualification, service
 from listings import registration as reg
-from listings.api import UPLOAD_BODY, _attachment, _document_view, checked_upload
-from listings.documents import DocumentStore
-from listings.models import Payment, Registration, RegistrationDocument
+from listings.api import _attachment, _document_view, checked_upload, store
+from listings.documents import UPLOAD_BODY
+from listings.models import Registration, RegistrationDocument
 from listings.policy import Facet
 from listings.schemas import (
+    BidderIdentity,
     DocumentOut,
     ManualDeposit,
+    PaymentAccepted,
     PaymentCallback,
     RegistrationBody,
     RegistrationOut,
+    RegistrationPage,
     RegistrationReviewBody,
 )
 
@@ -38,7 +40,7 @@ log = logging.getLogger("ruralx.listings")
 def registration_view(
     r: Registration,
     *,
-    bidder: Any = None,
+    bidder: BidderIdentity | None = None,
     show_number: bool = True,
     documents: list[RegistrationDocument] | None = None,
 ) -> RegistrationOut:
@@ -88,7 +90,7 @@ class ListingRegistrationController(Controller):
     @get("/{listing_id:int}/registrations", guards=[allow("reviewer", "regulator", "admin")])
     async def registrations(
         self, request: Request[Any, Any, Any], listing_id: FromPath[int]
-    ) -> dict[str, Any]:
+    ) -> RegistrationPage:
         who = actor(request)
         async with services(request).db.read() as session:
             visible = await service.load(session, who, listing_id)
@@ -102,8 +104,8 @@ class ListingRegistrationController(Controller):
             proofs = await qualification.documents_of(
                 session, [r.id for r in rows] if names else []
             )
-        return {
-            "items": [
+        return RegistrationPage(
+            items=[
                 registration_view(
                     r,
                     bidder=_bidder_identity(bidders[r.bidder_id]) if names else None,
@@ -112,28 +114,7 @@ class ListingRegistrationController(Controller):
                 )
                 for r in rows
             ]
-        }
-
-
-async def attach_checked_proof(
-    svc: Any,
-    session: Any,
-    who: Actor,
-    registration_id: int,
-    checked: tuple[str, str, bytes],
-) -> RegistrationDocument:
-    """A checked upload (`checked_upload`) attached as the proof of a priority claim."""
-    filename, content_type, content = checked
-    return await qualification.attach_proof(
-        session,
-        who,
-        registration_id,
-        filename=filename,
-        content_type=content_type,
-        content=content,
-        store=DocumentStore(svc.config.data_dir),
-        now=svc.now(),
-    )
+        )
 
 
 async def _proofs_visible(session: Any, who: Actor, r: Registration) -> list[RegistrationDocument]:
@@ -153,21 +134,20 @@ async def _number_visible(session: Any, who: Actor, r: Registration) -> bool:
     return policy.may_see(who, Facet.IDENTITIES, visible.listing.state, visible.village)
 
 
-def _bidder_identity(user: Any) -> dict[str, Any]:
-    """What staff see of an applicant while qualifying: name, masked ID, masked phone."""
-    return {
-        "name": user.display_name,
-        "id_type": user.id_type,
-        "id_number": mask_id_number(user.id_number) if user.id_number else None,
-        "phone": mask_phone(user.phone) if user.phone else None,
-    }
+def _bidder_identity(user: Any) -> BidderIdentity:
+    return BidderIdentity(
+        name=user.display_name,
+        id_type=user.id_type,
+        id_number=mask_id_number(user.id_number) if user.id_number else None,
+        phone=mask_phone(user.phone) if user.phone else None,
+    )
 
 
 class RegistrationController(Controller):
     path = "/api/v1/registrations"
 
     @get("/", guards=[allow("bidder")])
-    async def mine(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
+    async def mine(self, request: Request[Any, Any, Any]) -> RegistrationPage:
         who = actor(request)
         async with services(request).db.read() as session:
             rows = await session.scalars(
@@ -175,7 +155,7 @@ class RegistrationController(Controller):
                 .where(Registration.bidder_id == who.id)
                 .order_by(Registration.id.desc())
             )
-            return {"items": [registration_view(r) for r in rows]}
+            return RegistrationPage(items=[registration_view(r) for r in rows])
 
     @get("/{registration_id:int}", guards=[allow()])
     async def show(
@@ -207,10 +187,16 @@ class RegistrationController(Controller):
             raise InvalidInput("document.kind", "材料类型无效")
         checked = await checked_upload(svc, data.get("file"))
         async with svc.db.write() as session:
-            document = await attach_checked_proof(svc, session, who, registration_id, checked)
+            document = await qualification.attach_proof(
+                session, who, registration_id, file=checked, store=store(svc), now=svc.now()
+            )
             return _document_view(document)
 
-    @get("/{registration_id:int}/documents/{document_id:int}", guards=[allow()])
+    @get(
+        "/{registration_id:int}/documents/{document_id:int}",
+        guards=[allow()],
+        media_type="application/octet-stream",
+    )
     async def download_proof(
         self,
         request: Request[Any, Any, Any],
@@ -245,19 +231,15 @@ class RegistrationController(Controller):
         request: Request[Any, Any, Any],
         registration_id: FromPath[int],
         data: JSONBody[ManualDeposit],
-    ) -> Response[Any]:
+    ) -> Response[PaymentAccepted]:
         svc = services(request)
-        answer = await _idempotent_payment(
-            request,
-            lambda session: payments.confirm_manually(
-                session,
-                actor(request),
-                registration_id,
-                data,
-                svc.now(),
-                secret=svc.config.secret_key,
-            ),
-            data.bank_txn_id,
+        answer = await payments.confirm_deposit(
+            svc.db,
+            actor(request),
+            registration_id,
+            data,
+            now=svc.now(),
+            secret=svc.config.secret_key,
         )
         return _payment_response(answer)
 
@@ -266,7 +248,7 @@ class PaymentController(Controller):
     path = "/api/v1/payments"
 
     @post("/callback", opt=PUBLIC, status_code=200)
-    async def callback(self, request: Request[Any, Any, Any]) -> Response[Any]:
+    async def callback(self, request: Request[Any, Any, Any]) -> Response[PaymentAccepted]:
         """The bank reports a deposit; authenticated by HMAC over the exact raw body."""
         svc = services(request)
         raw = await request.body()
@@ -279,36 +261,13 @@ class PaymentController(Controller):
             body = msgspec.json.decode(raw, type=PaymentCallback)
         except msgspec.DecodeError as exc:
             raise InvalidInput("request.invalid", f"回调数据格式有误：{exc}") from exc
-        answer = await _idempotent_payment(
-            request,
-            lambda session: payments.record_payment(
-                session,
-                body,
-                reference=body.reference,
-                source="bank",
-                actor="bank",
-                now=svc.now(),
-                secret=svc.config.secret_key,
-            ),
-            body.bank_txn_id,
+        answer = await payments.receive_callback(
+            svc.db, body, now=svc.now(), secret=svc.config.secret_key
         )
         return _payment_response(answer)
 
 
-async def _idempotent_payment(request: Request[Any, Any, Any], use_case: Any, txn: str) -> Any:
-    """Run a payment once; a concurrent duplicate loses the unique race, reads the first answer."""
-    db = services(request).db
-    try:
-        async with db.write() as session:
-            return await use_case(session)
-    except IntegrityError:
-        async with db.read() as session:
-            first = await session.scalar(select(Payment).where(Payment.bank_txn_id == txn))
-            if first is None:
-                raise
-            return payments.PaymentAnswer(first.response_status, first.response)
-
-
 def _payment_response(answer: payments.PaymentAnswer) -> Response[Any]:
+    """The payment's answer as first given: `PaymentAccepted`, or a `Problem` (422)."""
     media = PROBLEM if answer.status >= 400 else "application/json"
     return Response(answer.body, status_code=answer.status, media_type=media)

@@ -209,6 +209,19 @@ class ListingOut(Struct, omit_defaults=True):
     documents: list[DocumentOut] = msgspec.field(default_factory=list)
 
 
+class ListingPage(Struct):
+    items: list[ListingOut]
+
+
+class BidderIdentity(Struct):
+    """What staff see of an applicant while qualifying: name, masked ID, masked phone."""
+
+    name: str
+    id_type: str | None
+    id_number: str | None
+    phone: str | None
+
+
 class RegistrationOut(Struct, omit_defaults=True):
     id: int
     listing_id: int
@@ -221,5 +234,18 @@ class RegistrationOut(Struct, omit_defaults=True):
     #: claimed | confirmed | refused | lapsed; absent without a claim.
     priority_claim: str | None = None
     reason: str | None = None
-    bidder: dict[str, object] | None = None
+    bidder: BidderIdentity | None = None
     documents: list[DocumentOut] = msgspec.field(default_factory=list)
+
+
+class RegistrationPage(Struct):
+    items: list[RegistrationOut]
+
+
+class PaymentAccepted(Struct):
+    """A deposit payment applied; a refused one is answered as a `Problem` (422)."""
+
+    status: Literal["accepted"]
+    registration_id: int
+    state: str
+    deposit_state: str

@@ -16,6 +16,7 @@ from core.errors import InvalidInput, NotFound, PermissionDenied
 from core.ids import InvalidIdNumber, validate_id
 from core.settings import ExchangeSettings
 from listings import policy
+from listings.documents import CheckedFile, DocumentStore
 from listings.models import Document, Listing
 from listings.policy import Action as Deed
 from listings.policy import Facet
@@ -27,7 +28,14 @@ from listings.rules import (
     ensure_editable,
     transition,
 )
-from listings.schemas import AnnounceBody, ListingCreate, ListingUpdate, ReviewBody, Terms
+from listings.schemas import (
+    AnnounceBody,
+    DocumentKind,
+    ListingCreate,
+    ListingUpdate,
+    ReviewBody,
+    Terms,
+)
 
 
 def subject(listing_id: int) -> str:
@@ -417,20 +425,20 @@ async def add_document(
     actor: Actor,
     listing_id: int,
     *,
-    kind: str,
-    filename: str,
-    content_type: str,
-    size: int,
-    sha256: str,
+    kind: DocumentKind,
+    file: CheckedFile,
+    store: DocumentStore,
     now: datetime,
 ) -> Document:
-    """Record an attachment stored by content hash; only while the entrustment is editable."""
+    """Attach a checked file to an entrustment, only while it is editable by its village. The
+    right is checked (the listing row locked) before the file touches the disk."""
     visible = await attachable(session, actor, listing_id)
+    sha256, size = store.put(file.content), len(file.content)
     document = Document(
         listing_id=listing_id,
         kind=kind,
-        filename=filename,
-        content_type=content_type,
+        filename=file.filename,
+        content_type=file.content_type,
         size=size,
         sha256=sha256,
         uploaded_by=actor.id,
@@ -446,7 +454,7 @@ async def add_document(
         now,
         document_id=document.id,
         kind=kind,
-        filename=filename,
+        filename=file.filename,
         sha256=sha256,
         size=size,
     )

@@ -13,9 +13,9 @@ from contracts.deals import load_deal
 from core.errors import DomainError, NotFound
 from core.web import actor, allow, services
 from listings import qualification
-from listings.api import UPLOAD_BODY, checked_upload
+from listings.api import checked_upload, store
+from listings.documents import UPLOAD_BODY
 from listings.models import Listing
-from listings.registration_api import attach_checked_proof
 
 #: Where deposits go. Display only; the exchange's account belongs in the exchange settings
 #: (core/settings.py) — until it is there, the page names the account holder.
@@ -51,7 +51,9 @@ class BidderPages(Controller):
         try:
             checked = await checked_upload(svc, values.get("proof"))
             async with svc.db.write() as session:
-                await attach_checked_proof(svc, session, who, registration_id, checked)
+                await qualification.attach_proof(
+                    session, who, registration_id, file=checked, store=store(svc), now=svc.now()
+                )
         except DomainError as exc:
             if isinstance(exc, NotFound):
                 raise

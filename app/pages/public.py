@@ -34,12 +34,13 @@ from core.api import BidderSignUp
 from core.errors import DomainError, NotFound
 from core.sessions import cleared_session_cookies, count_sign_up, session_cookies, sign_in
 from core.web import PUBLIC, actor, actor_or_none, allow, client_ip, services, token_of
-from listings import policy, service
+from listings import policy, qualification, service
 from listings import registration as reg
-from listings.api import UPLOAD_BODY, checked_upload, listing_view
+from listings.api import checked_upload, listing_view, store
+from listings.documents import UPLOAD_BODY
 from listings.models import Registration
 from listings.policy import Facet
-from listings.registration_api import attach_checked_proof, registration_view
+from listings.registration_api import registration_view
 from listings.rules import PUBLIC as PUBLIC_STATES
 from listings.schemas import CATEGORY_NAMES_ZH
 
@@ -189,7 +190,9 @@ class PublicPages(Controller):
                 )
                 reg_id = registration.id
                 if checked is not None:
-                    await attach_checked_proof(svc, session, who, reg_id, checked)
+                    await qualification.attach_proof(
+                        session, who, reg_id, file=checked, store=store(svc), now=svc.now()
+                    )
         except DomainError as exc:
             if exc.code == "registration.duplicate":
                 return redirect("/me/registrations")

@@ -181,10 +181,9 @@ class ReviewPages(Controller):
                 paid_at=paid_at,
                 note=form.values["note"][:500],
             )
-            async with svc.db.write() as session:
-                answer = await payments.confirm_manually(
-                    session, who, registration_id, body, svc.now(), secret=svc.config.secret_key
-                )
+            answer = await payments.confirm_deposit(
+                svc.db, who, registration_id, body, now=svc.now(), secret=svc.config.secret_key
+            )
         except DomainError as exc:
             form.fail(exc)
             return await _page(request, listing_id, {key: form}, exc.status)

@@ -25,13 +25,15 @@ from core.money import apply_percent, format_percent
 from core.settings import ExchangeSettings
 from core.web import actor, allow, services
 from listings import policy, service
-from listings.api import MAX_UPLOAD, UploadTooLarge, listing_view
-from listings.documents import DocumentStore, check, safe_filename
+from listings.api import checked_upload, listing_view, store
+from listings.documents import MAX_UPLOAD, CheckedFile, document_kind
 from listings.policy import Facet
 from listings.rules import EDITABLE, ListingState, ensure_editable
-from listings.schemas import ListingCreate, ListingUpdate
+from listings.schemas import DocumentKind, ListingCreate, ListingUpdate
 
 Req = Request[Any, Any, Any]
+#: A document of the form: its kind and the checked file.
+Upload = tuple[DocumentKind, CheckedFile]
 #: Three files of a form and its fields (deploy/nginx.conf.template allows as much).
 UPLOAD_BODY_LIMIT = 3 * MAX_UPLOAD + 256 * 1024
 
@@ -212,50 +214,30 @@ def _form_from_listing(listing: Any) -> Form:
     )
 
 
-def _uploads(values: dict[str, Any], form: Form) -> list[tuple[str, str, str, bytes]]:
-    """Files of the form, checked by content before anything is written."""
+async def _uploads(request: Req, values: dict[str, Any], form: Form) -> list[Upload]:
+    """Files of the form, checked by content before anything is written; a refused file is
+    named on its own field."""
+    svc = services(request)
     out = []
-    for kind in (*DOCUMENT_INPUTS, "file"):
-        upload = values.get(kind)
+    for field in (*DOCUMENT_INPUTS, "file"):
+        upload = values.get(field)
         if not isinstance(upload, UploadFile) or not upload.filename:
             continue
-        doc_kind = kind if kind != "file" else str(values.get("kind") or "other")
-        field = kind
         try:
-            content = upload.file.read()
-            if len(content) > MAX_UPLOAD:
-                raise UploadTooLarge("request.too_large", "文件不得超过 10 MB")
-            filename = safe_filename(upload.filename)
-            content_type = check(content, filename, upload.content_type)
+            kind = document_kind(field if field != "file" else values.get("kind") or "other")
+            out.append((kind, await checked_upload(svc, upload)))
         except DomainError as exc:
             form.error(field, exc.message, exc.code)
-            continue
-        out.append((doc_kind, filename, content_type, content))
     return out
 
 
 async def _store_documents(
-    request: Req,
-    session: Any,
-    who: Actor,
-    listing_id: int,
-    files: list[tuple[str, str, str, bytes]],
+    request: Req, session: Any, who: Actor, listing_id: int, files: list[Upload]
 ) -> None:
     svc = services(request)
-    store = DocumentStore(svc.config.data_dir)
-    for kind, filename, content_type, content in files:
-        await service.attachable(session, who, listing_id)  # the right first, then the disk
-        sha = store.put(content)
+    for kind, file in files:
         await service.add_document(
-            session,
-            who,
-            listing_id,
-            kind=kind,
-            filename=filename,
-            content_type=content_type,
-            size=len(content),
-            sha256=sha,
-            now=svc.now(),
+            session, who, listing_id, kind=kind, file=file, store=store(svc), now=svc.now()
         )
 
 
@@ -316,7 +298,7 @@ class VillagePages(Controller):
         form = Form(values={k: v for k, v in values.items() if isinstance(v, str)})
         async with svc.db.read() as session:
             settings = await exchange_settings.load(session)
-        files = _uploads(values, form)
+        files = await _uploads(request, values, form)
         body = _read_entrustment(form, settings)
         if body is None or not form.ok:
             return self._form(request, form, settings, None, status=400)
@@ -381,7 +363,7 @@ class VillagePages(Controller):
         check_form_csrf(request, values)
         svc, who = services(request), actor(request)
         form = Form(values={"kind": values.get("kind") or "other"})
-        files = _uploads(values, form)
+        files = await _uploads(request, values, form)
         if form.ok and not files:
             form.error("file", "请选择要上传的文件", "document.file_required")
         if form.ok:
