@@ -15,7 +15,7 @@ from core.accounts import Actor
 from core.errors import InvalidInput, NotFound
 from core.ids import mask_id_number, mask_name
 from core.web import PUBLIC, actor, actor_or_none, allow, services
-from listings import policy, service
+from listings import policy, reading, service
 from listings.documents import (
     UPLOAD_BODY,
     CheckedFile,
@@ -117,10 +117,10 @@ class ListingController(Controller):
     ) -> ListingPage:
         viewer = actor_or_none(request)
         async with services(request).db.read() as session:
-            rows = await service.search(
+            rows = await reading.search(
                 session,
                 viewer,
-                service.ListingFilter(
+                reading.ListingFilter(
                     state=state_, category=category, region=region, limit=limit, offset=offset
                 ),
             )
@@ -131,7 +131,7 @@ class ListingController(Controller):
         viewer = actor_or_none(request)
         async with services(request).db.read() as session:
             visible = await service.load(session, viewer, listing_id)
-            documents = await service.documents_of(session, listing_id)
+            documents = await reading.documents_of(session, listing_id)
         return listing_view(visible, viewer, documents)
 
     @patch("/{listing_id:int}", guards=[allow("village")])
@@ -146,7 +146,7 @@ class ListingController(Controller):
             settings = await exchange_settings.load(session)
             await service.update(session, who, listing_id, data, settings, svc.now())
             visible = await service.load(session, who, listing_id)
-            return listing_view(visible, who, await service.documents_of(session, listing_id))
+            return listing_view(visible, who, await reading.documents_of(session, listing_id))
 
     @post("/{listing_id:int}/submit", guards=[allow("village")], status_code=200)
     async def submit(

@@ -80,7 +80,6 @@ class BidderPages(Controller):
             "me_deals.html",
             title="我的成交",
             items=items,
-            contracts=queries.contract_routes(request.app),
             sign_as="竞得人",
         )
 

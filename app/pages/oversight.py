@@ -10,11 +10,12 @@ from litestar.params import FromPath
 
 from app.pages import queries
 from app.pages.common import PAGE_ERRORS, render
+from app.pages.timeline import listing_timeline
 from auction.models import Auction
 from contracts.deals import load_deal
 from core.errors import NotFound
 from core.web import actor, allow, services
-from listings import policy, service
+from listings import policy, reading, service
 from listings.api import listing_view
 from listings.policy import Facet
 from oversight import stats, warnings
@@ -73,7 +74,6 @@ class OversightPages(Controller):
             charts={dim: _bars(rows) for dim, rows in groups.items()},
             warnings=shown_warnings,
             warning_count=warning_count,
-            api=set(queries.oversight_routes(request.app)),
             deals=[r for r in deals if r.deal is not None and policy.is_inside(who, r.village)],
         )
 
@@ -84,8 +84,8 @@ class OversightPages(Controller):
             visible = await service.load(session, who, listing_id)
             state, village = visible.listing.state, visible.village
             policy.require(who, Facet.TIMELINE, state, village)  # staff of this region only
-            documents = await service.documents_of(session, listing_id)
-            timeline = await queries.timeline(
+            documents = await reading.documents_of(session, listing_id)
+            timeline = await listing_timeline(
                 session,
                 listing_id,
                 full=True,
@@ -101,7 +101,6 @@ class OversightPages(Controller):
             contract = await queries.contract_summary(
                 session, who, deal["contract_id"] if deal else None
             )
-        api = set(queries.oversight_routes(request.app))
         return render(
             request,
             "oversight_listing.html",
@@ -113,7 +112,5 @@ class OversightPages(Controller):
             show_identities=policy.may_see(who, Facet.DOSSIERS, state, village),
             auction=auction,
             deal=deal,
-            api=api,
             contract=contract,
-            contracts=queries.contract_routes(request.app),
         )

@@ -34,7 +34,7 @@ from core.api import BidderSignUp
 from core.errors import DomainError, NotFound
 from core.sessions import cleared_session_cookies, count_sign_up, session_cookies, sign_in
 from core.web import PUBLIC, actor, actor_or_none, allow, client_ip, services, token_of
-from listings import policy, qualification, service
+from listings import policy, qualification, reading, service
 from listings import registration as reg
 from listings.api import checked_upload, listing_view, store
 from listings.documents import UPLOAD_BODY
@@ -85,10 +85,10 @@ class PublicPages(Controller):
         category = category if category in CATEGORY_NAMES_ZH else None
         region = (region or "").strip() or None
         async with services(request).db.read() as session:
-            rows = await service.search(
+            rows = await reading.search(
                 session,
                 viewer,
-                service.ListingFilter(
+                reading.ListingFilter(
                     state=state_,
                     category=category,
                     region=region,
@@ -123,7 +123,7 @@ class PublicPages(Controller):
         svc = services(request)
         async with svc.db.read() as session:
             visible = await service.load(session, viewer, listing_id)
-            documents = await service.documents_of(session, listing_id)
+            documents = await reading.documents_of(session, listing_id)
             view = listing_view(visible, viewer, documents)
             auction = await session.get(Auction, listing_id)
             deal = await _deal_or_none(session, viewer, listing_id)
@@ -160,7 +160,6 @@ class PublicPages(Controller):
             registration_open=registration_open,
             now=now,
             contract=contract,
-            contracts=queries.contract_routes(request.app),
         )
 
     @post(

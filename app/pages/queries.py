@@ -6,7 +6,6 @@ passed `listings.service.can_view` for that person. Candidates to move into the 
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -19,9 +18,8 @@ from contracts import economics
 from core.accounts import Actor, Region, User
 from core.clock import CHINA_TZ
 from core.money import format_percent
-from listings import service
+from listings import reading
 from listings.models import Listing, Payment, Registration
-from listings.policy import REGISTRATION_ENTRIES
 
 
 @dataclass
@@ -40,7 +38,7 @@ async def _rows(session: AsyncSession, viewer: Actor | None, query: Any) -> list
     out = []
     result: Any = await session.execute(query)
     for listing, village in result.all():
-        if service.can_view(viewer, listing, village):
+        if reading.can_view(viewer, listing, village):
             out.append(Row(listing, village))
     return out
 
@@ -277,172 +275,6 @@ async def bids_of(session: AsyncSession, listing_id: int) -> list[Bid]:
 async def user_counts(session: AsyncSession) -> dict[str, int]:
     rows = await session.execute(select(User.role, func.count()).group_by(User.role))
     return {role: count for role, count in rows.all()}
-
-
-# ----- what other packages expose ---------------------------------------------------------
-
-_PARAM = re.compile(r"\{[^}]+\}")
-
-
-def _route_paths(app: Any) -> set[str]:
-    return {_PARAM.sub("{}", route.path) for route in app.routes}
-
-
-def contract_routes(app: Any) -> dict[str, bool]:
-    """Which contract endpoints exist (another team is building them)."""
-    paths = _route_paths(app)
-    base = "/api/v1/contracts/{}"
-    return {
-        "show": base in paths,
-        "pdf": base + "/pdf" in paths,
-        "sign": base + "/sign" in paths,
-        "verification": base + "/verification" in paths,
-    }
-
-
-OVERSIGHT_HINTS = (
-    "stats",
-    "warning",
-    "export",
-    "ledger",
-    "timeline",
-    "ladder",
-    "bundle",
-    "oversight",
-    "checkpoint",
-)
-
-
-def oversight_routes(app: Any) -> list[str]:
-    """GET endpoints of the regulator side that exist now (normalised, `{}` for a parameter)."""
-    out = set()
-    for route in app.routes:
-        path = _PARAM.sub("{}", route.path)
-        methods = set(getattr(route, "methods", ()) or ())
-        if (
-            path.startswith("/api/v1/")
-            and "GET" in methods
-            and any(h in path for h in OVERSIGHT_HINTS)
-        ):
-            out.add(path)
-    return sorted(out)
-
-
-# ----- the listing's ledger, as a timeline -------------------------------------------------
-
-ACTOR_ROLE_ZH = {
-    "village": "村集体",
-    "reviewer": "交易中心",
-    "regulator": "监管",
-    "admin": "管理员",
-    "bidder": "竞买人",
-}
-SYSTEM_ZH = {
-    "system": "系统",
-    "bank": "银行",
-    "public": "公众",
-    "cli": "命令行",
-    "demo": "演示数据",
-}
-
-
-def _detail(entry_type: str, payload: dict[str, Any]) -> str:
-    from app.pages.common import bj, yuan
-
-    parts = []
-    if payload.get("reason"):
-        parts.append(f"理由：{payload['reason']}")
-    if entry_type == "listing.announced":
-        parts.append(
-            f"报名截止 {bj(payload.get('registration_closes_at'))}，"
-            f"竞价开始 {bj(payload.get('auction_starts_at'))}"
-        )
-    if entry_type == "listing.document_added":
-        parts.append(f"{payload.get('filename')}（SHA-256 {str(payload.get('sha256'))[:12]}…）")
-    if entry_type in ("auction.bid", "bid.rejected") and payload.get("amount_fen") is not None:
-        parts.append(f"竞买号 {payload.get('bidder_number')} 出价 {yuan(payload['amount_fen'])}")
-        if payload.get("code"):
-            parts.append(f"（{payload['code']}）")
-    if entry_type == "auction.phase":
-        parts.append(f"进入：{payload.get('status')}")
-    if entry_type in ("auction.ended", "listing.concluded", "deal.recorded") and payload.get(
-        "final_fen"
-    ):
-        parts.append(f"成交价 {yuan(payload['final_fen'])}，竞买号 {payload.get('winner_number')}")
-    if entry_type == "registration.closed":
-        parts.append(f"合格竞买人 {payload.get('qualified')} 名")
-    if entry_type in ("deposit.paid",) and payload.get("amount_fen"):
-        parts.append(f"金额 {yuan(payload['amount_fen'])}")
-    return "；".join(parts)
-
-
-async def timeline(
-    session: AsyncSession,
-    listing_id: int,
-    *,
-    full: bool,
-    bidders_named: bool = False,
-    registrations_shown: bool = True,
-) -> list[dict[str, Any]]:
-    """The listing's ledger entries, staff who acted named by role and name. `full` (staff
-    pages) lists every bid, else bids are summed up in one line (the village's page); bidders
-    are named only with `bidders_named` (the policy's identities facet); without
-    `registrations_shown` (its registration-count facet) applications are left out."""
-    from core import ledger
-
-    entries = await ledger.entries_of(session, f"listing:{listing_id}")
-    ids = {
-        int(e.actor.split(":", 1)[1])
-        for e in entries
-        if e.actor.startswith("user:") and e.actor.split(":", 1)[1].isdigit()
-    }
-    users = (
-        {u.id: u for u in await session.scalars(select(User).where(User.id.in_(ids)))}
-        if ids
-        else {}
-    )
-    out: list[dict[str, Any]] = []
-    summary: dict[str, Any] | None = None
-    bids = 0
-    for e in entries:
-        if not registrations_shown and e.type in REGISTRATION_ENTRIES:
-            continue
-        if not full and e.type in ("auction.bid", "bid.rejected"):
-            # Villages see how many bids there were, in place; the ladder has the numbers.
-            bids += e.type == "auction.bid"
-            if summary is None:
-                summary = {
-                    "at": e.at,
-                    "type": "auction.bids",
-                    "actor": "竞买人",
-                    "detail": "",
-                    "payload": {},
-                    "hash": "",
-                    "seq": None,
-                }
-                out.append(summary)
-            continue
-        actor = SYSTEM_ZH.get(e.actor, e.actor)
-        if e.actor.startswith("user:") and e.actor[5:].isdigit():
-            user = users.get(int(e.actor[5:]))
-            if user is not None:
-                role = ACTOR_ROLE_ZH.get(user.role, user.role)
-                named = bidders_named or user.role != "bidder"
-                actor = f"{role} · {user.display_name}" if named else role
-        out.append(
-            {
-                "at": e.at,
-                "type": e.type,
-                "actor": actor,
-                "detail": _detail(e.type, e.payload),
-                "payload": e.payload,
-                "hash": e.hash,
-                "seq": e.subject_seq,
-            }
-        )
-    if summary is not None:
-        summary["detail"] = f"竞价开始，共 {bids} 次有效出价（详见竞价记录）"
-    return out
 
 
 # ----- contracts (the contracts package's service, read-only here) --------------------------

@@ -13,6 +13,7 @@ from litestar.params import FromPath
 from app.pages import queries
 from app.pages.common import FORM, PAGE_ERRORS, check_form_csrf, form_values, redirect, render
 from app.pages.forms import Form, local_datetime_field, money_field
+from app.pages.timeline import listing_timeline
 from auction import engine
 from auction.book import BidBook
 from auction.models import Auction
@@ -22,7 +23,7 @@ from core.clock import CHINA_TZ
 from core.errors import DomainError, NotFound
 from core.ids import mask_id_number, mask_phone
 from core.web import actor, allow, services
-from listings import payments, policy, qualification, service
+from listings import payments, policy, qualification, reading, service
 from listings import registration as reg
 from listings.api import listing_view
 from listings.policy import Facet
@@ -246,7 +247,7 @@ async def _page(
         visible = await service.load(session, who, listing_id)
         state, village = visible.listing.state, visible.village
         policy.require(who, Facet.TIMELINE, state, village)  # staff of this region only
-        documents = await service.documents_of(session, listing_id)
+        documents = await reading.documents_of(session, listing_id)
         regs = await queries.registrations_with_bidders(session, listing_id)
         payments = await queries.payments_of(session, [r.id for r, _ in regs])
         show_names = policy.may_see(who, Facet.APPLICANTS, state, village)
@@ -254,7 +255,7 @@ async def _page(
             session, [r.id for r, _ in regs] if show_names else []
         )
         auction = await session.get(Auction, listing_id)
-        timeline = await queries.timeline(
+        timeline = await listing_timeline(
             session,
             listing_id,
             full=True,
@@ -292,7 +293,6 @@ async def _page(
         mask_id=mask_id_number,
         mask_phone=mask_phone,
         now=svc.now(),
-        contracts=queries.contract_routes(request.app),
         contract=contract,
         notice_days=settings.notice_period_working_days,
     )

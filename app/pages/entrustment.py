@@ -1,0 +1,193 @@
+"""The entrustment form (委托挂牌): read into a `ListingCreate` body with each error next to
+its input, and filled back from a listing for editing. The rules themselves are the
+service's and the wire types'; this module only maps fields and words."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any
+
+import msgspec
+
+from app.pages.forms import Form, int_field, money_field, validation_field
+from app.pages.labels import yuan
+from contracts import economics
+from core.money import apply_percent, format_percent
+from core.settings import ExchangeSettings
+from listings.schemas import ListingCreate
+
+#: Form field of each wire field, so a validation error lands next to the right input.
+WIRE_TO_FORM = {
+    "listing_price_fen": "listing_price",
+    "increment_fen": "increment",
+    "deposit_fen": "deposit",
+    "reserve_fen": "reserve",
+    "every_years": "escalation_every_years",
+    "percent": "escalation_percent",
+}
+FIELD_HINTS = {
+    "title": "请填写项目名称（1–200 字）",
+    "category": "请选择资产类别",
+    "location": "请填写资产坐落位置（1–200 字）",
+    "area": "面积应为数字，最多4位小数",
+    "area_unit": "请选择面积单位",
+    "description": "资产现状描述不超过5000字",
+    "listing_price": "挂牌价应大于0",
+    "increment": "加价幅度应大于0",
+    "term_years": "流转期限应为1至70年",
+    "max_steps": "每次最多加价档数应为1至100",
+    "deposit": "保证金金额有误",
+    "reserve": "保留价金额有误",
+    "escalation_every_years": "递增周期应为1至30年",
+    "escalation_percent": "递增比例应为0至100",
+    "rent_free_months": "免租期应为0至120个月",
+    "permitted_use": "用途要求不超过500字",
+    "price_unit": "请选择计价单位",
+    "payment": "请选择支付方式",
+}
+SERVICE_FIELDS = {
+    "terms.term_too_long": "term_years",
+    "terms.reserve_below_start": "reserve",
+    "document": "documents",
+}
+DOCUMENT_INPUTS = ("village_resolution", "ownership_proof", "appraisal")
+
+
+def default_deposit_fen(settings: ExchangeSettings, terms: dict[str, Any]) -> int:
+    """The deposit the exchange's rule gives when the entrustment names none.
+
+    The rule is a setting (fixed sum, or a share of the listing total over the term);
+    applying it belongs in `listings` — until a service does, the page does it here.
+    """
+    rule = settings.deposit_rule
+    if rule.kind == "fixed":
+        return rule.fixed_fen
+    escalation = terms.get("escalation")
+    total = economics.contract_value_fen(
+        economics.rent_schedule(
+            terms["listing_price_fen"],
+            terms["price_unit"],
+            Fraction(terms["area"]) if terms.get("area") else None,
+            terms["term_years"],
+            terms["payment"],
+            economics.Escalation(escalation["every_years"], Fraction(escalation["percent"]))
+            if escalation
+            else None,
+            terms.get("rent_free_months", 0),
+        )
+    )
+    return apply_percent(total, Fraction(rule.basis_points, 100))
+
+
+def deposit_rule_text(settings: ExchangeSettings) -> str:
+    rule = settings.deposit_rule
+    if rule.kind == "fixed":
+        return f"固定金额 {yuan(rule.fixed_fen)}"
+    return f"挂牌总价（挂牌价 × 期限）的 {format_percent(Fraction(rule.basis_points, 10000))}%"
+
+
+def read_entrustment(form: Form, settings: ExchangeSettings) -> dict[str, Any] | None:
+    """The form as a ListingCreate body (wire shape), or None with errors placed."""
+    v = form.values
+    price = money_field(form, "listing_price", "挂牌价")
+    increment = money_field(form, "increment", "加价幅度")
+    deposit = money_field(form, "deposit", "保证金", required=False)
+    reserve = money_field(form, "reserve", "保留价", required=False)
+    term_years = int_field(form, "term_years", "流转期限", minimum=1, maximum=70)
+    max_steps = int_field(
+        form, "max_steps", "每次最多加价档数", required=False, minimum=1, maximum=100
+    )
+    rent_free = int_field(
+        form, "rent_free_months", "免租期", required=False, minimum=0, maximum=120
+    )
+    every = int_field(
+        form, "escalation_every_years", "递增周期", required=False, minimum=1, maximum=30
+    )
+    percent = str(v.get("escalation_percent") or "").strip()
+    area = str(v.get("area") or "").strip() or None
+    if v.get("price_unit") == "per_mu_year" and v.get("area_unit") != "mu":
+        form.error("area_unit", "按“元/亩/年”计价时，面积单位须为亩", "terms.area_unit")
+    if bool(every) != bool(percent):
+        form.error(
+            "escalation_percent" if every else "escalation_every_years",
+            "租金递增须同时填写递增周期和递增比例",
+            "terms.escalation",
+        )
+    if not form.ok:
+        return None
+    terms: dict[str, Any] = {
+        "listing_price_fen": price,
+        "price_unit": v.get("price_unit") or "per_year",
+        "term_years": term_years,
+        "payment": v.get("payment") or "annual",
+        "increment_fen": increment,
+        "rent_free_months": rent_free or 0,
+    }
+    if max_steps is not None:
+        terms["max_steps"] = max_steps
+    if reserve is not None:
+        terms["reserve_fen"] = reserve
+    if every and percent:
+        terms["escalation"] = {"every_years": every, "percent": percent}
+    if terms["price_unit"] == "per_mu_year":
+        terms["area"] = area
+    if str(v.get("permitted_use") or "").strip():
+        terms["permitted_use"] = str(v["permitted_use"]).strip()
+    body: dict[str, Any] = {
+        "title": str(v.get("title") or "").strip(),
+        "category": v.get("category") or "",
+        "location": str(v.get("location") or "").strip(),
+        "area": area,
+        "area_unit": v.get("area_unit") or None,
+        "description": str(v.get("description") or "").strip(),
+        "terms": terms,
+    }
+    if deposit is None:
+        try:
+            terms["deposit_fen"] = default_deposit_fen(settings, terms)
+        except (ValueError, TypeError, KeyError, ZeroDivisionError):
+            terms["deposit_fen"] = 0  # the validation below names the real problem
+        form.values["deposit"] = yuan(terms["deposit_fen"], symbol=False)
+    else:
+        terms["deposit_fen"] = deposit
+    try:
+        msgspec.convert(body, ListingCreate)
+    except msgspec.ValidationError as exc:
+        text = str(exc)
+        if "per_mu_year" in text:
+            form.error("area", "按“元/亩/年”计价时须填写面积（亩）", "terms.area")
+        elif "rent_free_months" in text:
+            form.error("rent_free_months", "免租期须短于流转期限", "terms.rent_free")
+        else:
+            name = validation_field(exc) or "title"
+            name = WIRE_TO_FORM.get(name, name)
+            form.error(name, FIELD_HINTS.get(name, "输入有误"), "request.invalid")
+        return None
+    return body
+
+
+def form_from_listing(listing: Any) -> Form:
+    t = listing.terms
+    esc = t.get("escalation") or {}
+    return Form(
+        values={
+            "title": listing.title,
+            "category": listing.category,
+            "location": listing.location,
+            "area": listing.area or "",
+            "area_unit": listing.area_unit or "",
+            "description": listing.description,
+            "listing_price": yuan(t["listing_price_fen"], False),
+            "price_unit": t.get("price_unit", "per_year"),
+            "term_years": t["term_years"],
+            "payment": t.get("payment", "annual"),
+            "increment": yuan(t["increment_fen"], False),
+            "max_steps": t.get("max_steps") or "",
+            "deposit": yuan(t["deposit_fen"], False),
+            "reserve": yuan(t["reserve_fen"], False) if t.get("reserve_fen") is not None else "",
+            "escalation_every_years": esc.get("every_years", ""),
+            "escalation_percent": esc.get("percent", ""),
+            "rent_free_months": t.get("rent_free_months") or "",
+            "permitted_use": t.get("permitted_use") or "",
+        }
+    )
