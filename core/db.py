@@ -12,9 +12,10 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import asyncpg
+import msgspec
 from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, Table, event, make_url
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import (
@@ -56,6 +57,30 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+S = TypeVar("S", bound=msgspec.Struct)
+
+
+class StructJson(TypeDecorator[S]):
+    """A JSON column that the code sees as a msgspec Struct, decoded and validated here once
+    (the model boundary), so nothing reads it by string keys. Written as the Struct's JSON."""
+
+    impl = JSON
+    cache_ok = True
+
+    def __init__(self, struct: type[S]) -> None:
+        super().__init__()
+        self.struct = struct
+
+    def load_dialect_impl(self, dialect: Any) -> Any:
+        return dialect.type_descriptor(JSONB() if dialect.name == "postgresql" else JSON())
+
+    def process_bind_param(self, value: S | None, dialect: Any) -> Any:
+        return None if value is None else msgspec.to_builtins(value)
+
+    def process_result_value(self, value: Any, dialect: Any) -> S | None:
+        return None if value is None else msgspec.convert(value, self.struct)
 
 
 class Base(DeclarativeBase):
