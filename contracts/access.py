@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.models import Contract, ContractState, RentItem, Signature
 from core.accounts import Actor, Region
-from core.errors import NotFound
+from core.errors import Conflict, NotFound
 from listings import Listing, policy
 from listings.policy import Facet
 
@@ -55,6 +55,15 @@ async def load(
     if who.id == contract.winner_id:
         return Access(contract, village, WINNER)
     return Access(contract, village, VILLAGE if policy.acts_for(who, village) else STAFF)
+
+
+async def relock(session: AsyncSession, who: Actor, seen: Contract) -> Contract:
+    """The contract locked for the write that records a signature, if it is still in the
+    state and at the file version `seen` (read before the slow signing); else 409."""
+    locked = (await load(session, who, seen.id, lock=True)).contract
+    if locked.state != seen.state or locked.pdf_sha256 != seen.pdf_sha256:
+        raise Conflict("contract.changed", "合同状态已变化，请刷新后重试")
+    return locked
 
 
 async def signatures_of(session: AsyncSession, contract_id: int) -> list[Signature]:

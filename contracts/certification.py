@@ -11,7 +11,7 @@ import asyncio
 from cryptography.hazmat.primitives import hashes
 
 from contracts import content, document, signing
-from contracts.access import PLATFORM, ROLE_ZH, load, signatures_of
+from contracts.access import PLATFORM, ROLE_ZH, load, relock, signatures_of
 from contracts.certificates import current_crls
 from contracts.deps import Deps
 from contracts.files import sha256
@@ -53,9 +53,7 @@ async def certify(deps: Deps, who: Actor, contract_id: int) -> Certified:
     )
     digest = await deps.files.aput(contract.id, output)
     async with deps.db.write() as session:
-        locked = (await load(session, who, contract_id, lock=True)).contract
-        if locked.state != ContractState.SIGNED:
-            raise Conflict("contract.changed", "合同状态已变化，请刷新后重试")
+        locked = await relock(session, who, contract)
         locked.state = ContractState.CERTIFIED
         locked.certificate_number = number
         locked.certificate_sha256, locked.certified_at, locked.updated_at = digest, now, now

@@ -7,6 +7,7 @@ unsigned PDF is rendered from the snapshot on first request (`contracts.files`).
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import select
@@ -93,19 +94,9 @@ async def draft(session: AsyncSession, deal: Deal, now: datetime) -> Contract:
     session.add(contract)
     await session.flush()
     for item in items:
-        session.add(
-            RentItem(
-                contract_id=contract.id,
-                listing_id=listing.id,
-                number=item.number,
-                period_start=item.period_start,
-                period_end=item.period_end,
-                due_date=item.due_date,
-                amount_fen=item.amount_fen,
-                credited_fen=item.credited_fen,
-                state="pending",
-            )
-        )
+        # content.Item holds exactly the payable's own columns.
+        row = asdict(item) | {"contract_id": contract.id, "listing_id": listing.id}
+        session.add(RentItem(state="pending", **row))
     deal.contract_id = contract.id
     await session.flush()
     await ledger.append(

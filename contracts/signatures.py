@@ -13,7 +13,7 @@ import asyncio
 from dataclasses import dataclass
 
 from contracts import settlement, signing
-from contracts.access import ROLE_ZH, STAFF, VILLAGE, WINNER, Access, load
+from contracts.access import ROLE_ZH, STAFF, VILLAGE, WINNER, Access, load, relock
 from contracts.certificates import credentials, current_crls
 from contracts.deps import Deps
 from contracts.files import contract_pdf, sha256
@@ -99,9 +99,7 @@ async def sign(
         new_state = ContractState.SIGNED
     output_sha = await deps.files.aput(contract.id, output)
     async with deps.db.write() as session:
-        locked = (await load(session, who, contract_id, lock=True)).contract
-        if locked.state != contract.state or locked.pdf_sha256 != contract.pdf_sha256:
-            raise Conflict("contract.changed", "合同状态已变化，请刷新后重试")
+        locked = await relock(session, who, contract)
         locked.state, locked.pdf_sha256, locked.updated_at = new_state, output_sha, now
         session.add(
             Signature(
