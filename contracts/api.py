@@ -1,4 +1,8 @@
-"""Controllers of the deal, the contract and its signatures, settlement and the platform CA."""
+"""Controllers of the deal, the contract and its signatures, settlement and the platform CA.
+
+They only translate: the request into a use case's arguments (`_deps` builds its
+collaborators from the app's services), its result into the answer.
+"""
 
 from __future__ import annotations
 
@@ -6,21 +10,32 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 import msgspec
-from cryptography.hazmat.primitives import serialization
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, JSONBody
-from sqlalchemy import select
 
-from contracts import service, settlement
-from contracts.deals import load_deal
-from contracts.models import SigningCertificate
-from core import ledger
-from core.errors import Conflict, NotFound
+from contracts import certificates, queries, settlement
+from contracts.certification import certify
+from contracts.deals import deal_view
+from contracts.deps import Deps
+from contracts.files import sha256
+from contracts.schemas import (
+    Certified,
+    ContractView,
+    DealView,
+    RefundsConfirmed,
+    Revocation,
+    SettlementAccount,
+    Signed,
+    Verification,
+)
+from contracts.signatures import PasswordCheck, sign
+from contracts.verification import verification
 from core.web import PUBLIC, actor, actor_or_none, allow, client_ip, services
 
 PARTIES_AND_STAFF = ("village", "bidder", "reviewer", "regulator", "admin")
 STAFF = ("reviewer", "regulator", "admin")
 Sha256 = Annotated[str, msgspec.Meta(pattern=r"^[0-9a-fA-F]{64}$")]
+PDF, PEM = "application/pdf", "application/x-pem-file"
 
 
 class Strict(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -46,47 +61,49 @@ class RevokeBody(Strict):
     reason: Annotated[str, msgspec.Meta(max_length=200)] = ""
 
 
-async def _visible_contract(request: Request[Any, Any, Any], contract_id: int) -> Any:
-    """The contract, if this caller is a party to it or staff over it (404 otherwise)."""
-    async with services(request).db.read() as session:
-        return (await service.load(session, actor(request), contract_id)).contract
+def _deps(request: Request[Any, Any, Any]) -> Deps:
+    svc = services(request)
+    return Deps.of(svc.db, svc.clock, svc.config)
 
 
-def _pdf(body: bytes, filename: str) -> Response[bytes]:
+def _pdf(file: queries.File) -> Response[bytes]:
     return Response(
-        body,
-        media_type="application/pdf",
+        file.body,
+        media_type=PDF,
         headers={
-            "Content-Disposition": f"inline; filename*=UTF-8''{quote(filename)}",
+            "Content-Disposition": f"inline; filename*=UTF-8''{quote(file.filename)}",
             "X-Content-Type-Options": "nosniff",
-            "X-Document-SHA256": service.sha256(body),
+            "X-Document-SHA256": sha256(file.body),
             "Cache-Control": "private, no-store",
         },
     )
+
+
+def _pem(body: bytes, filename: str | None = None) -> Response[bytes]:
+    headers = {"Content-Disposition": f'inline; filename="{filename}"'} if filename else None
+    return Response(body, media_type=PEM, headers=headers)
 
 
 class DealController(Controller):
     path = "/api/v1/listings"
 
     @get("/{listing_id:int}/deal", opt=PUBLIC)
-    async def deal(
-        self,
-        request: Request[Any, Any, Any],
-        listing_id: FromPath[int],
-    ) -> dict[str, Any]:
-        async with services(request).db.read() as session:
-            return await load_deal(session, actor_or_none(request), listing_id)
+    async def deal(self, request: Request[Any, Any, Any], listing_id: FromPath[int]) -> DealView:
+        return await deal_view(services(request).db, actor_or_none(request), listing_id)
 
-    @get("/{listing_id:int}/refunds.csv", guards=[allow(*STAFF)])
+    @get(
+        "/{listing_id:int}/refunds.csv",
+        guards=[allow(*STAFF)],
+        media_type="text/csv; charset=utf-8",
+    )
     async def refunds_csv(
         self,
         request: Request[Any, Any, Any],
         listing_id: FromPath[int],
     ) -> Response[bytes]:
-        async with services(request).db.read() as session:
-            rows = await settlement.refund_instructions(session, actor(request), listing_id)
+        body = await settlement.refunds_csv(services(request).db, actor(request), listing_id)
         return Response(
-            settlement.refunds_csv(rows),
+            body,
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="refunds-{listing_id}.csv"'},
         )
@@ -97,26 +114,24 @@ class DealController(Controller):
         request: Request[Any, Any, Any],
         listing_id: FromPath[int],
         data: JSONBody[RefundConfirmation],
-    ) -> dict[str, Any]:
+    ) -> RefundsConfirmed:
         svc = services(request)
-        async with svc.db.write() as session:
-            return await settlement.confirm_refunds(
-                session,
-                actor(request),
-                listing_id,
-                bank_batch=data.bank_batch,
-                registration_ids=data.registration_ids,
-                now=svc.now(),
-            )
+        return await settlement.confirm_refunds(
+            svc.db,
+            actor(request),
+            listing_id,
+            bank_batch=data.bank_batch,
+            registration_ids=data.registration_ids,
+            now=svc.now(),
+        )
 
     @get("/{listing_id:int}/settlement", guards=[allow(*STAFF)])
     async def settlement(
         self,
         request: Request[Any, Any, Any],
         listing_id: FromPath[int],
-    ) -> dict[str, Any]:
-        async with services(request).db.read() as session:
-            return await settlement.account(session, actor(request), listing_id)
+    ) -> SettlementAccount:
+        return await settlement.account(services(request).db, actor(request), listing_id)
 
 
 class ContractController(Controller):
@@ -127,43 +142,40 @@ class ContractController(Controller):
         self,
         request: Request[Any, Any, Any],
         contract_id: FromPath[int],
-    ) -> dict[str, Any]:
-        svc, who = services(request), actor(request)
-        async with svc.db.read() as session:
-            access = await service.load(session, who, contract_id)
-        pdf, _ = await service.contract_pdf(svc.config, access.contract)
-        async with svc.db.read() as session:
-            return await service.view(session, access, svc.now(), pdf_sha256=service.sha256(pdf))
+    ) -> ContractView:
+        return await queries.show(_deps(request), actor(request), contract_id)
 
-    @get("/{contract_id:int}/pdf", guards=[allow(*PARTIES_AND_STAFF)])
+    @get("/{contract_id:int}/pdf", guards=[allow(*PARTIES_AND_STAFF)], media_type=PDF)
     async def pdf(
         self,
         request: Request[Any, Any, Any],
         contract_id: FromPath[int],
     ) -> Response[bytes]:
-        contract = await _visible_contract(request, contract_id)
-        body, _ = await service.contract_pdf(services(request).config, contract)
-        return _pdf(body, f"{contract.number}.pdf")
+        return _pdf(await queries.contract_file(_deps(request), actor(request), contract_id))
 
-    @get("/{contract_id:int}/confirmation.pdf", guards=[allow(*PARTIES_AND_STAFF)])
+    @get(
+        "/{contract_id:int}/confirmation.pdf",
+        guards=[allow(*PARTIES_AND_STAFF)],
+        media_type=PDF,
+    )
     async def confirmation(
         self,
         request: Request[Any, Any, Any],
         contract_id: FromPath[int],
     ) -> Response[bytes]:
-        contract = await _visible_contract(request, contract_id)
-        body = await service.confirmation_pdf(contract)
-        return _pdf(body, f"{contract.data['numbers']['confirmation']}.pdf")
+        return _pdf(await queries.confirmation_file(_deps(request), actor(request), contract_id))
 
-    @get("/{contract_id:int}/certificate.pdf", guards=[allow(*PARTIES_AND_STAFF)])
+    @get(
+        "/{contract_id:int}/certificate.pdf",
+        guards=[allow(*PARTIES_AND_STAFF)],
+        media_type=PDF,
+    )
     async def certificate(
         self,
         request: Request[Any, Any, Any],
         contract_id: FromPath[int],
     ) -> Response[bytes]:
-        contract = await _visible_contract(request, contract_id)
-        body = await service.certificate_pdf(services(request).config, contract)
-        return _pdf(body, f"{contract.certificate_number}.pdf")
+        return _pdf(await queries.certificate_file(_deps(request), actor(request), contract_id))
 
     @post("/{contract_id:int}/sign", guards=[allow("village", "bidder")], status_code=200)
     async def sign(
@@ -171,9 +183,11 @@ class ContractController(Controller):
         request: Request[Any, Any, Any],
         contract_id: FromPath[int],
         data: JSONBody[SignBody],
-    ) -> dict[str, Any]:
-        return await service.sign(
-            services(request),
+    ) -> Signed:
+        svc = services(request)
+        return await sign(
+            _deps(request),
+            PasswordCheck(svc.passwords, svc.throttle),
             actor(request),
             contract_id,
             password=data.password,
@@ -188,50 +202,36 @@ class ContractController(Controller):
         request: Request[Any, Any, Any],
         contract_id: FromPath[int],
         data: JSONBody[Empty],
-    ) -> dict[str, Any]:
-        return await service.certify(services(request), actor(request), contract_id)
+    ) -> Certified:
+        return await certify(_deps(request), actor(request), contract_id)
 
     @get("/{contract_id:int}/verification", guards=[allow(*PARTIES_AND_STAFF)])
     async def verification(
         self,
         request: Request[Any, Any, Any],
         contract_id: FromPath[int],
-    ) -> dict[str, Any]:
-        return await service.verification(services(request), actor(request), contract_id)
+    ) -> Verification:
+        return await verification(_deps(request), actor(request), contract_id)
 
 
 class AuthorityController(Controller):
     path = "/api/v1/ca"
 
-    @get("/root.pem", opt=PUBLIC)
+    @get("/root.pem", opt=PUBLIC, media_type=PEM)
     async def root(self, request: Request[Any, Any, Any]) -> Response[bytes]:
-        svc = services(request)
-        auth = await service.authority(svc.config, svc.now())
-        return Response(
-            auth.root_pem(),
-            media_type="application/x-pem-file",
-            headers={"Content-Disposition": 'inline; filename="ruralx-root.pem"'},
-        )
+        deps = _deps(request)
+        body = await certificates.root_pem(deps.keys, deps.clock.now())
+        return _pem(body, "ruralx-root.pem")
 
-    @get("/chain.pem", opt=PUBLIC)
+    @get("/chain.pem", opt=PUBLIC, media_type=PEM)
     async def chain(self, request: Request[Any, Any, Any]) -> Response[bytes]:
-        svc = services(request)
-        auth = await service.authority(svc.config, svc.now())
-        body = b"".join(
-            c.public_bytes(serialization.Encoding.PEM)
-            for c in (*auth.chain(), auth.tsa, auth.platform)
-        )
-        return Response(body, media_type="application/x-pem-file")
+        deps = _deps(request)
+        return _pem(await certificates.chain_pem(deps.keys, deps.clock.now()))
 
-    @get("/crl.pem", opt=PUBLIC)
+    @get("/crl.pem", opt=PUBLIC, media_type=PEM)
     async def crl(self, request: Request[Any, Any, Any]) -> Response[bytes]:
-        svc = services(request)
-        now = svc.now()
-        auth = await service.authority(svc.config, now)
-        async with svc.db.read() as session:
-            crls = await service.current_crls(session, auth, now)
-        body = b"".join(c.public_bytes(serialization.Encoding.PEM) for c in crls)
-        return Response(body, media_type="application/x-pem-file")
+        deps = _deps(request)
+        return _pem(await certificates.crl_pem(deps.db, deps.keys, deps.clock.now()))
 
     @post("/certificates/{certificate_id:int}/revoke", guards=[allow("admin")], status_code=200)
     async def revoke(
@@ -239,29 +239,11 @@ class AuthorityController(Controller):
         request: Request[Any, Any, Any],
         certificate_id: FromPath[int],
         data: JSONBody[RevokeBody],
-    ) -> dict[str, Any]:
-        svc, who = services(request), actor(request)
-        now = svc.now()
-        async with svc.db.write() as session:
-            row = await session.scalar(
-                select(SigningCertificate)
-                .where(SigningCertificate.id == certificate_id)
-                .with_for_update()
-            )
-            if row is None:
-                raise NotFound("certificate.not_found", "证书不存在")
-            if row.revoked_at is not None:
-                raise Conflict("certificate.already_revoked", "该证书已被吊销")
-            row.revoked_at, row.revocation_reason = now, (data.reason or "unspecified")[:32]
-            await ledger.append(
-                session,
-                subject=f"user:{row.user_id}",
-                type="certificate.revoked",
-                actor=who.name,
-                at=now,
-                payload={"certificate_id": row.id, "serial": row.serial, "reason": data.reason},
-            )
-            return {"id": row.id, "serial": row.serial, "revoked_at": now.isoformat()}
+    ) -> Revocation:
+        svc = services(request)
+        return await certificates.revoke(
+            svc.db, actor(request), certificate_id, reason=data.reason, now=svc.now()
+        )
 
 
 #: Registered by the app; the contracts package adds its controllers here.

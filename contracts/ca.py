@@ -5,7 +5,8 @@ the exchange's own signing certificate are created on first use under
 `RURALX_DATA_DIR/ca/`; every private key is stored encrypted (PKCS#8,
 `BestAvailableEncryption`) with a passphrase derived from `RURALX_SECRET_KEY` by HKDF, so a
 copy of the data directory alone does not give the keys away. Losing or changing the secret
-key makes the stored keys unreadable: `CAKeyError` says so instead of signing with a new CA.
+key makes the stored keys unreadable: `CAKeyError` says so instead of signing with a new CA
+(the key files: `contracts.ca_keys`).
 
 The certificate of a person (village official or winning bidder) carries their real name as
 CN and their masked identity number as serialNumber, key usage nonRepudiation +
@@ -17,10 +18,8 @@ Time never comes from the wall clock here: every function takes `now`.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import fcntl
-import os
 import secrets
 import threading
 from collections.abc import Iterable, Iterator
@@ -31,11 +30,10 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.x509.name import _ASN1Type
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
+from contracts.ca_keys import PrivateKey, passphrase, read_private, write_private, write_public
 
 ORG = "ruralx 农村产权流转交易平台"
 ROOT_CN = "ruralx 农村产权交易平台根证书 (Root CA)"
@@ -46,18 +44,6 @@ PLATFORM_CN = "农村产权流转交易中心"
 #: Margin for clocks that disagree a little (a signature checked right after issuance).
 SKEW = timedelta(minutes=5)
 ROOT_YEARS, INTERMEDIATE_YEARS, SERVICE_YEARS, USER_YEARS = 20, 10, 10, 3
-
-
-class CAKeyError(RuntimeError):
-    """The CA's stored keys cannot be used (wrong RURALX_SECRET_KEY, damaged files)."""
-
-
-def passphrase(secret_key: str, purpose: str) -> bytes:
-    """The encryption passphrase of one stored key, derived from the server secret."""
-    derived = HKDF(
-        algorithm=hashes.SHA256(), length=32, salt=b"ruralx-ca-v1", info=f"key:{purpose}".encode()
-    ).derive(secret_key.encode())
-    return base64.urlsafe_b64encode(derived)
 
 
 def new_serial() -> int:
@@ -159,11 +145,11 @@ class Authority:
         relative = f"users/{issued.serial_hex}.key.pem"
         path = self.directory / relative
         path.parent.mkdir(parents=True, exist_ok=True)
-        _write_private(path, issued.key, passphrase(self.secret_key, f"user:{issued.serial_hex}"))
+        write_private(path, issued.key, passphrase(self.secret_key, f"user:{issued.serial_hex}"))
         return relative
 
     def load_key(self, relative: str, serial_hex: str) -> PrivateKey:
-        return _read_private(
+        return read_private(
             self.directory / relative, passphrase(self.secret_key, f"user:{serial_hex}")
         )
 
@@ -286,43 +272,48 @@ def _file_lock(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _create(directory: Path, secret_key: str, now: datetime) -> None:
-    root_key = ec.generate_private_key(ec.SECP384R1())
-    root_name = _name(ROOT_CN)
-    root = (
+def _authority(
+    subject: x509.Name,
+    key: PrivateKey,
+    issuer: tuple[x509.Certificate, PrivateKey] | None,
+    now: datetime,
+    years: int,
+    *,
+    path_length: int,
+) -> x509.Certificate:
+    """A CA certificate: the root (self-signed, `issuer` None) or an intermediate."""
+    issuer_name, issuer_key = (subject, key) if issuer is None else (issuer[0].subject, issuer[1])
+    builder = (
         x509.CertificateBuilder()
-        .subject_name(root_name)
-        .issuer_name(root_name)
-        .public_key(root_key.public_key())
+        .subject_name(subject)
+        .issuer_name(issuer_name)
+        .public_key(key.public_key())
         .serial_number(new_serial())
         .not_valid_before(now - SKEW)
-        .not_valid_after(now + timedelta(days=365 * ROOT_YEARS))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=1), critical=True)
+        .not_valid_after(now + timedelta(days=365 * years))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=path_length), critical=True)
         .add_extension(_key_usage(ca=True), critical=True)
-        .add_extension(
-            x509.SubjectKeyIdentifier.from_public_key(root_key.public_key()), critical=False
-        )
-        .sign(root_key, hashes.SHA384())
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
     )
-    inter_key = ec.generate_private_key(ec.SECP256R1())
-    intermediate = (
-        x509.CertificateBuilder()
-        .subject_name(_name(INTERMEDIATE_CN))
-        .issuer_name(root.subject)
-        .public_key(inter_key.public_key())
-        .serial_number(new_serial())
-        .not_valid_before(now - SKEW)
-        .not_valid_after(now + timedelta(days=365 * INTERMEDIATE_YEARS))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(_key_usage(ca=True), critical=True)
-        .add_extension(
-            x509.SubjectKeyIdentifier.from_public_key(inter_key.public_key()), critical=False
-        )
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(root_key.public_key()),
+    if issuer is not None:
+        builder = builder.add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()),
             critical=False,
         )
-        .sign(root_key, hashes.SHA384())
+    return builder.sign(issuer_key, hashes.SHA384())
+
+
+def _create(directory: Path, secret_key: str, now: datetime) -> None:
+    root_key = ec.generate_private_key(ec.SECP384R1())
+    root = _authority(_name(ROOT_CN), root_key, None, now, ROOT_YEARS, path_length=1)
+    inter_key = ec.generate_private_key(ec.SECP256R1())
+    intermediate = _authority(
+        _name(INTERMEDIATE_CN),
+        inter_key,
+        (root, root_key),
+        now,
+        INTERMEDIATE_YEARS,
+        path_length=0,
     )
     # pyHanko's in-process timestamper signs with RSA only.
     tsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -353,15 +344,15 @@ def _create(directory: Path, secret_key: str, now: datetime) -> None:
     # platform.pem last: its presence means the set is complete.
     for name in _FILES:
         cert, key = pairs[name]
-        _write_private(directory / f"{name}.key.pem", key, passphrase(secret_key, name))
-        _write_public(directory / f"{name}.pem", cert.public_bytes(serialization.Encoding.PEM))
+        write_private(directory / f"{name}.key.pem", key, passphrase(secret_key, name))
+        write_public(directory / f"{name}.pem", cert.public_bytes(serialization.Encoding.PEM))
 
 
 def _load(directory: Path, secret_key: str) -> Authority:
     loaded: dict[str, tuple[x509.Certificate, PrivateKey]] = {}
     for name in _FILES:
         cert = x509.load_pem_x509_certificate((directory / f"{name}.pem").read_bytes())
-        key = _read_private(directory / f"{name}.key.pem", passphrase(secret_key, name))
+        key = read_private(directory / f"{name}.key.pem", passphrase(secret_key, name))
         loaded[name] = (cert, key)
     tsa_cert, tsa_key = loaded["tsa"]
     assert isinstance(tsa_key, rsa.RSAPrivateKey)
@@ -374,34 +365,3 @@ def _load(directory: Path, secret_key: str) -> Authority:
         tsa_key,
         *loaded["platform"],
     )
-
-
-def _write_private(path: Path, key: PrivateKey, secret: bytes) -> None:
-    data = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.BestAvailableEncryption(secret),
-    )
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-
-
-def _write_public(path: Path, data: bytes) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
-
-
-def _read_private(path: Path, secret: bytes) -> PrivateKey:
-    try:
-        key = serialization.load_pem_private_key(path.read_bytes(), password=secret)
-    except (ValueError, TypeError) as exc:
-        raise CAKeyError(
-            f"无法解密平台 CA 私钥 {path}：RURALX_SECRET_KEY 与创建 CA 时不同，或文件已损坏"
-        ) from exc
-    except FileNotFoundError as exc:
-        raise CAKeyError(f"平台 CA 私钥缺失：{path}") from exc
-    if not isinstance(key, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey):
-        raise CAKeyError(f"不支持的私钥类型：{path}")
-    return key

@@ -5,11 +5,14 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any
 
+import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auction.models import Deal
 from contracts import economics
+from contracts.schemas import DealIncome, DealView
 from core.accounts import Actor, User
+from core.db import Database
 from core.errors import NotFound
 from core.ids import mask_name
 from core.money import format_percent
@@ -38,7 +41,18 @@ def income_of(listing: Listing, deal: Deal) -> economics.Income:
 
 
 async def load_deal(session: AsyncSession, viewer: Actor | None, listing_id: int) -> dict[str, Any]:
+    """The deal as a mapping, for the pages (the same as the API's answer)."""
+    deal: dict[str, Any] = msgspec.to_builtins(await _deal(session, viewer, listing_id))
+    return deal
+
+
+async def deal_view(db: Database, viewer: Actor | None, listing_id: int) -> DealView:
     """The deal, for the parties, staff and regulators — and the public once announced (sold)."""
+    async with db.read() as session:
+        return await _deal(session, viewer, listing_id)
+
+
+async def _deal(session: AsyncSession, viewer: Actor | None, listing_id: int) -> DealView:
     visible = await service.load(session, viewer, listing_id)
     deal = await session.get(Deal, listing_id)
     if deal is None:
@@ -53,24 +67,25 @@ async def load_deal(session: AsyncSession, viewer: Actor | None, listing_id: int
     rate = economics.premium_rate(deal.listing_fen, deal.final_fen)
     buyer = await session.get(User, winner.bidder_id)
     assert buyer is not None
-    return {
-        "listing_id": listing_id,
-        "state": visible.listing.state,
-        "kind": deal.kind,
-        "listing_fen": deal.listing_fen,
-        "final_fen": deal.final_fen,
-        "price_unit": visible.listing.terms["price_unit"],
-        "term_years": visible.listing.terms["term_years"],
-        "winner_number": deal.winner_number,
-        "winner_name": buyer.display_name if party else mask_name(buyer.display_name),
-        "rounds": deal.rounds,
-        "premium_rate": format_percent(rate),
-        "premium_rate_exact": f"{rate.numerator}/{rate.denominator}",
-        "income": {
-            "premium_per_year_fen": income.premium_per_year_fen,
-            "premium_over_term_fen": income.premium_over_term_fen,
-            "contract_value_fen": income.contract_value_fen,
-        },
-        "decided_at": deal.decided_at.isoformat(),
-        "contract_id": deal.contract_id,
-    }
+    terms = visible.listing.terms
+    return DealView(
+        listing_id=listing_id,
+        state=visible.listing.state,
+        kind=deal.kind,
+        listing_fen=deal.listing_fen,
+        final_fen=deal.final_fen,
+        price_unit=terms["price_unit"],
+        term_years=terms["term_years"],
+        winner_number=deal.winner_number,
+        winner_name=buyer.display_name if party else mask_name(buyer.display_name),
+        rounds=deal.rounds,
+        premium_rate=format_percent(rate),
+        premium_rate_exact=f"{rate.numerator}/{rate.denominator}",
+        income=DealIncome(
+            premium_per_year_fen=income.premium_per_year_fen,
+            premium_over_term_fen=income.premium_over_term_fen,
+            contract_value_fen=income.contract_value_fen,
+        ),
+        decided_at=deal.decided_at.isoformat(),
+        contract_id=deal.contract_id,
+    )

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auction.models import Deal
-from contracts import service
+from contracts import drafting
 
 
 async def on_deal(session: AsyncSession, deal: Deal, now: datetime) -> None:
@@ -18,4 +18,4 @@ async def on_deal(session: AsyncSession, deal: Deal, now: datetime) -> None:
     needs it: it is deterministic, so rendering later gives the same bytes, and the
     auction's closing transaction (the single SQLite writer) stays short.
     """
-    await service.draft(session, deal, now)
+    await drafting.draft(session, deal, now)

@@ -18,9 +18,18 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contracts.models import Contract, RentItem
+from contracts.access import rent_items_of
+from contracts.models import Contract
+from contracts.schemas import (
+    DepositLine,
+    Refunded,
+    RefundsConfirmed,
+    SettlementAccount,
+    rent_item_view,
+)
 from core import ledger
 from core.accounts import Actor, User
+from core.db import Database
 from core.errors import Conflict
 from core.money import format_yuan
 from listings import Payment, Registration, policy
@@ -63,11 +72,7 @@ async def credit_deposit(session: AsyncSession, contract: Contract, now: datetim
         select(Registration).where(Registration.id == contract.registration_id).with_for_update()
     )
     assert registration is not None
-    items = list(
-        await session.scalars(
-            select(RentItem).where(RentItem.contract_id == contract.id).order_by(RentItem.number)
-        )
-    )
+    items = await rent_items_of(session, contract.id)
     can_credit = registration.deposit_state == DepositState.HELD and registration.deposit_fen > 0
     if not can_credit:
         for item in items:
@@ -158,8 +163,10 @@ CSV_COLUMNS = (
 )
 
 
-def refunds_csv(rows: list[dict[str, Any]]) -> bytes:
+async def refunds_csv(db: Database, who: Actor, listing_id: int) -> bytes:
     """The refund instruction file for the bank (UTF-8 with BOM, so spreadsheets read it)."""
+    async with db.read() as session:
+        rows = await refund_instructions(session, who, listing_id)
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\r\n")
     writer.writeheader()
@@ -176,105 +183,89 @@ def _safe_cell(value: Any) -> Any:
 
 
 async def confirm_refunds(
-    session: AsyncSession,
+    db: Database,
     who: Actor,
     listing_id: int,
     *,
     bank_batch: str,
     registration_ids: list[int] | None,
     now: datetime,
-) -> dict[str, Any]:
+) -> RefundsConfirmed:
     """The bank paid the refunds back: refundable → refunded, one ledger entry each."""
     who.require("reviewer")
-    await _staff_listing(session, who, listing_id)
-    query = (
-        select(Registration)
-        .where(
-            Registration.listing_id == listing_id,
-            Registration.deposit_state == DepositState.REFUNDABLE,
+    async with db.write() as session:
+        await _staff_listing(session, who, listing_id)
+        query = (
+            select(Registration)
+            .where(
+                Registration.listing_id == listing_id,
+                Registration.deposit_state == DepositState.REFUNDABLE,
+            )
+            .order_by(Registration.id)
         )
-        .order_by(Registration.id)
-    )
-    if registration_ids is not None:
-        query = query.where(Registration.id.in_(registration_ids))
-    rows = list(await session.scalars(query.with_for_update()))
-    if registration_ids is not None and len(rows) != len(set(registration_ids)):
-        raise Conflict("refund.not_refundable", "所列报名中有保证金不处于待退还状态")
-    refunded = []
-    for r in rows:
-        r.deposit_state = DepositState.REFUNDED
-        payment = await session.scalar(
-            select(Payment).where(Payment.registration_id == r.id, Payment.outcome == "accepted")
-        )
-        await _record(
-            session,
-            r,
-            "deposit.refunded",
-            who.name,
-            now,
-            amount_fen=r.deposit_fen,
+        if registration_ids is not None:
+            query = query.where(Registration.id.in_(registration_ids))
+        rows = list(await session.scalars(query.with_for_update()))
+        if registration_ids is not None and len(rows) != len(set(registration_ids)):
+            raise Conflict("refund.not_refundable", "所列报名中有保证金不处于待退还状态")
+        refunded = []
+        for r in rows:
+            r.deposit_state = DepositState.REFUNDED
+            payment = await session.scalar(
+                select(Payment).where(
+                    Payment.registration_id == r.id, Payment.outcome == "accepted"
+                )
+            )
+            await _record(
+                session,
+                r,
+                "deposit.refunded",
+                who.name,
+                now,
+                amount_fen=r.deposit_fen,
+                bank_batch=bank_batch,
+                original_bank_txn_id=payment.bank_txn_id if payment else None,
+            )
+            refunded.append(Refunded(registration_id=r.id, amount_fen=r.deposit_fen))
+        return RefundsConfirmed(
+            listing_id=listing_id,
             bank_batch=bank_batch,
-            original_bank_txn_id=payment.bank_txn_id if payment else None,
+            refunded=refunded,
+            count=len(refunded),
+            total_fen=sum(x.amount_fen for x in refunded),
         )
-        refunded.append({"registration_id": r.id, "amount_fen": r.deposit_fen})
-    return {
-        "listing_id": listing_id,
-        "bank_batch": bank_batch,
-        "refunded": refunded,
-        "count": len(refunded),
-        "total_fen": sum(x["amount_fen"] for x in refunded),
-    }
 
 
-async def account(session: AsyncSession, who: Actor, listing_id: int) -> dict[str, Any]:
+async def account(db: Database, who: Actor, listing_id: int) -> SettlementAccount:
     """The deposit account of a listing from the registrations and, independently, the log."""
-    numbers = await _staff_listing(session, who, listing_id)
-    registrations = await registrations_of(session, listing_id)
-    totals = dict.fromkeys(MOVEMENTS, 0)
-    for entry in await ledger.entries_of(session, listing_service.subject(listing_id)):
-        if entry.type in MOVEMENTS:
-            totals[entry.type] += int(entry.payload["amount_fen"])
+    async with db.read() as session:
+        numbers = await _staff_listing(session, who, listing_id)
+        registrations = await registrations_of(session, listing_id)
+        totals = dict.fromkeys(MOVEMENTS, 0)
+        for entry in await ledger.entries_of(session, listing_service.subject(listing_id)):
+            if entry.type in MOVEMENTS:
+                totals[entry.type] += int(entry.payload["amount_fen"])
+        contract = await session.scalar(select(Contract).where(Contract.listing_id == listing_id))
+        items = [] if contract is None else await rent_items_of(session, contract.id)
     in_account = sum(r.deposit_fen for r in registrations if r.deposit_state in IN_ACCOUNT)
     from_ledger = sum(MOVEMENTS[t] * v for t, v in totals.items())
-    contract = await session.scalar(select(Contract).where(Contract.listing_id == listing_id))
-    items = (
-        []
-        if contract is None
-        else list(
-            await session.scalars(
-                select(RentItem)
-                .where(RentItem.contract_id == contract.id)
-                .order_by(RentItem.number)
+    return SettlementAccount(
+        listing_id=listing_id,
+        deposits=[
+            DepositLine(
+                registration_id=r.id,
+                bidder_number=r.bidder_number if numbers else None,
+                deposit_fen=r.deposit_fen,
+                deposit_state=r.deposit_state,
             )
-        )
-    )
-    return {
-        "listing_id": listing_id,
-        "deposits": [
-            {
-                "registration_id": r.id,
-                "bidder_number": r.bidder_number if numbers else None,
-                "deposit_fen": r.deposit_fen,
-                "deposit_state": r.deposit_state,
-            }
             for r in registrations
         ],
-        "paid_fen": totals["deposit.paid"],
-        "refunded_fen": totals["deposit.refunded"],
-        "credited_fen": totals["deposit.credited_to_rent"],
-        "forfeited_fen": totals["deposit.forfeited"],
-        "held_fen": in_account,
-        "ledger_balance_fen": from_ledger,
-        "balanced": in_account == from_ledger,
-        "rent_items": [
-            {
-                "number": i.number,
-                "due_date": i.due_date.isoformat(),
-                "amount_fen": i.amount_fen,
-                "credited_fen": i.credited_fen,
-                "payable_fen": i.amount_fen - i.credited_fen,
-                "state": i.state,
-            }
-            for i in items
-        ],
-    }
+        paid_fen=totals["deposit.paid"],
+        refunded_fen=totals["deposit.refunded"],
+        credited_fen=totals["deposit.credited_to_rent"],
+        forfeited_fen=totals["deposit.forfeited"],
+        held_fen=in_account,
+        ledger_balance_fen=from_ledger,
+        balanced=in_account == from_ledger,
+        rent_items=[rent_item_view(i, periods=False) for i in items],
+    )

@@ -36,7 +36,8 @@ from pyhanko.stamp import TextStampStyle
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-from contracts.ca import Authority, PrivateKey
+from contracts.ca import Authority
+from contracts.ca_keys import PrivateKey
 from contracts.document import SignatureBox
 from core.clock import CHINA_TZ
 

@@ -9,7 +9,7 @@ import pytest
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from contracts import ca
+from contracts import ca, ca_keys
 
 NOW = datetime(2026, 12, 12, 3, 0, tzinfo=UTC)
 
@@ -30,7 +30,7 @@ def test_created_once_with_encrypted_keys(authority: ca.Authority, tmp_path: Pat
     again = ca.open_authority(tmp_path, "secret-one", NOW + timedelta(days=1))
     assert again.root == authority.root  # loaded, not recreated
     ca._cache.clear()
-    with pytest.raises(ca.CAKeyError, match="RURALX_SECRET_KEY"):
+    with pytest.raises(ca_keys.CAKeyError, match="RURALX_SECRET_KEY"):
         ca.open_authority(tmp_path, "another-secret", NOW)
 
 
