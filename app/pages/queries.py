@@ -14,9 +14,10 @@ from sqlalchemy import ScalarResult, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auction.models import Auction, AuctionEvent, Bid, Deal
-from contracts import economics
+from contracts import access, economics
 from core.accounts import Actor, Region, User
 from core.clock import CHINA_TZ
+from core.errors import NotFound
 from core.money import format_percent
 from listings import reading
 from listings.models import Listing, Payment, Registration
@@ -292,17 +293,14 @@ async def contract_summary(
     session: AsyncSession, who: Actor | None, contract_id: int | None
 ) -> dict[str, Any] | None:
     """The contract's state and signatures as this person may see them (None: not theirs)."""
-    from contracts import service as contracts
-    from core.errors import NotFound
-
     if who is None or contract_id is None:
         return None
     try:
-        access = await contracts.load(session, who, contract_id)
+        access = await access.load(session, who, contract_id)
     except NotFound:
         return None
     contract = access.contract
-    nxt = contracts.next_signer(contract.state)
+    nxt = access.next_signer(contract.state)
     return {
         "id": contract.id,
         "number": contract.number,
@@ -315,6 +313,6 @@ async def contract_summary(
         "certified": contract.state == "certified",
         "signatures": [
             {"role": SIGNER_ZH.get(s.role, s.role), "at": s.signed_at}
-            for s in await contracts.signatures_of(session, contract.id)
+            for s in await access.signatures_of(session, contract.id)
         ],
     }
