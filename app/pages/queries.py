@@ -14,7 +14,8 @@ from sqlalchemy import ScalarResult, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auction.models import Auction, AuctionEvent, Bid, Deal
-from contracts import access, economics
+from contracts import access as contract_access
+from contracts import economics
 from core.accounts import Actor, Region, User
 from core.clock import CHINA_TZ
 from core.errors import NotFound
@@ -296,11 +297,11 @@ async def contract_summary(
     if who is None or contract_id is None:
         return None
     try:
-        access = await access.load(session, who, contract_id)
+        access = await contract_access.load(session, who, contract_id)
     except NotFound:
         return None
     contract = access.contract
-    nxt = access.next_signer(contract.state)
+    nxt = contract_access.next_signer(contract.state)
     return {
         "id": contract.id,
         "number": contract.number,
@@ -313,6 +314,6 @@ async def contract_summary(
         "certified": contract.state == "certified",
         "signatures": [
             {"role": SIGNER_ZH.get(s.role, s.role), "at": s.signed_at}
-            for s in await access.signatures_of(session, contract.id)
+            for s in await contract_access.signatures_of(session, contract.id)
         ],
     }
