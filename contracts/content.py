@@ -13,11 +13,11 @@ from datetime import date, datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
-from contracts import economics
 from core.clock import CHINA_TZ
 from core.ids import mask_id_number, mask_phone
 from core.money import format_percent, format_yuan, yuan_in_words
-from listings.schemas import AREA_UNIT_NAMES_ZH, CATEGORY_NAMES_ZH
+from listings import economics
+from listings.schemas import AREA_UNIT_NAMES_ZH, CATEGORY_NAMES_ZH, Terms
 
 #: Bumped whenever the templates or this data change in a way that alters rendered bytes.
 TEMPLATE_VERSION = "1"
@@ -97,30 +97,14 @@ class Item:
         return self.amount_fen - self.credited_fen
 
 
-def escalation_of(terms: dict[str, Any]) -> economics.Escalation | None:
-    e = terms.get("escalation")
-    if not e:
-        return None
-    return economics.Escalation(every_years=e["every_years"], percent=Fraction(e["percent"]))
-
-
 def schedule(
-    terms: dict[str, Any],
+    terms: Terms,
     final_fen: int,
     start: date,
     deposit_fen: int,
 ) -> tuple[Item, ...]:
     """Every installment over the term at the final price, the deposit credited from the first."""
-    area = Fraction(terms["area"]) if terms.get("area") else None
-    installments = economics.rent_schedule(
-        final_fen,
-        terms["price_unit"],
-        area,
-        terms["term_years"],
-        terms["payment"],
-        escalation_of(terms),
-        terms.get("rent_free_months", 0),
-    )
+    installments = economics.schedule_of(terms, final_fen)
     items, left = [], deposit_fen
     for inst in installments:
         credited = min(left, inst.amount_fen)
@@ -189,7 +173,7 @@ def contract_data(
     deal: DealFacts,
     parties: Parties,
     asset: Asset,
-    terms: dict[str, Any],
+    terms: Terms,
     deposit_fen: int,
     lease_start: date,
     sign_deadline: date,
@@ -197,21 +181,12 @@ def contract_data(
     """The snapshot every document of this deal is rendered from (stored with the contract)."""
     items = schedule(terms, deal.final_fen, lease_start, deposit_fen)
     total = sum(i.amount_fen for i in items)
-    term_years = terms["term_years"]
+    term_years = terms.term_years
     lease_end = add_months(lease_start, 12 * term_years) - timedelta(days=1)
-    unit = PRICE_UNITS_ZH[terms["price_unit"]]
-    escalation = escalation_of(terms)
-    rent_free = terms.get("rent_free_months", 0)
-    income = economics.income(
-        deal.listing_fen,
-        deal.final_fen,
-        terms["price_unit"],
-        Fraction(terms["area"]) if terms.get("area") else None,
-        term_years,
-        terms["payment"],
-        escalation,
-        rent_free,
-    )
+    unit = PRICE_UNITS_ZH[terms.price_unit]
+    escalation = economics.escalation_of(terms)
+    rent_free = terms.rent_free_months
+    income = economics.income_of(terms, deal.listing_fen, deal.final_fen)
     rate = economics.premium_rate(deal.listing_fen, deal.final_fen)
     ids = numbers(deal.listing_id, deal.decided_at)
     id_type = parties.winner_id_type or "resident_id"
@@ -243,7 +218,7 @@ def contract_data(
             "location": asset.location,
             "area": area,
             "description": asset.description or "—",
-            "permitted_use": terms.get("permitted_use") or DEFAULT_USE,
+            "permitted_use": terms.permitted_use or DEFAULT_USE,
         },
         "deal": {
             "method": DEAL_KINDS_ZH.get(deal.kind, deal.kind),
@@ -263,7 +238,7 @@ def contract_data(
             "years": str(term_years),
             "start": zh_date(lease_start),
             "end": zh_date(lease_end),
-            "payment": PAYMENTS_ZH[terms["payment"]],
+            "payment": PAYMENTS_ZH[terms.payment],
         },
         "escalation": (
             f"自第 {escalation.every_years + 1} 年起，每满 {escalation.every_years} 年，"

@@ -2,42 +2,24 @@
 
 from __future__ import annotations
 
-from fractions import Fraction
 from typing import Any
 
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auction.models import Deal
-from contracts import economics
 from contracts.schemas import DealIncome, DealView
 from core.accounts import Actor, User
 from core.db import Database
 from core.errors import NotFound
 from core.ids import mask_name
 from core.money import format_percent
-from listings import Listing, ListingState, Registration, policy, service
+from listings import Listing, ListingState, Registration, economics, policy, service
 from listings.policy import Facet
 
 
 def income_of(listing: Listing, deal: Deal) -> economics.Income:
-    terms = listing.terms
-    escalation = None
-    if terms.get("escalation"):
-        e = terms["escalation"]
-        escalation = economics.Escalation(
-            every_years=e["every_years"], percent=Fraction(e["percent"])
-        )
-    return economics.income(
-        deal.listing_fen,
-        deal.final_fen,
-        terms["price_unit"],
-        Fraction(terms["area"]) if terms.get("area") else None,
-        terms["term_years"],
-        terms["payment"],
-        escalation,
-        terms.get("rent_free_months", 0),
-    )
+    return economics.income_of(listing.terms, deal.listing_fen, deal.final_fen)
 
 
 async def load_deal(session: AsyncSession, viewer: Actor | None, listing_id: int) -> dict[str, Any]:
@@ -74,8 +56,8 @@ async def _deal(session: AsyncSession, viewer: Actor | None, listing_id: int) ->
         kind=deal.kind,
         listing_fen=deal.listing_fen,
         final_fen=deal.final_fen,
-        price_unit=terms["price_unit"],
-        term_years=terms["term_years"],
+        price_unit=terms.price_unit,
+        term_years=terms.term_years,
         winner_number=deal.winner_number,
         winner_name=buyer.display_name if party else mask_name(buyer.display_name),
         rounds=deal.rounds,

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 from urllib.parse import quote
 
+import msgspec
 from litestar import Controller, Request, Response, get, patch, post
 from litestar.datastructures import UploadFile
 from litestar.params import FromPath, FromQuery, JSONBody, MultipartBody, QueryParameter
@@ -34,6 +35,7 @@ from listings.schemas import (
     ListingOut,
     ListingPage,
     ListingUpdate,
+    PriorityHolder,
     ReviewBody,
 )
 
@@ -44,17 +46,21 @@ def listing_view(
     visible: service.Visible, viewer: Actor | None, documents: list[Document] | None = None
 ) -> ListingOut:
     listing = visible.listing
-    terms = dict(listing.terms)
+    terms = listing.terms
     if not policy.may_see(viewer, Facet.HIDDEN_TERMS, listing.state, visible.village):
-        terms.pop("reserve_fen", None)  # hidden reserve: never shown to bidders or the public
-        terms["priority_holders"] = [
-            {
-                "name": mask_name(h["name"]),
-                "id_type": h["id_type"],
-                "id_number": mask_id_number(h["id_number"]),
-            }
-            for h in terms.get("priority_holders", [])
-        ]
+        terms = msgspec.structs.replace(
+            terms,
+            # The hidden reserve is left out (UNSET is never encoded), not shown as none.
+            reserve_fen=cast(Any, msgspec.UNSET),
+            priority_holders=[
+                PriorityHolder(
+                    name=mask_name(h.name),
+                    id_type=h.id_type,
+                    id_number=mask_id_number(h.id_number),
+                )
+                for h in terms.priority_holders
+            ],
+        )
     return ListingOut(
         id=listing.id,
         state=listing.state,

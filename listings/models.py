@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.db import Base, BigId, Json, UTCDateTime
+from core.db import Base, BigId, Json, StructJson, UTCDateTime
+from listings.schemas import AnnouncedRules, Terms
 
 
 class Listing(Base):
@@ -25,10 +26,10 @@ class Listing(Base):
     area: Mapped[str | None] = mapped_column(String(32))
     area_unit: Mapped[str | None] = mapped_column(String(16))
     description: Mapped[str] = mapped_column(Text, default="")
-    #: The terms as validated on the wire (listings.schemas.Terms); frozen once announced.
-    terms: Mapped[dict[str, Any]] = mapped_column(Json)
-    #: The auction rules the announcement fixed (listings.service.ANNOUNCED_RULES); None before.
-    rules: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    #: The terms as validated on the wire; frozen once announced.
+    terms: Mapped[Terms] = mapped_column(StructJson(Terms))
+    #: The auction rules the announcement fixed; None before.
+    rules: Mapped[AnnouncedRules | None] = mapped_column(StructJson(AnnouncedRules))
     state: Mapped[str] = mapped_column(String(16), index=True)
     return_reason: Mapped[str | None] = mapped_column(Text)
     announced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -21,6 +21,7 @@ from listings import policy
 from listings.models import Listing, Registration
 from listings.policy import Facet
 from listings.rules import ListingState
+from listings.schemas import PriorityHolder
 from listings.service import load, subject
 
 # Bank-memo friendly: no I, O (confused with 1, 0).
@@ -93,7 +94,7 @@ async def apply(
         listing_id=listing_id,
         bidder_id=actor.id,
         state=RegState.PENDING_DEPOSIT,
-        deposit_fen=listing.terms["deposit_fen"],
+        deposit_fen=listing.terms.deposit_fen,
         deposit_state=DepositState.PENDING,
         payment_reference=new_payment_reference(),
         # A right is confirmed by a reviewer against the proof, never granted on a typed number.
@@ -126,13 +127,13 @@ async def apply(
     return registration
 
 
-def named_holder(listing: Listing, user: User) -> dict[str, Any] | None:
+def named_holder(listing: Listing, user: User) -> PriorityHolder | None:
     """The announcement's priority holder with this user's identity document, if any."""
     if not user.id_number:
         return None
-    for holder in listing.terms.get("priority_holders", []):
-        if holder["id_type"] == user.id_type and holder["id_number"].upper() == user.id_number:
-            return dict(holder)
+    for holder in listing.terms.priority_holders:
+        if holder.id_type == user.id_type and holder.id_number.upper() == user.id_number:
+            return holder
     return None
 
 

@@ -103,6 +103,24 @@ class Terms(Strict, kw_only=True):
         return Fraction(self.area) if self.area is not None else None
 
 
+class AnnouncedRules(Struct, kw_only=True):
+    """The exchange settings an announcement fixes for its listing (竞价须知), so that a later
+    change of the settings never reaches a listing already announced. The listing's own terms
+    override the first three. Names and meanings as in `core.settings.ExchangeSettings`."""
+
+    max_steps: int
+    free_bidding_minutes: int
+    countdown_seconds: int
+    reserve_used: bool
+    self_outbid_allowed: bool
+    first_bid_may_equal_start: bool
+    min_qualified_bidders: int
+    single_bidder_policy: str
+    single_bidder_extension_working_days: int
+    #: For the record: the announcement's timetable applied it.
+    notice_period_working_days: int
+
+
 class ListingCreate(Strict, kw_only=True):
     title: Text200
     category: Category
@@ -195,7 +213,9 @@ class ListingOut(Struct, omit_defaults=True):
     area: str | None
     area_unit: str | None
     description: str
-    terms: dict[str, object]
+    #: Without `reserve_fen` (a hidden term) and with priority holders masked for those who
+    #: may not see hidden terms.
+    terms: Terms
     village: str
     created_at: datetime
     announced_at: datetime | None = None
@@ -205,7 +225,7 @@ class ListingOut(Struct, omit_defaults=True):
     outcome: str | None = None
     relist_of: int | None = None
     #: The auction rules the announcement fixed (竞价须知); absent before announcement.
-    rules: dict[str, object] | None = None
+    rules: AnnouncedRules | None = None
     documents: list[DocumentOut] = msgspec.field(default_factory=list)
 
 

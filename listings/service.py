@@ -28,6 +28,7 @@ from listings.rules import (
 )
 from listings.schemas import (
     AnnounceBody,
+    AnnouncedRules,
     DocumentKind,
     ListingCreate,
     ListingUpdate,
@@ -60,10 +61,6 @@ def _check_terms(terms: Terms, category: str, settings: ExchangeSettings) -> Non
             ) from exc
     if terms.reserve_fen is not None and terms.reserve_fen < terms.listing_price_fen:
         raise InvalidInput("terms.reserve_below_start", "保留价不得低于挂牌价")
-
-
-def _terms_dict(terms: Terms) -> dict[str, Any]:
-    return msgspec.to_builtins(terms)
 
 
 async def _record(
@@ -105,7 +102,7 @@ async def create(
         area=body.area,
         area_unit=body.area_unit,
         description=body.description,
-        terms=_terms_dict(body.terms),
+        terms=body.terms,
         state=ListingState.DRAFT.value,
         created_at=now,
         updated_at=now,
@@ -118,7 +115,7 @@ async def create(
         "listing.created",
         actor.name,
         now,
-        terms=listing.terms,
+        terms=msgspec.to_builtins(listing.terms),
         title=listing.title,
         category=listing.category,
     )
@@ -144,9 +141,8 @@ async def update(
     }
     if "terms" in changes:
         _check_terms(changes["terms"], changes.get("category", listing.category), settings)
-        changes["terms"] = _terms_dict(changes["terms"])
     elif "category" in changes:
-        _check_terms(msgspec.convert(listing.terms, Terms), changes["category"], settings)
+        _check_terms(listing.terms, changes["category"], settings)
     for name, value in changes.items():
         setattr(listing, name, value)
     listing.updated_at = now
@@ -225,48 +221,32 @@ async def announce(
         now,
         registration_closes_at=ledger.timestamp(closes),
         auction_starts_at=ledger.timestamp(starts),
-        terms=listing.terms,
-        rules=listing.rules,
+        terms=msgspec.to_builtins(listing.terms),
+        rules=msgspec.to_builtins(listing.rules),
     )
     return listing
 
-
-#: The exchange settings an announcement fixes for its listing, stated on its page as 竞价须知:
-#: a later change of the settings never reaches a listing already announced. (The holiday
-#: calendar is not among them: holidays are facts the State Council publishes.)
-ANNOUNCED_RULES = (
-    "max_steps",
-    "free_bidding_minutes",
-    "countdown_seconds",
-    "reserve_used",
-    "self_outbid_allowed",
-    "first_bid_may_equal_start",
-    "min_qualified_bidders",
-    "single_bidder_policy",
-    "single_bidder_extension_working_days",
-    "notice_period_working_days",  # for the record: the announcement's timetable applied it
-)
 
 #: Rules the terms of a listing may set for itself, over the exchange's.
 _TERMS_OVERRIDE = ("max_steps", "free_bidding_minutes", "countdown_seconds")
 
 
-def announced_rules(terms: dict[str, Any], settings: ExchangeSettings) -> dict[str, Any]:
-    """The rules in force for a listing announced now: its terms', else the exchange's."""
-    rules = {name: getattr(settings, name) for name in ANNOUNCED_RULES}
+def announced_rules(terms: Terms, settings: ExchangeSettings) -> AnnouncedRules:
+    """The rules in force for a listing announced now: its terms', else the exchange's.
+    (The holiday calendar is not among them: holidays are facts the State Council publishes.)"""
+    rules = {name: getattr(settings, name) for name in AnnouncedRules.__struct_fields__}
     for name in _TERMS_OVERRIDE:
-        if terms.get(name) is not None:
-            rules[name] = terms[name]
-    return rules
+        if getattr(terms, name) is not None:
+            rules[name] = getattr(terms, name)
+    return AnnouncedRules(**rules)
 
 
 def as_announced(listing: Listing, settings: ExchangeSettings) -> ExchangeSettings:
     """The exchange settings as the listing's announcement fixed them (current settings for
     the parts it does not fix, and for a listing announced before rules were fixed)."""
-    if not listing.rules:
+    if listing.rules is None:
         return settings
-    fixed = {k: v for k, v in listing.rules.items() if k in ANNOUNCED_RULES}
-    return msgspec.structs.replace(settings, **fixed)
+    return msgspec.structs.replace(settings, **msgspec.structs.asdict(listing.rules))
 
 
 def _aware(value: datetime) -> datetime:
@@ -293,7 +273,7 @@ async def relist(session: AsyncSession, actor: Actor, listing_id: int, now: date
         area=old.area,
         area_unit=old.area_unit,
         description=old.description,
-        terms=old.terms,
+        terms=msgspec.structs.replace(old.terms),
         state=ListingState.DRAFT.value,
         relist_of=old.id,
         created_at=now,
@@ -308,7 +288,7 @@ async def relist(session: AsyncSession, actor: Actor, listing_id: int, now: date
         actor.name,
         now,
         relist_of=old.id,
-        terms=new.terms,
+        terms=msgspec.to_builtins(new.terms),
         title=new.title,
         category=new.category,
     )

@@ -1,6 +1,6 @@
 """The economics of one listing, as statistics need them: pure, exact, integer fen.
 
-`contract_value_fen` is the closed form of `contracts.economics`: the rent schedule's
+`contract_value_fen` is the closed form of `listings.economics`: the rent schedule's
 installments are differences of rounded running totals, so they always add up to the
 exact total rent rounded half-up once — Σ over the years of annual rent × escalation factor
 × months paid that year / 12. O(years) instead of O(months) Fractions, which matters when a
@@ -15,8 +15,8 @@ from datetime import date
 from fractions import Fraction
 from typing import Any, Final
 
-from contracts.economics import annual_rent_fen
 from core.money import round_half_up
+from listings.economics import annual_rent_fen
 
 #: floor(final / listing · 10^40): two different rates with denominators below 2^53 differ by
 #: more than 10^-32, so this integer orders rates exactly; padded to sort as text.

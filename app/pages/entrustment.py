@@ -11,10 +11,11 @@ import msgspec
 
 from app.pages.forms import Form, int_field, money_field, validation_field
 from app.pages.labels import yuan
-from contracts import economics
-from core.money import apply_percent, format_percent
+from core.money import format_percent
 from core.settings import ExchangeSettings
-from listings.schemas import ListingCreate
+from listings import economics
+from listings.models import Listing
+from listings.schemas import ListingCreate, Terms
 
 #: Form field of each wire field, so a validation error lands next to the right input.
 WIRE_TO_FORM = {
@@ -51,32 +52,6 @@ SERVICE_FIELDS = {
     "document": "documents",
 }
 DOCUMENT_INPUTS = ("village_resolution", "ownership_proof", "appraisal")
-
-
-def default_deposit_fen(settings: ExchangeSettings, terms: dict[str, Any]) -> int:
-    """The deposit the exchange's rule gives when the entrustment names none.
-
-    The rule is a setting (fixed sum, or a share of the listing total over the term);
-    applying it belongs in `listings` — until a service does, the page does it here.
-    """
-    rule = settings.deposit_rule
-    if rule.kind == "fixed":
-        return rule.fixed_fen
-    escalation = terms.get("escalation")
-    total = economics.contract_value_fen(
-        economics.rent_schedule(
-            terms["listing_price_fen"],
-            terms["price_unit"],
-            Fraction(terms["area"]) if terms.get("area") else None,
-            terms["term_years"],
-            terms["payment"],
-            economics.Escalation(escalation["every_years"], Fraction(escalation["percent"]))
-            if escalation
-            else None,
-            terms.get("rent_free_months", 0),
-        )
-    )
-    return apply_percent(total, Fraction(rule.basis_points, 100))
 
 
 def deposit_rule_text(settings: ExchangeSettings) -> str:
@@ -143,9 +118,10 @@ def read_entrustment(form: Form, settings: ExchangeSettings) -> dict[str, Any] |
         "terms": terms,
     }
     if deposit is None:
-        try:
-            terms["deposit_fen"] = default_deposit_fen(settings, terms)
-        except (ValueError, TypeError, KeyError, ZeroDivisionError):
+        try:  # the exchange's rule, on the terms as read so far (economics.deposit_by_rule)
+            provisional = msgspec.convert({**terms, "deposit_fen": 0}, Terms)
+            terms["deposit_fen"] = economics.deposit_by_rule(settings.deposit_rule, provisional)
+        except (msgspec.ValidationError, ValueError, ZeroDivisionError):
             terms["deposit_fen"] = 0  # the validation below names the real problem
         form.values["deposit"] = yuan(terms["deposit_fen"], symbol=False)
     else:
@@ -166,9 +142,9 @@ def read_entrustment(form: Form, settings: ExchangeSettings) -> dict[str, Any] |
     return body
 
 
-def form_from_listing(listing: Any) -> Form:
+def form_from_listing(listing: Listing) -> Form:
     t = listing.terms
-    esc = t.get("escalation") or {}
+    esc = t.escalation
     return Form(
         values={
             "title": listing.title,
@@ -177,17 +153,17 @@ def form_from_listing(listing: Any) -> Form:
             "area": listing.area or "",
             "area_unit": listing.area_unit or "",
             "description": listing.description,
-            "listing_price": yuan(t["listing_price_fen"], False),
-            "price_unit": t.get("price_unit", "per_year"),
-            "term_years": t["term_years"],
-            "payment": t.get("payment", "annual"),
-            "increment": yuan(t["increment_fen"], False),
-            "max_steps": t.get("max_steps") or "",
-            "deposit": yuan(t["deposit_fen"], False),
-            "reserve": yuan(t["reserve_fen"], False) if t.get("reserve_fen") is not None else "",
-            "escalation_every_years": esc.get("every_years", ""),
-            "escalation_percent": esc.get("percent", ""),
-            "rent_free_months": t.get("rent_free_months") or "",
-            "permitted_use": t.get("permitted_use") or "",
+            "listing_price": yuan(t.listing_price_fen, False),
+            "price_unit": t.price_unit,
+            "term_years": t.term_years,
+            "payment": t.payment,
+            "increment": yuan(t.increment_fen, False),
+            "max_steps": t.max_steps or "",
+            "deposit": yuan(t.deposit_fen, False),
+            "reserve": yuan(t.reserve_fen, False) if t.reserve_fen is not None else "",
+            "escalation_every_years": esc.every_years if esc else "",
+            "escalation_percent": esc.percent if esc else "",
+            "rent_free_months": t.rent_free_months or "",
+            "permitted_use": t.permitted_use or "",
         }
     )

@@ -15,12 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from auction.models import Auction, AuctionEvent, Bid, Deal
 from contracts import access as contract_access
-from contracts import economics
 from core.accounts import Actor, Region, User
 from core.clock import CHINA_TZ
 from core.errors import NotFound
 from core.money import format_percent
-from listings import reading
+from listings import economics, reading
 from listings.models import Listing, Payment, Registration
 
 

@@ -282,7 +282,7 @@ async def _page(
         payments=payments,
         proofs=proofs,
         # The announcement's holders in full, to compare with a claimant (a hidden term).
-        holders=visible.listing.terms.get("priority_holders", []),
+        holders=visible.listing.terms.priority_holders,
         auction=auction,
         timeline=timeline,
         deal=deal,

@@ -13,14 +13,13 @@ import pytest
 from sqlalchemy import select
 
 from auction.models import Deal
-from contracts import economics
 from contracts.deals import income_of
 from core.accounts import Region, User
 from core.clock import local_date
 from core.db import Database
 from core.money import format_percent
 from core.settings import ExchangeSettings
-from listings import Listing, Registration
+from listings import Listing, Registration, economics
 from oversight import stats, warnings
 from oversight.demo import populate
 from oversight.facts import _area, _escalation

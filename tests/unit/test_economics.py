@@ -7,11 +7,13 @@ import math
 from dataclasses import dataclass
 from fractions import Fraction
 
+import msgspec
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from contracts.economics import (
+from core.settings import DepositRule
+from listings.economics import (
     Escalation,
     Income,
     Installment,
@@ -19,12 +21,15 @@ from contracts.economics import (
     PriceUnit,
     annual_rent_fen,
     contract_value_fen,
+    deposit_by_rule,
     format_rate_percent,
     income,
     monthly_rents,
     premium_rate,
     rent_schedule,
+    schedule_of,
 )
+from listings.schemas import Terms
 
 # --- the reference case: Xingtian village, 12,000 -> 24,000 yuan/year, 10 years, annual ---
 
@@ -363,3 +368,44 @@ def test_contract_value_is_monotonic_in_price(low_fen: int, extra_fen: int, leas
 @given(st.integers(1, 10**10), st.integers(0, 10**10))
 def test_premium_rate_round_trips_the_final_price(listing_fen: int, final_fen: int) -> None:
     assert listing_fen * (1 + premium_rate(listing_fen, final_fen)) == final_fen
+
+
+# --- the deposit the exchange's rule gives when the entrustment names none ---------------
+
+
+def _terms(**changes: object) -> Terms:
+    base = {
+        "listing_price_fen": 1_200_000,
+        "term_years": 10,
+        "increment_fen": 50_000,
+        "deposit_fen": 0,
+    }
+    return msgspec.convert({**base, **changes}, Terms)
+
+
+def test_deposit_by_rule_is_a_share_of_the_total_over_the_term() -> None:
+    # 12,000 yuan a year for 10 years is 120,000 yuan; 5 % of it is 6,000 yuan.
+    assert deposit_by_rule(DepositRule(), _terms()) == 600_000
+    # A rise every 3 years by 10 %: the total is that of the schedule, not price × years.
+    rising = _terms(escalation={"every_years": 3, "percent": 10})
+    total = contract_value_fen(schedule_of(rising, 1_200_000))
+    assert total > 12_000_000
+    assert deposit_by_rule(DepositRule(basis_points=1_000), rising) == _round_half_up(
+        Fraction(total, 10)
+    )
+
+
+def test_deposit_by_rule_rounds_half_up_to_the_fen() -> None:
+    # 0.05 % of 1,234,567 fen × 1 year = 617.2835 fen → 617; 1.5 % of 33 fen → 0.495 → 0.
+    one_year = _terms(listing_price_fen=1_234_567, term_years=1)
+    assert deposit_by_rule(DepositRule(basis_points=5), one_year) == 617
+    assert (
+        deposit_by_rule(DepositRule(basis_points=150), _terms(listing_price_fen=33, term_years=1))
+        == 0
+    )
+
+
+def test_a_fixed_deposit_rule_ignores_the_terms() -> None:
+    rule = DepositRule(kind="fixed", fixed_fen=300_000)
+    assert deposit_by_rule(rule, _terms()) == 300_000
+    assert deposit_by_rule(rule, _terms(listing_price_fen=1, term_years=70)) == 300_000

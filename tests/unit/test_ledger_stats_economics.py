@@ -9,7 +9,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from contracts import economics as contract_economics
+from listings import economics as contract_economics
 from oversight.facts import add_years, economics, median_rate, premium_key
 
 

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Final, Literal, get_args
 
-from core.money import format_percent, round_half_up
+from core.money import apply_percent, format_percent, round_half_up
+from core.settings import DepositRule
+from listings.schemas import Terms
 
 PriceUnit = Literal["per_year", "per_mu_year", "per_month"]
 Payment = Literal["annual", "semiannual", "monthly", "lump_sum"]
@@ -188,6 +190,49 @@ def income(
         premium_over_term_fen=final_value - contract_value_fen(listing_schedule),
         contract_value_fen=final_value,
     )
+
+
+# ----- the same, read from a listing's terms ------------------------------------------------
+
+
+def escalation_of(terms: Terms) -> Escalation | None:
+    e = terms.escalation
+    return Escalation(e.every_years, e.fraction()) if e is not None else None
+
+
+def schedule_of(terms: Terms, price_fen: int) -> tuple[Installment, ...]:
+    """The rent schedule of these terms at a price (the listing price, or the final one)."""
+    return rent_schedule(
+        price_fen,
+        terms.price_unit,
+        terms.area_fraction(),
+        terms.term_years,
+        terms.payment,
+        escalation_of(terms),
+        terms.rent_free_months,
+    )
+
+
+def income_of(terms: Terms, listing_price_fen: int, final_price_fen: int) -> Income:
+    return income(
+        listing_price_fen,
+        final_price_fen,
+        terms.price_unit,
+        terms.area_fraction(),
+        terms.term_years,
+        terms.payment,
+        escalation_of(terms),
+        terms.rent_free_months,
+    )
+
+
+def deposit_by_rule(rule: DepositRule, terms: Terms) -> int:
+    """The deposit the exchange's rule gives for these terms when the entrustment names none:
+    a fixed sum, or a share of the listing total over the term (at the listing price)."""
+    if rule.kind == "fixed":
+        return rule.fixed_fen
+    total = contract_value_fen(schedule_of(terms, terms.listing_price_fen))
+    return apply_percent(total, Fraction(rule.basis_points, 100))
 
 
 def format_rate_percent(rate: Fraction) -> str:
