@@ -16,7 +16,8 @@ from sqlalchemy import select
 from app.cli import main as ruralx
 from core.ledger import LedgerCheckpoint, LedgerEntry, sequencer
 from core.ledger.audit import audit
-from core.ledger.merkle import verify_consistency, verify_note
+from core.ledger.merkle import verify_consistency
+from core.ledger.notes import verify_note
 from oversight import jobs
 from tests.integration.conftest import Exchange
 from tests.support import SEED_TERMS, entrust_review_announce, sign_up_and_qualify
