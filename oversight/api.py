@@ -20,7 +20,9 @@ from core.web import PUBLIC, actor, allow, services
 from listings import policy
 from listings import service as listing_service
 from listings.policy import Facet
-from oversight import jobs, stats, views, warnings
+from oversight import jobs, stats, views
+from oversight.warnings import review
+from oversight.warnings.findings import KIND_NAMES_ZH
 
 TEXT = "text/plain; charset=utf-8"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -207,13 +209,11 @@ class WarningController(Controller):
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
         offset: Annotated[int, QueryParameter(ge=0)] = 0,
     ) -> dict[str, Any]:
-        if kind is not None and kind not in warnings.KIND_NAMES_ZH:
-            raise InvalidInput(
-                "warning.kind", "预警类型无效", allowed=sorted(warnings.KIND_NAMES_ZH)
-            )
+        if kind is not None and kind not in KIND_NAMES_ZH:
+            raise InvalidInput("warning.kind", "预警类型无效", allowed=sorted(KIND_NAMES_ZH))
         who = actor(request)
         async with services(request).db.read() as session:
-            rows, total = await warnings.search(
+            rows, total = await review.search(
                 session,
                 who,
                 kind=kind,
@@ -222,7 +222,7 @@ class WarningController(Controller):
                 limit=limit,
                 offset=offset,
             )
-            items = await warnings.views(session, who, rows)
+            items = await review.views(session, who, rows)
         # Every detector runs now; the field stays for clients that read it.
         return {"items": items, "total": total, "not_computed": {}}
 
@@ -238,8 +238,8 @@ class WarningController(Controller):
             raise InvalidInput("warning.note_required", "请填写处理意见")
         who = actor(request)
         async with svc.db.write() as session:
-            row = await warnings.acknowledge(session, who, warning_id, data.note.strip(), svc.now())
-            (shown,) = await warnings.views(session, who, [row])
+            row = await review.acknowledge(session, who, warning_id, data.note.strip(), svc.now())
+            (shown,) = await review.views(session, who, [row])
             return shown
 
 

@@ -36,7 +36,8 @@ from core.ids import resident_id_check_char, uscc_check_char
 from core.ledger import keys, sequencer
 from listings import Listing, Registration
 from listings.schemas import CATEGORY_NAMES_ZH
-from oversight import stats, warnings
+from oversight import stats
+from oversight.warnings import scan
 
 COUNTY: Final = "福建省/泉州市/惠安县"
 TOWNS: Final = (
@@ -445,9 +446,9 @@ async def populate(db: Database, count: int, *, seed: int, now: datetime) -> dic
     started = time.perf_counter()
     async with db.read() as session:
         settings = await exchange_settings.load(session)
-        found = await warnings.detect(session, settings, now)
+        found = await scan.detect(session, settings, now)
     async with db.write() as session:
-        summary["warnings"] = await warnings.store(session, found.findings, now)
+        summary["warnings"] = await scan.store(session, found.findings, now)
     summary["warnings_seconds"] = round(time.perf_counter() - started, 1)
     return summary
 

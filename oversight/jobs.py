@@ -27,8 +27,9 @@ from core.ledger import keys, sequencer
 from core.ledger.models import LedgerEntry
 from core.ledger.tables import LedgerTree
 from core.web import Services
-from oversight import stats, warnings
+from oversight import stats
 from oversight.models import Cursor
+from oversight.warnings import scan
 
 log = logging.getLogger("ruralx.oversight")
 
@@ -105,8 +106,8 @@ async def follow_log(svc: Services) -> int:
         }
         await stats.refresh_facts(session, touched, now)
         settings = await exchange_settings.load(session)
-        found = await warnings.detect(session, settings, now, touched)
-        await warnings.store(session, found.findings, now)
+        found = await scan.detect(session, settings, now, touched)
+        await scan.store(session, found.findings, now)
         cursor.position = int(rows[-1][0] or 0) + 1  # leaf_index is set on the entries read
         return len(rows)
 
@@ -128,9 +129,9 @@ async def scan_warnings(svc: Services, *, force: bool = False) -> int | None:
         cursor.run_at = now  # claimed: the others skip until the next interval
     async with svc.db.read() as session:
         settings = await exchange_settings.load(session)
-        found = await warnings.detect(session, settings, now)
+        found = await scan.detect(session, settings, now)
     async with svc.db.write() as session:
-        return await warnings.store(session, found.findings, now)
+        return await scan.store(session, found.findings, now)
 
 
 async def run_all(svc: Services) -> None:

@@ -21,10 +21,11 @@ from core.db import Database
 from core.money import format_percent
 from core.settings import ExchangeSettings
 from listings import Listing, Registration
-from oversight import stats, warnings
+from oversight import stats
 from oversight.demo import populate
 from oversight.facts import _area, _escalation
 from oversight.models import ListingFact, WarningRow
+from oversight.warnings import scan as warnings
 
 NOW = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
 
