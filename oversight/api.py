@@ -20,7 +20,10 @@ from core.web import PUBLIC, actor, allow, services
 from listings import policy
 from listings import service as listing_service
 from listings.policy import Facet
-from oversight import jobs, stats, views
+from oversight import jobs, views
+from oversight.stats import export as stats_export
+from oversight.stats.compute import statistics
+from oversight.stats.query import StatsQuery
 from oversight.warnings import review
 from oversight.warnings.findings import KIND_NAMES_ZH
 
@@ -168,22 +171,22 @@ class StatsController(Controller):
         format_: Annotated[Literal["json", "csv", "xlsx"], QueryParameter(name="format")] = "json",
     ) -> Response[Any]:
         """Listings, failures, deals, totals, premium rates, income, grouped (docs/api.md §3.6)."""
-        query = stats.StatsQuery.parse(group_by, date_from, date_to, region, category)
+        query = StatsQuery.parse(group_by, date_from, date_to, region, category)
         who = actor(request)
         async with services(request).db.read() as session:
-            result = await stats.statistics(
+            result = await statistics(
                 session, query, who.region.path if who.region is not None else None
             )
         name = f"stats-{'-'.join(query.group_by)}"
         if format_ == "csv":
             return Response(
-                stats.to_csv(result),
+                stats_export.to_csv(result),
                 media_type="text/csv; charset=utf-8",
                 headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
             )
         if format_ == "xlsx":
             return Response(
-                stats.to_xlsx(result),
+                stats_export.to_xlsx(result),
                 media_type=XLSX,
                 headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
             )

@@ -36,7 +36,7 @@ from core.ids import resident_id_check_char, uscc_check_char
 from core.ledger import keys, sequencer
 from listings import Listing, Registration
 from listings.schemas import CATEGORY_NAMES_ZH
-from oversight import stats
+from oversight.stats import listing_facts
 from oversight.warnings import scan
 
 COUNTY: Final = "福建省/泉州市/惠安县"
@@ -215,7 +215,7 @@ async def populate(db: Database, count: int, *, seed: int, now: datetime) -> dic
     async with db.write() as session:
         tag = f"{seed % 10000:04d}{int(await _reserve_ids(session, User)):x}"
         regions = await _regions(session, _villages(rng))
-        index = stats.RegionIndex()
+        index = listing_facts.RegionIndex()
         ancestors = {p: await index.ancestors(session, r) for p, r in regions.items()}
         village_paths = list(regions)
 
@@ -397,7 +397,7 @@ async def populate(db: Database, count: int, *, seed: int, now: datetime) -> dic
                     }
                 )
             fact_rows.append(
-                stats.fact_values(
+                listing_facts.fact_values(
                     listing_id=listing_id,
                     state=state,
                     category=category_code,
@@ -417,7 +417,7 @@ async def populate(db: Database, count: int, *, seed: int, now: datetime) -> dic
         await _bulk(session, Listing, listings)
         await _bulk(session, Registration, registrations)
         await _bulk(session, Deal, deals)
-        await stats.upsert_facts(session, fact_rows)
+        await listing_facts.upsert_facts(session, fact_rows)
         await _bump_sequences(session, ["users", "listings", "registrations"])
         await ledger.append(
             session,

@@ -27,8 +27,8 @@ from core.ledger import keys, sequencer
 from core.ledger.models import LedgerEntry
 from core.ledger.tables import LedgerTree
 from core.web import Services
-from oversight import stats
 from oversight.models import Cursor
+from oversight.stats.listing_facts import refresh_facts
 from oversight.warnings import scan
 
 log = logging.getLogger("ruralx.oversight")
@@ -104,7 +104,7 @@ async def follow_log(svc: Services) -> int:
             for _, subject, type_ in rows
             if subject.startswith("listing:") and type_ not in _IGNORED
         }
-        await stats.refresh_facts(session, touched, now)
+        await refresh_facts(session, touched, now)
         settings = await exchange_settings.load(session)
         found = await scan.detect(session, settings, now, touched)
         await scan.store(session, found.findings, now)
