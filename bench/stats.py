@@ -46,7 +46,7 @@ async def _timed(run: Callable[[], Awaitable[Any]], runs: int = RUNS) -> float:
 async def measure(url: str, listings: int, generate: bool) -> list[Figure]:
     from app.migrate import upgrade
     from core.db import Database
-    from oversight.demo import populate
+    from oversight.demo.generator import populate
     from oversight.stats.compute import statistics
     from oversight.stats.query import StatsQuery
 

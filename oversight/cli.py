@@ -137,7 +137,7 @@ def _cmd_audit(config: Config, args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(config: Config, args: argparse.Namespace) -> int:
-    from oversight.demo import generate
+    from oversight.demo.generator import generate
 
     summary: dict[str, Any] = asyncio.run(generate(config, args.listings, seed=args.seed))
     for name, value in summary.items():

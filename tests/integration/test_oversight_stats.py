@@ -21,7 +21,7 @@ from core.db import Database
 from core.money import format_percent
 from core.settings import ExchangeSettings
 from listings import Listing, Registration
-from oversight.demo import populate
+from oversight.demo.generator import populate
 from oversight.facts import _area, _escalation
 from oversight.models import ListingFact, WarningRow
 from oversight.stats import compute, listing_facts
