@@ -20,7 +20,8 @@ from core.web import PUBLIC, actor, allow, services
 from listings import policy
 from listings import service as listing_service
 from listings.policy import Facet
-from oversight import jobs, views
+from oversight import views
+from oversight.jobs import JobContext
 from oversight.stats import export as stats_export
 from oversight.stats.compute import statistics
 from oversight.stats.query import StatsQuery
@@ -32,20 +33,24 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 STAFF = ("regulator", "reviewer", "admin")
 
 
+def _jobs(request: Request[Any, Any, Any]) -> JobContext:
+    """The log's database, clock and checkpoint signer, as the jobs use them."""
+    svc = services(request)
+    return JobContext.of(svc.config, svc.db, svc.clock)
+
+
 class LedgerController(Controller):
     path = "/api/v1/ledger"
 
     @get("/checkpoint", opt=PUBLIC)
     async def checkpoint(self, request: Request[Any, Any, Any]) -> Response[str]:
         """The latest signed checkpoint (C2SP tlog-checkpoint note)."""
-        svc = services(request)
-        async with svc.db.read() as session:
+        ctx = _jobs(request)
+        async with ctx.db.read() as session:
             latest = await sequencer.latest_checkpoint(session)
         if latest is None:
-            await sequencer.run(
-                svc.db, lambda: jobs.signer(svc), svc.now, wait=True, checkpoint="first"
-            )
-            async with svc.db.read() as session:
+            await sequencer.run(ctx.db, ctx.signer, ctx.now, wait=True, checkpoint="first")
+            async with ctx.db.read() as session:
                 latest = await sequencer.latest_checkpoint(session)
         assert latest is not None
         return Response(latest.note, media_type=TEXT)
@@ -53,7 +58,7 @@ class LedgerController(Controller):
     @get("/key", opt=PUBLIC)
     async def key(self, request: Request[Any, Any, Any]) -> Response[str]:
         """The verifier key of checkpoints: name+key id+base64(0x01 || Ed25519 public key)."""
-        return Response(jobs.signer(services(request)).verifier_key + "\n", media_type=TEXT)
+        return Response(_jobs(request).signer().verifier_key + "\n", media_type=TEXT)
 
     @get("/checkpoints", opt=PUBLIC)
     async def checkpoints(
@@ -101,21 +106,19 @@ class LedgerController(Controller):
         known_size: Annotated[int | None, QueryParameter(ge=0)] = None,
     ) -> dict[str, Any]:
         """Every entry of one listing with inclusion proofs against a signed checkpoint."""
-        svc, who = services(request), actor(request)
+        ctx, who = _jobs(request), actor(request)
         subject = listing_service.subject(listing_id)
-        async with svc.db.read() as session:
+        async with ctx.db.read() as session:
             visible = await listing_service.load(session, who, listing_id)
             state, village = visible.listing.state, visible.village
             # 404 outside the jurisdiction; 409 inside until the auction ends.
             policy.require(who, Facet.LEDGER_BUNDLE, state, village)
             uncovered = size is None and await _uncovered(session, subject)
         if uncovered:
-            await sequencer.run(
-                svc.db, lambda: jobs.signer(svc), svc.now, wait=True, checkpoint="on_demand"
-            )
-        async with svc.db.read() as session:
+            await sequencer.run(ctx.db, ctx.signer, ctx.now, wait=True, checkpoint="on_demand")
+        async with ctx.db.read() as session:
             return await ledger_bundle.bundle(
-                session, subject, size=size, known_size=known_size, signer=jobs.signer(svc)
+                session, subject, size=size, known_size=known_size, signer=ctx.signer()
             )
 
 
