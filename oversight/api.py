@@ -20,7 +20,7 @@ from core.web import PUBLIC, actor, allow, services
 from listings import policy
 from listings import service as listing_service
 from listings.policy import Facet
-from oversight import views
+from oversight import schemas, views
 from oversight.jobs import JobContext
 from oversight.stats import export as stats_export
 from oversight.stats.compute import statistics
@@ -42,8 +42,8 @@ def _jobs(request: Request[Any, Any, Any]) -> JobContext:
 class LedgerController(Controller):
     path = "/api/v1/ledger"
 
-    @get("/checkpoint", opt=PUBLIC)
-    async def checkpoint(self, request: Request[Any, Any, Any]) -> Response[str]:
+    @get("/checkpoint", opt=PUBLIC, media_type=TEXT)
+    async def checkpoint(self, request: Request[Any, Any, Any]) -> Response[bytes]:
         """The latest signed checkpoint (C2SP tlog-checkpoint note)."""
         ctx = _jobs(request)
         async with ctx.db.read() as session:
@@ -53,12 +53,12 @@ class LedgerController(Controller):
             async with ctx.db.read() as session:
                 latest = await sequencer.latest_checkpoint(session)
         assert latest is not None
-        return Response(latest.note, media_type=TEXT)
+        return Response(latest.note.encode(), media_type=TEXT)
 
-    @get("/key", opt=PUBLIC)
-    async def key(self, request: Request[Any, Any, Any]) -> Response[str]:
+    @get("/key", opt=PUBLIC, media_type=TEXT)
+    async def key(self, request: Request[Any, Any, Any]) -> Response[bytes]:
         """The verifier key of checkpoints: name+key id+base64(0x01 || Ed25519 public key)."""
-        return Response(_jobs(request).signer().verifier_key + "\n", media_type=TEXT)
+        return Response(f"{_jobs(request).signer().verifier_key}\n".encode(), media_type=TEXT)
 
     @get("/checkpoints", opt=PUBLIC)
     async def checkpoints(
@@ -66,24 +66,24 @@ class LedgerController(Controller):
         request: Request[Any, Any, Any],
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
         before_size: Annotated[int | None, QueryParameter(ge=0)] = None,
-    ) -> dict[str, Any]:
+    ) -> schemas.CheckpointList:
         async with services(request).db.read() as session:
             query = select(LedgerCheckpoint).order_by(LedgerCheckpoint.size.desc()).limit(limit)
             if before_size is not None:
                 query = query.where(LedgerCheckpoint.size < before_size)
             rows = list(await session.scalars(query))
-        return {
-            "items": [
-                {
-                    "size": c.size,
-                    "root": c.root,
-                    "created_at": c.created_at.isoformat(),
-                    "reason": c.reason,
-                    "note": c.note,
-                }
+        return schemas.CheckpointList(
+            items=[
+                schemas.CheckpointOut(
+                    size=c.size,
+                    root=c.root,
+                    created_at=c.created_at.isoformat(),
+                    reason=c.reason,
+                    note=c.note,
+                )
                 for c in rows
             ]
-        }
+        )
 
     @get("/consistency", opt=PUBLIC)
     async def consistency(
@@ -91,11 +91,11 @@ class LedgerController(Controller):
         request: Request[Any, Any, Any],
         first: Annotated[int, QueryParameter(ge=0)],
         second: Annotated[int, QueryParameter(ge=0)],
-    ) -> dict[str, Any]:
+    ) -> schemas.ConsistencyOut:
         """RFC 9162 consistency proof between two tree sizes (e.g. two checkpoints)."""
         async with services(request).db.read() as session:
             proof = await ledger_bundle.consistency(session, first, second)
-        return {"first": first, "second": second, "proof": [h.hex() for h in proof]}
+        return schemas.ConsistencyOut(first=first, second=second, proof=[h.hex() for h in proof])
 
     @get("/bundle", guards=[allow("regulator")])
     async def bundle(
@@ -104,7 +104,7 @@ class LedgerController(Controller):
         listing_id: Annotated[int, QueryParameter(ge=1)],
         size: Annotated[int | None, QueryParameter(ge=0)] = None,
         known_size: Annotated[int | None, QueryParameter(ge=0)] = None,
-    ) -> dict[str, Any]:
+    ) -> schemas.LedgerBundle:
         """Every entry of one listing with inclusion proofs against a signed checkpoint."""
         ctx, who = _jobs(request), actor(request)
         subject = listing_service.subject(listing_id)
@@ -117,9 +117,10 @@ class LedgerController(Controller):
         if uncovered:
             await sequencer.run(ctx.db, ctx.signer, ctx.now, wait=True, checkpoint="on_demand")
         async with ctx.db.read() as session:
-            return await ledger_bundle.bundle(
+            found = await ledger_bundle.bundle(
                 session, subject, size=size, known_size=known_size, signer=ctx.signer()
             )
+        return schemas.out(found, schemas.LedgerBundle)
 
 
 async def _uncovered(session: Any, subject: str) -> bool:
@@ -143,9 +144,10 @@ class TimelineController(Controller):
     @get("/{listing_id:int}/timeline", guards=[allow(*STAFF)])
     async def timeline(
         self, request: Request[Any, Any, Any], listing_id: FromPath[int]
-    ) -> dict[str, Any]:
+    ) -> schemas.Timeline:
         async with services(request).db.read() as session:
-            return await views.timeline(session, actor(request), listing_id)
+            found = await views.timeline(session, actor(request), listing_id)
+        return schemas.out(found, schemas.Timeline)
 
 
 class LadderController(Controller):
@@ -154,9 +156,10 @@ class LadderController(Controller):
     @get("/{listing_id:int}/ladder", guards=[allow(*STAFF)])
     async def ladder(
         self, request: Request[Any, Any, Any], listing_id: FromPath[int]
-    ) -> dict[str, Any]:
+    ) -> schemas.Ladder:
         async with services(request).db.read() as session:
-            return await views.ladder(session, actor(request), listing_id)
+            found = await views.ladder(session, actor(request), listing_id)
+        return schemas.out(found, schemas.Ladder)
 
 
 class StatsController(Controller):
@@ -172,7 +175,7 @@ class StatsController(Controller):
         region: FromQuery[str | None] = None,
         category: FromQuery[str | None] = None,
         format_: Annotated[Literal["json", "csv", "xlsx"], QueryParameter(name="format")] = "json",
-    ) -> Response[Any]:
+    ) -> Response[schemas.Stats | bytes]:
         """Listings, failures, deals, totals, premium rates, income, grouped (docs/api.md §3.6)."""
         query = StatsQuery.parse(group_by, date_from, date_to, region, category)
         who = actor(request)
@@ -181,19 +184,20 @@ class StatsController(Controller):
                 session, query, who.region.path if who.region is not None else None
             )
         name = f"stats-{'-'.join(query.group_by)}"
+        # One route, three representations: the JSON answer, or a file (CSV, XLSX).
         if format_ == "csv":
-            return Response(
+            return Response[schemas.Stats | bytes](
                 stats_export.to_csv(result),
                 media_type="text/csv; charset=utf-8",
                 headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
             )
         if format_ == "xlsx":
-            return Response(
+            return Response[schemas.Stats | bytes](
                 stats_export.to_xlsx(result),
                 media_type=XLSX,
                 headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
             )
-        return Response(result.as_dict())
+        return Response(schemas.out(result.as_dict(), schemas.Stats))
 
 
 class AcknowledgeBody(msgspec.Struct, forbid_unknown_fields=True):
@@ -214,7 +218,7 @@ class WarningController(Controller):
         listing_id: FromQuery[int | None] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
         offset: Annotated[int, QueryParameter(ge=0)] = 0,
-    ) -> dict[str, Any]:
+    ) -> schemas.WarningPage:
         if kind is not None and kind not in KIND_NAMES_ZH:
             raise InvalidInput("warning.kind", "预警类型无效", allowed=sorted(KIND_NAMES_ZH))
         who = actor(request)
@@ -230,7 +234,9 @@ class WarningController(Controller):
             )
             items = await review.views(session, who, rows)
         # Every detector runs now; the field stays for clients that read it.
-        return {"items": items, "total": total, "not_computed": {}}
+        return schemas.WarningPage(
+            items=schemas.out(items, list[schemas.WarningOut]), total=total, not_computed={}
+        )
 
     @post("/{warning_id:int}/acknowledge", guards=[allow("regulator")], status_code=200)
     async def acknowledge(
@@ -238,7 +244,7 @@ class WarningController(Controller):
         request: Request[Any, Any, Any],
         warning_id: FromPath[int],
         data: JSONBody[AcknowledgeBody],
-    ) -> dict[str, Any]:
+    ) -> schemas.WarningOut:
         svc = services(request)
         if not data.note.strip():
             raise InvalidInput("warning.note_required", "请填写处理意见")
@@ -246,7 +252,7 @@ class WarningController(Controller):
         async with svc.db.write() as session:
             row = await review.acknowledge(session, who, warning_id, data.note.strip(), svc.now())
             (shown,) = await review.views(session, who, [row])
-            return shown
+        return schemas.out(shown, schemas.WarningOut)
 
 
 #: Registered by the app.
