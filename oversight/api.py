@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from msgspec import Meta
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.accounts import Actor
 from core.errors import InvalidInput
 from core.ledger import bundle as ledger_bundle
 from core.ledger import sequencer
@@ -25,12 +28,18 @@ from oversight.jobs import JobContext
 from oversight.stats import export as stats_export
 from oversight.stats.compute import statistics
 from oversight.stats.query import StatsQuery
+from oversight.stats.shaping import StatsResult
 from oversight.warnings import review
 from oversight.warnings.findings import KIND_NAMES_ZH
 
 TEXT = "text/plain; charset=utf-8"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 STAFF = ("regulator", "reviewer", "admin")
+#: The statistics as files: media type and writer by `format`.
+STATS_FILES: Final[dict[str, tuple[str, Callable[[StatsResult], bytes]]]] = {
+    "csv": ("text/csv; charset=utf-8", stats_export.to_csv),
+    "xlsx": (XLSX, stats_export.to_xlsx),
+}
 
 
 def _jobs(request: Request[Any, Any, Any]) -> JobContext:
@@ -123,7 +132,7 @@ class LedgerController(Controller):
         return schemas.out(found, schemas.LedgerBundle)
 
 
-async def _uncovered(session: Any, subject: str) -> bool:
+async def _uncovered(session: AsyncSession, subject: str) -> bool:
     """Whether some entry of the subject is not yet in the latest checkpoint."""
     if await session.scalar(
         select(LedgerEntry.id)
@@ -138,28 +147,31 @@ async def _uncovered(session: Any, subject: str) -> bool:
     return highest is not None and (latest is None or highest >= latest.size)
 
 
-class TimelineController(Controller):
-    path = "/api/v1/listings"
+class RecordController(Controller):
+    """What staff read of one listing: its timeline from the ledger, its auction's bid ladder."""
 
-    @get("/{listing_id:int}/timeline", guards=[allow(*STAFF)])
+    path = "/api/v1"
+
+    @get("/listings/{listing_id:int}/timeline", guards=[allow(*STAFF)])
     async def timeline(
         self, request: Request[Any, Any, Any], listing_id: FromPath[int]
     ) -> schemas.Timeline:
-        async with services(request).db.read() as session:
-            found = await views.timeline(session, actor(request), listing_id)
-        return schemas.out(found, schemas.Timeline)
+        return schemas.out(await _read(request, views.timeline, listing_id), schemas.Timeline)
 
-
-class LadderController(Controller):
-    path = "/api/v1/auctions"
-
-    @get("/{listing_id:int}/ladder", guards=[allow(*STAFF)])
+    @get("/auctions/{listing_id:int}/ladder", guards=[allow(*STAFF)])
     async def ladder(
         self, request: Request[Any, Any, Any], listing_id: FromPath[int]
     ) -> schemas.Ladder:
-        async with services(request).db.read() as session:
-            found = await views.ladder(session, actor(request), listing_id)
-        return schemas.out(found, schemas.Ladder)
+        return schemas.out(await _read(request, views.ladder, listing_id), schemas.Ladder)
+
+
+async def _read(
+    request: Request[Any, Any, Any],
+    view: Callable[[AsyncSession, Actor, int], Awaitable[dict[str, Any]]],
+    listing_id: int,
+) -> dict[str, Any]:
+    async with services(request).db.read() as session:
+        return await view(session, actor(request), listing_id)
 
 
 class StatsController(Controller):
@@ -183,21 +195,16 @@ class StatsController(Controller):
             result = await statistics(
                 session, query, who.region.path if who.region is not None else None
             )
-        name = f"stats-{'-'.join(query.group_by)}"
         # One route, three representations: the JSON answer, or a file (CSV, XLSX).
-        if format_ == "csv":
-            return Response[schemas.Stats | bytes](
-                stats_export.to_csv(result),
-                media_type="text/csv; charset=utf-8",
-                headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
-            )
-        if format_ == "xlsx":
-            return Response[schemas.Stats | bytes](
-                stats_export.to_xlsx(result),
-                media_type=XLSX,
-                headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
-            )
-        return Response(schemas.out(result.as_dict(), schemas.Stats))
+        if format_ == "json":
+            return Response(schemas.out(result.as_dict(), schemas.Stats))
+        media_type, write = STATS_FILES[format_]
+        name = f"stats-{'-'.join(query.group_by)}.{format_}"
+        return Response[schemas.Stats | bytes](
+            write(result),
+            media_type=media_type,
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
 
 
 class AcknowledgeBody(msgspec.Struct, forbid_unknown_fields=True):
@@ -258,8 +265,7 @@ class WarningController(Controller):
 #: Registered by the app.
 CONTROLLERS: list[Any] = [
     LedgerController,
-    TimelineController,
-    LadderController,
+    RecordController,
     StatsController,
     WarningController,
 ]

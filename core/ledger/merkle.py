@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from typing import Final, TypeAlias
+from typing import Final, NamedTuple, TypeAlias
 
 HASH_SIZE: Final = 32
 EMPTY_ROOT: Final = hashlib.sha256(b"").digest()
@@ -110,21 +110,34 @@ def verify_inclusion(
         return False
     if not 0 <= index < tree_size:
         return False
-    fn, sn = index, tree_size - 1
-    r = leaf_hash
-    for p in proof:
+    walked = _walk(index, tree_size - 1, leaf_hash, proof)
+    return walked is not None and walked.last == 0 and walked.root == root
+
+
+class _Walked(NamedTuple):
+    left: bytes  # folded from the left-hand siblings only: the old tree's root (consistency)
+    root: bytes  # folded from every sibling: the tree's root
+    last: int  # what remains of the last node's index: 0 when the proof had the right length
+
+
+def _walk(fn: int, sn: int, start: bytes, proof: Sequence[bytes]) -> _Walked | None:
+    """RFC 9162's verification walk (§2.1.3.2, §2.1.4.2) from node `fn` of a tree whose last
+    node is `sn`, folding `proof` into `start`; None if the proof is longer than the path."""
+    fr = sr = start
+    for c in proof:
         if sn == 0:
-            return False
+            return None
         if fn & 1 or fn == sn:
-            r = node_hash(p, r)
+            fr = node_hash(c, fr)
+            sr = node_hash(c, sr)
             while fn and not fn & 1:
                 fn >>= 1
                 sn >>= 1
         else:
-            r = node_hash(r, p)
+            sr = node_hash(sr, c)
         fn >>= 1
         sn >>= 1
-    return sn == 0 and r == root
+    return _Walked(fr, sr, sn)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -183,21 +196,13 @@ def verify_consistency(
     while fn & 1:
         fn >>= 1
         sn >>= 1
-    fr = sr = path[0]
-    for c in path[1:]:
-        if sn == 0:
-            return False
-        if fn & 1 or fn == sn:
-            fr = node_hash(c, fr)
-            sr = node_hash(c, sr)
-            while fn and not fn & 1:
-                fn >>= 1
-                sn >>= 1
-        else:
-            sr = node_hash(sr, c)
-        fn >>= 1
-        sn >>= 1
-    return fr == old_root and sr == new_root and sn == 0
+    walked = _walk(fn, sn, path[0], path[1:])
+    return (
+        walked is not None
+        and walked.left == old_root
+        and walked.root == new_root
+        and walked.last == 0
+    )
 
 
 def is_hash(value: object) -> bool:

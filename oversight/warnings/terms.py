@@ -58,34 +58,30 @@ async def lease_expiring(
     found: list[Finding] = []
     horizon = today + timedelta(days=EXPIRY_DAYS)
     for chunk in chunks(ids):
-        rows: Any = await session.execute(
-            select(
-                ListingFact.listing_id,
-                ListingFact.decided_on,
-                ListingFact.term_years,
-                ListingFact.lease_ends_on,
-                ListingFact.village_path,
-                ListingFact.category,
-            ).where(
+        expiring = await session.scalars(
+            select(ListingFact).where(
                 ListingFact.is_sold == 1,
                 ListingFact.lease_ends_on >= today,
                 ListingFact.lease_ends_on <= horizon,
                 *only(ListingFact.listing_id, chunk),
             )
         )
-        for listing_id, decided, years, ends, village, category in rows:
+        for fact in expiring:
+            # Sold facts carry both dates (the deal's day, and the lease end from it).
+            assert fact.decided_on is not None and fact.lease_ends_on is not None
+            ends = fact.lease_ends_on
             found.append(
                 Finding(
                     "lease_expiring",
-                    f"listing:{listing_id}:{ends.isoformat()}",
-                    listing_id,
+                    f"listing:{fact.listing_id}:{ends.isoformat()}",
+                    fact.listing_id,
                     {
-                        "decided_on": decided.isoformat(),
-                        "term_years": years,
+                        "decided_on": fact.decided_on.isoformat(),
+                        "term_years": fact.term_years,
                         "lease_ends_on": ends.isoformat(),
                         "days_left": (ends - today).days,
-                        "village": village,
-                        "category": category,
+                        "village": fact.village_path,
+                        "category": fact.category,
                         "basis": "合同起租日加租期（尚无合同时按成交日起算）",
                     },
                 )
