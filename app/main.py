@@ -155,11 +155,12 @@ def create_app(
         hub: Hub = app.state.hub
         await hub.start()
         oversight_period = timedelta(milliseconds=config.oversight_interval_ms)
+        oversight = oversight_jobs.JobContext.of(svc.config, svc.db, svc.clock)
         jobs: list[scheduler.Job] = [
             lambda: scheduler.close_due_registrations(svc, [on_deal]),
             lambda: advance_due(svc.db, app.state.bids, svc.clock),
             *[
-                scheduler.every(oversight_period, svc.now, functools.partial(job, svc))
+                scheduler.every(oversight_period, svc.now, functools.partial(job, oversight))
                 for job in oversight_jobs.JOBS
             ],
         ]

@@ -5,9 +5,9 @@
 Without --url a scratch PostgreSQL database is created next to $RURALX_TEST_PG's (default
 postgresql://postgres@127.0.0.1:5432/postgres), filled by the demo generator, measured and
 dropped. Both figures come from the same run on the same connection: the median of several
-timed runs of the statistics (`oversight.stats.statistics`, JSON rows with median and totals)
-and of a plain `SELECT count(*) FROM listings`. Prints one line per figure (docs/performance.md §1)
-and writes them to var/bench/stats.json, as `make bench` does:
+timed runs of the statistics (`oversight.stats.compute.statistics`, JSON rows with median and
+totals) and of a plain `SELECT count(*) FROM listings`. Prints one line per figure
+(docs/performance.md §1) and writes them to var/bench/stats.json, as `make bench` does:
 
     stats: 41.3 ms (7.90× count(*))
 """
@@ -46,8 +46,9 @@ async def _timed(run: Callable[[], Awaitable[Any]], runs: int = RUNS) -> float:
 async def measure(url: str, listings: int, generate: bool) -> list[Figure]:
     from app.migrate import upgrade
     from core.db import Database
-    from oversight.demo import populate
-    from oversight.stats import StatsQuery, statistics
+    from oversight.demo.generator import populate
+    from oversight.stats.compute import statistics
+    from oversight.stats.query import StatsQuery
 
     await asyncio.to_thread(upgrade, url)
     db = Database(url)

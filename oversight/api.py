@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from msgspec import Meta
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.accounts import Actor
 from core.errors import InvalidInput
 from core.ledger import bundle as ledger_bundle
 from core.ledger import sequencer
@@ -20,35 +23,51 @@ from core.web import PUBLIC, actor, allow, services
 from listings import policy
 from listings import service as listing_service
 from listings.policy import Facet
-from oversight import jobs, stats, views, warnings
+from oversight import schemas, views
+from oversight.jobs import JobContext
+from oversight.stats import export as stats_export
+from oversight.stats.compute import statistics
+from oversight.stats.query import StatsQuery
+from oversight.stats.shaping import StatsResult
+from oversight.warnings import review
+from oversight.warnings.findings import KIND_NAMES_ZH
 
 TEXT = "text/plain; charset=utf-8"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 STAFF = ("regulator", "reviewer", "admin")
+#: The statistics as files: media type and writer by `format`.
+STATS_FILES: Final[dict[str, tuple[str, Callable[[StatsResult], bytes]]]] = {
+    "csv": ("text/csv; charset=utf-8", stats_export.to_csv),
+    "xlsx": (XLSX, stats_export.to_xlsx),
+}
+
+
+def _jobs(request: Request[Any, Any, Any]) -> JobContext:
+    """The log's database, clock and checkpoint signer, as the jobs use them."""
+    svc = services(request)
+    return JobContext.of(svc.config, svc.db, svc.clock)
 
 
 class LedgerController(Controller):
     path = "/api/v1/ledger"
 
-    @get("/checkpoint", opt=PUBLIC)
-    async def checkpoint(self, request: Request[Any, Any, Any]) -> Response[str]:
+    @get("/checkpoint", opt=PUBLIC, media_type=TEXT)
+    async def checkpoint(self, request: Request[Any, Any, Any]) -> Response[bytes]:
         """The latest signed checkpoint (C2SP tlog-checkpoint note)."""
-        svc = services(request)
-        async with svc.db.read() as session:
+        ctx = _jobs(request)
+        async with ctx.db.read() as session:
             latest = await sequencer.latest_checkpoint(session)
         if latest is None:
-            await sequencer.run(
-                svc.db, lambda: jobs.signer(svc), svc.now, wait=True, checkpoint="first"
-            )
-            async with svc.db.read() as session:
+            await sequencer.run(ctx.db, ctx.signer, ctx.now, wait=True, checkpoint="first")
+            async with ctx.db.read() as session:
                 latest = await sequencer.latest_checkpoint(session)
         assert latest is not None
-        return Response(latest.note, media_type=TEXT)
+        return Response(latest.note.encode(), media_type=TEXT)
 
-    @get("/key", opt=PUBLIC)
-    async def key(self, request: Request[Any, Any, Any]) -> Response[str]:
+    @get("/key", opt=PUBLIC, media_type=TEXT)
+    async def key(self, request: Request[Any, Any, Any]) -> Response[bytes]:
         """The verifier key of checkpoints: name+key id+base64(0x01 || Ed25519 public key)."""
-        return Response(jobs.signer(services(request)).verifier_key + "\n", media_type=TEXT)
+        return Response(f"{_jobs(request).signer().verifier_key}\n".encode(), media_type=TEXT)
 
     @get("/checkpoints", opt=PUBLIC)
     async def checkpoints(
@@ -56,24 +75,24 @@ class LedgerController(Controller):
         request: Request[Any, Any, Any],
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
         before_size: Annotated[int | None, QueryParameter(ge=0)] = None,
-    ) -> dict[str, Any]:
+    ) -> schemas.CheckpointList:
         async with services(request).db.read() as session:
             query = select(LedgerCheckpoint).order_by(LedgerCheckpoint.size.desc()).limit(limit)
             if before_size is not None:
                 query = query.where(LedgerCheckpoint.size < before_size)
             rows = list(await session.scalars(query))
-        return {
-            "items": [
-                {
-                    "size": c.size,
-                    "root": c.root,
-                    "created_at": c.created_at.isoformat(),
-                    "reason": c.reason,
-                    "note": c.note,
-                }
+        return schemas.CheckpointList(
+            items=[
+                schemas.CheckpointOut(
+                    size=c.size,
+                    root=c.root,
+                    created_at=c.created_at.isoformat(),
+                    reason=c.reason,
+                    note=c.note,
+                )
                 for c in rows
             ]
-        }
+        )
 
     @get("/consistency", opt=PUBLIC)
     async def consistency(
@@ -81,11 +100,11 @@ class LedgerController(Controller):
         request: Request[Any, Any, Any],
         first: Annotated[int, QueryParameter(ge=0)],
         second: Annotated[int, QueryParameter(ge=0)],
-    ) -> dict[str, Any]:
+    ) -> schemas.ConsistencyOut:
         """RFC 9162 consistency proof between two tree sizes (e.g. two checkpoints)."""
         async with services(request).db.read() as session:
             proof = await ledger_bundle.consistency(session, first, second)
-        return {"first": first, "second": second, "proof": [h.hex() for h in proof]}
+        return schemas.ConsistencyOut(first=first, second=second, proof=[h.hex() for h in proof])
 
     @get("/bundle", guards=[allow("regulator")])
     async def bundle(
@@ -94,27 +113,26 @@ class LedgerController(Controller):
         listing_id: Annotated[int, QueryParameter(ge=1)],
         size: Annotated[int | None, QueryParameter(ge=0)] = None,
         known_size: Annotated[int | None, QueryParameter(ge=0)] = None,
-    ) -> dict[str, Any]:
+    ) -> schemas.LedgerBundle:
         """Every entry of one listing with inclusion proofs against a signed checkpoint."""
-        svc, who = services(request), actor(request)
+        ctx, who = _jobs(request), actor(request)
         subject = listing_service.subject(listing_id)
-        async with svc.db.read() as session:
+        async with ctx.db.read() as session:
             visible = await listing_service.load(session, who, listing_id)
             state, village = visible.listing.state, visible.village
             # 404 outside the jurisdiction; 409 inside until the auction ends.
             policy.require(who, Facet.LEDGER_BUNDLE, state, village)
             uncovered = size is None and await _uncovered(session, subject)
         if uncovered:
-            await sequencer.run(
-                svc.db, lambda: jobs.signer(svc), svc.now, wait=True, checkpoint="on_demand"
+            await sequencer.run(ctx.db, ctx.signer, ctx.now, wait=True, checkpoint="on_demand")
+        async with ctx.db.read() as session:
+            found = await ledger_bundle.bundle(
+                session, subject, size=size, known_size=known_size, signer=ctx.signer()
             )
-        async with svc.db.read() as session:
-            return await ledger_bundle.bundle(
-                session, subject, size=size, known_size=known_size, signer=jobs.signer(svc)
-            )
+        return schemas.out(found, schemas.LedgerBundle)
 
 
-async def _uncovered(session: Any, subject: str) -> bool:
+async def _uncovered(session: AsyncSession, subject: str) -> bool:
     """Whether some entry of the subject is not yet in the latest checkpoint."""
     if await session.scalar(
         select(LedgerEntry.id)
@@ -129,26 +147,31 @@ async def _uncovered(session: Any, subject: str) -> bool:
     return highest is not None and (latest is None or highest >= latest.size)
 
 
-class TimelineController(Controller):
-    path = "/api/v1/listings"
+class RecordController(Controller):
+    """What staff read of one listing: its timeline from the ledger, its auction's bid ladder."""
 
-    @get("/{listing_id:int}/timeline", guards=[allow(*STAFF)])
+    path = "/api/v1"
+
+    @get("/listings/{listing_id:int}/timeline", guards=[allow(*STAFF)])
     async def timeline(
         self, request: Request[Any, Any, Any], listing_id: FromPath[int]
-    ) -> dict[str, Any]:
-        async with services(request).db.read() as session:
-            return await views.timeline(session, actor(request), listing_id)
+    ) -> schemas.Timeline:
+        return schemas.out(await _read(request, views.timeline, listing_id), schemas.Timeline)
 
-
-class LadderController(Controller):
-    path = "/api/v1/auctions"
-
-    @get("/{listing_id:int}/ladder", guards=[allow(*STAFF)])
+    @get("/auctions/{listing_id:int}/ladder", guards=[allow(*STAFF)])
     async def ladder(
         self, request: Request[Any, Any, Any], listing_id: FromPath[int]
-    ) -> dict[str, Any]:
-        async with services(request).db.read() as session:
-            return await views.ladder(session, actor(request), listing_id)
+    ) -> schemas.Ladder:
+        return schemas.out(await _read(request, views.ladder, listing_id), schemas.Ladder)
+
+
+async def _read(
+    request: Request[Any, Any, Any],
+    view: Callable[[AsyncSession, Actor, int], Awaitable[dict[str, Any]]],
+    listing_id: int,
+) -> dict[str, Any]:
+    async with services(request).db.read() as session:
+        return await view(session, actor(request), listing_id)
 
 
 class StatsController(Controller):
@@ -164,28 +187,24 @@ class StatsController(Controller):
         region: FromQuery[str | None] = None,
         category: FromQuery[str | None] = None,
         format_: Annotated[Literal["json", "csv", "xlsx"], QueryParameter(name="format")] = "json",
-    ) -> Response[Any]:
+    ) -> Response[schemas.Stats | bytes]:
         """Listings, failures, deals, totals, premium rates, income, grouped (docs/api.md §3.6)."""
-        query = stats.StatsQuery.parse(group_by, date_from, date_to, region, category)
+        query = StatsQuery.parse(group_by, date_from, date_to, region, category)
         who = actor(request)
         async with services(request).db.read() as session:
-            result = await stats.statistics(
+            result = await statistics(
                 session, query, who.region.path if who.region is not None else None
             )
-        name = f"stats-{'-'.join(query.group_by)}"
-        if format_ == "csv":
-            return Response(
-                stats.to_csv(result),
-                media_type="text/csv; charset=utf-8",
-                headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
-            )
-        if format_ == "xlsx":
-            return Response(
-                stats.to_xlsx(result),
-                media_type=XLSX,
-                headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
-            )
-        return Response(result.as_dict())
+        # One route, three representations: the JSON answer, or a file (CSV, XLSX).
+        if format_ == "json":
+            return Response(schemas.out(result.as_dict(), schemas.Stats))
+        media_type, write = STATS_FILES[format_]
+        name = f"stats-{'-'.join(query.group_by)}.{format_}"
+        return Response[schemas.Stats | bytes](
+            write(result),
+            media_type=media_type,
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
 
 
 class AcknowledgeBody(msgspec.Struct, forbid_unknown_fields=True):
@@ -206,14 +225,12 @@ class WarningController(Controller):
         listing_id: FromQuery[int | None] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
         offset: Annotated[int, QueryParameter(ge=0)] = 0,
-    ) -> dict[str, Any]:
-        if kind is not None and kind not in warnings.KIND_NAMES_ZH:
-            raise InvalidInput(
-                "warning.kind", "预警类型无效", allowed=sorted(warnings.KIND_NAMES_ZH)
-            )
+    ) -> schemas.WarningPage:
+        if kind is not None and kind not in KIND_NAMES_ZH:
+            raise InvalidInput("warning.kind", "预警类型无效", allowed=sorted(KIND_NAMES_ZH))
         who = actor(request)
         async with services(request).db.read() as session:
-            rows, total = await warnings.search(
+            rows, total = await review.search(
                 session,
                 who,
                 kind=kind,
@@ -222,9 +239,11 @@ class WarningController(Controller):
                 limit=limit,
                 offset=offset,
             )
-            items = await warnings.views(session, who, rows)
+            items = await review.views(session, who, rows)
         # Every detector runs now; the field stays for clients that read it.
-        return {"items": items, "total": total, "not_computed": {}}
+        return schemas.WarningPage(
+            items=schemas.out(items, list[schemas.WarningOut]), total=total, not_computed={}
+        )
 
     @post("/{warning_id:int}/acknowledge", guards=[allow("regulator")], status_code=200)
     async def acknowledge(
@@ -232,22 +251,21 @@ class WarningController(Controller):
         request: Request[Any, Any, Any],
         warning_id: FromPath[int],
         data: JSONBody[AcknowledgeBody],
-    ) -> dict[str, Any]:
+    ) -> schemas.WarningOut:
         svc = services(request)
         if not data.note.strip():
             raise InvalidInput("warning.note_required", "请填写处理意见")
         who = actor(request)
         async with svc.db.write() as session:
-            row = await warnings.acknowledge(session, who, warning_id, data.note.strip(), svc.now())
-            (shown,) = await warnings.views(session, who, [row])
-            return shown
+            row = await review.acknowledge(session, who, warning_id, data.note.strip(), svc.now())
+            (shown,) = await review.views(session, who, [row])
+        return schemas.out(shown, schemas.WarningOut)
 
 
 #: Registered by the app.
 CONTROLLERS: list[Any] = [
     LedgerController,
-    TimelineController,
-    LadderController,
+    RecordController,
     StatsController,
     WarningController,
 ]

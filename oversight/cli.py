@@ -23,10 +23,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "verify", help="verify an exported bundle offline (no database, no network)"
     )
     verify.add_argument("bundle", metavar="BUNDLE", help="the JSON file from /ledger/bundle")
-    verify.add_argument(
-        "--key",
-        metavar="PUBKEY",
-        help="the exchange's verifier key, or a file holding it (default: $RURALX_LEDGER_KEY)",
+    _key_option(
+        verify, "the exchange's verifier key, or a file holding it (default: $RURALX_LEDGER_KEY)"
     )
     verify.add_argument(
         "--checkpoint",
@@ -35,16 +33,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     verify.set_defaults(func=_cmd_verify)
     audit = ledger.add_parser("audit", help="re-verify the whole log and all checkpoints")
-    audit.add_argument(
-        "--key",
-        metavar="PUBKEY",
-        help="trusted verifier key (default: the exchange's own key file)",
-    )
+    _key_option(audit, "trusted verifier key (default: the exchange's own key file)")
     audit.set_defaults(func=_cmd_audit)
     demo = sub.add_parser("demo", help="fill the database with a realistic county (synthetic)")
     demo.add_argument("--listings", type=int, default=100_000)
     demo.add_argument("--seed", type=int, default=20261201)
     demo.set_defaults(func=_cmd_demo)
+
+
+def _key_option(parser: argparse.ArgumentParser, help: str) -> None:
+    """`--key PUBKEY`: a verifier key's text, or a file holding it (read by `_read_key`)."""
+    parser.add_argument("--key", metavar="PUBKEY", help=help)
 
 
 def _read_key(value: str | None) -> str | None:
@@ -137,7 +136,7 @@ def _cmd_audit(config: Config, args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(config: Config, args: argparse.Namespace) -> int:
-    from oversight.demo import generate
+    from oversight.demo.generator import generate
 
     summary: dict[str, Any] = asyncio.run(generate(config, args.listings, seed=args.seed))
     for name, value in summary.items():

@@ -12,8 +12,10 @@ Every worker runs each job every scheduler tick; each is safe concurrently:
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
 
@@ -23,12 +25,15 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import settings as exchange_settings
+from core.clock import Clock
+from core.config import Config
+from core.db import Database
 from core.ledger import keys, sequencer
 from core.ledger.models import LedgerEntry
 from core.ledger.tables import LedgerTree
-from core.web import Services
-from oversight import stats, warnings
 from oversight.models import Cursor
+from oversight.stats.listing_facts import refresh_facts
+from oversight.warnings import scan
 
 log = logging.getLogger("ruralx.oversight")
 
@@ -38,8 +43,24 @@ SCAN_INTERVAL: Final = timedelta(minutes=10)
 _IGNORED: Final = frozenset({"auction.bid", "auction.phase"})
 
 
-def signer(svc: Services) -> keys.CheckpointSigner:
-    return keys.load_signer(svc.config.data_dir, svc.config.secret_key)
+@dataclass(frozen=True, slots=True)
+class JobContext:
+    """What the jobs work with, handed over by the composition root."""
+
+    db: Database
+    clock: Clock
+    #: The checkpoint signer, loaded when first needed (a tick without the key only logs).
+    signer: Callable[[], keys.CheckpointSigner]
+
+    @classmethod
+    def of(cls, config: Config, db: Database, clock: Clock) -> JobContext:
+        """The context of an exchange: its database and clock, the key in its data dir."""
+        return cls(
+            db, clock, functools.partial(keys.load_signer, config.data_dir, config.secret_key)
+        )
+
+    def now(self) -> datetime:
+        return self.clock.now()
 
 
 async def sequencing_due(session: AsyncSession, now: datetime) -> bool:
@@ -58,11 +79,11 @@ async def sequencing_due(session: AsyncSession, now: datetime) -> bool:
     return size > latest.size and now - latest.created_at >= sequencer.CHECKPOINT_INTERVAL
 
 
-async def sequence_log(svc: Services) -> None:
-    async with svc.db.read() as session:
-        due = await sequencing_due(session, svc.now())
+async def sequence_log(ctx: JobContext) -> None:
+    async with ctx.db.read() as session:
+        due = await sequencing_due(session, ctx.now())
     if due:
-        await sequencer.run(svc.db, lambda: signer(svc), svc.now)
+        await sequencer.run(ctx.db, ctx.signer, ctx.now)
 
 
 async def _cursor(session: AsyncSession, name: str) -> Cursor | None:
@@ -76,15 +97,15 @@ async def _cursor(session: AsyncSession, name: str) -> Cursor | None:
     )
 
 
-async def follow_log(svc: Services) -> int:
+async def follow_log(ctx: JobContext) -> int:
     """Refresh facts and warnings of the listings that newly sequenced entries touched."""
-    async with svc.db.read() as session:
+    async with ctx.db.read() as session:
         size = await session.scalar(select(LedgerTree.size).where(LedgerTree.id == 1)) or 0
         position = await session.scalar(select(Cursor.position).where(Cursor.name == "feed"))
     if position is not None and position >= size:
         return 0
-    now = svc.now()
-    async with svc.db.write() as session:
+    now = ctx.now()
+    async with ctx.db.write() as session:
         cursor = await _cursor(session, "feed")
         if cursor is None:
             return 0
@@ -103,44 +124,44 @@ async def follow_log(svc: Services) -> int:
             for _, subject, type_ in rows
             if subject.startswith("listing:") and type_ not in _IGNORED
         }
-        await stats.refresh_facts(session, touched, now)
+        await refresh_facts(session, touched, now)
         settings = await exchange_settings.load(session)
-        found = await warnings.detect(session, settings, now, touched)
-        await warnings.store(session, found.findings, now)
+        found = await scan.detect(session, settings, now, touched)
+        await scan.store(session, found.findings, now)
         cursor.position = int(rows[-1][0] or 0) + 1  # leaf_index is set on the entries read
         return len(rows)
 
 
-async def scan_warnings(svc: Services, *, force: bool = False) -> int | None:
+async def scan_warnings(ctx: JobContext, *, force: bool = False) -> int | None:
     """Every SCAN_INTERVAL, one worker re-runs all detectors over all listings."""
-    now = svc.now()
+    now = ctx.now()
     if not force:  # a cheap read first: the writer (SQLite's only one) only when due
-        async with svc.db.read() as session:
+        async with ctx.db.read() as session:
             last = await session.scalar(select(Cursor.run_at).where(Cursor.name == "scan"))
         if last is not None and now - last < SCAN_INTERVAL:
             return None
-    async with svc.db.write() as session:
+    async with ctx.db.write() as session:
         cursor = await _cursor(session, "scan")
         if cursor is None or (
             not force and cursor.run_at is not None and now - cursor.run_at < SCAN_INTERVAL
         ):
             return None
         cursor.run_at = now  # claimed: the others skip until the next interval
-    async with svc.db.read() as session:
+    async with ctx.db.read() as session:
         settings = await exchange_settings.load(session)
-        found = await warnings.detect(session, settings, now)
-    async with svc.db.write() as session:
-        return await warnings.store(session, found.findings, now)
+        found = await scan.detect(session, settings, now)
+    async with ctx.db.write() as session:
+        return await scan.store(session, found.findings, now)
 
 
-async def run_all(svc: Services) -> None:
+async def run_all(ctx: JobContext) -> None:
     """Everything at once (tests, the demo, `ruralx ledger audit` preparation)."""
-    await sequence_log(svc)
-    while await follow_log(svc):
+    await sequence_log(ctx)
+    while await follow_log(ctx):
         pass
-    await scan_warnings(svc, force=True)
-    await sequence_log(svc)  # the warnings just ledgered
+    await scan_warnings(ctx, force=True)
+    await sequence_log(ctx)  # the warnings just ledgered
 
 
 #: Each job is run every scheduler tick by every worker; it must be safe to run concurrently.
-JOBS: list[Callable[[Services], Awaitable[object]]] = [sequence_log, follow_log, scan_warnings]
+JOBS: list[Callable[[JobContext], Awaitable[object]]] = [sequence_log, follow_log, scan_warnings]

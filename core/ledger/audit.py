@@ -22,13 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.db import Database
 from core.ledger.bundle import MissingNodes, fetch_nodes
 from core.ledger.chain import GENESIS, document_of, entry_hash
-from core.ledger.merkle import (
-    EMPTY_ROOT,
-    NoteVerificationError,
-    verify_consistency,
-    verify_note,
-)
+from core.ledger.merkle import EMPTY_ROOT, verify_consistency
 from core.ledger.models import LedgerEntry, LedgerHead
+from core.ledger.notes import NoteVerificationError, verify_note
 from core.ledger.sequencer import leaf_of
 from core.ledger.tables import LedgerCheckpoint, LedgerTree
 from core.ledger.tree import append_leaf, consistency_ranges, frontier_root, nodes_for, proof_from

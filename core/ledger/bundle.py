@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.errors import InvalidInput, NotFound
 from core.ledger.chain import GENESIS, document_of
 from core.ledger.keys import CheckpointSigner
-from core.ledger.merkle import make_signer, sign_note
 from core.ledger.models import LedgerEntry
+from core.ledger.notes import make_signer, sign_note
 from core.ledger.tables import LedgerCheckpoint, LedgerNode, LedgerTree
 from core.ledger.tree import (
     Node,

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from core.db import table_of
-from core.ledger.merkle import canonical_json
+from core.ledger.canonical import canonical_json
 from core.ledger.models import LedgerEntry, LedgerHead
 
 GENESIS = "0" * 64

@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.serialization import (
     load_pem_private_key,
 )
 
-from core.ledger.merkle import verifier_key_text
+from core.ledger.notes import verifier_key_text
 
 #: Origin line of every checkpoint and name of the signing key (c2sp.org/tlog-checkpoint).
 ORIGIN: Final = "ruralx.exchange/log"

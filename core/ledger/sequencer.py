@@ -34,10 +34,12 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import Database, table_of
+from core.ledger.canonical import canonical_json
 from core.ledger.chain import canonical_hash, document_of, timestamp
 from core.ledger.keys import CheckpointSigner
-from core.ledger.merkle import EMPTY_ROOT, canonical_json, leaf_hash, sign_checkpoint
+from core.ledger.merkle import EMPTY_ROOT, leaf_hash
 from core.ledger.models import LedgerEntry
+from core.ledger.notes import sign_checkpoint
 from core.ledger.tables import LedgerCheckpoint, LedgerNode, LedgerTree
 from core.ledger.tree import append_leaf, frontier_root
 

@@ -11,15 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-from core.ledger.merkle import EMPTY_ROOT, node_hash
+from core.ledger.merkle import EMPTY_ROOT, node_hash, split_point
 
 Node = tuple[int, int]  # (level, index)
 Range = tuple[int, int]  # leaves [start, end)
-
-
-def _split_point(n: int) -> int:
-    """The largest power of two strictly smaller than n (n >= 2), as RFC 9162 splits."""
-    return 1 << ((n - 1).bit_length() - 1)
 
 
 def perfect_nodes(start: int, end: int) -> list[Node]:
@@ -56,7 +51,7 @@ def inclusion_ranges(index: int, size: int) -> list[Range]:
     ranges: list[Range] = []
     start, end, m = 0, size, index
     while end - start > 1:
-        k = _split_point(end - start)
+        k = split_point(end - start)
         if m < k:
             ranges.append((start + k, end))
             end = start + k
@@ -77,7 +72,7 @@ def consistency_ranges(old_size: int, new_size: int) -> list[Range]:
     start, end, m = 0, new_size, old_size
     complete = True
     while m != end - start:
-        k = _split_point(end - start)
+        k = split_point(end - start)
         if m <= k:
             ranges.append((start + k, end))
             end = start + k

@@ -22,17 +22,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from core.ledger.canonical import canonical_json
 from core.ledger.chain import GENESIS, entry_hash
-from core.ledger.merkle import (
-    Checkpoint,
-    NoteVerificationError,
-    canonical_json,
-    leaf_hash,
-    open_note,
-    verify_consistency,
-    verify_inclusion,
-    verify_note,
-)
+from core.ledger.merkle import leaf_hash, verify_consistency, verify_inclusion
+from core.ledger.notes import Checkpoint, NoteVerificationError, open_note, verify_note
 
 HEAD_LINE: Final = "subject-head"
 

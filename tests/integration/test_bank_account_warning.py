@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from core import settings as exchange_settings
-from oversight import warnings
+from oversight.warnings import scan as warnings
 from tests.integration.conftest import Exchange
 from tests.support import PASSWORD, entrust_review_announce, phone, resident_id
 

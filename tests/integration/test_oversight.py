@@ -16,12 +16,18 @@ from sqlalchemy import select
 from app.cli import main as ruralx
 from core.ledger import LedgerCheckpoint, LedgerEntry, sequencer
 from core.ledger.audit import audit
-from core.ledger.merkle import verify_consistency, verify_note
+from core.ledger.merkle import verify_consistency
+from core.ledger.notes import verify_note
 from oversight import jobs
 from tests.integration.conftest import Exchange
 from tests.support import SEED_TERMS, entrust_review_announce, sign_up_and_qualify
 
 XINGTIAN_PATH = "福建省/泉州市/泉州台商投资区/洛阳镇/杏田村"
+
+
+def _jobs(exchange: Exchange) -> jobs.JobContext:
+    svc = exchange.services
+    return jobs.JobContext.of(svc.config, svc.db, svc.clock)
 
 
 async def reference_case(exchange: Exchange, rounds: int = 50) -> tuple[int, list[dict[str, Any]]]:
@@ -53,7 +59,7 @@ async def reference_case(exchange: Exchange, rounds: int = 50) -> tuple[int, lis
         clock.advance(timedelta(seconds=30))
         await exchange.tick()
         if n == rounds // 2:
-            await jobs.sequence_log(exchange.services)  # a worker's tick mid-auction
+            await jobs.sequence_log(_jobs(exchange))  # a worker's tick mid-auction
     clock.advance(timedelta(seconds=300))
     await exchange.tick()
     snap = await anon.ok("GET", f"/api/v1/auctions/{listing_id}")
@@ -68,7 +74,7 @@ async def test_reference_case_for_regulators(exchange: Exchange, tmp_path: Path)
     anon = exchange.http
 
     # The sequencer ran mid-auction; the auction end is checkpointed at once.
-    await jobs.run_all(svc)
+    await jobs.run_all(_jobs(exchange))
     async with svc.db.read() as session:
         latest = await sequencer.latest_checkpoint(session)
         ended = await session.scalar(
@@ -248,7 +254,7 @@ async def test_reference_case_for_regulators(exchange: Exchange, tmp_path: Path)
 
     # Lease expiry: ten years on, the lease ends within 90 days.
     exchange.clock.advance(timedelta(days=3650 - 60))
-    await jobs.scan_warnings(svc, force=True)
+    await jobs.scan_warnings(_jobs(exchange), force=True)
     await regulator.relogin()
     expiring = await regulator.ok("GET", "/api/v1/warnings?kind=lease_expiring")
     assert [w["listing_id"] for w in expiring["items"]] == [listing_id]

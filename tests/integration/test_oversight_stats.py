@@ -20,10 +20,12 @@ from core.db import Database
 from core.money import format_percent
 from core.settings import ExchangeSettings
 from listings import Listing, Registration, economics
-from oversight import stats, warnings
-from oversight.demo import populate
+from oversight.demo.generator import populate
 from oversight.facts import _area, _escalation
 from oversight.models import ListingFact, WarningRow
+from oversight.stats import compute, listing_facts
+from oversight.stats.query import StatsQuery
+from oversight.warnings import scan as warnings
 
 NOW = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
 
@@ -160,11 +162,11 @@ CASES: list[tuple[str, dict[str, Any]]] = [
 
 async def test_stats_equal_a_brute_force_recomputation(county: Database) -> None:
     for group_by, filters in CASES:
-        query = stats.StatsQuery.parse(
+        query = StatsQuery.parse(
             group_by, filters.get("date_from"), None, filters.get("region"), filters.get("category")
         )
         async with county.read() as session:
-            result = await stats.statistics(session, query)
+            result = await compute.statistics(session, query)
         expected = await brute_force(county, query.group_by, **filters)
         got = {}
         for row in result.rows:
@@ -190,7 +192,7 @@ async def facts_and_warnings(county: Database) -> None:
     columns = [c.name for c in ListingFact.__table__.columns if c.name != "updated_at"]
     snapshot = {i: {c: getattr(f, c) for c in columns} for i, f in before.items()}
     async with county.write() as session:
-        await stats.refresh_facts(session, list(snapshot), NOW)
+        await listing_facts.refresh_facts(session, list(snapshot), NOW)
     async with county.read() as session:
         after = {
             f.listing_id: {c: getattr(f, c) for c in columns}

@@ -142,7 +142,8 @@ async def test_no_one_ties_a_number_to_a_person_until_the_hammer(exchange: Excha
                 assert entry["actor"]["name"] is None and "id" not in entry["actor"]
             # A registration id next to a number would be a link (the list names applicants).
             assert not {"registration_id", "bidder_id"} & set(entry["details"]), entry
-    await jobs.scan_warnings(exchange.services, force=True)
+    svc = exchange.services
+    await jobs.scan_warnings(jobs.JobContext.of(svc.config, svc.db, svc.clock), force=True)
     listed = await regulator.ok("GET", f"/api/v1/warnings?listing_id={listing_id}")
     shared = [w for w in listed["items"] if w["kind"] == "shared_ip"]
     assert shared, listed  # both bidders came from the test client's address

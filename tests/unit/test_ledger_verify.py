@@ -12,19 +12,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from core.ledger.canonical import canonical_json
 from core.ledger.chain import GENESIS, entry_document, entry_hash
 from core.ledger.keys import ORIGIN
-from core.ledger.merkle import (
-    canonical_json,
-    consistency_proof,
-    inclusion_proof,
-    leaf_hash,
-    make_signer,
-    root_hash,
-    sign_checkpoint,
-    sign_note,
-    verifier_key_text,
-)
+from core.ledger.merkle import consistency_proof, inclusion_proof, leaf_hash, root_hash
+from core.ledger.notes import make_signer, sign_checkpoint, sign_note, verifier_key_text
 from core.ledger.verify import head_text, verify_bundle
 
 KEY = Ed25519PrivateKey.generate()

@@ -12,30 +12,30 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from core.ledger.canonical import JSONValue, canonical_json, canonical_json_reference
 from core.ledger.merkle import (
     EMPTY_ROOT,
-    Checkpoint,
     CompactRange,
-    JSONValue,
-    NoteVerificationError,
-    canonical_json,
-    canonical_json_reference,
-    checkpoint_text,
     consistency_proof,
     inclusion_proof,
     inclusion_proofs,
-    key_id,
     leaf_hash,
-    make_signer,
     node_hash,
+    root_hash,
+    verify_consistency,
+    verify_inclusion,
+)
+from core.ledger.notes import (
+    Checkpoint,
+    NoteVerificationError,
+    checkpoint_text,
+    key_id,
+    make_signer,
     open_note,
     parse_checkpoint,
-    root_hash,
     sign_checkpoint,
     sign_note,
     verifier_key_text,
-    verify_consistency,
-    verify_inclusion,
     verify_note,
 )
 

@@ -1,0 +1,15 @@
+"""Statistics for regulators: listing facts kept per listing, grouped sums, CSV and XLSX.
+
+Facts are (re)computed per listing when the log shows it changed (`listing_facts`), so a
+statistic is one GROUP BY over `listing_facts` plus one window query for the median
+(`compute`) — no JSON, no Fractions per row at query time. Sums are exact integers; rates are
+exact fractions formatted half-up with two decimals only at the end (`shaping`). `query`
+parses what was asked, `export` writes CSV and XLSX.
+"""
+
+# The pages read statistics through the package (app/pages/oversight.py).
+from oversight.stats.compute import statistics
+from oversight.stats.query import StatsQuery
+from oversight.stats.shaping import StatsResult
+
+__all__ = ["StatsQuery", "StatsResult", "statistics"]

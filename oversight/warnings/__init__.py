@@ -1,0 +1,23 @@
+"""Warnings (预警): anomalies found by set-based queries, stored once with their evidence.
+
+Each detector is one SQL query over a set of listings (all of them in the periodic scan, the
+few the log shows changed in between). A finding has a stable `key`, so finding it again
+only refreshes the evidence of a still-open warning; (kind, key) is UNIQUE, so two workers
+can never store it twice. Raising, re-evidencing and acknowledging are ledgered (subject
+`warnings`), so a warning cannot be quietly removed or its acknowledgement back-dated.
+
+* `findings` — what a finding is, the kinds, and the helpers every detector shares;
+* `bidders` — single qualified bidder; bidders sharing a phone, IP, device or bank account;
+* `outcomes` — deals at the listing price, listings failed twice;
+* `terms` — terms longer than the settings allow, contracts unsigned, leases expiring;
+* `scan` — every detector over a set of listings, and storing what they found;
+* `review` — what regulators do with warnings: list, read (sealed), acknowledge.
+
+A shared **bank account** is found from the `payer_account` the bank's callback (or a
+reviewer's manual confirmation) reports with each accepted deposit.
+"""
+
+# The pages read warnings through the package (app/pages/oversight.py).
+from oversight.warnings.review import search, views
+
+__all__ = ["search", "views"]
