@@ -44,14 +44,14 @@ def rules_for(
     settings = service.as_announced(listing, settings)
     terms = listing.terms
     assert listing.auction_starts_at is not None
-    free_minutes = terms.get("free_bidding_minutes")
-    countdown = terms.get("countdown_seconds")
+    free_minutes = terms.free_bidding_minutes
+    countdown = terms.countdown_seconds
     return engine.Rules(
-        start_fen=terms["listing_price_fen"],
-        increment_fen=terms["increment_fen"],
-        max_steps=terms.get("max_steps") or settings.max_steps,
+        start_fen=terms.listing_price_fen,
+        increment_fen=terms.increment_fen,
+        max_steps=terms.max_steps or settings.max_steps,
         starts_at=listing.auction_starts_at,
-        reserve_fen=terms.get("reserve_fen") if settings.reserve_used else None,
+        reserve_fen=terms.reserve_fen if settings.reserve_used else None,
         self_outbid_allowed=settings.self_outbid_allowed,
         first_bid_may_equal_start=settings.first_bid_may_equal_start,
         free_seconds=60 * (settings.free_bidding_minutes if free_minutes is None else free_minutes),

@@ -30,7 +30,7 @@ async def close_registration(
         await open_auction(session, closing.listing, closing.qualified, settings, now)
     elif closing.outcome is Outcome.AGREEMENT:
         winner = closing.qualified[0]
-        price = closing.listing.terms["listing_price_fen"]
+        price = closing.listing.terms.listing_price_fen
         deal = await record_deal(
             session,
             listing_id,

@@ -9,14 +9,14 @@ county's 100,000 listings are recomputed; a property test holds it equal to the 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from fractions import Fraction
-from typing import Any, Final
+from typing import Final
 
 from core.money import round_half_up
 from listings.economics import annual_rent_fen
+from listings.schemas import Terms
 
 #: floor(final / listing · 10^40): two different rates with denominators below 2^53 differ by
 #: more than 10^-32, so this integer orders rates exactly; padded to sort as text.
@@ -33,32 +33,19 @@ class DealEconomics:
     contract_value_fen: int
 
 
-def _area(terms: Mapping[str, Any]) -> Fraction | None:
-    return Fraction(terms["area"]) if terms.get("area") else None
-
-
-def _escalation(terms: Mapping[str, Any]) -> tuple[int, Fraction] | None:
-    e = terms.get("escalation")
-    if not e:
-        return None
-    return int(e["every_years"]), Fraction(e["percent"])
-
-
-def exact_total_rent(terms: Mapping[str, Any], price_fen: int) -> Fraction:
+def exact_total_rent(terms: Terms, price_fen: int) -> Fraction:
     """Exact rent over the whole term at `price_fen` per the listing's price unit.
 
     Σ_years base × (1 + p)^step(year) × paid_months(year) / 12, summed over integers: with
     p = a/b, each year contributes paid_months × (b + a)^step × b^(K − step), all over
     12 × b^K (K the last step) — one Fraction at the end instead of one per year.
     """
-    base = annual_rent_fen(price_fen, terms["price_unit"], _area(terms))
-    years = int(terms["term_years"])
-    free = int(terms.get("rent_free_months") or 0)
-    escalation = _escalation(terms)
+    base = annual_rent_fen(price_fen, terms.price_unit, terms.area_fraction())
+    years, free = terms.term_years, terms.rent_free_months
     every, a, b = 1, 0, 1
-    if escalation is not None:
-        every, percent = escalation
-        rate = percent / 100
+    if terms.escalation is not None:
+        every = terms.escalation.every_years
+        rate = terms.escalation.fraction() / 100
         a, b = rate.numerator, rate.denominator
     last_step = (years - 1) // every
     numerator = 0
@@ -70,20 +57,20 @@ def exact_total_rent(terms: Mapping[str, Any], price_fen: int) -> Fraction:
     return base * Fraction(numerator, 12 * b**last_step)
 
 
-def contract_value_fen(terms: Mapping[str, Any], price_fen: int) -> int:
+def contract_value_fen(terms: Terms, price_fen: int) -> int:
     """Total rent over the term at `price_fen`, as the schedule's installments sum to."""
     return round_half_up(exact_total_rent(terms, price_fen))
 
 
-def economics(terms: Mapping[str, Any], listing_fen: int, final_fen: int | None) -> DealEconomics:
+def economics(terms: Terms, listing_fen: int, final_fen: int | None) -> DealEconomics:
     """Listing total, and with a deal the deal total and the three income increases."""
     listing_total = contract_value_fen(terms, listing_fen)
     if final_fen is None:
         return DealEconomics(listing_total, 0, 0, 0, 0)
     deal_total = contract_value_fen(terms, final_fen)
-    area = _area(terms)
-    per_year = annual_rent_fen(final_fen, terms["price_unit"], area) - annual_rent_fen(
-        listing_fen, terms["price_unit"], area
+    area = terms.area_fraction()
+    per_year = annual_rent_fen(final_fen, terms.price_unit, area) - annual_rent_fen(
+        listing_fen, terms.price_unit, area
     )
     return DealEconomics(
         listing_total, deal_total, round_half_up(per_year), deal_total - listing_total, deal_total

@@ -3,14 +3,15 @@ sequences moved past the ids afterwards."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any, Final
 
-from sqlalchemy import func, insert, select, text
+import msgspec
+from sqlalchemy import JSON, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.accounts import Region, ensure_region
+from core.db import StructJson
 
 _CHUNK: Final = 5000
 
@@ -67,12 +68,10 @@ async def bulk(session: AsyncSession, model: Any, rows: list[dict[str, Any]]) ->
         json_columns = {
             c.name
             for c in table.columns
-            if c.name in names and c.type.__class__.__name__ in ("JSON", "JSONB")
+            if c.name in names and isinstance(c.type, JSON | StructJson)
         }
         records = [
-            tuple(
-                json.dumps(r[n], ensure_ascii=False) if n in json_columns else r[n] for n in names
-            )
+            tuple(msgspec.json.encode(r[n]).decode() if n in json_columns else r[n] for n in names)
             for r in rows
         ]
         await raw.copy_records_to_table(table.name, records=records, columns=names)

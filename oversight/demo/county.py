@@ -7,7 +7,10 @@ import random
 from datetime import date, timedelta
 from typing import Any, Final
 
+import msgspec
+
 from core.ids import resident_id_check_char, uscc_check_char
+from listings.schemas import Terms
 
 COUNTY: Final = "福建省/泉州市/惠安县"
 TOWNS: Final = (
@@ -86,7 +89,7 @@ def device(rng: random.Random) -> str:
     )
 
 
-def terms_of(rng: random.Random, category: tuple[Any, ...]) -> dict[str, Any]:
+def terms_of(rng: random.Random, category: tuple[Any, ...]) -> Terms:
     _, _, unit, (low, high), (short, long) = category
     yuan = rng.randint(low, high)
     price = yuan * 100 // 10 * 10 if unit != "per_month" else yuan * 100
@@ -107,4 +110,4 @@ def terms_of(rng: random.Random, category: tuple[Any, ...]) -> dict[str, Any]:
         terms["escalation"] = {"every_years": rng.choice([3, 5]), "percent": rng.choice([5, 3])}
     if rng.random() < 0.1:
         terms["rent_free_months"] = rng.choice([3, 6])
-    return terms
+    return msgspec.convert(terms, Terms)

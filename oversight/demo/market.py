@@ -95,8 +95,8 @@ def market(
                 "title": f"{path.rsplit('/', 1)[1]}{CATEGORY_NAMES_ZH[category_code]}流转",
                 "category": category_code,
                 "location": path.rsplit("/", 2)[1],
-                "area": terms.get("area"),
-                "area_unit": "mu" if terms.get("area") else None,
+                "area": terms.area,
+                "area_unit": "mu" if terms.area else None,
                 "description": "演示数据",
                 "terms": terms,
                 "state": state,
@@ -128,7 +128,7 @@ def market(
                     "listing_id": listing_id,
                     "bidder_id": bidder_id,
                     "state": "qualified",
-                    "deposit_fen": terms["deposit_fen"],
+                    "deposit_fen": terms.deposit_fen,
                     "deposit_state": "refunded",
                     "payment_reference": f"DM{tag}{registration_id:010d}",
                     "bidder_number": f"{number:03d}",
@@ -151,16 +151,16 @@ def market(
             winner = regs[-1]
             winner["deposit_state"] = "credited_to_rent"
             steps = 0 if outcome == "agreement" else max(1, int(rng.expovariate(1 / 12)))
-            final = terms["listing_price_fen"] + steps * terms["increment_fen"]
+            final = terms.listing_price_fen + steps * terms.increment_fen
             decided = closes + timedelta(days=1, hours=rng.randint(0, 3))
-            deal = (terms["listing_price_fen"], final, decided)
+            deal = (terms.listing_price_fen, final, decided)
             deals.append(
                 {
                     "listing_id": listing_id,
                     "kind": outcome,
                     "registration_id": winner["id"],
                     "winner_number": winner["bidder_number"],
-                    "listing_fen": terms["listing_price_fen"],
+                    "listing_fen": terms.listing_price_fen,
                     "final_fen": final,
                     "rounds": steps,
                     "decided_at": decided,

@@ -19,6 +19,7 @@ from core.accounts import Region, User
 from core.clock import local_date
 from core.db import table_of
 from listings import Listing, Registration
+from listings.schemas import Terms
 from oversight import facts
 from oversight.models import ListingFact
 
@@ -56,7 +57,7 @@ def fact_values(
     listing_id: int,
     state: str,
     category: str,
-    terms: dict[str, Any],
+    terms: Terms,
     announced_at: datetime,
     village_id: int,
     village_path: str,
@@ -68,12 +69,12 @@ def fact_values(
     """The same from plain values (the demo generator computes them without ORM objects)."""
     market = MARKET_STATES[state]
     sold = market == "sold" and deal is not None
-    listing_fen = deal[0] if deal is not None else terms["listing_price_fen"]
+    listing_fen = deal[0] if deal is not None else terms.listing_price_fen
     final_fen = deal[1] if sold and deal is not None else None
     money = facts.economics(terms, listing_fen, final_fen)
     announced = local_date(announced_at)
     decided = local_date(deal[2]) if sold and deal is not None else None
-    years = int(terms["term_years"])
+    years = terms.term_years
     return {
         "listing_id": listing_id,
         "village_id": village_id,

@@ -21,7 +21,6 @@ from core.money import format_percent
 from core.settings import ExchangeSettings
 from listings import Listing, Registration, economics
 from oversight.demo.generator import populate
-from oversight.facts import _area, _escalation
 from oversight.models import ListingFact, WarningRow
 from oversight.stats import compute, listing_facts
 from oversight.stats.query import StatsQuery
@@ -98,19 +97,9 @@ async def brute_force(
         )
         g["listings"] += 1
         g["failed"] += listing.state == "failed"
-        esc = _escalation(listing.terms)
-        args = (
-            listing.terms["price_unit"],
-            _area(listing.terms),
-            listing.terms["term_years"],
-            listing.terms["payment"],
-            economics.Escalation(esc[0], esc[1]) if esc else None,
-            listing.terms.get("rent_free_months", 0),
-        )
+        terms = listing.terms
         listing_total = economics.contract_value_fen(
-            economics.rent_schedule(
-                deal.listing_fen if deal else listing.terms["listing_price_fen"], *args
-            )
+            economics.schedule_of(terms, deal.listing_fen if deal else terms.listing_price_fen)
         )
         g["listing_total_fen"] += listing_total
         if deal is not None and listing.state == "sold":

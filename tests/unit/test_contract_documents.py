@@ -10,9 +10,11 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 
 from contracts import content, document
+from listings.schemas import Terms
 
 AT = datetime(2026, 12, 12, 3, 0, tzinfo=UTC)
 TERMS: dict[str, Any] = {
@@ -57,7 +59,7 @@ def sample_data(
             "square_meter",
             description,
         ),
-        terms=terms or TERMS,
+        terms=msgspec.convert(terms or TERMS, Terms),
         deposit_fen=200_000,
         lease_start=date(2027, 1, 1),
         sign_deadline=date(2026, 12, 28),
@@ -110,7 +112,7 @@ def test_escalation_rent_free_and_monthly_schedule_sum_exactly() -> None:
         "rent_free_months": 3,
         "escalation": {"every_years": 3, "percent": "2.5"},
     }
-    items = content.schedule(terms, 2_400_000, date(2027, 1, 1), 200_000)
+    items = content.schedule(msgspec.convert(terms, Terms), 2_400_000, date(2027, 1, 1), 200_000)
     assert len(items) == 72
     assert [i.amount_fen for i in items[:3]] == [0, 0, 0]
     # Month 4 is the first paid one: the deposit covers it and part of month 5.
