@@ -18,7 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from core import ledger
 from core.clock import WorkingDayCalendar
-from core.db import Base, Json, UTCDateTime
+from core.db import Base, StructJson, UTCDateTime
 from core.errors import InvalidInput
 
 NonNeg = Annotated[int, msgspec.Meta(ge=0)]
@@ -71,7 +71,7 @@ class SettingsRow(Base):
     __tablename__ = "exchange_settings"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    data: Mapped[dict[str, Any]] = mapped_column(Json)
+    data: Mapped[ExchangeSettings] = mapped_column(StructJson(ExchangeSettings))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_by: Mapped[str] = mapped_column(String(64))
 
@@ -82,9 +82,7 @@ def to_builtins(settings: ExchangeSettings) -> dict[str, Any]:
 
 async def load(session: AsyncSession) -> ExchangeSettings:
     row = await session.get(SettingsRow, 1)
-    if row is None:
-        return ExchangeSettings()
-    return msgspec.convert(row.data, ExchangeSettings)
+    return ExchangeSettings() if row is None else row.data
 
 
 def merge(current: ExchangeSettings, patch: dict[str, Any]) -> ExchangeSettings:
@@ -109,7 +107,7 @@ async def update(
         insert(SettingsRow)
         .values(
             id=1,
-            data=to_builtins(ExchangeSettings()),
+            data=ExchangeSettings(),
             updated_at=now,
             updated_by=actor,
         )
@@ -122,11 +120,11 @@ async def update(
         .execution_options(populate_existing=True)
     )
     assert row is not None
-    current = msgspec.convert(row.data, ExchangeSettings)
+    current = row.data
     new = merge(current, patch)
-    data = to_builtins(new)
-    row.data, row.updated_at, row.updated_by = data, now, actor
-    changed = {k: v for k, v in data.items() if to_builtins(current).get(k) != v}
+    row.data, row.updated_at, row.updated_by = new, now, actor
+    before, data = to_builtins(current), to_builtins(new)
+    changed = {k: v for k, v in data.items() if before.get(k) != v}
     await ledger.append(
         session,
         subject=SETTINGS_SUBJECT,
