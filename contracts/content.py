@@ -17,7 +17,7 @@ from core.clock import CHINA_TZ
 from core.ids import mask_id_number, mask_phone
 from core.money import format_percent, format_yuan, yuan_in_words
 from listings import economics
-from listings.schemas import AREA_UNIT_NAMES_ZH, CATEGORY_NAMES_ZH, Terms
+from listings.schemas import AREA_UNIT_NAMES_ZH, CATEGORY_NAMES_ZH, PRICE_UNIT_NAMES_ZH, Terms
 
 #: Bumped whenever the templates or this data change in a way that alters rendered bytes.
 TEMPLATE_VERSION = "1"
@@ -25,8 +25,8 @@ TEMPLATE_VERSION = "1"
 EXCHANGE_NAME = "农村产权流转交易中心"
 PLATFORM_NAME = "ruralx 农村产权流转交易平台"
 
-PRICE_UNITS_ZH = {"per_year": "元/年", "per_mu_year": "元/亩/年", "per_month": "元/月"}
-PAYMENTS_ZH = {
+#: Each payment frequency as the contract's clause states it.
+PAYMENT_CLAUSES_ZH = {
     "annual": "按年支付，每年一期，每期租金于该期开始之日前支付",
     "semiannual": "按半年支付，每半年一期，每期租金于该期开始之日前支付",
     "monthly": "按月支付，每月一期，每期租金于该期开始之日前支付",
@@ -183,7 +183,7 @@ def contract_data(
     total = sum(i.amount_fen for i in items)
     term_years = terms.term_years
     lease_end = add_months(lease_start, 12 * term_years) - timedelta(days=1)
-    unit = PRICE_UNITS_ZH[terms.price_unit]
+    unit = PRICE_UNIT_NAMES_ZH[terms.price_unit]
     escalation = economics.escalation_of(terms)
     rent_free = terms.rent_free_months
     income = economics.income_of(terms, deal.listing_fen, deal.final_fen)
@@ -238,7 +238,7 @@ def contract_data(
             "years": str(term_years),
             "start": zh_date(lease_start),
             "end": zh_date(lease_end),
-            "payment": PAYMENTS_ZH[terms.payment],
+            "payment": PAYMENT_CLAUSES_ZH[terms.payment],
         },
         "escalation": (
             f"自第 {escalation.every_years + 1} 年起，每满 {escalation.every_years} 年，"

@@ -47,6 +47,12 @@ AREA_UNIT_NAMES_ZH: dict[str, str] = {
     "item": "项",
 }
 PriceUnit = Literal["per_year", "per_mu_year", "per_month"]
+#: How a price unit is written, on the pages and in the contracts alike.
+PRICE_UNIT_NAMES_ZH: dict[str, str] = {
+    "per_year": "元/年",
+    "per_mu_year": "元/亩/年",
+    "per_month": "元/月",
+}
 PaymentFrequency = Literal["annual", "semiannual", "monthly", "lump_sum"]
 DocumentKind = Literal[
     "village_resolution", "ownership_proof", "appraisal", "priority_statement", "other"

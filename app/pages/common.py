@@ -23,14 +23,12 @@ from litestar.response import Redirect
 from markupsafe import Markup
 
 from app.pages.labels import (
-    AREA_UNITS_ZH,
     AUCTION_STATUS_ZH,
     DEPOSIT_STATES_ZH,
     DOCUMENT_KINDS_ZH,
     LEDGER_TYPES_ZH,
     OUTCOMES_ZH,
     PAYMENTS_ZH,
-    PRICE_UNITS_ZH,
     PRIORITY_CLAIMS_ZH,
     REG_STATES_ZH,
     ROLES_ZH,
@@ -46,7 +44,7 @@ from core.errors import DomainError, NotAuthenticated, NotFound, PermissionDenie
 from core.sessions import csrf_token, form_csrf_ok, same_secret
 from core.web import actor_or_none, services, token_of
 from listings.rules import STATE_NAMES_ZH
-from listings.schemas import CATEGORY_NAMES_ZH
+from listings.schemas import AREA_UNIT_NAMES_ZH, CATEGORY_NAMES_ZH, PRICE_UNIT_NAMES_ZH
 
 APP_DIR = Path(__file__).resolve().parents[1]
 TEMPLATES = APP_DIR / "templates"
@@ -80,9 +78,9 @@ ENV.filters.update(
     iso=iso_utc,
     state_zh=state_zh,
     category_zh=lambda c: CATEGORY_NAMES_ZH.get(c or "", c or ""),
-    price_unit_zh=lambda u: PRICE_UNITS_ZH.get(u or "", u or ""),
+    price_unit_zh=lambda u: PRICE_UNIT_NAMES_ZH.get(u or "", u or ""),
     payment_zh=lambda p: PAYMENTS_ZH.get(p or "", p or ""),
-    area_unit_zh=lambda u: AREA_UNITS_ZH.get(u or "", u or ""),
+    area_unit_zh=lambda u: AREA_UNIT_NAMES_ZH.get(u or "", u or ""),
     doc_kind_zh=lambda k: DOCUMENT_KINDS_ZH.get(k or "", k or ""),
     auction_status_zh=lambda s: AUCTION_STATUS_ZH.get(s or "", s or ""),
     reg_state_zh=lambda s: REG_STATES_ZH.get(s or "", s or ""),
@@ -95,9 +93,9 @@ ENV.filters.update(
 )
 ENV.globals.update(
     CATEGORY_NAMES=CATEGORY_NAMES_ZH,
-    PRICE_UNITS=PRICE_UNITS_ZH,
+    PRICE_UNITS=PRICE_UNIT_NAMES_ZH,
     PAYMENTS=PAYMENTS_ZH,
-    AREA_UNITS=AREA_UNITS_ZH,
+    AREA_UNITS=AREA_UNIT_NAMES_ZH,
     DOCUMENT_KINDS=DOCUMENT_KINDS_ZH,
     STATE_NAMES=STATE_NAMES_ZH,
     static_version=_static_version(),

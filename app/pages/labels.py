@@ -8,16 +8,14 @@ from datetime import UTC, datetime
 from core.clock import CHINA_TZ
 from core.money import format_yuan, yuan_in_words
 from listings.rules import STATE_NAMES_ZH, ListingState
-from listings.schemas import AREA_UNIT_NAMES_ZH
 
-PRICE_UNITS_ZH = {"per_year": "元/年", "per_mu_year": "元/亩/年", "per_month": "元/月"}
+#: Payment frequencies in a word (the contract states each as a clause: contracts.content).
 PAYMENTS_ZH = {
     "annual": "按年支付",
     "semiannual": "按半年支付",
     "monthly": "按月支付",
     "lump_sum": "一次性支付",
 }
-AREA_UNITS_ZH = AREA_UNIT_NAMES_ZH
 DOCUMENT_KINDS_ZH = {
     "village_resolution": "村民代表大会决议（四议两公开）",
     "ownership_proof": "权属证明",
