@@ -26,7 +26,8 @@ from litestar.channels.backends.memory import MemoryChannelsBackend
 from litestar.exceptions import WebSocketDisconnect
 from litestar.params import FromPath
 
-from auction import book
+from auction import book, queries
+from auction.admission import Admission, FrameBudget
 from auction.engine import MESSAGES_ZH, Code
 from auction.models import Auction
 from auction.wire import iso, snapshot_frame
@@ -230,53 +231,6 @@ class _Session:
             self.last_sent = seq
 
 
-class Admission:
-    """Open rooms per client address on this worker, up to a limit (nginx limits them
-    across workers): one address cannot hold thousands of sockets and their queues."""
-
-    def __init__(self, per_address: int) -> None:
-        self.per_address = per_address
-        self.open: dict[str, int] = {}
-
-    @contextlib.contextmanager
-    def admit(self, address: str) -> Any:
-        if self.open.get(address, 0) >= self.per_address:
-            yield False
-            return
-        self.open[address] = self.open.get(address, 0) + 1
-        try:
-            yield True
-        finally:
-            left = self.open[address] - 1
-            if left:
-                self.open[address] = left
-            else:
-                del self.open[address]
-
-
-class FrameBudget:
-    """A token bucket of client frames per connection: `rate` a second, bursts of twice.
-
-    Counted in integers: a frame costs one second's worth of nanoseconds, and every
-    nanosecond of `clock_ns` earns `rate` of them."""
-
-    FRAME = 1_000_000_000
-
-    def __init__(self, rate: int, clock_ns: Callable[[], int]) -> None:
-        self.rate, self.clock_ns = rate, clock_ns
-        self.capacity = 2 * rate * self.FRAME
-        self.tokens, self.at = self.capacity, clock_ns()
-
-    def spend(self) -> bool:
-        now = self.clock_ns()
-        self.tokens = min(self.capacity, self.tokens + (now - self.at) * self.rate)
-        self.at = now
-        if self.tokens < self.FRAME:
-            return False
-        self.tokens -= self.FRAME
-        return True
-
-
 @websocket("/ws/auctions/{listing_id:int}", opt=PUBLIC)
 async def room(socket: WebSocket[Any, Any, Any], listing_id: FromPath[int]) -> None:
     admission: Admission = socket.app.state.admission
@@ -339,7 +293,7 @@ async def _catch_up(conn: _Session, svc: Any, last_seq: int | None) -> bool:
         if row is None:
             return False
         missed = (
-            await book.events_after(session, conn.listing_id, last_seq)
+            await queries.events_after(session, conn.listing_id, last_seq)
             if last_seq is not None
             else []
         )
@@ -361,7 +315,8 @@ async def _serve(conn: _Session, watcher: Watcher, svc: Any) -> None:
             seq, text = await watcher.queue.get()
             if seq > conn.last_sent + 1:  # a frame overtook its predecessor: fill from the DB
                 async with svc.db.read() as session:
-                    for frame in await book.events_after(session, conn.listing_id, conn.last_sent):
+                    missed = await queries.events_after(session, conn.listing_id, conn.last_sent)
+                    for frame in missed:
                         if frame["seq"] < seq:
                             await conn.send_event(frame["seq"], msgspec.json.encode(frame).decode())
             await conn.send_event(seq, text)

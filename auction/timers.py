@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from auction import book
+from auction import queries
 from auction.book import BidBook
 from core.clock import Clock
 from core.db import Database
@@ -20,7 +20,7 @@ log = logging.getLogger("ruralx.timers")
 async def advance_due(db: Database, bids: BidBook, clock: Clock) -> int:
     """Advance every auction whose deadline has passed; returns how many moved."""
     async with db.read() as session:
-        due = await book.due(session, clock.now())
+        due = await queries.due(session, clock.now())
     moved = 0
     for listing_id in due:
         try:

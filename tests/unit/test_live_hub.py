@@ -12,12 +12,11 @@ import msgspec
 import pytest
 
 from auction import live
+from auction.admission import Admission, FrameBudget
 from auction.live import (
     CLOSE_SLOW,
     QUEUE_LIMIT,
-    Admission,
     ClientFrame,
-    FrameBudget,
     Hub,
     Watcher,
     _serve,
