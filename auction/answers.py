@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auction import engine
+from auction.frames import EventFrame
 from auction.models import Bid
 from core.accounts import Actor
 
@@ -23,7 +24,7 @@ class Outcome:
     seq: int | None
     round: int | None
     amount_fen: int | None
-    frames: tuple[dict[str, Any], ...] = ()
+    frames: tuple[EventFrame, ...] = ()
     replayed: bool = False
 
     @property

@@ -157,6 +157,6 @@ async def _control(
     async with services(request).db.read() as session:
         row = await session.get(Auction, listing_id)
         assert row is not None
-        frame = snapshot_frame(row, services(request).now())
+        frame = msgspec.to_builtins(snapshot_frame(row, services(request).now()))
     frame.pop("type")
     return Response(frame)

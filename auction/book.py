@@ -14,13 +14,13 @@ import asyncio
 import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
 from auction import engine, persist
 from auction.answers import BidRequest, Outcome, first_answers
 from auction.deal import DealHook
+from auction.frames import EventFrame
 from auction.rows import rules_of, state_of, store
 from core.accounts import Actor
 from core.clock import Clock
@@ -28,7 +28,7 @@ from core.db import Database
 from listings import policy, service
 from listings.policy import Action
 
-Publish = Callable[[int, Sequence[dict[str, Any]]], Awaitable[None]]
+Publish = Callable[[int, Sequence[EventFrame]], Awaitable[None]]
 
 
 @dataclass
@@ -176,7 +176,7 @@ class BidBook:
                 row = await persist.locked(session, listing_id)
                 now = self.clock.now()
                 decision = engine.advance(rules_of(row), state_of(row), now)
-                frames: list[dict[str, Any]] | None = []
+                frames: list[EventFrame] | None = []
                 if decision.events:
                     writes = await persist.open_writes(session, listing_id)
                     frames = await persist.record(

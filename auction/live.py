@@ -17,7 +17,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Annotated, Any, ClassVar
+from typing import Any, ClassVar
 
 import msgspec
 from litestar import WebSocket, websocket
@@ -29,6 +29,16 @@ from litestar.params import FromPath
 from auction import book, queries
 from auction.admission import Admission, FrameBudget
 from auction.engine import MESSAGES_ZH, Code
+from auction.frames import (
+    Accepted,
+    ClientFrame,
+    Error,
+    EventFrame,
+    Hello,
+    Pong,
+    Rejected,
+    ServerFrame,
+)
 from auction.models import Auction
 from auction.wire import iso, snapshot_frame
 from core.accounts import Actor
@@ -126,15 +136,15 @@ class Hub:
         if self._close is not None:
             await self._close()
 
-    async def publish(self, listing_id: int, frames: Sequence[dict[str, Any]]) -> None:
+    async def publish(self, listing_id: int, frames: Sequence[EventFrame]) -> None:
         """Best effort: the events are already committed; a watcher that misses one replays it."""
         name = self.channel(listing_id)
         encoded = [msgspec.json.encode(frame) for frame in frames]
         eager = [w for w in self.rooms.get(name, ()) if w.eager]
-        for frame, data in zip(frames, encoded, strict=True):
-            text = data.decode()
+        for data in encoded:
+            seq, text = msgspec.json.decode(data, type=_Seq).seq, data.decode()
             for watcher in eager:  # before the first await: ahead of the acknowledged caller
-                watcher.offer(frame["seq"], text)
+                watcher.offer(seq, text)
         try:
             for data in encoded:
                 await self.backend.publish(data, [name])
@@ -195,22 +205,6 @@ class Hub:
                         await self.backend.subscribe([*self.rooms, *self.controls])
 
 
-class Hello(msgspec.Struct):
-    type: Annotated[str, msgspec.Meta(max_length=16)]
-    token: Annotated[str, msgspec.Meta(max_length=128)] | None = None
-    last_seq: Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)] | None = None
-
-
-class ClientFrame(msgspec.Struct):
-    """A client frame, with the same bounds as the HTTP bid body (auction/api.py)."""
-
-    type: Annotated[str, msgspec.Meta(max_length=16)]
-    ref: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
-    amount_fen: Annotated[int, msgspec.Meta(ge=1, le=10**13)] | None = None
-    based_on_seq: Annotated[int, msgspec.Meta(ge=0, le=2**31 - 1)] | None = None
-    t: int | float | None = None  # the client's own clock, echoed back untouched
-
-
 @dataclass
 class _Session:
     socket: WebSocket[Any, Any, Any]
@@ -219,7 +213,8 @@ class _Session:
     send_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     last_sent: int = 0
 
-    async def send(self, frame: dict[str, Any]) -> None:
+    async def send(self, frame: ServerFrame | dict[str, Any]) -> None:
+        """A frame for this client alone; a dict is a stored event, sent again as it was."""
         async with self.send_lock:
             await self.socket.send_text(msgspec.json.encode(frame).decode())
 
@@ -353,21 +348,19 @@ async def _read(conn: _Session, svc: Any) -> None:
         try:
             frame = msgspec.json.decode(raw, type=ClientFrame)
         except (msgspec.DecodeError, msgspec.ValidationError):
-            await conn.send({"type": "error", "code": "request.invalid", "message": "消息格式有误"})
+            await conn.send(Error("request.invalid", "消息格式有误"))
             continue
         if frame.type == "ping":
-            await conn.send({"type": "pong", "t": frame.t, "server_time": iso(svc.now())})
+            await conn.send(Pong(frame.t, iso(svc.now())))
         elif frame.type in ("bid", "match"):
             await conn.send(await _bid(conn, frame, bids, limiter))
         else:
-            await conn.send(
-                {"type": "error", "code": "request.invalid", "message": "未知的消息类型"}
-            )
+            await conn.send(Error("request.invalid", "未知的消息类型"))
 
 
 async def _bid(
     conn: _Session, frame: ClientFrame, bids: book.BidBook, limiter: RateLimiter
-) -> dict[str, Any]:
+) -> Accepted | Rejected:
     ref = frame.ref or uuid.uuid4().hex
     if conn.actor is None:
         return rejected(ref, "not_qualified")
@@ -376,12 +369,7 @@ async def _bid(
     except TooManyRequests:
         return rejected(ref, "rate_limited")
     if frame.type == "bid" and (frame.amount_fen is None or frame.amount_fen <= 0):
-        return {
-            "type": "rejected",
-            "ref": ref,
-            "code": "request.invalid",
-            "message": "出价金额无效",
-        }
+        return Rejected(ref, "request.invalid", "出价金额无效")
     outcome = await bids.bid(
         conn.listing_id,
         conn.actor,
@@ -394,16 +382,10 @@ async def _bid(
         device=conn.socket.headers.get("user-agent"),
     )
     if outcome.accepted:
-        return {
-            "type": "accepted",
-            "ref": ref,
-            "seq": outcome.seq,
-            "round": outcome.round,
-            "amount_fen": outcome.amount_fen,
-        }
+        return Accepted(ref, outcome.seq, outcome.round, outcome.amount_fen)
     assert outcome.code is not None
     return rejected(ref, outcome.code)
 
 
-def rejected(ref: str, code: str) -> dict[str, Any]:
-    return {"type": "rejected", "ref": ref, "code": code, "message": MESSAGES_ZH[Code(code)]}
+def rejected(ref: str, code: str) -> Rejected:
+    return Rejected(ref, code, MESSAGES_ZH[Code(code)])

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
+import msgspec
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from auction import engine, pg_batch
 from auction.answers import BidRequest, Outcome, answers, first_answers
 from auction.deal import DealHook, conclude
+from auction.frames import EventFrame, kind
 from auction.models import Auction, AuctionEvent, Bid
 from auction.rows import rules_of, state_of, store, subject
 from auction.wire import event_frame
@@ -32,7 +34,7 @@ from core.errors import NotFound
 from listings import registration
 
 #: The answers to a batch's commands, in order, and the frames the room must be told.
-Decided = tuple[list[Outcome], list[dict[str, Any]]]
+Decided = tuple[list[Outcome], list[EventFrame]]
 
 
 @dataclass
@@ -81,7 +83,7 @@ async def record(
     actor: str,
     now: datetime,
     on_deal: Sequence[DealHook],
-) -> list[dict[str, Any]] | None:
+) -> list[EventFrame] | None:
     """Queue the decision's events and conclude the listing if the auction ended; the frames
     for the room. None, with nothing queued, if it ended on the plain-SQL path."""
     ended = next((e for e in decision.events if isinstance(e, engine.Ended)), None)
@@ -91,19 +93,20 @@ async def record(
     for event in decision.events:
         frame = event_frame(event)
         frames.append(frame)
+        payload = msgspec.to_builtins(frame)  # as sent: the replay sends it again
         writes.events.append(
             {
                 "listing_id": row.listing_id,
                 "seq": event.seq,
-                "type": frame["type"],
-                "payload": frame,
+                "type": kind(frame),
+                "payload": payload,
                 "at": event.at,
             }
         )
         writes.chain.append(
-            type=f"auction.{frame['type']}",
+            type=f"auction.{kind(frame)}",
             at=event.at,
-            payload=frame,
+            payload=payload,
             actor=actor if isinstance(event, engine.BidAccepted) else "system",
         )
     if ended is not None:  # always the decision's last event
@@ -126,7 +129,7 @@ async def decide(
     store the new state in `row`. None if the batch ends the auction on the plain-SQL path."""
     rules, state = rules_of(row), state_of(row)
     outcomes: list[Outcome] = []
-    frames: list[dict[str, Any]] = []
+    frames: list[EventFrame] = []
     answered: dict[tuple[int, str], Outcome] = {}
     for r in batch:
         earlier = firsts.get(r.key) or answered.get(r.key)

@@ -121,7 +121,11 @@ class Snapshots:
         try:
             async with self.db.read() as session:
                 row = await session.get(Auction, listing_id)
-                snapshot = snapshot_frame(row, self.now()) if row is not None else None
+                snapshot = (
+                    msgspec.to_builtins(snapshot_frame(row, self.now()))
+                    if row is not None
+                    else None
+                )
         except BaseException:
             await self.hub.leave(listing_id, feed)
             raise

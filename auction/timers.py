@@ -11,6 +11,7 @@ import logging
 
 from auction import queries
 from auction.book import BidBook
+from auction.frames import kind
 from core.clock import Clock
 from core.db import Database
 
@@ -30,5 +31,5 @@ async def advance_due(db: Database, bids: BidBook, clock: Clock) -> int:
             continue
         if outcome.frames:
             moved += 1
-            log.info("auction %s: %s", listing_id, [f["type"] for f in outcome.frames])
+            log.info("auction %s: %s", listing_id, [kind(f) for f in outcome.frames])
     return moved

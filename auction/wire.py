@@ -1,14 +1,21 @@
-"""The auction on the wire: engine events and state as the JSON frames of docs/api.md §5."""
+"""The auction on the wire: engine events and state as the frames of docs/api.md §5."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, overload
 
 from auction import engine
+from auction.frames import BidFrame, EndedFrame, EventFrame, PhaseFrame, Result, SnapshotFrame, You
 from auction.models import Auction
 
 
+@overload
+def iso(at: datetime) -> str: ...
+@overload
+def iso(at: None) -> None: ...
+@overload
+def iso(at: datetime | None) -> str | None: ...
 def iso(at: datetime | None) -> str | None:
     """Millisecond UTC timestamps: what a browser's Date.parse reads exactly."""
     if at is None:
@@ -16,68 +23,59 @@ def iso(at: datetime | None) -> str | None:
     return at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def event_frame(event: engine.Event) -> dict[str, Any]:
+def event_frame(event: engine.Event) -> EventFrame:
     """One room event; bidder numbers only, never identities (the room is public)."""
     if isinstance(event, engine.BidAccepted):
-        return {
-            "type": "bid",
-            "seq": event.seq,
-            "round": event.round,
-            "amount_fen": event.amount_fen,
-            "bidder_number": event.bidder,
-            "matched": event.matched,
-            "at": iso(event.at),
-            "ends_at": iso(event.ends_at),
-        }
+        return BidFrame(
+            seq=event.seq,
+            round=event.round,
+            amount_fen=event.amount_fen,
+            bidder_number=event.bidder,
+            matched=event.matched,
+            at=iso(event.at),
+            ends_at=iso(event.ends_at),
+        )
     if isinstance(event, engine.PhaseChanged):
-        return {
-            "type": "phase",
-            "seq": event.seq,
-            "status": event.status.value,
-            "ends_at": iso(event.ends_at),
-            "at": iso(event.at),
-            "reason": event.reason,
-        }
-    return {
-        "type": "ended",
-        "seq": event.seq,
-        "result": event.result,
-        "final_fen": event.final_fen,
-        "winner_number": event.winner,
-        "rounds": event.rounds,
-        "reason": event.reason,
-        "at": iso(event.at),
-    }
+        return PhaseFrame(
+            seq=event.seq,
+            status=event.status,
+            ends_at=iso(event.ends_at),
+            at=iso(event.at),
+            reason=event.reason,
+        )
+    return EndedFrame(
+        seq=event.seq,
+        result=event.result,
+        final_fen=event.final_fen,
+        winner_number=event.winner,
+        rounds=event.rounds,
+        reason=event.reason,
+        at=iso(event.at),
+    )
 
 
-def snapshot_frame(row: Auction, now: datetime, *, you: str | None = None) -> dict[str, Any]:
+def snapshot_frame(row: Auction, now: datetime, *, you: str | None = None) -> SnapshotFrame:
     rules = row.rules
-    frame: dict[str, Any] = {
-        "type": "snapshot",
-        "listing_id": row.listing_id,
-        "status": row.status,
-        "seq": row.seq,
-        "round": row.round,
-        "current_fen": row.current_fen,
-        "leader_number": row.leader,
-        "ends_at": iso(row.ends_at),
-        "server_time": iso(now),
-        "increment_fen": rules["increment_fen"],
-        "max_steps": rules["max_steps"],
-        "starts_at": rules["starts_at"],
-        "minimum_fen": row.current_fen
+    return SnapshotFrame(
+        listing_id=row.listing_id,
+        status=engine.Status(row.status),
+        seq=row.seq,
+        round=row.round,
+        current_fen=row.current_fen,
+        leader_number=row.leader,
+        ends_at=iso(row.ends_at),
+        server_time=iso(now),
+        increment_fen=rules["increment_fen"],
+        max_steps=rules["max_steps"],
+        starts_at=rules["starts_at"],
+        minimum_fen=row.current_fen
         if row.round == 0 and rules["first_bid_may_equal_start"]
         else row.current_fen + rules["increment_fen"],
-    }
-    if row.status == engine.Status.ENDED:
-        frame["result"] = {
-            "result": row.result,
-            "final_fen": row.final_fen,
-            "winner_number": row.winner_number,
-        }
-    if you is not None:
-        frame["you"] = {"bidder_number": you}
-    return frame
+        result=Result(row.result, row.final_fen, row.winner_number)  # type: ignore[arg-type]
+        if row.status == engine.Status.ENDED
+        else None,
+        you=You(you) if you is not None else None,
+    )
 
 
 def fold(snapshot: dict[str, Any], event: dict[str, Any]) -> None:

@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 
 from app.main import build_services, create_app
@@ -22,7 +23,7 @@ async def from_database(ex: Exchange, listing_id: int, you: str | None = None) -
     async with ex.services.db.read() as session:
         row = await session.get(Auction, listing_id)
         assert row is not None
-        frame = snapshot_frame(row, ex.clock.now(), you=you)
+        frame = msgspec.to_builtins(snapshot_frame(row, ex.clock.now(), you=you))
     frame.pop("type")
     return frame
 

@@ -13,10 +13,10 @@ import pytest
 
 from auction import live
 from auction.admission import Admission, FrameBudget
+from auction.frames import ClientFrame
 from auction.live import (
     CLOSE_SLOW,
     QUEUE_LIMIT,
-    ClientFrame,
     Hub,
     Watcher,
     _serve,
@@ -119,7 +119,7 @@ async def test_a_watcher_that_falls_behind_is_closed_with_4008() -> None:
 
 
 def test_rejections_carry_the_chinese_message() -> None:
-    frame = live.rejected("r1", "stale")
+    frame = msgspec.to_builtins(live.rejected("r1", "stale"))
     assert frame == {
         "type": "rejected",
         "ref": "r1",
