@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from auction import engine
+from auction.codes import MESSAGES_ZH, Code
 from auction.frames import EventFrame
 from auction.models import Bid
 from core.accounts import Actor
@@ -29,7 +29,7 @@ class Outcome:
 
     @property
     def message(self) -> str | None:
-        return engine.MESSAGES_ZH[engine.Code(self.code)] if self.code else None
+        return MESSAGES_ZH[Code(self.code)] if self.code else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,8 @@ from msgspec import Meta
 
 from auction import engine
 from auction.book import BidBook
+from auction.codes import MESSAGES_ZH, Code
+from auction.frames import Snapshot
 from auction.models import Auction
 from auction.snapshots import Snapshots
 from auction.wire import snapshot_frame
@@ -50,7 +52,7 @@ class ReasonBody(msgspec.Struct, forbid_unknown_fields=True):
 
 def rejection(code: str) -> Response[Any]:
     status = REJECTION_STATUS.get(code, 422)
-    message = engine.MESSAGES_ZH[engine.Code(code)]
+    message = MESSAGES_ZH[Code(code)]
     return Response(
         {
             "type": "about:blank",
@@ -70,12 +72,11 @@ class AuctionController(Controller):
     @get("/{listing_id:int}", opt=PUBLIC)
     async def snapshot(
         self, request: Request[Any, Any, Any], listing_id: FromPath[int]
-    ) -> dict[str, Any]:
+    ) -> Snapshot:
         snapshots: Snapshots = request.app.state.snapshots
-        frame = await snapshots.frame(listing_id, actor_or_none(request))
+        frame = await snapshots.snapshot(listing_id, actor_or_none(request))
         if frame is None:
             raise NotFound("auction.not_found", "该项目没有竞价")
-        frame.pop("type")
         return frame
 
     @post("/{listing_id:int}/bids", guards=[allow("bidder")], status_code=200)

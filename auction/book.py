@@ -154,10 +154,13 @@ class BidBook:
                 row = await persist.locked(session, listing_id)
                 writes = await persist.open_writes(session, listing_id)
                 now = self.clock.now()
-                decision = engine.apply(rules_of(row), state_of(row), command, now)
-                frames = await persist.record(writes, row, decision, staff.name, now, self.on_deal)
+                rules, before = rules_of(row), state_of(row)
+                decision = engine.apply(rules, before, command, now)
+                frames = await persist.record(
+                    writes, row, rules, before, decision, staff.name, now, self.on_deal
+                )
                 assert frames is not None  # with a session, an ending decision concludes
-                store(row, rules_of(row), decision.state)
+                store(row, rules, decision.state)
                 code = decision.rejection.value if decision.rejection else None
                 writes.chain.append(
                     type=f"auction.{type(command).__name__.lower()}{'_rejected' if code else ''}",
@@ -175,15 +178,16 @@ class BidBook:
             async with self.db.write() as session:
                 row = await persist.locked(session, listing_id)
                 now = self.clock.now()
-                decision = engine.advance(rules_of(row), state_of(row), now)
+                rules, before = rules_of(row), state_of(row)
+                decision = engine.advance(rules, before, now)
                 frames: list[EventFrame] | None = []
                 if decision.events:
                     writes = await persist.open_writes(session, listing_id)
                     frames = await persist.record(
-                        writes, row, decision, "system", now, self.on_deal
+                        writes, row, rules, before, decision, "system", now, self.on_deal
                     )
                     await writes.flush()
-                    store(row, rules_of(row), decision.state)
+                    store(row, rules, decision.state)
             assert frames is not None  # with a session, an ending decision concludes
             await self.publish(listing_id, frames)  # under the lock: in order with the bids
         return Outcome(True, None, row.seq, row.round, row.current_fen, tuple(frames))

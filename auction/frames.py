@@ -9,11 +9,26 @@ The field names here are the protocol: a unit test checks docs/api.md §5 agains
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from datetime import UTC, datetime
+from typing import Annotated, Literal, overload
 
 import msgspec
 
 from auction.engine import Status
+
+
+@overload
+def iso(at: datetime) -> str: ...
+@overload
+def iso(at: None) -> None: ...
+@overload
+def iso(at: datetime | None) -> str | None: ...
+def iso(at: datetime | None) -> str | None:
+    """Millisecond UTC timestamps: what a browser's Date.parse reads exactly."""
+    if at is None:
+        return None
+    return at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
 
 # --- client → server --------------------------------------------------------------------
 
@@ -89,6 +104,7 @@ class BidFrame(msgspec.Struct, tag_field="type", tag="bid"):
     matched: bool
     at: str
     ends_at: str
+    minimum_fen: int
 
 
 class PhaseFrame(msgspec.Struct, tag_field="type", tag="phase"):

@@ -28,7 +28,7 @@ from litestar.params import FromPath
 
 from auction import book, queries
 from auction.admission import Admission, FrameBudget
-from auction.engine import MESSAGES_ZH, Code
+from auction.codes import MESSAGES_ZH, Code
 from auction.frames import (
     Accepted,
     ClientFrame,
@@ -38,9 +38,10 @@ from auction.frames import (
     Pong,
     Rejected,
     ServerFrame,
+    iso,
 )
 from auction.models import Auction
-from auction.wire import iso, snapshot_frame
+from auction.wire import snapshot_frame
 from core.accounts import Actor
 from core.errors import DomainError, TooManyRequests
 from core.limits import RateLimiter

@@ -26,7 +26,7 @@ from auction.deal import DealHook, conclude
 from auction.frames import EventFrame, kind
 from auction.models import Auction, AuctionEvent, Bid
 from auction.rows import rules_of, state_of, store, subject
-from auction.wire import event_frame
+from auction.wire import event_frames
 from core import ledger
 from core.clock import Clock
 from core.db import Database, table_of
@@ -79,20 +79,21 @@ async def locked(session: AsyncSession, listing_id: int) -> Auction:
 async def record(
     writes: Writes,
     row: Auction,
+    rules: engine.Rules,
+    before: engine.State,
     decision: engine.Decision,
     actor: str,
     now: datetime,
     on_deal: Sequence[DealHook],
 ) -> list[EventFrame] | None:
-    """Queue the decision's events and conclude the listing if the auction ended; the frames
-    for the room. None, with nothing queued, if it ended on the plain-SQL path."""
+    """Queue the events of the decision taken in `before` and conclude the listing if the
+    auction ended; the frames for the room. None, with nothing queued, if it ended on the
+    plain-SQL path."""
     ended = next((e for e in decision.events if isinstance(e, engine.Ended)), None)
     if ended is not None and writes.session is None:
         return None
-    frames = []
-    for event in decision.events:
-        frame = event_frame(event)
-        frames.append(frame)
+    frames = event_frames(rules, before, decision.events)
+    for event, frame in zip(decision.events, frames, strict=True):
         payload = msgspec.to_builtins(frame)  # as sent: the replay sends it again
         writes.events.append(
             {
@@ -143,7 +144,7 @@ async def decide(
             if r.match
             else engine.PlaceBid(number, r.amount_fen or 0, r.based_on_seq)
         )
-        decision = engine.apply(rules, state, command, now)
+        before, decision = state, engine.apply(rules, state, command, now)
         if number is None:
             # Not a bidder of this auction: answered (in the engine's precedence of codes)
             # but nothing is written, so no stranger can fill the bid table and the
@@ -176,7 +177,7 @@ async def decide(
                 "device": r.device,
             }
         )
-        new_frames = await record(writes, row, decision, r.bidder.name, now, on_deal)
+        new_frames = await record(writes, row, rules, before, decision, r.bidder.name, now, on_deal)
         if new_frames is None:
             return None
         frames.extend(new_frames)

@@ -10,8 +10,8 @@ from datetime import datetime
 from typing import Any
 
 from auction import engine
+from auction.frames import iso
 from auction.models import Auction
-from auction.wire import iso
 from core.settings import ExchangeSettings
 from listings import Listing, service
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from auction.codes import MESSAGES_ZH
 from auction.engine import (
-    MESSAGES_ZH,
     BidAccepted,
     Code,
     Command,
