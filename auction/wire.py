@@ -145,6 +145,11 @@ def snapshot(
     )
 
 
+def stored_snapshot(row: Auction, now: datetime, *, you: str | None = None, cls: type[S]) -> S:
+    """The snapshot of a stored auction."""
+    return snapshot(row.listing_id, rules_of(row), state_of(row), now, you=you, cls=cls)
+
+
 def snapshot_frame(row: Auction, now: datetime, *, you: str | None = None) -> SnapshotFrame:
     """The snapshot frame of a stored auction (the room's after the replay, the live page's)."""
-    return snapshot(row.listing_id, rules_of(row), state_of(row), now, you=you, cls=SnapshotFrame)
+    return stored_snapshot(row, now, you=you, cls=SnapshotFrame)
