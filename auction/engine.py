@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -142,7 +140,7 @@ class Resume:
 Command = PlaceBid | MatchPrice | Pause | Resume
 
 
-# --- events ---------------------------------------------------------------------------------
+# --- events, and the queries on rules and state ---------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,9 +189,6 @@ class Decision:
         return next((e for e in self.events if isinstance(e, BidAccepted)), None)
 
 
-# --- queries --------------------------------------------------------------------------------
-
-
 def next_deadline(rules: Rules, state: State) -> datetime | None:
     """When advance() will next have something to do; None while paused or after the end."""
     return state.ends_at if state.status in _TIMED else None
@@ -217,17 +212,9 @@ def minimum_bid(rules: Rules, state: State) -> int:
     return state.current_fen + rules.increment_fen
 
 
-def draw_priority_order(holders: Sequence[str], seed: bytes) -> tuple[str, ...]:
-    """Order priority-right holders by sha256(seed + holder); anyone with the seed can redo it."""
-    if len(set(holders)) != len(holders):
-        raise ValueError("a holder is listed twice")
-    return tuple(sorted(holders, key=lambda h: (hashlib.sha256(seed + h.encode()).digest(), h)))
-
-
 def evolve(state: State, event: Event) -> State:
-    """The state after `event`: the one fold of events into state. The engine makes every new
-    state through it, so whoever holds the events (a snapshot fed by the room) holds the state.
-    """
+    """The state after `event`, the one fold of events into state: the engine makes its states
+    with it, so whoever holds the events (a snapshot fed by the room) holds the state."""
     match event:
         case BidAccepted():
             return replace(
@@ -239,26 +226,17 @@ def evolve(state: State, event: Event) -> State:
                 ends_at=event.ends_at,
                 price_seq=event.seq,
             )
-        case PhaseChanged() if event.status is Status.PAUSED:
-            assert state.ends_at is not None, "only a running auction is paused"
-            # Round up so a pause never costs bidders a fraction of a millisecond.
-            remaining_ms = -((event.at - state.ends_at) // _MS)
-            return replace(
-                state,
-                seq=event.seq,
-                status=Status.PAUSED,
-                ends_at=None,
-                paused_status=state.status,
-                paused_remaining_ms=remaining_ms,
-            )
         case PhaseChanged():
+            paused = event.status is Status.PAUSED
+            # A pause keeps the time left, rounded up: it never costs bidders a fraction of a ms.
+            left_ms = -((event.at - state.ends_at) // _MS) if paused and state.ends_at else None
             return replace(
                 state,
                 seq=event.seq,
                 status=event.status,
                 ends_at=event.ends_at,
-                paused_status=None,
-                paused_remaining_ms=None,
+                paused_status=state.status if paused else None,
+                paused_remaining_ms=left_ms,
             )
         case Ended():
             return replace(state, seq=event.seq, status=Status.ENDED, ends_at=event.at)

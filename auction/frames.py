@@ -94,13 +94,17 @@ class SnapshotFrame(Snapshot, tag_field="type", tag="snapshot"):
 # --- room events ----------------------------------------------------------------------------
 
 
+# The events' fields keep the engine's names (`auction.wire` converts by name); the wire
+# names differ only where `name=` says so.
+
+
 class BidFrame(msgspec.Struct, tag_field="type", tag="bid"):
     """To the room: a bid (or a priority match) was accepted."""
 
     seq: int
     round: int
     amount_fen: int
-    bidder_number: str
+    bidder: str = msgspec.field(name="bidder_number")
     matched: bool
     at: str
     ends_at: str
@@ -123,7 +127,7 @@ class EndedFrame(msgspec.Struct, tag_field="type", tag="ended"):
     seq: int
     result: Literal["sold", "unsold"]
     final_fen: int | None
-    winner_number: str | None
+    winner: str | None = msgspec.field(name="winner_number")
     rounds: int
     reason: Literal["sold", "no_bids", "below_reserve"]
     at: str

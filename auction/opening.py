@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from auction import engine
 from auction.deal import DealHook, record_deal
+from auction.draw import draw_priority_order
 from auction.models import Auction
 from auction.rows import rules_for, rules_json, store, subject
 from core import ledger
@@ -30,7 +31,7 @@ async def open_auction(
     """Registration closed with enough bidders: fix the rules, draw priority, schedule the start."""
     holders = sorted(r.bidder_number for r in qualified if r.priority_holder and r.bidder_number)
     seed = secrets.token_bytes(16)
-    order = engine.draw_priority_order(holders, seed) if holders else ()
+    order = draw_priority_order(holders, seed) if holders else ()
     rules = rules_for(listing, settings, order)
     state = engine.initial_state(rules)
     row = Auction(

@@ -8,6 +8,7 @@ forward), the minimum bid is `engine.minimum_bid`, the result is `engine.verdict
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import fields
 from datetime import datetime
 from typing import TypeVar
 
@@ -41,74 +42,32 @@ def event_frames(
     return frames
 
 
+#: The frame of each engine event; their fields share names, and timestamps are `_TIMES`.
+_FRAMES: dict[type[engine.Event], type[EventFrame]] = {
+    engine.BidAccepted: BidFrame,
+    engine.PhaseChanged: PhaseFrame,
+    engine.Ended: EndedFrame,
+}
+_EVENTS = {frame: event for event, frame in _FRAMES.items()}
+_TIMES = frozenset({"at", "ends_at"})
+
+
 def _frame(event: engine.Event, minimum_fen: int) -> EventFrame:
-    match event:
-        case engine.BidAccepted():
-            return BidFrame(
-                seq=event.seq,
-                round=event.round,
-                amount_fen=event.amount_fen,
-                bidder_number=event.bidder,
-                matched=event.matched,
-                at=iso(event.at),
-                ends_at=iso(event.ends_at),
-                minimum_fen=minimum_fen,
-            )
-        case engine.PhaseChanged():
-            return PhaseFrame(
-                seq=event.seq,
-                status=event.status,
-                ends_at=iso(event.ends_at),
-                at=iso(event.at),
-                reason=event.reason,
-            )
-        case engine.Ended():
-            return EndedFrame(
-                seq=event.seq,
-                result=event.result,
-                final_fen=event.final_fen,
-                winner_number=event.winner,
-                rounds=event.rounds,
-                reason=event.reason,
-                at=iso(event.at),
-            )
+    values = {f.name: getattr(event, f.name) for f in fields(event)}
+    values.update((name, iso(values[name])) for name in _TIMES & values.keys())
+    if isinstance(event, engine.BidAccepted):
+        values["minimum_fen"] = minimum_fen
+    return _FRAMES[type(event)](**values)
 
 
 def event_of(frame: EventFrame) -> engine.Event:
     """The engine event a room frame was made from (to the millisecond of its timestamps)."""
-    match frame:
-        case BidFrame():
-            return engine.BidAccepted(
-                seq=frame.seq,
-                round=frame.round,
-                amount_fen=frame.amount_fen,
-                bidder=frame.bidder_number,
-                at=_time(frame.at),
-                ends_at=_time(frame.ends_at),
-                matched=frame.matched,
-            )
-        case PhaseFrame():
-            return engine.PhaseChanged(
-                seq=frame.seq,
-                status=frame.status,
-                ends_at=_time(frame.ends_at) if frame.ends_at is not None else None,
-                at=_time(frame.at),
-                reason=frame.reason,
-            )
-        case EndedFrame():
-            return engine.Ended(
-                seq=frame.seq,
-                result=frame.result,
-                final_fen=frame.final_fen,
-                winner=frame.winner_number,
-                rounds=frame.rounds,
-                at=_time(frame.at),
-                reason=frame.reason,
-            )
-
-
-def _time(text: str) -> datetime:
-    return datetime.fromisoformat(text)
+    event = _EVENTS[type(frame)]
+    values = {f.name: getattr(frame, f.name) for f in fields(event)}
+    for name in _TIMES & values.keys():
+        if values[name] is not None:
+            values[name] = datetime.fromisoformat(values[name])
+    return event(**values)
 
 
 def snapshot(

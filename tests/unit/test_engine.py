@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from auction.codes import MESSAGES_ZH
+from auction.draw import draw_priority_order
 from auction.engine import (
     BidAccepted,
     Code,
@@ -27,7 +28,6 @@ from auction.engine import (
     Status,
     advance,
     apply,
-    draw_priority_order,
     initial_state,
     minimum_bid,
     next_deadline,
