@@ -17,9 +17,10 @@ from litestar.static_files import create_static_files_router
 from sqlalchemy import text
 
 from app import pages, scheduler
+from auction.admission import Admission
 from auction.api import AuctionController
 from auction.book import BidBook
-from auction.live import Admission, Hub, room
+from auction.live import Hub, room
 from auction.snapshots import Snapshots
 from auction.timers import advance_due
 from contracts import api as contracts_api

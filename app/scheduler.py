@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from auction import opening
-from auction.book import DealHook
+from auction.deal import DealHook
 from core import settings as exchange_settings
 from core.web import Services
 from listings import closing as registration_close

@@ -6,31 +6,20 @@ import uuid
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, get, post
 from litestar.params import FromPath, JSONBody
 from msgspec import Meta
 
 from auction import engine
 from auction.book import BidBook
+from auction.frames import Snapshot
 from auction.models import Auction
+from auction.schemas import BidAnswer, rejection
 from auction.snapshots import Snapshots
-from auction.wire import snapshot_frame
+from auction.wire import stored_snapshot
 from core.errors import NotFound, TooManyRequests
 from core.limits import RateLimiter
-from core.problems import PROBLEM
 from core.web import PUBLIC, actor, actor_or_none, allow, client_ip, services
-
-#: HTTP status of each rejection: rule violations are 422, races 409, rights 403.
-REJECTION_STATUS = {
-    "not_running": 409,
-    "stale": 409,
-    "self_outbid": 409,
-    "not_qualified": 403,
-    "not_priority_holder": 403,
-    "rate_limited": 429,
-    "not_paused": 409,
-    "already_ended": 409,
-}
 
 
 class BidBody(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -48,40 +37,23 @@ class ReasonBody(msgspec.Struct, forbid_unknown_fields=True):
     reason: Annotated[str, Meta(min_length=1, max_length=1000)]
 
 
-def rejection(code: str) -> Response[Any]:
-    status = REJECTION_STATUS.get(code, 422)
-    message = engine.MESSAGES_ZH[engine.Code(code)]
-    return Response(
-        {
-            "type": "about:blank",
-            "title": "出价未被接受",
-            "status": status,
-            "code": code,
-            "detail": message,
-        },
-        status_code=status,
-        media_type=PROBLEM,
-    )
-
-
 class AuctionController(Controller):
     path = "/api/v1/auctions"
 
     @get("/{listing_id:int}", opt=PUBLIC)
     async def snapshot(
         self, request: Request[Any, Any, Any], listing_id: FromPath[int]
-    ) -> dict[str, Any]:
+    ) -> Snapshot:
         snapshots: Snapshots = request.app.state.snapshots
-        frame = await snapshots.frame(listing_id, actor_or_none(request))
+        frame = await snapshots.snapshot(listing_id, actor_or_none(request))
         if frame is None:
             raise NotFound("auction.not_found", "该项目没有竞价")
-        frame.pop("type")
         return frame
 
     @post("/{listing_id:int}/bids", guards=[allow("bidder")], status_code=200)
     async def bid(
         self, request: Request[Any, Any, Any], listing_id: FromPath[int], data: JSONBody[BidBody]
-    ) -> Response[Any]:
+    ) -> BidAnswer:
         return await _place(
             request, listing_id, data.ref, data.amount_fen, data.based_on_seq, False
         )
@@ -89,19 +61,19 @@ class AuctionController(Controller):
     @post("/{listing_id:int}/match", guards=[allow("bidder")], status_code=200)
     async def match(
         self, request: Request[Any, Any, Any], listing_id: FromPath[int], data: JSONBody[MatchBody]
-    ) -> Response[Any]:
+    ) -> BidAnswer:
         return await _place(request, listing_id, data.ref, None, data.based_on_seq, True)
 
     @post("/{listing_id:int}/pause", guards=[allow("reviewer")], status_code=200)
     async def pause(
         self, request: Request[Any, Any, Any], listing_id: FromPath[int], data: JSONBody[ReasonBody]
-    ) -> Response[Any]:
+    ) -> Snapshot:
         return await _control(request, listing_id, engine.Pause(data.reason))
 
     @post("/{listing_id:int}/resume", guards=[allow("reviewer")], status_code=200)
     async def resume(
         self, request: Request[Any, Any, Any], listing_id: FromPath[int], data: JSONBody[ReasonBody]
-    ) -> Response[Any]:
+    ) -> Snapshot:
         return await _control(request, listing_id, engine.Resume(data.reason))
 
 
@@ -112,14 +84,14 @@ async def _place(
     amount_fen: int | None,
     based_on_seq: int | None,
     match: bool,
-) -> Response[Any]:
+) -> BidAnswer:
     who = actor(request)
     bids: BidBook = request.app.state.bids
     limiter: RateLimiter = request.app.state.bid_limiter
     try:
         limiter.hit(f"bid:{listing_id}:{who.id}")
     except TooManyRequests:
-        return rejection("rate_limited")
+        raise rejection("rate_limited") from None
     outcome = await bids.bid(
         listing_id,
         who,
@@ -133,30 +105,19 @@ async def _place(
     )
     if not outcome.accepted:
         assert outcome.code is not None
-        return rejection(outcome.code)
-    return Response(
-        {
-            "state": "accepted",
-            "ref": ref,
-            "seq": outcome.seq,
-            "round": outcome.round,
-            "amount_fen": outcome.amount_fen,
-            "replayed": outcome.replayed,
-        }
-    )
+        raise rejection(outcome.code)
+    return BidAnswer.of(ref, outcome)
 
 
 async def _control(
     request: Request[Any, Any, Any], listing_id: int, command: engine.Pause | engine.Resume
-) -> Response[Any]:
+) -> Snapshot:
     bids: BidBook = request.app.state.bids
     outcome = await bids.control(listing_id, actor(request), command)
     if not outcome.accepted:
         assert outcome.code is not None
-        return rejection(outcome.code)
+        raise rejection(outcome.code)
     async with services(request).db.read() as session:
         row = await session.get(Auction, listing_id)
         assert row is not None
-        frame = snapshot_frame(row, services(request).now())
-    frame.pop("type")
-    return Response(frame)
+        return stored_snapshot(row, services(request).now(), cls=Snapshot)

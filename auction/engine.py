@@ -2,37 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Literal, assert_never
 
-__all__ = [
-    "MESSAGES_ZH",
-    "BidAccepted",
-    "Code",
-    "Command",
-    "Decision",
-    "Ended",
-    "Event",
-    "MatchPrice",
-    "Mode",
-    "Pause",
-    "PhaseChanged",
-    "PlaceBid",
-    "Resume",
-    "Rules",
-    "State",
-    "Status",
-    "advance",
-    "apply",
-    "draw_priority_order",
-    "initial_state",
-    "minimum_bid",
-    "next_deadline",
-]
+# Code is the engine's own; MESSAGES_ZH is re-exported for app/pages/review.py.
+from auction.codes import MESSAGES_ZH as MESSAGES_ZH
+from auction.codes import Code as Code
 
 _MS = timedelta(milliseconds=1)
 
@@ -49,36 +26,6 @@ class Mode(StrEnum):
     COUNTDOWN = "countdown"  # free bidding, then a countdown restarted by each bid
     FIXED_END = "fixed_end"  # judicial style: fixed end, anti-sniping extension, optional cap
 
-
-class Code(StrEnum):
-    NOT_RUNNING = "not_running"
-    NOT_QUALIFIED = "not_qualified"
-    BELOW_MINIMUM = "below_minimum"
-    NOT_STEP_MULTIPLE = "not_step_multiple"
-    TOO_MANY_STEPS = "too_many_steps"
-    SELF_OUTBID = "self_outbid"
-    STALE = "stale"
-    RATE_LIMITED = "rate_limited"
-    NOT_PRIORITY_HOLDER = "not_priority_holder"
-    NOTHING_TO_MATCH = "nothing_to_match"
-    NOT_PAUSED = "not_paused"
-    ALREADY_ENDED = "already_ended"
-
-
-MESSAGES_ZH: dict[Code, str] = {
-    Code.NOT_RUNNING: "竞价当前未在进行中，不能出价",
-    Code.NOT_QUALIFIED: "您未取得本场竞价的竞买资格",
-    Code.BELOW_MINIMUM: "出价低于当前最低可出价，请提高出价",
-    Code.NOT_STEP_MULTIPLE: "出价须为当前价加上加价幅度的整数倍",
-    Code.TOO_MANY_STEPS: "单次加价超过允许的最大加价幅度倍数",
-    Code.SELF_OUTBID: "您已是当前最高出价人，不能自行加价",
-    Code.STALE: "出价前价格已被他人刷新，请按最新价格重新出价",
-    Code.RATE_LIMITED: "出价过于频繁，请稍后再试",
-    Code.NOT_PRIORITY_HOLDER: "您不享有本场竞价的优先权",
-    Code.NOTHING_TO_MATCH: "当前没有可以行使优先权跟价的出价",
-    Code.NOT_PAUSED: "竞价未处于暂停状态，无需恢复",
-    Code.ALREADY_ENDED: "竞价已结束",
-}
 
 _RUNNING = frozenset({Status.FREE, Status.COUNTDOWN})
 # Statuses whose `ends_at` is a deadline that advance() acts on.
@@ -193,7 +140,7 @@ class Resume:
 Command = PlaceBid | MatchPrice | Pause | Resume
 
 
-# --- events ---------------------------------------------------------------------------------
+# --- events, and the queries on rules and state ---------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,12 +189,20 @@ class Decision:
         return next((e for e in self.events if isinstance(e, BidAccepted)), None)
 
 
-# --- queries --------------------------------------------------------------------------------
-
-
 def next_deadline(rules: Rules, state: State) -> datetime | None:
     """When advance() will next have something to do; None while paused or after the end."""
     return state.ends_at if state.status in _TIMED else None
+
+
+def verdict(
+    rules: Rules, state: State
+) -> tuple[Literal["sold", "unsold"], Literal["sold", "no_bids", "below_reserve"]]:
+    """How the auction ends (or ended) in `state`: sold to the leader, or unsold and why."""
+    if state.leader is None:
+        return "unsold", "no_bids"
+    if rules.reserve_fen is not None and state.current_fen < rules.reserve_fen:
+        return "unsold", "below_reserve"
+    return "sold", "sold"
 
 
 def minimum_bid(rules: Rules, state: State) -> int:
@@ -257,11 +212,36 @@ def minimum_bid(rules: Rules, state: State) -> int:
     return state.current_fen + rules.increment_fen
 
 
-def draw_priority_order(holders: Sequence[str], seed: bytes) -> tuple[str, ...]:
-    """Order priority-right holders by sha256(seed + holder); anyone with the seed can redo it."""
-    if len(set(holders)) != len(holders):
-        raise ValueError("a holder is listed twice")
-    return tuple(sorted(holders, key=lambda h: (hashlib.sha256(seed + h.encode()).digest(), h)))
+def evolve(state: State, event: Event) -> State:
+    """The state after `event`, the one fold of events into state: the engine makes its states
+    with it, so whoever holds the events (a snapshot fed by the room) holds the state."""
+    match event:
+        case BidAccepted():
+            return replace(
+                state,
+                seq=event.seq,
+                round=event.round,
+                current_fen=event.amount_fen,
+                leader=event.bidder,
+                ends_at=event.ends_at,
+                price_seq=event.seq,
+            )
+        case PhaseChanged():
+            paused = event.status is Status.PAUSED
+            # A pause keeps the time left, rounded up: it never costs bidders a fraction of a ms.
+            left_ms = -((event.at - state.ends_at) // _MS) if paused and state.ends_at else None
+            return replace(
+                state,
+                seq=event.seq,
+                status=event.status,
+                ends_at=event.ends_at,
+                paused_status=state.status if paused else None,
+                paused_remaining_ms=left_ms,
+            )
+        case Ended():
+            return replace(state, seq=event.seq, status=Status.ENDED, ends_at=event.at)
+        case _:
+            assert_never(event)
 
 
 # --- time -----------------------------------------------------------------------------------
@@ -292,19 +272,16 @@ def _transition(rules: Rules, state: State, at: datetime) -> tuple[State, Event]
 def _phase(
     state: State, status: Status, ends_at: datetime | None, at: datetime, reason: str | None = None
 ) -> tuple[State, PhaseChanged]:
-    seq = state.seq + 1
-    new = replace(state, seq=seq, status=status, ends_at=ends_at)
-    return new, PhaseChanged(seq=seq, status=status, ends_at=ends_at, at=at, reason=reason)
+    event = PhaseChanged(seq=state.seq + 1, status=status, ends_at=ends_at, at=at, reason=reason)
+    return evolve(state, event), event
 
 
 def _end(rules: Rules, state: State, at: datetime) -> tuple[State, Ended]:
-    seq = state.seq + 1
-    new = replace(state, seq=seq, status=Status.ENDED, ends_at=at)
-    if state.leader is None:
-        return new, Ended(seq, "unsold", None, None, state.round, at, "no_bids")
-    if rules.reserve_fen is not None and state.current_fen < rules.reserve_fen:
-        return new, Ended(seq, "unsold", None, None, state.round, at, "below_reserve")
-    return new, Ended(seq, "sold", state.current_fen, state.leader, state.round, at, "sold")
+    result, reason = verdict(rules, state)
+    sold = result == "sold"
+    final_fen, winner = (state.current_fen, state.leader) if sold else (None, None)
+    event = Ended(state.seq + 1, result, final_fen, winner, state.round, at, reason)
+    return evolve(state, event), event
 
 
 # --- commands -------------------------------------------------------------------------------
@@ -381,18 +358,9 @@ def _outranks(order: tuple[str, ...], holder: str, leader: str) -> bool:
 def _accept(
     rules: Rules, state: State, bidder: str, amount_fen: int, now: datetime, *, matched: bool
 ) -> tuple[State, BidAccepted]:
-    seq = state.seq + 1
     ends_at = _end_after_bid(rules, state, now)
-    new = replace(
-        state,
-        seq=seq,
-        round=state.round + 1,
-        current_fen=amount_fen,
-        leader=bidder,
-        ends_at=ends_at,
-        price_seq=seq,
-    )
-    return new, BidAccepted(seq, new.round, amount_fen, bidder, now, ends_at, matched)
+    event = BidAccepted(state.seq + 1, state.round + 1, amount_fen, bidder, now, ends_at, matched)
+    return evolve(state, event), event
 
 
 def _end_after_bid(rules: Rules, state: State, now: datetime) -> datetime:
@@ -417,10 +385,7 @@ def _pause(state: State, pause: Pause, now: datetime) -> _Outcome:
         return Code.ALREADY_ENDED
     if state.status not in _RUNNING or state.ends_at is None:
         return Code.NOT_RUNNING
-    # Round up so a pause never costs bidders a fraction of a millisecond.
-    remaining_ms = -((now - state.ends_at) // _MS)
-    paused = replace(state, paused_status=state.status, paused_remaining_ms=remaining_ms)
-    return _phase(paused, Status.PAUSED, None, now, pause.reason)
+    return _phase(state, Status.PAUSED, None, now, pause.reason)
 
 
 def _resume(state: State, resume: Resume, now: datetime) -> _Outcome:
@@ -430,5 +395,4 @@ def _resume(state: State, resume: Resume, now: datetime) -> _Outcome:
         return Code.NOT_PAUSED
     assert state.paused_status is not None and state.paused_remaining_ms is not None
     ends_at = now + state.paused_remaining_ms * _MS
-    restored = replace(state, paused_status=None, paused_remaining_ms=None)
-    return _phase(restored, state.paused_status, ends_at, now, resume.reason)
+    return _phase(state, state.paused_status, ends_at, now, resume.reason)

@@ -17,7 +17,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Annotated, Any, ClassVar
+from typing import Any, ClassVar
 
 import msgspec
 from litestar import WebSocket, websocket
@@ -26,10 +26,22 @@ from litestar.channels.backends.memory import MemoryChannelsBackend
 from litestar.exceptions import WebSocketDisconnect
 from litestar.params import FromPath
 
-from auction import book
-from auction.engine import MESSAGES_ZH, Code
+from auction import book, queries
+from auction.admission import Admission, FrameBudget
+from auction.codes import MESSAGES_ZH, Code
+from auction.frames import (
+    Accepted,
+    ClientFrame,
+    Error,
+    EventFrame,
+    Hello,
+    Pong,
+    Rejected,
+    ServerFrame,
+    iso,
+)
 from auction.models import Auction
-from auction.wire import iso, snapshot_frame
+from auction.wire import snapshot_frame
 from core.accounts import Actor
 from core.errors import DomainError, TooManyRequests
 from core.limits import RateLimiter
@@ -125,15 +137,15 @@ class Hub:
         if self._close is not None:
             await self._close()
 
-    async def publish(self, listing_id: int, frames: Sequence[dict[str, Any]]) -> None:
+    async def publish(self, listing_id: int, frames: Sequence[EventFrame]) -> None:
         """Best effort: the events are already committed; a watcher that misses one replays it."""
         name = self.channel(listing_id)
         encoded = [msgspec.json.encode(frame) for frame in frames]
         eager = [w for w in self.rooms.get(name, ()) if w.eager]
-        for frame, data in zip(frames, encoded, strict=True):
-            text = data.decode()
+        for data in encoded:
+            seq, text = msgspec.json.decode(data, type=_Seq).seq, data.decode()
             for watcher in eager:  # before the first await: ahead of the acknowledged caller
-                watcher.offer(frame["seq"], text)
+                watcher.offer(seq, text)
         try:
             for data in encoded:
                 await self.backend.publish(data, [name])
@@ -194,22 +206,6 @@ class Hub:
                         await self.backend.subscribe([*self.rooms, *self.controls])
 
 
-class Hello(msgspec.Struct):
-    type: Annotated[str, msgspec.Meta(max_length=16)]
-    token: Annotated[str, msgspec.Meta(max_length=128)] | None = None
-    last_seq: Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)] | None = None
-
-
-class ClientFrame(msgspec.Struct):
-    """A client frame, with the same bounds as the HTTP bid body (auction/api.py)."""
-
-    type: Annotated[str, msgspec.Meta(max_length=16)]
-    ref: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
-    amount_fen: Annotated[int, msgspec.Meta(ge=1, le=10**13)] | None = None
-    based_on_seq: Annotated[int, msgspec.Meta(ge=0, le=2**31 - 1)] | None = None
-    t: int | float | None = None  # the client's own clock, echoed back untouched
-
-
 @dataclass
 class _Session:
     socket: WebSocket[Any, Any, Any]
@@ -218,7 +214,8 @@ class _Session:
     send_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     last_sent: int = 0
 
-    async def send(self, frame: dict[str, Any]) -> None:
+    async def send(self, frame: ServerFrame | dict[str, Any]) -> None:
+        """A frame for this client alone; a dict is a stored event, sent again as it was."""
         async with self.send_lock:
             await self.socket.send_text(msgspec.json.encode(frame).decode())
 
@@ -228,53 +225,6 @@ class _Session:
                 return  # already sent by the replay
             await self.socket.send_text(text)
             self.last_sent = seq
-
-
-class Admission:
-    """Open rooms per client address on this worker, up to a limit (nginx limits them
-    across workers): one address cannot hold thousands of sockets and their queues."""
-
-    def __init__(self, per_address: int) -> None:
-        self.per_address = per_address
-        self.open: dict[str, int] = {}
-
-    @contextlib.contextmanager
-    def admit(self, address: str) -> Any:
-        if self.open.get(address, 0) >= self.per_address:
-            yield False
-            return
-        self.open[address] = self.open.get(address, 0) + 1
-        try:
-            yield True
-        finally:
-            left = self.open[address] - 1
-            if left:
-                self.open[address] = left
-            else:
-                del self.open[address]
-
-
-class FrameBudget:
-    """A token bucket of client frames per connection: `rate` a second, bursts of twice.
-
-    Counted in integers: a frame costs one second's worth of nanoseconds, and every
-    nanosecond of `clock_ns` earns `rate` of them."""
-
-    FRAME = 1_000_000_000
-
-    def __init__(self, rate: int, clock_ns: Callable[[], int]) -> None:
-        self.rate, self.clock_ns = rate, clock_ns
-        self.capacity = 2 * rate * self.FRAME
-        self.tokens, self.at = self.capacity, clock_ns()
-
-    def spend(self) -> bool:
-        now = self.clock_ns()
-        self.tokens = min(self.capacity, self.tokens + (now - self.at) * self.rate)
-        self.at = now
-        if self.tokens < self.FRAME:
-            return False
-        self.tokens -= self.FRAME
-        return True
 
 
 @websocket("/ws/auctions/{listing_id:int}", opt=PUBLIC)
@@ -339,7 +289,7 @@ async def _catch_up(conn: _Session, svc: Any, last_seq: int | None) -> bool:
         if row is None:
             return False
         missed = (
-            await book.events_after(session, conn.listing_id, last_seq)
+            await queries.events_after(session, conn.listing_id, last_seq)
             if last_seq is not None
             else []
         )
@@ -361,7 +311,8 @@ async def _serve(conn: _Session, watcher: Watcher, svc: Any) -> None:
             seq, text = await watcher.queue.get()
             if seq > conn.last_sent + 1:  # a frame overtook its predecessor: fill from the DB
                 async with svc.db.read() as session:
-                    for frame in await book.events_after(session, conn.listing_id, conn.last_sent):
+                    missed = await queries.events_after(session, conn.listing_id, conn.last_sent)
+                    for frame in missed:
                         if frame["seq"] < seq:
                             await conn.send_event(frame["seq"], msgspec.json.encode(frame).decode())
             await conn.send_event(seq, text)
@@ -398,21 +349,19 @@ async def _read(conn: _Session, svc: Any) -> None:
         try:
             frame = msgspec.json.decode(raw, type=ClientFrame)
         except (msgspec.DecodeError, msgspec.ValidationError):
-            await conn.send({"type": "error", "code": "request.invalid", "message": "消息格式有误"})
+            await conn.send(Error("request.invalid", "消息格式有误"))
             continue
         if frame.type == "ping":
-            await conn.send({"type": "pong", "t": frame.t, "server_time": iso(svc.now())})
+            await conn.send(Pong(frame.t, iso(svc.now())))
         elif frame.type in ("bid", "match"):
             await conn.send(await _bid(conn, frame, bids, limiter))
         else:
-            await conn.send(
-                {"type": "error", "code": "request.invalid", "message": "未知的消息类型"}
-            )
+            await conn.send(Error("request.invalid", "未知的消息类型"))
 
 
 async def _bid(
     conn: _Session, frame: ClientFrame, bids: book.BidBook, limiter: RateLimiter
-) -> dict[str, Any]:
+) -> Accepted | Rejected:
     ref = frame.ref or uuid.uuid4().hex
     if conn.actor is None:
         return rejected(ref, "not_qualified")
@@ -421,12 +370,7 @@ async def _bid(
     except TooManyRequests:
         return rejected(ref, "rate_limited")
     if frame.type == "bid" and (frame.amount_fen is None or frame.amount_fen <= 0):
-        return {
-            "type": "rejected",
-            "ref": ref,
-            "code": "request.invalid",
-            "message": "出价金额无效",
-        }
+        return Rejected(ref, "request.invalid", "出价金额无效")
     outcome = await bids.bid(
         conn.listing_id,
         conn.actor,
@@ -439,16 +383,10 @@ async def _bid(
         device=conn.socket.headers.get("user-agent"),
     )
     if outcome.accepted:
-        return {
-            "type": "accepted",
-            "ref": ref,
-            "seq": outcome.seq,
-            "round": outcome.round,
-            "amount_fen": outcome.amount_fen,
-        }
+        return Accepted(ref, outcome.seq, outcome.round, outcome.amount_fen)
     assert outcome.code is not None
     return rejected(ref, outcome.code)
 
 
-def rejected(ref: str, code: str) -> dict[str, Any]:
-    return {"type": "rejected", "ref": ref, "code": code, "message": MESSAGES_ZH[Code(code)]}
+def rejected(ref: str, code: str) -> Rejected:
+    return Rejected(ref, code, MESSAGES_ZH[Code(code)])

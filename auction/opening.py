@@ -2,16 +2,55 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from auction.book import DealHook, open_auction, record_deal
+from auction import engine
+from auction.deal import DealHook, record_deal
+from auction.draw import draw_priority_order
+from auction.models import Auction
+from auction.rows import rules_for, rules_json, store, subject
+from core import ledger
 from core.settings import ExchangeSettings
+from listings import Listing, Registration
 from listings import closing as registration_close
 from listings.closing import Closing
 from listings.rules import Outcome
+
+
+async def open_auction(
+    session: AsyncSession,
+    listing: Listing,
+    qualified: Sequence[Registration],
+    settings: ExchangeSettings,
+    now: datetime,
+) -> Auction:
+    """Registration closed with enough bidders: fix the rules, draw priority, schedule the start."""
+    holders = sorted(r.bidder_number for r in qualified if r.priority_holder and r.bidder_number)
+    seed = secrets.token_bytes(16)
+    order = draw_priority_order(holders, seed) if holders else ()
+    rules = rules_for(listing, settings, order)
+    state = engine.initial_state(rules)
+    row = Auction(
+        listing_id=listing.id,
+        rules=rules_json(rules),
+        draw={"seed": seed.hex(), "holders": holders, "order": list(order)},
+    )
+    store(row, rules, state)
+    session.add(row)
+    await session.flush()
+    await ledger.append(
+        session,
+        subject=subject(listing.id),
+        type="auction.opened",
+        actor="system",
+        at=now,
+        payload={"rules": rules_json(rules), "bidders": len(qualified), "priority_draw": row.draw},
+    )
+    return row
 
 
 async def close_registration(

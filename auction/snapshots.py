@@ -20,13 +20,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import msgspec
 
+from auction import engine
+from auction.frames import EventFrame, Snapshot, SnapshotFrame
 from auction.live import Hub, Watcher
 from auction.models import Auction
-from auction.wire import fold, iso, snapshot_frame
+from auction.rows import rules_of, state_of
+from auction.wire import S, event_of, snapshot
 from core.accounts import Actor
 from core.db import Database
 from listings import registration
@@ -36,12 +39,14 @@ _UNKNOWN = object()
 
 @dataclass(eq=False)
 class Feed(Watcher):
-    """One auction's snapshot, folded forward by the room's events instead of queueing them."""
+    """One auction's state, brought forward by the room's events instead of queueing them."""
 
     eager: ClassVar[bool] = True
-    snapshot: dict[str, Any] | None = None
-    #: Events that came while the snapshot was being read from the database.
-    early: list[dict[str, Any]] = field(default_factory=list)
+    rules: engine.Rules | None = None
+    #: The engine's state as of the last event folded in: the snapshot, before encoding.
+    snapshot: engine.State | None = None
+    #: Events that came while the state was being read from the database.
+    early: list[EventFrame] = field(default_factory=list)
     #: Bidder numbers of the signed-in bidders who asked (fixed once the auction exists).
     numbers: dict[int, str | None] = field(default_factory=dict)
     #: time.monotonic_ns() of the last request for it
@@ -50,27 +55,30 @@ class Feed(Watcher):
     def offer(self, seq: int, text: str) -> None:
         if self.behind.is_set():
             return
-        event = msgspec.json.decode(text)
+        try:
+            event = msgspec.json.decode(text, type=EventFrame)
+        except msgspec.DecodeError:  # not a frame this worker knows: read afresh
+            self.behind.set()
+            return
         if self.snapshot is None:
             self.early.append(event)
         else:
             self._fold(event)
 
-    def start(self, snapshot: dict[str, Any]) -> None:
-        self.snapshot = snapshot
-        for event in sorted(self.early, key=lambda e: e["seq"]):
+    def start(self, rules: engine.Rules, state: engine.State) -> None:
+        self.rules, self.snapshot = rules, state
+        for event in sorted(self.early, key=lambda e: e.seq):
             self._fold(event)
         self.early.clear()
 
-    def _fold(self, event: dict[str, Any]) -> None:
+    def _fold(self, frame: EventFrame) -> None:
         assert self.snapshot is not None
-        seq = event["seq"]
-        if seq <= self.snapshot["seq"]:
+        if frame.seq <= self.snapshot.seq:
             return  # already in (read from the database, or our own frame come back)
-        if seq != self.snapshot["seq"] + 1:
+        if frame.seq != self.snapshot.seq + 1:
             self.behind.set()  # a frame overtook its predecessor: read afresh
             return
-        fold(self.snapshot, event)
+        self.snapshot = engine.evolve(self.snapshot, event_of(frame))
 
 
 @dataclass
@@ -83,22 +91,28 @@ class Snapshots:
     _loading: dict[int, asyncio.Task[Feed | None]] = field(default_factory=dict)
     _swept: int = 0
 
-    async def frame(self, listing_id: int, viewer: Actor | None) -> dict[str, Any] | None:
-        """The snapshot frame as `snapshot_frame` gives it; None if there is no auction."""
+    async def frame(self, listing_id: int, viewer: Actor | None) -> SnapshotFrame | None:
+        """The snapshot frame as `wire.snapshot_frame` gives it; None if there is no auction."""
+        return await self._snapshot(listing_id, viewer, SnapshotFrame)
+
+    async def snapshot(self, listing_id: int, viewer: Actor | None) -> Snapshot | None:
+        """The snapshot as `GET /api/v1/auctions/{listing_id}` answers it (without `type`)."""
+        return await self._snapshot(listing_id, viewer, Snapshot)
+
+    async def _snapshot(self, listing_id: int, viewer: Actor | None, cls: type[S]) -> S | None:
         feed = await self._feed(listing_id)
         if feed is None:
             return None
-        assert feed.snapshot is not None
-        frame = {**feed.snapshot, "server_time": iso(self.now())}
+        assert feed.rules is not None and feed.snapshot is not None
+        you = None
         if viewer is not None and viewer.role == "bidder":
             number = feed.numbers.get(viewer.id, _UNKNOWN)
             if number is _UNKNOWN:
                 async with self.db.read() as session:
                     number = await registration.qualified_number(session, listing_id, viewer.id)
                 feed.numbers[viewer.id] = number
-            if number is not None:
-                frame["you"] = {"bidder_number": number}
-        return frame
+            you = number if isinstance(number, str) else None
+        return snapshot(listing_id, feed.rules, feed.snapshot, self.now(), you=you, cls=cls)
 
     async def _feed(self, listing_id: int) -> Feed | None:
         feed = self.feeds.get(listing_id)
@@ -121,15 +135,14 @@ class Snapshots:
         try:
             async with self.db.read() as session:
                 row = await session.get(Auction, listing_id)
-                snapshot = snapshot_frame(row, self.now()) if row is not None else None
+                found = (rules_of(row), state_of(row)) if row is not None else None
         except BaseException:
             await self.hub.leave(listing_id, feed)
             raise
-        if snapshot is None:
+        if found is None:
             await self.hub.leave(listing_id, feed)
             return None
-        del snapshot["server_time"]
-        feed.start(snapshot)
+        feed.start(*found)
         self.feeds[listing_id] = feed
         return feed
 

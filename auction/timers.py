@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import logging
 
-from auction import book
+from auction import queries
 from auction.book import BidBook
+from auction.frames import kind
 from core.clock import Clock
 from core.db import Database
 
@@ -20,7 +21,7 @@ log = logging.getLogger("ruralx.timers")
 async def advance_due(db: Database, bids: BidBook, clock: Clock) -> int:
     """Advance every auction whose deadline has passed; returns how many moved."""
     async with db.read() as session:
-        due = await book.due(session, clock.now())
+        due = await queries.due(session, clock.now())
     moved = 0
     for listing_id in due:
         try:
@@ -30,5 +31,5 @@ async def advance_due(db: Database, bids: BidBook, clock: Clock) -> int:
             continue
         if outcome.frames:
             moved += 1
-            log.info("auction %s: %s", listing_id, [f["type"] for f in outcome.frames])
+            log.info("auction %s: %s", listing_id, [kind(f) for f in outcome.frames])
     return moved

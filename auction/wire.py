@@ -1,105 +1,114 @@
-"""The auction on the wire: engine events and state as the JSON frames of docs/api.md §5."""
+"""The auction on the wire: the engine's events and state encoded as the frames of
+docs/api.md §5, and room events decoded back into engine events for the snapshot feeds.
+
+Nothing here decides or folds: a snapshot is the engine's state (`engine.evolve` brings it
+forward), the minimum bid is `engine.minimum_bid`, the result is `engine.verdict`.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any
+from collections.abc import Iterable
+from dataclasses import fields
+from datetime import datetime
+from typing import TypeVar
 
 from auction import engine
+from auction.frames import (
+    BidFrame,
+    EndedFrame,
+    EventFrame,
+    PhaseFrame,
+    Result,
+    Snapshot,
+    SnapshotFrame,
+    You,
+    iso,
+)
 from auction.models import Auction
+from auction.rows import rules_of, state_of
+
+S = TypeVar("S", bound=Snapshot)
 
 
-def iso(at: datetime | None) -> str | None:
-    """Millisecond UTC timestamps: what a browser's Date.parse reads exactly."""
-    if at is None:
-        return None
-    return at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+def event_frames(
+    rules: engine.Rules, state: engine.State, events: Iterable[engine.Event]
+) -> list[EventFrame]:
+    """The room frames of `events`, which followed `state`; bidder numbers only, never
+    identities (the room is public). A bid frame carries the minimum bid after it."""
+    frames: list[EventFrame] = []
+    for event in events:
+        state = engine.evolve(state, event)
+        frames.append(_frame(event, engine.minimum_bid(rules, state)))
+    return frames
 
 
-def event_frame(event: engine.Event) -> dict[str, Any]:
-    """One room event; bidder numbers only, never identities (the room is public)."""
+#: The frame of each engine event; their fields share names, and timestamps are `_TIMES`.
+_FRAMES: dict[type[engine.Event], type[EventFrame]] = {
+    engine.BidAccepted: BidFrame,
+    engine.PhaseChanged: PhaseFrame,
+    engine.Ended: EndedFrame,
+}
+_EVENTS = {frame: event for event, frame in _FRAMES.items()}
+_TIMES = frozenset({"at", "ends_at"})
+
+
+def _frame(event: engine.Event, minimum_fen: int) -> EventFrame:
+    values = {f.name: getattr(event, f.name) for f in fields(event)}
+    values.update((name, iso(values[name])) for name in _TIMES & values.keys())
     if isinstance(event, engine.BidAccepted):
-        return {
-            "type": "bid",
-            "seq": event.seq,
-            "round": event.round,
-            "amount_fen": event.amount_fen,
-            "bidder_number": event.bidder,
-            "matched": event.matched,
-            "at": iso(event.at),
-            "ends_at": iso(event.ends_at),
-        }
-    if isinstance(event, engine.PhaseChanged):
-        return {
-            "type": "phase",
-            "seq": event.seq,
-            "status": event.status.value,
-            "ends_at": iso(event.ends_at),
-            "at": iso(event.at),
-            "reason": event.reason,
-        }
-    return {
-        "type": "ended",
-        "seq": event.seq,
-        "result": event.result,
-        "final_fen": event.final_fen,
-        "winner_number": event.winner,
-        "rounds": event.rounds,
-        "reason": event.reason,
-        "at": iso(event.at),
-    }
+        values["minimum_fen"] = minimum_fen
+    return _FRAMES[type(event)](**values)
 
 
-def snapshot_frame(row: Auction, now: datetime, *, you: str | None = None) -> dict[str, Any]:
-    rules = row.rules
-    frame: dict[str, Any] = {
-        "type": "snapshot",
-        "listing_id": row.listing_id,
-        "status": row.status,
-        "seq": row.seq,
-        "round": row.round,
-        "current_fen": row.current_fen,
-        "leader_number": row.leader,
-        "ends_at": iso(row.ends_at),
-        "server_time": iso(now),
-        "increment_fen": rules["increment_fen"],
-        "max_steps": rules["max_steps"],
-        "starts_at": rules["starts_at"],
-        "minimum_fen": row.current_fen
-        if row.round == 0 and rules["first_bid_may_equal_start"]
-        else row.current_fen + rules["increment_fen"],
-    }
-    if row.status == engine.Status.ENDED:
-        frame["result"] = {
-            "result": row.result,
-            "final_fen": row.final_fen,
-            "winner_number": row.winner_number,
-        }
-    if you is not None:
-        frame["you"] = {"bidder_number": you}
-    return frame
+def event_of(frame: EventFrame) -> engine.Event:
+    """The engine event a room frame was made from (to the millisecond of its timestamps)."""
+    event = _EVENTS[type(frame)]
+    values = {f.name: getattr(frame, f.name) for f in fields(event)}
+    for name in _TIMES & values.keys():
+        if values[name] is not None:
+            values[name] = datetime.fromisoformat(values[name])
+    return event(**values)
 
 
-def fold(snapshot: dict[str, Any], event: dict[str, Any]) -> None:
-    """Bring a snapshot (`snapshot_frame` without `you`) forward by its next room event.
+def snapshot(
+    listing_id: int,
+    rules: engine.Rules,
+    state: engine.State,
+    now: datetime,
+    *,
+    you: str | None = None,
+    cls: type[S],
+) -> S:
+    """The auction in `state` as a snapshot (`Snapshot` over HTTP, `SnapshotFrame` in rooms)."""
+    result = None
+    if state.status is engine.Status.ENDED:
+        verdict, _ = engine.verdict(rules, state)
+        sold = verdict == "sold"
+        final_fen, winner = (state.current_fen, state.leader) if sold else (None, None)
+        result = Result(verdict, final_fen, winner)
+    return cls(
+        listing_id=listing_id,
+        status=state.status,
+        seq=state.seq,
+        round=state.round,
+        current_fen=state.current_fen,
+        leader_number=state.leader,
+        ends_at=iso(state.ends_at),
+        server_time=iso(now),
+        increment_fen=rules.increment_fen,
+        max_steps=rules.max_steps,
+        starts_at=iso(rules.starts_at),
+        minimum_fen=engine.minimum_bid(rules, state),
+        result=result,
+        you=You(you) if you is not None else None,
+    )
 
-    The same fields `snapshot_frame` would read from the auction row after the event.
-    """
-    snapshot["seq"] = event["seq"]
-    if event["type"] == "bid":
-        snapshot["round"] = event["round"]
-        snapshot["current_fen"] = event["amount_fen"]
-        snapshot["leader_number"] = event["bidder_number"]
-        snapshot["ends_at"] = event["ends_at"]
-        snapshot["minimum_fen"] = event["amount_fen"] + snapshot["increment_fen"]
-    elif event["type"] == "phase":
-        snapshot["status"] = event["status"]
-        snapshot["ends_at"] = event["ends_at"]
-    else:
-        snapshot["status"] = engine.Status.ENDED.value
-        snapshot["ends_at"] = event["at"]
-        snapshot["result"] = {
-            "result": event["result"],
-            "final_fen": event["final_fen"],
-            "winner_number": event["winner_number"],
-        }
+
+def stored_snapshot(row: Auction, now: datetime, *, you: str | None = None, cls: type[S]) -> S:
+    """The snapshot of a stored auction."""
+    return snapshot(row.listing_id, rules_of(row), state_of(row), now, you=you, cls=cls)
+
+
+def snapshot_frame(row: Auction, now: datetime, *, you: str | None = None) -> SnapshotFrame:
+    """The snapshot frame of a stored auction (the room's after the replay, the live page's)."""
+    return stored_snapshot(row, now, you=you, cls=SnapshotFrame)

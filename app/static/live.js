@@ -31,11 +31,8 @@
     result: $('result'), resultText: $('result-text'), bidding: $('bidding'),
     dialog: $('confirm'), confirmAmount: $('confirm-amount'), confirmWords: $('confirm-words')
   };
-  var PHASE = { scheduled: '待开始', free: '自由竞价', countdown: '限时竞价', paused: '已暂停',
-                ended: '已结束' };
-  var PHASE_HINT = { scheduled: '距竞价开始', free: '距自由竞价结束',
-                     countdown: '倒计时内无人出价即成交', paused: '竞价暂停中，恢复后继续计时',
-                     ended: '' };
+  // Each status's name and hint, as the page renders them (live-phases in auction.html).
+  var PHASES = JSON.parse($('live-phases').textContent);
 
   function me() { return S.you && S.you.bidder_number; }
   function running() { return S.status === 'free' || S.status === 'countdown'; }
@@ -133,7 +130,7 @@
         if (m.seq <= lastSeq) return;
         S.current_fen = m.amount_fen; S.leader_number = m.bidder_number; S.round = m.round;
         if (m.ends_at) S.ends_at = m.ends_at;
-        S.minimum_fen = m.amount_fen + S.increment_fen;
+        if ('minimum_fen' in m) S.minimum_fen = m.minimum_fen;  // the server's rule, not ours
         addRow(m);
         lastSeq = S.seq = m.seq;
         break;
@@ -283,8 +280,9 @@
 
   function render() {
     els.live.dataset.status = S.status;
-    els.phase.textContent = PHASE[S.status] || S.status;
-    els.hint.textContent = PHASE_HINT[S.status] || '';
+    var phase = PHASES[S.status] || { label: S.status, hint: '' };
+    els.phase.textContent = phase.label;
+    els.hint.textContent = phase.hint;
     els.price.textContent = RX.yuan(S.current_fen);
     els.words.textContent = RX.inWords(S.current_fen);
     els.round.textContent = S.round;

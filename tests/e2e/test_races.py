@@ -12,8 +12,8 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import func, select
 
-from auction.book import events_after
 from auction.models import Bid
+from auction.queries import events_after
 from core.db import Database
 from core.ledger import LedgerEntry, verify_subject
 from tests.conftest import redis_prefixed

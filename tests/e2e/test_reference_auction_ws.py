@@ -119,7 +119,7 @@ async def run_reference_case(ex: LiveExchange) -> None:
     # Every watcher saw exactly the database's history.
     db = Database(url)
     try:
-        from auction.book import events_after
+        from auction.queries import events_after
 
         async with db.read() as session:
             history = await events_after(session, listing_id, 0)

@@ -58,6 +58,7 @@ async def test_live_protocol_edges(tmp_path: Path) -> None:
             "matched",
             "at",
             "ends_at",
+            "minimum_fen",
         }
 
         base = ex.servers[0].base_url.replace("http", "ws")

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from app.main import build_services, create_app
-from auction.engine import MESSAGES_ZH, Code
+from auction.codes import MESSAGES_ZH, Code
 from auction.timers import advance_due
 from core.accounts import Actor, NewUser, User, add_user
 from tests.integration.conftest import Exchange, make_exchange

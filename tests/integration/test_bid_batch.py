@@ -18,8 +18,9 @@ import pytest
 from sqlalchemy import select
 
 from auction import pg_batch
-from auction.book import Outcome, subject
+from auction.answers import Outcome
 from auction.models import Auction, AuctionEvent, Bid
+from auction.rows import subject
 from core.accounts import Actor, User
 from core.ledger import LedgerEntry, verify_subject
 from tests.integration.conftest import Exchange, make_exchange

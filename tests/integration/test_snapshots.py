@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 
 from app.main import build_services, create_app
@@ -22,7 +23,7 @@ async def from_database(ex: Exchange, listing_id: int, you: str | None = None) -
     async with ex.services.db.read() as session:
         row = await session.get(Auction, listing_id)
         assert row is not None
-        frame = snapshot_frame(row, ex.clock.now(), you=you)
+        frame = msgspec.to_builtins(snapshot_frame(row, ex.clock.now(), you=you))
     frame.pop("type")
     return frame
 
@@ -67,7 +68,7 @@ async def test_a_gap_or_a_resync_sends_the_next_request_to_the_database(
     feed = snapshots.feeds[listing_id]
     assert feed.snapshot is not None
     # An event two ahead (its predecessor still on its way from another worker).
-    ahead = feed.snapshot["seq"] + 2
+    ahead = feed.snapshot.seq + 2
     feed.offer(ahead, f'{{"seq": {ahead}, "type": "phase"}}')
     assert feed.behind.is_set()
     assert (await bid(a, listing_id, 1_224_000)).status_code == 200
@@ -113,7 +114,7 @@ async def test_events_that_arrive_while_the_snapshot_is_read_are_not_lost(
     assert (await bid(a, listing_id, 1_224_000)).status_code == 200
     bid_placed.set()
     frame = await loading
-    assert frame is not None and frame["current_fen"] == 1_224_000 and frame["round"] == 1
+    assert frame is not None and frame.current_fen == 1_224_000 and frame.round == 1
 
 
 @pytest.mark.postgres
@@ -130,7 +131,7 @@ async def test_another_worker_serves_the_bid_after_the_channels_hop(
         await app.state.hub.start()
         try:
             first = await snapshots.frame(listing_id, None)
-            assert first is not None and first["round"] == 0
+            assert first is not None and first.round == 0
             feed = snapshots.feeds[listing_id]
             folded = asyncio.Event()
             offer = feed.offer
@@ -146,10 +147,10 @@ async def test_another_worker_serves_the_bid_after_the_channels_hop(
             # The bids reach the other worker one channels hop after their commit.
             while True:
                 folded.clear()
-                if feed.snapshot is not None and feed.snapshot["seq"] >= expected["seq"]:
+                if feed.snapshot is not None and feed.snapshot.seq >= expected["seq"]:
                     break
                 await asyncio.wait_for(folded.wait(), 10)
-            assert await snapshots.frame(listing_id, None) == expected
+            assert msgspec.to_builtins(await snapshots.frame(listing_id, None)) == expected
             assert snapshots.feeds[listing_id].snapshot is not None  # still the same feed
             assert not snapshots.feeds[listing_id].behind.is_set()
         finally:

@@ -18,7 +18,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from auction.book import events_after
+from auction.queries import events_after
 from core.db import Database
 from core.ledger import LedgerEntry, verify_subject
 from tests.e2e.conftest import LiveExchange

@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
+from auction.codes import MESSAGES_ZH
+from auction.draw import draw_priority_order
 from auction.engine import (
-    MESSAGES_ZH,
     BidAccepted,
     Code,
     Command,
@@ -27,7 +28,6 @@ from auction.engine import (
     Status,
     advance,
     apply,
-    draw_priority_order,
     initial_state,
     minimum_bid,
     next_deadline,

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from auction.draw import draw_priority_order
 from auction.engine import (
     BidAccepted,
     Code,
@@ -27,7 +28,6 @@ from auction.engine import (
     Status,
     advance,
     apply,
-    draw_priority_order,
     initial_state,
 )
 

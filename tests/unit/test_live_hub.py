@@ -12,12 +12,11 @@ import msgspec
 import pytest
 
 from auction import live
+from auction.admission import Admission, FrameBudget
+from auction.frames import ClientFrame
 from auction.live import (
     CLOSE_SLOW,
     QUEUE_LIMIT,
-    Admission,
-    ClientFrame,
-    FrameBudget,
     Hub,
     Watcher,
     _serve,
@@ -120,7 +119,7 @@ async def test_a_watcher_that_falls_behind_is_closed_with_4008() -> None:
 
 
 def test_rejections_carry_the_chinese_message() -> None:
-    frame = live.rejected("r1", "stale")
+    frame = msgspec.to_builtins(live.rejected("r1", "stale"))
     assert frame == {
         "type": "rejected",
         "ref": "r1",

@@ -1,0 +1,108 @@
+"""The auction row and the pure engine: rules and state to and from `auction.models.Auction`.
+
+The row keeps the rules as JSON (fixed when the auction is opened) and the state in columns;
+everything that reads or writes the state goes through here, so the two never disagree.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from auction import engine
+from auction.frames import iso
+from auction.models import Auction
+from core.settings import ExchangeSettings
+from listings import Listing, service
+
+
+def subject(listing_id: int) -> str:
+    """The ledger subject an auction's entries are chained under (the listing's)."""
+    return service.subject(listing_id)
+
+
+def rules_for(
+    listing: Listing, settings: ExchangeSettings, priority_order: tuple[str, ...]
+) -> engine.Rules:
+    """The auction's rules from the announced terms and the rules the announcement fixed."""
+    settings = service.as_announced(listing, settings)
+    terms = listing.terms
+    assert listing.auction_starts_at is not None
+    free_minutes = terms.free_bidding_minutes
+    countdown = terms.countdown_seconds
+    return engine.Rules(
+        start_fen=terms.listing_price_fen,
+        increment_fen=terms.increment_fen,
+        max_steps=terms.max_steps or settings.max_steps,
+        starts_at=listing.auction_starts_at,
+        reserve_fen=terms.reserve_fen if settings.reserve_used else None,
+        self_outbid_allowed=settings.self_outbid_allowed,
+        first_bid_may_equal_start=settings.first_bid_may_equal_start,
+        free_seconds=60 * (settings.free_bidding_minutes if free_minutes is None else free_minutes),
+        countdown_seconds=settings.countdown_seconds if countdown is None else countdown,
+        priority_order=priority_order,
+    )
+
+
+def rules_json(rules: engine.Rules) -> dict[str, Any]:
+    """The rules as the row (and the `auction.opened` ledger entry) keep them."""
+    return {
+        "start_fen": rules.start_fen,
+        "increment_fen": rules.increment_fen,
+        "max_steps": rules.max_steps,
+        "starts_at": iso(rules.starts_at),
+        "reserve_fen": rules.reserve_fen,
+        "self_outbid_allowed": rules.self_outbid_allowed,
+        "first_bid_may_equal_start": rules.first_bid_may_equal_start,
+        "mode": rules.mode.value,
+        "free_seconds": rules.free_seconds,
+        "countdown_seconds": rules.countdown_seconds,
+        "duration_seconds": rules.duration_seconds,
+        "extension_seconds": rules.extension_seconds,
+        "hard_deadline": iso(rules.hard_deadline),
+        "priority_order": list(rules.priority_order),
+    }
+
+
+def rules_of(row: Auction) -> engine.Rules:
+    r = row.rules
+    return engine.Rules(
+        start_fen=r["start_fen"],
+        increment_fen=r["increment_fen"],
+        max_steps=r["max_steps"],
+        starts_at=datetime.fromisoformat(r["starts_at"]),
+        reserve_fen=r["reserve_fen"],
+        self_outbid_allowed=r["self_outbid_allowed"],
+        first_bid_may_equal_start=r["first_bid_may_equal_start"],
+        mode=engine.Mode(r["mode"]),
+        free_seconds=r["free_seconds"],
+        countdown_seconds=r["countdown_seconds"],
+        duration_seconds=r["duration_seconds"],
+        extension_seconds=r["extension_seconds"],
+        hard_deadline=datetime.fromisoformat(r["hard_deadline"]) if r["hard_deadline"] else None,
+        priority_order=tuple(r["priority_order"]),
+    )
+
+
+def state_of(row: Auction) -> engine.State:
+    return engine.State(
+        status=engine.Status(row.status),
+        seq=row.seq,
+        round=row.round,
+        current_fen=row.current_fen,
+        leader=row.leader,
+        ends_at=row.ends_at,
+        price_seq=row.price_seq,
+        paused_status=engine.Status(row.paused_status) if row.paused_status else None,
+        paused_remaining_ms=row.paused_remaining_ms,
+    )
+
+
+def store(row: Auction, rules: engine.Rules, state: engine.State) -> None:
+    """Write `state` into the row's columns, with the deadline the timers look for."""
+    row.status, row.seq, row.round = state.status.value, state.seq, state.round
+    row.current_fen, row.leader, row.ends_at = state.current_fen, state.leader, state.ends_at
+    row.price_seq = state.price_seq
+    row.paused_status = state.paused_status.value if state.paused_status else None
+    row.paused_remaining_ms = state.paused_remaining_ms
+    row.next_deadline = engine.next_deadline(rules, state)
