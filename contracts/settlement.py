@@ -28,7 +28,7 @@ from contracts.schemas import (
     rent_item_view,
 )
 from core import ledger
-from core.accounts import Actor, User
+from core.accounts import Actor, users_by_id
 from core.db import Database
 from core.errors import Conflict
 from core.money import format_yuan
@@ -127,10 +127,7 @@ async def refund_instructions(
             select(Payment).where(Payment.registration_id.in_(ids), Payment.outcome == "accepted")
         )
     }
-    users = {
-        u.id: u
-        for u in await session.scalars(select(User).where(User.id.in_([r.bidder_id for r in due])))
-    }
+    users = await users_by_id(session, (r.bidder_id for r in due))
     rows = []
     for r in due:
         payment = payments.get(r.id)

@@ -182,28 +182,6 @@ def payer_account_digest(secret: str, account: str) -> str:
     return hmac.new(key, account.encode(), hashlib.sha256).hexdigest()
 
 
-async def confirm_manually(
-    session: AsyncSession,
-    actor: Actor,
-    registration_id: int,
-    body: ManualDeposit,
-    now: datetime,
-    *,
-    secret: str,
-) -> PaymentAnswer:
-    actor.require("reviewer")
-    registration = await load_registration(session, actor, registration_id)
-    return await record_payment(
-        session,
-        body,
-        reference=registration.payment_reference,
-        source="staff",
-        actor=actor.name,
-        now=now,
-        secret=secret,
-    )
-
-
 async def _once(
     db: Database, bank_txn_id: str, pay: Callable[[AsyncSession], Awaitable[PaymentAnswer]]
 ) -> PaymentAnswer:
@@ -249,8 +227,18 @@ async def confirm_deposit(
     secret: str,
 ) -> PaymentAnswer:
     """A reviewer confirms a deposit seen on the bank statement when no callback came."""
-    return await _once(
-        db,
-        body.bank_txn_id,
-        lambda session: confirm_manually(session, actor, registration_id, body, now, secret=secret),
-    )
+    actor.require("reviewer")
+
+    async def pay(session: AsyncSession) -> PaymentAnswer:
+        registration = await load_registration(session, actor, registration_id)
+        return await record_payment(
+            session,
+            body,
+            reference=registration.payment_reference,
+            source="staff",
+            actor=actor.name,
+            now=now,
+            secret=secret,
+        )
+
+    return await _once(db, body.bank_txn_id, pay)

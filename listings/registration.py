@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import ledger
-from core.accounts import Actor, User
+from core.accounts import Actor, User, users_by_id
 from core.db import table_of
 from core.errors import Conflict, NotFound, RuleViolation
 from listings import policy
@@ -188,10 +188,7 @@ async def registrations_of(session: AsyncSession, listing_id: int) -> list[Regis
 
 
 async def bidders_of(session: AsyncSession, registrations: list[Registration]) -> dict[int, User]:
-    ids = {r.bidder_id for r in registrations}
-    if not ids:
-        return {}
-    return {u.id: u for u in await session.scalars(select(User).where(User.id.in_(ids)))}
+    return await users_by_id(session, (r.bidder_id for r in registrations))
 
 
 async def qualified_number(session: AsyncSession, listing_id: int, bidder_id: int) -> str | None:

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auction.models import Auction, Bid
-from core.accounts import Actor, User
+from core.accounts import Actor, User, users_by_id
 from core.errors import NotFound
 from core.ids import mask_name
 from core.ledger.models import LedgerEntry
@@ -77,7 +77,7 @@ async def timeline(session: AsyncSession, viewer: Actor, listing_id: int) -> dic
         )
     )
     user_ids = {int(e.actor.split(":")[1]) for e in entries if e.actor.startswith("user:")}
-    users = {u.id: u for u in await session.scalars(select(User).where(User.id.in_(user_ids)))}
+    users = await users_by_id(session, user_ids)
     numbers = {
         r.bidder_id: r.bidder_number
         for r in await session.scalars(
@@ -208,12 +208,7 @@ async def _identities(session: AsyncSession, listing_id: int, bids: list[Bid]) -
             )
         )
     )
-    users = {
-        u.id: u
-        for u in await session.scalars(
-            select(User).where(User.id.in_([r.bidder_id for r in registrations]))
-        )
-    }
+    users = await users_by_id(session, (r.bidder_id for r in registrations))
     out: dict[str, Any] = {}
     for r in sorted(registrations, key=lambda r: r.bidder_number or ""):
         user = users[r.bidder_id]

@@ -9,7 +9,6 @@ from litestar.params import FromPath
 
 from app.pages import queries
 from app.pages.common import FORM, PAGE_ERRORS, check_form_csrf, form_values, redirect, render
-from contracts.deals import load_deal
 from core.errors import DomainError, NotFound
 from core.web import actor, allow, services
 from listings import qualification
@@ -67,14 +66,8 @@ class BidderPages(Controller):
             items = []
             for listing_id in await queries.my_deal_ids(session, who):
                 listing = await session.get(Listing, listing_id)
-                deal = await load_deal(session, who, listing_id)
-                items.append(
-                    (
-                        listing,
-                        deal,
-                        await queries.contract_summary(session, who, deal["contract_id"]),
-                    )
-                )
+                deal, contract = await queries.deal_and_contract(session, who, listing_id)
+                items.append((listing, deal, contract))
         return render(
             request,
             "me_deals.html",

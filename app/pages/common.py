@@ -39,7 +39,6 @@ from app.pages.labels import (
     yuan,
     yuan_words,
 )
-from core.accounts import Actor
 from core.errors import DomainError, NotAuthenticated, NotFound, PermissionDenied
 from core.sessions import csrf_token, form_csrf_ok, same_secret
 from core.web import actor_or_none, services, token_of
@@ -189,18 +188,6 @@ FLASH = {
     "settings": "交易规则已更新。",
     "welcome": "注册成功，已为您登录。",
 }
-
-
-def home_of(actor: Actor | None) -> str:
-    if actor is None:
-        return "/"
-    return {
-        "bidder": "/me/registrations",
-        "village": "/village",
-        "reviewer": "/review",
-        "regulator": "/oversight",
-        "admin": "/admin/settings",
-    }.get(actor.role, "/")
 
 
 def security_headers(request: Request[Any, Any, Any]) -> dict[str, str]:

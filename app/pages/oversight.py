@@ -12,8 +12,6 @@ from app.pages import queries
 from app.pages.common import PAGE_ERRORS, render
 from app.pages.timeline import listing_timeline
 from auction.models import Auction
-from contracts.deals import load_deal
-from core.errors import NotFound
 from core.web import actor, allow, services
 from listings import policy, reading, service
 from listings.api import listing_view
@@ -85,22 +83,10 @@ class OversightPages(Controller):
             state, village = visible.listing.state, visible.village
             policy.require(who, Facet.TIMELINE, state, village)  # staff of this region only
             documents = await reading.documents_of(session, listing_id)
-            timeline = await listing_timeline(
-                session,
-                listing_id,
-                full=True,
-                bidders_named=policy.may_see(who, Facet.IDENTITIES, state, village),
-                registrations_shown=policy.may_see(who, Facet.REGISTRATION_COUNT, state, village),
-            )
+            timeline = await listing_timeline(session, who, visible, full=True)
             bids = await queries.bids_of(session, listing_id)
             auction = await session.get(Auction, listing_id)
-            try:
-                deal = await load_deal(session, who, listing_id)
-            except NotFound:
-                deal = None
-            contract = await queries.contract_summary(
-                session, who, deal["contract_id"] if deal else None
-            )
+            deal, contract = await queries.deal_and_contract(session, who, listing_id)
         return render(
             request,
             "oversight_listing.html",

@@ -28,7 +28,6 @@ from app.pages.common import (
 from app.pages.forms import FieldError, Form, validation_field
 from auction.models import Auction
 from auction.wire import snapshot_frame
-from contracts.deals import load_deal
 from core.accounts import sign_up_bidder
 from core.api import BidderSignUp
 from core.errors import DomainError, NotFound
@@ -126,10 +125,7 @@ class PublicPages(Controller):
             documents = await reading.documents_of(session, listing_id)
             view = listing_view(visible, viewer, documents)
             auction = await session.get(Auction, listing_id)
-            deal = await _deal_or_none(session, viewer, listing_id)
-            contract = await queries.contract_summary(
-                session, viewer, deal["contract_id"] if deal else None
-            )
+            deal, contract = await queries.deal_and_contract(session, viewer, listing_id)
             mine = None
             if viewer is not None and viewer.role == "bidder":
                 mine = await session.scalar(
@@ -422,10 +418,3 @@ def _signed_in(request: Req, target: str, token: str) -> Response[Any]:
         status_code=303,
         cookies=[*cookies, Cookie(key=FORM_COOKIE, value="", max_age=0, path="/")],
     )
-
-
-async def _deal_or_none(session: Any, viewer: Any, listing_id: int) -> dict[str, Any] | None:
-    try:
-        return await load_deal(session, viewer, listing_id)
-    except NotFound:
-        return None

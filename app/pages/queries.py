@@ -15,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from auction.models import Auction, AuctionEvent, Bid, Deal
 from contracts import access as contract_access
-from core.accounts import Actor, Region, User
+from contracts.deals import load_deal
+from core.accounts import Actor, Region, User, users_by_id
 from core.clock import CHINA_TZ
 from core.errors import NotFound
 from core.money import format_percent
@@ -162,16 +163,7 @@ async def reviewer_queues(session: AsyncSession, who: Actor, now: datetime) -> Q
         if open_rows
         else []
     )
-    users = (
-        {
-            u.id: u
-            for u in await session.scalars(
-                select(User).where(User.id.in_({r.bidder_id for r in regs}))
-            )
-        }
-        if regs
-        else {}
-    )
+    users = await users_by_id(session, (r.bidder_id for r in regs))
     to_qualify = [
         (r, open_rows[r.listing_id], users[r.bidder_id]) for r in regs if r.state == "deposit_paid"
     ]
@@ -206,16 +198,7 @@ async def registrations_with_bidders(
             .order_by(Registration.id)
         )
     )
-    users = (
-        {
-            u.id: u
-            for u in await session.scalars(
-                select(User).where(User.id.in_({r.bidder_id for r in regs}))
-            )
-        }
-        if regs
-        else {}
-    )
+    users = await users_by_id(session, (r.bidder_id for r in regs))
     return [(r, users[r.bidder_id]) for r in regs]
 
 
@@ -287,6 +270,17 @@ CONTRACT_STATES_ZH = {
     "certified": "已鉴证",
 }
 SIGNER_ZH = {"village": "村集体", "winner": "竞得人", "staff": "交易中心"}
+
+
+async def deal_and_contract(
+    session: AsyncSession, who: Actor | None, listing_id: int
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """The listing's deal and its contract's summary, as far as this person may see them."""
+    try:
+        deal = await load_deal(session, who, listing_id)
+    except NotFound:
+        return None, None
+    return deal, await contract_summary(session, who, deal["contract_id"])
 
 
 async def contract_summary(

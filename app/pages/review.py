@@ -17,10 +17,9 @@ from app.pages.timeline import listing_timeline
 from auction import engine
 from auction.book import BidBook
 from auction.models import Auction
-from contracts.deals import load_deal
 from core import settings as exchange_settings
 from core.clock import CHINA_TZ
-from core.errors import DomainError, NotFound
+from core.errors import DomainError
 from core.ids import mask_id_number, mask_phone
 from core.web import actor, allow, services
 from listings import payments, policy, qualification, reading, service
@@ -255,20 +254,9 @@ async def _page(
             session, [r.id for r, _ in regs] if show_names else []
         )
         auction = await session.get(Auction, listing_id)
-        timeline = await listing_timeline(
-            session,
-            listing_id,
-            full=True,
-            bidders_named=policy.may_see(who, Facet.IDENTITIES, state, village),
-        )
+        timeline = await listing_timeline(session, who, visible, full=True)
         settings = await exchange_settings.load(session)
-        try:
-            deal = await load_deal(session, who, listing_id)
-        except NotFound:
-            deal = None
-        contract = await queries.contract_summary(
-            session, who, deal["contract_id"] if deal else None
-        )
+        deal, contract = await queries.deal_and_contract(session, who, listing_id)
     forms.setdefault("announce", Form(values=_default_times(settings, svc.now())))
     # Staff see who applied, but which number is whose stays sealed until the auction ends.
     show_numbers = policy.may_see(who, Facet.IDENTITIES, state, village)

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.pages.labels import bj, yuan
 from core import ledger
-from core.accounts import User
-from listings.policy import REGISTRATION_ENTRIES
+from core.accounts import Actor, users_by_id
+from listings import policy
+from listings.policy import REGISTRATION_ENTRIES, Facet
+from listings.reading import Visible, subject
 
 ACTOR_ROLE_ZH = {
     "village": "村集体",
@@ -58,28 +59,22 @@ def _detail(entry_type: str, payload: dict[str, Any]) -> str:
 
 
 async def listing_timeline(
-    session: AsyncSession,
-    listing_id: int,
-    *,
-    full: bool,
-    bidders_named: bool = False,
-    registrations_shown: bool = True,
+    session: AsyncSession, who: Actor, visible: Visible, *, full: bool
 ) -> list[dict[str, Any]]:
     """The listing's ledger entries, staff who acted named by role and name. `full` (staff
     pages) lists every bid, else bids are summed up in one line (the village's page); bidders
-    are named only with `bidders_named` (the policy's identities facet); without
-    `registrations_shown` (its registration-count facet) applications are left out."""
-    entries = await ledger.entries_of(session, f"listing:{listing_id}")
+    are named only for those the policy shows identities; applications are left out for those
+    it does not show the registration count."""
+    state, village = visible.listing.state, visible.village
+    bidders_named = policy.may_see(who, Facet.IDENTITIES, state, village)
+    registrations_shown = policy.may_see(who, Facet.REGISTRATION_COUNT, state, village)
+    entries = await ledger.entries_of(session, subject(visible.listing.id))
     ids = {
         int(e.actor.split(":", 1)[1])
         for e in entries
         if e.actor.startswith("user:") and e.actor.split(":", 1)[1].isdigit()
     }
-    users = (
-        {u.id: u for u in await session.scalars(select(User).where(User.id.in_(ids)))}
-        if ids
-        else {}
-    )
+    users = await users_by_id(session, ids)
     out: list[dict[str, Any]] = []
     summary: dict[str, Any] | None = None
     bids = 0

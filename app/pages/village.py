@@ -15,7 +15,6 @@ from app.pages.common import FORM, PAGE_ERRORS, check_form_csrf, form_values, re
 from app.pages.forms import Form
 from app.pages.timeline import listing_timeline
 from auction.models import Auction
-from contracts.deals import load_deal
 from core import settings as exchange_settings
 from core.accounts import Actor
 from core.errors import DomainError, NotFound
@@ -24,7 +23,6 @@ from core.web import actor, allow, services
 from listings import policy, reading, service
 from listings.api import checked_upload, listing_view, store
 from listings.documents import MAX_UPLOAD, CheckedFile, document_kind
-from listings.policy import Facet
 from listings.rules import EDITABLE, ListingState, ensure_editable
 from listings.schemas import DocumentKind, ListingCreate, ListingUpdate
 
@@ -230,21 +228,8 @@ async def _manage(
         visible = await _own(session, who, listing_id)
         documents = await reading.documents_of(session, listing_id)
         auction = await session.get(Auction, listing_id)
-        timeline = await listing_timeline(
-            session,
-            listing_id,
-            full=False,
-            registrations_shown=policy.may_see(
-                who, Facet.REGISTRATION_COUNT, visible.listing.state, visible.village
-            ),
-        )
-        try:
-            deal = await load_deal(session, who, listing_id)
-        except NotFound:
-            deal = None
-        contract = await queries.contract_summary(
-            session, who, deal["contract_id"] if deal else None
-        )
+        timeline = await listing_timeline(session, who, visible, full=False)
+        deal, contract = await queries.deal_and_contract(session, who, listing_id)
     state = ListingState(visible.listing.state)
     return render(
         request,

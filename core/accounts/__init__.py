@@ -18,6 +18,7 @@ from core.accounts.service import (
     signed_in,
     token_hash,
     user_subject,
+    users_by_id,
     within,
 )
 
@@ -44,5 +45,6 @@ __all__ = [
     "signed_in",
     "token_hash",
     "user_subject",
+    "users_by_id",
     "within",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -237,6 +238,14 @@ async def get_user(session: AsyncSession, user_id: int) -> User:
     if user is None:
         raise NotFound("user.not_found", "用户不存在")
     return user
+
+
+async def users_by_id(session: AsyncSession, ids: Iterable[int]) -> dict[int, User]:
+    """Users by id, in one query (none asked, none read)."""
+    wanted = set(ids)
+    if not wanted:
+        return {}
+    return {u.id: u for u in await session.scalars(select(User).where(User.id.in_(wanted)))}
 
 
 async def _end_sessions(
