@@ -25,7 +25,7 @@ from auction.rows import rules_of, state_of, store
 from core.accounts import Actor
 from core.clock import Clock
 from core.db import Database
-from listings import policy, service
+from listings import policy, reading
 from listings.policy import Action
 
 Publish = Callable[[int, Sequence[EventFrame]], Awaitable[None]]
@@ -149,7 +149,7 @@ class BidBook:
         """Pause or resume (technical fault) within the reviewer's jurisdiction, ledgered."""
         async with self._lock(listing_id):
             async with self.db.write() as session:
-                visible = await service.load(session, staff, listing_id)
+                visible = await reading.load(session, staff, listing_id)
                 policy.require_to(staff, Action.DECIDE, visible.village)
                 row = await persist.locked(session, listing_id)
                 writes = await persist.open_writes(session, listing_id)

@@ -13,12 +13,12 @@ from auction import engine
 from auction.frames import iso
 from auction.models import Auction
 from core.settings import ExchangeSettings
-from listings import Listing, service
+from listings import Listing, reading, service
 
 
 def subject(listing_id: int) -> str:
     """The ledger subject an auction's entries are chained under (the listing's)."""
-    return service.subject(listing_id)
+    return reading.subject(listing_id)
 
 
 def rules_for(

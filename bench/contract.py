@@ -33,21 +33,18 @@ def _measure() -> list[Figure]:
     for _ in range(RUNS):
         t0 = time.perf_counter()
         rendered = document.render("contract", sample_data(), at=at)
+        trust = signing.Trust(authority, crls, at)
         after_village = signing.sign_as_village(
             rendered.pdf,
             rendered.boxes,
-            authority,
+            trust,
             signing.Credentials(village.certificate, village.key),
-            crls,
-            at,
             reason="甲方签署",
         )
         signing.sign_as_winner(
             after_village,
-            authority,
+            trust,
             signing.Credentials(winner.certificate, winner.key),
-            crls,
-            at,
             reason="乙方签署",
         )
         times.append(time.perf_counter() - t0)

@@ -20,7 +20,7 @@ from contracts.schemas import Certified
 from core import ledger
 from core.accounts import Actor
 from core.errors import Conflict
-from listings.service import subject
+from listings.reading import subject
 
 
 async def certify(deps: Deps, who: Actor, contract_id: int) -> Certified:
@@ -49,7 +49,10 @@ async def certify(deps: Deps, who: Actor, contract_id: int) -> Certified:
         crls = await current_crls(session, auth, now)
     rendered = await asyncio.to_thread(document.render, "certificate", data, at=now)
     output = await asyncio.to_thread(
-        signing.sign_as_platform, rendered.pdf, auth, crls, now, reason=f"出具交易鉴证书 {number}"
+        signing.sign_as_platform,
+        rendered.pdf,
+        signing.Trust(auth, crls, now),
+        reason=f"出具交易鉴证书 {number}",
     )
     digest = await deps.files.aput(contract.id, output)
     async with deps.db.write() as session:

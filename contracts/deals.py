@@ -14,7 +14,7 @@ from core.db import Database
 from core.errors import NotFound
 from core.ids import mask_name
 from core.money import format_percent
-from listings import Listing, ListingState, Registration, economics, policy, service
+from listings import Listing, ListingState, Registration, economics, policy, reading
 from listings.policy import Facet
 
 
@@ -35,7 +35,7 @@ async def deal_view(db: Database, viewer: Actor | None, listing_id: int) -> Deal
 
 
 async def _deal(session: AsyncSession, viewer: Actor | None, listing_id: int) -> DealView:
-    visible = await service.load(session, viewer, listing_id)
+    visible = await reading.load(session, viewer, listing_id)
     deal = await session.get(Deal, listing_id)
     if deal is None:
         raise NotFound("deal.not_found", "该项目尚未成交")

@@ -22,7 +22,7 @@ from core import settings as exchange_settings
 from core.accounts import Region, User
 from core.clock import CHINA_TZ, local_date
 from listings import Listing, Registration
-from listings.service import subject
+from listings.reading import subject
 
 
 def _end_of_day(day: date) -> datetime:

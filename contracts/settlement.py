@@ -32,10 +32,9 @@ from core.accounts import Actor, users_by_id
 from core.db import Database
 from core.errors import Conflict
 from core.money import format_yuan
-from listings import Payment, Registration, policy
-from listings import service as listing_service
+from listings import Payment, Registration, policy, reading
 from listings.policy import Facet
-from listings.registration import DepositState, registrations_of
+from listings.registration import DepositState, record_registration, registrations_of
 
 #: Deposit states whose money is still in the exchange's deposit account.
 IN_ACCOUNT = (DepositState.PAID, DepositState.HELD, DepositState.REFUNDABLE)
@@ -46,24 +45,6 @@ MOVEMENTS = {
     "deposit.credited_to_rent": -1,
     "deposit.forfeited": -1,
 }
-
-
-async def _record(
-    session: AsyncSession,
-    r: Registration,
-    type_: str,
-    actor: str,
-    now: datetime,
-    **payload: Any,
-) -> None:
-    await ledger.append(
-        session,
-        subject=listing_service.subject(r.listing_id),
-        type=type_,
-        actor=actor,
-        at=now,
-        payload={"registration_id": r.id, "deposit_state": r.deposit_state, **payload},
-    )
 
 
 async def credit_deposit(session: AsyncSession, contract: Contract, now: datetime) -> None:
@@ -85,7 +66,7 @@ async def credit_deposit(session: AsyncSession, contract: Contract, now: datetim
     credited = [
         {"number": i.number, "credited_fen": i.credited_fen} for i in items if i.credited_fen
     ]
-    await _record(
+    await record_registration(
         session,
         registration,
         "deposit.credited_to_rent",
@@ -100,7 +81,7 @@ async def credit_deposit(session: AsyncSession, contract: Contract, now: datetim
 async def _staff_listing(session: AsyncSession, who: Actor, listing_id: int) -> bool:
     """Staff of the listing's region only (else 404); whether they may see whose number is
     whose (docs/security.md)."""
-    visible = await listing_service.load(session, who, listing_id)
+    visible = await reading.load(session, who, listing_id)
     state, village = visible.listing.state, visible.village
     policy.require(who, Facet.REGISTRATIONS, state, village)
     return policy.may_see(who, Facet.IDENTITIES, state, village)
@@ -213,7 +194,7 @@ async def confirm_refunds(
                     Payment.registration_id == r.id, Payment.outcome == "accepted"
                 )
             )
-            await _record(
+            await record_registration(
                 session,
                 r,
                 "deposit.refunded",
@@ -239,7 +220,7 @@ async def account(db: Database, who: Actor, listing_id: int) -> SettlementAccoun
         numbers = await _staff_listing(session, who, listing_id)
         registrations = await registrations_of(session, listing_id)
         totals = dict.fromkeys(MOVEMENTS, 0)
-        for entry in await ledger.entries_of(session, listing_service.subject(listing_id)):
+        for entry in await ledger.entries_of(session, reading.subject(listing_id)):
             if entry.type in MOVEMENTS:
                 totals[entry.type] += int(entry.payload["amount_fen"])
         contract = await session.scalar(select(Contract).where(Contract.listing_id == listing_id))

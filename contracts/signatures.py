@@ -23,7 +23,7 @@ from core import ledger
 from core.accounts import Actor, Passwords
 from core.accounts.throttle import Throttle
 from core.errors import Conflict, PermissionDenied
-from listings.service import subject
+from listings.reading import subject
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,16 +86,15 @@ async def sign(
             "contract.document_changed", "合同文件已变化，请重新查看后再签署", sha256=signed_sha
         )
     reason = f"{ROLE_ZH[role]}签署合同 {contract.number}"
+    trust = signing.Trust(auth, crls, now)
     if role == VILLAGE:
         assert rendered is not None
         output = await asyncio.to_thread(
-            signing.sign_as_village, pdf, rendered.boxes, auth, creds, crls, now, reason=reason
+            signing.sign_as_village, pdf, rendered.boxes, trust, creds, reason=reason
         )
         new_state = ContractState.SIGNED_BY_VILLAGE
     else:
-        output = await asyncio.to_thread(
-            signing.sign_as_winner, pdf, auth, creds, crls, now, reason=reason
-        )
+        output = await asyncio.to_thread(signing.sign_as_winner, pdf, trust, creds, reason=reason)
         new_state = ContractState.SIGNED
     output_sha = await deps.files.aput(contract.id, output)
     async with deps.db.write() as session:

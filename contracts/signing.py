@@ -97,21 +97,28 @@ class _ClockedSigner(PdfSigner):
         return session
 
 
-def validation_context(
-    authority: Authority,
-    crls: Sequence[x509.CertificateRevocationList],
-    at: datetime,
-) -> ValidationContext:
+@dataclass(frozen=True, slots=True)
+class Trust:
+    """What a signature made now is checked against and carries: the platform CA, its current
+    revocation lists, and the moment (the caller's clock) the signature claims."""
+
+    authority: Authority
+    crls: Sequence[x509.CertificateRevocationList]
+    at: datetime
+
+
+def validation_context(trust: Trust) -> ValidationContext:
     """The chain and the CRLs the signer validates against and embeds (no network)."""
     return ValidationContext(
-        trust_roots=[asn1_cert(authority.root)],
-        other_certs=[asn1_cert(c) for c in authority.chain()],
+        trust_roots=[asn1_cert(trust.authority.root)],
+        other_certs=[asn1_cert(c) for c in trust.authority.chain()],
         crls=[
-            asn1_crl.CertificateList.load(c.public_bytes(serialization.Encoding.DER)) for c in crls
+            asn1_crl.CertificateList.load(c.public_bytes(serialization.Encoding.DER))
+            for c in trust.crls
         ],
         allow_fetching=False,
         revocation_mode="require",
-        moment=at,
+        moment=trust.at,
     )
 
 
@@ -137,31 +144,23 @@ def _signer(authority: Authority, who: Credentials) -> signers.SimpleSigner:
 def _sign(
     writer: IncrementalPdfFileWriter,
     meta: PdfSignatureMetadata,
-    authority: Authority,
+    trust: Trust,
     who: Credentials,
-    at: datetime,
     *,
     stamp: bool = True,
 ) -> bytes:
     signer = _ClockedSigner(
         meta,
-        _signer(authority, who),
-        timestamper=timestamper(authority, at),
+        _signer(trust.authority, who),
+        timestamper=timestamper(trust.authority, trust.at),
         stamp_style=STAMP if stamp else None,
-        at=at,
+        at=trust.at,
     )
     out = signer.sign_pdf(writer, existing_fields_only=True)
     return bytes(out.getvalue())
 
 
-def _pades(
-    field_name: str,
-    authority: Authority,
-    crls: Sequence[x509.CertificateRevocationList],
-    at: datetime,
-    reason: str,
-    **kind: Any,
-) -> PdfSignatureMetadata:
+def _pades(field_name: str, trust: Trust, reason: str, **kind: Any) -> PdfSignatureMetadata:
     """What every platform signature shares (PAdES, SHA-256, embedded validation data);
     `kind` says certifying or approval, the DocMDP level, LTA, the signer's name."""
     return PdfSignatureMetadata(
@@ -169,7 +168,7 @@ def _pades(
         subfilter=SigSeedSubFilter.PADES,
         md_algorithm="sha256",
         embed_validation_info=True,
-        validation_context=validation_context(authority, crls, at),
+        validation_context=validation_context(trust),
         reason=reason,
         location="中国",
         **kind,
@@ -177,14 +176,7 @@ def _pades(
 
 
 def sign_as_village(
-    pdf: bytes,
-    boxes: dict[str, SignatureBox],
-    authority: Authority,
-    who: Credentials,
-    crls: Sequence[x509.CertificateRevocationList],
-    at: datetime,
-    *,
-    reason: str,
+    pdf: bytes, boxes: dict[str, SignatureBox], trust: Trust, who: Credentials, *, reason: str
 ) -> bytes:
     """The first, certifying signature; creates both signature fields."""
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
@@ -193,68 +185,37 @@ def sign_as_village(
         fields.append_signature_field(
             writer, SigFieldSpec(field_name, on_page=place.page, box=place.box)
         )
+    name = common_name(who.certificate)
     meta = _pades(
         VILLAGE_FIELD,
-        authority,
-        crls,
-        at,
+        trust,
         reason,
         certify=True,
         docmdp_permissions=MDPPerm.FILL_FORMS,
-        name=common_name(who.certificate),
+        name=name,
     )
-    return _sign(writer, meta, authority, who, at)
+    return _sign(writer, meta, trust, who)
 
 
-def sign_as_winner(
-    pdf: bytes,
-    authority: Authority,
-    who: Credentials,
-    crls: Sequence[x509.CertificateRevocationList],
-    at: datetime,
-    *,
-    reason: str,
-) -> bytes:
+def sign_as_winner(pdf: bytes, trust: Trust, who: Credentials, *, reason: str) -> bytes:
     """The second signature, then the DSS and a document timestamp (PAdES B-LTA)."""
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
-    meta = _pades(
-        WINNER_FIELD,
-        authority,
-        crls,
-        at,
-        reason,
-        use_pades_lta=True,
-        name=common_name(who.certificate),
-    )
-    return _sign(writer, meta, authority, who, at)
+    name = common_name(who.certificate)
+    meta = _pades(WINNER_FIELD, trust, reason, use_pades_lta=True, name=name)
+    return _sign(writer, meta, trust, who)
 
 
-def sign_as_platform(
-    pdf: bytes,
-    authority: Authority,
-    crls: Sequence[x509.CertificateRevocationList],
-    at: datetime,
-    *,
-    reason: str,
-) -> bytes:
+def sign_as_platform(pdf: bytes, trust: Trust, *, reason: str) -> bytes:
     """The exchange certifies a document it issued (the transaction certificate)."""
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
     fields.append_signature_field(writer, SigFieldSpec(PLATFORM_FIELD, on_page=0))
     meta = _pades(
         PLATFORM_FIELD,
-        authority,
-        crls,
-        at,
+        trust,
         reason,
         certify=True,
         docmdp_permissions=MDPPerm.NO_CHANGES,
         use_pades_lta=True,
     )
-    return _sign(
-        writer,
-        meta,
-        authority,
-        Credentials(authority.platform, authority.platform_key),
-        at,
-        stamp=False,
-    )
+    platform = Credentials(trust.authority.platform, trust.authority.platform_key)
+    return _sign(writer, meta, trust, platform, stamp=False)

@@ -43,7 +43,7 @@ log = logging.getLogger("ruralx.listings")
 
 
 def listing_view(
-    visible: service.Visible, viewer: Actor | None, documents: list[Document] | None = None
+    visible: reading.Visible, viewer: Actor | None, documents: list[Document] | None = None
 ) -> ListingOut:
     listing = visible.listing
     terms = listing.terms
@@ -109,7 +109,7 @@ class ListingController(Controller):
         async with svc.db.write() as session:
             settings = await exchange_settings.load(session)
             listing = await service.create(session, who, data, settings, svc.now())
-            return listing_view(service.Visible(listing, who.region), who)  # type: ignore[arg-type]
+            return listing_view(reading.Visible(listing, who.region), who)  # type: ignore[arg-type]
 
     @get("/", opt=PUBLIC)
     async def search(
@@ -136,7 +136,7 @@ class ListingController(Controller):
     async def show(self, request: Request[Any, Any, Any], listing_id: FromPath[int]) -> ListingOut:
         viewer = actor_or_none(request)
         async with services(request).db.read() as session:
-            visible = await service.load(session, viewer, listing_id)
+            visible = await reading.load(session, viewer, listing_id)
             documents = await reading.documents_of(session, listing_id)
         return listing_view(visible, viewer, documents)
 
@@ -151,7 +151,7 @@ class ListingController(Controller):
         async with svc.db.write() as session:
             settings = await exchange_settings.load(session)
             await service.update(session, who, listing_id, data, settings, svc.now())
-            visible = await service.load(session, who, listing_id)
+            visible = await reading.load(session, who, listing_id)
             return listing_view(visible, who, await reading.documents_of(session, listing_id))
 
     @post("/{listing_id:int}/submit", guards=[allow("village")], status_code=200)
@@ -178,7 +178,7 @@ class ListingController(Controller):
         svc, who = services(request), actor(request)
         async with svc.db.write() as session:
             listing = await use_case(session, who, listing_id, svc.now())
-            visible = await service.load(session, who, listing.id)
+            visible = await reading.load(session, who, listing.id)
             return listing_view(visible, who)
 
     @post("/{listing_id:int}/review", guards=[allow("reviewer")], status_code=200)
@@ -188,7 +188,7 @@ class ListingController(Controller):
         svc, who = services(request), actor(request)
         async with svc.db.write() as session:
             await service.review(session, who, listing_id, data, svc.now())
-            return listing_view(await service.load(session, who, listing_id), who)
+            return listing_view(await reading.load(session, who, listing_id), who)
 
     @post("/{listing_id:int}/announce", guards=[allow("reviewer")], status_code=200)
     async def announce(
@@ -201,7 +201,7 @@ class ListingController(Controller):
         async with svc.db.write() as session:
             settings = await exchange_settings.load(session)
             await service.announce(session, who, listing_id, data, settings, svc.now())
-            return listing_view(await service.load(session, who, listing_id), who)
+            return listing_view(await reading.load(session, who, listing_id), who)
 
     @post(
         "/{listing_id:int}/documents",
@@ -234,7 +234,7 @@ class ListingController(Controller):
     ) -> Response[bytes]:
         svc, who = services(request), actor(request)
         async with svc.db.read() as session:
-            visible = await service.load(session, who, listing_id)
+            visible = await reading.load(session, who, listing_id)
             document = await session.get(Document, document_id)
         if document is None or document.listing_id != listing_id:
             raise NotFound("document.not_found", "材料不存在")

@@ -14,9 +14,10 @@ from core.clock import CHINA_TZ, local_date
 from core.settings import ExchangeSettings
 from listings.models import Listing, Registration
 from listings.qualification import qualify_undecided
-from listings.registration import DepositState, RegState, _record, registrations_of
+from listings.reading import subject
+from listings.registration import DepositState, RegState, record_registration, registrations_of
 from listings.rules import ListingState, Outcome, action_for, registration_outcome, transition
-from listings.service import as_announced, subject
+from listings.service import as_announced
 
 
 async def due_closings(session: AsyncSession, now: datetime) -> list[int]:
@@ -86,7 +87,7 @@ async def close_registration(
             still_bidding = r.state == RegState.QUALIFIED and outcome is not Outcome.FAILED
             if r.deposit_state in (DepositState.PAID, DepositState.HELD) and not still_bidding:
                 r.deposit_state = DepositState.REFUNDABLE
-                await _record(
+                await record_registration(
                     session, r, "deposit.refundable", "system", now, amount_fen=r.deposit_fen
                 )
     return Closing(listing, outcome, qualified)
@@ -111,9 +112,11 @@ async def settle_after_sale(
     rent payment; everyone else's becomes refundable."""
     for r in await registrations_of(session, listing_id):
         if r.id == winner_registration_id:
-            await _record(
+            await record_registration(
                 session, r, "deposit.to_be_credited", "system", now, amount_fen=r.deposit_fen
             )
         elif r.deposit_state in (DepositState.PAID, DepositState.HELD):
             r.deposit_state = DepositState.REFUNDABLE
-            await _record(session, r, "deposit.refundable", "system", now, amount_fen=r.deposit_fen)
+            await record_registration(
+                session, r, "deposit.refundable", "system", now, amount_fen=r.deposit_fen
+            )

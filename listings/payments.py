@@ -22,8 +22,8 @@ from listings.models import Listing, Payment, Registration
 from listings.registration import (
     DepositState,
     RegState,
-    _record,
     load_registration,
+    record_registration,
 )
 from listings.rules import ListingState
 from listings.schemas import ManualDeposit, PaymentCallback
@@ -138,7 +138,7 @@ async def record_payment(
         else None,
     }
     if registration is not None:
-        await _record(
+        await record_registration(
             session,
             registration,
             "deposit.paid" if code is None else "payment.rejected",

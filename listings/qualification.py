@@ -14,17 +14,17 @@ from core.accounts import Actor, User
 from core.errors import Conflict, InvalidInput, NotFound
 from listings.documents import CheckedFile, DocumentStore
 from listings.models import Listing, Registration, RegistrationDocument
+from listings.reading import load
 from listings.registration import (
     DepositState,
     PriorityClaim,
     RegState,
-    _record,
     load_registration,
     named_holder,
+    record_registration,
 )
 from listings.rules import ListingState
 from listings.schemas import RegistrationReviewBody
-from listings.service import load
 
 
 async def attach_proof(
@@ -53,7 +53,9 @@ async def attach_proof(
     )
     session.add(document)
     await session.flush()
-    await _record(session, registration, "registration.proof_added", actor.name, now, sha256=sha256)
+    await record_registration(
+        session, registration, "registration.proof_added", actor.name, now, sha256=sha256
+    )
     return document
 
 
@@ -181,7 +183,7 @@ async def _qualify(session: AsyncSession, registration: Registration) -> None:
 async def _record_decision(
     session: AsyncSession, registration: Registration, actor: str, now: datetime, **payload: Any
 ) -> None:
-    await _record(
+    await record_registration(
         session,
         registration,
         f"registration.{registration.state}",

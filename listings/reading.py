@@ -7,10 +7,13 @@ the queries here narrow by the same rules so a page of results is not mostly fil
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import ledger
 from core.accounts import Actor, Region
 from core.errors import NotFound
 from listings import policy
@@ -40,6 +43,16 @@ async def _village(session: AsyncSession, listing: Listing) -> Region:
 def can_view(actor: Actor | None, listing: Listing, village: Region) -> bool:
     """Whether the actor may see the listing at all (listings.policy, facet LISTING)."""
     return policy.may_see(actor, Facet.LISTING, listing.state, village)
+
+
+async def record(
+    session: AsyncSession, listing_id: int, type_: str, actor: str, now: datetime, **payload: Any
+) -> None:
+    """One entry of the listing's chain in the ledger (`listing:<id>`): every use case that
+    changes a listing, its registrations or deposits records what it did here."""
+    await ledger.append(
+        session, subject=subject(listing_id), type=type_, actor=actor, payload=payload, at=now
+    )
 
 
 async def load(

@@ -13,16 +13,15 @@ from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import ledger
 from core.accounts import Actor, User, users_by_id
 from core.db import table_of
 from core.errors import Conflict, NotFound, RuleViolation
 from listings import policy
 from listings.models import Listing, Registration
 from listings.policy import Facet
+from listings.reading import load, record
 from listings.rules import ListingState
 from listings.schemas import PriorityHolder
-from listings.service import load, subject
 
 # Bank-memo friendly: no I, O (confused with 1, 0).
 _REF_ALPHABET = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -113,7 +112,7 @@ async def apply(
     except IntegrityError:  # the same application submitted twice at once (API or page)
         raise Conflict("registration.duplicate", "您已报名该项目，请勿重复报名") from None
     # Recorded after the zero-deposit shortcut, so the ledger states what the table holds.
-    await _record(
+    await record_registration(
         session,
         registration,
         "registration.applied",
@@ -137,26 +136,20 @@ def named_holder(listing: Listing, user: User) -> PriorityHolder | None:
     return None
 
 
-async def _record(
-    session: AsyncSession,
-    registration: Registration,
-    type_: str,
-    actor: str,
-    now: datetime,
-    **payload: Any,
+async def record_registration(
+    session: AsyncSession, r: Registration, type_: str, actor: str, now: datetime, **payload: Any
 ) -> None:
-    await ledger.append(
+    """A registration's event in its listing's chain, with its state and deposit's state."""
+    await record(
         session,
-        subject=subject(registration.listing_id),
-        type=type_,
-        actor=actor,
-        payload={
-            "registration_id": registration.id,
-            "state": registration.state,
-            "deposit_state": registration.deposit_state,
-            **payload,
-        },
-        at=now,
+        r.listing_id,
+        type_,
+        actor,
+        now,
+        registration_id=r.id,
+        state=r.state,
+        deposit_state=r.deposit_state,
+        **payload,
     )
 
 

@@ -16,7 +16,7 @@ from core.errors import InvalidInput, NotAuthenticated, NotFound
 from core.ids import mask_id_number, mask_phone
 from core.problems import PROBLEM
 from core.web import PUBLIC, actor, allow, client_ip, services
-from listings import payments, policy, qualification, service
+from listings import payments, policy, qualification, reading
 from listings import registration as reg
 from listings.api import _attachment, _document_view, checked_upload, store
 from listings.documents import UPLOAD_BODY
@@ -93,7 +93,7 @@ class ListingRegistrationController(Controller):
     ) -> RegistrationPage:
         who = actor(request)
         async with services(request).db.read() as session:
-            visible = await service.load(session, who, listing_id)
+            visible = await reading.load(session, who, listing_id)
             state, village = visible.listing.state, visible.village
             policy.require(who, Facet.REGISTRATIONS, state, village)
             rows = await reg.registrations_of(session, listing_id)
@@ -120,7 +120,7 @@ class ListingRegistrationController(Controller):
 async def _proofs_visible(session: Any, who: Actor, r: Registration) -> list[RegistrationDocument]:
     """A registration's documents: its bidder's, and staff's who may see who applied."""
     if not (who.role == "bidder" and r.bidder_id == who.id):
-        visible = await service.load(session, who, r.listing_id)
+        visible = await reading.load(session, who, r.listing_id)
         if not policy.may_see(who, Facet.APPLICANTS, visible.listing.state, visible.village):
             return []
     return (await qualification.documents_of(session, [r.id]))[r.id]
@@ -130,7 +130,7 @@ async def _number_visible(session: Any, who: Actor, r: Registration) -> bool:
     """A bidder number is its bidder's; staff see it only once identities are unsealed."""
     if who.role == "bidder" and r.bidder_id == who.id:
         return True
-    visible = await service.load(session, who, r.listing_id)
+    visible = await reading.load(session, who, r.listing_id)
     return policy.may_see(who, Facet.IDENTITIES, visible.listing.state, visible.village)
 
 

@@ -18,7 +18,7 @@ from listings import policy
 from listings.documents import CheckedFile, DocumentStore
 from listings.models import Document, Listing
 from listings.policy import Action as Deed
-from listings.reading import Visible, load, subject
+from listings.reading import Visible, load, record
 from listings.rules import (
     Action,
     ListingState,
@@ -64,21 +64,9 @@ def _check_terms(terms: Terms, category: str, settings: ExchangeSettings) -> Non
 
 
 async def _record(
-    session: AsyncSession,
-    listing: Listing,
-    type_: str,
-    actor: str,
-    now: datetime,
-    **payload: Any,
+    session: AsyncSession, listing: Listing, type_: str, actor: str, now: datetime, **payload: Any
 ) -> None:
-    await ledger.append(
-        session,
-        subject=subject(listing.id),
-        type=type_,
-        actor=actor,
-        payload={"state": listing.state, **payload},
-        at=now,
-    )
+    await record(session, listing.id, type_, actor, now, state=listing.state, **payload)
 
 
 async def create(

@@ -20,8 +20,7 @@ from core.ledger import sequencer
 from core.ledger.models import LedgerEntry
 from core.ledger.tables import LedgerCheckpoint
 from core.web import PUBLIC, actor, allow, services
-from listings import policy
-from listings import service as listing_service
+from listings import policy, reading
 from listings.policy import Facet
 from oversight import schemas, views
 from oversight.jobs import JobContext
@@ -116,9 +115,9 @@ class LedgerController(Controller):
     ) -> schemas.LedgerBundle:
         """Every entry of one listing with inclusion proofs against a signed checkpoint."""
         ctx, who = _jobs(request), actor(request)
-        subject = listing_service.subject(listing_id)
+        subject = reading.subject(listing_id)
         async with ctx.db.read() as session:
-            visible = await listing_service.load(session, who, listing_id)
+            visible = await reading.load(session, who, listing_id)
             state, village = visible.listing.state, visible.village
             # 404 outside the jurisdiction; 409 inside until the auction ends.
             policy.require(who, Facet.LEDGER_BUNDLE, state, village)

@@ -12,7 +12,7 @@ from core.accounts import Actor, User, users_by_id
 from core.errors import NotFound
 from core.ids import mask_name
 from core.ledger.models import LedgerEntry
-from listings import Registration, policy, service
+from listings import Registration, policy, reading
 from listings.policy import LINKING_KEYS, REGISTRATION_ENTRIES, Facet
 
 TYPE_NAMES_ZH: Final = {
@@ -66,13 +66,13 @@ _LINKING: Final = LINKING_KEYS | {"bidder_number"}
 
 
 async def timeline(session: AsyncSession, viewer: Actor, listing_id: int) -> dict[str, Any]:
-    visible = await service.load(session, viewer, listing_id)
+    visible = await reading.load(session, viewer, listing_id)
     listing = visible.listing
     policy.require(viewer, Facet.TIMELINE, listing.state, visible.village)
     entries = list(
         await session.scalars(
             select(LedgerEntry)
-            .where(LedgerEntry.subject == service.subject(listing_id))
+            .where(LedgerEntry.subject == reading.subject(listing_id))
             .order_by(LedgerEntry.subject_seq)
         )
     )
@@ -153,7 +153,7 @@ def _documents(payload: dict[str, Any]) -> list[dict[str, Any]]:
 
 async def ladder(session: AsyncSession, viewer: Actor, listing_id: int) -> dict[str, Any]:
     """Every bid, accepted or not, in server order; identities only for regulators, at the end."""
-    visible = await service.load(session, viewer, listing_id)
+    visible = await reading.load(session, viewer, listing_id)
     state, village = visible.listing.state, visible.village
     policy.require(viewer, Facet.TIMELINE, state, village)
     auction = await session.get(Auction, listing_id)

@@ -13,7 +13,7 @@ from app.pages.common import PAGE_ERRORS, render
 from app.pages.timeline import listing_timeline
 from auction.models import Auction
 from core.web import actor, allow, services
-from listings import policy, reading, service
+from listings import policy, reading
 from listings.api import listing_view
 from listings.policy import Facet
 from oversight import stats, warnings
@@ -79,7 +79,7 @@ class OversightPages(Controller):
     async def listing(self, request: Req, listing_id: FromPath[int]) -> Response[Any]:
         who = actor(request)
         async with services(request).db.read() as session:
-            visible = await service.load(session, who, listing_id)
+            visible = await reading.load(session, who, listing_id)
             state, village = visible.listing.state, visible.village
             policy.require(who, Facet.TIMELINE, state, village)  # staff of this region only
             documents = await reading.documents_of(session, listing_id)

@@ -33,7 +33,7 @@ from core.api import BidderSignUp
 from core.errors import DomainError, NotFound
 from core.sessions import cleared_session_cookies, count_sign_up, session_cookies, sign_in
 from core.web import PUBLIC, actor, actor_or_none, allow, client_ip, services, token_of
-from listings import policy, qualification, reading, service
+from listings import policy, qualification, reading
 from listings import registration as reg
 from listings.api import checked_upload, listing_view, store
 from listings.documents import UPLOAD_BODY
@@ -121,7 +121,7 @@ class PublicPages(Controller):
         viewer = actor_or_none(request)
         svc = services(request)
         async with svc.db.read() as session:
-            visible = await service.load(session, viewer, listing_id)
+            visible = await reading.load(session, viewer, listing_id)
             documents = await reading.documents_of(session, listing_id)
             view = listing_view(visible, viewer, documents)
             auction = await session.get(Auction, listing_id)
@@ -200,7 +200,7 @@ class PublicPages(Controller):
         viewer = actor_or_none(request)
         svc = services(request)
         async with svc.db.read() as session:
-            visible = await service.load(session, viewer, listing_id)
+            visible = await reading.load(session, viewer, listing_id)
             row = await session.get(Auction, listing_id)
             if row is None and visible.listing.state == "announced":
                 # Registration still open: a waiting room that looks again every few seconds.

@@ -211,7 +211,7 @@ class ReviewPages(Controller):
             return await _page(request, listing_id, {"control": form}, 400)
         svc, who = services(request), actor(request)
         async with svc.db.read() as session:
-            await service.load(session, who, listing_id)  # jurisdiction: 404 outside it
+            await reading.load(session, who, listing_id)  # jurisdiction: 404 outside it
         bids: BidBook = request.app.state.bids
         reason = form.values["reason"][:1000]
         pause = form.values["action"] == "pause"
@@ -243,7 +243,7 @@ async def _page(
     """The reviewer's page of one listing, with any form re-shown with its errors."""
     svc, who = services(request), actor(request)
     async with svc.db.read() as session:
-        visible = await service.load(session, who, listing_id)
+        visible = await reading.load(session, who, listing_id)
         state, village = visible.listing.state, visible.village
         policy.require(who, Facet.TIMELINE, state, village)  # staff of this region only
         documents = await reading.documents_of(session, listing_id)

@@ -248,9 +248,9 @@ async def _manage(
     )
 
 
-async def _own(session: Any, who: Actor, listing_id: int) -> service.Visible:
+async def _own(session: Any, who: Actor, listing_id: int) -> reading.Visible:
     """The listing if it is this village's (404 otherwise, like the API)."""
-    visible = await service.load(session, who, listing_id)
+    visible = await reading.load(session, who, listing_id)
     if not policy.acts_for(who, visible.village):
         raise NotFound("listing.not_found", "挂牌项目不存在")
     return visible

@@ -103,21 +103,18 @@ def signed(tmp_path_factory: pytest.TempPathFactory) -> Signed:
         name="杏田村经办人", masked_id="UID-1", now=at, organisation="杏田村集体经济组织"
     )
     winner = authority.issue_person(name="竞买人2", masked_id="350***********001X", now=at)
+    trust = signing.Trust(authority, crls, at)
     after_village = signing.sign_as_village(
         rendered.pdf,
         rendered.boxes,
-        authority,
+        trust,
         signing.Credentials(village.certificate, village.key),
-        crls,
-        at,
         reason="甲方签署",
     )
     signed = signing.sign_as_winner(
         after_village,
-        authority,
+        trust,
         signing.Credentials(winner.certificate, winner.key),
-        crls,
-        at,
         reason="乙方签署",
     )
     root_pem = directory / "root.pem"
@@ -197,17 +194,19 @@ def test_a_revoked_certificate_cannot_sign(signed: Signed) -> None:
     credentials = signing.Credentials(person.certificate, person.key)
     with pytest.raises(SigningError, match="could not be validated") as caught:
         signing.sign_as_village(
-            rendered.pdf, rendered.boxes, signed.authority, credentials, crls, signed.at, reason="x"
+            rendered.pdf,
+            rendered.boxes,
+            signing.Trust(signed.authority, crls, signed.at),
+            credentials,
+            reason="x",
         )
     assert "revoked" in repr(caught.value.__cause__).lower()
     # The same certificate, not revoked, signs.
     fine = signing.sign_as_village(
         rendered.pdf,
         rendered.boxes,
-        signed.authority,
+        signing.Trust(signed.authority, signed.authority.crls([], signed.at), signed.at),
         credentials,
-        signed.authority.crls([], signed.at),
-        signed.at,
         reason="x",
     )
     assert fine.startswith(rendered.pdf)
