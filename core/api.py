@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, post, put
@@ -11,20 +11,18 @@ from msgspec import Meta
 
 from core import accounts
 from core import settings as exchange_settings
-from core.accounts import User, region_of, sign_up_bidder
+from core.accounts import BidderSignUp, Password, User, region_of
 from core.ids import mask_id_number, mask_phone
 from core.sessions import (
     change_own_password,
     cleared_session_cookies,
-    count_sign_up,
     csrf_token,
     require_same_origin,
     session_cookies,
     sign_in,
+    sign_up,
 )
 from core.web import PUBLIC, actor, allow, services, token_of
-
-Password = Annotated[str, Meta(min_length=8, max_length=256)]
 
 
 class PasswordChange(msgspec.Struct, forbid_unknown_fields=True):
@@ -43,16 +41,6 @@ class Reason(msgspec.Struct, forbid_unknown_fields=True):
 class LoginBody(msgspec.Struct, forbid_unknown_fields=True):
     username: Annotated[str, Meta(min_length=1, max_length=64)]
     password: Annotated[str, Meta(min_length=1, max_length=256)]
-
-
-class BidderSignUp(msgspec.Struct, forbid_unknown_fields=True):
-    name: Annotated[str, Meta(min_length=1, max_length=100)]
-    id_type: Literal["resident_id", "uscc"]
-    id_number: Annotated[str, Meta(min_length=18, max_length=18)]
-    #: ASCII digits only (\d would take full-width ones), and exactly 11 of them ($ alone would
-    #: also let a trailing newline through).
-    phone: Annotated[str, Meta(pattern=r"^1[3-9][0-9]{9}$", min_length=11, max_length=11)]
-    password: Password
 
 
 class UserOut(msgspec.Struct, kw_only=True):
@@ -198,20 +186,7 @@ class BidderController(Controller):
     async def sign_up(
         self, request: Request[Any, Any, Any], data: JSONBody[BidderSignUp]
     ) -> UserOut:
-        svc = services(request)
-        await count_sign_up(request)
-        async with svc.db.write() as session:
-            user = await sign_up_bidder(
-                session,
-                name=data.name,
-                id_type=data.id_type,
-                id_number=data.id_number,
-                phone=data.phone,
-                password=data.password,
-                now=svc.now(),
-                passwords=svc.passwords,
-            )
-        return user_view(user)
+        return user_view(await sign_up(request, data))
 
 
 class SettingsController(Controller):

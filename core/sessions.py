@@ -15,7 +15,7 @@ from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from core.accounts import User, change_password, login
+from core.accounts import BidderSignUp, User, change_password, login, sign_up_bidder
 from core.config import Config
 from core.errors import (
     NotAuthenticated,
@@ -93,11 +93,14 @@ def _check_csrf(scope: Scope, request: Request[Any, Any, Any], secret: str, toke
         raise PermissionDenied("auth.csrf", "页面已过期，请刷新后重试")
 
 
-async def count_sign_up(request: Request[Any, Any, Any]) -> None:
-    """Every sign-up from an address counts: whether a phone number already has an account
-    (409) can be learnt only at the pace the throttle allows, accounts made only as fast."""
+async def sign_up(request: Request[Any, Any, Any], form: BidderSignUp) -> User:
+    """A bidder signs up (API and page alike). Every sign-up from an address counts: whether a
+    phone number already has an account (409) can be learnt only at the pace the throttle
+    allows, accounts made only as fast."""
     svc = services(request)
     await svc.throttle.attempt(f"signup:{client_ip(request) or '-'}")
+    async with svc.db.write() as session:
+        return await sign_up_bidder(session, form, now=svc.now(), passwords=svc.passwords)
 
 
 async def change_own_password(request: Request[Any, Any, Any], old: str, new: str) -> None:

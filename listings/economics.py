@@ -200,10 +200,9 @@ def escalation_of(terms: Terms) -> Escalation | None:
     return Escalation(e.every_years, e.fraction()) if e is not None else None
 
 
-def schedule_of(terms: Terms, price_fen: int) -> tuple[Installment, ...]:
-    """The rent schedule of these terms at a price (the listing price, or the final one)."""
-    return rent_schedule(
-        price_fen,
+def _lease(terms: Terms) -> tuple[PriceUnit, Fraction | None, int, Payment, Escalation | None, int]:
+    """The terms as the functions above take them, after the price(s)."""
+    return (
         terms.price_unit,
         terms.area_fraction(),
         terms.term_years,
@@ -211,19 +210,15 @@ def schedule_of(terms: Terms, price_fen: int) -> tuple[Installment, ...]:
         escalation_of(terms),
         terms.rent_free_months,
     )
+
+
+def schedule_of(terms: Terms, price_fen: int) -> tuple[Installment, ...]:
+    """The rent schedule of these terms at a price (the listing price, or the final one)."""
+    return rent_schedule(price_fen, *_lease(terms))
 
 
 def income_of(terms: Terms, listing_price_fen: int, final_price_fen: int) -> Income:
-    return income(
-        listing_price_fen,
-        final_price_fen,
-        terms.price_unit,
-        terms.area_fraction(),
-        terms.term_years,
-        terms.payment,
-        escalation_of(terms),
-        terms.rent_free_months,
-    )
+    return income(listing_price_fen, final_price_fen, *_lease(terms))
 
 
 def deposit_by_rule(rule: DepositRule, terms: Terms) -> int:

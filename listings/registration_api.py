@@ -10,6 +10,7 @@ import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, JSONBody, MultipartBody
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.accounts import Actor
 from core.errors import InvalidInput, NotAuthenticated, NotFound
@@ -62,6 +63,22 @@ def registration_view(
     )
 
 
+async def apply_from(
+    request: Request[Any, Any, Any], session: AsyncSession, listing_id: int, claim_priority: bool
+) -> Registration:
+    """The signed-in bidder applies, from the address and device of this request (kept for
+    the regulators' same-address and same-device warnings)."""
+    return await reg.apply(
+        session,
+        actor(request),
+        listing_id,
+        services(request).now(),
+        ip=client_ip(request),
+        user_agent=request.headers.get("user-agent"),
+        claim_priority=claim_priority,
+    )
+
+
 class ListingRegistrationController(Controller):
     """Applications to one listing: a bidder applies; staff list who applied."""
 
@@ -74,17 +91,8 @@ class ListingRegistrationController(Controller):
         listing_id: FromPath[int],
         data: JSONBody[RegistrationBody],
     ) -> RegistrationOut:
-        svc, who = services(request), actor(request)
-        async with svc.db.write() as session:
-            registration = await reg.apply(
-                session,
-                who,
-                listing_id,
-                svc.now(),
-                ip=client_ip(request),
-                user_agent=request.headers.get("user-agent"),
-                claim_priority=data.claim_priority,
-            )
+        async with services(request).db.write() as session:
+            registration = await apply_from(request, session, listing_id, data.claim_priority)
             return registration_view(registration)
 
     @get("/{listing_id:int}/registrations", guards=[allow("reviewer", "regulator", "admin")])

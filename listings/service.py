@@ -139,23 +139,29 @@ async def update(
 
 
 async def submit(session: AsyncSession, actor: Actor, listing_id: int, now: datetime) -> Listing:
-    visible = await load(session, actor, listing_id, lock=True)
-    _require_village_owner(actor, visible)
-    listing = visible.listing
-    listing.state = transition(ListingState(listing.state), Action.SUBMIT).value
+    """The village hands its entrustment to the exchange for review."""
+    listing = await _village_moves(session, actor, listing_id, Action.SUBMIT, now)
     listing.return_reason = None
-    listing.updated_at = now
     await _record(session, listing, "listing.submitted", actor.name, now)
     return listing
 
 
 async def withdraw(session: AsyncSession, actor: Actor, listing_id: int, now: datetime) -> Listing:
+    """The village takes its entrustment back (before it is announced)."""
+    listing = await _village_moves(session, actor, listing_id, Action.WITHDRAW, now)
+    await _record(session, listing, "listing.withdrawn", actor.name, now)
+    return listing
+
+
+async def _village_moves(
+    session: AsyncSession, actor: Actor, listing_id: int, action: Action, now: datetime
+) -> Listing:
+    """The village's own listing, locked, moved by `action` (listings.rules.transition)."""
     visible = await load(session, actor, listing_id, lock=True)
     _require_village_owner(actor, visible)
     listing = visible.listing
-    listing.state = transition(ListingState(listing.state), Action.WITHDRAW).value
+    listing.state = transition(ListingState(listing.state), action).value
     listing.updated_at = now
-    await _record(session, listing, "listing.withdrawn", actor.name, now)
     return listing
 
 

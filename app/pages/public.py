@@ -28,18 +28,17 @@ from app.pages.common import (
 from app.pages.forms import FieldError, Form, validation_field
 from auction.models import Auction
 from auction.wire import snapshot_frame
-from core.accounts import sign_up_bidder
-from core.api import BidderSignUp
+from core.accounts import BidderSignUp
 from core.errors import DomainError, NotFound
-from core.sessions import cleared_session_cookies, count_sign_up, session_cookies, sign_in
-from core.web import PUBLIC, actor, actor_or_none, allow, client_ip, services, token_of
+from core.sessions import cleared_session_cookies, session_cookies, sign_in, sign_up
+from core.web import PUBLIC, actor, actor_or_none, allow, services, token_of
 from listings import policy, qualification, reading
 from listings import registration as reg
 from listings.api import checked_upload, listing_view, store
 from listings.documents import UPLOAD_BODY
 from listings.models import Registration
 from listings.policy import Facet
-from listings.registration_api import registration_view
+from listings.registration_api import apply_from, registration_view
 from listings.rules import PUBLIC as PUBLIC_STATES
 from listings.schemas import CATEGORY_NAMES_ZH
 
@@ -174,15 +173,7 @@ class PublicPages(Controller):
         try:
             checked = await checked_upload(svc, proof) if claim and has_proof else None
             async with svc.db.write() as session:
-                registration = await reg.apply(
-                    session,
-                    who,
-                    listing_id,
-                    svc.now(),
-                    ip=client_ip(request),
-                    user_agent=request.headers.get("user-agent"),
-                    claim_priority=claim,
-                )
+                registration = await apply_from(request, session, listing_id, claim)
                 reg_id = registration.id
                 if checked is not None:
                     await qualification.attach_proof(
@@ -239,14 +230,8 @@ class PublicPages(Controller):
         self, request: Req, next_: Annotated[str | None, QueryParameter(name="next")] = None
     ) -> Response[Any]:
         token, cookie = anonymous_form_token(request)
-        return render(
-            request,
-            "login.html",
-            title="登录",
-            form=Form(values={"next": next_ or ""}),
-            form_token=token,
-            cookies=[cookie],
-        )
+        form = Form(values={"next": next_ or ""})
+        return _anonymous_page(request, "login.html", form, cookies=[cookie], token=token)
 
     @post("/login", opt=PUBLIC)
     async def login_submit(self, request: Req) -> Response[Any]:
@@ -257,14 +242,8 @@ class PublicPages(Controller):
         token, cookie = anonymous_form_token(request)
         if not anonymous_form_ok(request, values.get("_form")):
             form.general = _expired()
-            return render(
-                request,
-                "login.html",
-                status=403,
-                title="登录",
-                form=form,
-                form_token=token,
-                cookies=[cookie],
+            return _anonymous_page(
+                request, "login.html", form, status=403, cookies=[cookie], token=token
             )
         username = str(values.get("username") or "").strip()
         password = str(values.get("password") or "")
@@ -273,16 +252,12 @@ class PublicPages(Controller):
         if not password:
             form.error("password", "请输入密码", "form.required")
         if not form.ok:
-            return render(
-                request, "login.html", status=400, title="登录", form=form, form_token=token
-            )
+            return _anonymous_page(request, "login.html", form, status=400, token=token)
         try:
             session_token, user = await sign_in(request, username, password)
         except DomainError as exc:
             form.fail(exc, {"auth": "password"})
-            return render(
-                request, "login.html", status=exc.status, title="登录", form=form, form_token=token
-            )
+            return _anonymous_page(request, "login.html", form, status=exc.status, token=token)
         target = safe_next(values.get("next")) or home_of_role(user.role)
         return _signed_in(request, target, session_token)
 
@@ -305,14 +280,8 @@ class PublicPages(Controller):
         self, request: Req, next_: Annotated[str | None, QueryParameter(name="next")] = None
     ) -> Response[Any]:
         token, cookie = anonymous_form_token(request)
-        return render(
-            request,
-            "signup.html",
-            title="竞买人注册",
-            form=Form(values={"id_type": "resident_id", "next": next_ or ""}),
-            form_token=token,
-            cookies=[cookie],
-        )
+        form = Form(values={"id_type": "resident_id", "next": next_ or ""})
+        return _anonymous_page(request, "signup.html", form, cookies=[cookie], token=token)
 
     @post("/signup", opt=PUBLIC)
     async def signup_submit(self, request: Req) -> Response[Any]:
@@ -325,14 +294,8 @@ class PublicPages(Controller):
         token, cookie = anonymous_form_token(request)
         if not anonymous_form_ok(request, values.get("_form")):
             form.general = _expired()
-            return render(
-                request,
-                "signup.html",
-                status=403,
-                title="竞买人注册",
-                form=form,
-                form_token=token,
-                cookies=[cookie],
+            return _anonymous_page(
+                request, "signup.html", form, status=403, cookies=[cookie], token=token
             )
         password = str(values.get("password") or "")
         if password != str(values.get("password2") or ""):
@@ -351,36 +314,29 @@ class PublicPages(Controller):
             name = validation_field(exc) or "name"
             form.error(name, SIGNUP_HINTS.get(name, "输入有误"), "request.invalid")
         if body is None or not form.ok:
-            return render(
-                request, "signup.html", status=400, title="竞买人注册", form=form, form_token=token
-            )
-        svc = services(request)
+            return _anonymous_page(request, "signup.html", form, status=400, token=token)
         try:
-            await count_sign_up(request)
-            async with svc.db.write() as session:
-                await sign_up_bidder(
-                    session,
-                    name=body.name,
-                    id_type=body.id_type,
-                    id_number=body.id_number,
-                    phone=body.phone,
-                    password=body.password,
-                    now=svc.now(),
-                    passwords=svc.passwords,
-                )
+            await sign_up(request, body)
             session_token, _ = await sign_in(request, body.phone, body.password)
         except DomainError as exc:
             form.fail(exc, SIGNUP_FIELDS)
-            return render(
-                request,
-                "signup.html",
-                status=exc.status,
-                title="竞买人注册",
-                form=form,
-                form_token=token,
-            )
+            return _anonymous_page(request, "signup.html", form, status=exc.status, token=token)
         target = safe_next(values.get("next")) or "/me/registrations?done=welcome"
         return _signed_in(request, target, session_token)
+
+
+#: The two pages anyone may fill in before signing in, and their titles.
+_ANONYMOUS_TITLES = {"login.html": "登录", "signup.html": "竞买人注册"}
+
+
+def _anonymous_page(
+    request: Req, template: str, form: Form, *, token: str, status: int = 200, cookies: Any = ()
+) -> Response[Any]:
+    """The sign-in or sign-up page with its form and the pre-session form token."""
+    title = _ANONYMOUS_TITLES[template]
+    return render(
+        request, template, status=status, title=title, form=form, form_token=token, cookies=cookies
+    )
 
 
 SIGNUP_HINTS = {

@@ -4,7 +4,9 @@ from core.accounts.actor import Actor
 from core.accounts.models import REGION_LEVELS, ROLES, STAFF_ROLES, Region, Session, User
 from core.accounts.passwords import Passwords
 from core.accounts.service import (
+    BidderSignUp,
     NewUser,
+    Password,
     add_user,
     change_password,
     ensure_region,
@@ -27,7 +29,9 @@ __all__ = [
     "ROLES",
     "STAFF_ROLES",
     "Actor",
+    "BidderSignUp",
     "NewUser",
+    "Password",
     "Passwords",
     "Region",
     "Session",

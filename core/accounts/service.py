@@ -8,7 +8,9 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Annotated, Literal
 
+import msgspec
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -131,14 +133,26 @@ async def _id_taken(session: AsyncSession, id_type: str | None, id_number: str) 
     return found is not None
 
 
+#: A new password: at least 8 characters (argon2 takes the rest; 256 keeps hashing bounded).
+Password = Annotated[str, msgspec.Meta(min_length=8, max_length=256)]
+
+
+class BidderSignUp(msgspec.Struct, forbid_unknown_fields=True):
+    """A bidder's sign-up, as the API's body and the page's form both give it."""
+
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    id_type: Literal["resident_id", "uscc"]
+    id_number: Annotated[str, msgspec.Meta(min_length=18, max_length=18)]
+    #: ASCII digits only (\d would take full-width ones), and exactly 11 of them ($ alone would
+    #: also let a trailing newline through).
+    phone: Annotated[str, msgspec.Meta(pattern=r"^1[3-9][0-9]{9}$", min_length=11, max_length=11)]
+    password: Password
+
+
 async def sign_up_bidder(
     session: AsyncSession,
+    form: BidderSignUp,
     *,
-    name: str,
-    id_type: IdType,
-    id_number: str,
-    phone: str,
-    password: str,
     now: datetime,
     passwords: Passwords = DEFAULT_PASSWORDS,
 ) -> User:
@@ -146,13 +160,13 @@ async def sign_up_bidder(
     return await add_user(
         session,
         NewUser(
-            username=phone,
+            username=form.phone,
             role="bidder",
-            password=password,
-            display_name=name,
-            id_type=id_type,
-            id_number=id_number,
-            phone=phone,
+            password=form.password,
+            display_name=form.name,
+            id_type=form.id_type,
+            id_number=form.id_number,
+            phone=form.phone,
         ),
         actor="public",
         now=now,
