@@ -39,10 +39,10 @@ async def load(
     lock: bool = False,
 ) -> Access:
     """The contract for its parties and staff within their jurisdiction; 404 for anyone else."""
-    query = select(Contract).where(Contract.id == contract_id)
-    if lock:
-        query = query.with_for_update().execution_options(populate_existing=True)
-    contract = await session.scalar(query)
+    # Locked, it is re-read under the lock even if this session saw the row before.
+    contract = await session.get(
+        Contract, contract_id, with_for_update=lock, populate_existing=lock
+    )
     if contract is None:
         raise NotFound("contract.not_found", "合同不存在")
     village = await session.get(Region, contract.village_id)

@@ -59,10 +59,8 @@ async def load(
     session: AsyncSession, actor: Actor | None, listing_id: int, *, lock: bool = False
 ) -> Visible:
     """A listing the actor may see (else 404: existence is not disclosed), optionally locked."""
-    query = select(Listing).where(Listing.id == listing_id)
-    if lock:  # re-read under the lock even if this session saw the row before
-        query = query.with_for_update().execution_options(populate_existing=True)
-    listing = await session.scalar(query)
+    # Locked, it is re-read under the lock even if this session saw the row before.
+    listing = await session.get(Listing, listing_id, with_for_update=lock, populate_existing=lock)
     if listing is None:
         raise NotFound("listing.not_found", "挂牌项目不存在")
     village = await _village(session, listing)

@@ -157,10 +157,10 @@ async def load_registration(
     session: AsyncSession, actor: Actor, registration_id: int, *, lock: bool = False
 ) -> Registration:
     """A registration its bidder, or staff with the listing in their jurisdiction, may see."""
-    query = select(Registration).where(Registration.id == registration_id)
-    if lock:  # re-read under the lock even if this session saw the row before
-        query = query.with_for_update().execution_options(populate_existing=True)
-    registration = await session.scalar(query)
+    # Locked, it is re-read under the lock even if this session saw the row before.
+    registration = await session.get(
+        Registration, registration_id, with_for_update=lock, populate_existing=lock
+    )
     if registration is None:
         raise NotFound("registration.not_found", "报名记录不存在")
     if actor.role == "bidder" and registration.bidder_id == actor.id:
