@@ -15,9 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from auction import engine
 from auction.models import Auction, Deal
-from auction.rows import subject
-from core import ledger
 from listings import Registration, closing, service
+from listings.reading import record
 
 #: Called in the transaction that records a deal (the app drafts the contract there).
 DealHook = Callable[[AsyncSession, Deal, datetime], Awaitable[None]]
@@ -47,20 +46,18 @@ async def record_deal(
     )
     session.add(deal)
     await session.flush()
-    await ledger.append(
+    await record(
         session,
-        subject=subject(listing_id),
-        type="deal.recorded",
-        actor="system",
-        at=now,
-        payload={
-            "kind": kind,
-            "winner_number": deal.winner_number,
-            "registration_id": winner.id,
-            "listing_fen": listing_fen,
-            "final_fen": final_fen,
-            "rounds": rounds,
-        },
+        listing_id,
+        "deal.recorded",
+        "system",
+        now,
+        kind=kind,
+        winner_number=deal.winner_number,
+        registration_id=winner.id,
+        listing_fen=listing_fen,
+        final_fen=final_fen,
+        rounds=rounds,
     )
     return deal
 

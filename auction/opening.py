@@ -12,12 +12,12 @@ from auction import engine
 from auction.deal import DealHook, record_deal
 from auction.draw import draw_priority_order
 from auction.models import Auction
-from auction.rows import rules_for, rules_json, store, subject
-from core import ledger
+from auction.rows import rules_for, rules_json, store
 from core.settings import ExchangeSettings
 from listings import Listing, Registration
 from listings import closing as registration_close
 from listings.closing import Closing
+from listings.reading import record
 from listings.rules import Outcome
 
 
@@ -42,13 +42,15 @@ async def open_auction(
     store(row, rules, state)
     session.add(row)
     await session.flush()
-    await ledger.append(
+    await record(
         session,
-        subject=subject(listing.id),
-        type="auction.opened",
-        actor="system",
-        at=now,
-        payload={"rules": rules_json(rules), "bidders": len(qualified), "priority_draw": row.draw},
+        listing.id,
+        "auction.opened",
+        "system",
+        now,
+        rules=rules_json(rules),
+        bidders=len(qualified),
+        priority_draw=row.draw,
     )
     return row
 

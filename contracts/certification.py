@@ -17,10 +17,9 @@ from contracts.deps import Deps
 from contracts.files import sha256
 from contracts.models import ContractState, Signature
 from contracts.schemas import Certified
-from core import ledger
 from core.accounts import Actor
 from core.errors import Conflict
-from listings.reading import subject
+from listings.reading import record
 
 
 async def certify(deps: Deps, who: Actor, contract_id: int) -> Certified:
@@ -74,19 +73,17 @@ async def certify(deps: Deps, who: Actor, contract_id: int) -> Certified:
                 signed_at=now,
             )
         )
-        await ledger.append(
+        await record(
             session,
-            subject=subject(locked.listing_id),
-            type="contract.certified",
-            actor=who.name,
-            at=now,
-            payload={
-                "contract_id": locked.id,
-                "state": locked.state,
-                "certificate_number": locked.certificate_number,
-                "certificate_sha256": digest,
-                "contract_sha256": locked.pdf_sha256,
-            },
+            locked.listing_id,
+            "contract.certified",
+            who.name,
+            now,
+            contract_id=locked.id,
+            state=locked.state,
+            certificate_number=locked.certificate_number,
+            certificate_sha256=digest,
+            contract_sha256=locked.pdf_sha256,
         )
     return Certified(
         id=contract_id,

@@ -22,7 +22,7 @@ from core import settings as exchange_settings
 from core.accounts import Region, User
 from core.clock import CHINA_TZ, local_date
 from listings import Listing, Registration
-from listings.reading import subject
+from listings.reading import record
 
 
 def _end_of_day(day: date) -> datetime:
@@ -99,21 +99,19 @@ async def draft(session: AsyncSession, deal: Deal, now: datetime) -> Contract:
         session.add(RentItem(state="pending", **row))
     deal.contract_id = contract.id
     await session.flush()
-    await ledger.append(
+    await record(
         session,
-        subject=subject(listing.id),
-        type="contract.drafted",
-        actor="system",
-        at=now,
-        payload={
-            "contract_id": contract.id,
-            "number": contract.number,
-            "state": contract.state,
-            "sign_deadline": ledger.timestamp(contract.sign_deadline),
-            "lease_start": lease_start.isoformat(),
-            "contract_value_fen": sum(i.amount_fen for i in items),
-            "installments": len(items),
-            "data_sha256": sha256(document.canonical(data)),
-        },
+        listing.id,
+        "contract.drafted",
+        "system",
+        now,
+        contract_id=contract.id,
+        number=contract.number,
+        state=contract.state,
+        sign_deadline=ledger.timestamp(contract.sign_deadline),
+        lease_start=lease_start.isoformat(),
+        contract_value_fen=sum(i.amount_fen for i in items),
+        installments=len(items),
+        data_sha256=sha256(document.canonical(data)),
     )
     return contract

@@ -19,11 +19,10 @@ from contracts.deps import Deps
 from contracts.files import contract_pdf, sha256
 from contracts.models import ContractState, Signature
 from contracts.schemas import Signed, SignerCertificate
-from core import ledger
 from core.accounts import Actor, Passwords
 from core.accounts.throttle import Throttle
 from core.errors import Conflict, PermissionDenied
-from listings.reading import subject
+from listings.reading import record
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,22 +116,20 @@ async def sign(
             )
         )
         await session.flush()
-        await ledger.append(
+        await record(
             session,
-            subject=subject(locked.listing_id),
-            type="contract.signed" if role == WINNER else "contract.signed_by_village",
-            actor=who.name,
-            at=now,
-            payload={
-                "contract_id": locked.id,
-                "state": locked.state,
-                "role": role,
-                "signed_sha256": signed_sha,
-                "document_sha256": output_sha,
-                "certificate_serial": cert_row.serial,
-                "certificate_sha256": cert_row.sha256,
-                "ip": ip,
-            },
+            locked.listing_id,
+            "contract.signed" if role == WINNER else "contract.signed_by_village",
+            who.name,
+            now,
+            contract_id=locked.id,
+            state=locked.state,
+            role=role,
+            signed_sha256=signed_sha,
+            document_sha256=output_sha,
+            certificate_serial=cert_row.serial,
+            certificate_sha256=cert_row.sha256,
+            ip=ip,
         )
         if role == WINNER:
             locked.signed_at = now

@@ -14,7 +14,7 @@ from core.clock import CHINA_TZ, local_date
 from core.settings import ExchangeSettings
 from listings.models import Listing, Registration
 from listings.qualification import qualify_undecided
-from listings.reading import subject
+from listings.reading import record
 from listings.registration import DepositState, RegState, record_registration, registrations_of
 from listings.rules import ListingState, Outcome, action_for, registration_outcome, transition
 from listings.service import as_announced
@@ -73,13 +73,8 @@ async def close_registration(
         listing.outcome = "no_bidders" if not qualified else "too_few_bidders"
     elif outcome is Outcome.AGREEMENT:
         listing.outcome = "agreement"
-    await ledger.append(
-        session,
-        subject=subject(listing.id),
-        type="registration.closed",
-        actor="system",
-        payload={"state": listing.state, **payload},
-        at=now,
+    await record(
+        session, listing.id, "registration.closed", "system", now, state=listing.state, **payload
     )
     if outcome is not Outcome.EXTEND:
         # Whoever cannot bid any more gets their deposit back.

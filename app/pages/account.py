@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Request, Response, get, post
 
-from app.pages.common import FORM, PAGE_ERRORS, check_form_csrf, form_values, redirect, render
+from app.pages.common import (
+    FORM,
+    Pages,
+    check_form_csrf,
+    form_values,
+    redirect,
+    render,
+)
 from app.pages.forms import Form
 from core.errors import DomainError
 from core.sessions import change_own_password
@@ -15,11 +22,9 @@ from core.web import allow
 Req = Request[Any, Any, Any]
 
 
-class AccountPages(Controller):
+class AccountPages(Pages):
     path = "/account"
     guards = (allow(),)
-    exception_handlers = PAGE_ERRORS
-    include_in_schema = False
 
     @get("/password")
     async def password_form(self, request: Req) -> Response[Any]:

@@ -6,12 +6,19 @@ import re
 from datetime import date
 from typing import Any
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Request, Response, get, post
 from litestar.params import FromPath
 from sqlalchemy import select
 
 from app.pages import queries
-from app.pages.common import FORM, PAGE_ERRORS, check_form_csrf, form_values, redirect, render
+from app.pages.common import (
+    FORM,
+    Pages,
+    check_form_csrf,
+    form_values,
+    redirect,
+    render,
+)
 from app.pages.forms import Form, int_field, money_field
 from app.pages.labels import yuan
 from core import accounts
@@ -110,11 +117,9 @@ def _patch(form: Form) -> dict[str, Any] | None:
 _SETTING_PATH = re.compile(r"\$\.([a-z_]+)")
 
 
-class AdminPages(Controller):
+class AdminPages(Pages):
     path = "/admin"
     guards = (allow("admin"),)
-    exception_handlers = PAGE_ERRORS
-    include_in_schema = False
 
     @get("/settings")
     async def settings(self, request: Req) -> Response[Any]:

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Request, Response, get, post
 from litestar.params import FromPath
 
 from app.pages import queries
-from app.pages.common import FORM, PAGE_ERRORS, check_form_csrf, form_values, redirect, render
+from app.pages.common import (
+    FORM,
+    Pages,
+    check_form_csrf,
+    form_values,
+    redirect,
+    render,
+)
 from core.errors import DomainError, NotFound
 from core.web import actor, allow, services
 from listings import qualification
@@ -25,11 +32,9 @@ EXCHANGE_ACCOUNT = {
 }
 
 
-class BidderPages(Controller):
+class BidderPages(Pages):
     path = "/me"
     guards = (allow("bidder"),)
-    exception_handlers = PAGE_ERRORS
-    include_in_schema = False
 
     @get("/registrations")
     async def registrations(self, request: Request[Any, Any, Any]) -> Response[Any]:

@@ -16,7 +16,7 @@ from urllib.parse import quote, urlencode
 
 import msgspec
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from litestar import Request, Response
+from litestar import Controller, Request, Response
 from litestar.datastructures import Cookie
 from litestar.enums import MediaType
 from litestar.response import Redirect
@@ -292,6 +292,13 @@ PAGE_ERRORS: dict[Any, Any] = {
     NotFound: not_found,
     DomainError: domain_error,
 }
+
+
+class Pages(Controller):
+    """A controller of HTML pages: errors are shown as pages, and none is in the API schema."""
+
+    exception_handlers = PAGE_ERRORS
+    include_in_schema = False
 
 
 def json_script(data: Any) -> Markup:

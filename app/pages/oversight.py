@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, Response, get
+from litestar import Request, Response, get
 from litestar.params import FromPath
 
 from app.pages import queries
-from app.pages.common import PAGE_ERRORS, render
+from app.pages.common import Pages, render
 from app.pages.timeline import listing_timeline
 from auction.models import Auction
 from core.web import actor, allow, services
@@ -41,11 +41,9 @@ def _bars(groups: list[dict[str, Any]], width: int = 320) -> list[dict[str, Any]
     ]
 
 
-class OversightPages(Controller):
+class OversightPages(Pages):
     path = "/oversight"
     guards = (allow("regulator", "admin"),)
-    exception_handlers = PAGE_ERRORS
-    include_in_schema = False
 
     @get("/")
     async def dashboard(self, request: Req) -> Response[Any]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, Response, get, post
+from litestar import Request, Response, get, post
 from litestar.datastructures import Cookie, UploadFile
 from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect
@@ -16,7 +16,7 @@ from app.pages import queries
 from app.pages.common import (
     FORM,
     FORM_COOKIE,
-    PAGE_ERRORS,
+    Pages,
     anonymous_form_ok,
     anonymous_form_token,
     check_form_csrf,
@@ -45,10 +45,8 @@ from listings.schemas import CATEGORY_NAMES_ZH
 Req = Request[Any, Any, Any]
 
 
-class PublicPages(Controller):
+class PublicPages(Pages):
     path = "/"
-    exception_handlers = PAGE_ERRORS
-    include_in_schema = False
 
     @get("/", opt=PUBLIC)
     async def home(self, request: Req) -> Response[Any]:

@@ -7,11 +7,18 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
-from litestar import Controller, Request, Response, get, post
+from litestar import Request, Response, get, post
 from litestar.params import FromPath
 
 from app.pages import queries
-from app.pages.common import FORM, PAGE_ERRORS, check_form_csrf, form_values, redirect, render
+from app.pages.common import (
+    FORM,
+    Pages,
+    check_form_csrf,
+    form_values,
+    redirect,
+    render,
+)
 from app.pages.forms import Form, local_datetime_field, money_field
 from app.pages.timeline import listing_timeline
 from auction import engine
@@ -31,11 +38,9 @@ from listings.schemas import AnnounceBody, ManualDeposit, RegistrationReviewBody
 Req = Request[Any, Any, Any]
 
 
-class ReviewPages(Controller):
+class ReviewPages(Pages):
     path = "/review"
     guards = (allow("reviewer"),)
-    exception_handlers = PAGE_ERRORS
-    include_in_schema = False
 
     @get("/")
     async def queues(self, request: Req) -> Response[Any]:

@@ -6,12 +6,19 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from litestar import Controller, Request, Response, get, post
+from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.params import FromPath
 
 from app.pages import entrustment, queries
-from app.pages.common import FORM, PAGE_ERRORS, check_form_csrf, form_values, redirect, render
+from app.pages.common import (
+    FORM,
+    Pages,
+    check_form_csrf,
+    form_values,
+    redirect,
+    render,
+)
 from app.pages.forms import Form
 from app.pages.timeline import listing_timeline
 from auction.models import Auction
@@ -60,11 +67,9 @@ async def _store_documents(
         )
 
 
-class VillagePages(Controller):
+class VillagePages(Pages):
     path = "/village"
     guards = (allow("village"),)
-    exception_handlers = PAGE_ERRORS
-    include_in_schema = False
 
     @get("/")
     async def index(self, request: Req) -> Response[Any]:
