@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, Response, get, post
+from litestar import Response, get, post
 
 from app.pages.common import (
     FORM,
     Pages,
-    check_form_csrf,
-    form_values,
+    Req,
+    posted_form,
     redirect,
     render,
 )
@@ -18,8 +18,6 @@ from app.pages.forms import Form
 from core.errors import DomainError
 from core.sessions import change_own_password
 from core.web import allow
-
-Req = Request[Any, Any, Any]
 
 
 class AccountPages(Pages):
@@ -32,8 +30,7 @@ class AccountPages(Pages):
 
     @post("/password", opt=FORM)
     async def change(self, request: Req) -> Response[Any]:
-        values = await form_values(request)
-        check_form_csrf(request, values)
+        values = await posted_form(request)
         old, new = str(values.get("old_password") or ""), str(values.get("new_password") or "")
         form = Form()
         if not old:

@@ -6,7 +6,7 @@ import re
 from datetime import date
 from typing import Any
 
-from litestar import Request, Response, get, post
+from litestar import Response, get, post
 from litestar.params import FromPath
 from sqlalchemy import select
 
@@ -14,8 +14,8 @@ from app.pages import queries
 from app.pages.common import (
     FORM,
     Pages,
-    check_form_csrf,
-    form_values,
+    Req,
+    posted_form,
     redirect,
     render,
 )
@@ -28,8 +28,6 @@ from core.errors import DomainError
 from core.ids import mask_id_number, mask_phone
 from core.web import actor, allow, services
 from listings.schemas import CATEGORY_NAMES_ZH
-
-Req = Request[Any, Any, Any]
 
 INTEGERS = {  # field: (label, minimum, maximum) — the settings' own bounds decide; these guide
     "notice_period_working_days": ("公告期（工作日）", 0, 60),
@@ -142,8 +140,7 @@ class AdminPages(Pages):
 
     @post("/settings", opt=FORM)
     async def update(self, request: Req) -> Response[Any]:
-        values = await form_values(request)
-        check_form_csrf(request, values)
+        values = await posted_form(request)
         form = Form(values=dict(values))
         patch = _patch(form)
         if patch is None:
@@ -172,8 +169,7 @@ class AdminPages(Pages):
     @post("/users/{user_id:int}/active", opt=FORM)
     async def set_active(self, request: Req, user_id: FromPath[int]) -> Response[Any]:
         """Deactivate (every session ends at once) or reactivate, with a reason."""
-        values = await form_values(request)
-        check_form_csrf(request, values)
+        values = await posted_form(request)
         svc = services(request)
         active = values.get("active") == "1"
         try:
@@ -195,8 +191,7 @@ class AdminPages(Pages):
     @post("/users/{user_id:int}/password", opt=FORM)
     async def reset_password(self, request: Req, user_id: FromPath[int]) -> Response[Any]:
         """A new password, to be given to its owner in person; every session ends."""
-        values = await form_values(request)
-        check_form_csrf(request, values)
+        values = await posted_form(request)
         svc = services(request)
         new = str(values.get("new_password") or "")
         if len(new) < 8:

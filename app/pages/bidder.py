@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, Response, get, post
+from litestar import Response, get, post
 from litestar.params import FromPath
 
 from app.pages import queries
 from app.pages.common import (
     FORM,
     Pages,
-    check_form_csrf,
-    form_values,
+    Req,
+    posted_form,
     redirect,
     render,
 )
@@ -37,7 +37,7 @@ class BidderPages(Pages):
     guards = (allow("bidder"),)
 
     @get("/registrations")
-    async def registrations(self, request: Request[Any, Any, Any]) -> Response[Any]:
+    async def registrations(self, request: Req) -> Response[Any]:
         return await _registrations(request)
 
     @post(
@@ -45,12 +45,9 @@ class BidderPages(Pages):
         opt=FORM,
         request_max_body_size=UPLOAD_BODY,
     )
-    async def proof(
-        self, request: Request[Any, Any, Any], registration_id: FromPath[int]
-    ) -> Response[Any]:
+    async def proof(self, request: Req, registration_id: FromPath[int]) -> Response[Any]:
         """The proof of a claimed priority right, uploaded after registering."""
-        values = await form_values(request)
-        check_form_csrf(request, values)
+        values = await posted_form(request)
         svc, who = services(request), actor(request)
         try:
             checked = await checked_upload(svc, values.get("proof"))
@@ -65,7 +62,7 @@ class BidderPages(Pages):
         return redirect(f"/me/registrations#reg-{registration_id}", "uploaded")
 
     @get("/deals")
-    async def deals(self, request: Request[Any, Any, Any]) -> Response[Any]:
+    async def deals(self, request: Req) -> Response[Any]:
         who = actor(request)
         async with services(request).db.read() as session:
             items = []
@@ -83,7 +80,7 @@ class BidderPages(Pages):
 
 
 async def _registrations(
-    request: Request[Any, Any, Any],
+    request: Req,
     proof_error: tuple[int, str] | None = None,
     status: int = 200,
 ) -> Response[Any]:

@@ -101,9 +101,20 @@ ENV.globals.update(
 )
 
 
-async def form_values(request: Request[Any, Any, Any]) -> dict[str, Any]:
+#: What every page handler takes.
+Req = Request[Any, Any, Any]
+
+
+async def form_values(request: Req) -> dict[str, Any]:
     data = await request.form()
     return {key: data.get(key) for key in data}
+
+
+async def posted_form(request: Req) -> dict[str, Any]:
+    """A signed-in user's form, its CSRF token checked (`check_form_csrf`)."""
+    values = await form_values(request)
+    check_form_csrf(request, values)
+    return values
 
 
 # ----- CSRF ------------------------------------------------------------------------------

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, Response, get
+from litestar import Response, get
 from litestar.params import FromPath
 
 from app.pages import queries
-from app.pages.common import Pages, render
+from app.pages.common import Pages, Req, render
 from app.pages.timeline import listing_timeline
 from auction.models import Auction
 from core.web import actor, allow, services
@@ -17,9 +17,6 @@ from listings import policy, reading
 from listings.api import listing_view
 from listings.policy import Facet
 from oversight import stats, warnings
-
-Req = Request[Any, Any, Any]
-
 
 LABEL = {"category": "category_name", "town": "town", "month": "month", "county": "county"}
 

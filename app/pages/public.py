@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Request, Response, get, post
+from litestar import Response, get, post
 from litestar.datastructures import Cookie, UploadFile
 from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect
@@ -17,10 +17,11 @@ from app.pages.common import (
     FORM,
     FORM_COOKIE,
     Pages,
+    Req,
     anonymous_form_ok,
     anonymous_form_token,
-    check_form_csrf,
     form_values,
+    posted_form,
     redirect,
     render,
     safe_next,
@@ -41,8 +42,6 @@ from listings.policy import Facet
 from listings.registration_api import apply_from, registration_view
 from listings.rules import PUBLIC as PUBLIC_STATES
 from listings.schemas import CATEGORY_NAMES_ZH
-
-Req = Request[Any, Any, Any]
 
 
 class PublicPages(Pages):
@@ -162,8 +161,7 @@ class PublicPages(Pages):
         request_max_body_size=UPLOAD_BODY,
     )
     async def register(self, request: Req, listing_id: FromPath[int]) -> Response[Any]:
-        values = await form_values(request)
-        check_form_csrf(request, values)
+        values = await posted_form(request)
         svc, who = services(request), actor(request)
         claim = values.get("claim_priority") == "1"
         proof = values.get("proof")
@@ -261,8 +259,7 @@ class PublicPages(Pages):
 
     @post("/logout", guards=[allow()], opt=FORM)
     async def logout(self, request: Req) -> Response[Any]:
-        values = await form_values(request)
-        check_form_csrf(request, values)
+        await posted_form(request)  # the CSRF check
         svc = services(request)
         token = token_of(request)
         if token:

@@ -7,15 +7,15 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
-from litestar import Request, Response, get, post
+from litestar import Response, get, post
 from litestar.params import FromPath
 
 from app.pages import queries
 from app.pages.common import (
     FORM,
     Pages,
-    check_form_csrf,
-    form_values,
+    Req,
+    posted_form,
     redirect,
     render,
 )
@@ -34,8 +34,6 @@ from listings import registration as reg
 from listings.api import listing_view
 from listings.policy import Facet
 from listings.schemas import AnnounceBody, ManualDeposit, RegistrationReviewBody, ReviewBody
-
-Req = Request[Any, Any, Any]
 
 
 class ReviewPages(Pages):
@@ -62,8 +60,7 @@ class ReviewPages(Pages):
 
     @post("/listings/{listing_id:int}/review", opt=FORM)
     async def review(self, request: Req, listing_id: FromPath[int]) -> Response[Any]:
-        values = await form_values(request)
-        check_form_csrf(request, values)
+        values = await posted_form(request)
         form = Form(
             values={
                 "decision": values.get("decision") or "",
@@ -87,8 +84,7 @@ class ReviewPages(Pages):
 
     @post("/listings/{listing_id:int}/announce", opt=FORM)
     async def announce(self, request: Req, listing_id: FromPath[int]) -> Response[Any]:
-        values = await form_values(request)
-        check_form_csrf(request, values)
+        values = await posted_form(request)
         form = Form(
             values={
                 k: str(values.get(k) or "") for k in ("registration_closes_at", "auction_starts_at")
@@ -125,8 +121,7 @@ class ReviewPages(Pages):
 
     @post("/registrations/{registration_id:int}/review", opt=FORM)
     async def qualify(self, request: Req, registration_id: FromPath[int]) -> Response[Any]:
-        values = await form_values(request)
-        check_form_csrf(request, values)
+        values = await posted_form(request)
         svc, who = services(request), actor(request)
         form = Form(
             values={
@@ -161,8 +156,7 @@ class ReviewPages(Pages):
     @post("/registrations/{registration_id:int}/deposit", opt=FORM)
     async def deposit(self, request: Req, registration_id: FromPath[int]) -> Response[Any]:
         """A deposit seen on the bank statement when no callback came (staff confirm)."""
-        values = await form_values(request)
-        check_form_csrf(request, values)
+        values = await posted_form(request)
         svc, who = services(request), actor(request)
         form = Form(
             values={
@@ -200,8 +194,7 @@ class ReviewPages(Pages):
     @post("/auctions/{listing_id:int}/control", opt=FORM)
     async def control(self, request: Req, listing_id: FromPath[int]) -> Response[Any]:
         """Pause (technical fault) or resume, with the reason in the ledger."""
-        values = await form_values(request)
-        check_form_csrf(request, values)
+        values = await posted_form(request)
         form = Form(
             values={
                 "reason": str(values.get("reason") or "").strip(),

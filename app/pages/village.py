@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from litestar import Request, Response, get, post
+from litestar import Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.params import FromPath
 
@@ -14,8 +14,8 @@ from app.pages import entrustment, queries
 from app.pages.common import (
     FORM,
     Pages,
-    check_form_csrf,
-    form_values,
+    Req,
+    posted_form,
     redirect,
     render,
 )
@@ -33,7 +33,6 @@ from listings.documents import MAX_UPLOAD, CheckedFile, document_kind
 from listings.rules import EDITABLE, ListingState, ensure_editable
 from listings.schemas import DocumentKind, ListingCreate, ListingUpdate
 
-Req = Request[Any, Any, Any]
 #: A document of the form: its kind and the checked file.
 Upload = tuple[DocumentKind, CheckedFile]
 #: Three files of a form and its fields (deploy/nginx.conf.template allows as much).
@@ -116,8 +115,7 @@ class VillagePages(Pages):
 
     @post("/listings/new", opt=FORM, request_max_body_size=UPLOAD_BODY_LIMIT)
     async def create(self, request: Req) -> Response[Any]:
-        values = await form_values(request)
-        check_form_csrf(request, values)
+        values = await posted_form(request)
         svc, who = services(request), actor(request)
         form = Form(values={k: v for k, v in values.items() if isinstance(v, str)})
         async with svc.db.read() as session:
@@ -157,8 +155,7 @@ class VillagePages(Pages):
 
     @post("/listings/{listing_id:int}/edit", opt=FORM)
     async def update(self, request: Req, listing_id: FromPath[int]) -> Response[Any]:
-        values = await form_values(request)
-        check_form_csrf(request, values)
+        values = await posted_form(request)
         svc, who = services(request), actor(request)
         form = Form(values={k: v for k, v in values.items() if isinstance(v, str)})
         async with svc.db.read() as session:
@@ -185,8 +182,7 @@ class VillagePages(Pages):
 
     @post("/listings/{listing_id:int}/documents", opt=FORM, request_max_body_size=UPLOAD_BODY_LIMIT)
     async def upload(self, request: Req, listing_id: FromPath[int]) -> Response[Any]:
-        values = await form_values(request)
-        check_form_csrf(request, values)
+        values = await posted_form(request)
         svc, who = services(request), actor(request)
         form = Form(values={"kind": values.get("kind") or "other"})
         files = await _uploads(request, values, form)
@@ -215,8 +211,7 @@ class VillagePages(Pages):
         return await self._act(request, listing_id, service.relist, "relisted")
 
     async def _act(self, request: Req, listing_id: int, use_case: Any, done: str) -> Response[Any]:
-        values = await form_values(request)
-        check_form_csrf(request, values)
+        await posted_form(request)  # the CSRF check
         svc, who = services(request), actor(request)
         async with svc.db.write() as session:
             listing = await use_case(session, who, listing_id, svc.now())
