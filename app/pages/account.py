@@ -6,14 +6,7 @@ from typing import Any
 
 from litestar import Response, get, post
 
-from app.pages.common import (
-    FORM,
-    Pages,
-    Req,
-    posted_form,
-    redirect,
-    render,
-)
+from app.pages.common import FORM, Pages, Req, posted_form, redirect, render
 from app.pages.forms import Form
 from core.errors import DomainError
 from core.sessions import change_own_password

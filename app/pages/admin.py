@@ -11,14 +11,7 @@ from litestar.params import FromPath
 from sqlalchemy import select
 
 from app.pages import queries
-from app.pages.common import (
-    FORM,
-    Pages,
-    Req,
-    posted_form,
-    redirect,
-    render,
-)
+from app.pages.common import FORM, Pages, Req, posted_form, redirect, render
 from app.pages.forms import Form, int_field, money_field
 from app.pages.labels import yuan
 from core import accounts

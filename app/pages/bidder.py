@@ -8,14 +8,7 @@ from litestar import Response, get, post
 from litestar.params import FromPath
 
 from app.pages import queries
-from app.pages.common import (
-    FORM,
-    Pages,
-    Req,
-    posted_form,
-    redirect,
-    render,
-)
+from app.pages.common import FORM, Pages, Req, posted_form, redirect, render
 from core.errors import DomainError, NotFound
 from core.web import actor, allow, services
 from listings import qualification

@@ -11,14 +11,7 @@ from litestar import Response, get, post
 from litestar.params import FromPath
 
 from app.pages import queries
-from app.pages.common import (
-    FORM,
-    Pages,
-    Req,
-    posted_form,
-    redirect,
-    render,
-)
+from app.pages.common import FORM, Pages, Req, posted_form, redirect, render
 from app.pages.forms import Form, local_datetime_field, money_field
 from app.pages.timeline import listing_timeline
 from auction import engine

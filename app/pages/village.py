@@ -11,14 +11,7 @@ from litestar.datastructures import UploadFile
 from litestar.params import FromPath
 
 from app.pages import entrustment, queries
-from app.pages.common import (
-    FORM,
-    Pages,
-    Req,
-    posted_form,
-    redirect,
-    render,
-)
+from app.pages.common import FORM, Pages, Req, posted_form, redirect, render
 from app.pages.forms import Form
 from app.pages.timeline import listing_timeline
 from auction.models import Auction
