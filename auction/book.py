@@ -21,7 +21,7 @@ from auction import engine, persist
 from auction.answers import BidRequest, Outcome, first_answers
 from auction.deal import DealHook
 from auction.frames import EventFrame
-from auction.rows import rules_of, state_of, store
+from auction.rows import state_of, store
 from core.accounts import Actor
 from core.clock import Clock
 from core.db import Database
@@ -154,7 +154,7 @@ class BidBook:
                 row = await persist.locked(session, listing_id)
                 writes = await persist.open_writes(session, listing_id)
                 now = self.clock.now()
-                rules, before = rules_of(row), state_of(row)
+                rules, before = row.rules, state_of(row)
                 decision = engine.apply(rules, before, command, now)
                 frames = await persist.record(
                     writes, row, rules, before, decision, staff.name, now, self.on_deal
@@ -178,7 +178,7 @@ class BidBook:
             async with self.db.write() as session:
                 row = await persist.locked(session, listing_id)
                 now = self.clock.now()
-                rules, before = rules_of(row), state_of(row)
+                rules, before = row.rules, state_of(row)
                 decision = engine.advance(rules, before, now)
                 frames: list[EventFrame] | None = []
                 if decision.events:

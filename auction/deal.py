@@ -100,7 +100,7 @@ async def conclude(
             row.listing_id,
             winner,
             kind="auction",
-            listing_fen=row.rules["start_fen"],
+            listing_fen=row.rules.start_fen,
             final_fen=ended.final_fen,
             rounds=ended.rounds,
             now=ended.at,

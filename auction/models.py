@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import BigInteger, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.db import Base, BigId, Json, UTCDateTime
+from auction import engine
+from core.db import Base, BigId, Json, StructJson, UTCDateTime
 
 
 class Auction(Base):
@@ -17,8 +18,8 @@ class Auction(Base):
     __tablename__ = "auctions"
 
     listing_id: Mapped[int] = mapped_column(ForeignKey("listings.id"), primary_key=True)
-    #: auction.engine.Rules as JSON, fixed when the auction is opened.
-    rules: Mapped[dict[str, Any]] = mapped_column(Json)
+    #: The engine's rules, fixed when the auction is opened.
+    rules: Mapped[engine.Rules] = mapped_column(StructJson(engine.Rules))
     #: The recorded priority draw: seed and resulting order (bidder numbers).
     draw: Mapped[dict[str, Any]] = mapped_column(Json)
     status: Mapped[str] = mapped_column(String(16))

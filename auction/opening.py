@@ -36,7 +36,7 @@ async def open_auction(
     state = engine.initial_state(rules)
     row = Auction(
         listing_id=listing.id,
-        rules=rules_json(rules),
+        rules=rules,
         draw={"seed": seed.hex(), "holders": holders, "order": list(order)},
     )
     store(row, rules, state)

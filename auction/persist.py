@@ -25,7 +25,7 @@ from auction.answers import BidRequest, Outcome, answers, first_answers
 from auction.deal import DealHook, conclude
 from auction.frames import EventFrame, kind
 from auction.models import Auction, AuctionEvent, Bid
-from auction.rows import rules_of, state_of, store, subject
+from auction.rows import state_of, store, subject
 from auction.wire import event_frames
 from core import ledger
 from core.clock import Clock
@@ -128,7 +128,7 @@ async def decide(
 ) -> Decided | None:
     """Let the engine decide each command in order; queue the rows and ledger entries and
     store the new state in `row`. None if the batch ends the auction on the plain-SQL path."""
-    rules, state = rules_of(row), state_of(row)
+    rules, state = row.rules, state_of(row)
     outcomes: list[Outcome] = []
     frames: list[EventFrame] = []
     answered: dict[tuple[int, str], Outcome] = {}

@@ -22,6 +22,7 @@ import asyncpg
 import msgspec
 from sqlalchemy.dialects import postgresql
 
+from auction import engine
 from core.accounts import User
 from core.db import table_of
 from listings.models import Registration
@@ -160,7 +161,7 @@ async def lock(
     if row is None or row["head_seq"] is None:
         return None
     auction = {name: row[name] for name in AUCTION_COLUMNS if name != "next_deadline"}
-    auction["rules"] = msgspec.json.decode(row["rules"])
+    auction["rules"] = msgspec.json.decode(row["rules"], type=engine.Rules)
     return Locked(
         auction=auction,
         head_seq=row["head_seq"],

@@ -6,11 +6,11 @@ everything that reads or writes the state goes through here, so the two never di
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
+import msgspec
+
 from auction import engine
-from auction.frames import iso
 from auction.models import Auction
 from core.settings import ExchangeSettings
 from listings import Listing, reading, service
@@ -45,43 +45,9 @@ def rules_for(
 
 
 def rules_json(rules: engine.Rules) -> dict[str, Any]:
-    """The rules as the row (and the `auction.opened` ledger entry) keep them."""
-    return {
-        "start_fen": rules.start_fen,
-        "increment_fen": rules.increment_fen,
-        "max_steps": rules.max_steps,
-        "starts_at": iso(rules.starts_at),
-        "reserve_fen": rules.reserve_fen,
-        "self_outbid_allowed": rules.self_outbid_allowed,
-        "first_bid_may_equal_start": rules.first_bid_may_equal_start,
-        "mode": rules.mode.value,
-        "free_seconds": rules.free_seconds,
-        "countdown_seconds": rules.countdown_seconds,
-        "duration_seconds": rules.duration_seconds,
-        "extension_seconds": rules.extension_seconds,
-        "hard_deadline": iso(rules.hard_deadline),
-        "priority_order": list(rules.priority_order),
-    }
-
-
-def rules_of(row: Auction) -> engine.Rules:
-    r = row.rules
-    return engine.Rules(
-        start_fen=r["start_fen"],
-        increment_fen=r["increment_fen"],
-        max_steps=r["max_steps"],
-        starts_at=datetime.fromisoformat(r["starts_at"]),
-        reserve_fen=r["reserve_fen"],
-        self_outbid_allowed=r["self_outbid_allowed"],
-        first_bid_may_equal_start=r["first_bid_may_equal_start"],
-        mode=engine.Mode(r["mode"]),
-        free_seconds=r["free_seconds"],
-        countdown_seconds=r["countdown_seconds"],
-        duration_seconds=r["duration_seconds"],
-        extension_seconds=r["extension_seconds"],
-        hard_deadline=datetime.fromisoformat(r["hard_deadline"]) if r["hard_deadline"] else None,
-        priority_order=tuple(r["priority_order"]),
-    )
+    """The rules as the row and the `auction.opened` ledger entry keep them."""
+    data: dict[str, Any] = msgspec.to_builtins(rules)
+    return data
 
 
 def state_of(row: Auction) -> engine.State:

@@ -28,7 +28,7 @@ from auction import engine
 from auction.frames import EventFrame, Snapshot, SnapshotFrame
 from auction.live import Hub, Watcher
 from auction.models import Auction
-from auction.rows import rules_of, state_of
+from auction.rows import state_of
 from auction.wire import S, event_of, snapshot
 from core.accounts import Actor
 from core.db import Database
@@ -135,7 +135,7 @@ class Snapshots:
         try:
             async with self.db.read() as session:
                 row = await session.get(Auction, listing_id)
-                found = (rules_of(row), state_of(row)) if row is not None else None
+                found = (row.rules, state_of(row)) if row is not None else None
         except BaseException:
             await self.hub.leave(listing_id, feed)
             raise

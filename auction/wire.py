@@ -25,7 +25,7 @@ from auction.frames import (
     iso,
 )
 from auction.models import Auction
-from auction.rows import rules_of, state_of
+from auction.rows import state_of
 
 S = TypeVar("S", bound=Snapshot)
 
@@ -106,7 +106,7 @@ def snapshot(
 
 def stored_snapshot(row: Auction, now: datetime, *, you: str | None = None, cls: type[S]) -> S:
     """The snapshot of a stored auction."""
-    return snapshot(row.listing_id, rules_of(row), state_of(row), now, you=you, cls=cls)
+    return snapshot(row.listing_id, row.rules, state_of(row), now, you=you, cls=cls)
 
 
 def snapshot_frame(row: Auction, now: datetime, *, you: str | None = None) -> SnapshotFrame:

@@ -59,12 +59,13 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-S = TypeVar("S", bound=msgspec.Struct)
+S = TypeVar("S")
 
 
 class StructJson(TypeDecorator[S]):
-    """A JSON column that the code sees as a msgspec Struct, decoded and validated here once
-    (the model boundary), so nothing reads it by string keys. Written as the Struct's JSON."""
+    """A JSON column that the code sees as a typed value (a msgspec Struct or a dataclass),
+    decoded and validated here once (the model boundary), so nothing reads it by string keys.
+    Written as that value's JSON."""
 
     impl = JSON
     cache_ok = True

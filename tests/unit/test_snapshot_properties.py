@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from auction import engine
 from auction.frames import BidFrame, EventFrame, Snapshot
 from auction.models import Auction
-from auction.rows import rules_json, rules_of, state_of, store
+from auction.rows import state_of, store
 from auction.wire import event_frames, event_of, snapshot, snapshot_frame
 from tests.unit.test_engine_properties import Run, runs
 
@@ -30,7 +30,7 @@ def test_folding_the_events_with_evolve_gives_the_engines_state(run: Run) -> Non
 @given(runs())
 def test_a_snapshot_fed_by_frames_encodes_as_the_stored_rows(run: Run) -> None:
     rules = run.rules
-    row = Auction(listing_id=7, rules=rules_json(rules))
+    row = Auction(listing_id=7, rules=rules)
     store(row, rules, engine.initial_state(rules))
     fed = state_of(row)  # what a snapshot feed starts from, brought forward by frames alone
     for step in run.steps:
@@ -42,7 +42,7 @@ def test_a_snapshot_fed_by_frames_encodes_as_the_stored_rows(run: Run) -> None:
                 assert frame.minimum_fen == engine.minimum_bid(rules, fed)
         store(row, rules, step.decision.state)
         stored = msgspec.to_builtins(snapshot_frame(row, step.now))
-        folded = msgspec.to_builtins(snapshot(7, rules_of(row), fed, step.now, cls=Snapshot))
+        folded = msgspec.to_builtins(snapshot(7, row.rules, fed, step.now, cls=Snapshot))
         assert {"type": "snapshot", **folded} == stored
         for event in step.decision.events:
             if isinstance(event, engine.Ended):  # what the row's result columns record
