@@ -123,8 +123,9 @@ class AnnouncedRules(Struct, kw_only=True):
     min_qualified_bidders: int
     single_bidder_policy: str
     single_bidder_extension_working_days: int
-    #: For the record: the announcement's timetable applied it.
-    notice_period_working_days: int
+    #: For the record: the announcement's timetable applied it. None for listings announced
+    #: before the announcement recorded it.
+    notice_period_working_days: int | None = None
 
 
 class ListingCreate(Strict, kw_only=True):

@@ -240,7 +240,8 @@ def as_announced(listing: Listing, settings: ExchangeSettings) -> ExchangeSettin
     the parts it does not fix, and for a listing announced before rules were fixed)."""
     if listing.rules is None:
         return settings
-    return msgspec.structs.replace(settings, **msgspec.structs.asdict(listing.rules))
+    fixed = {k: v for k, v in msgspec.structs.asdict(listing.rules).items() if v is not None}
+    return msgspec.structs.replace(settings, **fixed)
 
 
 def _aware(value: datetime) -> datetime:
