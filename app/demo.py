@@ -36,7 +36,12 @@ REFERENCE_TERMS = Terms(
 
 #: Registration on the demo listing stays open this long after the first start.
 DEMO_REGISTRATION = timedelta(minutes=30)
-DEMO_RULES = {"notice_period_working_days": 0, "free_bidding_minutes": 2, "countdown_seconds": 60}
+DEMO_RULES = {
+    "notice_period_working_days": 0,
+    "qualification_window_minutes": 0,
+    "free_bidding_minutes": 2,
+    "countdown_seconds": 60,
+}
 
 
 def _demo_id(serial: int) -> str:

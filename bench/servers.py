@@ -99,6 +99,7 @@ async def long_countdowns(admin: Http) -> None:
         "/api/v1/settings",
         {
             "notice_period_working_days": 0,
+            "qualification_window_minutes": 0,
             "free_bidding_minutes": 0,
             "countdown_seconds": 3600,
             "max_steps": 100,

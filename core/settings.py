@@ -6,7 +6,7 @@ A listing may override some of them in its terms.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -17,9 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core import ledger
-from core.clock import WorkingDayCalendar
 from core.db import Base, StructJson, UTCDateTime
 from core.errors import InvalidInput
+from core.workdays import WorkingDayCalendar, published_calendar
 
 NonNeg = Annotated[int, msgspec.Meta(ge=0)]
 Positive = Annotated[int, msgspec.Meta(ge=1)]
@@ -37,7 +37,15 @@ class DepositRule(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
 
 
 class ExchangeSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    #: The announcement period, in working days counted from the day after the announcement
+    #: (core.workdays.period_end); registration closes no earlier than its end.
     notice_period_working_days: Annotated[int, msgspec.Meta(ge=0, le=60)] = 7
+    #: Close of business, where the exchange keeps business hours: a period counted in days
+    #: then ends at this time of its last day instead of at 24:00 (民法典 art. 203).
+    business_day_ends: time | None = None
+    #: Between registration close and the auction start: the qualification window, for the
+    #: last decisions and for bidders to receive their numbers.
+    qualification_window_minutes: Annotated[int, msgspec.Meta(ge=0, le=7 * 24 * 60)] = 30
     min_qualified_bidders: Annotated[int, msgspec.Meta(ge=1, le=20)] = 2
     #: What happens when exactly one bidder is qualified at registration close.
     single_bidder_policy: Literal["agreement", "fail", "extend"] = "agreement"
@@ -56,12 +64,13 @@ class ExchangeSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True, 
     max_term_years: dict[str, Positive] = msgspec.field(
         default_factory=lambda: {"*": 30, "collective_construction_land": 20}
     )
-    #: Working-day calendar: public holidays, and weekend days worked in exchange (调休).
+    #: Public holidays and weekend days worked in exchange (调休) of the years not shipped with
+    #: the exchange (core/holidays: the State Council's notices for 2025 and 2026).
     holidays: tuple[date, ...] = ()
     makeup_workdays: tuple[date, ...] = ()
 
     def calendar(self) -> WorkingDayCalendar:
-        return WorkingDayCalendar(holidays=self.holidays, makeup_workdays=self.makeup_workdays)
+        return published_calendar(self.holidays, self.makeup_workdays)
 
     def max_term_for(self, category: str) -> int:
         return self.max_term_years.get(category, self.max_term_years.get("*", 30))

@@ -6,11 +6,12 @@ get the next state or a `Conflict`/`RuleViolation` with a stable code out.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from enum import StrEnum
 
-from core.clock import WorkingDayCalendar, local_date
+from core.clock import CHINA_TZ
 from core.errors import Conflict, RuleViolation
+from core.workdays import WorkingDayCalendar, deadline_day, period_end
 
 
 class ListingState(StrEnum):
@@ -100,20 +101,73 @@ def check_announcement(
     auction_starts_at: datetime,
     notice_working_days: int,
     calendar: WorkingDayCalendar,
+    day_ends: time | None = None,
+    qualification_window: timedelta = timedelta(0),
 ) -> None:
-    """The notice period runs in working days from today; registration closes before the auction."""
+    """The announcement's timetable (docs/domain.md §3): the notice period runs in working days
+    from the day after the announcement to 24:00 (or the close of business) of its last day
+    (core.workdays.period_end); registration closes after it, on a working day (when there is
+    a notice period); the auction starts after the qualification window."""
     if registration_closes_at <= now:
         raise RuleViolation("announce.closes_in_past", "报名截止时间必须晚于当前时间")
-    earliest = calendar.add_working_days(local_date(now), notice_working_days)
-    if local_date(registration_closes_at) < earliest:
+    earliest = period_end(now, notice_working_days, calendar, day_ends=day_ends)
+    if registration_closes_at < earliest:
+        last = deadline_day(earliest)
         raise RuleViolation(
             "announce.notice_too_short",
-            f"公告期不得少于 {notice_working_days} 个工作日，"
-            f"报名截止日期最早为 {earliest.isoformat()}",
+            f"公告期不得少于 {notice_working_days} 个工作日（自公告次日起算，"
+            f"至 {last.isoformat()} {_clock(earliest)} 止），"
+            f"报名截止时间最早为 {_local(earliest)}",
             earliest=earliest.isoformat(),
+            last_day=last.isoformat(),
         )
-    if auction_starts_at < registration_closes_at:
-        raise RuleViolation("announce.auction_before_close", "竞价开始时间不得早于报名截止时间")
+    closing_day = deadline_day(registration_closes_at)
+    # Without a notice period (a demonstration, a test setup) no day is counted at all.
+    if notice_working_days and not calendar.is_working_day(closing_day):
+        raise RuleViolation(
+            "announce.closes_on_rest_day",
+            f"报名截止日 {closing_day.isoformat()} 不是工作日，请改在工作日截止",
+            day=closing_day.isoformat(),
+        )
+    if auction_starts_at < registration_closes_at + qualification_window:
+        minutes = qualification_window // timedelta(minutes=1)
+        raise RuleViolation(
+            "announce.auction_before_close",
+            f"竞价开始时间须在报名截止后至少 {minutes} 分钟（资格确认期）",
+            qualification_window_minutes=minutes,
+        )
+
+
+def first_timetable(
+    now: datetime,
+    notice_working_days: int,
+    calendar: WorkingDayCalendar,
+    *,
+    day_ends: time | None = None,
+    qualification_window: timedelta = timedelta(0),
+) -> tuple[datetime, datetime]:
+    """The earliest timetable `check_announcement` accepts, at office hours: registration
+    closes at 17:00 (or the close of business) of the first working day it may; the auction
+    starts at 09:30 of the next working day, or later if the qualification window is longer."""
+    end = period_end(now, notice_working_days, calendar, day_ends=day_ends)
+    closes_at = day_ends or time(17, 0)
+    day = deadline_day(end) if end > now else end.astimezone(CHINA_TZ).date()
+    close = datetime.combine(day, closes_at, CHINA_TZ)
+    while close < end or close <= now or not calendar.is_working_day(day):
+        day = calendar.add_working_days(day, 1)
+        close = datetime.combine(day, closes_at, CHINA_TZ)
+    morning = datetime.combine(calendar.add_working_days(day, 1), time(9, 30), CHINA_TZ)
+    return close, max(morning, close + qualification_window)
+
+
+def _local(moment: datetime) -> str:
+    return moment.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M")
+
+
+def _clock(moment: datetime) -> str:
+    """The time of day a period ends, 00:00 written as the 24:00 of the day before."""
+    local = moment.astimezone(CHINA_TZ)
+    return "24:00" if local.time() == time(0) else local.strftime("%H:%M")
 
 
 class Outcome(StrEnum):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -200,6 +200,8 @@ async def announce(
         auction_starts_at=starts,
         notice_working_days=settings.notice_period_working_days,
         calendar=settings.calendar(),
+        day_ends=settings.business_day_ends,
+        qualification_window=timedelta(minutes=settings.qualification_window_minutes),
     )
     listing.state = new_state.value
     listing.announced_at = now

@@ -153,6 +153,14 @@ async def until(
         await asyncio.sleep(every)
 
 
+def on_a_weekday(moment: datetime) -> datetime:
+    """The same time on the first weekday in Beijing from `moment` on: registration closes
+    only on working days (the shipped calendars have no holiday in the months tests use)."""
+    while (moment + timedelta(hours=8)).weekday() >= 5:
+        moment += timedelta(days=1)
+    return moment
+
+
 def iso(dt: datetime) -> str:
     return dt.isoformat()
 

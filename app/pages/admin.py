@@ -20,6 +20,7 @@ from core.accounts import Region, User
 from core.errors import DomainError
 from core.ids import mask_id_number, mask_phone
 from core.web import actor, allow, services
+from core.workdays import published_years
 from listings.schemas import CATEGORY_NAMES_ZH
 
 INTEGERS = {  # field: (label, minimum, maximum) — the settings' own bounds decide; these guide
@@ -32,6 +33,7 @@ INTEGERS = {  # field: (label, minimum, maximum) — the settings' own bounds de
     "result_publicity_working_days": ("结果公示期（工作日）", 0, 30),
     "refund_deadline_working_days": ("保证金退还期限（工作日）", 0, 30),
     "contract_sign_deadline_working_days": ("签约期限（工作日）", 1, 60),
+    "qualification_window_minutes": ("资格确认期（报名截止至竞价开始，分钟）", 0, 7 * 24 * 60),
 }
 FLAGS = {
     "self_outbid_allowed": "允许领先者自行加价",
@@ -52,6 +54,7 @@ def _settings_form(s: exchange_settings.ExchangeSettings) -> Form:
         "max_term_years": "\n".join(f"{k}={v}" for k, v in s.max_term_years.items()),
         "holidays": "\n".join(d.isoformat() for d in s.holidays),
         "makeup_workdays": "\n".join(d.isoformat() for d in s.makeup_workdays),
+        "business_day_ends": s.business_day_ends.strftime("%H:%M") if s.business_day_ends else "",
     }
     return Form(values=values)
 
@@ -100,6 +103,10 @@ def _patch(form: Form) -> dict[str, Any] | None:
             continue
         terms[key] = int(years.strip())
     patch["max_term_years"] = terms
+    ends = str(v.get("business_day_ends") or "").strip()
+    if ends and not re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", ends):
+        form.error("business_day_ends", "时间格式应为 17:00，或留空（至 24:00）", "form.time")
+    patch["business_day_ends"] = f"{ends}:00" if ends and form.ok else None
     patch["holidays"] = _dates(form, "holidays")
     patch["makeup_workdays"] = _dates(form, "makeup_workdays")
     return patch if form.ok else None
@@ -125,6 +132,7 @@ class AdminPages(Pages):
             status=status,
             title="交易规则设置",
             form=form,
+            published="、".join(f"{y.year} 年" for y in published_years()),
             integers=INTEGERS,
             flags=FLAGS,
             policies=POLICIES,

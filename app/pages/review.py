@@ -3,7 +3,7 @@ confirmed by hand, auction pause/resume. Every decision goes through the service
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -26,6 +26,7 @@ from listings import payments, policy, qualification, reading, service
 from listings import registration as reg
 from listings.api import listing_view
 from listings.policy import Facet
+from listings.rules import first_timetable
 from listings.schemas import AnnounceBody, ManualDeposit, RegistrationReviewBody, ReviewBody
 
 
@@ -219,12 +220,18 @@ class ReviewPages(Pages):
 
 
 def _default_times(settings: exchange_settings.ExchangeSettings, now: datetime) -> dict[str, str]:
-    day = settings.calendar().add_working_days(
-        now.astimezone(CHINA_TZ).date(), settings.notice_period_working_days
+    """The form's first suggestion: the earliest timetable the rules allow, at office hours."""
+    closes, starts = first_timetable(
+        now,
+        settings.notice_period_working_days,
+        settings.calendar(),
+        day_ends=settings.business_day_ends,
+        qualification_window=timedelta(minutes=settings.qualification_window_minutes),
     )
+    local = "%Y-%m-%dT%H:%M"
     return {
-        "registration_closes_at": f"{day.isoformat()}T17:00",
-        "auction_starts_at": f"{day.isoformat()}T17:30",
+        "registration_closes_at": closes.astimezone(CHINA_TZ).strftime(local),
+        "auction_starts_at": starts.astimezone(CHINA_TZ).strftime(local),
     }
 
 

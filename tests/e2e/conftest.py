@@ -56,6 +56,7 @@ class LiveExchange:
             "/api/v1/settings",
             {
                 "notice_period_working_days": 0,
+                "qualification_window_minutes": 0,
                 "free_bidding_minutes": 0,
                 "countdown_seconds": countdown_seconds,
             },

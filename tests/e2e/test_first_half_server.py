@@ -32,7 +32,11 @@ async def test_first_half_over_http(database_url: str, tmp_path: Path) -> None:
             anon = Http(client)
             admin = await anon.login("admin")
             # No notice period, so the window can be short; server time jumps over it.
-            await admin.ok("PUT", "/api/v1/settings", {"notice_period_working_days": 0})
+            await admin.ok(
+                "PUT",
+                "/api/v1/settings",
+                {"notice_period_working_days": 0, "qualification_window_minutes": 0},
+            )
             now = clock.now()
             listing_id, _, reviewer = await entrust_review_announce(
                 anon, now, closes_in=timedelta(hours=1), starts_in=timedelta(hours=2)

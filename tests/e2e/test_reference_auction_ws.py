@@ -68,7 +68,12 @@ async def run_reference_case(ex: LiveExchange) -> None:
         await admin.ok(
             "PUT",
             "/api/v1/settings",
-            {"notice_period_working_days": 0, "free_bidding_minutes": 0, "countdown_seconds": 60},
+            {
+                "notice_period_working_days": 0,
+                "qualification_window_minutes": 0,
+                "free_bidding_minutes": 0,
+                "countdown_seconds": 60,
+            },
         )
         now = ex.clock.now()
         listing_id, _, reviewer = await entrust_review_announce(

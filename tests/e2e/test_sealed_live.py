@@ -155,7 +155,12 @@ async def test_no_one_links_a_number_to_a_person_until_the_hammer(
     await admin.ok(
         "PUT",
         "/api/v1/settings",
-        {"notice_period_working_days": 0, "free_bidding_minutes": 0, "countdown_seconds": 60},
+        {
+            "notice_period_working_days": 0,
+            "qualification_window_minutes": 0,
+            "free_bidding_minutes": 0,
+            "countdown_seconds": 60,
+        },
     )
     announced = ex.clock.now()
     listing_id, _, reviewer = await entrust_review_announce(

@@ -530,17 +530,33 @@ async def test_announce_with_a_too_short_notice_period(
     assert settings["notice_period_working_days"] == 7
     before = await counts(exchange)
     now = exchange.clock.now()  # Tuesday 2026-12-01 09:00 in Beijing
-    # Seven working days from Tue 1 Dec end on Thu 10 Dec; Wed 9 Dec is one short.
+    # Seven working days counted from Wed 2 Dec end at 24:00 on Thu 10 Dec (民法典 arts. 201,
+    # 203): closing at 17:00 that day is seven hours short.
     response = await reviewer.call(
         "POST",
         f"{LISTINGS}/{listing_id}/announce",
         {
-            "registration_closes_at": "2026-12-09T17:00:00+08:00",
+            "registration_closes_at": "2026-12-10T17:00:00+08:00",
             "auction_starts_at": "2026-12-11T09:00:00+08:00",
         },
     )
     problem = assert_problem(response, 422, "announce.notice_too_short")
-    assert problem["earliest"] == "2026-12-10"
+    assert problem["earliest"] == "2026-12-11T00:00:00+08:00"
+    assert problem["last_day"] == "2026-12-10"
+    # late enough, but on a Saturday
+    problem = assert_problem(
+        await reviewer.call(
+            "POST",
+            f"{LISTINGS}/{listing_id}/announce",
+            {
+                "registration_closes_at": "2026-12-12T10:00:00+08:00",
+                "auction_starts_at": "2026-12-14T09:00:00+08:00",
+            },
+        ),
+        422,
+        "announce.closes_on_rest_day",
+    )
+    assert problem["day"] == "2026-12-12"
     # in the past, and the auction before the close
     assert_problem(
         await reviewer.call(
@@ -567,7 +583,40 @@ async def test_announce_with_a_too_short_notice_period(
         "announce.auction_before_close",
     )
     await assert_not_announced(exchange, reviewer, listing_id, before)
-    # the earliest allowed day works
+    # the auction too soon after the close: the qualification window (30 minutes by default)
+    problem = assert_problem(
+        await reviewer.call(
+            "POST",
+            f"{LISTINGS}/{listing_id}/announce",
+            {
+                "registration_closes_at": "2026-12-11T17:00:00+08:00",
+                "auction_starts_at": "2026-12-11T17:29:00+08:00",
+            },
+        ),
+        422,
+        "announce.auction_before_close",
+    )
+    assert problem["qualification_window_minutes"] == 30
+    await assert_not_announced(exchange, reviewer, listing_id, before)
+    # the earliest allowed moment works: 24:00 on the last day
+    announced = await reviewer.ok(
+        "POST",
+        f"{LISTINGS}/{listing_id}/announce",
+        {
+            "registration_closes_at": "2026-12-11T00:00:00+08:00",
+            "auction_starts_at": "2026-12-11T09:00:00+08:00",
+        },
+    )
+    assert announced["state"] == "announced"
+
+
+async def test_with_business_hours_the_notice_ends_at_the_close_of_business(
+    exchange: Exchange, accepted: tuple[int, Http]
+) -> None:
+    listing_id, reviewer = accepted
+    admin = await exchange.http.login("admin")
+    settings = await admin.ok("PUT", "/api/v1/settings", {"business_day_ends": "17:00:00"})
+    assert settings["business_day_ends"] == "17:00:00"
     announced = await reviewer.ok(
         "POST",
         f"{LISTINGS}/{listing_id}/announce",
@@ -592,14 +641,14 @@ async def test_a_holiday_in_the_settings_lengthens_the_notice(
             "POST",
             f"{LISTINGS}/{listing_id}/announce",
             {
-                "registration_closes_at": "2026-12-10T17:00:00+08:00",
+                "registration_closes_at": "2026-12-11T17:00:00+08:00",
                 "auction_starts_at": "2026-12-12T09:00:00+08:00",
             },
         ),
         422,
         "announce.notice_too_short",
     )
-    assert problem["earliest"] == "2026-12-11"
+    assert problem["earliest"] == "2026-12-12T00:00:00+08:00"
 
 
 async def test_terms_are_frozen_once_submitted_and_announced(

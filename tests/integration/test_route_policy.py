@@ -396,7 +396,7 @@ async def build(ex: Exchange) -> World:
     reviewer = await anon.login("reviewer")
     now = ex.clock.now()
     timetable = {  # registration closes, auction starts (from now)
-        "announced": (timedelta(days=5), timedelta(days=6)),
+        "announced": (timedelta(days=6), timedelta(days=7)),  # Monday, Tuesday
         "closed": (timedelta(days=1), timedelta(days=3)),
         "live": (timedelta(days=1), timedelta(days=1, hours=1)),
         "ended": (timedelta(days=1), timedelta(days=1, hours=1)),

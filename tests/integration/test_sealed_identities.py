@@ -22,6 +22,7 @@ from tests.support import (
     SEED_LISTING,
     SEED_TERMS,
     entrust_review_announce,
+    on_a_weekday,
     phone,
     resident_id,
     sign_up_and_qualify,
@@ -62,13 +63,13 @@ async def entrust_with_document(ex: Exchange) -> dict[str, Any]:
     reviewer = await ex.http.login("reviewer")
     path = f"/api/v1/listings/{draft['id']}"
     await reviewer.ok("POST", f"{path}/review", {"decision": "accept", "reason": "材料齐全"})
-    now = ex.clock.now()
+    closes = on_a_weekday(ex.clock.now() + timedelta(days=12))
     await reviewer.ok(
         "POST",
         f"{path}/announce",
         {
-            "registration_closes_at": (now + timedelta(days=10)).isoformat(),
-            "auction_starts_at": (now + timedelta(days=11)).isoformat(),
+            "registration_closes_at": closes.isoformat(),
+            "auction_starts_at": (closes + timedelta(days=1)).isoformat(),
         },
     )
     return await village.ok("GET", path)  # type: ignore[no-any-return]

@@ -16,10 +16,10 @@ from core.clock import (
     ControlledClock,
     FakeClock,
     SystemClock,
-    WorkingDayCalendar,
     local_date,
 )
 from core.config import Config
+from core.workdays import WorkingDayCalendar
 
 T0 = datetime(2026, 9, 30, 16, 0, tzinfo=UTC)  # 2026-10-01 00:00 in Beijing
 

@@ -6,14 +6,15 @@ from the code, so a change to the machine has to be made on purpose in both plac
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.clock import WorkingDayCalendar
 from core.errors import Conflict, RuleViolation
+from core.workdays import WorkingDayCalendar, published_calendar
 from listings.rules import (
     EDITABLE,
     PUBLIC,
@@ -23,6 +24,7 @@ from listings.rules import (
     action_for,
     check_announcement,
     ensure_editable,
+    first_timetable,
     registration_outcome,
     transition,
 )
@@ -281,6 +283,8 @@ def announce(
     now: datetime = MONDAY,
     days: int = 7,
     calendar: WorkingDayCalendar = PLAIN,
+    day_ends: time | None = None,
+    window: timedelta = timedelta(0),
 ) -> None:
     check_announcement(
         now=now,
@@ -288,43 +292,98 @@ def announce(
         auction_starts_at=starts or closes + timedelta(days=1),
         notice_working_days=days,
         calendar=calendar,
+        day_ends=day_ends,
+        qualification_window=window,
     )
 
 
-def test_notice_period_counts_working_days_only() -> None:
-    # Tue 29, Wed 30, Thu 31, Fri 1, Mon 4, Tue 5, Wed 6 → seven working days end Wed 6 Jan.
-    announce(bj(2027, 1, 6, 17))
+def refused(code: str, closes: datetime, **kwargs: Any) -> dict[str, Any]:
     with pytest.raises(RuleViolation) as caught:
-        announce(bj(2027, 1, 5, 17))
-    assert caught.value.code == "announce.notice_too_short"
+        announce(closes, **kwargs)
+    assert caught.value.code == code
     assert caught.value.status == 422
-    assert caught.value.extra == {"earliest": "2027-01-06"}
+    return caught.value.extra
 
 
-def test_a_holiday_pushes_the_earliest_close_by_a_working_day() -> None:
-    with pytest.raises(RuleViolation) as caught:
-        announce(bj(2027, 1, 6, 17), calendar=WITH_HOLIDAY)
-    assert caught.value.code == "announce.notice_too_short"
-    assert caught.value.extra == {"earliest": "2027-01-07"}
-    announce(bj(2027, 1, 7, 9), calendar=WITH_HOLIDAY)
+def test_notice_period_counts_working_days_from_the_next_day_to_24_00_of_the_last() -> None:
+    # Tue 29, Wed 30, Thu 31, Fri 1, Mon 4, Tue 5, Wed 6: the period ends at 24:00 on Wed 6 Jan.
+    extra = refused("announce.notice_too_short", bj(2027, 1, 6, 17))
+    assert extra == {"earliest": "2027-01-07T00:00:00+08:00", "last_day": "2027-01-06"}
+    announce(bj(2027, 1, 7, 0))  # 24:00 on the 6th
+    announce(bj(2027, 1, 7, 9))
+
+
+def test_announced_monday_17_00_with_five_working_days_closes_no_earlier_than_tuesday() -> None:
+    # The case of issue 17: the old rule let registration close on Monday at 00:00:01.
+    monday_5pm = bj(2026, 11, 30, 17)
+    extra = refused(
+        "announce.notice_too_short", bj(2026, 12, 7) + timedelta(seconds=1), now=monday_5pm, days=5
+    )
+    assert extra["earliest"] == "2026-12-08T00:00:00+08:00"
+    announce(bj(2026, 12, 8), now=monday_5pm, days=5)
+
+
+def test_with_business_hours_the_period_ends_at_the_close_of_business() -> None:
+    five_pm = time(17, 0)
+    extra = refused("announce.notice_too_short", bj(2027, 1, 6, 16, 59), day_ends=five_pm)
+    assert extra["earliest"] == "2027-01-06T17:00:00+08:00"
+    announce(bj(2027, 1, 6, 17), day_ends=five_pm)
+
+
+def test_a_holiday_pushes_the_end_by_a_working_day() -> None:
+    extra = refused("announce.notice_too_short", bj(2027, 1, 7, 9), calendar=WITH_HOLIDAY)
+    assert extra["earliest"] == "2027-01-08T00:00:00+08:00"
+    announce(bj(2027, 1, 8, 9), calendar=WITH_HOLIDAY)
 
 
 def test_a_makeup_workday_counts() -> None:
-    announce(bj(2027, 1, 6, 9), calendar=WITH_MAKEUP)
-    with pytest.raises(RuleViolation):
-        announce(bj(2027, 1, 5, 23, 59), calendar=WITH_MAKEUP)
+    # The holiday (Fri 1) and the makeup Saturday (2) cancel out: the end is as without them.
+    announce(bj(2027, 1, 7, 0), calendar=WITH_MAKEUP)
+    refused("announce.notice_too_short", bj(2027, 1, 6, 23, 59), calendar=WITH_MAKEUP)
+
+
+def test_registration_never_closes_on_a_rest_day() -> None:
+    # Saturday 9 Jan and Sunday 10 Jan are late enough, but not working days.
+    for closes in (bj(2027, 1, 9, 10), bj(2027, 1, 10, 23, 59)):
+        assert refused("announce.closes_on_rest_day", closes)["day"] in ("2027-01-09", "2027-01-10")
+    # 24:00 on Friday is Friday's; 00:00:01 on Saturday is Saturday's.
+    announce(bj(2027, 1, 9, 0))
+    refused("announce.closes_on_rest_day", bj(2027, 1, 9) + timedelta(seconds=1))
+    # New Year's Day is a rest day in that calendar.
+    new_year = bj(2027, 1, 1, 10)
+    refused(
+        "announce.closes_on_rest_day",
+        new_year,
+        days=1,
+        now=bj(2026, 12, 30, 9),
+        calendar=WITH_HOLIDAY,
+    )
+    # Without a notice period (demonstrations, test setups) no day is counted, none is refused.
+    announce(bj(2027, 1, 2, 10), days=0)
+
+
+def test_the_published_calendars_give_the_right_dates() -> None:
+    calendar = published_calendar()
+    # Issue 17: five working days after Monday 2025-09-29, over the National Day holiday
+    # (1–8 October off, Saturday 11 October worked), end on Monday 2025-10-13.
+    assert calendar.add_working_days(date(2025, 9, 29), 5) == date(2025, 10, 13)
+    assert not calendar.is_working_day(date(2026, 2, 16))  # Spring Festival 2026
+    assert calendar.is_working_day(date(2026, 2, 14))  # a Saturday worked instead
+    assert calendar.is_working_day(date(2026, 10, 10))
+    assert not calendar.is_working_day(date(2026, 10, 7))
+    assert calendar.add_working_days(date(2026, 9, 30), 1) == date(2026, 10, 8)
 
 
 def test_dates_are_beijing_dates() -> None:
-    # 2027-01-06 16:30 UTC is already 2027-01-07 00:30 in Beijing: late enough with the holiday.
-    announce(datetime(2027, 1, 6, 16, 30, tzinfo=UTC), calendar=WITH_HOLIDAY)
-    # 2027-01-06 15:59 UTC is 23:59 on the 6th in Beijing: one day short.
-    with pytest.raises(RuleViolation) as caught:
-        announce(datetime(2027, 1, 6, 15, 59, tzinfo=UTC), calendar=WITH_HOLIDAY)
-    assert caught.value.code == "announce.notice_too_short"
-    # "now" late on Sunday evening UTC is Monday in Beijing, so counting starts on Monday.
+    # 2027-01-07 16:30 UTC is already 2027-01-08 00:30 in Beijing: late enough with the holiday.
+    announce(datetime(2027, 1, 7, 16, 30, tzinfo=UTC), calendar=WITH_HOLIDAY)
+    # 2027-01-07 15:59 UTC is 23:59 on the 7th in Beijing: one minute short.
+    refused(
+        "announce.notice_too_short", datetime(2027, 1, 7, 15, 59, tzinfo=UTC), calendar=WITH_HOLIDAY
+    )
+    # "now" late on Sunday evening UTC is Monday in Beijing, so counting starts on Tuesday.
     sunday_utc_evening = datetime(2026, 12, 27, 17, 0, tzinfo=UTC)  # Mon 01:00 in Beijing
-    announce(bj(2027, 1, 6, 9), now=sunday_utc_evening)
+    announce(bj(2027, 1, 7, 0), now=sunday_utc_evening)
 
 
 @given(
@@ -332,14 +391,16 @@ def test_dates_are_beijing_dates() -> None:
 )
 def test_notice_rule_agrees_with_the_calendar(days: int, hours: int) -> None:
     closes = MONDAY + timedelta(hours=hours)
-    earliest = WITH_HOLIDAY.add_working_days(date(2026, 12, 28), days)
-    local_close = (closes + timedelta(hours=8)).date()
-    if local_close >= earliest:
-        announce(closes, days=days, calendar=WITH_HOLIDAY)
+    last = WITH_HOLIDAY.add_working_days(date(2026, 12, 28), days)
+    end = MONDAY if days == 0 else bj(last.year, last.month, last.day) + timedelta(days=1, hours=-9)
+    local = closes + timedelta(hours=8)
+    day = (local - timedelta(days=1)).date() if local.time() == time(0) else local.date()
+    if closes < end:
+        refused("announce.notice_too_short", closes, days=days, calendar=WITH_HOLIDAY)
+    elif days and not WITH_HOLIDAY.is_working_day(day):
+        refused("announce.closes_on_rest_day", closes, days=days, calendar=WITH_HOLIDAY)
     else:
-        with pytest.raises(RuleViolation) as caught:
-            announce(closes, days=days, calendar=WITH_HOLIDAY)
-        assert caught.value.code == "announce.notice_too_short"
+        announce(closes, days=days, calendar=WITH_HOLIDAY)
 
 
 def test_zero_notice_allows_closing_later_today() -> None:
@@ -348,14 +409,35 @@ def test_zero_notice_allows_closing_later_today() -> None:
 
 def test_registration_must_close_in_the_future() -> None:
     for closes in (MONDAY, MONDAY - timedelta(seconds=1), MONDAY - timedelta(days=30)):
-        with pytest.raises(RuleViolation) as caught:
-            announce(closes, days=0)
-        assert caught.value.code == "announce.closes_in_past"
+        refused("announce.closes_in_past", closes, days=0)
 
 
-def test_auction_may_not_start_before_registration_closes() -> None:
+def test_the_qualification_window_separates_close_and_auction() -> None:
     closes = bj(2027, 1, 8, 17)
-    with pytest.raises(RuleViolation) as caught:
-        announce(closes, closes - timedelta(seconds=1))
-    assert caught.value.code == "announce.auction_before_close"
-    announce(closes, closes)  # starting right at the close is allowed
+    refused("announce.auction_before_close", closes, starts=closes - timedelta(seconds=1))
+    announce(closes, closes)  # without a window, starting right at the close is allowed
+    hour = timedelta(hours=1)
+    extra = refused("announce.auction_before_close", closes, starts=closes, window=hour)
+    assert extra == {"qualification_window_minutes": 60}
+    announce(closes, closes + hour, window=hour)
+
+
+def test_the_first_timetable_is_the_earliest_the_rules_allow() -> None:
+    hour = timedelta(hours=1)
+    # Monday 09:00, seven working days: the period ends at 24:00 Wed 6 Jan; registration
+    # closes at 17:00 on Thu 7 Jan, the auction starts at 09:30 on Fri 8 Jan.
+    closes, starts = first_timetable(MONDAY, 7, PLAIN, qualification_window=hour)
+    assert (closes, starts) == (bj(2027, 1, 7, 17), bj(2027, 1, 8, 9, 30))
+    announce(closes, starts, window=hour)
+    # With business hours ending at 17:00 the last day itself will do.
+    closes, _ = first_timetable(MONDAY, 7, PLAIN, day_ends=time(17, 0))
+    assert closes == bj(2027, 1, 6, 17)
+    # A holiday and a weekend after the last day move the close to the next working day.
+    closes, starts = first_timetable(MONDAY, 3, WITH_HOLIDAY)
+    assert (closes, starts) == (bj(2027, 1, 4, 17), bj(2027, 1, 5, 9, 30))
+    # No notice, asked after 17:00: the next working day.
+    closes, _ = first_timetable(bj(2026, 12, 28, 18), 0, PLAIN)
+    assert closes == bj(2026, 12, 29, 17)
+    # A long window pushes the start past the morning.
+    _, starts = first_timetable(MONDAY, 7, PLAIN, qualification_window=timedelta(hours=20))
+    assert starts == bj(2027, 1, 8, 13)
