@@ -7,8 +7,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Literal, assert_never
 
-# Code is the engine's own; MESSAGES_ZH is re-exported for app/pages/review.py.
-from auction.codes import MESSAGES_ZH as MESSAGES_ZH
+# The rejection codes are the engine's vocabulary (defined beside their messages).
 from auction.codes import Code as Code
 
 _MS = timedelta(milliseconds=1)

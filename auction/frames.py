@@ -3,7 +3,8 @@
 Server → client frames form one tagged union on `type`: the room events (`bid`, `phase`,
 `ended`, each with its `seq`), the `snapshot`, and the replies to one client (`accepted`,
 `rejected`, `pong`, `error`). Client → server frames are decoded into `Hello` and
-`ClientFrame`, bounded like the HTTP bodies. Timestamps are the strings of `wire.iso`.
+`ClientFrame`, bounded like the HTTP bodies. Timestamps are the strings of `iso` below
+(milliseconds, Z).
 The field names here are the protocol: a unit test checks docs/api.md §5 against them.
 """
 

@@ -25,13 +25,14 @@ from auction.answers import BidRequest, Outcome, answers, first_answers
 from auction.deal import DealHook, conclude
 from auction.frames import EventFrame, kind
 from auction.models import Auction, AuctionEvent, Bid
-from auction.rows import state_of, store, subject
+from auction.rows import state_of, store
 from auction.wire import event_frames
 from core import ledger
 from core.clock import Clock
 from core.db import Database, table_of
 from core.errors import NotFound
 from listings import registration
+from listings.reading import subject
 
 #: The answers to a batch's commands, in order, and the frames the room must be told.
 Decided = tuple[list[Outcome], list[EventFrame]]

@@ -4,7 +4,7 @@ The bid book's hot path: BEGIN; one prepared statement that locks the auction ro
 the ledger head and reads the batch's qualified bidder numbers and recorded answers; the
 engine decides in Python; one prepared statement with data-modifying CTEs that inserts the
 bids, room events and ledger entries and updates the head and the auction row; COMMIT.
-The ORM path in `auction.book` does the same in about twelve statements and stays the one
+The ORM path (`auction.persist`) does the same in about twelve statements and stays the one
 for SQLite and for a batch that ends the auction (the conclusion is ORM work).
 
 The SQL names the tables of `auction.models` and `core.ledger.models`; who may bid is

@@ -11,14 +11,10 @@ from typing import Any
 import msgspec
 
 from auction import engine
+from auction.frames import iso
 from auction.models import Auction
 from core.settings import ExchangeSettings
-from listings import Listing, reading, service
-
-
-def subject(listing_id: int) -> str:
-    """The ledger subject an auction's entries are chained under (the listing's)."""
-    return reading.subject(listing_id)
+from listings import Listing, service
 
 
 def rules_for(
@@ -45,8 +41,10 @@ def rules_for(
 
 
 def rules_json(rules: engine.Rules) -> dict[str, Any]:
-    """The rules as the row and the `auction.opened` ledger entry keep them."""
+    """The rules as the `auction.opened` ledger entry states them: times in the one textual
+    form of hashed entries (`frames.iso`, milliseconds, Z)."""
     data: dict[str, Any] = msgspec.to_builtins(rules)
+    data["starts_at"], data["hard_deadline"] = iso(rules.starts_at), iso(rules.hard_deadline)
     return data
 
 

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auction.models import Deal
@@ -22,19 +19,14 @@ def income_of(listing: Listing, deal: Deal) -> economics.Income:
     return economics.income_of(listing.terms, deal.listing_fen, deal.final_fen)
 
 
-async def load_deal(session: AsyncSession, viewer: Actor | None, listing_id: int) -> dict[str, Any]:
-    """The deal as a mapping, for the pages (the same as the API's answer)."""
-    deal: dict[str, Any] = msgspec.to_builtins(await _deal(session, viewer, listing_id))
-    return deal
-
-
 async def deal_view(db: Database, viewer: Actor | None, listing_id: int) -> DealView:
     """The deal, for the parties, staff and regulators — and the public once announced (sold)."""
     async with db.read() as session:
-        return await _deal(session, viewer, listing_id)
+        return await deal_of(session, viewer, listing_id)
 
 
-async def _deal(session: AsyncSession, viewer: Actor | None, listing_id: int) -> DealView:
+async def deal_of(session: AsyncSession, viewer: Actor | None, listing_id: int) -> DealView:
+    """The deal as this person may see it, in the caller's session (the pages)."""
     visible = await reading.load(session, viewer, listing_id)
     deal = await session.get(Deal, listing_id)
     if deal is None:

@@ -34,7 +34,8 @@ from core.errors import Conflict
 from core.money import format_yuan
 from listings import Payment, Registration, policy, reading
 from listings.policy import Facet
-from listings.registration import DepositState, record_registration, registrations_of
+from listings.reading import record
+from listings.registration import DepositState, registrations_of
 
 #: Deposit states whose money is still in the exchange's deposit account.
 IN_ACCOUNT = (DepositState.PAID, DepositState.HELD, DepositState.REFUNDABLE)
@@ -66,12 +67,14 @@ async def credit_deposit(session: AsyncSession, contract: Contract, now: datetim
     credited = [
         {"number": i.number, "credited_fen": i.credited_fen} for i in items if i.credited_fen
     ]
-    await record_registration(
+    await record(
         session,
-        registration,
+        registration.listing_id,
         "deposit.credited_to_rent",
         "system",
         now,
+        registration_id=registration.id,
+        deposit_state=registration.deposit_state,
         amount_fen=registration.deposit_fen,
         contract_id=contract.id,
         rent_items=credited,
@@ -194,12 +197,14 @@ async def confirm_refunds(
                     Payment.registration_id == r.id, Payment.outcome == "accepted"
                 )
             )
-            await record_registration(
+            await record(
                 session,
-                r,
+                r.listing_id,
                 "deposit.refunded",
                 who.name,
                 now,
+                registration_id=r.id,
+                deposit_state=r.deposit_state,
                 amount_fen=r.deposit_fen,
                 bank_batch=bank_batch,
                 original_bank_txn_id=payment.bank_txn_id if payment else None,

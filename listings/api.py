@@ -244,11 +244,11 @@ class ListingController(Controller):
 
 async def checked_upload(svc: Any, upload: Any) -> CheckedFile:
     """A form's file, checked by size and content (`listings.documents.checked_file`)."""
-    if not isinstance(upload, UploadFile) or not upload.filename:
+    if not isinstance(upload, UploadFile):
         raise InvalidInput("document.file_required", "请选择要上传的文件")
     content = await upload.read()
     limit = svc.config.max_upload_bytes
-    return checked_file(content, upload.filename, upload.content_type, limit=limit)
+    return checked_file(content, upload.filename or "", upload.content_type, limit=limit)
 
 
 def store(svc: Any) -> DocumentStore:

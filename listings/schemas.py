@@ -109,7 +109,7 @@ class Terms(Strict, kw_only=True):
         return Fraction(self.area) if self.area is not None else None
 
 
-class AnnouncedRules(Struct, kw_only=True):
+class AnnouncedRules(Struct, kw_only=True, omit_defaults=True):
     """The exchange settings an announcement fixes for its listing (竞价须知), so that a later
     change of the settings never reaches a listing already announced. The listing's own terms
     override the first three. Names and meanings as in `core.settings.ExchangeSettings`."""

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auction.models import Auction, Bid
+from core import ledger
 from core.accounts import Actor, User, users_by_id
 from core.errors import NotFound
 from core.ids import mask_name
@@ -65,19 +66,34 @@ _PRIVATE: Final = frozenset({"ip", "user_agent", "device", "payment_reference"})
 _LINKING: Final = LINKING_KEYS | {"bidder_number"}
 
 
+async def listing_entries(
+    session: AsyncSession, viewer: Actor, visible: reading.Visible
+) -> tuple[list[LedgerEntry], dict[int, User]]:
+    """A listing's ledger entries in order, as far as this person may count them (no
+    applications while the registration count is sealed for them), and the users who acted.
+    The regulators' timeline below and the pages' timelines are both read from here."""
+    counted = policy.may_see(
+        viewer, Facet.REGISTRATION_COUNT, visible.listing.state, visible.village
+    )
+    entries = [
+        e
+        for e in await ledger.entries_of(session, reading.subject(visible.listing.id))
+        # one by one they would count the applicants while registration is open
+        if counted or e.type not in REGISTRATION_ENTRIES
+    ]
+    user_ids = {
+        int(e.actor.split(":", 1)[1])
+        for e in entries
+        if e.actor.startswith("user:") and e.actor.split(":", 1)[1].isdigit()
+    }
+    return entries, await users_by_id(session, user_ids)
+
+
 async def timeline(session: AsyncSession, viewer: Actor, listing_id: int) -> dict[str, Any]:
     visible = await reading.load(session, viewer, listing_id)
     listing = visible.listing
     policy.require(viewer, Facet.TIMELINE, listing.state, visible.village)
-    entries = list(
-        await session.scalars(
-            select(LedgerEntry)
-            .where(LedgerEntry.subject == reading.subject(listing_id))
-            .order_by(LedgerEntry.subject_seq)
-        )
-    )
-    user_ids = {int(e.actor.split(":")[1]) for e in entries if e.actor.startswith("user:")}
-    users = await users_by_id(session, user_ids)
+    entries, users = await listing_entries(session, viewer, visible)
     numbers = {
         r.bidder_id: r.bidder_number
         for r in await session.scalars(
@@ -85,11 +101,8 @@ async def timeline(session: AsyncSession, viewer: Actor, listing_id: int) -> dic
         )
     }
     identities = policy.may_see(viewer, Facet.IDENTITIES, listing.state, visible.village)
-    counted = policy.may_see(viewer, Facet.REGISTRATION_COUNT, listing.state, visible.village)
     items = []
     for e in entries:
-        if not counted and e.type in REGISTRATION_ENTRIES:
-            continue  # one by one they would count the applicants while registration is open
         payload = e.payload or {}
         items.append(
             {

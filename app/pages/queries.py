@@ -1,7 +1,9 @@
-"""Read-only queries the pages need and no service offers yet (queues, my listings, stats).
+"""The pages' read model: list rows that join three packages (a listing with its auction and
+deal and premium rate), the reviewer's queues, a bidder's registrations and deals.
 
-They read the domain tables and never write; every listing they return to a person has
-passed `listings.service.can_view` for that person. Candidates to move into the services.
+They read and never write; every listing they return to a person has passed
+`listings.reading.can_view` for that person. What one package answers alone is read through
+that package (`listings.reading`, `contracts.deals`, `contracts.access`, `oversight.views`).
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from auction.models import Auction, AuctionEvent, Bid, Deal
 from contracts import access as contract_access
-from contracts.deals import load_deal
+from contracts.deals import deal_of
+from contracts.schemas import DealView
 from core.accounts import Actor, Region, User, users_by_id
 from core.clock import CHINA_TZ
 from core.errors import NotFound
@@ -274,13 +277,13 @@ SIGNER_ZH = {"village": "村集体", "winner": "竞得人", "staff": "交易中�
 
 async def deal_and_contract(
     session: AsyncSession, who: Actor | None, listing_id: int
-) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+) -> tuple[DealView | None, dict[str, Any] | None]:
     """The listing's deal and its contract's summary, as far as this person may see them."""
     try:
-        deal = await load_deal(session, who, listing_id)
+        deal = await deal_of(session, who, listing_id)
     except NotFound:
         return None, None
-    return deal, await contract_summary(session, who, deal["contract_id"])
+    return deal, await contract_summary(session, who, deal.contract_id)
 
 
 async def contract_summary(

@@ -16,6 +16,7 @@ from app.pages.forms import Form, local_datetime_field, money_field
 from app.pages.timeline import listing_timeline
 from auction import engine
 from auction.book import BidBook
+from auction.codes import MESSAGES_ZH, Code
 from auction.models import Auction
 from core import settings as exchange_settings
 from core.clock import CHINA_TZ
@@ -211,7 +212,7 @@ class ReviewPages(Pages):
         outcome = await bids.control(listing_id, who, command)
         if not outcome.accepted:
             assert outcome.code is not None
-            form.error("reason", engine.MESSAGES_ZH[engine.Code(outcome.code)], outcome.code)
+            form.error("reason", MESSAGES_ZH[Code(outcome.code)], outcome.code)
             return await _page(request, listing_id, {"control": form}, 409)
         return redirect(
             f"/review/listings/{listing_id}",

@@ -8,11 +8,11 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.pages.labels import bj, yuan
-from core import ledger
-from core.accounts import Actor, users_by_id
+from core.accounts import Actor
 from listings import policy
-from listings.policy import REGISTRATION_ENTRIES, Facet
-from listings.reading import Visible, subject
+from listings.policy import Facet
+from listings.reading import Visible
+from oversight.views import listing_entries
 
 ACTOR_ROLE_ZH = {
     "village": "村集体",
@@ -65,22 +65,12 @@ async def listing_timeline(
     pages) lists every bid, else bids are summed up in one line (the village's page); bidders
     are named only for those the policy shows identities; applications are left out for those
     it does not show the registration count."""
-    state, village = visible.listing.state, visible.village
-    bidders_named = policy.may_see(who, Facet.IDENTITIES, state, village)
-    registrations_shown = policy.may_see(who, Facet.REGISTRATION_COUNT, state, village)
-    entries = await ledger.entries_of(session, subject(visible.listing.id))
-    ids = {
-        int(e.actor.split(":", 1)[1])
-        for e in entries
-        if e.actor.startswith("user:") and e.actor.split(":", 1)[1].isdigit()
-    }
-    users = await users_by_id(session, ids)
+    bidders_named = policy.may_see(who, Facet.IDENTITIES, visible.listing.state, visible.village)
+    entries, users = await listing_entries(session, who, visible)
     out: list[dict[str, Any]] = []
     summary: dict[str, Any] | None = None
     bids = 0
     for e in entries:
-        if not registrations_shown and e.type in REGISTRATION_ENTRIES:
-            continue
         if not full and e.type in ("auction.bid", "bid.rejected"):
             # Villages see how many bids there were, in place; the ladder has the numbers.
             bids += e.type == "auction.bid"

@@ -20,9 +20,9 @@ from sqlalchemy import select
 from auction import pg_batch
 from auction.answers import Outcome
 from auction.models import Auction, AuctionEvent, Bid
-from auction.rows import subject
 from core.accounts import Actor, User
 from core.ledger import LedgerEntry, verify_subject
+from listings.reading import subject
 from tests.integration.conftest import Exchange, make_exchange
 from tests.support import Http, entrust_review_announce, sign_up_and_qualify
 
