@@ -20,7 +20,7 @@ from listings import economics
 from listings.schemas import AREA_UNIT_NAMES_ZH, CATEGORY_NAMES_ZH, PRICE_UNIT_NAMES_ZH, Terms
 
 #: Bumped whenever the templates or this data change in a way that alters rendered bytes.
-TEMPLATE_VERSION = "1"
+TEMPLATE_VERSION = "2"
 
 EXCHANGE_NAME = "农村产权流转交易中心"
 PLATFORM_NAME = "ruralx 农村产权流转交易平台"
@@ -29,6 +29,7 @@ PLATFORM_NAME = "ruralx 农村产权流转交易平台"
 PAYMENT_CLAUSES_ZH = {
     "annual": "按年支付，每年一期，每期租金于该期开始之日前支付",
     "semiannual": "按半年支付，每半年一期，每期租金于该期开始之日前支付",
+    "quarterly": "按季度支付，每三个月一期，每期租金于该期开始之日前支付",
     "monthly": "按月支付，每月一期，每期租金于该期开始之日前支付",
     "lump_sum": "一次性支付全部租期租金，于起租日前支付",
 }
@@ -182,7 +183,8 @@ def contract_data(
     items = schedule(terms, deal.final_fen, lease_start, deposit_fen)
     total = sum(i.amount_fen for i in items)
     term_years = terms.term_years
-    lease_end = add_months(lease_start, 12 * term_years) - timedelta(days=1)
+    months = 12 * term_years + terms.term_months
+    lease_end = add_months(lease_start, months) - timedelta(days=1)
     unit = PRICE_UNIT_NAMES_ZH[terms.price_unit]
     escalation = economics.escalation_of(terms)
     rent_free = terms.rent_free_months
@@ -236,13 +238,16 @@ def contract_data(
         },
         "term": {
             "years": str(term_years),
+            "length": f"{term_years} 年"
+            + (f" {terms.term_months} 个月" if terms.term_months else ""),
             "start": zh_date(lease_start),
             "end": zh_date(lease_end),
             "payment": PAYMENT_CLAUSES_ZH[terms.payment],
         },
         "escalation": (
             f"自第 {escalation.every_years + 1} 年起，每满 {escalation.every_years} 年，"
-            f"年租金在上一期年租金基础上递增 {percent_text(escalation.percent)}%，"
+            f"年租金在{'上一期年租金' if escalation.compound else '首年租金'}基础上递增 "
+            f"{percent_text(escalation.percent)}%（各年租金取整到分），"
             "各期租金以本合同租金支付计划表所列金额为准。"
             if escalation is not None and escalation.percent
             else "租赁期内租金不递增。"

@@ -12,21 +12,29 @@ from core.settings import DepositRule
 from listings.schemas import Terms
 
 PriceUnit = Literal["per_year", "per_mu_year", "per_month"]
-Payment = Literal["annual", "semiannual", "monthly", "lump_sum"]
+Payment = Literal["annual", "semiannual", "quarterly", "monthly", "lump_sum"]
 
 PRICE_UNITS: Final[frozenset[str]] = frozenset(get_args(PriceUnit))
 PAYMENTS: Final[frozenset[str]] = frozenset(get_args(Payment))
 
 # Months covered by one installment; lump_sum covers the whole term (resolved per call).
-_PERIOD_MONTHS: Final[dict[str, int]] = {"annual": 12, "semiannual": 6, "monthly": 1}
+_PERIOD_MONTHS: Final[dict[str, int]] = {
+    "annual": 12,
+    "semiannual": 6,
+    "quarterly": 3,
+    "monthly": 1,
+}
 
 
 @dataclass(frozen=True, slots=True)
 class Escalation:
-    """Compound rent rise: +percent % every `every_years` years (year 1 pays the base)."""
+    """Rent rise of `percent` % every `every_years` years (year 1 pays the base). Compound:
+    on the previous period's annual rent (在上一期年租金基础上递增); simple: by the same
+    amount each time, `percent` % of the first year's rent (在首年租金基础上递增)."""
 
     every_years: int
     percent: Fraction
+    compound: bool = True
 
     def __post_init__(self) -> None:
         _check_int("every_years", self.every_years)
@@ -39,10 +47,9 @@ class Escalation:
         if self.percent < 0:
             raise ValueError("escalation.percent must be >= 0")
 
-    def factor(self, year: int) -> Fraction:
-        """Multiplier applied to the base annual rent in 1-based lease `year`."""
-        steps = (year - 1) // self.every_years
-        return (1 + self.percent / 100) ** steps
+    def rises_in(self, year: int) -> bool:
+        """Whether the rent rises at the start of 1-based lease `year`."""
+        return year > 1 and (year - 1) % self.every_years == 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +91,33 @@ def annual_rent_fen(price_fen: int, price_unit: PriceUnit, area: Fraction | None
     raise ValueError(f"unknown price_unit {price_unit!r}")
 
 
+def yearly_rents(
+    base_annual: Fraction, years: int, escalation: Escalation | None = None
+) -> tuple[int, ...]:
+    """The annual rent of each lease year in whole fen, as the contract states them: the first
+    year's is the base rounded half-up; a rise is applied to the previous year's rounded rent
+    (compound) or adds the same share of the first year's (simple), rounded again."""
+    first = round_half_up(base_annual)
+    rents = [first]
+    for year in range(2, years + 1):
+        rent = rents[-1]
+        if escalation is not None and escalation.rises_in(year):
+            if escalation.compound:
+                rent = round_half_up(rent * (1 + escalation.percent / 100))
+            else:
+                rent = round_half_up(rent + first * escalation.percent / 100)
+        rents.append(rent)
+    return tuple(rents)
+
+
+def lease_months(term_years: int, term_months: int = 0) -> int:
+    _check_int("term_years", term_years)
+    _check_int("term_months", term_months)
+    if term_years < 0 or not 0 <= term_months <= 11 or term_years * 12 + term_months < 12:
+        raise ValueError("a lease runs at least one year; term_months is 0 to 11")
+    return term_years * 12 + term_months
+
+
 def monthly_rents(
     price_fen: int,
     price_unit: PriceUnit,
@@ -91,27 +125,24 @@ def monthly_rents(
     term_years: int,
     escalation: Escalation | None = None,
     rent_free_months: int = 0,
+    *,
+    term_months: int = 0,
 ) -> tuple[Fraction, ...]:
-    """Exact rent of each month of the term (index 0 is month 1); rent-free months are 0."""
-    base = annual_rent_fen(price_fen, price_unit, area)
-    _check_int("term_years", term_years)
-    if term_years < 1:
-        raise ValueError("term_years must be >= 1")
-    total_months = term_years * 12
+    """Exact rent of each month of the term (index 0 is month 1): a twelfth of its lease
+    year's rent (`yearly_rents`); rent-free months are 0. A last part-year (`term_months`)
+    pays its months at that year's rate."""
+    total_months = lease_months(term_years, term_months)
     _check_int("rent_free_months", rent_free_months)
     if not 0 <= rent_free_months <= total_months:
         raise ValueError("rent_free_months must be between 0 and the term in months")
     if escalation is not None and not isinstance(escalation, Escalation):
         raise TypeError("escalation must be an Escalation")
-    rents: list[Fraction] = []
-    for month in range(1, total_months + 1):
-        if month <= rent_free_months:
-            rents.append(Fraction(0))
-            continue
-        year = (month - 1) // 12 + 1
-        factor = escalation.factor(year) if escalation is not None else Fraction(1)
-        rents.append(base * factor / 12)
-    return tuple(rents)
+    years = (total_months + 11) // 12
+    per_year = yearly_rents(annual_rent_fen(price_fen, price_unit, area), years, escalation)
+    return tuple(
+        Fraction(0) if month <= rent_free_months else Fraction(per_year[(month - 1) // 12], 12)
+        for month in range(1, total_months + 1)
+    )
 
 
 def rent_schedule(
@@ -122,20 +153,31 @@ def rent_schedule(
     payment: Payment,
     escalation: Escalation | None = None,
     rent_free_months: int = 0,
+    *,
+    term_months: int = 0,
 ) -> tuple[Installment, ...]:
-    """Installments over the term; they sum exactly to the rounded exact total rent."""
+    """Installments over the term; they sum exactly to the rent of every month paid. Within
+    a year each amount is a difference of rounded running totals, so splitting an annual rent
+    into halves, quarters or months never loses or adds a fen."""
     if payment not in PAYMENTS:
         raise ValueError(f"unknown payment {payment!r}")
-    rents = monthly_rents(price_fen, price_unit, area, term_years, escalation, rent_free_months)
+    rents = monthly_rents(
+        price_fen,
+        price_unit,
+        area,
+        term_years,
+        escalation,
+        rent_free_months,
+        term_months=term_months,
+    )
     total_months = len(rents)
     period = total_months if payment == "lump_sum" else _PERIOD_MONTHS[payment]
 
     installments: list[Installment] = []
     cumulative = Fraction(0)
-    # Each amount is a difference of rounded running totals, so rounding never accumulates.
     paid_so_far = 0
     for index, first in enumerate(range(1, total_months + 1, period)):
-        last = first + period - 1
+        last = min(first + period - 1, total_months)
         cumulative += sum(rents[first - 1 : last], Fraction(0))
         rounded = round_half_up(cumulative)
         installments.append(
@@ -173,14 +215,13 @@ def income(
     payment: Payment,
     escalation: Escalation | None = None,
     rent_free_months: int = 0,
+    *,
+    term_months: int = 0,
 ) -> Income:
     """Income increase of the collective: per year (first-year basis), over the term, total."""
-    listing_schedule = rent_schedule(
-        listing_price_fen, unit, area, term_years, payment, escalation, rent_free_months
-    )
-    final_schedule = rent_schedule(
-        final_price_fen, unit, area, term_years, payment, escalation, rent_free_months
-    )
+    lease = (unit, area, term_years, payment, escalation, rent_free_months)
+    listing_schedule = rent_schedule(listing_price_fen, *lease, term_months=term_months)
+    final_schedule = rent_schedule(final_price_fen, *lease, term_months=term_months)
     final_value = contract_value_fen(final_schedule)
     per_year = annual_rent_fen(final_price_fen, unit, area) - annual_rent_fen(
         listing_price_fen, unit, area
@@ -197,7 +238,9 @@ def income(
 
 def escalation_of(terms: Terms) -> Escalation | None:
     e = terms.escalation
-    return Escalation(e.every_years, e.fraction()) if e is not None else None
+    if e is None:
+        return None
+    return Escalation(e.every_years, e.fraction(), compound=e.kind == "compound")
 
 
 def _lease(terms: Terms) -> tuple[PriceUnit, Fraction | None, int, Payment, Escalation | None, int]:
@@ -214,11 +257,11 @@ def _lease(terms: Terms) -> tuple[PriceUnit, Fraction | None, int, Payment, Esca
 
 def schedule_of(terms: Terms, price_fen: int) -> tuple[Installment, ...]:
     """The rent schedule of these terms at a price (the listing price, or the final one)."""
-    return rent_schedule(price_fen, *_lease(terms))
+    return rent_schedule(price_fen, *_lease(terms), term_months=terms.term_months)
 
 
 def income_of(terms: Terms, listing_price_fen: int, final_price_fen: int) -> Income:
-    return income(listing_price_fen, final_price_fen, *_lease(terms))
+    return income(listing_price_fen, final_price_fen, *_lease(terms), term_months=terms.term_months)
 
 
 def deposit_by_rule(rule: DepositRule, terms: Terms) -> int:

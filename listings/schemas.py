@@ -53,7 +53,7 @@ PRICE_UNIT_NAMES_ZH: dict[str, str] = {
     "per_mu_year": "元/亩/年",
     "per_month": "元/月",
 }
-PaymentFrequency = Literal["annual", "semiannual", "monthly", "lump_sum"]
+PaymentFrequency = Literal["annual", "semiannual", "quarterly", "monthly", "lump_sum"]
 DocumentKind = Literal[
     "village_resolution", "ownership_proof", "appraisal", "priority_statement", "other"
 ]
@@ -64,11 +64,16 @@ class Strict(Struct, forbid_unknown_fields=True, kw_only=True):
 
 
 class Escalation(Strict, kw_only=True):
+    """A rent rise every `every_years` years: `compound` on the previous period's annual rent
+    (在上一期年租金基础上递增), or `simple`, the same share of the first year's each time."""
+
     every_years: Annotated[int, Meta(ge=1, le=30)]
     #: Percent as a whole number or a decimal string ("2.5"); never a float.
     percent: (
         Annotated[int, Meta(ge=0, le=100)] | Annotated[str, Meta(pattern=r"^\d{1,3}(\.\d{1,2})?$")]
     )
+
+    kind: Literal["compound", "simple"] = "compound"
 
     def fraction(self) -> Fraction:
         return Fraction(self.percent)
@@ -87,6 +92,8 @@ class Terms(Strict, kw_only=True):
     price_unit: PriceUnit = "per_year"
     area: Decimal | None = None
     term_years: Annotated[int, Meta(ge=1, le=70)]
+    #: Months beyond the whole years (a term of 5 years 6 months: term_years 5, term_months 6).
+    term_months: Annotated[int, Meta(ge=0, le=11)] = 0
     payment: PaymentFrequency = "annual"
     increment_fen: PositiveFen
     max_steps: Annotated[int, Meta(ge=1, le=100)] | None = None
@@ -102,7 +109,7 @@ class Terms(Strict, kw_only=True):
     def __post_init__(self) -> None:
         if self.price_unit == "per_mu_year" and self.area is None:
             raise ValueError("per_mu_year pricing needs the area in mu (terms.area)")
-        if self.rent_free_months >= self.term_years * 12:
+        if self.rent_free_months >= self.term_years * 12 + self.term_months:
             raise ValueError("rent_free_months must be shorter than the term")
 
     def area_fraction(self) -> Fraction | None:

@@ -2,9 +2,9 @@
 
 `contract_value_fen` is the closed form of `listings.economics`: the rent schedule's
 installments are differences of rounded running totals, so they always add up to the
-exact total rent rounded half-up once — Σ over the years of annual rent × escalation factor
-× months paid that year / 12. O(years) instead of O(months) Fractions, which matters when a
-county's 100,000 listings are recomputed; a property test holds it equal to the schedule.
+exact total rent rounded half-up once — Σ over the years of the year's rent × months paid
+that year / 12. O(years) instead of O(months) Fractions, which matters when a county's
+100,000 listings are recomputed; a property test holds it equal to the schedule.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from fractions import Fraction
 from typing import Final
 
 from core.money import round_half_up
-from listings.economics import annual_rent_fen
+from listings.economics import annual_rent_fen, escalation_of, lease_months, yearly_rents
 from listings.schemas import Terms
 
 #: floor(final / listing · 10^40): two different rates with denominators below 2^53 differ by
@@ -34,27 +34,19 @@ class DealEconomics:
 
 
 def exact_total_rent(terms: Terms, price_fen: int) -> Fraction:
-    """Exact rent over the whole term at `price_fen` per the listing's price unit.
-
-    Σ_years base × (1 + p)^step(year) × paid_months(year) / 12, summed over integers: with
-    p = a/b, each year contributes paid_months × (b + a)^step × b^(K − step), all over
-    12 × b^K (K the last step) — one Fraction at the end instead of one per year.
-    """
+    """Exact rent over the whole term at `price_fen`: Σ over the lease years of the year's
+    rent (whole fen, `listings.economics.yearly_rents`) × months paid that year / 12, one
+    Fraction at the end instead of one per month."""
+    months = lease_months(terms.term_years, terms.term_months)
+    years = (months + 11) // 12
     base = annual_rent_fen(price_fen, terms.price_unit, terms.area_fraction())
-    years, free = terms.term_years, terms.rent_free_months
-    every, a, b = 1, 0, 1
-    if terms.escalation is not None:
-        every = terms.escalation.every_years
-        rate = terms.escalation.fraction() / 100
-        a, b = rate.numerator, rate.denominator
-    last_step = (years - 1) // every
-    numerator = 0
-    for year in range(1, years + 1):
-        paid_months = 12 - min(12, max(0, free - 12 * (year - 1)))
-        if paid_months:
-            step = (year - 1) // every
-            numerator += paid_months * (b + a) ** step * b ** (last_step - step)
-    return base * Fraction(numerator, 12 * b**last_step)
+    free = terms.rent_free_months
+    twelfths = 0
+    for year, rent in enumerate(yearly_rents(base, years, escalation_of(terms)), start=1):
+        in_year = min(12, months - 12 * (year - 1))
+        paid = in_year - min(in_year, max(0, free - 12 * (year - 1)))
+        twelfths += rent * paid
+    return Fraction(twelfths, 12)
 
 
 def contract_value_fen(terms: Terms, price_fen: int) -> int:

@@ -36,6 +36,7 @@ FIELD_HINTS = {
     "listing_price": "挂牌价应大于0",
     "increment": "加价幅度应大于0",
     "term_years": "流转期限应为1至70年",
+    "term_months": "另加月数应为0至11",
     "max_steps": "每次最多加价档数应为1至100",
     "deposit": "保证金金额有误",
     "reserve": "保留价金额有误",
@@ -69,6 +70,7 @@ def read_entrustment(form: Form, settings: ExchangeSettings) -> dict[str, Any] |
     deposit = money_field(form, "deposit", "保证金", required=False)
     reserve = money_field(form, "reserve", "保留价", required=False)
     term_years = int_field(form, "term_years", "流转期限", minimum=1, maximum=70)
+    term_months = int_field(form, "term_months", "另加月数", required=False, minimum=0, maximum=11)
     max_steps = int_field(
         form, "max_steps", "每次最多加价档数", required=False, minimum=1, maximum=100
     )
@@ -94,6 +96,7 @@ def read_entrustment(form: Form, settings: ExchangeSettings) -> dict[str, Any] |
         "listing_price_fen": price,
         "price_unit": v.get("price_unit") or "per_year",
         "term_years": term_years,
+        "term_months": term_months or 0,
         "payment": v.get("payment") or "annual",
         "increment_fen": increment,
         "rent_free_months": rent_free or 0,
@@ -103,7 +106,8 @@ def read_entrustment(form: Form, settings: ExchangeSettings) -> dict[str, Any] |
     if reserve is not None:
         terms["reserve_fen"] = reserve
     if every and percent:
-        terms["escalation"] = {"every_years": every, "percent": percent}
+        kind = "simple" if v.get("escalation_kind") == "simple" else "compound"
+        terms["escalation"] = {"every_years": every, "percent": percent, "kind": kind}
     if terms["price_unit"] == "per_mu_year":
         terms["area"] = area
     if str(v.get("permitted_use") or "").strip():
@@ -156,6 +160,7 @@ def form_from_listing(listing: Listing) -> Form:
             "listing_price": yuan(t.listing_price_fen, False),
             "price_unit": t.price_unit,
             "term_years": t.term_years,
+            "term_months": t.term_months or "",
             "payment": t.payment,
             "increment": yuan(t.increment_fen, False),
             "max_steps": t.max_steps or "",
@@ -163,6 +168,7 @@ def form_from_listing(listing: Listing) -> Form:
             "reserve": yuan(t.reserve_fen, False) if t.reserve_fen is not None else "",
             "escalation_every_years": esc.every_years if esc else "",
             "escalation_percent": esc.percent if esc else "",
+            "escalation_kind": esc.kind if esc else "compound",
             "rent_free_months": t.rent_free_months or "",
             "permitted_use": t.permitted_use or "",
         }

@@ -13,6 +13,7 @@ from listings.rules import STATE_NAMES_ZH, ListingState
 PAYMENTS_ZH = {
     "annual": "按年支付",
     "semiannual": "按半年支付",
+    "quarterly": "按季度支付",
     "monthly": "按月支付",
     "lump_sum": "一次性支付",
 }

@@ -28,6 +28,7 @@ from listings.economics import (
     premium_rate,
     rent_schedule,
     schedule_of,
+    yearly_rents,
 )
 from listings.schemas import Terms
 
@@ -124,11 +125,11 @@ def test_monthly_split_of_an_odd_annual_rent_sums_exactly_over_ten_years() -> No
     assert contract_value_fen(schedule) == 10 * 1_000_001
 
 
-def test_per_mu_year_with_a_half_mu_area_rounds_each_year_against_the_running_total() -> None:
-    # 33,333 fen/mu/yr × 12.5 mu = 416,662.5 fen/yr; 5 years total 2,083,312.5 -> 2,083,313.
+def test_per_mu_year_with_a_half_mu_area_states_each_years_rent_in_whole_fen() -> None:
+    # 33,333 fen/mu/yr × 12.5 mu = 416,662.5 fen/yr: the contract states 4,166.63 yuan a year.
     schedule = rent_schedule(33_333, "per_mu_year", Fraction("12.5"), 5, "annual")
-    assert [i.amount_fen for i in schedule] == [416_663, 416_662, 416_663, 416_662, 416_663]
-    assert contract_value_fen(schedule) == 2_083_313
+    assert [i.amount_fen for i in schedule] == [416_663] * 5
+    assert contract_value_fen(schedule) == 2_083_315
 
 
 def test_per_mu_year_with_a_round_price() -> None:
@@ -148,6 +149,52 @@ def test_lump_sum_is_one_installment_due_at_the_start_covering_the_whole_term() 
 
 
 # --- escalation and rent-free months ---
+
+
+def test_compound_escalation_rounds_each_year_on_the_previous_years_rounded_rent() -> None:
+    # Issue 17: 13,345.67 yuan/year, +3.5 % every year, "在上一期年租金基础上递增": each year's
+    # rent is the previous year's (in whole fen) × 1.035, rounded half-up to the fen.
+    rents = yearly_rents(Fraction(1_334_567), 8, Escalation(1, Fraction("3.5")))
+    assert rents[2] == 1_429_622  # year 3: 14,296.22 (the running total gave 14,296.21)
+    assert rents[7] == 1_697_943  # year 8: 16,979.43 (the running total gave 16,979.41)
+    assert rents[:3] == (1_334_567, 1_381_277, 1_429_622)
+    schedule = rent_schedule(
+        1_334_567, "per_year", None, 8, "annual", Escalation(1, Fraction("3.5"))
+    )
+    assert [i.amount_fen for i in schedule] == list(rents)
+
+
+def test_simple_escalation_adds_the_same_share_of_the_first_years_rent() -> None:
+    # 12,000 yuan, +5 % of the first year's every 3 years: 12,000, 12,600, 13,200, 13,800.
+    simple = Escalation(every_years=3, percent=Fraction(5), compound=False)
+    rents = yearly_rents(Fraction(1_200_000), 10, simple)
+    assert rents == (1_200_000,) * 3 + (1_260_000,) * 3 + (1_320_000,) * 3 + (1_380_000,)
+    # 13,345.67 +3.5 % simple: each rise adds 467.10 (467.09845 rounded), year 3 = 14,279.87.
+    assert yearly_rents(Fraction(1_334_567), 3, Escalation(1, Fraction("3.5"), False))[2] == (
+        1_334_567 + 2 * 46_710
+    )
+
+
+def test_quarterly_payments_split_each_years_rent_in_four() -> None:
+    # 10,000.01 yuan a year: quarters of 250,000.25 fen, running totals keep every fen.
+    schedule = rent_schedule(1_000_001, "per_year", None, 2, "quarterly")
+    assert [i.months for i in schedule[:2]] == [(1, 3), (4, 6)]
+    assert [i.due_month for i in schedule] == [0, 3, 6, 9, 12, 15, 18, 21]
+    assert [i.amount_fen for i in schedule[:4]] == [250_000, 250_001, 250_000, 250_000]
+    assert contract_value_fen(schedule) == 2 * 1_000_001
+
+
+def test_a_term_in_years_and_months_pays_its_last_part_year_at_that_years_rent() -> None:
+    # 5 years 6 months at 12,000 yuan +10 % every 5 years: year 6 is 13,200 a year, half of it
+    # for its six months; paid annually, the last installment covers months 61-66.
+    rise = Escalation(every_years=5, percent=Fraction(10))
+    schedule = rent_schedule(1_200_000, "per_year", None, 5, "annual", rise, term_months=6)
+    assert [i.months for i in schedule][-2:] == [(49, 60), (61, 66)]
+    assert [i.amount_fen for i in schedule] == [1_200_000] * 5 + [660_000]
+    assert contract_value_fen(schedule) == 6_660_000
+    assert len(rent_schedule(1_200_000, "per_year", None, 5, "quarterly", term_months=6)) == 22
+    with pytest.raises(ValueError):
+        rent_schedule(1_200_000, "per_year", None, 5, "annual", term_months=12)
 
 
 def test_escalation_five_percent_every_three_years_compounds() -> None:
@@ -245,15 +292,17 @@ price_units: st.SearchStrategy[PriceUnit] = st.sampled_from(
     ["per_year", "per_mu_year", "per_month"]
 )
 payments: st.SearchStrategy[Payment] = st.sampled_from(
-    ["annual", "semiannual", "monthly", "lump_sum"]
+    ["annual", "semiannual", "quarterly", "monthly", "lump_sum"]
 )
 areas = st.fractions(min_value=Fraction(1, 100), max_value=Fraction(10_000), max_denominator=100)
 escalations = st.none() | st.builds(
     Escalation,
     every_years=st.integers(1, 10),
     percent=st.fractions(min_value=0, max_value=20, max_denominator=100),
+    compound=st.booleans(),
 )
-INSTALLMENTS_PER_YEAR: dict[Payment, int] = {"annual": 1, "semiannual": 2, "monthly": 12}
+#: Months an installment covers, by payment frequency (lump_sum: the whole term).
+PERIOD_MONTHS: dict[Payment, int] = {"annual": 12, "semiannual": 6, "quarterly": 3, "monthly": 1}
 
 
 @dataclass(frozen=True)
@@ -266,6 +315,7 @@ class Lease:
     payment: Payment
     escalation: Escalation | None
     rent_free_months: int
+    term_months: int = 0
 
     def schedule(self, price_fen: int) -> tuple[Installment, ...]:
         return rent_schedule(
@@ -276,6 +326,7 @@ class Lease:
             self.payment,
             self.escalation,
             self.rent_free_months,
+            term_months=self.term_months,
         )
 
     def exact_total(self, price_fen: int) -> Fraction:
@@ -286,6 +337,7 @@ class Lease:
             self.term_years,
             self.escalation,
             self.rent_free_months,
+            term_months=self.term_months,
         )
         return sum(rents, Fraction(0))
 
@@ -299,6 +351,7 @@ class Lease:
             self.payment,
             self.escalation,
             self.rent_free_months,
+            term_months=self.term_months,
         )
 
 
@@ -312,6 +365,7 @@ def leases(draw: st.DrawFn) -> Lease:
         payment=draw(payments),
         escalation=draw(escalations),
         rent_free_months=draw(st.integers(0, min(24, term_years * 12))),
+        term_months=draw(st.integers(0, 11)),
     )
 
 
@@ -338,13 +392,14 @@ def test_installments_match_the_payment_frequency_and_tile_the_term(
     price_fen: int, lease: Lease
 ) -> None:
     schedule = lease.schedule(price_fen)
-    per_year = INSTALLMENTS_PER_YEAR.get(lease.payment)
-    expected = 1 if per_year is None else per_year * lease.term_years  # lump_sum: one
+    months = 12 * lease.term_years + lease.term_months
+    period = PERIOD_MONTHS.get(lease.payment, months)  # lump_sum: one
+    expected = -(-months // period)
     assert len(schedule) == expected
     assert [i.number for i in schedule] == list(range(1, expected + 1))
     # Consecutive, gap-free coverage of months 1..term, each due when its period starts.
     assert schedule[0].months[0] == 1
-    assert schedule[-1].months[1] == 12 * lease.term_years
+    assert schedule[-1].months[1] == months
     for before, after in itertools.pairwise(schedule):
         assert after.months[0] == before.months[1] + 1
     assert all(i.due_month == i.months[0] - 1 for i in schedule)

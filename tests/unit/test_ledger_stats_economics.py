@@ -22,7 +22,10 @@ def terms_and_prices(draw: st.DrawFn) -> tuple[dict[str, Any], int, int]:
     terms: dict[str, Any] = {
         "price_unit": unit,
         "term_years": years,
-        "payment": draw(st.sampled_from(["annual", "semiannual", "monthly", "lump_sum"])),
+        "payment": draw(
+            st.sampled_from(["annual", "semiannual", "quarterly", "monthly", "lump_sum"])
+        ),
+        "term_months": draw(st.integers(0, 11)),
         "rent_free_months": draw(st.integers(0, min(120, years * 12 - 1))),  # as Terms allow
     }
     if unit == "per_mu_year" or draw(st.booleans()):
@@ -33,6 +36,7 @@ def terms_and_prices(draw: st.DrawFn) -> tuple[dict[str, Any], int, int]:
         terms["escalation"] = {
             "every_years": draw(st.integers(1, 5)),
             "percent": draw(st.sampled_from([5, 3, "2.5", "0.75", 10])),
+            "kind": draw(st.sampled_from(["compound", "simple"])),
         }
     listing = draw(st.integers(1, 10**9))
     final = listing + draw(st.integers(0, 10**9))
@@ -51,7 +55,9 @@ def reference(terms: dict[str, Any], listing: int, final: int) -> tuple[int, ...
     escalation = None
     if terms.get("escalation"):
         e = terms["escalation"]
-        escalation = contract_economics.Escalation(e["every_years"], Fraction(e["percent"]))
+        escalation = contract_economics.Escalation(
+            e["every_years"], Fraction(e["percent"]), compound=e["kind"] == "compound"
+        )
     args = (
         terms["price_unit"],
         area,
@@ -60,9 +66,10 @@ def reference(terms: dict[str, Any], listing: int, final: int) -> tuple[int, ...
         escalation,
         terms["rent_free_months"],
     )
-    income = contract_economics.income(listing, final, *args)
+    months = terms["term_months"]
+    income = contract_economics.income(listing, final, *args, term_months=months)
     listing_total = contract_economics.contract_value_fen(
-        contract_economics.rent_schedule(listing, *args)
+        contract_economics.rent_schedule(listing, *args, term_months=months)
     )
     return (
         listing_total,
