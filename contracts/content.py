@@ -22,8 +22,12 @@ from listings.schemas import AREA_UNIT_NAMES_ZH, CATEGORY_NAMES_ZH, PRICE_UNIT_N
 #: Bumped whenever the templates or this data change in a way that alters rendered bytes.
 TEMPLATE_VERSION = "2"
 
-EXCHANGE_NAME = "农村产权流转交易中心"
 PLATFORM_NAME = "ruralx 农村产权流转交易平台"
+#: Categories whose leases are rural land contracting-and-management disputes
+#: (农村土地承包经营纠纷调解仲裁法 art. 2): they go to the 农村土地承包仲裁委员会.
+RURAL_LAND = frozenset(
+    {"land_management_rights", "forest_rights", "wasteland", "aquaculture_water"}
+)
 
 #: Each payment frequency as the contract's clause states it.
 PAYMENT_CLAUSES_ZH = {
@@ -80,6 +84,15 @@ def first_of_next_month(d: date) -> date:
 
 
 # --- the lease: dates, schedule and deposit credit -------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    """The exchange as the documents name it (`ExchangeSettings.exchange_name`, …)."""
+
+    name: str = "农村产权流转交易中心"
+    address: str = ""
+    arbitration_commission: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,8 +191,10 @@ def contract_data(
     deposit_fen: int,
     lease_start: date,
     sign_deadline: date,
+    exchange: Exchange | None = None,
 ) -> dict[str, Any]:
     """The snapshot every document of this deal is rendered from (stored with the contract)."""
+    exchange = exchange or Exchange()
     items = schedule(terms, deal.final_fen, lease_start, deposit_fen)
     total = sum(i.amount_fen for i in items)
     term_years = terms.term_years
@@ -198,7 +213,12 @@ def contract_data(
     return {
         "version": TEMPLATE_VERSION,
         "numbers": ids,
-        "exchange": {"name": EXCHANGE_NAME, "platform": PLATFORM_NAME},
+        "exchange": {
+            "name": exchange.name,
+            "platform": PLATFORM_NAME,
+            "address": exchange.address,
+        },
+        "dispute": dispute_clause(asset.category, exchange.arbitration_commission),
         "village": {
             "name": parties.village_name,
             "region": "".join(parties.village_path.split("/")),
@@ -313,6 +333,20 @@ def deposit_text(deposit_fen: int, credited: list[Item]) -> str:
         f"{yuan(credited[0].payable_fen)} 元；交易平台将该款项划付甲方。"
         "乙方无正当理由未在签约期限内签署本合同的，保证金不予退还。"
     )
+
+
+def dispute_clause(category: str, arbitration_commission: str = "") -> str:
+    """Where disputes go: rural land to the land-contracting arbitration commission (or court);
+    other assets to the commission the exchange names, or else to the court."""
+    head = "因本合同发生的争议，由双方协商解决；协商不成的，"
+    if category in RURAL_LAND:
+        return (
+            head
+            + "可向租赁标的所在地农村土地承包仲裁委员会申请仲裁，也可以直接向人民法院提起诉讼。"
+        )
+    if arbitration_commission:
+        return head + f"提交{arbitration_commission}按其仲裁规则仲裁。"
+    return head + "向租赁标的所在地人民法院提起诉讼。"
 
 
 def certificate_data(

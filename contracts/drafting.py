@@ -73,6 +73,9 @@ async def draft(session: AsyncSession, deal: Deal, now: datetime) -> Contract:
         terms=listing.terms,
         deposit_fen=deposit,
         lease_start=lease_start,
+        exchange=content.Exchange(
+            settings.exchange_name, settings.exchange_address, settings.arbitration_commission
+        ),
         sign_deadline=deadline_day,
     )
     items = content.schedule(listing.terms, deal.final_fen, lease_start, deposit)

@@ -64,6 +64,14 @@ class ExchangeSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True, 
     max_term_years: dict[str, Positive] = msgspec.field(
         default_factory=lambda: {"*": 30, "collective_construction_land": 20}
     )
+    #: The exchange as its documents name it (the contract's 鉴证方, the certificate's signer).
+    exchange_name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)] = (
+        "农村产权流转交易中心"
+    )
+    exchange_address: Annotated[str, msgspec.Meta(max_length=200)] = ""
+    #: The arbitration commission named in leases of assets other than rural land (those go to
+    #: the 农村土地承包仲裁委员会); empty: disputes go to the people's court.
+    arbitration_commission: Annotated[str, msgspec.Meta(max_length=100)] = ""
     #: Public holidays and weekend days worked in exchange (调休) of the years not shipped with
     #: the exchange (core/holidays: the State Council's notices for 2025 and 2026).
     holidays: tuple[date, ...] = ()

@@ -40,12 +40,19 @@ FLAGS = {
     "first_bid_may_equal_start": "首次出价可以等于起始价",
     "reserve_used": "启用保留价",
 }
+#: Free-text settings: the exchange as its documents name it (name, label, longest).
+TEXTS = {
+    "exchange_name": ("交易中心名称", 100),
+    "exchange_address": ("交易中心地址", 200),
+    "arbitration_commission": ("仲裁委员会（非农村土地类资产的合同争议）", 100),
+}
 POLICIES = {"agreement": "按挂牌价协议成交", "fail": "流拍", "extend": "延长报名期一次"}
 
 
 def _settings_form(s: exchange_settings.ExchangeSettings) -> Form:
     values: dict[str, Any] = {k: getattr(s, k) for k in INTEGERS}
     values |= {k: getattr(s, k) for k in FLAGS}
+    values |= {k: getattr(s, k) for k in TEXTS}
     values |= {
         "single_bidder_policy": s.single_bidder_policy,
         "deposit_kind": s.deposit_rule.kind,
@@ -78,6 +85,11 @@ def _patch(form: Form) -> dict[str, Any] | None:
             patch[name] = value
     for name in FLAGS:
         patch[name] = v.get(name) in ("1", "on", "true", True)
+    for name, (label, longest) in TEXTS.items():
+        text = str(v.get(name) or "").strip()
+        if len(text) > longest or (name == "exchange_name" and not text):
+            form.error(name, f"{label}应为 1–{longest} 字", "form.text")
+        patch[name] = text
     patch["single_bidder_policy"] = v.get("single_bidder_policy")
     fixed = money_field(form, "deposit_fixed", "固定保证金", required=False) or 0
     percent = str(v.get("deposit_percent") or "0").strip()

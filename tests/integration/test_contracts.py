@@ -272,3 +272,30 @@ async def test_single_bidder_agreement_drafts_a_contract(exchange: Exchange) -> 
     shown = await village.ok("GET", f"/api/v1/contracts/{deal['contract_id']}")
     assert shown["state"] == "drafted"
     assert shown["contract_value_fen"] == 10 * SEED_TERMS["listing_price_fen"]
+
+
+async def test_the_contract_names_the_exchange_and_the_dispute_body_of_the_settings(
+    exchange: Exchange,
+) -> None:
+    anon, clock = exchange.http, exchange.clock
+    admin = await anon.login("admin")
+    named = {
+        "exchange_name": "泉州台商投资区农村产权交易中心",
+        "arbitration_commission": "泉州仲裁委员会",
+    }
+    settings = await admin.ok("PUT", "/api/v1/settings", named)
+    assert {k: settings[k] for k in named} == named
+    listing_id, _, reviewer = await entrust_review_announce(
+        anon, clock.now(), closes_in=timedelta(days=10), starts_in=timedelta(days=11)
+    )
+    await sign_up_and_qualify(anon, reviewer, listing_id, 1)
+    clock.advance(timedelta(days=10, seconds=1))
+    await exchange.tick()
+    deal = await anon.ok("GET", f"/api/v1/listings/{listing_id}/deal")
+    async with exchange.services.db.read() as session:
+        contract = await session.get(Contract, deal["contract_id"])
+        assert contract is not None
+        data = contract.data
+    # The reference asset is a concrete ground (集体经营性资产), not rural land.
+    assert data["exchange"]["name"] == named["exchange_name"]
+    assert "提交泉州仲裁委员会" in data["dispute"] and "农村土地承包" not in data["dispute"]

@@ -207,3 +207,39 @@ def test_no_cjk_font_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     finally:
         monkeypatch.undo()
         document.fonts.cache_clear()
+
+
+def test_the_dispute_clause_follows_the_asset_category() -> None:
+    # A building lease is no land-contracting dispute: the court, or the exchange's commission.
+    assert content.dispute_clause("collective_operating_assets").endswith("人民法院提起诉讼。")
+    named = content.dispute_clause("collective_operating_assets", "泉州仲裁委员会")
+    assert "提交泉州仲裁委员会按其仲裁规则仲裁" in named and "农村土地承包" not in named
+    for land in ("land_management_rights", "forest_rights", "wasteland", "aquaculture_water"):
+        assert "农村土地承包仲裁委员会" in content.dispute_clause(land, "泉州仲裁委员会")
+    # The sample is a concrete ground (collective operating asset): no land arbitration.
+    assert "农村土地承包" not in sample_data()["dispute"]
+
+
+def test_the_exchange_is_named_as_its_settings_say() -> None:
+    exchange = content.Exchange(
+        "泉州台商投资区农村产权交易中心", "洛阳镇政府大楼", "泉州仲裁委员会"
+    )
+    data = content.contract_data(
+        deal=content.DealFacts(7, "auction", 1_200_000, 2_400_000, 50, AT),
+        parties=content.Parties(
+            "杏田村", "福建省/泉州市", "经办人", "竞买人2", "resident_id", None, None, "4821"
+        ),
+        asset=content.Asset(
+            TITLE, "collective_operating_assets", "杏秀路口", "600", "square_meter", ""
+        ),
+        terms=msgspec.convert(TERMS, Terms),
+        deposit_fen=0,
+        lease_start=date(2027, 1, 1),
+        sign_deadline=date(2026, 12, 28),
+        exchange=exchange,
+    )
+    assert data["exchange"]["name"] == "泉州台商投资区农村产权交易中心"
+    assert data["exchange"]["address"] == "洛阳镇政府大楼"
+    assert "泉州仲裁委员会" in data["dispute"]
+    rendered = document.render("contract", data, at=AT)
+    assert rendered.pdf.startswith(b"%PDF")
