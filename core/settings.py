@@ -48,7 +48,9 @@ class ExchangeSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True, 
     qualification_window_minutes: Annotated[int, msgspec.Meta(ge=0, le=7 * 24 * 60)] = 30
     min_qualified_bidders: Annotated[int, msgspec.Meta(ge=1, le=20)] = 2
     #: What happens when exactly one bidder is qualified at registration close.
-    single_bidder_policy: Literal["agreement", "fail", "extend"] = "agreement"
+    single_bidder_policy: Literal["agreement", "fail", "extend", "extend_then_agreement"] = (
+        "agreement"
+    )
     single_bidder_extension_working_days: Annotated[int, msgspec.Meta(ge=1, le=30)] = 5
     deposit_rule: DepositRule = DepositRule()
     free_bidding_minutes: Annotated[int, msgspec.Meta(ge=0, le=24 * 60)] = 60

@@ -193,10 +193,15 @@ def registration_outcome(
 
 
 def _single(policy: str, already_extended: bool) -> Outcome:
+    """One qualified bidder: `agreement` → 协议成交 at the listing price; `extend` → the
+    registration period once more, then failed; `extend_then_agreement` → the period once
+    more (再次公告), then 协商 with the one bidder at the listing price; `fail` → failed."""
     if policy == "agreement":
         return Outcome.AGREEMENT
-    if policy == "extend" and not already_extended:
+    if policy in ("extend", "extend_then_agreement") and not already_extended:
         return Outcome.EXTEND
+    if policy == "extend_then_agreement":
+        return Outcome.AGREEMENT
     return Outcome.FAILED
 
 

@@ -46,7 +46,12 @@ TEXTS = {
     "exchange_address": ("交易中心地址", 200),
     "arbitration_commission": ("仲裁委员会（非农村土地类资产的合同争议）", 100),
 }
-POLICIES = {"agreement": "按挂牌价协议成交", "fail": "流拍", "extend": "延长报名期一次"}
+POLICIES = {
+    "agreement": "按挂牌价协议成交",
+    "fail": "流拍",
+    "extend": "延长报名期一次，仍只有一名的流拍",
+    "extend_then_agreement": "延长报名期一次，仍只有一名的按挂牌价协商成交",
+}
 
 
 def _settings_form(s: exchange_settings.ExchangeSettings) -> Form:

@@ -259,7 +259,10 @@ async def test_a_restarted_worker_finishes_the_auction(exchange: Exchange) -> No
     assert snap["result"]["final_fen"] == 1_248_000
 
 
-@pytest.mark.parametrize("policy,state", [("agreement", "sold"), ("fail", "failed")])
+@pytest.mark.parametrize(
+    "policy,state",
+    [("agreement", "sold"), ("fail", "failed"), ("extend_then_agreement", "sold")],
+)
 async def test_single_bidder_policy(exchange: Exchange, policy: str, state: str) -> None:
     admin = await exchange.http.login("admin")
     await admin.ok("PUT", "/api/v1/settings", {"single_bidder_policy": policy})
@@ -272,10 +275,17 @@ async def test_single_bidder_policy(exchange: Exchange, policy: str, state: str)
     await sign_up_and_qualify(exchange.http, reviewer, listing_id, 1)
     exchange.clock.advance(timedelta(days=10, seconds=1))
     await exchange.tick()
+    if policy == "extend_then_agreement":
+        # Re-announced once: registration runs another five working days, no second bidder.
+        listing = await exchange.http.ok("GET", f"/api/v1/listings/{listing_id}")
+        assert listing["state"] == "announced"
+        assert listing["registration_closes_at"] > "2026-12-11T01:00:01"
+        exchange.clock.advance(timedelta(days=8))
+        await exchange.tick()
     listing = await exchange.http.ok("GET", f"/api/v1/listings/{listing_id}")
     assert listing["state"] == state
     deal = await exchange.http.call("GET", f"/api/v1/listings/{listing_id}/deal")
-    if policy == "agreement":
+    if policy != "fail":
         body = deal.json()
         assert body["kind"] == "agreement" and body["final_fen"] == 1_200_000
         assert body["premium_rate"] == "0.00" and body["rounds"] == 0

@@ -185,6 +185,8 @@ def test_no_qualified_bidder_fails(policy: str, extended: bool, min_bidders: int
         ("fail", True, Outcome.FAILED),
         ("extend", False, Outcome.EXTEND),
         ("extend", True, Outcome.FAILED),  # extended once; the second close fails
+        ("extend_then_agreement", False, Outcome.EXTEND),  # 再次公告 once
+        ("extend_then_agreement", True, Outcome.AGREEMENT),  # then 协商 with the one bidder
     ],
 )
 @pytest.mark.parametrize("min_bidders", [1, 2, 3])
