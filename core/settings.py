@@ -66,6 +66,8 @@ class ExchangeSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True, 
     max_term_years: dict[str, Positive] = msgspec.field(
         default_factory=lambda: {"*": 30, "collective_construction_land": 20}
     )
+    #: A relisting below this share (%) of the previous listing price must state its reason.
+    relist_price_floor_percent: Annotated[int, msgspec.Meta(ge=0, le=100)] = 70
     #: The exchange as its documents name it (the contract's 鉴证方, the certificate's signer).
     exchange_name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)] = (
         "农村产权流转交易中心"

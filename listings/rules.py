@@ -170,6 +170,36 @@ def _clock(moment: datetime) -> str:
     return "24:00" if local.time() == time(0) else local.strftime("%H:%M")
 
 
+def unexplained_price(
+    listing_price_fen: int,
+    *,
+    appraisal_fen: int | None,
+    previous_price_fen: int | None,
+    floor_percent: int,
+    reason: str | None,
+) -> None:
+    """A listing price below the appraisal, or a relisting below `floor_percent` % of the
+    previous listing's price, must state its reason (and regulators are warned of it:
+    oversight.warnings.terms.low_prices)."""
+    if reason and reason.strip():
+        return
+    if appraisal_fen is not None and listing_price_fen < appraisal_fen:
+        raise RuleViolation(
+            "terms.below_appraisal",
+            "挂牌价低于评估价，须说明理由（如村民代表会议的决议）",
+            appraisal_fen=appraisal_fen,
+        )
+    if previous_price_fen is not None and listing_price_fen * 100 < (
+        previous_price_fen * floor_percent
+    ):
+        raise RuleViolation(
+            "terms.deep_relist_cut",
+            f"重新挂牌价低于上次挂牌价的 {floor_percent}%，须说明理由（如新的村民代表会议决议）",
+            previous_price_fen=previous_price_fen,
+            floor_percent=floor_percent,
+        )
+
+
 class Outcome(StrEnum):
     AUCTION = "auction"
     AGREEMENT = "agreement"  # 协议成交 with the single qualified bidder

@@ -105,6 +105,11 @@ class Terms(Strict, kw_only=True):
     permitted_use: Annotated[str, Meta(max_length=500)] | None = None
     free_bidding_minutes: Annotated[int, Meta(ge=0, le=1440)] | None = None
     countdown_seconds: Annotated[int, Meta(ge=5, le=3600)] | None = None
+    #: The appraised value, in the listing price's unit (评估价), where the asset was appraised.
+    appraisal_fen: Fen | None = None
+    #: Why the price is below the appraisal, or far below the previous listing's when
+    #: relisted (required then: listings.rules.unexplained_price).
+    price_reason: Annotated[str, Meta(max_length=500)] | None = None
 
     def __post_init__(self) -> None:
         if self.price_unit == "per_mu_year" and self.area is None:

@@ -14,6 +14,7 @@ from core.accounts import Actor
 from core.errors import InvalidInput, NotFound, PermissionDenied
 from core.ids import InvalidIdNumber, validate_id
 from core.settings import ExchangeSettings
+from core.settings import load as load_settings
 from listings import policy
 from listings.documents import CheckedFile, DocumentStore
 from listings.models import Document, Listing
@@ -25,6 +26,7 @@ from listings.rules import (
     check_announcement,
     ensure_editable,
     transition,
+    unexplained_price,
 )
 from listings.schemas import (
     AnnounceBody,
@@ -139,8 +141,18 @@ async def update(
 
 
 async def submit(session: AsyncSession, actor: Actor, listing_id: int, now: datetime) -> Listing:
-    """The village hands its entrustment to the exchange for review."""
+    """The village hands its entrustment to the exchange for review: a price below the
+    appraisal, or far below the previous listing's when relisted, must say why."""
     listing = await _village_moves(session, actor, listing_id, Action.SUBMIT, now)
+    previous = await session.get(Listing, listing.relist_of) if listing.relist_of else None
+    settings = await load_settings(session)
+    unexplained_price(
+        listing.terms.listing_price_fen,
+        appraisal_fen=listing.terms.appraisal_fen,
+        previous_price_fen=previous.terms.listing_price_fen if previous else None,
+        floor_percent=settings.relist_price_floor_percent,
+        reason=listing.terms.price_reason,
+    )
     listing.return_reason = None
     await _record(session, listing, "listing.submitted", actor.name, now)
     return listing

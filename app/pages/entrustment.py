@@ -23,6 +23,7 @@ WIRE_TO_FORM = {
     "increment_fen": "increment",
     "deposit_fen": "deposit",
     "reserve_fen": "reserve",
+    "appraisal_fen": "appraisal",
     "every_years": "escalation_every_years",
     "percent": "escalation_percent",
 }
@@ -40,6 +41,8 @@ FIELD_HINTS = {
     "max_steps": "每次最多加价档数应为1至100",
     "deposit": "保证金金额有误",
     "reserve": "保留价金额有误",
+    "appraisal": "评估价金额有误",
+    "price_reason": "定价说明不超过500字",
     "escalation_every_years": "递增周期应为1至30年",
     "escalation_percent": "递增比例应为0至100",
     "rent_free_months": "免租期应为0至120个月",
@@ -69,6 +72,7 @@ def read_entrustment(form: Form, settings: ExchangeSettings) -> dict[str, Any] |
     increment = money_field(form, "increment", "加价幅度")
     deposit = money_field(form, "deposit", "保证金", required=False)
     reserve = money_field(form, "reserve", "保留价", required=False)
+    appraisal = money_field(form, "appraisal", "评估价", required=False)
     term_years = int_field(form, "term_years", "流转期限", minimum=1, maximum=70)
     term_months = int_field(form, "term_months", "另加月数", required=False, minimum=0, maximum=11)
     max_steps = int_field(
@@ -105,6 +109,10 @@ def read_entrustment(form: Form, settings: ExchangeSettings) -> dict[str, Any] |
         terms["max_steps"] = max_steps
     if reserve is not None:
         terms["reserve_fen"] = reserve
+    if appraisal is not None:
+        terms["appraisal_fen"] = appraisal
+    if str(v.get("price_reason") or "").strip():
+        terms["price_reason"] = str(v["price_reason"]).strip()
     if every and percent:
         kind = "simple" if v.get("escalation_kind") == "simple" else "compound"
         terms["escalation"] = {"every_years": every, "percent": percent, "kind": kind}
@@ -166,6 +174,8 @@ def form_from_listing(listing: Listing) -> Form:
             "max_steps": t.max_steps or "",
             "deposit": yuan(t.deposit_fen, False),
             "reserve": yuan(t.reserve_fen, False) if t.reserve_fen is not None else "",
+            "appraisal": yuan(t.appraisal_fen, False) if t.appraisal_fen is not None else "",
+            "price_reason": t.price_reason or "",
             "escalation_every_years": esc.every_years if esc else "",
             "escalation_percent": esc.percent if esc else "",
             "escalation_kind": esc.kind if esc else "compound",

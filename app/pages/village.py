@@ -103,6 +103,7 @@ class VillagePages(Pages):
             listing=listing,
             deposit_rule=entrustment.deposit_rule_text(settings),
             max_term=settings.max_term_years,
+            relist_floor=settings.relist_price_floor_percent,
             document_inputs=entrustment.DOCUMENT_INPUTS,
         )
 

@@ -23,6 +23,8 @@ KIND_NAMES_ZH: Final = {
     "zero_premium": "零溢价成交",
     "failed_twice": "多次流拍",
     "term_too_long": "流转期限超过规定",
+    "below_appraisal": "挂牌价低于评估价",
+    "deep_relist_cut": "重新挂牌大幅降价",
     "contract_unsigned": "逾期未签订合同",
     "lease_expiring": "租期即将届满（90日内）",
 }

@@ -21,7 +21,12 @@ from oversight.models import WarningRow
 from oversight.warnings.bidders import shared_attribute, single_bidder
 from oversight.warnings.findings import CHUNK, SUBJECT, Finding
 from oversight.warnings.outcomes import failed_twice, zero_premium
-from oversight.warnings.terms import contract_unsigned, lease_expiring, term_too_long
+from oversight.warnings.terms import (
+    contract_unsigned,
+    lease_expiring,
+    low_prices,
+    term_too_long,
+)
 
 
 @dataclass
@@ -47,6 +52,7 @@ async def detect(
     findings += await zero_premium(session, ids)
     findings += await failed_twice(session, ids)
     findings += await term_too_long(session, ids, settings)
+    findings += await low_prices(session, ids, settings)
     findings += await lease_expiring(session, ids, local_date(now))
     findings += await contract_unsigned(session, ids, settings, now)
     return Detection(findings, [])

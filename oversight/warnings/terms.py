@@ -1,5 +1,6 @@
-"""Detectors about terms and deadlines: a term longer than the settings allow, a contract
-not signed by its deadline, a lease ending within EXPIRY_DAYS."""
+"""Detectors about terms and deadlines: a term longer than the settings allow, a price below
+the appraisal or far below the previous listing's, a contract not signed by its deadline, a
+lease ending within EXPIRY_DAYS."""
 
 from __future__ import annotations
 
@@ -9,11 +10,13 @@ from typing import Any, Final
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from auction.models import Deal
 from contracts.models import Contract
 from core.clock import CHINA_TZ, local_date
 from core.settings import ExchangeSettings
+from listings.models import Listing
 from oversight.models import ListingFact
 from oversight.warnings.findings import Finding, chunks, only
 
@@ -49,6 +52,50 @@ async def term_too_long(
                     },
                 )
             )
+    return found
+
+
+async def low_prices(
+    session: AsyncSession, ids: Sequence[int] | None, settings: ExchangeSettings
+) -> list[Finding]:
+    """Listings put to the market below their appraisal, or relisted below
+    `relist_price_floor_percent` % of the previous price — allowed with a stated reason
+    (listings.rules.unexplained_price), and each shown to regulators with that reason."""
+    previous = aliased(Listing)
+    found: list[Finding] = []
+    for chunk in chunks(ids):
+        rows = await session.execute(
+            select(Listing.id, Listing.terms, previous.terms)
+            .outerjoin(previous, previous.id == Listing.relist_of)
+            .where(Listing.state.not_in(("draft", "returned")), *only(Listing.id, chunk))
+        )
+        for listing_id, terms, before in rows:
+            price, reason = terms.listing_price_fen, terms.price_reason
+            if terms.appraisal_fen is not None and price < terms.appraisal_fen:
+                evidence = {"listing_price_fen": price, "appraisal_fen": terms.appraisal_fen}
+                found.append(
+                    Finding(
+                        "below_appraisal",
+                        f"listing:{listing_id}",
+                        listing_id,
+                        evidence | {"reason": reason},
+                    )
+                )
+            floor = settings.relist_price_floor_percent
+            if before is not None and price * 100 < before.listing_price_fen * floor:
+                evidence = {
+                    "listing_price_fen": price,
+                    "previous_price_fen": before.listing_price_fen,
+                    "floor_percent": floor,
+                }
+                found.append(
+                    Finding(
+                        "deep_relist_cut",
+                        f"listing:{listing_id}",
+                        listing_id,
+                        evidence | {"reason": reason},
+                    )
+                )
     return found
 
 

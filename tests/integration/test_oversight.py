@@ -263,3 +263,35 @@ async def test_reference_case_for_regulators(exchange: Exchange, tmp_path: Path)
     later = await regulator.ok("GET", f"/api/v1/warnings?listing_id={listing_id}&state=open")
     unsigned = [w for w in later["items"] if w["kind"] == "contract_unsigned"]
     assert len(unsigned) == 1 and unsigned[0]["evidence"]["contract_state"] == "drafted"
+
+
+async def test_a_deep_relist_cut_needs_a_reason_and_warns_the_regulators(
+    exchange: Exchange,
+) -> None:
+    """Issue 17: a 流拍 lot relisted at 1,000 instead of 12,000 yuan a year."""
+    anon, clock = exchange.http, exchange.clock
+    listing_id, village, _ = await entrust_review_announce(
+        anon, clock.now(), closes_in=timedelta(days=10), starts_in=timedelta(days=11)
+    )
+    clock.advance(timedelta(days=10, seconds=1))  # nobody registered: failed
+    await exchange.tick()
+    village = await village.relogin()
+    relisted = await village.ok("POST", f"/api/v1/listings/{listing_id}/relist", {}, status=201)
+    path = f"/api/v1/listings/{relisted['id']}"
+    cut = {**SEED_TERMS, "listing_price_fen": 100_000, "increment_fen": 2_000, "deposit_fen": 0}
+    await village.ok("PATCH", path, {"terms": cut})
+    refused = await village.call("POST", f"{path}/submit", {})
+    assert refused.status_code == 422 and refused.json()["code"] == "terms.deep_relist_cut"
+    assert refused.json()["previous_price_fen"] == SEED_TERMS["listing_price_fen"]
+    reason = "两次流拍，村民代表会议决议按现状降价"
+    await village.ok("PATCH", path, {"terms": {**cut, "price_reason": reason}})
+    assert (await village.ok("POST", f"{path}/submit", {}))["state"] == "submitted"
+
+    await jobs.scan_warnings(_jobs(exchange), force=True)
+    regulator = await anon.login("regulator")
+    found = await regulator.ok("GET", "/api/v1/warnings?kind=deep_relist_cut")
+    [warning] = found["items"]
+    assert warning["listing_id"] == relisted["id"]
+    assert warning["evidence"]["previous_price_fen"] == SEED_TERMS["listing_price_fen"]
+    assert warning["evidence"]["listing_price_fen"] == 100_000
+    assert warning["evidence"]["reason"] == reason

@@ -27,6 +27,7 @@ from listings.rules import (
     first_timetable,
     registration_outcome,
     transition,
+    unexplained_price,
 )
 
 S, A = ListingState, Action
@@ -443,3 +444,31 @@ def test_the_first_timetable_is_the_earliest_the_rules_allow() -> None:
     # A long window pushes the start past the morning.
     _, starts = first_timetable(MONDAY, 7, PLAIN, qualification_window=timedelta(hours=20))
     assert starts == bj(2027, 1, 8, 13)
+
+
+def test_a_price_below_the_appraisal_or_a_deep_relist_cut_must_say_why() -> None:
+    def check(price: int, reason: str | None = None, **kw: Any) -> None:
+        unexplained_price(
+            price,
+            appraisal_fen=kw.get("appraisal"),
+            previous_price_fen=kw.get("previous"),
+            floor_percent=70,
+            reason=reason,
+        )
+
+    check(1_200_000, appraisal=1_200_000)  # at the appraisal: fine
+    with pytest.raises(RuleViolation) as caught:
+        check(1_199_999, appraisal=1_200_000)
+    assert caught.value.code == "terms.below_appraisal"
+    check(1_199_999, "村民代表会议决议：现状较差，按九折挂牌", appraisal=1_200_000)
+    # Issue 17: a 流拍 lot relisted at 1,000 yuan a year after 12,000.
+    with pytest.raises(RuleViolation) as caught:
+        check(100_000, previous=1_200_000)
+    assert caught.value.code == "terms.deep_relist_cut"
+    assert caught.value.extra == {"previous_price_fen": 1_200_000, "floor_percent": 70}
+    with pytest.raises(RuleViolation):
+        check(100_000, "   ", previous=1_200_000)  # blank is no reason
+    check(100_000, "第二次流拍，村民代表会议决议降价", previous=1_200_000)
+    check(840_000, previous=1_200_000)  # exactly 70 %: no reason needed
+    with pytest.raises(RuleViolation):
+        check(839_999, previous=1_200_000)

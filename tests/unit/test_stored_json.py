@@ -100,5 +100,7 @@ def test_stored_terms_decode_and_write_back_unchanged() -> None:
     assert again == {
         **stored,
         "term_months": 0,
+        "appraisal_fen": None,
+        "price_reason": None,
         "escalation": {"every_years": 3, "percent": "2.5", "kind": "compound"},
     }
