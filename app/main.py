@@ -138,6 +138,10 @@ def wire(app: Litestar, svc: Services) -> None:
     svc.sign_ins.broadcast = lambda user_id: hub.announce("sessions-ended", b"%d" % user_id)
 
 
+#: How often a worker looks for deals whose publicity ended or whose offer lapsed.
+DEAL_SWEEP = timedelta(seconds=5)
+
+
 def create_app(
     config: Config | None = None,
     *,
@@ -160,6 +164,7 @@ def create_app(
         jobs: list[scheduler.Job] = [
             lambda: scheduler.close_due_registrations(svc, [on_deal]),
             lambda: advance_due(svc.db, app.state.bids, svc.clock),
+            scheduler.every(DEAL_SWEEP, svc.now, lambda: scheduler.settle_due_deals(svc)),
             *[
                 scheduler.every(oversight_period, svc.now, functools.partial(job, oversight))
                 for job in oversight_jobs.JOBS

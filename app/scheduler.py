@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 from auction import opening
 from auction.deal import DealHook
+from contracts import publicity, voiding
 from core import settings as exchange_settings
 from core.web import Services
 from listings import closing as registration_close
@@ -39,6 +40,14 @@ async def close_due_registrations(svc: Services, on_deal: list[DealHook] | None 
                 log.info("listing %s: registration closed → %s", listing_id, closing.outcome.value)
         except Exception:  # one listing must not hold up the others
             log.exception("listing %s: closing registration failed; retrying", listing_id)
+
+
+async def settle_due_deals(svc: Services) -> None:
+    """Deals whose result publicity is over are confirmed (and their leases drafted); offers
+    to runners-up not answered in time lapse. Each deal is locked and re-checked."""
+    now = svc.now()
+    await publicity.confirm_due(svc.db, now)
+    await voiding.expire_offers(svc.db, now)
 
 
 def every(period: timedelta, now: Callable[[], datetime], job: Job) -> Job:

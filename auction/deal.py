@@ -7,15 +7,15 @@ and the hooks' work (the contract drafted) commit together or not at all.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auction import engine
-from auction.models import Auction, Deal
-from listings import Registration, closing, service
+from auction.models import Auction, Bid, Deal
+from listings import Listing, Registration, closing, service
 from listings.reading import record
 
 #: Called in the transaction that records a deal (the app drafts the contract there).
@@ -43,6 +43,7 @@ async def record_deal(
         final_fen=final_fen,
         rounds=rounds,
         decided_at=now,
+        state="publicity",  # the hooks set its end (contracts.publicity)
     )
     session.add(deal)
     await session.flush()
@@ -92,7 +93,14 @@ async def conclude(
         winner_number=ended.winner,
         rounds=ended.rounds,
     )
-    await closing.settle_after_sale(session, row.listing_id, winner.id if winner else None, now)
+    backup = await _runner_up(session, row.listing_id, ended.winner) if winner else None
+    await closing.settle_after_sale(
+        session,
+        row.listing_id,
+        winner.id if winner else None,
+        now,
+        runner_up_id=backup.id if backup else None,
+    )
     if winner is not None:
         assert ended.final_fen is not None
         deal = await record_deal(
@@ -105,5 +113,52 @@ async def conclude(
             rounds=ended.rounds,
             now=ended.at,
         )
+        deal.runner_up_id = backup.id if backup else None
         for hook in on_deal:
             await hook(session, deal, now)
+
+
+def runner_up(accepted: Iterable[tuple[str, int]], winner: str) -> tuple[str, int] | None:
+    """The backup bidder (候补): the best other bidder by their last (highest) accepted bid,
+    and that bid. `accepted` is every accepted bid as (bidder number, amount in fen) in the
+    order the auction took them; on equal amounts the earlier bid ranks higher."""
+    best: dict[str, int] = {}
+    first: dict[str, int] = {}
+    for i, (number, amount) in enumerate(accepted):
+        if number != winner and amount > best.get(number, -1):
+            best[number], first[number] = amount, i
+    if not best:
+        return None
+    number = max(best, key=lambda n: (best[n], -first[n]))
+    return number, best[number]
+
+
+async def runner_up_bid(
+    session: AsyncSession, listing_id: int, winner_number: str
+) -> tuple[str, int] | None:
+    """The runner-up of a listing's auction and their last accepted bid, from the bids."""
+    rows = await session.execute(
+        select(Bid.bidder_number, Bid.amount_fen)
+        .where(Bid.listing_id == listing_id, Bid.outcome == "accepted")
+        .order_by(Bid.seq)
+    )
+    return runner_up(
+        ((n, a) for n, a in rows.all() if n is not None and a is not None), winner_number
+    )
+
+
+async def _runner_up(
+    session: AsyncSession, listing_id: int, winner_number: str | None
+) -> Registration | None:
+    """The runner-up's registration when the listing offers a voided deal to them."""
+    listing = await session.get(Listing, listing_id)
+    if listing is None or listing.terms.on_default != "runner_up" or winner_number is None:
+        return None
+    found = await runner_up_bid(session, listing_id, winner_number)
+    if found is None:
+        return None
+    return await session.scalar(
+        select(Registration).where(
+            Registration.listing_id == listing_id, Registration.bidder_number == found[0]
+        )
+    )

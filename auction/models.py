@@ -91,3 +91,15 @@ class Deal(Base):
     rounds: Mapped[int] = mapped_column(Integer)
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime)
     contract_id: Mapped[int | None] = mapped_column(BigInteger)
+    #: publicity → confirmed; voided (objection upheld, default) or offered to the runner-up
+    #: (who accepts: publicity again, or declines: voided). docs/domain.md §8. The publicity's
+    #: end is the listing's (`Listing.publicity_ends_at`), which bidders' answers show.
+    state: Mapped[str] = mapped_column(String(12), index=True, server_default="confirmed")
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: objection_upheld | default | offer_declined
+    void_reason: Mapped[str | None] = mapped_column(String(24))
+    #: While offered to the runner-up: the last moment to accept.
+    offer_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The registration whose deposit is kept as the backup (候补) while the deal stands.
+    runner_up_id: Mapped[int | None] = mapped_column(BigId)

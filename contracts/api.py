@@ -13,7 +13,7 @@ import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, JSONBody
 
-from contracts import certificates, queries, settlement
+from contracts import aftermath_api, certificates, queries, settlement
 from contracts.certification import certify
 from contracts.deals import deal_view
 from contracts.deps import Deps
@@ -247,4 +247,9 @@ class AuthorityController(Controller):
 
 
 #: Registered by the app; the contracts package adds its controllers here.
-CONTROLLERS: list[Any] = [DealController, ContractController, AuthorityController]
+CONTROLLERS: list[Any] = [
+    DealController,
+    ContractController,
+    AuthorityController,
+    *aftermath_api.CONTROLLERS,
+]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auction.models import Deal
+from contracts import publicity
 from contracts.schemas import DealIncome, DealView
 from core.accounts import Actor, User
 from core.db import Database
@@ -35,7 +38,9 @@ async def deal_of(session: AsyncSession, viewer: Actor | None, listing_id: int) 
     assert winner is not None
     state = visible.listing.state
     party = policy.may_see(viewer, Facet.DEAL, state, visible.village, owner=winner.bidder_id)
-    if not party and state != ListingState.SOLD:  # a sale is public once announced (sold)
+    # A sale is public once announced (sold), and stays on record when later voided.
+    public = state == ListingState.SOLD or deal.voided_at is not None
+    if not party and not public:
         raise NotFound("deal.not_found", "该项目尚未成交")
     income = income_of(visible.listing, deal)
     rate = economics.premium_rate(deal.listing_fen, deal.final_fen)
@@ -62,4 +67,16 @@ async def deal_of(session: AsyncSession, viewer: Actor | None, listing_id: int) 
         ),
         decided_at=deal.decided_at.isoformat(),
         contract_id=deal.contract_id,
+        deal_state=deal.state,
+        publicity_ends_at=_iso(visible.listing.publicity_ends_at),
+        objections_close_at=_iso(visible.listing.publicity_ends_at),
+        confirmed_at=_iso(deal.confirmed_at),
+        voided_at=_iso(deal.voided_at),
+        void_reason=deal.void_reason,
+        offer_expires_at=_iso(deal.offer_expires_at),
+        objections_pending=await publicity.open_objections(session, listing_id),
     )
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None

@@ -29,9 +29,18 @@ def _end_of_day(day: date) -> datetime:
     return datetime.combine(day + timedelta(days=1), time(0), CHINA_TZ).astimezone(UTC)
 
 
+async def current_contract(session: AsyncSession, listing_id: int) -> Contract | None:
+    """The listing's contract in force; a voided one (the winner defaulted) stays on record."""
+    return await session.scalar(
+        select(Contract).where(
+            Contract.listing_id == listing_id, Contract.state != ContractState.VOIDED
+        )
+    )
+
+
 async def draft(session: AsyncSession, deal: Deal, now: datetime) -> Contract:
     """Draft the lease from the deal: snapshot, payables, `deal.contract_id`, ledger entry."""
-    existing = await session.scalar(select(Contract).where(Contract.listing_id == deal.listing_id))
+    existing = await current_contract(session, deal.listing_id)
     if existing is not None:
         deal.contract_id = existing.id
         return existing
@@ -43,8 +52,10 @@ async def draft(session: AsyncSession, deal: Deal, now: datetime) -> Contract:
     agent = await session.get(User, listing.created_by)
     assert village is not None and winner is not None and agent is not None
     settings = await exchange_settings.load(session)
+    # Signing starts when the deal is confirmed (after the result publicity).
     deadline_day = settings.calendar().add_working_days(
-        local_date(deal.decided_at), settings.contract_sign_deadline_working_days
+        local_date(deal.confirmed_at or deal.decided_at),
+        settings.contract_sign_deadline_working_days,
     )
     lease_start = content.first_of_next_month(deadline_day)
     deposit = registration.deposit_fen if registration.deposit_state == "held" else 0

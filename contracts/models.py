@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, BigId, Json, UTCDateTime
@@ -16,6 +26,7 @@ class ContractState:
     SIGNED_BY_VILLAGE = "signed_by_village"
     SIGNED = "signed"
     CERTIFIED = "certified"
+    VOIDED = "voided"  # the deal was voided (default); kept on record, no longer current
 
 
 class Contract(Base):
@@ -27,9 +38,19 @@ class Contract(Base):
     """
 
     __tablename__ = "contracts"
+    # A voided contract stays on record; one contract per listing is current.
+    __table_args__ = (
+        Index(
+            "uq_contracts_current",
+            "listing_id",
+            unique=True,
+            postgresql_where=text("state <> 'voided'"),
+            sqlite_where=text("state <> 'voided'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    listing_id: Mapped[int] = mapped_column(ForeignKey("listings.id"), unique=True)
+    listing_id: Mapped[int] = mapped_column(ForeignKey("listings.id"), index=True)
     number: Mapped[str] = mapped_column(String(32), unique=True)
     state: Mapped[str] = mapped_column(String(24), index=True)
     village_id: Mapped[int] = mapped_column(ForeignKey("regions.id"), index=True)
@@ -112,3 +133,26 @@ class RentItem(Base):
     credited_fen: Mapped[int] = mapped_column(BigInteger)
     #: pending (contract not signed yet) → open | settled (fully covered by the deposit)
     state: Mapped[str] = mapped_column(String(16))
+
+
+class ObjectionState:
+    FILED = "filed"
+    UPHELD = "upheld"
+    DISMISSED = "dismissed"
+
+
+class Objection(Base):
+    """异议: a registered bidder's objection to a deal during its result publicity, with the
+    reviewer's decision. Evidence is uploaded as the registration's `objection` documents."""
+
+    __tablename__ = "objections"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    listing_id: Mapped[int] = mapped_column(ForeignKey("listings.id"), index=True)
+    registration_id: Mapped[int] = mapped_column(ForeignKey("registrations.id"))
+    reasons: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(12))
+    filed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decision_reason: Mapped[str | None] = mapped_column(Text)

@@ -43,6 +43,53 @@ class DealView(Out):
     income: DealIncome
     decided_at: str
     contract_id: int | None
+    #: publicity | confirmed | offered | voided (docs/domain.md §8)
+    deal_state: str = "confirmed"
+    #: The result publicity (成交公示) ends, and with it the window for objections (ISO).
+    publicity_ends_at: str | None = None
+    objections_close_at: str | None = None
+    confirmed_at: str | None = None
+    voided_at: str | None = None
+    #: objection_upheld | default | offer_declined | offer_expired
+    void_reason: str | None = None
+    #: While offered to the runner-up: until when they may accept (ISO), and at what price.
+    offer_expires_at: str | None = None
+    #: Objections filed and still waiting for a reviewer's decision.
+    objections_pending: int = 0
+
+
+# --- objections, defaults, the runner-up's offer ------------------------------------------------
+
+
+class ObjectionView(Out):
+    id: int
+    listing_id: int
+    registration_id: int
+    #: filed | upheld | dismissed
+    state: str
+    reasons: str
+    filed_at: str
+    decided_at: str | None = None
+    decision_reason: str | None = None
+    #: The objector's bidder number, for staff once the auction is over.
+    bidder_number: str | None = None
+
+
+class ObjectionPage(Out):
+    items: list[ObjectionView]
+
+
+class DealChange(Out):
+    """What a decision did to the deal: its new state, and the listing's."""
+
+    listing_id: int
+    deal_state: str
+    listing_state: str
+    #: The deposit forfeited by a defaulting winner, in fen (0 otherwise).
+    forfeited_fen: int = 0
+    #: offered (to the runner-up) | relisted (the listing may be entrusted again) | none
+    next_step: str = "none"
+    offer_expires_at: str | None = None
 
 
 # --- the contract ------------------------------------------------------------------------------

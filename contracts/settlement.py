@@ -18,7 +18,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from auction.models import Deal
 from contracts.access import rent_items_of
+from contracts.drafting import current_contract
 from contracts.models import Contract
 from contracts.schemas import (
     DepositLine,
@@ -35,7 +37,7 @@ from core.money import format_yuan
 from listings import Payment, Registration, policy, reading
 from listings.policy import Facet
 from listings.reading import record
-from listings.registration import DepositState, registrations_of
+from listings.registration import DepositState, refund, registrations_of
 
 #: Deposit states whose money is still in the exchange's deposit account.
 IN_ACCOUNT = (DepositState.PAID, DepositState.HELD, DepositState.REFUNDABLE)
@@ -79,6 +81,18 @@ async def credit_deposit(session: AsyncSession, contract: Contract, now: datetim
         contract_id=contract.id,
         rent_items=credited,
     )
+
+
+async def release_runner_up(session: AsyncSession, listing_id: int, now: datetime) -> None:
+    """The lease is signed (or the deal is gone): the runner-up's deposit, kept as the backup
+    (候补), is due back now."""
+    deal = await session.get(Deal, listing_id)
+    if deal is None or deal.runner_up_id is None:
+        return
+    backup = await session.get(Registration, deal.runner_up_id, with_for_update=True)
+    deal.runner_up_id = None
+    if backup is not None and backup.deposit_state == DepositState.HELD:
+        await refund(session, backup, now, "system")
 
 
 async def _staff_listing(session: AsyncSession, who: Actor, listing_id: int) -> bool:
@@ -228,7 +242,7 @@ async def account(db: Database, who: Actor, listing_id: int) -> SettlementAccoun
         for entry in await ledger.entries_of(session, reading.subject(listing_id)):
             if entry.type in MOVEMENTS:
                 totals[entry.type] += int(entry.payload["amount_fen"])
-        contract = await session.scalar(select(Contract).where(Contract.listing_id == listing_id))
+        contract = await current_contract(session, listing_id)
         items = [] if contract is None else await rent_items_of(session, contract.id)
     in_account = sum(r.deposit_fen for r in registrations if r.deposit_state in IN_ACCOUNT)
     from_ledger = sum(MOVEMENTS[t] * v for t, v in totals.items())

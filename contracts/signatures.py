@@ -134,6 +134,7 @@ async def sign(
         if role == WINNER:
             locked.signed_at = now
             await settlement.credit_deposit(session, locked, now)
+            await settlement.release_runner_up(session, locked.listing_id, now)
     return Signed(
         id=contract_id,
         state=new_state,

@@ -62,6 +62,8 @@ class ExchangeSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True, 
     result_publicity_working_days: Annotated[int, msgspec.Meta(ge=0, le=30)] = 5
     refund_deadline_working_days: Annotated[int, msgspec.Meta(ge=0, le=30)] = 5
     contract_sign_deadline_working_days: Annotated[int, msgspec.Meta(ge=1, le=60)] = 10
+    #: How long the runner-up (候补) has to accept a deal offered after a default.
+    runner_up_answer_working_days: Annotated[int, msgspec.Meta(ge=1, le=30)] = 3
     #: Longest lease term allowed, in years, per asset category ("*" for the rest).
     max_term_years: dict[str, Positive] = msgspec.field(
         default_factory=lambda: {"*": 30, "collective_construction_land": 20}

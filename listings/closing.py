@@ -15,7 +15,13 @@ from core.settings import ExchangeSettings
 from listings.models import Listing, Registration
 from listings.qualification import qualify_undecided
 from listings.reading import record
-from listings.registration import DepositState, RegState, record_registration, registrations_of
+from listings.registration import (
+    DepositState,
+    RegState,
+    record_registration,
+    refund,
+    registrations_of,
+)
 from listings.rules import ListingState, Outcome, action_for, registration_outcome, transition
 from listings.service import as_announced
 
@@ -81,10 +87,7 @@ async def close_registration(
         for r in registrations:
             still_bidding = r.state == RegState.QUALIFIED and outcome is not Outcome.FAILED
             if r.deposit_state in (DepositState.PAID, DepositState.HELD) and not still_bidding:
-                r.deposit_state = DepositState.REFUNDABLE
-                await record_registration(
-                    session, r, "deposit.refundable", "system", now, amount_fen=r.deposit_fen
-                )
+                await refund(session, r, now, "system")
     return Closing(listing, outcome, qualified)
 
 
@@ -101,17 +104,24 @@ def _extend(listing: Listing, settings: ExchangeSettings) -> None:
 
 
 async def settle_after_sale(
-    session: AsyncSession, listing_id: int, winner_registration_id: int | None, now: datetime
+    session: AsyncSession,
+    listing_id: int,
+    winner_registration_id: int | None,
+    now: datetime,
+    *,
+    runner_up_id: int | None = None,
 ) -> None:
     """At the end of the trade: the winner's deposit stays held, to be credited to the first
-    rent payment; everyone else's becomes refundable."""
+    rent payment; the runner-up's (候补), when the listing offers a voided deal to them, stays
+    held until the deal is signed; everyone else's becomes refundable."""
     for r in await registrations_of(session, listing_id):
         if r.id == winner_registration_id:
             await record_registration(
                 session, r, "deposit.to_be_credited", "system", now, amount_fen=r.deposit_fen
             )
-        elif r.deposit_state in (DepositState.PAID, DepositState.HELD):
-            r.deposit_state = DepositState.REFUNDABLE
+        elif r.id == runner_up_id and r.deposit_state == DepositState.HELD:
             await record_registration(
-                session, r, "deposit.refundable", "system", now, amount_fen=r.deposit_fen
+                session, r, "deposit.held_for_runner_up", "system", now, amount_fen=r.deposit_fen
             )
+        elif r.deposit_state in (DepositState.PAID, DepositState.HELD):
+            await refund(session, r, now, "system")

@@ -38,6 +38,8 @@ class Listing(Base):
     registration_extended: Mapped[bool] = mapped_column(Boolean, default=False)
     #: How the listing ended: auction, agreement (single bidder), no_bidders, …
     outcome: Mapped[str | None] = mapped_column(String(24))
+    #: The end of its deal's result publicity (成交公示): objections may be filed until then.
+    publicity_ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     relist_of: Mapped[int | None] = mapped_column(ForeignKey("listings.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -96,6 +98,8 @@ class Registration(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: When a refundable deposit must be back with the bidder (refund_deadline_working_days).
+    refund_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class RegistrationDocument(StoredFile, Base):

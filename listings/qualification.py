@@ -20,6 +20,7 @@ from listings.registration import (
     PriorityClaim,
     RegState,
     load_registration,
+    make_refundable,
     named_holder,
     record_registration,
 )
@@ -137,7 +138,7 @@ async def review(
         if not body.reason.strip():
             raise InvalidInput("review.reason_required", "不予通过时必须说明理由")
         registration.state = RegState.REJECTED
-        registration.deposit_state = DepositState.REFUNDABLE
+        await make_refundable(session, registration, now)
         if registration.priority_claim == PriorityClaim.CLAIMED:
             registration.priority_claim = PriorityClaim.REFUSED
     registration.reason = body.reason or None

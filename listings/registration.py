@@ -13,6 +13,8 @@ from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import ledger
+from core import settings as exchange_settings
 from core.accounts import Actor, User, users_by_id
 from core.db import table_of
 from core.errors import Conflict, NotFound, RuleViolation
@@ -20,7 +22,7 @@ from listings import policy
 from listings.models import Listing, Registration
 from listings.policy import Facet
 from listings.reading import load, record
-from listings.rules import ListingState
+from listings.rules import ListingState, refund_due
 from listings.schemas import PriorityHolder
 
 # Bank-memo friendly: no I, O (confused with 1, 0).
@@ -150,6 +152,33 @@ async def record_registration(
         state=r.state,
         deposit_state=r.deposit_state,
         **payload,
+    )
+
+
+async def make_refundable(session: AsyncSession, r: Registration, now: datetime) -> None:
+    """The deposit is to be paid back: refundable, due within the refund period the listing's
+    announcement fixed (docs/domain.md §8), counted in working days from now."""
+    listing = await session.get(Listing, r.listing_id)
+    assert listing is not None
+    settings = await exchange_settings.load(session)
+    fixed = listing.rules.refund_deadline_working_days if listing.rules is not None else None
+    days = settings.refund_deadline_working_days if fixed is None else fixed
+    r.deposit_state = DepositState.REFUNDABLE
+    r.refund_due_at = refund_due(now, days, settings.calendar(), settings.business_day_ends)
+
+
+async def refund(session: AsyncSession, r: Registration, now: datetime, actor: str) -> None:
+    """`make_refundable`, recorded as `deposit.refundable` with its due date."""
+    await make_refundable(session, r, now)
+    assert r.refund_due_at is not None
+    await record_registration(
+        session,
+        r,
+        "deposit.refundable",
+        actor,
+        now,
+        amount_fen=r.deposit_fen,
+        refund_due_at=ledger.timestamp(r.refund_due_at),
     )
 
 

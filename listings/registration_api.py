@@ -4,6 +4,7 @@ priority claim; staff list applicants, confirm deposits and decide; the bank rep
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -21,7 +22,7 @@ from listings import payments, policy, qualification, reading
 from listings import registration as reg
 from listings.api import _attachment, _document_view, checked_upload, store
 from listings.documents import UPLOAD_BODY
-from listings.models import Registration, RegistrationDocument
+from listings.models import Listing, Registration, RegistrationDocument
 from listings.policy import Facet
 from listings.schemas import (
     BidderIdentity,
@@ -44,6 +45,7 @@ def registration_view(
     bidder: BidderIdentity | None = None,
     show_number: bool = True,
     documents: list[RegistrationDocument] | None = None,
+    publicity_ends_at: datetime | None = None,
 ) -> RegistrationOut:
     """A registration; `show_number` False leaves out the bidder number (the staff's view
     while identities are sealed: docs/security.md)."""
@@ -60,7 +62,13 @@ def registration_view(
         reason=r.reason,
         bidder=bidder,
         documents=[_document_view(d) for d in documents or []],
+        refund_due_at=_iso(r.refund_due_at),
+        publicity_ends_at=_iso(publicity_ends_at),
     )
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
 
 
 async def apply_from(
@@ -158,12 +166,15 @@ class RegistrationController(Controller):
     async def mine(self, request: Request[Any, Any, Any]) -> RegistrationPage:
         who = actor(request)
         async with services(request).db.read() as session:
-            rows = await session.scalars(
-                select(Registration)
+            rows = await session.execute(
+                select(Registration, Listing.publicity_ends_at)
+                .join(Listing, Listing.id == Registration.listing_id)
                 .where(Registration.bidder_id == who.id)
                 .order_by(Registration.id.desc())
             )
-            return RegistrationPage(items=[registration_view(r) for r in rows])
+            return RegistrationPage(
+                items=[registration_view(r, publicity_ends_at=ends) for r, ends in rows.all()]
+            )
 
     @get("/{registration_id:int}", guards=[allow()])
     async def show(
@@ -173,8 +184,13 @@ class RegistrationController(Controller):
         async with services(request).db.read() as session:
             r = await reg.load_registration(session, who, registration_id)
             documents = await _proofs_visible(session, who, r)
+            listing = await session.get(Listing, r.listing_id)
+            assert listing is not None
             return registration_view(
-                r, show_number=await _number_visible(session, who, r), documents=documents
+                r,
+                show_number=await _number_visible(session, who, r),
+                documents=documents,
+                publicity_ends_at=listing.publicity_ends_at,
             )
 
     @post(

@@ -36,6 +36,7 @@ class Action(StrEnum):
     SELL = "sell"
     FAIL = "fail"
     EXTEND = "extend"
+    VOID = "void"
 
 
 S, A = ListingState, Action
@@ -53,6 +54,7 @@ TRANSITIONS: dict[tuple[ListingState, Action], ListingState] = {
     (S.ANNOUNCED, A.EXTEND): S.ANNOUNCED,  # single bidder, registration extended once
     (S.AUCTION, A.SELL): S.SOLD,
     (S.AUCTION, A.FAIL): S.FAILED,
+    (S.SOLD, A.VOID): S.FAILED,  # the deal voided (objection upheld, default): relist it
 }
 
 STATE_NAMES_ZH = {
@@ -92,6 +94,14 @@ def ensure_editable(state: ListingState) -> None:
             "listing.terms_frozen",
             f"挂牌项目处于“{STATE_NAMES_ZH[state]}”状态，委托内容已锁定，不能修改",
         )
+
+
+def refund_due(
+    at: datetime, working_days: int, calendar: WorkingDayCalendar, day_ends: time | None
+) -> datetime:
+    """A deposit that became refundable at `at` is due back within `working_days` working
+    days, counted as the Civil Code counts periods (core.workdays.period_end)."""
+    return period_end(at, working_days, calendar, day_ends=day_ends)
 
 
 def check_announcement(

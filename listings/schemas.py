@@ -111,6 +111,10 @@ class Terms(Strict, kw_only=True):
     #: relisted (required then: listings.rules.unexplained_price).
     price_reason: Annotated[str, Meta(max_length=500)] | None = None
 
+    #: When the deal is voided (the winner defaults, an objection is upheld): offer it to the
+    #: runner-up (候补) at their last accepted bid, or relist (docs/domain.md §8).
+    on_default: Literal["runner_up", "relist"] = "relist"
+
     def __post_init__(self) -> None:
         if self.price_unit == "per_mu_year" and self.area is None:
             raise ValueError("per_mu_year pricing needs the area in mu (terms.area)")
@@ -138,6 +142,9 @@ class AnnouncedRules(Struct, kw_only=True, omit_defaults=True):
     #: For the record: the announcement's timetable applied it. None for listings announced
     #: before the announcement recorded it.
     notice_period_working_days: int | None = None
+    #: Fixed by announcements since result publicity and refund dates took effect.
+    result_publicity_working_days: int | None = None
+    refund_deadline_working_days: int | None = None
 
 
 class ListingCreate(Strict, kw_only=True):
@@ -275,6 +282,10 @@ class RegistrationOut(Struct, omit_defaults=True):
     reason: str | None = None
     bidder: BidderIdentity | None = None
     documents: list[DocumentOut] = msgspec.field(default_factory=list)
+    #: When a refundable deposit is due back (ISO), once it is refundable.
+    refund_due_at: str | None = None
+    #: The result publicity of the listing's deal: objections may be filed until then (ISO).
+    publicity_ends_at: str | None = None
 
 
 class RegistrationPage(Struct):

@@ -272,7 +272,7 @@ async def relist(session: AsyncSession, actor: Actor, listing_id: int, now: date
     _require_village_owner(actor, visible)
     old = visible.listing
     if old.state != ListingState.FAILED:
-        raise InvalidInput("listing.not_failed", "只有流拍的项目才能重新挂牌")
+        raise InvalidInput("listing.not_failed", "只有流拍或成交已撤销的项目才能重新挂牌")
     new = Listing(
         village_id=old.village_id,
         created_by=actor.id,
@@ -376,4 +376,23 @@ async def conclude(
     listing.outcome = outcome
     listing.updated_at = now
     await _record(session, listing, "listing.concluded", actor, now, outcome=outcome, **payload)
+    return listing
+
+
+async def void_sale(
+    session: AsyncSession, listing_id: int, *, reason: str, actor: str, now: datetime
+) -> Listing:
+    """The deal was voided and nobody takes it over: the listing ends without a deal, so its
+    village may relist it (`relist`)."""
+    listing = await session.scalar(
+        select(Listing).where(Listing.id == listing_id).with_for_update()
+    )
+    if listing is None:
+        raise NotFound("listing.not_found", "挂牌项目不存在")
+    listing.state = transition(ListingState(listing.state), Action.VOID).value
+    listing.outcome = "deal_voided"
+    listing.updated_at = now
+    await _record(
+        session, listing, "listing.concluded", actor, now, outcome=listing.outcome, reason=reason
+    )
     return listing

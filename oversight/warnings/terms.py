@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from auction.models import Deal
-from contracts.models import Contract
+from contracts.models import Contract, ContractState
 from core.clock import CHINA_TZ, local_date
 from core.settings import ExchangeSettings
 from listings.models import Listing
@@ -159,7 +159,11 @@ async def contract_unsigned(
                 Contract.sign_deadline,
             )
             .join(Contract, Contract.listing_id == Deal.listing_id)
-            .where(Contract.signed_at.is_(None), *only(Deal.listing_id, chunk))
+            .where(
+                Contract.signed_at.is_(None),
+                Contract.state != ContractState.VOIDED,
+                *only(Deal.listing_id, chunk),
+            )
         )
         for listing_id, decided_at, contract_id, state, deadline_at in rows:
             if deadline_at is None:

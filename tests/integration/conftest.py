@@ -14,12 +14,13 @@ import pytest
 from litestar import Litestar
 
 from app.main import build_services, create_app, wire
-from app.scheduler import close_due_registrations
+from app.scheduler import close_due_registrations, settle_due_deals
 from auction.timers import advance_due
 from core.accounts import NewUser, add_user
 from core.clock import FakeClock
 from core.config import Config
 from core.web import Services
+from listings import Listing
 from tests.support import PASSWORD, PAYMENT_SECRET, XINGTIAN, Http
 
 # Tuesday 2026-12-01 09:00 in Beijing: a working day, so notice periods are easy to reason about.
@@ -51,6 +52,18 @@ class Exchange:
         """Run the due work a worker's scheduler would run at the current (fake) time."""
         await close_due_registrations(self.services, self.app.state.bids.on_deal)
         await advance_due(self.services.db, self.app.state.bids, self.clock)
+        await settle_due_deals(self.services)
+
+    async def past_publicity(self, listing_id: int) -> None:
+        """Move the clock to the end of the listing's result publicity and run the due work:
+        with no objection pending, the deal is confirmed and its lease drafted."""
+        async with self.services.db.read() as session:
+            listing = await session.get(Listing, listing_id)
+            assert listing is not None and listing.publicity_ends_at is not None
+            ends = listing.publicity_ends_at
+        if ends > self.clock.now():
+            self.clock.set(ends)
+        await self.tick()
 
 
 #: Built apps not in use, by the one setting the app itself keeps (the body limit). Building

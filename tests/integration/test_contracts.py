@@ -70,7 +70,13 @@ async def reach_deal(exchange: Exchange, *, bids: int = 2, bidders: int = 2) -> 
     clock.advance(timedelta(seconds=61))
     await exchange.tick()
     deal = await anon.ok("GET", f"/api/v1/listings/{listing_id}/deal")
-    assert deal["contract_id"], deal
+    # Published first (成交公示); the lease is drafted when the publicity ends.
+    assert deal["deal_state"] == "publicity" and deal["contract_id"] is None, deal
+    await exchange.past_publicity(listing_id)
+    for person in people:
+        await person.relogin()
+    deal = await anon.ok("GET", f"/api/v1/listings/{listing_id}/deal")
+    assert deal["deal_state"] == "confirmed" and deal["contract_id"], deal
     winner = (bids - 1) % 2 if bidders > 1 else 0
     return Sold(
         listing_id,
@@ -267,7 +273,10 @@ async def test_single_bidder_agreement_drafts_a_contract(exchange: Exchange) -> 
     clock.advance(timedelta(days=10, seconds=1))
     await exchange.tick()
     deal = await anon.ok("GET", f"/api/v1/listings/{listing_id}/deal")
-    assert deal["kind"] == "agreement" and deal["contract_id"]
+    assert deal["kind"] == "agreement" and deal["deal_state"] == "publicity"
+    await exchange.past_publicity(listing_id)
+    deal = await anon.ok("GET", f"/api/v1/listings/{listing_id}/deal")
+    assert deal["deal_state"] == "confirmed" and deal["contract_id"]
     village = await anon.login("xingtian")
     shown = await village.ok("GET", f"/api/v1/contracts/{deal['contract_id']}")
     assert shown["state"] == "drafted"
@@ -283,6 +292,8 @@ async def test_the_contract_names_the_exchange_and_the_dispute_body_of_the_setti
         "exchange_name": "泉州台商投资区农村产权交易中心",
         "arbitration_commission": "泉州仲裁委员会",
     }
+    # Without a publicity period the deal is confirmed, and its lease drafted, at once.
+    await admin.ok("PUT", "/api/v1/settings", {"result_publicity_working_days": 0})
     settings = await admin.ok("PUT", "/api/v1/settings", named)
     assert {k: settings[k] for k in named} == named
     listing_id, _, reviewer = await entrust_review_announce(

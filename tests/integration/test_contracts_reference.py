@@ -79,7 +79,7 @@ async def test_reference_case_contract_signed_and_verified(
             "竞买人2",
             "贰万肆仟元整",
             "贰拾肆万元整",
-            "2036年12月31日",
+            "2037年1月31日",  # signed after the publicity: the lease runs from 2027-02-01
             "240,000.00",
         ):
             assert phrase in flat, phrase

@@ -252,8 +252,10 @@ async def test_reference_case_for_regulators(exchange: Exchange, tmp_path: Path)
         )
     assert ack is not None and ack.payload["note"] == "同一网点代办报名，已核实"
 
+    # The result publicity ends: the deal is confirmed and its lease drafted.
+    await exchange.past_publicity(listing_id)
     # Lease expiry: ten years on, the lease ends within 90 days.
-    exchange.clock.advance(timedelta(days=3650 - 60))
+    exchange.clock.advance(timedelta(days=3650 - 30))
     await jobs.scan_warnings(_jobs(exchange), force=True)
     await regulator.relogin()
     expiring = await regulator.ok("GET", "/api/v1/warnings?kind=lease_expiring")

@@ -121,6 +121,7 @@ READS: dict[str, Cond] = {
     ),
     "/api/v1/auctions/{listing_id:int}": lambda c: c.auction and c.sees(Facet.LISTING),
     "/api/v1/listings/{listing_id:int}/deal": lambda c: c.phase == "ended",
+    "/api/v1/listings/{listing_id:int}/objections": LISTING,
     "/api/v1/listings/{listing_id:int}/refunds.csv": lambda c: (
         c.sees(Facet.LISTING) and c.sees(Facet.REGISTRATIONS)
     ),
@@ -236,6 +237,14 @@ WRITES: dict[tuple[str, str], tuple[Cond, Any]] = {
         {"password": PASSWORD},
     ),
     ("POST", "/api/v1/contracts/{contract_id:int}/certify"): (DECIDE, {}),
+    ("POST", "/api/v1/listings/{listing_id:int}/objections"): (LISTING, {"reasons": "价格异常"}),
+    # Before the signing deadline: refused by the flow even for the reviewer it admits.
+    ("POST", "/api/v1/listings/{listing_id:int}/deal/default"): (DECIDE, {"reason": "not_signed"}),
+    ("POST", "/api/v1/listings/{listing_id:int}/deal/offer"): (LISTING, {"decision": "decline"}),
+    ("POST", "/api/v1/objections/{objection_id:int}/decision"): (
+        NOBODY_ELSE,
+        {"decision": "dismiss", "reason": "不成立"},
+    ),
     ("POST", "/api/v1/ca/certificates/{certificate_id:int}/revoke"): (NOBODY_ELSE, None),
     ("POST", "/api/v1/warnings/{warning_id:int}/acknowledge"): (NOBODY_ELSE, None),
     ("POST", "/login"): (NOBODY_ELSE, None),
@@ -324,6 +333,7 @@ def concrete(world: World, path: str, phase: str) -> str:
         "contract_id": world.contract,
         "certificate_id": 999_999,
         "warning_id": 999_999,
+        "objection_id": 999_999,
         "user_id": world.owner,
         "file_path": "app.css",
     }
@@ -359,7 +369,13 @@ async def build(ex: Exchange) -> World:
     await admin.ok(
         "PUT",
         "/api/v1/settings",
-        {"free_bidding_minutes": 0, "countdown_seconds": 300, "notice_period_working_days": 0},
+        {
+            "free_bidding_minutes": 0,
+            "countdown_seconds": 300,
+            "notice_period_working_days": 0,
+            # The ended auction's deal is confirmed (its contract drafted) at once.
+            "result_publicity_working_days": 0,
+        },
     )
     a_id = resident_id()
     for username, name, id_number in (

@@ -47,10 +47,11 @@ LEGAL: dict[tuple[ListingState, Action], ListingState] = {
     (S.ANNOUNCED, A.EXTEND): S.ANNOUNCED,  # 1 qualified, registration extended
     (S.AUCTION, A.SELL): S.SOLD,
     (S.AUCTION, A.FAIL): S.FAILED,
+    (S.SOLD, A.VOID): S.FAILED,  # the deal voided and nobody takes it over: relist
 }
 ALL_PAIRS = [(s, a) for s in ListingState for a in Action]
 ILLEGAL = [pair for pair in ALL_PAIRS if pair not in LEGAL]
-TERMINAL = {S.SOLD, S.FAILED, S.WITHDRAWN}
+TERMINAL = {S.FAILED, S.WITHDRAWN}
 
 
 # --- transitions ---------------------------------------------------------------------
@@ -78,8 +79,9 @@ def test_the_machine_has_the_states_and_actions_of_the_spec() -> None:
         "sell",
         "fail",
         "extend",
+        "void",
     }
-    assert len(ILLEGAL) == len(ALL_PAIRS) - len(LEGAL) == 9 * 9 - 13
+    assert len(ILLEGAL) == len(ALL_PAIRS) - len(LEGAL) == 9 * 10 - 14
 
 
 @pytest.mark.parametrize(("state", "action"), list(LEGAL), ids=lambda v: str(v))
@@ -126,6 +128,8 @@ def test_random_walks_never_leave_the_machine(actions: list[Action]) -> None:
             announced += 1
         if state in (S.ANNOUNCED, S.AUCTION):
             assert new in (S.ANNOUNCED, S.AUCTION, S.SOLD, S.FAILED)
+        if state is S.SOLD:  # a sale ends only by being voided
+            assert (action, new) == (A.VOID, S.FAILED)
         state = new
     assert announced <= 1
 
@@ -135,6 +139,9 @@ def test_terminal_states_accept_no_action() -> None:
         for action in Action:
             with pytest.raises(Conflict):
                 transition(state, action)
+    for action in set(Action) - {A.VOID}:
+        with pytest.raises(Conflict):
+            transition(S.SOLD, action)
 
 
 def test_public_states_are_from_the_announcement_on() -> None:

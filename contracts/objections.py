@@ -1,0 +1,151 @@
+"""异议: during the result publicity a bidder of the listing objects to its deal, with reasons
+(and evidence uploaded as their registration's `objection` documents); a reviewer of the
+listing's region upholds it (the deal is voided: contracts.voiding) or dismisses it, with
+reasons. Every step is in the listing's ledger (docs/domain.md §8).
+
+Filing, deciding and the publicity's confirmation all lock the deal row first, so an
+objection filed in the last second either stops the confirmation or is refused as late.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from auction.models import Deal
+from contracts import publicity, voiding
+from contracts.deal_rules import DealState, check_objection
+from contracts.models import Objection, ObjectionState
+from contracts.schemas import DealChange, ObjectionPage, ObjectionView
+from core.accounts import Actor
+from core.db import Database
+from core.errors import Conflict, InvalidInput, NotFound
+from listings import Listing, Registration, policy, reading
+from listings.policy import Action, Facet
+from listings.reading import record
+
+
+def _view(o: Objection, number: str | None = None) -> ObjectionView:
+    return ObjectionView(
+        id=o.id,
+        listing_id=o.listing_id,
+        registration_id=o.registration_id,
+        state=o.state,
+        reasons=o.reasons,
+        filed_at=o.filed_at.isoformat(),
+        decided_at=o.decided_at.isoformat() if o.decided_at else None,
+        decision_reason=o.decision_reason,
+        bidder_number=number,
+    )
+
+
+async def _locked_deal(session: AsyncSession, listing_id: int) -> Deal:
+    deal = await session.get(Deal, listing_id, with_for_update=True, populate_existing=True)
+    if deal is None:
+        raise NotFound("deal.not_found", "该项目尚未成交")
+    return deal
+
+
+async def file(
+    db: Database, who: Actor, listing_id: int, *, reasons: str, now: datetime
+) -> ObjectionView:
+    """A bidder who registered for the listing objects to its deal while it is published."""
+    if not reasons.strip():
+        raise InvalidInput("objection.reasons_required", "请写明异议的事实和理由")
+    async with db.write() as session:
+        await reading.load(session, who, listing_id)
+        registration = await session.scalar(
+            select(Registration).where(
+                Registration.listing_id == listing_id, Registration.bidder_id == who.id
+            )
+        )
+        if registration is None:
+            raise Conflict("objection.not_a_bidder", "只有报名参加该项目的竞买人可以提出异议")
+        deal = await _locked_deal(session, listing_id)
+        listing = await session.get(Listing, listing_id)
+        assert listing is not None
+        check_objection(DealState(deal.state), now, listing.publicity_ends_at)
+        objection = Objection(
+            listing_id=listing_id,
+            registration_id=registration.id,
+            reasons=reasons.strip(),
+            state=ObjectionState.FILED,
+            filed_at=now,
+        )
+        session.add(objection)
+        await session.flush()
+        await record(
+            session,
+            listing_id,
+            "objection.filed",
+            who.name,
+            now,
+            objection_id=objection.id,
+            registration_id=registration.id,
+            reasons=objection.reasons,
+        )
+        return _view(objection)
+
+
+async def decide(
+    db: Database,
+    who: Actor,
+    objection_id: int,
+    *,
+    uphold: bool,
+    reason: str,
+    now: datetime,
+) -> DealChange:
+    """A reviewer of the listing's region decides an objection, giving reasons. Upheld, the
+    deal is voided and the listing's rule decides what follows; dismissed with no other
+    objection pending after the publicity, the deal is confirmed at once."""
+    if not reason.strip():
+        raise InvalidInput("objection.decision_reason_required", "请写明处理意见和理由")
+    async with db.write() as session:
+        found = await session.get(Objection, objection_id)
+        if found is None:
+            raise NotFound("objection.not_found", "异议不存在")
+        visible = await reading.load(session, who, found.listing_id)
+        policy.require_to(who, Action.DECIDE, visible.village)
+        deal = await _locked_deal(session, found.listing_id)
+        objection = await session.get(
+            Objection, objection_id, with_for_update=True, populate_existing=True
+        )
+        assert objection is not None
+        if objection.state != ObjectionState.FILED:
+            raise Conflict("objection.already_decided", "该异议已处理")
+        objection.state = ObjectionState.UPHELD if uphold else ObjectionState.DISMISSED
+        objection.decided_at, objection.decided_by = now, who.id
+        objection.decision_reason = reason.strip()
+        await record(
+            session,
+            objection.listing_id,
+            "objection.decided",
+            who.name,
+            now,
+            objection_id=objection.id,
+            decision=objection.state,
+            reason=objection.decision_reason,
+        )
+        if uphold and deal.state == DealState.PUBLICITY:
+            return await voiding.void(session, deal, "objection_upheld", who.name, now)
+        await publicity.confirm_if_due(session, objection.listing_id, now)
+        return await voiding.change(session, deal)
+
+
+async def list_for(db: Database, who: Actor, listing_id: int) -> ObjectionPage:
+    """Staff inside the listing's region see every objection; a bidder sees their own."""
+    async with db.read() as session:
+        visible = await reading.load(session, who, listing_id)
+        state, village = visible.listing.state, visible.village
+        query = select(Objection, Registration.bidder_number).join(
+            Registration, Registration.id == Objection.registration_id
+        )
+        query = query.where(Objection.listing_id == listing_id).order_by(Objection.id)
+        if not policy.may_see(who, Facet.REGISTRATIONS, state, village):
+            query = query.where(Registration.bidder_id == who.id)
+        numbers = policy.may_see(who, Facet.IDENTITIES, state, village)
+        rows = (await session.execute(query)).all()
+        return ObjectionPage(items=[_view(o, n if numbers else None) for o, n in rows])
