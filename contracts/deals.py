@@ -62,4 +62,5 @@ async def deal_of(session: AsyncSession, viewer: Actor | None, listing_id: int) 
         ),
         decided_at=deal.decided_at.isoformat(),
         contract_id=deal.contract_id,
+        performance_deposit_fen=terms.performance_deposit_fen,
     )

@@ -43,6 +43,9 @@ class DealView(Out):
     income: DealIncome
     decided_at: str
     contract_id: int | None
+    #: 履约保证金 the winner pays the village after signing (the listing's terms), apart from
+    #: the bid deposit and never credited to rent; None where the listing asks for none.
+    performance_deposit_fen: int | None = None
 
 
 # --- the contract ------------------------------------------------------------------------------

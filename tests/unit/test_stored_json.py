@@ -102,5 +102,7 @@ def test_stored_terms_decode_and_write_back_unchanged() -> None:
         "term_months": 0,
         "appraisal_fen": None,
         "price_reason": None,
+        "lease_start": None,
+        "performance_deposit_fen": None,
         "escalation": {"every_years": 3, "percent": "2.5", "kind": "compound"},
     }
