@@ -13,6 +13,13 @@ from datetime import date, datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
+from contracts.clauses import (
+    FIXED_START_BASIS,
+    PAYMENT_CLAUSES_ZH,
+    deposit_text,
+    dispute_clause,
+    performance_deposit,
+)
 from core.clock import CHINA_TZ
 from core.ids import mask_id_number, mask_phone
 from core.money import format_percent, format_yuan, yuan_in_words
@@ -20,23 +27,12 @@ from listings import economics
 from listings.schemas import AREA_UNIT_NAMES_ZH, CATEGORY_NAMES_ZH, PRICE_UNIT_NAMES_ZH, Terms
 
 #: Bumped whenever the templates or this data change in a way that alters rendered bytes.
-TEMPLATE_VERSION = "2"
+#: The templates still render the data of earlier versions as they did (`.at(…, default:)`
+#: for keys added since). 3: `performance_deposit`, `term.basis` (a lease start fixed in
+#: the listing).
+TEMPLATE_VERSION = "3"
 
 PLATFORM_NAME = "ruralx 农村产权流转交易平台"
-#: Categories whose leases are rural land contracting-and-management disputes
-#: (农村土地承包经营纠纷调解仲裁法 art. 2): they go to the 农村土地承包仲裁委员会.
-RURAL_LAND = frozenset(
-    {"land_management_rights", "forest_rights", "wasteland", "aquaculture_water"}
-)
-
-#: Each payment frequency as the contract's clause states it.
-PAYMENT_CLAUSES_ZH = {
-    "annual": "按年支付，每年一期，每期租金于该期开始之日前支付",
-    "semiannual": "按半年支付，每半年一期，每期租金于该期开始之日前支付",
-    "quarterly": "按季度支付，每三个月一期，每期租金于该期开始之日前支付",
-    "monthly": "按月支付，每月一期，每期租金于该期开始之日前支付",
-    "lump_sum": "一次性支付全部租期租金，于起租日前支付",
-}
 ID_TYPES_ZH = {"resident_id": "居民身份证", "uscc": "统一社会信用代码"}
 DEFAULT_USE = "符合法律法规及该资产规划用途的合法经营活动"
 DEAL_KINDS_ZH = {"auction": "网络竞价", "agreement": "协议成交（仅一名合格竞买人）"}
@@ -81,6 +77,13 @@ def _clamped(year: int, month: int, day: int) -> date:
 
 def first_of_next_month(d: date) -> date:
     return add_months(date(d.year, d.month, 1), 1)
+
+
+def lease_start_of(terms: Terms, sign_deadline: date) -> date:
+    """The day the lease starts: the day fixed in the listing, kept even where it falls before
+    the contract's signing deadline (the announced terms bind; the contract says so in
+    `term.basis`), else the first of the month after the signing deadline."""
+    return terms.lease_start or first_of_next_month(sign_deadline)
 
 
 # --- the lease: dates, schedule and deposit credit -------------------------------------------
@@ -263,6 +266,7 @@ def contract_data(
             "start": zh_date(lease_start),
             "end": zh_date(lease_end),
             "payment": PAYMENT_CLAUSES_ZH[terms.payment],
+            "basis": FIXED_START_BASIS if terms.lease_start is not None else None,
         },
         "escalation": (
             f"自第 {escalation.every_years + 1} 年起，每满 {escalation.every_years} 年，"
@@ -300,6 +304,8 @@ def contract_data(
             "text": deposit_text(deposit_fen, credited_items),
             "first_payable": yuan(first_payable.payable_fen) if first_payable else "0.00",
         },
+        # Paid to the village apart from the bid deposit; never credited to rent.
+        "performance_deposit": performance_deposit(terms.performance_deposit_fen),
         "income": {
             "premium_per_year": yuan(income.premium_per_year_fen),
             "premium_over_term": yuan(income.premium_over_term_fen),
@@ -311,42 +317,6 @@ def contract_data(
             "lease_start_iso": lease_start.isoformat(),
         },
     }
-
-
-def deposit_text(deposit_fen: int, credited: list[Item]) -> str:
-    if not deposit_fen:
-        return "本项目未收取竞买保证金。"
-    head = (
-        f"乙方已向交易平台缴纳竞买保证金人民币 {yuan(deposit_fen)} 元"
-        f"（大写：{yuan_in_words(deposit_fen)}）。"
-    )
-    if not credited:
-        return head
-    span = (
-        f"第 {credited[0].number} 期"
-        if len(credited) == 1
-        else f"第 {credited[0].number} 期至第 {credited[-1].number} 期"
-    )
-    return (
-        head + f"本合同经双方签署生效后，该保证金自动转为租金，抵扣{span}应付租金"
-        f"（明细见租金支付计划表），第 {credited[0].number} 期乙方实付 "
-        f"{yuan(credited[0].payable_fen)} 元；交易平台将该款项划付甲方。"
-        "乙方无正当理由未在签约期限内签署本合同的，保证金不予退还。"
-    )
-
-
-def dispute_clause(category: str, arbitration_commission: str = "") -> str:
-    """Where disputes go: rural land to the land-contracting arbitration commission (or court);
-    other assets to the commission the exchange names, or else to the court."""
-    head = "因本合同发生的争议，由双方协商解决；协商不成的，"
-    if category in RURAL_LAND:
-        return (
-            head
-            + "可向租赁标的所在地农村土地承包仲裁委员会申请仲裁，也可以直接向人民法院提起诉讼。"
-        )
-    if arbitration_commission:
-        return head + f"提交{arbitration_commission}按其仲裁规则仲裁。"
-    return head + "向租赁标的所在地人民法院提起诉讼。"
 
 
 def certificate_data(

@@ -75,6 +75,7 @@ async def deal_of(session: AsyncSession, viewer: Actor | None, listing_id: int) 
         void_reason=deal.void_reason,
         offer_expires_at=_iso(deal.offer_expires_at),
         objections_pending=await publicity.open_objections(session, listing_id),
+        performance_deposit_fen=terms.performance_deposit_fen,
     )
 
 

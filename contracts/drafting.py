@@ -57,7 +57,7 @@ async def draft(session: AsyncSession, deal: Deal, now: datetime) -> Contract:
         local_date(deal.confirmed_at or deal.decided_at),
         settings.contract_sign_deadline_working_days,
     )
-    lease_start = content.first_of_next_month(deadline_day)
+    lease_start = content.lease_start_of(listing.terms, deadline_day)
     deposit = registration.deposit_fen if registration.deposit_state == "held" else 0
     data = content.contract_data(
         deal=content.DealFacts(

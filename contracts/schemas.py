@@ -56,6 +56,9 @@ class DealView(Out):
     offer_expires_at: str | None = None
     #: Objections filed and still waiting for a reviewer's decision.
     objections_pending: int = 0
+    #: 履约保证金 the winner pays the village after signing (the listing's terms), apart from
+    #: the bid deposit and never credited to rent; None where the listing asks for none.
+    performance_deposit_fen: int | None = None
 
 
 # --- objections, defaults, the runner-up's offer ------------------------------------------------

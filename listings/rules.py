@@ -6,11 +6,12 @@ get the next state or a `Conflict`/`RuleViolation` with a stable code out.
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
 from core.clock import CHINA_TZ
 from core.errors import Conflict, RuleViolation
+from core.settings import ExchangeSettings
 from core.workdays import WorkingDayCalendar, deadline_day, period_end
 
 
@@ -168,6 +169,109 @@ def first_timetable(
         close = datetime.combine(day, closes_at, CHINA_TZ)
     morning = datetime.combine(calendar.add_working_days(day, 1), time(9, 30), CHINA_TZ)
     return close, max(morning, close + qualification_window)
+
+
+#: How far ahead of the day it is submitted (or accepted) a fixed lease start may lie.
+LEASE_START_HORIZON_YEARS = 5
+
+
+def earliest_lease_start(
+    auction_starts_at: datetime,
+    sign_deadline_working_days: int,
+    calendar: WorkingDayCalendar,
+    *,
+    publicity_working_days: int = 0,
+) -> date:
+    """The first day a fixed lease start may be for an auction starting then: the day after
+    the contract's signing deadline for a deal on the auction's day, so that a contract signed
+    in time is signed before the lease starts. Signing begins when the deal is confirmed, at
+    the end of its result publicity (counted here as the day after the publicity's last
+    working day, never earlier than contracts.publicity confirms); the deadline is
+    `sign_deadline_working_days` working days after that, as contracts.drafting counts it."""
+    day = auction_starts_at.astimezone(CHINA_TZ).date()
+    if publicity_working_days:
+        day = calendar.add_working_days(day, publicity_working_days) + timedelta(days=1)
+    return calendar.add_working_days(day, sign_deadline_working_days) + timedelta(days=1)
+
+
+def check_lease_start(lease_start: date, *, now: datetime, settings: ExchangeSettings) -> None:
+    """A fixed lease start when the entrustment is submitted or accepted: not in the past
+    (the server's date in China), not before the `earliest_lease_start` of the earliest
+    auction `first_timetable` allows now (an accepted listing can only be announced), and at
+    most LEASE_START_HORIZON_YEARS ahead."""
+    today = now.astimezone(CHINA_TZ).date()
+    if lease_start < today:
+        raise RuleViolation(
+            "terms.lease_start_past",
+            f"起租日 {lease_start.isoformat()} 已过，请改为今后的日期",
+            lease_start=lease_start.isoformat(),
+            today=today.isoformat(),
+        )
+    calendar = settings.calendar()
+    _, auction = first_timetable(
+        now,
+        settings.notice_period_working_days,
+        calendar,
+        day_ends=settings.business_day_ends,
+        qualification_window=timedelta(minutes=settings.qualification_window_minutes),
+    )
+    earliest = earliest_lease_start(
+        auction,
+        settings.contract_sign_deadline_working_days,
+        calendar,
+        publicity_working_days=settings.result_publicity_working_days,
+    )
+    if lease_start < earliest:
+        raise RuleViolation(
+            "terms.lease_start_too_early",
+            f"起租日 {lease_start.isoformat()} 过早：按最早的公告期、竞价时间和合同签订期限，"
+            f"起租日最早为 {earliest.isoformat()}",
+            lease_start=lease_start.isoformat(),
+            earliest=earliest.isoformat(),
+        )
+    latest = _years_after(today, LEASE_START_HORIZON_YEARS)
+    if lease_start > latest:
+        raise RuleViolation(
+            "terms.lease_start_too_far",
+            f"起租日不得晚于 {latest.isoformat()}（{LEASE_START_HORIZON_YEARS} 年以内）",
+            lease_start=lease_start.isoformat(),
+            latest=latest.isoformat(),
+        )
+
+
+def check_announced_lease_start(
+    lease_start: date,
+    *,
+    auction_starts_at: datetime,
+    sign_deadline_working_days: int,
+    calendar: WorkingDayCalendar,
+    publicity_working_days: int = 0,
+) -> None:
+    """At announcement: a fixed lease start is no earlier than the day after the signing
+    deadline of a deal on the auction's day (`earliest_lease_start`)."""
+    earliest = earliest_lease_start(
+        auction_starts_at,
+        sign_deadline_working_days,
+        calendar,
+        publicity_working_days=publicity_working_days,
+    )
+    if lease_start < earliest:
+        day = auction_starts_at.astimezone(CHINA_TZ).date()
+        raise RuleViolation(
+            "announce.lease_start_before_signing",
+            f"约定起租日 {lease_start.isoformat()} 早于合同签订期满次日 {earliest.isoformat()}"
+            f"（竞价日 {day.isoformat()} 后经 {publicity_working_days} 个工作日成交公示，"
+            f"再 {sign_deadline_working_days} 个工作日内签约），请提前竞价时间",
+            lease_start=lease_start.isoformat(),
+            earliest=earliest.isoformat(),
+        )
+
+
+def _years_after(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February into a common year
+        return day.replace(year=day.year + years, day=28)
 
 
 def _local(moment: datetime) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from fractions import Fraction
 from typing import Annotated, Literal
 
@@ -110,6 +110,13 @@ class Terms(Strict, kw_only=True):
     #: Why the price is below the appraisal, or far below the previous listing's when
     #: relisted (required then: listings.rules.unexplained_price).
     price_reason: Annotated[str, Meta(max_length=500)] | None = None
+    #: The day the lease starts (起租日), fixed at listing; None: the first of the month after
+    #: the contract's signing deadline (contracts.content.lease_start_of). Checked at
+    #: submission, acceptance and announcement (listings.rules.check_lease_start).
+    lease_start: date | None = None
+    #: 履约保证金 the winner pays the village after signing, apart from the bid deposit and
+    #: never credited to rent (the contract's clause: contracts.clauses.performance_deposit).
+    performance_deposit_fen: PositiveFen | None = None
 
     #: When the deal is voided (the winner defaults, an objection is upheld): offer it to the
     #: runner-up (候补) at their last accepted bid, or relist (docs/domain.md §8).

@@ -23,7 +23,9 @@ from listings.reading import Visible, load, record
 from listings.rules import (
     Action,
     ListingState,
+    check_announced_lease_start,
     check_announcement,
+    check_lease_start,
     ensure_editable,
     transition,
     unexplained_price,
@@ -153,6 +155,8 @@ async def submit(session: AsyncSession, actor: Actor, listing_id: int, now: date
         floor_percent=settings.relist_price_floor_percent,
         reason=listing.terms.price_reason,
     )
+    if listing.terms.lease_start is not None:
+        check_lease_start(listing.terms.lease_start, now=now, settings=settings)
     listing.return_reason = None
     await _record(session, listing, "listing.submitted", actor.name, now)
     return listing
@@ -187,6 +191,9 @@ async def review(
         raise InvalidInput("review.reason_required", "退回时必须说明理由")
     action = Action.ACCEPT if body.decision == "accept" else Action.RETURN
     listing.state = transition(ListingState(listing.state), action).value
+    if action is Action.ACCEPT and listing.terms.lease_start is not None:
+        settings = await load_settings(session)
+        check_lease_start(listing.terms.lease_start, now=now, settings=settings)
     listing.return_reason = body.reason if action is Action.RETURN else None
     listing.updated_at = now
     await _record(session, listing, f"listing.{listing.state}", actor.name, now, reason=body.reason)
@@ -215,6 +222,14 @@ async def announce(
         day_ends=settings.business_day_ends,
         qualification_window=timedelta(minutes=settings.qualification_window_minutes),
     )
+    if listing.terms.lease_start is not None:
+        check_announced_lease_start(
+            listing.terms.lease_start,
+            auction_starts_at=starts,
+            sign_deadline_working_days=settings.contract_sign_deadline_working_days,
+            calendar=settings.calendar(),
+            publicity_working_days=settings.result_publicity_working_days,
+        )
     listing.state = new_state.value
     listing.announced_at = now
     listing.registration_closes_at = closes

@@ -38,7 +38,9 @@ from app.pages.labels import (
     state_zh,
     yuan,
     yuan_words,
+    zh_date,
 )
+from contracts.clauses import PERFORMANCE_DEPOSIT_DAYS
 from core.errors import DomainError, NotAuthenticated, NotFound, PermissionDenied
 from core.sessions import csrf_token, form_csrf_ok, same_secret
 from core.web import actor_or_none, services, token_of
@@ -75,6 +77,7 @@ ENV.filters.update(
     signed_yuan=signed_yuan,
     bj=bj,
     iso=iso_utc,
+    zh_date=zh_date,
     state_zh=state_zh,
     category_zh=lambda c: CATEGORY_NAMES_ZH.get(c or "", c or ""),
     price_unit_zh=lambda u: PRICE_UNIT_NAMES_ZH.get(u or "", u or ""),
@@ -97,6 +100,7 @@ ENV.globals.update(
     AREA_UNITS=AREA_UNIT_NAMES_ZH,
     DOCUMENT_KINDS=DOCUMENT_KINDS_ZH,
     STATE_NAMES=STATE_NAMES_ZH,
+    PERFORMANCE_DEPOSIT_DAYS=PERFORMANCE_DEPOSIT_DAYS,
     static_version=_static_version(),
 )
 

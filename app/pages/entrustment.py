@@ -24,6 +24,7 @@ WIRE_TO_FORM = {
     "deposit_fen": "deposit",
     "reserve_fen": "reserve",
     "appraisal_fen": "appraisal",
+    "performance_deposit_fen": "performance_deposit",
     "every_years": "escalation_every_years",
     "percent": "escalation_percent",
 }
@@ -47,6 +48,8 @@ FIELD_HINTS = {
     "escalation_percent": "递增比例应为0至100",
     "rent_free_months": "免租期应为0至120个月",
     "permitted_use": "用途要求不超过500字",
+    "lease_start": "起租日应为有效日期，如 2027-03-01",
+    "performance_deposit": "履约保证金应大于0；不收取请留空",
     "price_unit": "请选择计价单位",
     "payment": "请选择支付方式",
 }
@@ -73,6 +76,7 @@ def read_entrustment(form: Form, settings: ExchangeSettings) -> dict[str, Any] |
     deposit = money_field(form, "deposit", "保证金", required=False)
     reserve = money_field(form, "reserve", "保留价", required=False)
     appraisal = money_field(form, "appraisal", "评估价", required=False)
+    performance = money_field(form, "performance_deposit", "履约保证金", required=False)
     term_years = int_field(form, "term_years", "流转期限", minimum=1, maximum=70)
     term_months = int_field(form, "term_months", "另加月数", required=False, minimum=0, maximum=11)
     max_steps = int_field(
@@ -111,6 +115,10 @@ def read_entrustment(form: Form, settings: ExchangeSettings) -> dict[str, Any] |
         terms["reserve_fen"] = reserve
     if appraisal is not None:
         terms["appraisal_fen"] = appraisal
+    if performance is not None:
+        terms["performance_deposit_fen"] = performance
+    if str(v.get("lease_start") or "").strip():
+        terms["lease_start"] = str(v["lease_start"]).strip()  # checked as a date below
     if str(v.get("price_reason") or "").strip():
         terms["price_reason"] = str(v["price_reason"]).strip()
     if every and percent:
@@ -176,6 +184,10 @@ def form_from_listing(listing: Listing) -> Form:
             "reserve": yuan(t.reserve_fen, False) if t.reserve_fen is not None else "",
             "appraisal": yuan(t.appraisal_fen, False) if t.appraisal_fen is not None else "",
             "price_reason": t.price_reason or "",
+            "lease_start": t.lease_start.isoformat() if t.lease_start else "",
+            "performance_deposit": (
+                yuan(t.performance_deposit_fen, False) if t.performance_deposit_fen else ""
+            ),
             "escalation_every_years": esc.every_years if esc else "",
             "escalation_percent": esc.percent if esc else "",
             "escalation_kind": esc.kind if esc else "compound",

@@ -3,7 +3,7 @@ yuan (and in words), times in Beijing time."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from core.clock import CHINA_TZ
 from core.money import format_yuan, yuan_in_words
@@ -144,6 +144,14 @@ def iso_utc(value: datetime | str | None) -> str:
         if at is None
         else at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     )
+
+
+def zh_date(value: date | str | None) -> str:
+    """A calendar date as the contract writes it: 2027年3月1日."""
+    if value is None or value == "":
+        return "—"
+    day = date.fromisoformat(value) if isinstance(value, str) else value
+    return f"{day.year}年{day.month}月{day.day}日"
 
 
 def state_zh(state: str | None) -> str:

@@ -371,6 +371,30 @@ async def test_the_deposit_follows_the_exchange_rule_when_left_empty(browsers: A
     assert re.search(r'data-testid="deposit">.*¥6,000\.00.*陆仟元整', html)
 
 
+async def test_the_entrustment_takes_a_lease_start_and_a_performance_deposit(
+    browsers: Any,
+) -> None:
+    village = await browsers().login("xingtian")
+    await village.get("/village/listings/new")
+    response = await village.post(
+        "/village/listings/new", {**ENTRUSTMENT, "lease_start": "2027-02-30"}, status=400
+    )
+    code, message = error_of(response.text, "lease_start")
+    assert code == "request.invalid" and "有效日期" in message
+    # Without a date the panel states the rule; with one, the date.
+    html = await village.get(f"/village/listings/{await entrust(village)}")
+    assert 'data-testid="lease-start">合同签订期满次月1日<' in html
+    assert 'data-testid="performance-deposit"' not in html
+    listing_id = await entrust(village, lease_start="2027-03-15", performance_deposit="5000")
+    html = await village.get(f"/village/listings/{listing_id}")
+    assert 'data-testid="lease-start">2027年3月15日<' in html
+    assert re.search(r'data-testid="performance-deposit">.*¥5,000\.00.*伍仟元整', html)
+    # The edit form gives both back.
+    form = await village.get(f"/village/listings/{listing_id}/edit")
+    assert re.search(r'id="f-lease_start" name="lease_start" type="date" value="2027-03-15"', form)
+    assert re.search(r'id="f-performance_deposit" [^>]*value="5,000.00"', form)
+
+
 async def test_a_return_without_reason_is_refused_at_the_reason_field(browsers: Any) -> None:
     village = await browsers().login("xingtian")
     listing_id = await entrust(village)

@@ -13,7 +13,7 @@ from typing import Any
 import msgspec
 import pytest
 
-from contracts import content, document
+from contracts import clauses, content, document
 from listings.schemas import Terms
 
 AT = datetime(2026, 12, 12, 3, 0, tzinfo=UTC)
@@ -38,6 +38,7 @@ def sample_data(
     terms: dict[str, Any] | None = None,
     final_fen: int = 2_400_000,
     description: str = DESCRIPTION,
+    lease_start: date = date(2027, 1, 1),
 ) -> dict[str, Any]:
     return content.contract_data(
         deal=content.DealFacts(7, "auction", 1_200_000, final_fen, 50, AT),
@@ -61,7 +62,7 @@ def sample_data(
         ),
         terms=msgspec.convert(terms or TERMS, Terms),
         deposit_fen=200_000,
-        lease_start=date(2027, 1, 1),
+        lease_start=lease_start,
         sign_deadline=date(2026, 12, 28),
     )
 
@@ -211,11 +212,11 @@ def test_no_cjk_font_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_the_dispute_clause_follows_the_asset_category() -> None:
     # A building lease is no land-contracting dispute: the court, or the exchange's commission.
-    assert content.dispute_clause("collective_operating_assets").endswith("人民法院提起诉讼。")
-    named = content.dispute_clause("collective_operating_assets", "泉州仲裁委员会")
+    assert clauses.dispute_clause("collective_operating_assets").endswith("人民法院提起诉讼。")
+    named = clauses.dispute_clause("collective_operating_assets", "泉州仲裁委员会")
     assert "提交泉州仲裁委员会按其仲裁规则仲裁" in named and "农村土地承包" not in named
     for land in ("land_management_rights", "forest_rights", "wasteland", "aquaculture_water"):
-        assert "农村土地承包仲裁委员会" in content.dispute_clause(land, "泉州仲裁委员会")
+        assert "农村土地承包仲裁委员会" in clauses.dispute_clause(land, "泉州仲裁委员会")
     # The sample is a concrete ground (collective operating asset): no land arbitration.
     assert "农村土地承包" not in sample_data()["dispute"]
 
@@ -243,3 +244,95 @@ def test_the_exchange_is_named_as_its_settings_say() -> None:
     assert "泉州仲裁委员会" in data["dispute"]
     rendered = document.render("contract", data, at=AT)
     assert rendered.pdf.startswith(b"%PDF")
+
+
+# --- a lease start fixed at listing, a performance deposit ------------------------------------
+
+#: Quarterly rent rising 10 % a year, two years from 15 March 2027, 5,000 yuan 履约保证金.
+FIXED: dict[str, Any] = {
+    **TERMS,
+    "term_years": 2,
+    "payment": "quarterly",
+    "escalation": {"every_years": 1, "percent": 10},
+    "lease_start": "2027-03-15",
+    "performance_deposit_fen": 500_000,
+}
+
+
+def test_the_lease_starts_on_the_fixed_day_or_the_month_after_the_signing_deadline() -> None:
+    fixed = msgspec.convert(FIXED, Terms)
+    assert content.lease_start_of(fixed, date(2026, 12, 28)) == date(2027, 3, 15)
+    # Kept as agreed even where signing runs past it: the announced terms bind.
+    assert content.lease_start_of(fixed, date(2027, 4, 2)) == date(2027, 3, 15)
+    plain = msgspec.convert(TERMS, Terms)
+    assert content.lease_start_of(plain, date(2026, 12, 28)) == date(2027, 1, 1)
+    assert content.lease_start_of(plain, date(2027, 1, 31)) == date(2027, 2, 1)
+
+
+def test_a_fixed_start_sets_the_schedules_years_and_the_term() -> None:
+    data = sample_data(terms=FIXED, lease_start=date(2027, 3, 15))
+    assert (data["term"]["start"], data["term"]["end"]) == ("2027年3月15日", "2029年3月14日")
+    assert data["term"]["basis"] == clauses.FIXED_START_BASIS
+    rows = data["schedule"]
+    assert [r["period"] for r in rows[:2]] == [
+        "2027年3月15日至2027年6月14日",
+        "2027年6月15日至2027年9月14日",
+    ]
+    # The second lease year, at 10 % more, starts on 15 March 2028, not on a 1 January.
+    assert [r["amount"] for r in rows] == ["6,000.00"] * 4 + ["6,600.00"] * 4
+    assert rows[4]["period"] == "2028年3月15日至2028年6月14日"
+    assert rows[4]["due"] == "2028年3月15日"
+    assert rows[7]["period"] == "2028年12月15日至2029年3月14日"
+    assert data["total"]["amount"] == "50,400.00"
+    items = content.schedule(msgspec.convert(FIXED, Terms), 2_400_000, date(2027, 3, 15), 200_000)
+    assert items[0].due_date == date(2027, 3, 15) and items[-1].period_end == date(2029, 3, 14)
+    # A start without a fixed day says nothing of it.
+    assert sample_data()["term"]["basis"] is None
+
+
+def test_the_performance_deposit_is_a_clause_of_its_own_and_never_pays_rent() -> None:
+    data = sample_data(terms=FIXED, lease_start=date(2027, 3, 15))
+    performance = data["performance_deposit"]
+    assert performance["amount"] == "5,000.00" and performance["words"] == "伍仟元整"
+    assert performance["days"] == str(clauses.PERFORMANCE_DEPOSIT_DAYS) == "10"
+    assert performance["text"] == (
+        "乙方应于本合同签订之日起 10 日内向甲方交纳履约保证金人民币 5,000.00 元"
+        "（大写：伍仟元整）。履约保证金与竞买保证金分别计算，不抵作租金；"
+        "合同期满乙方无违约的，甲方无息退还。"
+    )
+    # The bid deposit alone is credited: 2,000 of the first quarter's 6,000.
+    assert "实付 4,000.00" in data["schedule"][0]["note"]
+    assert all(r["note"] == "" for r in data["schedule"][1:])
+    without = sample_data(
+        terms={k: v for k, v in FIXED.items() if k != "performance_deposit_fen"},
+        lease_start=date(2027, 3, 15),
+    )
+    assert without["performance_deposit"] is None
+    assert without["schedule"] == data["schedule"] and without["deposit"] == data["deposit"]
+
+
+def test_the_new_clauses_are_printed(tmp_path: Path) -> None:
+    data = sample_data(terms=FIXED, lease_start=date(2027, 3, 15))
+    document.check_glyphs(content.strings_of(data), document.fonts())
+    contract = document.render("contract", data, at=AT).pdf
+    confirmation = document.render("confirmation", data, at=AT).pdf
+    assert contract != document.render("contract", sample_data(), at=AT).pdf
+    text = pdftotext(contract, tmp_path)
+    if text is not None:
+        flat = "".join(text.split())
+        assert "".join(data["performance_deposit"]["text"].split()) in flat
+        assert "".join(clauses.FIXED_START_BASIS.split()) in flat
+        assert "2027年3月15日起至2029年3月14日止" in flat
+        assert "履约保证金" in "".join((pdftotext(confirmation, tmp_path) or "").split())
+
+
+def test_documents_drafted_before_version_3_render_as_they_did() -> None:
+    """Data without the keys version 3 added (a lease start fixed, a performance deposit) gets
+    the same bytes as data holding them empty: the templates' `.at(…, default: none)`."""
+    current = sample_data()
+    assert current["version"] == content.TEMPLATE_VERSION == "3"
+    older = json.loads(json.dumps(current))
+    del older["performance_deposit"], older["term"]["basis"]
+    older["version"] = "2"
+    for kind in ("contract", "confirmation"):
+        assert document.render(kind, older, at=AT).pdf == document.render(kind, current, at=AT).pdf

@@ -14,6 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from core.errors import Conflict, RuleViolation
+from core.settings import ExchangeSettings
 from core.workdays import WorkingDayCalendar, published_calendar
 from listings.rules import (
     EDITABLE,
@@ -22,7 +23,10 @@ from listings.rules import (
     ListingState,
     Outcome,
     action_for,
+    check_announced_lease_start,
     check_announcement,
+    check_lease_start,
+    earliest_lease_start,
     ensure_editable,
     first_timetable,
     registration_outcome,
@@ -479,3 +483,110 @@ def test_a_price_below_the_appraisal_or_a_deep_relist_cut_must_say_why() -> None
     check(840_000, previous=1_200_000)  # exactly 70 %: no reason needed
     with pytest.raises(RuleViolation):
         check(839_999, previous=1_200_000)
+
+
+# --- a lease start fixed at listing ----------------------------------------------------------
+
+#: Tuesday 2026-12-01 09:00 in Beijing, with the default settings: seven working days of
+#: notice (2–10 Dec) end at 24:00 on Thursday 10 Dec; registration closes at the earliest at
+#: 17:00 on Friday 11 Dec; the auction starts at 09:30 on Monday 14 Dec; a deal that day is
+#: signed within ten working days (15–18, 21–25, 28 Dec), so the lease may start on 29 Dec.
+TUESDAY = bj(2026, 12, 1)
+DEFAULTS = ExchangeSettings()
+
+
+def start_refused(code: str, start: date, *, now: datetime = TUESDAY) -> dict[str, Any]:
+    with pytest.raises(RuleViolation) as caught:
+        check_lease_start(start, now=now, settings=DEFAULTS)
+    assert caught.value.code == code and caught.value.status == 422
+    assert caught.value.message  # shown to people
+    return caught.value.extra
+
+
+def test_a_fixed_lease_start_is_not_in_the_past() -> None:
+    extra = start_refused("terms.lease_start_past", date(2026, 11, 30))
+    assert extra == {"lease_start": "2026-11-30", "today": "2026-12-01"}
+    # The day is Beijing's: 2026-11-30 20:00 UTC is already 1 December there.
+    late_evening_utc = datetime(2026, 11, 30, 20, 0, tzinfo=UTC)
+    start_refused("terms.lease_start_past", date(2026, 11, 30), now=late_evening_utc)
+
+
+def test_a_fixed_lease_start_follows_the_earliest_auction_and_its_signing_period() -> None:
+    # Without a result publicity: the earliest auction is on Monday 14 Dec, its deal signed by
+    # Monday 28 Dec, so the lease may start on the 29th.
+    quick = ExchangeSettings(result_publicity_working_days=0)
+
+    def refused(start: date, settings: ExchangeSettings = quick) -> dict[str, Any]:
+        with pytest.raises(RuleViolation) as caught:
+            check_lease_start(start, now=TUESDAY, settings=settings)
+        assert caught.value.code == "terms.lease_start_too_early"
+        return caught.value.extra
+
+    assert refused(date(2026, 12, 1))["earliest"] == "2026-12-29"
+    assert refused(date(2026, 12, 28)) == {"lease_start": "2026-12-28", "earliest": "2026-12-29"}
+    check_lease_start(date(2026, 12, 29), now=TUESDAY, settings=quick)
+    check_lease_start(date(2027, 3, 15), now=TUESDAY, settings=quick)
+    # Longer settings push the earliest start: three more days of notice move the auction
+    # to Thursday 17 Dec, and the signing period to Thursday 31 Dec.
+    slower = ExchangeSettings(notice_period_working_days=10, result_publicity_working_days=0)
+    assert refused(date(2026, 12, 29), slower)["earliest"] == "2027-01-01"
+    # With the default publicity of 5 working days the deal is confirmed at 24:00 on Monday
+    # 21 Dec; signing runs 10 working days from Tuesday 22 Dec to Tuesday 5 Jan (2027 has no
+    # holiday calendar here), so the lease may start on 6 January.
+    assert start_refused("terms.lease_start_too_early", date(2027, 1, 5))["earliest"] == (
+        "2027-01-06"
+    )
+    check_lease_start(date(2027, 1, 6), now=TUESDAY, settings=DEFAULTS)
+
+
+def test_a_fixed_lease_start_lies_within_five_years() -> None:
+    check_lease_start(date(2031, 12, 1), now=TUESDAY, settings=DEFAULTS)
+    extra = start_refused("terms.lease_start_too_far", date(2031, 12, 2))
+    assert extra == {"lease_start": "2031-12-02", "latest": "2031-12-01"}
+    # From 29 February the horizon ends on 28 February.
+    leap = bj(2028, 2, 29)
+    check_lease_start(date(2033, 2, 28), now=leap, settings=DEFAULTS)
+    start_refused("terms.lease_start_too_far", date(2033, 3, 1), now=leap)
+
+
+def test_at_announcement_the_lease_starts_after_the_signing_period_of_the_auction_day() -> None:
+    def check(start: date, auction: datetime, calendar: WorkingDayCalendar = PLAIN) -> None:
+        check_announced_lease_start(
+            start, auction_starts_at=auction, sign_deadline_working_days=10, calendar=calendar
+        )
+
+    # An auction on Monday 14 Dec 2026: signed by Monday 28 Dec, the lease from the 29th.
+    monday = bj(2026, 12, 14, 9, 30)
+    assert earliest_lease_start(monday, 10, PLAIN) == date(2026, 12, 29)
+    check(date(2026, 12, 29), monday)
+    with pytest.raises(RuleViolation) as caught:
+        check(date(2026, 12, 28), monday)
+    assert caught.value.code == "announce.lease_start_before_signing"
+    assert caught.value.extra == {"lease_start": "2026-12-28", "earliest": "2026-12-29"}
+    # New Year's Day is no working day: an auction on Monday 28 Dec is signed by 12 Jan.
+    later = bj(2026, 12, 28, 9, 30)
+    assert earliest_lease_start(later, 10, WITH_HOLIDAY) == date(2027, 1, 13)
+    assert earliest_lease_start(later, 10, PLAIN) == date(2027, 1, 12)
+    check(date(2027, 1, 12), later)
+    with pytest.raises(RuleViolation):
+        check(date(2027, 1, 12), later, WITH_HOLIDAY)
+    # The auction's day is Beijing's: 23:30 UTC on Sunday 13 Dec is Monday there.
+    assert earliest_lease_start(datetime(2026, 12, 13, 23, 30, tzinfo=UTC), 10, PLAIN) == date(
+        2026, 12, 29
+    )
+
+
+@given(
+    hours=st.integers(min_value=0, max_value=24 * 400),
+    days=st.integers(min_value=1, max_value=60),
+)
+def test_the_earliest_start_is_after_the_deadline_drafting_counts(hours: int, days: int) -> None:
+    """The earliest start is the day after a deadline that is a working day, exactly `days`
+    working days after the auction's date in Beijing (as contracts.drafting counts it)."""
+    auction = MONDAY + timedelta(hours=hours)
+    day = (auction + timedelta(hours=8)).date()
+    earliest = earliest_lease_start(auction, days, WITH_HOLIDAY)
+    deadline = earliest - timedelta(days=1)
+    assert deadline == WITH_HOLIDAY.add_working_days(day, days)
+    assert WITH_HOLIDAY.working_days_between(day, deadline) == days
+    assert WITH_HOLIDAY.is_working_day(deadline)

@@ -103,5 +103,7 @@ def test_stored_terms_decode_and_write_back_unchanged() -> None:
         "appraisal_fen": None,
         "price_reason": None,
         "on_default": "relist",
+        "lease_start": None,
+        "performance_deposit_fen": None,
         "escalation": {"every_years": 3, "percent": "2.5", "kind": "compound"},
     }
