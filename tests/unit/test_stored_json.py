@@ -102,5 +102,9 @@ def test_stored_terms_decode_and_write_back_unchanged() -> None:
         "term_months": 0,
         "appraisal_fen": None,
         "price_reason": None,
+        "auction_mode": "countdown",
+        "duration_minutes": None,
+        "extension_seconds": None,
+        "hard_cap_minutes": None,
         "escalation": {"every_years": 3, "percent": "2.5", "kind": "compound"},
     }
