@@ -15,7 +15,7 @@ from typing import Annotated, Literal, overload
 
 import msgspec
 
-from auction.engine import Status
+from auction.engine import Mode, Status
 
 
 @overload
@@ -69,6 +69,15 @@ class You(msgspec.Struct):
     bidder_number: str
 
 
+class FixedEnd(msgspec.Struct):
+    """A fixed-end auction's timing: a bid with less than `extension_seconds` left moves the
+    end to `extension_seconds` after it, never past `hard_deadline`."""
+
+    scheduled_end: str
+    extension_seconds: int
+    hard_deadline: str | None
+
+
 class Snapshot(msgspec.Struct, omit_defaults=True):
     """The auction as it stands: `GET /api/v1/auctions/{listing_id}` (without `type`)."""
 
@@ -84,6 +93,8 @@ class Snapshot(msgspec.Struct, omit_defaults=True):
     max_steps: int
     starts_at: str
     minimum_fen: int
+    mode: Mode
+    fixed_end: FixedEnd | None = None
     result: Result | None = None
     you: You | None = None
 

@@ -6,6 +6,7 @@ everything that reads or writes the state goes through here, so the two never di
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -15,6 +16,7 @@ from auction.frames import iso
 from auction.models import Auction
 from core.settings import ExchangeSettings
 from listings import Listing, service
+from listings.schemas import Terms
 
 
 def rules_for(
@@ -37,7 +39,23 @@ def rules_for(
         free_seconds=60 * (settings.free_bidding_minutes if free_minutes is None else free_minutes),
         countdown_seconds=settings.countdown_seconds if countdown is None else countdown,
         priority_order=priority_order,
+        **variant(terms, listing.auction_starts_at),
     )
+
+
+def variant(terms: Terms, starts_at: datetime) -> dict[str, Any]:
+    """The engine's mode and, for a fixed end, its timing, from the listing's 竞价方式
+    (terms checked by listings.rules.check_auction_variant)."""
+    if terms.auction_mode == "countdown":
+        return {"mode": engine.Mode.COUNTDOWN}
+    assert terms.duration_minutes is not None and terms.extension_seconds is not None
+    cap = terms.hard_cap_minutes
+    return {
+        "mode": engine.Mode.FIXED_END,
+        "duration_seconds": 60 * terms.duration_minutes,
+        "extension_seconds": terms.extension_seconds,
+        "hard_deadline": None if cap is None else starts_at + timedelta(minutes=cap),
+    }
 
 
 def rules_json(rules: engine.Rules) -> dict[str, Any]:

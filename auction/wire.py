@@ -17,6 +17,7 @@ from auction.frames import (
     BidFrame,
     EndedFrame,
     EventFrame,
+    FixedEnd,
     PhaseFrame,
     Result,
     Snapshot,
@@ -99,9 +100,17 @@ def snapshot(
         max_steps=rules.max_steps,
         starts_at=iso(rules.starts_at),
         minimum_fen=engine.minimum_bid(rules, state),
+        mode=rules.mode,
+        fixed_end=_fixed_end(rules),
         result=result,
         you=You(you) if you is not None else None,
     )
+
+
+def _fixed_end(rules: engine.Rules) -> FixedEnd | None:
+    if rules.mode is not engine.Mode.FIXED_END:
+        return None
+    return FixedEnd(iso(rules.fixed_end), rules.extension_seconds, iso(rules.hard_deadline))
 
 
 def stored_snapshot(row: Auction, now: datetime, *, you: str | None = None, cls: type[S]) -> S:

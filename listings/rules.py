@@ -10,7 +10,7 @@ from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
 from core.clock import CHINA_TZ
-from core.errors import Conflict, RuleViolation
+from core.errors import Conflict, InvalidInput, RuleViolation
 from core.settings import ExchangeSettings
 from core.workdays import WorkingDayCalendar, deadline_day, period_end
 
@@ -311,6 +311,47 @@ def unexplained_price(
             f"重新挂牌价低于上次挂牌价的 {floor_percent}%，须说明理由（如新的村民代表会议决议）",
             previous_price_fen=previous_price_fen,
             floor_percent=floor_percent,
+        )
+
+
+def check_auction_variant(
+    mode: str,
+    *,
+    duration_minutes: int | None,
+    extension_seconds: int | None,
+    hard_cap_minutes: int | None,
+    free_bidding_minutes: int | None,
+    countdown_seconds: int | None,
+) -> None:
+    """The terms of the chosen 竞价方式 (docs/domain.md §5): a `fixed_end` auction needs its
+    bidding period and extension, a cap not before the scheduled end, and none of the
+    countdown's fields; a `countdown` auction none of the fixed end's."""
+    if mode == "countdown":
+        if (duration_minutes, extension_seconds, hard_cap_minutes) != (None, None, None):
+            raise InvalidInput(
+                "terms.countdown.fixed_end_fields",
+                "自由竞价＋倒计时方式不设竞价期、延时周期和最长延时",
+            )
+        return
+    if free_bidding_minutes is not None or countdown_seconds is not None:
+        raise InvalidInput(
+            "terms.fixed_end.countdown_fields", "限时竞价方式不设自由竞价时长和倒计时"
+        )
+    if duration_minutes is None:
+        raise InvalidInput("terms.fixed_end.duration_required", "限时竞价须填写竞价期（分钟）")
+    if extension_seconds is None:
+        raise InvalidInput("terms.fixed_end.extension_required", "限时竞价须填写延时周期（秒）")
+    if extension_seconds > duration_minutes * 60:
+        raise InvalidInput(
+            "terms.fixed_end.extension_too_long",
+            "延时周期不得长于竞价期",
+            duration_minutes=duration_minutes,
+        )
+    if hard_cap_minutes is not None and hard_cap_minutes < duration_minutes:
+        raise InvalidInput(
+            "terms.fixed_end.cap_before_end",
+            f"最长延时不得早于竞价期结束（至少 {duration_minutes} 分钟）",
+            duration_minutes=duration_minutes,
         )
 
 

@@ -121,6 +121,15 @@ class Terms(Strict, kw_only=True):
     #: When the deal is voided (the winner defaults, an objection is upheld): offer it to the
     #: runner-up (候补) at their last accepted bid, or relist (docs/domain.md §8).
     on_default: Literal["runner_up", "relist"] = "relist"
+    #: How the auction runs (竞价方式): `countdown`, free bidding then a countdown restarted by
+    #: each bid; `fixed_end`, a bidding period of `duration_minutes` whose end a late bid
+    #: moves (listings.rules.check_auction_variant says which fields each needs).
+    auction_mode: Literal["countdown", "fixed_end"] = "countdown"
+    duration_minutes: Annotated[int, Meta(ge=1, le=10080)] | None = None
+    #: A bid with less than this left moves the end to this long after the bid (延时周期).
+    extension_seconds: Annotated[int, Meta(ge=5, le=3600)] | None = None
+    #: The latest end, in minutes after the start (最长延时); None: no cap.
+    hard_cap_minutes: Annotated[int, Meta(ge=1, le=20160)] | None = None
 
     def __post_init__(self) -> None:
         if self.price_unit == "per_mu_year" and self.area is None:

@@ -25,6 +25,7 @@ from listings.rules import (
     ListingState,
     check_announced_lease_start,
     check_announcement,
+    check_auction_variant,
     check_lease_start,
     ensure_editable,
     transition,
@@ -65,6 +66,14 @@ def _check_terms(terms: Terms, category: str, settings: ExchangeSettings) -> Non
             ) from exc
     if terms.reserve_fen is not None and terms.reserve_fen < terms.listing_price_fen:
         raise InvalidInput("terms.reserve_below_start", "保留价不得低于挂牌价")
+    check_auction_variant(
+        terms.auction_mode,
+        duration_minutes=terms.duration_minutes,
+        extension_seconds=terms.extension_seconds,
+        hard_cap_minutes=terms.hard_cap_minutes,
+        free_bidding_minutes=terms.free_bidding_minutes,
+        countdown_seconds=terms.countdown_seconds,
+    )
 
 
 async def _record(

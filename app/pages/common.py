@@ -32,6 +32,8 @@ from app.pages.labels import (
     PRIORITY_CLAIMS_ZH,
     REG_STATES_ZH,
     ROLES_ZH,
+    auction_phase_zh,
+    auction_variant_zh,
     bj,
     iso_utc,
     signed_yuan,
@@ -85,6 +87,7 @@ ENV.filters.update(
     area_unit_zh=lambda u: AREA_UNIT_NAMES_ZH.get(u or "", u or ""),
     doc_kind_zh=lambda k: DOCUMENT_KINDS_ZH.get(k or "", k or ""),
     auction_status_zh=lambda s: AUCTION_STATUS_ZH.get(s or "", s or ""),
+    phase_zh=auction_phase_zh,
     reg_state_zh=lambda s: REG_STATES_ZH.get(s or "", s or ""),
     priority_claim_zh=lambda s: PRIORITY_CLAIMS_ZH.get(s or "", s or ""),
     deposit_state_zh=lambda s: DEPOSIT_STATES_ZH.get(s or "", s or ""),
@@ -101,6 +104,7 @@ ENV.globals.update(
     DOCUMENT_KINDS=DOCUMENT_KINDS_ZH,
     STATE_NAMES=STATE_NAMES_ZH,
     PERFORMANCE_DEPOSIT_DAYS=PERFORMANCE_DEPOSIT_DAYS,
+    auction_variant=auction_variant_zh,
     static_version=_static_version(),
 )
 

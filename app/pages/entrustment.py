@@ -52,13 +52,28 @@ FIELD_HINTS = {
     "performance_deposit": "履约保证金应大于0；不收取请留空",
     "price_unit": "请选择计价单位",
     "payment": "请选择支付方式",
+    "auction_mode": "请选择竞价方式",
+    "duration_minutes": "竞价期应为1至10080分钟",
+    "extension_seconds": "延时周期应为5至3600秒",
+    "hard_cap_minutes": "最长延时应为1至20160分钟",
 }
 SERVICE_FIELDS = {
     "terms.term_too_long": "term_years",
     "terms.reserve_below_start": "reserve",
+    "terms.fixed_end.duration_required": "duration_minutes",
+    "terms.fixed_end.extension_required": "extension_seconds",
+    "terms.fixed_end.extension_too_long": "extension_seconds",
+    "terms.fixed_end.cap_before_end": "hard_cap_minutes",
+    "terms.fixed_end": "auction_mode",
+    "terms.countdown": "auction_mode",
     "document": "documents",
 }
 DOCUMENT_INPUTS = ("village_resolution", "ownership_proof", "appraisal")
+#: The choices of 竞价方式 (the full rule is stated on the listing: labels.auction_variant_zh).
+AUCTION_MODES = {
+    "countdown": "自由竞价＋倒计时（每次出价后重新计时）",
+    "fixed_end": "限时竞价（竞价期届满结束，尾段出价延时）",
+}
 
 
 def deposit_rule_text(settings: ExchangeSettings) -> str:
@@ -89,6 +104,7 @@ def read_entrustment(form: Form, settings: ExchangeSettings) -> dict[str, Any] |
         form, "escalation_every_years", "递增周期", required=False, minimum=1, maximum=30
     )
     percent = str(v.get("escalation_percent") or "").strip()
+    variant = _read_variant(form)
     area = str(v.get("area") or "").strip() or None
     if v.get("price_unit") == "per_mu_year" and v.get("area_unit") != "mu":
         form.error("area_unit", "按“元/亩/年”计价时，面积单位须为亩", "terms.area_unit")
@@ -128,6 +144,7 @@ def read_entrustment(form: Form, settings: ExchangeSettings) -> dict[str, Any] |
         terms["area"] = area
     if str(v.get("permitted_use") or "").strip():
         terms["permitted_use"] = str(v["permitted_use"]).strip()
+    terms.update(variant)
     body: dict[str, Any] = {
         "title": str(v.get("title") or "").strip(),
         "category": v.get("category") or "",
@@ -162,6 +179,28 @@ def read_entrustment(form: Form, settings: ExchangeSettings) -> dict[str, Any] |
     return body
 
 
+def _read_variant(form: Form) -> dict[str, Any]:
+    """The 竞价方式 and, for a fixed end, its three fields (left out for the countdown, so
+    numbers typed before switching back do not count)."""
+    mode = form.values.get("auction_mode") or "countdown"
+    if mode not in AUCTION_MODES:
+        form.error("auction_mode", FIELD_HINTS["auction_mode"], "request.invalid")
+        return {}
+    if mode == "countdown":
+        return {"auction_mode": mode}
+    duration = int_field(form, "duration_minutes", "竞价期", minimum=1, maximum=10080)
+    extension = int_field(form, "extension_seconds", "延时周期", minimum=5, maximum=3600)
+    cap = int_field(form, "hard_cap_minutes", "最长延时", required=False, minimum=1, maximum=20160)
+    variant: dict[str, Any] = {
+        "auction_mode": mode,
+        "duration_minutes": duration,
+        "extension_seconds": extension,
+    }
+    if cap is not None:
+        variant["hard_cap_minutes"] = cap
+    return variant
+
+
 def form_from_listing(listing: Listing) -> Form:
     t = listing.terms
     esc = t.escalation
@@ -193,5 +232,9 @@ def form_from_listing(listing: Listing) -> Form:
             "escalation_kind": esc.kind if esc else "compound",
             "rent_free_months": t.rent_free_months or "",
             "permitted_use": t.permitted_use or "",
+            "auction_mode": t.auction_mode,
+            "duration_minutes": t.duration_minutes or "",
+            "extension_seconds": t.extension_seconds or "",
+            "hard_cap_minutes": t.hard_cap_minutes or "",
         }
     )

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+from auction.engine import Mode
+from auction.models import Auction
 from core.clock import CHINA_TZ
 from core.money import format_yuan, yuan_in_words
 from listings.rules import STATE_NAMES_ZH, ListingState
+from listings.schemas import AnnouncedRules, Terms
 
 #: Payment frequencies in a word (the contract states each as a clause: contracts.content).
 PAYMENTS_ZH = {
@@ -159,3 +162,34 @@ def state_zh(state: str | None) -> str:
         return STATE_NAMES_ZH[ListingState(state or "")]
     except ValueError:
         return state or ""
+
+
+# ----- the auction's variant (竞价方式) ------------------------------------------------------
+
+
+def auction_variant_zh(terms: Terms, rules: AnnouncedRules | None = None) -> str:
+    """How the listing's auction runs, as its terms and announcement fix it: the countdown's
+    length from the terms, else the announced rules, else "by the exchange's rules"."""
+    if terms.auction_mode == "fixed_end":
+        extension = terms.extension_seconds
+        cap = terms.hard_cap_minutes
+        limit = f"最长延至开始后 {cap} 分钟" if cap is not None else "不设最长延时"
+        return (
+            f"限时竞价：竞价期 {terms.duration_minutes} 分钟，最后 {extension} 秒内有出价的，"
+            f"结束时间延至该出价后 {extension} 秒，{limit}"
+        )
+    seconds = terms.countdown_seconds
+    if seconds is None and rules is not None:
+        seconds = rules.countdown_seconds
+    restart = f"重新计时 {seconds} 秒" if seconds else "重新计时，时长按交易规则"
+    return f"自由竞价＋倒计时（每次出价后{restart}）"
+
+
+def auction_phase_zh(auction: Auction) -> str:
+    """An auction's phase in words. A fixed-end auction bids in one period (engine status
+    `free`): 竞价中, or 延时竞价 once a late bid has moved its end past the scheduled one."""
+    rules = auction.rules
+    if rules.mode is Mode.FIXED_END and auction.status == "free":
+        late = auction.ends_at is not None and auction.ends_at > rules.fixed_end
+        return "延时竞价" if late else "竞价中"
+    return AUCTION_STATUS_ZH.get(auction.status, auction.status)

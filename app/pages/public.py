@@ -27,6 +27,7 @@ from app.pages.common import (
     safe_next,
 )
 from app.pages.forms import FieldError, Form, validation_field
+from app.pages.labels import auction_phase_zh
 from auction.models import Auction
 from auction.wire import snapshot_frame
 from core.accounts import BidderSignUp
@@ -204,6 +205,7 @@ class PublicPages(Pages):
             if viewer is not None and viewer.role == "bidder":
                 you = await reg.qualified_number(session, listing_id, viewer.id)
             snapshot = snapshot_frame(row, svc.now(), you=you)
+            phase = auction_phase_zh(row)
             ladder = await queries.bid_ladder(session, listing_id)
         listing = visible.listing
         return render(
@@ -213,6 +215,7 @@ class PublicPages(Pages):
             listing=listing,
             village=visible.village.path,
             snapshot=snapshot,
+            phase=phase,
             ladder=ladder,
             viewer_role=viewer.role if viewer else None,
             you=you,

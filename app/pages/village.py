@@ -105,6 +105,7 @@ class VillagePages(Pages):
             max_term=settings.max_term_years,
             relist_floor=settings.relist_price_floor_percent,
             document_inputs=entrustment.DOCUMENT_INPUTS,
+            AUCTION_MODES=entrustment.AUCTION_MODES,
         )
 
     @post("/listings/new", opt=FORM, request_max_body_size=UPLOAD_BODY_LIMIT)

@@ -36,6 +36,17 @@
 
   function me() { return S.you && S.you.bidder_number; }
   function running() { return S.status === 'free' || S.status === 'countdown'; }
+
+  // A fixed-end auction bids in one period (status `free`); a late bid moves `ends_at` past
+  // the scheduled end (延时), at most to the hard deadline.
+  function phaseKey() {
+    var fe = S.mode === 'fixed_end' && S.fixed_end;
+    if (!fe || S.status !== 'free' || !S.ends_at) return S.status;
+    var end = Date.parse(S.ends_at);
+    if (fe.hard_deadline && end >= Date.parse(fe.hard_deadline) &&
+        end > Date.parse(fe.scheduled_end)) return 'capped';
+    return end > Date.parse(fe.scheduled_end) ? 'extended' : 'fixed';
+  }
   function serverNow() { return Date.now() + offset; }
 
   function newRef() {
@@ -158,7 +169,8 @@
 
   function onSnapshot(m) {
     ['status', 'round', 'current_fen', 'leader_number', 'ends_at', 'increment_fen', 'max_steps',
-     'minimum_fen', 'result', 'you'].forEach(function (k) { if (k in m) S[k] = m[k]; });
+     'minimum_fen', 'mode', 'fixed_end', 'result', 'you'
+    ].forEach(function (k) { if (k in m) S[k] = m[k]; });
     if (!('result' in m)) S.result = null;
     if (bestRtt === Infinity) offset = Date.parse(m.server_time) - Date.now();
     lastSeq = S.seq = Math.max(lastSeq, m.seq);
@@ -280,7 +292,7 @@
 
   function render() {
     els.live.dataset.status = S.status;
-    var phase = PHASES[S.status] || { label: S.status, hint: '' };
+    var phase = PHASES[phaseKey()] || { label: S.status, hint: '' };
     els.phase.textContent = phase.label;
     els.hint.textContent = phase.hint;
     els.price.textContent = RX.yuan(S.current_fen);

@@ -19,7 +19,14 @@ from core.clock import CHINA_TZ
 from core.money import format_yuan, yuan_in_words
 from tests.e2e.browser_support import TcpProxy, chromium, login, port_of, sign_up
 from tests.e2e.conftest import REGISTRATION, live_exchange
-from tests.support import Http, phone, resident_id
+from tests.support import (
+    SEED_LISTING,
+    Http,
+    entrust_review_announce,
+    phone,
+    resident_id,
+    sign_up_and_qualify,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(240)]
 
@@ -318,3 +325,59 @@ async def test_live_page_fits_a_phone_and_speaks_chinese_amounts(
         figures = await page.evaluate("a => a.map(RX.yuan)", amounts)
         assert figures == [format_yuan(a, symbol=True) for a in amounts]
         assert json.dumps(words, ensure_ascii=False)
+
+
+async def test_live_page_counts_down_to_a_fixed_end_and_says_when_extended(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    async with live_exchange(tmp_path, redis=None, workers=1) as ex, chromium(request) as browser:
+        admin = await ex.anon.login("admin")
+        await admin.ok(
+            "PUT",
+            "/api/v1/settings",
+            {"notice_period_working_days": 0, "qualification_window_minutes": 0},
+        )
+        terms = {
+            **SEED_LISTING["terms"],
+            "auction_mode": "fixed_end",
+            "duration_minutes": 30,
+            "extension_seconds": 120,
+            "hard_cap_minutes": 40,
+        }
+        announced = ex.clock.now()
+        listing_id, _, reviewer = await entrust_review_announce(
+            ex.anon,
+            announced,
+            closes_in=REGISTRATION,
+            starts_in=REGISTRATION + timedelta(minutes=1),
+            listing={**SEED_LISTING, "terms": terms},
+        )
+        people, _ = await sign_up_and_qualify(ex.anon, reviewer, listing_id, 2)
+        await ex.close_registration(listing_id, announced)
+        watcher = await ex.room(listing_id).connect(last_seq=0)
+        try:
+            ex.clock.jump_to(announced + REGISTRATION + timedelta(minutes=1, seconds=1))
+            await watcher.wait_for(lambda f: f["type"] == "phase" and f["status"] == "free")
+        finally:
+            await watcher.close()
+        base = ex.servers[0].base_url
+        page = await browser.page("bidder")
+        await login(page, base, people[0].username or "")
+        await page.goto(f"{base}/auctions/{listing_id}")
+        await expect(page.locator("#conn")).to_have_attribute("data-state", "open")
+        await expect(page.locator("#phase-label")).to_have_text("竞价中")
+        await expect(page.locator("#phase-hint")).to_contain_text("最后 120 秒内有出价的")
+        # 30 minutes less a second: a clock of hours, minutes and seconds, not a countdown's.
+        await expect(page.locator("#clock")).to_have_text(re.compile(r"^(29|30):\d\d$"))
+
+        # A minute before the scheduled end, another bidder bids: the end moves (延时).
+        ex.clock.jump_to(announced + REGISTRATION + timedelta(minutes=30))
+        await people[1].relogin()
+        await people[1].ok(
+            "POST",
+            f"/api/v1/auctions/{listing_id}/bids",
+            {"amount_fen": 1_224_000, "ref": "late"},
+        )
+        await expect(page.locator("#phase-label")).to_have_text("延时竞价")
+        await expect(page.locator("#phase-hint")).to_contain_text("已延时")
+        await expect(page.locator("#price")).to_have_text("¥12,240.00")

@@ -38,6 +38,7 @@ def test_every_server_frame_is_documented_with_its_fields() -> None:
     expected = {
         frames.kind(member): fields(member) for member in typing.get_args(frames.ServerFrame)
     }
+    expected["snapshot.fixed_end"] = fields(frames.FixedEnd)
     expected["snapshot.result"] = fields(frames.Result)
     expected["snapshot.you"] = fields(frames.You)
     assert documented() == expected

@@ -105,5 +105,9 @@ def test_stored_terms_decode_and_write_back_unchanged() -> None:
         "on_default": "relist",
         "lease_start": None,
         "performance_deposit_fen": None,
+        "auction_mode": "countdown",
+        "duration_minutes": None,
+        "extension_seconds": None,
+        "hard_cap_minutes": None,
         "escalation": {"every_years": 3, "percent": "2.5", "kind": "compound"},
     }
