@@ -92,7 +92,7 @@ class Deal(Base):
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime)
     contract_id: Mapped[int | None] = mapped_column(BigInteger)
     #: publicity → confirmed; voided (objection upheld, default) or offered to the runner-up
-    #: (who accepts: publicity again, or declines: voided). docs/domain.md §8. The publicity's
+    #: (who accepts: publicity again, or declines: voided). docs/domain.md §6. The publicity's
     #: end is the listing's (`Listing.publicity_ends_at`), which bidders' answers show.
     state: Mapped[str] = mapped_column(String(12), index=True, server_default="confirmed")
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -3,7 +3,7 @@
 成交公示 (result publicity) → confirmed, unless an objection (异议) is upheld; a confirmed deal
 whose winner defaults (违约/悔拍) is voided; a voided deal is offered to the runner-up (候补)
 when the listing's rule says so and there is one, else the listing is relisted. No IO, no
-clock: docs/domain.md §8.
+clock: docs/domain.md §6.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """异议: during the result publicity a bidder of the listing objects to its deal, with reasons
 (and evidence uploaded as their registration's `objection` documents); a reviewer of the
 listing's region upholds it (the deal is voided: contracts.voiding) or dismisses it, with
-reasons. Every step is in the listing's ledger (docs/domain.md §8).
+reasons. Every step is in the listing's ledger (docs/domain.md §6).
 
 Filing, deciding and the publicity's confirmation all lock the deal row first, so an
 objection filed in the last second either stops the confirmation or is refused as late.

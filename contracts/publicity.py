@@ -1,5 +1,5 @@
 """成交公示: a deal is published for the announced number of working days, then confirmed and
-its contract drafted, unless an objection waits for a decision (docs/domain.md §8).
+its contract drafted, unless an objection waits for a decision (docs/domain.md §6).
 
 `open_publicity` runs in the transaction that records the deal (the `on_deal` hook); a
 publicity of 0 working days confirms at once. `confirm_due` is the scheduler's sweep: every

@@ -43,7 +43,7 @@ class DealView(Out):
     income: DealIncome
     decided_at: str
     contract_id: int | None
-    #: publicity | confirmed | offered | voided (docs/domain.md §8)
+    #: publicity | confirmed | offered | voided (docs/domain.md §6)
     deal_state: str = "confirmed"
     #: The result publicity (成交公示) ends, and with it the window for objections (ISO).
     publicity_ends_at: str | None = None

@@ -1,7 +1,7 @@
 """When a deal falls through: a winner's default (违约/悔拍) with the deposit forfeited, a deal
 voided by an upheld objection, and what follows per the listing's rule (`Terms.on_default`):
 the deal offered to the runner-up (候补) at their last accepted bid, or the listing relisted.
-docs/domain.md §8.
+docs/domain.md §6.
 """
 
 from __future__ import annotations

@@ -157,7 +157,7 @@ async def record_registration(
 
 async def make_refundable(session: AsyncSession, r: Registration, now: datetime) -> None:
     """The deposit is to be paid back: refundable, due within the refund period the listing's
-    announcement fixed (docs/domain.md §8), counted in working days from now."""
+    announcement fixed (docs/domain.md §6), counted in working days from now."""
     listing = await session.get(Listing, r.listing_id)
     assert listing is not None
     settings = await exchange_settings.load(session)

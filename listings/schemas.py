@@ -119,7 +119,7 @@ class Terms(Strict, kw_only=True):
     performance_deposit_fen: PositiveFen | None = None
 
     #: When the deal is voided (the winner defaults, an objection is upheld): offer it to the
-    #: runner-up (候补) at their last accepted bid, or relist (docs/domain.md §8).
+    #: runner-up (候补) at their last accepted bid, or relist (docs/domain.md §6).
     on_default: Literal["runner_up", "relist"] = "relist"
     #: How the auction runs (竞价方式): `countdown`, free bidding then a countdown restarted by
     #: each bid; `fixed_end`, a bidding period of `duration_minutes` whose end a late bid

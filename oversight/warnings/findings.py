@@ -27,6 +27,7 @@ KIND_NAMES_ZH: Final = {
     "deep_relist_cut": "重新挂牌大幅降价",
     "contract_unsigned": "逾期未签订合同",
     "lease_expiring": "租期即将届满（90日内）",
+    "refund_late": "保证金逾期未退还",
 }
 CHUNK: Final = 500
 

@@ -19,6 +19,7 @@ from core.ledger.bulk import append_many
 from core.settings import ExchangeSettings
 from oversight.models import WarningRow
 from oversight.warnings.bidders import shared_attribute, single_bidder
+from oversight.warnings.deposits import refund_late
 from oversight.warnings.findings import CHUNK, SUBJECT, Finding
 from oversight.warnings.outcomes import failed_twice, zero_premium
 from oversight.warnings.terms import (
@@ -55,6 +56,7 @@ async def detect(
     findings += await low_prices(session, ids, settings)
     findings += await lease_expiring(session, ids, local_date(now))
     findings += await contract_unsigned(session, ids, settings, now)
+    findings += await refund_late(session, ids, now)
     return Detection(findings, [])
 
 

@@ -1,4 +1,4 @@
-"""After the hammer (docs/domain.md §8): the result publicity (成交公示) and objections (异议),
+"""After the hammer (docs/domain.md §6): the result publicity (成交公示) and objections (异议),
 refund dates, a winner's default (违约) with the deposit forfeited, the runner-up (候补)
 offered the deal, and relisting after a voided deal — through the API, on both databases.
 
@@ -19,6 +19,7 @@ from sqlalchemy import select
 from auction.models import Deal
 from core.clock import CHINA_TZ
 from core.ledger.models import LedgerEntry
+from oversight import jobs
 from tests.integration.conftest import Exchange
 from tests.support import (
     PASSWORD,
@@ -322,6 +323,18 @@ async def test_a_default_forfeits_the_deposit_and_the_listing_is_relisted(
     village = await h.village.relogin()
     again = await village.ok("POST", f"/api/v1/listings/{lid}/relist", {})
     assert again["state"] == "draft" and again["id"] != lid
+
+    # The losers' deposits were due back on 18 December, 24:00; nobody paid them back.
+    svc = exchange.services
+    await jobs.scan_warnings(jobs.JobContext.of(svc.config, svc.db, svc.clock), force=True)
+    regulator = await exchange.http.login("regulator")
+    [late] = (await regulator.ok("GET", f"/api/v1/warnings?kind=refund_late&listing_id={lid}"))[
+        "items"
+    ]
+    others = [r["id"] for r in h.registrations[1:]]
+    assert [d["registration_id"] for d in late["evidence"]["deposits"]] == others
+    assert late["evidence"]["amount_fen"] == 2 * DEPOSIT
+    assert {at(d["refund_due_at"]) for d in late["evidence"]["deposits"]} == {FRIDAY_MIDNIGHT}
 
 
 async def test_a_withdrawal_offers_the_runner_up_who_may_decline_or_let_it_lapse(
