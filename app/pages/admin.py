@@ -33,6 +33,7 @@ INTEGERS = {  # field: (label, minimum, maximum) — the settings' own bounds de
     "result_publicity_working_days": ("结果公示期（工作日）", 0, 30),
     "refund_deadline_working_days": ("保证金退还期限（工作日）", 0, 30),
     "contract_sign_deadline_working_days": ("签约期限（工作日）", 1, 60),
+    "runner_up_answer_working_days": ("候补递补答复期限（工作日）", 1, 30),
     "qualification_window_minutes": ("资格确认期（报名截止至竞价开始，分钟）", 0, 7 * 24 * 60),
 }
 FLAGS = {
