@@ -70,12 +70,13 @@ async def test_reference_case_through_the_pages(
             ws.on("framereceived", keep)
 
         # The administrator sets short rules for the test: no notice, no qualification window,
-        # straight to a countdown.
+        # straight to a countdown, no result publicity (the deal is confirmed at once).
         admin = await browser.page("admin")
         await login(admin, base, "admin")
         await admin.goto(f"{base}/admin/settings")
         await admin.get_by_label("公告期（工作日）").fill("0")
         await admin.get_by_label("资格确认期（报名截止至竞价开始，分钟）").fill("0")
+        await admin.get_by_label("结果公示期（工作日）").fill("0")
         await admin.get_by_label("自由竞价时长（分钟）").fill("0")
         await admin.get_by_label("限时竞价倒计时（秒）").fill("60")
         await admin.get_by_role("button", name="保存交易规则").click()
