@@ -41,6 +41,8 @@ DEMO_RULES = {
     "qualification_window_minutes": 0,
     "free_bidding_minutes": 2,
     "countdown_seconds": 60,
+    # Straight from the hammer to signing; the result publicity of a real exchange is 5 days.
+    "result_publicity_working_days": 0,
 }
 
 
