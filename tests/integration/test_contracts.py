@@ -44,13 +44,25 @@ class Sold:
     registrations: list[dict[str, Any]]
 
 
-async def reach_deal(exchange: Exchange, *, bids: int = 2, bidders: int = 2) -> Sold:
+async def reach_deal(
+    exchange: Exchange,
+    *,
+    bids: int = 2,
+    bidders: int = 2,
+    listing: dict[str, Any] | None = None,
+    resolution_document: bool = True,
+) -> Sold:
     """Entrust → announce → two bidders qualify → `bids` alternating bids → sold."""
     anon, clock = exchange.http, exchange.clock
     admin = await anon.login("admin")
     await admin.ok("PUT", "/api/v1/settings", {"free_bidding_minutes": 0, "countdown_seconds": 60})
     listing_id, _, reviewer = await entrust_review_announce(
-        anon, clock.now(), closes_in=timedelta(days=10), starts_in=timedelta(days=11)
+        anon,
+        clock.now(),
+        closes_in=timedelta(days=10),
+        starts_in=timedelta(days=11),
+        listing=listing,
+        resolution_document=resolution_document,
     )
     people, registrations = await sign_up_and_qualify(anon, reviewer, listing_id, bidders)
     clock.advance(timedelta(days=10, seconds=1))
