@@ -8,19 +8,20 @@ from __future__ import annotations
 
 import os
 import secrets
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
 
 from core import settings as exchange_settings
 from core.accounts import Actor, NewUser, Passwords, User, add_user, region_of
-from core.clock import SystemClock
+from core.clock import SystemClock, local_date
 from core.config import Config
 from core.db import Database
 from core.ids import resident_id_check_char
 from listings import service
-from listings.schemas import AnnounceBody, ListingCreate, ReviewBody, Terms
+from listings.documents import DocumentStore, checked_file
+from listings.schemas import AnnounceBody, ListingCreate, Resolution, ReviewBody, Terms
 
 XINGTIAN = "福建省/泉州市/泉州台商投资区/洛阳镇/杏田村"
 REFERENCE_TERMS = Terms(
@@ -44,6 +45,47 @@ DEMO_RULES = {
     # Straight from the hammer to signing; the result publicity of a real exchange is 5 days.
     "result_publicity_working_days": 0,
 }
+
+
+def demo_resolution(today: date) -> Resolution:
+    """A representatives' meeting three weeks before the demo starts, and its week of publicity."""
+    meeting = today - timedelta(days=21)
+    return Resolution(
+        meeting_kind="representatives_meeting",
+        meeting_date=meeting,
+        entitled=35,
+        present=31,
+        votes_for=29,
+        votes_against=1,
+        abstentions=1,
+        publicity_start=meeting + timedelta(days=1),
+        publicity_end=meeting + timedelta(days=7),
+    )
+
+
+def demo_pdf(text: str) -> bytes:
+    """A one-page PDF saying `text` (ASCII), standing in for the scanned resolution."""
+    stream = f"BT /F1 14 Tf 72 760 Td ({text}) Tj ET".encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R"
+        b" /Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    return bytes(out)
 
 
 def _demo_id(serial: int) -> str:
@@ -108,9 +150,23 @@ async def seed(config: Config) -> None:
                     area_unit="square_meter",
                     description="水泥硬化地面，可用于停车、仓储等合法用途。",
                     terms=REFERENCE_TERMS,
+                    resolution=demo_resolution(local_date(now)),
                 ),
                 settings,
                 now,
+            )
+            await service.add_document(
+                session,
+                village,
+                listing.id,
+                kind="village_resolution",
+                file=checked_file(
+                    demo_pdf("Demo: village representatives' meeting resolution (sample)"),
+                    "村民代表会议决议（演示）.pdf",
+                    "application/pdf",
+                ),
+                store=DocumentStore(config.data_dir),
+                now=now,
             )
             await service.submit(session, village, listing.id, now)
             await service.review(

@@ -44,6 +44,7 @@ from tests.support import (
     iso,
     phone,
     resident_id,
+    submit,
 )
 
 LOTS = int(os.environ.get("RURALX_BENCH_LOTS", "200"))
@@ -79,7 +80,7 @@ async def _lot(anon: Http, village: Http, reviewer: Http, people: list[Http], k:
     """Entrust, accept and announce lot k; register, pay and qualify its five bidders."""
     listing = await village.ok("POST", "/api/v1/listings", SEED_LISTING, status=201)
     lid = listing["id"]
-    await village.ok("POST", f"/api/v1/listings/{lid}/submit", {})
+    await submit(village, lid)
     await reviewer.ok(
         "POST", f"/api/v1/listings/{lid}/review", {"decision": "accept", "reason": "材料齐全"}
     )

@@ -10,7 +10,7 @@ import asyncio
 
 from cryptography.hazmat.primitives import hashes
 
-from contracts import content, document, signing
+from contracts import attestation, content, document, signing
 from contracts.access import PLATFORM, ROLE_ZH, load, relock, signatures_of
 from contracts.certificates import current_crls
 from contracts.deps import Deps
@@ -33,7 +33,7 @@ async def certify(deps: Deps, who: Actor, contract_id: int) -> Certified:
             raise Conflict("contract.not_signed", "合同须经双方签署后才能出具交易鉴证书")
         signatures = await signatures_of(session, contract.id)
     assert contract.pdf_sha256 is not None
-    data = content.certificate_data(
+    data = attestation.certificate_data(
         contract.data,
         contract_sha256=contract.pdf_sha256,
         certified_at=now,

@@ -23,13 +23,22 @@ from contracts.clauses import (
 from core.clock import CHINA_TZ
 from core.ids import mask_id_number, mask_phone
 from core.money import format_percent, format_yuan, yuan_in_words
-from listings import economics
-from listings.schemas import AREA_UNIT_NAMES_ZH, CATEGORY_NAMES_ZH, PRICE_UNIT_NAMES_ZH, Terms
+from listings import economics, resolution
+from listings.resolution import zh_date as zh_date
+from listings.schemas import (
+    AREA_UNIT_NAMES_ZH,
+    CATEGORY_NAMES_ZH,
+    DOCUMENT_KINDS_ZH,
+    PRICE_UNIT_NAMES_ZH,
+    Resolution,
+    Terms,
+)
 
 #: Bumped whenever the templates or this data change in a way that alters rendered bytes.
 #: The templates still render the data of earlier versions as they did (`.at(…, default:)`
 #: for keys added since). 3: `performance_deposit`, `term.basis` (a lease start fixed in
-#: the listing).
+#: the listing); the entrustment as accepted (`entrustment`), and the certificate's checks
+#: from it.
 TEMPLATE_VERSION = "3"
 
 PLATFORM_NAME = "ruralx 农村产权流转交易平台"
@@ -39,10 +48,6 @@ DEAL_KINDS_ZH = {"auction": "网络竞价", "agreement": "协议成交（仅一�
 
 
 # --- formatting -----------------------------------------------------------------------------
-
-
-def zh_date(d: date) -> str:
-    return f"{d.year}年{d.month}月{d.day}日"
 
 
 def zh_datetime(dt: datetime) -> str:
@@ -175,6 +180,27 @@ class Asset:
     description: str
 
 
+@dataclass(frozen=True, slots=True)
+class Entrustment:
+    """What the village handed in with the entrustment the exchange accepted: its resolution's
+    facts (None if none were given) and the kinds of the documents on file."""
+
+    resolution: Resolution | None = None
+    documents: tuple[str, ...] = ()
+
+
+def entrustment_data(entrustment: Entrustment) -> dict[str, Any]:
+    kinds = entrustment.documents
+    counted = {kind: kinds.count(kind) for kind in dict.fromkeys(kinds)}
+    return {
+        "documents": "、".join(
+            f"{DOCUMENT_KINDS_ZH.get(kind, kind)} {n} 份" for kind, n in counted.items()
+        ),
+        "resolution": resolution.describe(entrustment.resolution) if entrustment.resolution else "",
+        "resolution_documents": str(counted.get("village_resolution", 0)),
+    }
+
+
 def numbers(listing_id: int, decided_at: datetime) -> dict[str, str]:
     year = decided_at.astimezone(CHINA_TZ).year
     return {
@@ -195,9 +221,11 @@ def contract_data(
     lease_start: date,
     sign_deadline: date,
     exchange: Exchange | None = None,
+    entrustment: Entrustment | None = None,
 ) -> dict[str, Any]:
     """The snapshot every document of this deal is rendered from (stored with the contract)."""
     exchange = exchange or Exchange()
+    entrustment = entrustment or Entrustment()
     items = schedule(terms, deal.final_fen, lease_start, deposit_fen)
     total = sum(i.amount_fen for i in items)
     term_years = terms.term_years
@@ -222,6 +250,7 @@ def contract_data(
             "address": exchange.address,
         },
         "dispute": dispute_clause(asset.category, exchange.arbitration_commission),
+        "entrustment": entrustment_data(entrustment),
         "village": {
             "name": parties.village_name,
             "region": "".join(parties.village_path.split("/")),
@@ -315,25 +344,6 @@ def contract_data(
         "dates": {
             "sign_deadline": zh_date(sign_deadline),
             "lease_start_iso": lease_start.isoformat(),
-        },
-    }
-
-
-def certificate_data(
-    contract: dict[str, Any],
-    *,
-    contract_sha256: str,
-    signatures: list[dict[str, str]],
-    certified_at: datetime,
-) -> dict[str, Any]:
-    """The transaction certificate: the contract's facts plus its signed file and signers."""
-    return {
-        **contract,
-        "certificate": {
-            "contract_sha256": contract_sha256,
-            "signatures": signatures,
-            "certified_on": zh_date(certified_at.astimezone(CHINA_TZ).date()),
-            "certified_at": zh_datetime(certified_at),
         },
     }
 

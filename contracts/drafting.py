@@ -22,7 +22,7 @@ from core import settings as exchange_settings
 from core.accounts import Region, User
 from core.clock import CHINA_TZ, local_date
 from listings import Listing, Registration
-from listings.reading import record
+from listings.reading import documents_of, record
 
 
 def _end_of_day(day: date) -> datetime:
@@ -88,6 +88,10 @@ async def draft(session: AsyncSession, deal: Deal, now: datetime) -> Contract:
             settings.exchange_name, settings.exchange_address, settings.arbitration_commission
         ),
         sign_deadline=deadline_day,
+        entrustment=content.Entrustment(
+            listing.resolution,
+            tuple(d.kind for d in await documents_of(session, listing.id)),
+        ),
     )
     items = content.schedule(listing.terms, deal.final_fen, lease_start, deposit)
     contract = Contract(

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core import ledger
+from core.categories import Category
 from core.db import Base, StructJson, UTCDateTime
 from core.errors import InvalidInput
 from core.workdays import WorkingDayCalendar, published_calendar
@@ -68,6 +69,9 @@ class ExchangeSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True, 
     max_term_years: dict[str, Positive] = msgspec.field(
         default_factory=lambda: {"*": 30, "collective_construction_land": 20}
     )
+    #: Categories whose entrustments may be submitted without the village's resolution
+    #: (its facts and its document); every other category needs both (四议两公开).
+    resolution_optional_categories: tuple[Category, ...] = ()
     #: A relisting below this share (%) of the previous listing price must state its reason.
     relist_price_floor_percent: Annotated[int, msgspec.Meta(ge=0, le=100)] = 70
     #: The exchange as its documents name it (the contract's 鉴证方, the certificate's signer).
@@ -88,6 +92,9 @@ class ExchangeSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True, 
 
     def max_term_for(self, category: str) -> int:
         return self.max_term_years.get(category, self.max_term_years.get("*", 30))
+
+    def resolution_required(self, category: str) -> bool:
+        return category not in self.resolution_optional_categories
 
 
 class SettingsRow(Base):

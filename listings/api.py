@@ -74,6 +74,8 @@ def listing_view(
         terms=terms,
         village=visible.village.path,
         created_at=listing.created_at,
+        # Whoever may see the listing sees its resolution: it is published (决议公开).
+        resolution=listing.resolution,
         announced_at=listing.announced_at,
         registration_closes_at=listing.registration_closes_at,
         auction_starts_at=listing.auction_starts_at,

@@ -9,7 +9,7 @@ from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, Text, U
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, BigId, Json, StructJson, UTCDateTime
-from listings.schemas import AnnouncedRules, Terms
+from listings.schemas import AnnouncedRules, Resolution, Terms
 
 
 class Listing(Base):
@@ -28,6 +28,8 @@ class Listing(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     #: The terms as validated on the wire; frozen once announced.
     terms: Mapped[Terms] = mapped_column(StructJson(Terms))
+    #: The village's resolution (四议两公开), as entered with the entrustment; None if none.
+    resolution: Mapped[Resolution | None] = mapped_column(StructJson(Resolution))
     #: The auction rules the announcement fixed; None before.
     rules: Mapped[AnnouncedRules | None] = mapped_column(StructJson(AnnouncedRules))
     state: Mapped[str] = mapped_column(String(16), index=True)

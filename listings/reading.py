@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import ledger
@@ -122,3 +122,13 @@ async def documents_of(session: AsyncSession, listing_id: int) -> list[Document]
         select(Document).where(Document.listing_id == listing_id).order_by(Document.id)
     )
     return list(rows)
+
+
+async def resolution_documents(session: AsyncSession, listing_id: int) -> int:
+    """How many resolution documents (kind `village_resolution`) the listing carries."""
+    count = await session.scalar(
+        select(func.count())
+        .select_from(Document)
+        .where(Document.listing_id == listing_id, Document.kind == "village_resolution")
+    )
+    return int(count or 0)

@@ -9,35 +9,14 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
+from core.categories import CATEGORY_NAMES_ZH as CATEGORY_NAMES_ZH
+from core.categories import Category as Category
+
 Fen = Annotated[int, Meta(ge=0, le=10**13)]
 PositiveFen = Annotated[int, Meta(ge=1, le=10**13)]
 Text200 = Annotated[str, Meta(min_length=1, max_length=200)]
 Decimal = Annotated[str, Meta(pattern=r"^\d{1,9}(\.\d{1,4})?$")]
 
-Category = Literal[
-    "land_management_rights",
-    "forest_rights",
-    "wasteland",
-    "aquaculture_water",
-    "collective_construction_land",
-    "collective_operating_assets",
-    "farm_facilities",
-    "water_works",
-    "sea_areas",
-    "other",
-]
-CATEGORY_NAMES_ZH: dict[str, str] = {
-    "land_management_rights": "土地经营权",
-    "forest_rights": "林权",
-    "wasteland": "四荒地",
-    "aquaculture_water": "养殖水面",
-    "collective_construction_land": "集体经营性建设用地",
-    "collective_operating_assets": "集体经营性资产",
-    "farm_facilities": "农业设施",
-    "water_works": "小型水利设施",
-    "sea_areas": "海域",
-    "other": "其他",
-}
 AreaUnit = Literal["mu", "square_meter", "hectare", "item"]
 #: How an area unit is written, on the pages and in the contracts alike.
 AREA_UNIT_NAMES_ZH: dict[str, str] = {
@@ -57,6 +36,14 @@ PaymentFrequency = Literal["annual", "semiannual", "quarterly", "monthly", "lump
 DocumentKind = Literal[
     "village_resolution", "ownership_proof", "appraisal", "priority_statement", "other"
 ]
+#: How a document kind is named, on the pages and in the certificate alike.
+DOCUMENT_KINDS_ZH: dict[str, str] = {
+    "village_resolution": "村民（代表）会议决议（四议两公开）",
+    "ownership_proof": "权属证明",
+    "appraisal": "评估报告",
+    "priority_statement": "优先权人声明",
+    "other": "其他材料",
+}
 
 
 class Strict(Struct, forbid_unknown_fields=True, kw_only=True):
@@ -141,6 +128,34 @@ class Terms(Strict, kw_only=True):
         return Fraction(self.area) if self.area is not None else None
 
 
+MeetingKind = Literal["villagers_meeting", "representatives_meeting"]
+MEETING_KINDS_ZH: dict[str, str] = {
+    "villagers_meeting": "村民会议",
+    "representatives_meeting": "村民代表会议",
+}
+Headcount = Annotated[int, Meta(ge=0, le=1_000_000)]
+
+
+class Resolution(Strict, kw_only=True):
+    """The village's decision to lease the asset, as its resolution records it: the last of
+    the four deliberations (四议: 党支部提议、两委商议、党员大会审议、村民(代表)会议决议) and the
+    first publicity (决议公开). Checked by `listings.resolution.check`."""
+
+    meeting_kind: MeetingKind
+    meeting_date: date
+    #: Who is counted in `entitled` and `present`: persons (villagers aged 18 or over, or the
+    #: representatives), or households (户代表, a villagers' meeting only).
+    attendance_basis: Literal["persons", "households"] = "persons"
+    entitled: Annotated[int, Meta(ge=1, le=1_000_000)]  # 应到
+    present: Headcount  # 实到
+    votes_for: Headcount
+    votes_against: Headcount = 0
+    abstentions: Headcount = 0
+    #: The resolution's publicity (决议公示), first and last day.
+    publicity_start: date
+    publicity_end: date
+
+
 class AnnouncedRules(Struct, kw_only=True, omit_defaults=True):
     """The exchange settings an announcement fixes for its listing (竞价须知), so that a later
     change of the settings never reaches a listing already announced. The listing's own terms
@@ -171,6 +186,8 @@ class ListingCreate(Strict, kw_only=True):
     area_unit: AreaUnit | None = None
     description: Annotated[str, Meta(max_length=5000)] = ""
     terms: Terms
+    #: The village's resolution; required at submission unless the category is exempt.
+    resolution: Resolution | None = None
     #: Staff may entrust on a village's behalf; village officials always act for their own.
     village_id: int | None = None
 
@@ -183,6 +200,7 @@ class ListingUpdate(Strict, kw_only=True):
     area_unit: AreaUnit | UnsetType | None = UNSET
     description: Annotated[str, Meta(max_length=5000)] | UnsetType = UNSET
     terms: Terms | UnsetType = UNSET
+    resolution: Resolution | UnsetType | None = UNSET
 
 
 class Empty(Strict):
@@ -260,6 +278,8 @@ class ListingOut(Struct, omit_defaults=True):
     terms: Terms
     village: str
     created_at: datetime
+    #: The village's resolution: public with the listing (决议公开); absent if none was given.
+    resolution: Resolution | None = None
     announced_at: datetime | None = None
     registration_closes_at: datetime | None = None
     auction_starts_at: datetime | None = None

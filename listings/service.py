@@ -11,15 +11,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import ledger
 from core.accounts import Actor
+from core.clock import local_date
 from core.errors import InvalidInput, NotFound, PermissionDenied
 from core.ids import InvalidIdNumber, validate_id
 from core.settings import ExchangeSettings
 from core.settings import load as load_settings
-from listings import policy
+from listings import policy, resolution
 from listings.documents import CheckedFile, DocumentStore
 from listings.models import Document, Listing
 from listings.policy import Action as Deed
-from listings.reading import Visible, load, record
+from listings.reading import Visible, load, record, resolution_documents
 from listings.rules import (
     Action,
     ListingState,
@@ -37,6 +38,7 @@ from listings.schemas import (
     DocumentKind,
     ListingCreate,
     ListingUpdate,
+    Resolution,
     ReviewBody,
     Terms,
 )
@@ -76,6 +78,11 @@ def _check_terms(terms: Terms, category: str, settings: ExchangeSettings) -> Non
     )
 
 
+def _check_resolution(facts: Resolution | None, category: str, now: datetime) -> None:
+    if facts is not None:
+        resolution.check(facts, category=category, today=local_date(now))
+
+
 async def _record(
     session: AsyncSession, listing: Listing, type_: str, actor: str, now: datetime, **payload: Any
 ) -> None:
@@ -94,6 +101,7 @@ async def create(
     if body.village_id not in (None, actor.region.id):
         raise PermissionDenied("listing.not_your_village", "只能为本村委托资产")
     _check_terms(body.terms, body.category, settings)
+    _check_resolution(body.resolution, body.category, now)
     listing = Listing(
         village_id=actor.region.id,
         created_by=actor.id,
@@ -104,6 +112,7 @@ async def create(
         area_unit=body.area_unit,
         description=body.description,
         terms=body.terms,
+        resolution=body.resolution,
         state=ListingState.DRAFT.value,
         created_at=now,
         updated_at=now,
@@ -117,6 +126,7 @@ async def create(
         actor.name,
         now,
         terms=msgspec.to_builtins(listing.terms),
+        resolution=msgspec.to_builtins(listing.resolution),
         title=listing.title,
         category=listing.category,
     )
@@ -144,6 +154,12 @@ async def update(
         _check_terms(changes["terms"], changes.get("category", listing.category), settings)
     elif "category" in changes:
         _check_terms(listing.terms, changes["category"], settings)
+    if "resolution" in changes or "category" in changes:
+        _check_resolution(
+            changes.get("resolution", listing.resolution),
+            changes.get("category", listing.category),
+            now,
+        )
     for name, value in changes.items():
         setattr(listing, name, value)
     listing.updated_at = now
@@ -152,11 +168,19 @@ async def update(
 
 
 async def submit(session: AsyncSession, actor: Actor, listing_id: int, now: datetime) -> Listing:
-    """The village hands its entrustment to the exchange for review: a price below the
-    appraisal, or far below the previous listing's when relisted, must say why."""
+    """The village hands its entrustment to the exchange for review, with its resolution
+    (facts and document) unless the category is exempt; a price below the appraisal, or far
+    below the previous listing's when relisted, must say why."""
     listing = await _village_moves(session, actor, listing_id, Action.SUBMIT, now)
     previous = await session.get(Listing, listing.relist_of) if listing.relist_of else None
     settings = await load_settings(session)
+    resolution.require_at_submission(
+        listing.resolution,
+        documents=await resolution_documents(session, listing.id),
+        required=settings.resolution_required(listing.category),
+    )
+    # Checked again: the meeting must have been held by the day the entrustment goes out.
+    _check_resolution(listing.resolution, listing.category, now)
     unexplained_price(
         listing.terms.listing_price_fen,
         appraisal_fen=listing.terms.appraisal_fen,
@@ -254,6 +278,7 @@ async def announce(
         registration_closes_at=ledger.timestamp(closes),
         auction_starts_at=ledger.timestamp(starts),
         terms=msgspec.to_builtins(listing.terms),
+        resolution=msgspec.to_builtins(listing.resolution),
         rules=msgspec.to_builtins(listing.rules),
     )
     return listing
@@ -307,6 +332,8 @@ async def relist(session: AsyncSession, actor: Actor, listing_id: int, now: date
         area_unit=old.area_unit,
         description=old.description,
         terms=msgspec.structs.replace(old.terms),
+        # The facts are carried over to be confirmed or replaced; documents are not.
+        resolution=old.resolution,
         state=ListingState.DRAFT.value,
         relist_of=old.id,
         created_at=now,
@@ -322,6 +349,7 @@ async def relist(session: AsyncSession, actor: Actor, listing_id: int, now: date
         now,
         relist_of=old.id,
         terms=msgspec.to_builtins(new.terms),
+        resolution=msgspec.to_builtins(new.resolution),
         title=new.title,
         category=new.category,
     )

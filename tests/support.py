@@ -31,6 +31,19 @@ SEED_TERMS: dict[str, Any] = {
     "max_steps": 10,
     "deposit_fen": 200_000,
 }
+#: A village representatives' meeting that adopted the lease (test data, not from the report):
+#: 30 representatives, 27 present (quorum 20), 25 for (majority 14), a week of publicity.
+SEED_RESOLUTION: dict[str, Any] = {
+    "meeting_kind": "representatives_meeting",
+    "meeting_date": "2026-11-10",
+    "entitled": 30,
+    "present": 27,
+    "votes_for": 25,
+    "votes_against": 1,
+    "abstentions": 1,
+    "publicity_start": "2026-11-11",
+    "publicity_end": "2026-11-17",
+}
 SEED_LISTING: dict[str, Any] = {
     "title": "杏田村杏秀路口水泥地面公开招租",
     "category": "collective_operating_assets",
@@ -39,7 +52,10 @@ SEED_LISTING: dict[str, Any] = {
     "area_unit": "square_meter",
     "description": "水泥硬化地面，可用于停车、仓储等合法用途。",
     "terms": SEED_TERMS,
+    "resolution": SEED_RESOLUTION,
 }
+#: The scanned resolution, as far as the upload check cares (a PDF by its first and last bytes).
+RESOLUTION_PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\n%%EOF\n"
 
 
 _ids = itertools.count(secrets.randbelow(10**6))
@@ -165,6 +181,29 @@ def iso(dt: datetime) -> str:
     return dt.isoformat()
 
 
+async def attach_resolution(village: Http, listing_id: int) -> dict[str, Any]:
+    """Upload the village's resolution document (kind `village_resolution`) to a listing."""
+    response = await village.call(
+        "POST",
+        f"/api/v1/listings/{listing_id}/documents",
+        files={"file": ("村民代表会议决议.pdf", RESOLUTION_PDF, "application/pdf")},
+        data={"kind": "village_resolution"},
+    )
+    assert response.status_code == 201, response.text
+    document: dict[str, Any] = response.json()
+    return document
+
+
+async def submit(village: Http, listing_id: int) -> dict[str, Any]:
+    """Attach the resolution document and submit the entrustment for review."""
+    await attach_resolution(village, listing_id)
+    submitted: dict[str, Any] = await village.ok(
+        "POST", f"/api/v1/listings/{listing_id}/submit", {}
+    )
+    assert submitted["state"] == "submitted", submitted
+    return submitted
+
+
 @dataclass
 class FirstHalf:
     listing_id: int
@@ -183,11 +222,15 @@ async def entrust_review_announce(
     village_user: str = "xingtian",
     reviewer_user: str = "reviewer",
     listing: dict[str, Any] | None = None,
+    resolution_document: bool = True,
 ) -> tuple[int, Http, Http]:
-    """Steps 1–2 of docs/domain.md §11 through the API: entrust, submit, accept, announce."""
+    """Steps 1–2 of docs/domain.md §11 through the API: entrust (with the resolution's
+    document unless told not to), submit, accept, announce."""
     village = await anon.login(village_user)
     listing = await village.ok("POST", "/api/v1/listings", listing or SEED_LISTING, status=201)
     assert listing["state"] == "draft"
+    if resolution_document:
+        await attach_resolution(village, listing["id"])
     await village.ok("POST", f"/api/v1/listings/{listing['id']}/submit", {})
     reviewer = await anon.login(reviewer_user)
     accepted = await reviewer.ok(

@@ -55,9 +55,15 @@ POLICIES = {
 }
 
 
+def _optional(category: str) -> str:
+    """The checkbox of a category exempt from the resolution requirement."""
+    return f"resolution_optional_{category}"
+
+
 def _settings_form(s: exchange_settings.ExchangeSettings) -> Form:
     values: dict[str, Any] = {k: getattr(s, k) for k in INTEGERS}
     values |= {k: getattr(s, k) for k in FLAGS}
+    values |= {_optional(c): c in s.resolution_optional_categories for c in CATEGORY_NAMES_ZH}
     values |= {k: getattr(s, k) for k in TEXTS}
     values |= {
         "single_bidder_policy": s.single_bidder_policy,
@@ -91,6 +97,9 @@ def _patch(form: Form) -> dict[str, Any] | None:
             patch[name] = value
     for name in FLAGS:
         patch[name] = v.get(name) in ("1", "on", "true", True)
+    patch["resolution_optional_categories"] = [
+        c for c in CATEGORY_NAMES_ZH if v.get(_optional(c)) in ("1", "on", "true", True)
+    ]
     for name, (label, longest) in TEXTS.items():
         text = str(v.get(name) or "").strip()
         if len(text) > longest or (name == "exchange_name" and not text):
@@ -155,6 +164,7 @@ class AdminPages(Pages):
             flags=FLAGS,
             policies=POLICIES,
             categories=CATEGORY_NAMES_ZH,
+            optional_field=_optional,
         )
 
     @post("/settings", opt=FORM)

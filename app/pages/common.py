@@ -46,6 +46,7 @@ from contracts.clauses import PERFORMANCE_DEPOSIT_DAYS
 from core.errors import DomainError, NotAuthenticated, NotFound, PermissionDenied
 from core.sessions import csrf_token, form_csrf_ok, same_secret
 from core.web import actor_or_none, services, token_of
+from listings.resolution import describe as describe_resolution
 from listings.rules import STATE_NAMES_ZH
 from listings.schemas import AREA_UNIT_NAMES_ZH, CATEGORY_NAMES_ZH, PRICE_UNIT_NAMES_ZH
 
@@ -94,6 +95,7 @@ ENV.filters.update(
     role_zh=lambda r: ROLES_ZH.get(r or "", r or ""),
     outcome_zh=lambda o: OUTCOMES_ZH.get(o or "", o or ""),
     ledger_zh=lambda t: LEDGER_TYPES_ZH.get(t or "", t or ""),
+    resolution_zh=describe_resolution,
     filesize=lambda n: f"{n / 1048576:.1f} MB" if n >= 1048576 else f"{max(1, n // 1024)} KB",
 )
 ENV.globals.update(

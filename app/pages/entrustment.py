@@ -9,13 +9,13 @@ from typing import Any
 
 import msgspec
 
-from app.pages.forms import Form, int_field, money_field, validation_field
+from app.pages.forms import Form, date_field, int_field, money_field, validation_field
 from app.pages.labels import yuan
 from core.money import format_percent
 from core.settings import ExchangeSettings
 from listings import economics
 from listings.models import Listing
-from listings.schemas import ListingCreate, Terms
+from listings.schemas import MEETING_KINDS_ZH, ListingCreate, Resolution, Terms
 
 #: Form field of each wire field, so a validation error lands next to the right input.
 WIRE_TO_FORM = {
@@ -67,6 +67,37 @@ SERVICE_FIELDS = {
     "terms.fixed_end": "auction_mode",
     "terms.countdown": "auction_mode",
     "document": "documents",
+    "resolution.basis": "resolution_attendance_basis",
+    "resolution.present_exceeds_entitled": "resolution_present",
+    "resolution.votes_exceed_present": "resolution_votes_for",
+    "resolution.meeting_in_future": "resolution_meeting_date",
+    "resolution.publicity_order": "resolution_publicity_end",
+    "resolution.publicity_before_meeting": "resolution_publicity_start",
+    "resolution.no_quorum": "resolution_present",
+    "resolution.not_adopted": "resolution_votes_for",
+    "resolution.two_thirds_required": "resolution_votes_for",
+}
+#: The resolution's inputs: wire field → (form field, label).
+RESOLUTION_COUNTS = {
+    "entitled": ("resolution_entitled", "应到人数"),
+    "present": ("resolution_present", "实到人数"),
+    "votes_for": ("resolution_votes_for", "同意票数"),
+    "votes_against": ("resolution_votes_against", "反对票数"),
+    "abstentions": ("resolution_abstentions", "弃权票数"),
+}
+RESOLUTION_DATES = {
+    "meeting_date": ("resolution_meeting_date", "会议日期"),
+    "publicity_start": ("resolution_publicity_start", "决议公示开始日期"),
+    "publicity_end": ("resolution_publicity_end", "决议公示结束日期"),
+}
+RESOLUTION_FIELDS = (
+    "resolution_meeting_kind",
+    *(f for f, _ in RESOLUTION_DATES.values()),
+    *(f for f, _ in RESOLUTION_COUNTS.values()),
+)
+ATTENDANCE_BASES = {
+    "persons": "按人数（18 周岁以上村民或村民代表）",
+    "households": "按户（户代表）",
 }
 DOCUMENT_INPUTS = ("village_resolution", "ownership_proof", "appraisal")
 #: The choices of 竞价方式 (the full rule is stated on the listing: labels.auction_variant_zh).
@@ -114,6 +145,7 @@ def read_entrustment(form: Form, settings: ExchangeSettings) -> dict[str, Any] |
             "租金递增须同时填写递增周期和递增比例",
             "terms.escalation",
         )
+    resolution = read_resolution(form)
     if not form.ok:
         return None
     terms: dict[str, Any] = {
@@ -153,6 +185,7 @@ def read_entrustment(form: Form, settings: ExchangeSettings) -> dict[str, Any] |
         "area_unit": v.get("area_unit") or None,
         "description": str(v.get("description") or "").strip(),
         "terms": terms,
+        "resolution": resolution,
     }
     if deposit is None:
         try:  # the exchange's rule, on the terms as read so far (economics.deposit_by_rule)
@@ -201,6 +234,48 @@ def _read_variant(form: Form) -> dict[str, Any]:
     return variant
 
 
+def read_resolution(form: Form) -> dict[str, Any] | None:
+    """The resolution's facts as the wire shape: none when every input is blank, else all of
+    them (the abstentions and votes against may be left blank for 0)."""
+    v = form.values
+    if not any(str(v.get(name) or "").strip() for name in RESOLUTION_FIELDS):
+        return None
+    kind = v.get("resolution_meeting_kind")
+    if kind not in MEETING_KINDS_ZH:
+        form.error("resolution_meeting_kind", "请选择会议类型", "form.required")
+    out: dict[str, Any] = {
+        "meeting_kind": kind,
+        "attendance_basis": "households"
+        if v.get("resolution_attendance_basis") == "households"
+        else "persons",
+    }
+    for wire, (name, label) in RESOLUTION_DATES.items():
+        out[wire] = date_field(form, name, label)
+    for wire, (name, label) in RESOLUTION_COUNTS.items():
+        optional = wire in ("votes_against", "abstentions")
+        least = 1 if wire == "entitled" else 0
+        value = int_field(
+            form, name, label, required=not optional, minimum=least, maximum=1_000_000
+        )
+        out[wire] = value or 0
+    return out
+
+
+def resolution_values(resolution: Resolution | None) -> dict[str, Any]:
+    """The resolution's inputs filled from stored facts (blank when there are none)."""
+    if resolution is None:
+        return {name: "" for name in RESOLUTION_FIELDS}
+    values: dict[str, Any] = {
+        "resolution_meeting_kind": resolution.meeting_kind,
+        "resolution_attendance_basis": resolution.attendance_basis,
+    }
+    for wire, (name, _) in RESOLUTION_DATES.items():
+        values[name] = getattr(resolution, wire).isoformat()
+    for wire, (name, _) in RESOLUTION_COUNTS.items():
+        values[name] = getattr(resolution, wire)
+    return values
+
+
 def form_from_listing(listing: Listing) -> Form:
     t = listing.terms
     esc = t.escalation
@@ -236,5 +311,6 @@ def form_from_listing(listing: Listing) -> Form:
             "duration_minutes": t.duration_minutes or "",
             "extension_seconds": t.extension_seconds or "",
             "hard_cap_minutes": t.hard_cap_minutes or "",
+            **resolution_values(listing.resolution),
         }
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import msgspec
@@ -95,6 +95,19 @@ def int_field(
         form.error(name, f"{label}应在 {minimum} 至 {maximum} 之间", "form.range")
         return None
     return value
+
+
+def date_field(form: Form, name: str, label: str) -> date | None:
+    """A `date` input (YYYY-MM-DD); required."""
+    raw = str(form.values.get(name, "") or "").strip()
+    if not raw:
+        form.error(name, f"请填写{label}", "form.required")
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        form.error(name, f"{label}格式应为 2026-11-10", "form.date")
+        return None
 
 
 def local_datetime_field(form: Form, name: str, label: str) -> datetime | None:

@@ -10,6 +10,7 @@ from auction.models import Auction
 from core.clock import CHINA_TZ
 from core.money import format_yuan, yuan_in_words
 from listings.rules import STATE_NAMES_ZH, ListingState
+from listings.schemas import DOCUMENT_KINDS_ZH as DOCUMENT_KINDS_ZH
 from listings.schemas import AnnouncedRules, Terms
 
 #: Payment frequencies in a word (the contract states each as a clause: contracts.content).
@@ -19,13 +20,6 @@ PAYMENTS_ZH = {
     "quarterly": "按季度支付",
     "monthly": "按月支付",
     "lump_sum": "一次性支付",
-}
-DOCUMENT_KINDS_ZH = {
-    "village_resolution": "村民代表大会决议（四议两公开）",
-    "ownership_proof": "权属证明",
-    "appraisal": "评估报告",
-    "priority_statement": "优先权人声明",
-    "other": "其他材料",
 }
 AUCTION_STATUS_ZH = {
     "scheduled": "待开始",

@@ -17,14 +17,20 @@ from app.pages.timeline import listing_timeline
 from auction.models import Auction
 from core import settings as exchange_settings
 from core.accounts import Actor
-from core.errors import DomainError, NotFound
+from core.errors import DomainError, InvalidInput, NotFound, RuleViolation
 from core.settings import ExchangeSettings
 from core.web import actor, allow, services
 from listings import policy, reading, service
 from listings.api import checked_upload, listing_view, store
 from listings.documents import MAX_UPLOAD, CheckedFile, document_kind
 from listings.rules import EDITABLE, ListingState, ensure_editable
-from listings.schemas import DocumentKind, ListingCreate, ListingUpdate
+from listings.schemas import (
+    CATEGORY_NAMES_ZH,
+    MEETING_KINDS_ZH,
+    DocumentKind,
+    ListingCreate,
+    ListingUpdate,
+)
 
 #: A document of the form: its kind and the checked file.
 Upload = tuple[DocumentKind, CheckedFile]
@@ -106,6 +112,11 @@ class VillagePages(Pages):
             relist_floor=settings.relist_price_floor_percent,
             document_inputs=entrustment.DOCUMENT_INPUTS,
             AUCTION_MODES=entrustment.AUCTION_MODES,
+            meeting_kinds=MEETING_KINDS_ZH,
+            attendance_bases=entrustment.ATTENDANCE_BASES,
+            optional_categories="、".join(
+                CATEGORY_NAMES_ZH[c] for c in settings.resolution_optional_categories
+            ),
         )
 
     @post("/listings/new", opt=FORM, request_max_body_size=UPLOAD_BODY_LIMIT)
@@ -195,7 +206,13 @@ class VillagePages(Pages):
 
     @post("/listings/{listing_id:int}/submit", opt=FORM)
     async def submit(self, request: Req, listing_id: FromPath[int]) -> Response[Any]:
-        return await self._act(request, listing_id, service.submit, "submitted")
+        """Submitted, or the listing's page again saying what is missing (the resolution,
+        its document, a price reason)."""
+        try:
+            return await self._act(request, listing_id, service.submit, "submitted")
+        except (RuleViolation, InvalidInput) as exc:
+            form = Form(values={"kind": "village_resolution"})
+            return await _manage(request, listing_id, form, exc.status, submit_error=exc)
 
     @post("/listings/{listing_id:int}/withdraw", opt=FORM)
     async def withdraw(self, request: Req, listing_id: FromPath[int]) -> Response[Any]:
@@ -215,7 +232,11 @@ class VillagePages(Pages):
 
 
 async def _manage(
-    request: Req, listing_id: int, upload_form: Form, status: int = 200
+    request: Req,
+    listing_id: int,
+    upload_form: Form,
+    status: int = 200,
+    submit_error: DomainError | None = None,
 ) -> Response[Any]:
     """The listing's page for its village: state, terms, documents, timeline, deal."""
     who = actor(request)
@@ -240,6 +261,7 @@ async def _manage(
         sign_as="村集体",
         contract=contract,
         upload_form=upload_form,
+        submit_error=submit_error,
     )
 
 

@@ -10,7 +10,8 @@ from typing import Any, Final
 import msgspec
 
 from core.ids import resident_id_check_char, uscc_check_char
-from listings.schemas import Terms
+from listings import resolution
+from listings.schemas import MeetingKind, Resolution, Terms
 
 COUNTY: Final = "福建省/泉州市/惠安县"
 TOWNS: Final = (
@@ -111,3 +112,31 @@ def terms_of(rng: random.Random, category: tuple[Any, ...]) -> Terms:
     if rng.random() < 0.1:
         terms["rent_free_months"] = rng.choice([3, 6])
     return msgspec.convert(terms, Terms)
+
+
+def resolution_of(rng: random.Random, category: str, before: date) -> Resolution:
+    """A resolution the law accepts (`listings.resolution.check`): mostly representatives'
+    meetings, some villagers' meetings, held weeks before `before` and published for a week."""
+    meeting = before - timedelta(days=rng.randint(20, 60))
+    kind: MeetingKind = "villagers_meeting" if rng.random() < 0.1 else "representatives_meeting"
+    entitled = rng.randint(300, 900) if kind == "villagers_meeting" else rng.randint(25, 45)
+    draft = Resolution(
+        meeting_kind=kind,
+        meeting_date=meeting,
+        entitled=entitled,
+        present=entitled,
+        votes_for=entitled,
+        publicity_start=meeting + timedelta(days=1),
+        publicity_end=meeting + timedelta(days=rng.randint(5, 7)),
+    )
+    least = max(resolution.quorum(draft), resolution.votes_needed(draft, category))
+    draft = msgspec.structs.replace(draft, present=rng.randint(least, entitled))
+    present = draft.present
+    votes_for = rng.randint(resolution.votes_needed(draft, category), present)
+    against = rng.randint(0, present - votes_for)
+    return msgspec.structs.replace(
+        draft,
+        votes_for=votes_for,
+        votes_against=against,
+        abstentions=rng.randint(0, present - votes_for - against),
+    )

@@ -10,8 +10,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from core.accounts import Region
+from core.clock import local_date
 from listings.schemas import CATEGORY_NAMES_ZH
-from oversight.demo.county import CATEGORIES, device, terms_of
+from oversight.demo.county import CATEGORIES, device, resolution_of, terms_of
 from oversight.demo.people import People
 from oversight.stats import listing_facts
 
@@ -49,11 +50,12 @@ def market(
     for _ in range(count):
         listing_id += 1
         if relist is not None:
-            path, category, terms, previous = (
+            path, category, terms, previous, decided = (
                 relist["path"],
                 relist["category"],
                 relist["terms"],
                 relist["id"],
+                relist["resolution"],
             )
             announced = relist["announced"] + timedelta(days=rng.randint(30, 60))
             relist = None
@@ -63,6 +65,9 @@ def market(
             terms = terms_of(rng, category)
             previous = None
             announced = now - span + timedelta(seconds=rng.randint(0, int(span.total_seconds())))
+            # Drawn apart from `rng`, so the market's other draws stay as they were.
+            ballot = random.Random(listing_id)
+            decided = resolution_of(ballot, category[0], local_date(min(announced, now)))
         category_code = category[0]
         announced = min(announced, now - timedelta(hours=1))
         closes = announced + timedelta(days=10)
@@ -86,6 +91,7 @@ def market(
                     "terms": terms,
                     "id": listing_id,
                     "announced": announced,
+                    "resolution": decided,
                 }
         listings.append(
             {
@@ -99,6 +105,7 @@ def market(
                 "area_unit": "mu" if terms.area else None,
                 "description": "演示数据",
                 "terms": terms,
+                "resolution": decided,
                 "state": state,
                 "announced_at": announced,
                 "registration_closes_at": closes,

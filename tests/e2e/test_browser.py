@@ -106,8 +106,17 @@ async def test_reference_case_through_the_pages(
         await village.get_by_label("每次最多加价档数").fill("10")
         await village.get_by_label("竞买保证金（元）").fill("2000")
         await expect(village.locator("#w-deposit")).to_have_text("¥2,000.00（贰仟元整）")
-        await village.get_by_label("村民代表大会决议（四议两公开）").set_input_files(
-            files=[{"name": "村民代表大会决议.pdf", "mimeType": "application/pdf", "buffer": PDF}]
+        await village.get_by_label("会议类型").select_option("representatives_meeting")
+        await village.get_by_label("会议日期", exact=True).fill("2026-11-10")
+        await village.get_by_label("应到人数（户数）").fill("30")
+        await village.get_by_label("实到人数（户数）").fill("27")
+        await village.get_by_label("同意票数").fill("25")
+        await village.get_by_label("反对票数").fill("1")
+        await village.get_by_label("弃权票数").fill("1")
+        await village.get_by_label("决议公示开始日期").fill("2026-11-11")
+        await village.get_by_label("决议公示结束日期").fill("2026-11-17")
+        await village.get_by_label("村民（代表）会议决议（四议两公开）").set_input_files(
+            files=[{"name": "村民代表会议决议.pdf", "mimeType": "application/pdf", "buffer": PDF}]
         )
         await village.get_by_role("button", name="保存委托").click()
         await expect(village.locator(".flash")).to_contain_text("委托已保存为草稿")

@@ -25,6 +25,7 @@ from tests.support import (
     phone,
     resident_id,
     sign_up_and_qualify,
+    submit,
 )
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -161,7 +162,7 @@ async def test_priority_holder_matches_the_price_and_leads(exchange: Exchange) -
         },
     }
     listing = await village.ok("POST", "/api/v1/listings", body, status=201)
-    await village.ok("POST", f"/api/v1/listings/{listing['id']}/submit", {})
+    await submit(village, listing["id"])
     reviewer = await anon.login("reviewer")
     await reviewer.ok("POST", f"/api/v1/listings/{listing['id']}/review", {"decision": "accept"})
     now = exchange.clock.now()

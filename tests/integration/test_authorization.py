@@ -32,6 +32,7 @@ from tests.support import (
     iso,
     phone,
     resident_id,
+    submit,
 )
 
 PROBLEM = "application/problem+json"
@@ -109,7 +110,7 @@ async def world(exchange: Exchange) -> World:
     body["terms"].update(SECRET_TERMS)
     draft = await village.ok("POST", LISTINGS, body, status=201)
     announced = await village.ok("POST", LISTINGS, body, status=201)
-    await village.ok("POST", f"{LISTINGS}/{announced['id']}/submit", {})
+    await submit(village, announced["id"])
     await reviewer.ok("POST", f"{LISTINGS}/{announced['id']}/review", {"decision": "accept"})
     await reviewer.ok(
         "POST",
@@ -332,7 +333,7 @@ async def test_reviewers_do_not_see_drafts_but_see_submitted(world: World) -> No
     assert_problem(
         await world.reviewer.call("GET", f"{LISTINGS}/{world.draft_id}"), 404, "listing.not_found"
     )
-    await world.village.ok("POST", f"{LISTINGS}/{world.draft_id}/submit", {})
+    await submit(world.village, world.draft_id)
     assert (await world.reviewer.ok("GET", f"{LISTINGS}/{world.draft_id}"))["state"] == "submitted"
 
 
@@ -347,7 +348,7 @@ async def test_a_reviewer_outside_the_jurisdiction_cannot_review(
             now=exchange.clock.now(),
         )
     far = await world.anon.login("far-reviewer")
-    await world.village.ok("POST", f"{LISTINGS}/{world.draft_id}/submit", {})
+    await submit(world.village, world.draft_id)
     before = await writes(exchange)
     assert_problem(
         await far.call("POST", f"{LISTINGS}/{world.draft_id}/review", {"decision": "accept"}),

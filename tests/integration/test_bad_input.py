@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from core.ledger import LedgerEntry
 from listings.models import Document, Listing
 from tests.integration.conftest import Exchange
-from tests.support import SEED_LISTING, SEED_TERMS, Http, iso
+from tests.support import SEED_LISTING, SEED_TERMS, Http, iso, submit
 
 PROBLEM = "application/problem+json"
 LISTINGS = "/api/v1/listings"
@@ -232,7 +232,7 @@ async def test_other_endpoints_refuse_bad_bodies(exchange: Exchange, village: Ht
     )
     # A review decision outside the vocabulary.
     reviewer = await anon.login("reviewer")
-    await village.ok("POST", f"{LISTINGS}/{created['id']}/submit", {})
+    await submit(village, created["id"])
     before = await counts(exchange)
     assert_problem(
         await reviewer.call("POST", f"{LISTINGS}/{created['id']}/review", {"decision": "maybe"}),
@@ -466,7 +466,7 @@ async def test_editing_terms_is_checked_too(exchange: Exchange, village: Http, d
 @pytest.fixture
 async def accepted(exchange: Exchange, village: Http, draft: int) -> tuple[int, Http]:
     reviewer = await exchange.http.login("reviewer")
-    await village.ok("POST", f"{LISTINGS}/{draft}/submit", {})
+    await submit(village, draft)
     await reviewer.ok("POST", f"{LISTINGS}/{draft}/review", {"decision": "accept"})
     return draft, reviewer
 

@@ -45,7 +45,12 @@ class Sold:
 
 
 async def reach_deal(
-    exchange: Exchange, *, bids: int = 2, bidders: int = 2, listing: dict[str, Any] | None = None
+    exchange: Exchange,
+    *,
+    bids: int = 2,
+    bidders: int = 2,
+    listing: dict[str, Any] | None = None,
+    resolution_document: bool = True,
 ) -> Sold:
     """Entrust (the reference listing unless given) → announce → two bidders qualify →
     `bids` alternating bids → sold."""
@@ -58,6 +63,7 @@ async def reach_deal(
         closes_in=timedelta(days=10),
         starts_in=timedelta(days=11),
         listing=listing,
+        resolution_document=resolution_document,
     )
     people, registrations = await sign_up_and_qualify(anon, reviewer, listing_id, bidders)
     clock.advance(timedelta(days=10, seconds=1))

@@ -26,6 +26,7 @@ from tests.support import (
     phone,
     resident_id,
     sign,
+    submit,
 )
 
 PROBLEM = "application/problem+json"
@@ -518,7 +519,7 @@ async def test_a_free_deposit_is_ready_for_review_and_on_the_record(exchange: Ex
     village, reviewer = await exchange.http.login("xingtian"), await exchange.http.login("reviewer")
     body = {**SEED_LISTING, "terms": {**SEED_TERMS, "deposit_fen": 0}}
     created = await village.ok("POST", "/api/v1/listings", body, status=201)
-    await village.ok("POST", f"/api/v1/listings/{created['id']}/submit", {})
+    await submit(village, created["id"])
     await reviewer.ok("POST", f"/api/v1/listings/{created['id']}/review", {"decision": "accept"})
     now = exchange.clock.now()
     await reviewer.ok(

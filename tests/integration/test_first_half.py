@@ -41,8 +41,9 @@ async def test_reference_case_first_half_reaches_the_auction(exchange: Exchange)
                 .order_by(LedgerEntry.subject_seq)
             )
         )
-    assert types[:4] == [
+    assert types[:5] == [
         "listing.created",
+        "listing.document_added",
         "listing.submitted",
         "listing.accepted",
         "listing.announced",

@@ -14,7 +14,7 @@ from core.ledger import LedgerEntry
 from listings.reading import subject
 from tests.integration.conftest import Exchange
 from tests.integration.test_contracts import problem, reach_deal
-from tests.support import SEED_LISTING, SEED_TERMS, Http, iso
+from tests.support import SEED_LISTING, SEED_TERMS, Http, attach_resolution, iso
 
 LISTINGS = "/api/v1/listings"
 #: The exchange's clock starts on Tuesday 2026-12-01 09:00 in Beijing (tests.integration.
@@ -43,6 +43,7 @@ async def quick(anon: Http) -> None:
 async def created(village: Http, **terms: Any) -> int:
     listing = await village.ok("POST", LISTINGS, listing_with(**terms), status=201)
     assert listing["terms"]["lease_start"] == terms.get("lease_start")
+    await attach_resolution(village, listing["id"])
     return int(listing["id"])
 
 

@@ -20,7 +20,12 @@ from core.ledger.merkle import verify_consistency
 from core.ledger.notes import verify_note
 from oversight import jobs
 from tests.integration.conftest import Exchange
-from tests.support import SEED_TERMS, entrust_review_announce, sign_up_and_qualify
+from tests.support import (
+    SEED_TERMS,
+    attach_resolution,
+    entrust_review_announce,
+    sign_up_and_qualify,
+)
 
 XINGTIAN_PATH = "福建省/泉州市/泉州台商投资区/洛阳镇/杏田村"
 
@@ -197,13 +202,14 @@ async def test_reference_case_for_regulators(exchange: Exchange, tmp_path: Path)
     timeline = await regulator.ok("GET", f"/api/v1/listings/{listing_id}/timeline")
     assert len(timeline["entries"]) == len(docs) + (len(timeline["entries"]) - len(docs))
     types = [e["type"] for e in timeline["entries"]]
-    assert types[:4] == [
+    assert types[:5] == [
         "listing.created",
+        "listing.document_added",
         "listing.submitted",
         "listing.accepted",
         "listing.announced",
     ]
-    accepted = timeline["entries"][2]
+    accepted = timeline["entries"][3]
     assert accepted["reason"] == "材料齐全" and accepted["actor"]["role"] == "reviewer"
     assert accepted["actor"]["name"] == "交易**核员" and accepted["type_name"] == "受理"
     bid = next(e for e in timeline["entries"] if e["type"] == "auction.bid")
@@ -282,6 +288,7 @@ async def test_a_deep_relist_cut_needs_a_reason_and_warns_the_regulators(
     path = f"/api/v1/listings/{relisted['id']}"
     cut = {**SEED_TERMS, "listing_price_fen": 100_000, "increment_fen": 2_000, "deposit_fen": 0}
     await village.ok("PATCH", path, {"terms": cut})
+    await attach_resolution(village, relisted["id"])  # documents stay with the old listing
     refused = await village.call("POST", f"{path}/submit", {})
     assert refused.status_code == 422 and refused.json()["code"] == "terms.deep_relist_cut"
     assert refused.json()["previous_price_fen"] == SEED_TERMS["listing_price_fen"]

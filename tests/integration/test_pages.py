@@ -127,6 +127,16 @@ ENTRUSTMENT = {
     "increment": "240",
     "max_steps": "10",
     "deposit": "2000",
+    "resolution_meeting_kind": "representatives_meeting",
+    "resolution_meeting_date": "2026-11-10",
+    "resolution_attendance_basis": "persons",
+    "resolution_entitled": "30",
+    "resolution_present": "27",
+    "resolution_votes_for": "25",
+    "resolution_votes_against": "1",
+    "resolution_abstentions": "1",
+    "resolution_publicity_start": "2026-11-11",
+    "resolution_publicity_end": "2026-11-17",
 }
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 

@@ -17,7 +17,7 @@ async def test_reference_case_through_the_pages(exchange: Exchange, browsers: An
     village = await browsers().login("xingtian")
     listing_id = await entrust(village)
     html = await village.get(f"/village/listings/{listing_id}")
-    assert "村民代表大会决议" in html and "决议.pdf" in html
+    assert "村民（代表）会议决议" in html and "决议.pdf" in html
     await village.post(f"/village/listings/{listing_id}/submit", {})
 
     reviewer = await browsers().login("reviewer")
@@ -45,6 +45,11 @@ async def test_reference_case_through_the_pages(exchange: Exchange, browsers: An
     public = await browsers().get(f"/listings/{listing_id}")
     assert "2026-12-11 17:00" in public and "¥12,000.00" in public and "壹万贰仟元整" in public
     assert "决议.pdf" in public and "/documents/" not in public  # named, not downloadable
+    decided = re.search(r'data-testid="resolution">([^<]+)<', public)
+    assert decided and decided.group(1) == (
+        "2026年11月10日村民代表会议，应到30人，实到27人，同意25票，反对1票，弃权1票；"
+        "决议公示期2026年11月11日至2026年11月17日"
+    )
 
     people = [("林一鸣", resident_id(), phone()), ("陈秀兰", resident_id(), phone())]
     bidders = []
