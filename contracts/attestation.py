@@ -4,11 +4,40 @@ string is formatted here; the template lays them out."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from contracts.content import zh_date, zh_datetime
 from core.clock import CHINA_TZ
+from core.workdays import deadline_day
+
+
+@dataclass(frozen=True, slots=True)
+class Publicity:
+    """The deal's result publicity (成交公示) and the objections filed during it."""
+
+    decided_at: datetime
+    #: None for a deal made before the publicity was kept.
+    ends_at: datetime | None
+    upheld: int = 0
+    dismissed: int = 0
+
+
+def publicity_check(p: Publicity) -> str:
+    if p.ends_at is None:
+        return "成交时未记录成交公示"
+    if p.ends_at <= p.decided_at:
+        return "本项目未设成交公示期"
+    period = (
+        f"自{zh_date(p.decided_at.astimezone(CHINA_TZ).date())}起公示，"
+        f"至{zh_date(deadline_day(p.ends_at))}期满"
+    )
+    filed = p.upheld + p.dismissed
+    if not filed:
+        return period + "，公示期内无异议"
+    outcome = f"异议成立 {p.upheld} 件（原成交已撤销），" if p.upheld else ""
+    return period + f"；收到异议 {filed} 件，{outcome}经审查不成立 {p.dismissed} 件"
 
 
 def certificate_data(
@@ -17,10 +46,13 @@ def certificate_data(
     contract_sha256: str,
     signatures: list[dict[str, str]],
     certified_at: datetime,
+    publicity: Publicity | None = None,
 ) -> dict[str, Any]:
     """The transaction certificate: the contract's facts plus its signed file and signers,
     what the exchange checked and its conclusion (`certificate_checks`)."""
     checks, conclusion = certificate_checks(contract)
+    if publicity is not None:
+        checks.append({"item": "成交公示", "result": publicity_check(publicity)})
     return {
         **contract,
         "certificate": {

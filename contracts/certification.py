@@ -9,16 +9,20 @@ from __future__ import annotations
 import asyncio
 
 from cryptography.hazmat.primitives import hashes
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from auction.models import Deal
 from contracts import attestation, content, document, signing
 from contracts.access import PLATFORM, ROLE_ZH, load, relock, signatures_of
 from contracts.certificates import current_crls
 from contracts.deps import Deps
 from contracts.files import sha256
-from contracts.models import ContractState, Signature
+from contracts.models import ContractState, Objection, ObjectionState, Signature
 from contracts.schemas import Certified
 from core.accounts import Actor
 from core.errors import Conflict
+from listings import Listing
 from listings.reading import record
 
 
@@ -32,11 +36,13 @@ async def certify(deps: Deps, who: Actor, contract_id: int) -> Certified:
         if contract.state != ContractState.SIGNED:
             raise Conflict("contract.not_signed", "合同须经双方签署后才能出具交易鉴证书")
         signatures = await signatures_of(session, contract.id)
+        publicity = await _publicity(session, contract.listing_id)
     assert contract.pdf_sha256 is not None
     data = attestation.certificate_data(
         contract.data,
         contract_sha256=contract.pdf_sha256,
         certified_at=now,
+        publicity=publicity,
         signatures=[
             {"role": ROLE_ZH[s.role], "signer": s.subject, "at": content.zh_datetime(s.signed_at)}
             for s in signatures
@@ -90,4 +96,20 @@ async def certify(deps: Deps, who: Actor, contract_id: int) -> Certified:
         state=ContractState.CERTIFIED,
         certificate_number=number,
         certificate_sha256=digest,
+    )
+
+
+async def _publicity(session: AsyncSession, listing_id: int) -> attestation.Publicity:
+    """The deal's publicity and the objections decided during it, for the certificate."""
+    deal = await session.get(Deal, listing_id)
+    listing = await session.get(Listing, listing_id)
+    assert deal is not None and listing is not None
+    states = list(
+        await session.scalars(select(Objection.state).where(Objection.listing_id == listing_id))
+    )
+    return attestation.Publicity(
+        deal.decided_at,
+        listing.publicity_ends_at,
+        upheld=states.count(ObjectionState.UPHELD),
+        dismissed=states.count(ObjectionState.DISMISSED),
     )

@@ -101,6 +101,7 @@ class Exchange:
     name: str = "农村产权流转交易中心"
     address: str = ""
     arbitration_commission: str = ""
+    seal_text: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,6 +249,7 @@ def contract_data(
             "name": exchange.name,
             "platform": PLATFORM_NAME,
             "address": exchange.address,
+            "seal": exchange.seal_text or f"{exchange.name}（电子签章）",
         },
         "dispute": dispute_clause(asset.category, exchange.arbitration_commission),
         "entrustment": entrustment_data(entrustment),

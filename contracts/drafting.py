@@ -85,7 +85,10 @@ async def draft(session: AsyncSession, deal: Deal, now: datetime) -> Contract:
         deposit_fen=deposit,
         lease_start=lease_start,
         exchange=content.Exchange(
-            settings.exchange_name, settings.exchange_address, settings.arbitration_commission
+            settings.exchange_name,
+            settings.exchange_address,
+            settings.arbitration_commission,
+            settings.seal_text,
         ),
         sign_deadline=deadline_day,
         entrustment=content.Entrustment(

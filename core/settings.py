@@ -82,6 +82,9 @@ class ExchangeSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True, 
     #: The arbitration commission named in leases of assets other than rural land (those go to
     #: the 农村土地承包仲裁委员会); empty: disputes go to the people's court.
     arbitration_commission: Annotated[str, msgspec.Meta(max_length=100)] = ""
+    #: The words of the exchange's electronic seal under the certificate and the confirmation
+    #: (e.g. "××农村产权交易中心交易鉴证专用章"); empty: the exchange's name with "（电子签章）".
+    seal_text: Annotated[str, msgspec.Meta(max_length=100)] = ""
     #: Public holidays and weekend days worked in exchange (调休) of the years not shipped with
     #: the exchange (core/holidays: the State Council's notices for 2025 and 2026).
     holidays: tuple[date, ...] = ()

@@ -46,6 +46,7 @@ TEXTS = {
     "exchange_name": ("交易中心名称", 100),
     "exchange_address": ("交易中心地址", 200),
     "arbitration_commission": ("仲裁委员会（非农村土地类资产的合同争议）", 100),
+    "seal_text": ("电子签章文字", 100),
 }
 POLICIES = {
     "agreement": "按挂牌价协议成交",

@@ -9,6 +9,8 @@ Friday 18 December.
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -268,6 +270,21 @@ async def test_a_dismissed_objection_lets_the_deal_stand(exchange: Exchange) -> 
         and deal["contract_id"]
         and deal["objections_pending"] == 0
     )
+
+    # Signed by both and certified: the certificate states the publicity and the objection.
+    path = f"/api/v1/contracts/{deal['contract_id']}"
+    village, winner = await h.village.relogin(), await h.winner.relogin()
+    for signer in (village, winner):
+        await signer.ok("POST", f"{path}/sign", {"password": PASSWORD})
+    reviewer = await h.reviewer.relogin()
+    await reviewer.ok("POST", f"{path}/certify", {})
+    pdf = (await reviewer.call("GET", f"{path}/certificate.pdf")).content
+    if shutil.which("pdftotext"):
+        text = subprocess.run(
+            ["pdftotext", "-raw", "-", "-"], input=pdf, capture_output=True, check=True, timeout=60
+        ).stdout.decode()
+        flat = "".join(text.split())
+        assert "自2026年12月12日起公示，至2026年12月18日期满；收到异议1件，经审查不成立1件" in flat
 
 
 async def test_a_default_forfeits_the_deposit_and_the_listing_is_relisted(

@@ -140,3 +140,55 @@ def test_the_certificate_prints_the_checks_and_never_the_blanket_claim(tmp_path:
     assert "民主决策情况已记录在案" in flat and "程序合法" not in flat
     other = text_of(unchecked.pdf, tmp_path)
     assert "村集体决议未提交" in other and "不对村集体经济组织的决策程序作出认定" in other
+
+
+DECIDED = datetime(2026, 12, 12, 1, 5, tzinfo=UTC)  # Saturday 12 December, 09:05 in Beijing
+ENDS = datetime(2026, 12, 18, 16, 0, tzinfo=UTC)  # 24:00 on Friday 18 December
+
+
+def test_the_certificate_states_the_result_publicity_and_its_objections(tmp_path: Path) -> None:
+    period = "自2026年12月12日起公示，至2026年12月18日期满"
+    quiet = attestation.Publicity(DECIDED, ENDS)
+    assert attestation.publicity_check(quiet) == period + "，公示期内无异议"
+    disputed = attestation.Publicity(DECIDED, ENDS, upheld=1, dismissed=2)
+    assert attestation.publicity_check(disputed) == (
+        period + "；收到异议 3 件，异议成立 1 件（原成交已撤销），经审查不成立 2 件"
+    )
+    assert attestation.publicity_check(attestation.Publicity(DECIDED, DECIDED)) == (
+        "本项目未设成交公示期"
+    )
+    assert attestation.publicity_check(attestation.Publicity(DECIDED, None)) == (
+        "成交时未记录成交公示"
+    )
+    data = attestation.certificate_data(
+        sample_data(),
+        contract_sha256="ab" * 32,
+        signatures=SIGNATURES,
+        certified_at=AT,
+        publicity=quiet,
+    )
+    assert checks_of(data)["成交公示"] == period + "，公示期内无异议"
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext is not installed")
+    flat = text_of(document.render("certificate", data, at=AT).pdf, tmp_path)
+    assert "".join(period.split()) in flat
+
+
+def test_the_seal_reads_as_the_exchange_set_it(tmp_path: Path) -> None:
+    sealed = sample_data()
+    sealed["exchange"]["seal"] = "泉州台商投资区农村产权交易中心交易鉴证专用章"
+    data = attestation.certificate_data(
+        sealed, contract_sha256="ab" * 32, signatures=SIGNATURES, certified_at=AT
+    )
+    plain = sample_data()
+    plain["exchange"].pop("seal", None)  # data drafted before the seal was a setting
+    old = attestation.certificate_data(
+        plain, contract_sha256="ab" * 32, signatures=SIGNATURES, certified_at=AT
+    )
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext is not installed")
+    assert "交易鉴证专用章" in text_of(document.render("certificate", data, at=AT).pdf, tmp_path)
+    name = plain["exchange"]["name"]
+    assert f"{name}（电子签章）" in text_of(
+        document.render("certificate", old, at=AT).pdf, tmp_path
+    )
