@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auction.models import Deal
 from contracts import publicity
 from contracts.schemas import DealIncome, DealView
 from core.accounts import Actor, User
+from core.clock import iso
 from core.db import Database
 from core.errors import NotFound
 from core.ids import mask_name
@@ -68,16 +67,12 @@ async def deal_of(session: AsyncSession, viewer: Actor | None, listing_id: int) 
         decided_at=deal.decided_at.isoformat(),
         contract_id=deal.contract_id,
         deal_state=deal.state,
-        publicity_ends_at=_iso(visible.listing.publicity_ends_at),
-        objections_close_at=_iso(visible.listing.publicity_ends_at),
-        confirmed_at=_iso(deal.confirmed_at),
-        voided_at=_iso(deal.voided_at),
+        publicity_ends_at=iso(visible.listing.publicity_ends_at),
+        objections_close_at=iso(visible.listing.publicity_ends_at),
+        confirmed_at=iso(deal.confirmed_at),
+        voided_at=iso(deal.voided_at),
         void_reason=deal.void_reason,
-        offer_expires_at=_iso(deal.offer_expires_at),
+        offer_expires_at=iso(deal.offer_expires_at),
         objections_pending=await publicity.open_objections(session, listing_id),
         performance_deposit_fen=terms.performance_deposit_fen,
     )
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment is not None else None

@@ -12,14 +12,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from auction.models import Deal
 from contracts import publicity, voiding
 from contracts.deal_rules import DealState, check_objection
 from contracts.models import Objection, ObjectionState
 from contracts.schemas import DealChange, ObjectionPage, ObjectionView
 from core.accounts import Actor
+from core.clock import iso
 from core.db import Database
 from core.errors import Conflict, InvalidInput, NotFound
 from listings import Listing, Registration, policy, reading
@@ -35,17 +34,10 @@ def _view(o: Objection, number: str | None = None) -> ObjectionView:
         state=o.state,
         reasons=o.reasons,
         filed_at=o.filed_at.isoformat(),
-        decided_at=o.decided_at.isoformat() if o.decided_at else None,
+        decided_at=iso(o.decided_at),
         decision_reason=o.decision_reason,
         bidder_number=number,
     )
-
-
-async def _locked_deal(session: AsyncSession, listing_id: int) -> Deal:
-    deal = await session.get(Deal, listing_id, with_for_update=True, populate_existing=True)
-    if deal is None:
-        raise NotFound("deal.not_found", "该项目尚未成交")
-    return deal
 
 
 async def file(
@@ -63,7 +55,7 @@ async def file(
         )
         if registration is None:
             raise Conflict("objection.not_a_bidder", "只有报名参加该项目的竞买人可以提出异议")
-        deal = await _locked_deal(session, listing_id)
+        deal = await publicity.locked_deal(session, listing_id)
         listing = await session.get(Listing, listing_id)
         assert listing is not None
         check_objection(DealState(deal.state), now, listing.publicity_ends_at)
@@ -109,7 +101,7 @@ async def decide(
             raise NotFound("objection.not_found", "异议不存在")
         visible = await reading.load(session, who, found.listing_id)
         policy.require_to(who, Action.DECIDE, visible.village)
-        deal = await _locked_deal(session, found.listing_id)
+        deal = await publicity.locked_deal(session, found.listing_id)
         objection = await session.get(
             Objection, objection_id, with_for_update=True, populate_existing=True
         )

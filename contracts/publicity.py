@@ -20,9 +20,19 @@ from contracts.models import Objection, ObjectionState
 from core import ledger
 from core import settings as exchange_settings
 from core.db import Database
+from core.errors import NotFound
 from listings import Listing
 from listings.reading import record
 from listings.service import as_announced
+
+
+async def locked_deal(session: AsyncSession, listing_id: int) -> Deal:
+    """The listing's deal, locked and re-read: every change to a deal after the hammer takes
+    this lock first (objections, confirmation, default, the runner-up's answer)."""
+    deal = await session.get(Deal, listing_id, with_for_update=True, populate_existing=True)
+    if deal is None:
+        raise NotFound("deal.not_found", "该项目尚未成交")
+    return deal
 
 
 async def open_publicity(session: AsyncSession, deal: Deal, now: datetime) -> None:
@@ -71,9 +81,9 @@ async def confirm(session: AsyncSession, deal: Deal, now: datetime) -> None:
 
 async def confirm_if_due(session: AsyncSession, listing_id: int, now: datetime) -> bool:
     """Confirm the listing's deal if its publicity is over with no objection pending."""
-    deal = await session.get(Deal, listing_id, with_for_update=True, populate_existing=True)
+    deal = await locked_deal(session, listing_id)
     listing = await session.get(Listing, listing_id)
-    if deal is None or listing is None or listing.publicity_ends_at is None:
+    if listing is None or listing.publicity_ends_at is None:
         return False
     pending = await open_objections(session, listing_id)
     if not may_confirm(DealState(deal.state), now, listing.publicity_ends_at, pending):

@@ -28,8 +28,9 @@ from contracts.schemas import DealChange
 from core import ledger
 from core import settings as exchange_settings
 from core.accounts import Actor
+from core.clock import iso
 from core.db import Database
-from core.errors import Conflict, NotFound, PermissionDenied, RuleViolation
+from core.errors import Conflict, PermissionDenied, RuleViolation
 from core.workdays import period_end
 from listings import Listing, Registration, policy, reading, service
 from listings.policy import Action
@@ -48,15 +49,8 @@ async def change(session: AsyncSession, deal: Deal, forfeited_fen: int = 0) -> D
         listing_state=listing.state,
         forfeited_fen=forfeited_fen,
         next_step=step,
-        offer_expires_at=deal.offer_expires_at.isoformat() if deal.offer_expires_at else None,
+        offer_expires_at=iso(deal.offer_expires_at),
     )
-
-
-async def _locked_deal(session: AsyncSession, listing_id: int) -> Deal:
-    deal = await session.get(Deal, listing_id, with_for_update=True, populate_existing=True)
-    if deal is None:
-        raise NotFound("deal.not_found", "该项目尚未成交")
-    return deal
 
 
 async def void(
@@ -146,7 +140,7 @@ async def record_default(
     async with db.write() as session:
         visible = await reading.load(session, who, listing_id)
         policy.require_to(who, Action.DECIDE, visible.village)
-        deal = await _locked_deal(session, listing_id)
+        deal = await publicity.locked_deal(session, listing_id)
         if deal.state != DealState.CONFIRMED:
             raise Conflict(
                 "default.deal_not_confirmed", "成交尚未确认（公示中）或已撤销，不能认定违约"
@@ -184,7 +178,7 @@ async def answer_offer(
     declines it (their deposit is due back; the listing ends for relisting)."""
     async with db.write() as session:
         await reading.load(session, who, listing_id)
-        deal = await _locked_deal(session, listing_id)
+        deal = await publicity.locked_deal(session, listing_id)
         backup = (
             await session.get(Registration, deal.runner_up_id, with_for_update=True)
             if deal.runner_up_id is not None
@@ -253,7 +247,7 @@ async def expire_offers(db: Database, now: datetime) -> int:
     lapsed = 0
     for listing_id in due:
         async with db.write() as session:
-            deal = await _locked_deal(session, listing_id)
+            deal = await publicity.locked_deal(session, listing_id)
             expires = deal.offer_expires_at
             if deal.state == DealState.OFFERED and expires is not None and expires <= now:
                 await _decline(session, deal, "offer_expired", "system", now)

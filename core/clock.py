@@ -101,6 +101,11 @@ def _from_ns(ns: int) -> datetime:
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
+def iso(moment: datetime | None) -> str | None:
+    """A moment as the wire carries it (ISO 8601), or None."""
+    return moment.isoformat() if moment is not None else None
+
+
 def local_date(dt: datetime) -> date:
     """The calendar date of an aware datetime in China (Asia/Shanghai)."""
     return _require_aware(dt).astimezone(CHINA_TZ).date()

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.accounts import Actor
+from core.clock import iso
 from core.errors import InvalidInput, NotAuthenticated, NotFound
 from core.ids import mask_id_number, mask_phone
 from core.problems import PROBLEM
@@ -62,13 +63,9 @@ def registration_view(
         reason=r.reason,
         bidder=bidder,
         documents=[_document_view(d) for d in documents or []],
-        refund_due_at=_iso(r.refund_due_at),
-        publicity_ends_at=_iso(publicity_ends_at),
+        refund_due_at=iso(r.refund_due_at),
+        publicity_ends_at=iso(publicity_ends_at),
     )
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment is not None else None
 
 
 async def apply_from(
