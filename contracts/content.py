@@ -202,12 +202,15 @@ def entrustment_data(entrustment: Entrustment) -> dict[str, Any]:
     }
 
 
-def numbers(listing_id: int, decided_at: datetime) -> dict[str, str]:
+def numbers(listing_id: int, decided_at: datetime, edition: int = 1) -> dict[str, str]:
+    """The documents' numbers. A listing's later deal (the runner-up's, after the first was
+    voided with its contract kept on record) numbers its documents with `-edition`."""
     year = decided_at.astimezone(CHINA_TZ).year
+    suffix = f"-{edition}" if edition > 1 else ""
     return {
-        "contract": f"NCCQ-HT-{year}-{listing_id:06d}",
-        "confirmation": f"NCCQ-CJ-{year}-{listing_id:06d}",
-        "certificate": f"NCCQ-JZ-{year}-{listing_id:06d}",
+        "contract": f"NCCQ-HT-{year}-{listing_id:06d}{suffix}",
+        "confirmation": f"NCCQ-CJ-{year}-{listing_id:06d}{suffix}",
+        "certificate": f"NCCQ-JZ-{year}-{listing_id:06d}{suffix}",
         "listing": f"NCCQ-GP-{listing_id:06d}",
     }
 
@@ -223,6 +226,7 @@ def contract_data(
     sign_deadline: date,
     exchange: Exchange | None = None,
     entrustment: Entrustment | None = None,
+    edition: int = 1,
 ) -> dict[str, Any]:
     """The snapshot every document of this deal is rendered from (stored with the contract)."""
     exchange = exchange or Exchange()
@@ -237,7 +241,7 @@ def contract_data(
     rent_free = terms.rent_free_months
     income = economics.income_of(terms, deal.listing_fen, deal.final_fen)
     rate = economics.premium_rate(deal.listing_fen, deal.final_fen)
-    ids = numbers(deal.listing_id, deal.decided_at)
+    ids = numbers(deal.listing_id, deal.decided_at, edition)
     id_type = parties.winner_id_type or "resident_id"
     area = f"{asset.area} {_area_unit_zh(asset.area_unit)}".strip() if asset.area else "—"
     credited_items = [i for i in items if i.credited_fen]

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from auction.deal import runner_up_bid
 from auction.models import Deal
 from contracts import publicity
+from contracts.deal_rules import DealState
 from contracts.schemas import DealIncome, DealView
 from core.accounts import Actor, User
 from core.clock import iso
@@ -46,6 +48,7 @@ async def deal_of(session: AsyncSession, viewer: Actor | None, listing_id: int) 
     buyer = await session.get(User, winner.bidder_id)
     assert buyer is not None
     terms = visible.listing.terms
+    offer_fen, offer_number = await _offer(session, deal)
     return DealView(
         listing_id=listing_id,
         state=visible.listing.state,
@@ -73,6 +76,20 @@ async def deal_of(session: AsyncSession, viewer: Actor | None, listing_id: int) 
         voided_at=iso(deal.voided_at),
         void_reason=deal.void_reason,
         offer_expires_at=iso(deal.offer_expires_at),
+        offer_fen=offer_fen,
+        offer_number=offer_number,
         objections_pending=await publicity.open_objections(session, listing_id),
         performance_deposit_fen=terms.performance_deposit_fen,
     )
+
+
+async def _offer(session: AsyncSession, deal: Deal) -> tuple[int | None, str | None]:
+    """While the deal is offered to the runner-up: their last accepted bid and their number
+    (bidder numbers and bids are public once the auction is over, as its ladder shows)."""
+    if deal.state != DealState.OFFERED or deal.runner_up_id is None:
+        return None, None
+    backup = await session.get(Registration, deal.runner_up_id)
+    found = await runner_up_bid(session, deal.listing_id, deal.winner_number)
+    if backup is None or found is None:
+        return None, None
+    return found[1], backup.bidder_number

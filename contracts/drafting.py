@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auction.models import Deal
@@ -58,6 +58,10 @@ async def draft(session: AsyncSession, deal: Deal, now: datetime) -> Contract:
         settings.contract_sign_deadline_working_days,
     )
     lease_start = content.lease_start_of(listing.terms, deadline_day)
+    # Contracts of voided deals stay on record under their numbers.
+    earlier = await session.scalar(
+        select(func.count()).select_from(Contract).where(Contract.listing_id == listing.id)
+    )
     deposit = registration.deposit_fen if registration.deposit_state == "held" else 0
     data = content.contract_data(
         deal=content.DealFacts(
@@ -95,6 +99,7 @@ async def draft(session: AsyncSession, deal: Deal, now: datetime) -> Contract:
             listing.resolution,
             tuple(d.kind for d in await documents_of(session, listing.id)),
         ),
+        edition=int(earlier or 0) + 1,
     )
     items = content.schedule(listing.terms, deal.final_fen, lease_start, deposit)
     contract = Contract(

@@ -52,8 +52,11 @@ class DealView(Out):
     voided_at: str | None = None
     #: objection_upheld | default | offer_declined | offer_expired
     void_reason: str | None = None
-    #: While offered to the runner-up: until when they may accept (ISO), and at what price.
+    #: While offered to the runner-up: until when they may accept (ISO), at what price (their
+    #: last accepted bid, fen) and to whom (their bidder number).
     offer_expires_at: str | None = None
+    offer_fen: int | None = None
+    offer_number: str | None = None
     #: Objections filed and still waiting for a reviewer's decision.
     objections_pending: int = 0
     #: 履约保证金 the winner pays the village after signing (the listing's terms), apart from

@@ -6,6 +6,7 @@ from typing import Any
 
 from app.pages.account import AccountPages
 from app.pages.admin import AdminPages
+from app.pages.aftermath import BidderDealPages, ReviewDealPages
 from app.pages.bidder import BidderPages
 from app.pages.oversight import OversightPages
 from app.pages.public import PublicPages
@@ -18,6 +19,8 @@ CONTROLLERS: list[Any] = [
     BidderPages,
     VillagePages,
     ReviewPages,
+    BidderDealPages,
+    ReviewDealPages,
     OversightPages,
     AdminPages,
     AccountPages,

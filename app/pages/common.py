@@ -24,9 +24,14 @@ from markupsafe import Markup
 
 from app.pages.labels import (
     AUCTION_STATUS_ZH,
+    DEAL_DEFAULT_REASONS_ZH,
+    DEAL_STATES_ZH,
+    DEAL_VOID_REASONS_ZH,
     DEPOSIT_STATES_ZH,
     DOCUMENT_KINDS_ZH,
     LEDGER_TYPES_ZH,
+    OBJECTION_STATES_ZH,
+    ON_DEFAULT_ZH,
     OUTCOMES_ZH,
     PAYMENTS_ZH,
     PRIORITY_CLAIMS_ZH,
@@ -35,6 +40,7 @@ from app.pages.labels import (
     auction_phase_zh,
     auction_variant_zh,
     bj,
+    bj_end,
     iso_utc,
     signed_yuan,
     state_zh,
@@ -79,6 +85,7 @@ ENV.filters.update(
     yuan_words=yuan_words,
     signed_yuan=signed_yuan,
     bj=bj,
+    bj_end=bj_end,
     iso=iso_utc,
     zh_date=zh_date,
     state_zh=state_zh,
@@ -96,6 +103,9 @@ ENV.filters.update(
     outcome_zh=lambda o: OUTCOMES_ZH.get(o or "", o or ""),
     ledger_zh=lambda t: LEDGER_TYPES_ZH.get(t or "", t or ""),
     resolution_zh=describe_resolution,
+    deal_state_zh=lambda s: DEAL_STATES_ZH.get(s or "", ""),
+    void_reason_zh=lambda r: DEAL_VOID_REASONS_ZH.get(r or "", ""),
+    objection_state_zh=lambda s: OBJECTION_STATES_ZH.get(s or "", ""),
     filesize=lambda n: f"{n / 1048576:.1f} MB" if n >= 1048576 else f"{max(1, n // 1024)} KB",
 )
 ENV.globals.update(
@@ -106,6 +116,8 @@ ENV.globals.update(
     DOCUMENT_KINDS=DOCUMENT_KINDS_ZH,
     STATE_NAMES=STATE_NAMES_ZH,
     PERFORMANCE_DEPOSIT_DAYS=PERFORMANCE_DEPOSIT_DAYS,
+    ON_DEFAULT=ON_DEFAULT_ZH,
+    DEFAULT_REASONS=DEAL_DEFAULT_REASONS_ZH,
     auction_variant=auction_variant_zh,
     static_version=_static_version(),
 )
@@ -208,6 +220,12 @@ FLASH = {
     "resumed": "竞价已恢复。",
     "settings": "交易规则已更新。",
     "welcome": "注册成功，已为您登录。",
+    "objection_filed": "异议已提交。交易中心将审查并作出处理决定，结果在本页显示。",
+    "objection_upheld": "已维持异议：原成交无效。",
+    "objection_dismissed": "已驳回异议。",
+    "offer_accepted": "您已接受递补成交。成交结果将重新公示，公示期满无异议后生成合同。",
+    "offer_declined": "您已放弃递补成交，您的保证金将按规定退还。",
+    "defaulted": "已认定竞得人违约，其竞买保证金不予退还，原成交及合同作废。",
 }
 
 

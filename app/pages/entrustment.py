@@ -10,7 +10,7 @@ from typing import Any
 import msgspec
 
 from app.pages.forms import Form, date_field, int_field, money_field, validation_field
-from app.pages.labels import yuan
+from app.pages.labels import ON_DEFAULT_ZH, yuan
 from core.money import format_percent
 from core.settings import ExchangeSettings
 from listings import economics
@@ -53,6 +53,7 @@ FIELD_HINTS = {
     "price_unit": "请选择计价单位",
     "payment": "请选择支付方式",
     "auction_mode": "请选择竞价方式",
+    "on_default": "请选择竞得人违约的处理方式",
     "duration_minutes": "竞价期应为1至10080分钟",
     "extension_seconds": "延时周期应为5至3600秒",
     "hard_cap_minutes": "最长延时应为1至20160分钟",
@@ -136,6 +137,9 @@ def read_entrustment(form: Form, settings: ExchangeSettings) -> dict[str, Any] |
     )
     percent = str(v.get("escalation_percent") or "").strip()
     variant = _read_variant(form)
+    on_default = v.get("on_default") or "relist"
+    if on_default not in ON_DEFAULT_ZH:
+        form.error("on_default", FIELD_HINTS["on_default"], "request.invalid")
     area = str(v.get("area") or "").strip() or None
     if v.get("price_unit") == "per_mu_year" and v.get("area_unit") != "mu":
         form.error("area_unit", "按“元/亩/年”计价时，面积单位须为亩", "terms.area_unit")
@@ -156,6 +160,7 @@ def read_entrustment(form: Form, settings: ExchangeSettings) -> dict[str, Any] |
         "payment": v.get("payment") or "annual",
         "increment_fen": increment,
         "rent_free_months": rent_free or 0,
+        "on_default": on_default,
     }
     if max_steps is not None:
         terms["max_steps"] = max_steps
@@ -307,6 +312,7 @@ def form_from_listing(listing: Listing) -> Form:
             "escalation_kind": esc.kind if esc else "compound",
             "rent_free_months": t.rent_free_months or "",
             "permitted_use": t.permitted_use or "",
+            "on_default": t.on_default,
             "auction_mode": t.auction_mode,
             "duration_minutes": t.duration_minutes or "",
             "extension_seconds": t.extension_seconds or "",

@@ -3,10 +3,12 @@ yuan (and in words), times in Beijing time."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 
 from auction.engine import Mode
 from auction.models import Auction
+from contracts.deal_rules import DEFAULT_REASONS_ZH, VOID_REASONS_ZH
+from contracts.deal_rules import STATE_NAMES_ZH as DEAL_STATE_NAMES_ZH
 from core.clock import CHINA_TZ
 from core.money import format_yuan, yuan_in_words
 from listings.rules import STATE_NAMES_ZH, ListingState
@@ -63,7 +65,15 @@ OUTCOMES_ZH = {
     "too_few_bidders": "合格竞买人不足，流拍",
     "unsold_below_reserve": "未达保留价，流拍",
     "unsold_no_bids": "无人出价，流拍",
+    "deal_voided": "成交已撤销",
 }
+#: What follows a voided deal (Terms.on_default), as the terms and the entrustment form say.
+ON_DEFAULT_ZH = {"relist": "重新挂牌", "runner_up": "向候补竞买人递补成交"}
+OBJECTION_STATES_ZH = {"filed": "待处理", "upheld": "异议成立（成交无效）", "dismissed": "已驳回"}
+#: The deal's state after the hammer, and why it was voided or defaulted (contracts.deal_rules).
+DEAL_STATES_ZH: dict[str, str] = {state.value: name for state, name in DEAL_STATE_NAMES_ZH.items()}
+DEAL_VOID_REASONS_ZH = VOID_REASONS_ZH
+DEAL_DEFAULT_REASONS_ZH = DEFAULT_REASONS_ZH
 LEDGER_TYPES_ZH = {
     "listing.created": "创建委托",
     "listing.updated": "修改委托",
@@ -99,6 +109,16 @@ LEDGER_TYPES_ZH = {
     "deposit.refunded": "保证金已退还",
     "deposit.credited_to_rent": "保证金已转作租金",
     "deposit.forfeited": "保证金没收",
+    "deposit.held_for_runner_up": "保证金作为候补继续冻结",
+    "deal.published": "成交结果公示",
+    "deal.confirmed": "成交确认",
+    "deal.voided": "成交撤销",
+    "deal.offered": "向候补竞买人递补成交",
+    "deal.offer_accepted": "候补竞买人接受递补",
+    "deal.offer_declined": "候补竞买人放弃递补",
+    "deal.defaulted": "认定竞得人违约",
+    "objection.filed": "提出异议",
+    "objection.decided": "异议处理",
 }
 
 # ----- display formats -------------------------------------------------------------------
@@ -132,6 +152,18 @@ def bj(value: datetime | str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     """A moment in Beijing time."""
     at = _aware(value)
     return "—" if at is None else at.astimezone(CHINA_TZ).strftime(fmt)
+
+
+def bj_end(value: datetime | str | None) -> str:
+    """The end of a period in Beijing time; a period ending at midnight ends at 24:00 of its
+    last day (民法典第二百零三条), so 00:00 is written as the 24:00 of the day before."""
+    at = _aware(value)
+    if at is None:
+        return "—"
+    local = at.astimezone(CHINA_TZ)
+    if local.time() == time(0):
+        return (local - timedelta(days=1)).strftime("%Y-%m-%d 24:00")
+    return local.strftime("%Y-%m-%d %H:%M")
 
 
 def iso_utc(value: datetime | str | None) -> str:

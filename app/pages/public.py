@@ -110,50 +110,7 @@ class PublicPages(Pages):
 
     @get("/listings/{listing_id:int}", opt=PUBLIC)
     async def listing(self, request: Req, listing_id: FromPath[int]) -> Response[Any]:
-        return await self._listing_page(request, listing_id)
-
-    async def _listing_page(
-        self, request: Req, listing_id: int, register_error: DomainError | None = None
-    ) -> Response[Any]:
-        viewer = actor_or_none(request)
-        svc = services(request)
-        async with svc.db.read() as session:
-            visible = await reading.load(session, viewer, listing_id)
-            documents = await reading.documents_of(session, listing_id)
-            view = listing_view(visible, viewer, documents)
-            auction = await session.get(Auction, listing_id)
-            deal, contract = await queries.deal_and_contract(session, viewer, listing_id)
-            mine = None
-            if viewer is not None and viewer.role == "bidder":
-                mine = await session.scalar(
-                    select(Registration).where(
-                        Registration.listing_id == listing_id, Registration.bidder_id == viewer.id
-                    )
-                )
-        now = svc.now()
-        may_download = policy.may_see(
-            viewer, Facet.DOCUMENTS, visible.listing.state, visible.village
-        )
-        registration_open = (
-            visible.listing.state == "announced"
-            and visible.listing.registration_closes_at is not None
-            and now < visible.listing.registration_closes_at
-        )
-        return render(
-            request,
-            "listing.html",
-            status=register_error.status if register_error else 200,
-            register_error=register_error,
-            title=view.title,
-            listing=view,
-            auction=auction,
-            deal=deal,
-            mine=registration_view(mine) if mine else None,
-            may_download=may_download,
-            registration_open=registration_open,
-            now=now,
-            contract=contract,
-        )
+        return await listing_page(request, listing_id)
 
     @post(
         "/listings/{listing_id:int}/register",
@@ -179,7 +136,7 @@ class PublicPages(Pages):
         except DomainError as exc:
             if exc.code == "registration.duplicate":
                 return redirect("/me/registrations")
-            return await self._listing_page(request, listing_id, register_error=exc)
+            return await listing_page(request, listing_id, register_error=exc)
         return Redirect(f"/me/registrations?done=registered#reg-{reg_id}", status_code=303)
 
     @get("/auctions/{listing_id:int}", opt=PUBLIC)
@@ -321,6 +278,63 @@ class PublicPages(Pages):
             return _anonymous_page(request, "signup.html", form, status=exc.status, token=token)
         target = safe_next(values.get("next")) or "/me/registrations?done=welcome"
         return _signed_in(request, target, session_token)
+
+
+async def listing_page(
+    request: Req,
+    listing_id: int,
+    *,
+    register_error: DomainError | None = None,
+    forms: dict[str, Form] | None = None,
+    status: int = 200,
+    **extra: Any,
+) -> Response[Any]:
+    """The announcement with its result; for a bidder of the listing also their part after
+    the hammer (an offer to them as the runner-up, their objections), any form re-shown."""
+    viewer = actor_or_none(request)
+    svc = services(request)
+    async with svc.db.read() as session:
+        visible = await reading.load(session, viewer, listing_id)
+        documents = await reading.documents_of(session, listing_id)
+        view = listing_view(visible, viewer, documents)
+        auction = await session.get(Auction, listing_id)
+        deal, contract = await queries.deal_and_contract(session, viewer, listing_id)
+        mine = None
+        if viewer is not None and viewer.role == "bidder":
+            mine = await session.scalar(
+                select(Registration).where(
+                    Registration.listing_id == listing_id, Registration.bidder_id == viewer.id
+                )
+            )
+    now = svc.now()
+    aftermath = await queries.bidder_aftermath(svc.db, viewer, mine, deal, now)
+    may_download = policy.may_see(viewer, Facet.DOCUMENTS, visible.listing.state, visible.village)
+    registration_open = (
+        visible.listing.state == "announced"
+        and visible.listing.registration_closes_at is not None
+        and now < visible.listing.registration_closes_at
+    )
+    if register_error is not None:
+        status = register_error.status
+    return render(
+        request,
+        "listing.html",
+        status=status,
+        register_error=register_error,
+        title=view.title,
+        listing=view,
+        auction=auction,
+        deal=deal,
+        mine=registration_view(mine) if mine else None,
+        may_download=may_download,
+        registration_open=registration_open,
+        now=now,
+        contract=contract,
+        aftermath=aftermath,
+        forms=forms or {},
+        blank=Form(),
+        **extra,
+    )
 
 
 #: The two pages anyone may fill in before signing in, and their titles.

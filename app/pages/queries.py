@@ -1,9 +1,11 @@
 """The pages' read model: list rows that join three packages (a listing with its auction and
-deal and premium rate), the reviewer's queues, a bidder's registrations and deals.
+deal and premium rate), the reviewer's queues, a bidder's registrations and deals, and a
+bidder's part in a deal after the hammer.
 
 They read and never write; every listing they return to a person has passed
 `listings.reading.can_view` for that person. What one package answers alone is read through
-that package (`listings.reading`, `contracts.deals`, `contracts.access`, `oversight.views`).
+that package (`listings.reading`, `contracts.deals`, `contracts.access`, `contracts.objections`,
+`oversight.views`).
 """
 
 from __future__ import annotations
@@ -17,11 +19,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from auction.models import Auction, AuctionEvent, Bid, Deal
 from contracts import access as contract_access
+from contracts import objections
+from contracts.deal_rules import DealState, check_objection
 from contracts.deals import deal_of
-from contracts.schemas import DealView
+from contracts.models import Objection, ObjectionState
+from contracts.schemas import DealView, ObjectionView
 from core.accounts import Actor, Region, User, users_by_id
 from core.clock import CHINA_TZ
-from core.errors import NotFound
+from core.db import Database
+from core.errors import NotFound, RuleViolation
 from core.money import format_percent
 from listings import economics, reading
 from listings.models import Listing, Payment, Registration
@@ -139,6 +145,9 @@ class Queues:
     to_qualify: list[tuple[Registration, Row, User]]
     to_pay: list[tuple[Registration, Row, User]]
     auctions: list[Row]
+    #: After the hammer: objections to decide (`extra["objections"]`) and contracts past
+    #: their signing deadline (`extra["overdue"]`, a default to consider).
+    aftermath: list[Row] = field(default_factory=list)
 
 
 async def reviewer_queues(session: AsyncSession, who: Actor, now: datetime) -> Queues:
@@ -188,7 +197,30 @@ async def reviewer_queues(session: AsyncSession, who: Actor, now: datetime) -> Q
             and r.auction is not None
         ):
             auctions.append(r)
-    return Queues(submitted, accepted, to_qualify, to_pay, auctions)
+    return Queues(
+        submitted, accepted, to_qualify, to_pay, auctions, await _aftermath(session, who, now)
+    )
+
+
+async def _aftermath(session: AsyncSession, who: Actor, now: datetime) -> list[Row]:
+    pending = dict(
+        (
+            await session.execute(
+                select(Objection.listing_id, func.count())
+                .where(Objection.state == ObjectionState.FILED)
+                .group_by(Objection.listing_id)
+            )
+        ).all()
+    )
+    overdue = {c.listing_id for c in await contract_access.overdue(session, now)}
+    ids = set(pending) | overdue
+    if not ids:
+        return []
+    query = _with_region(select(Listing, Region)).where(Listing.id.in_(ids)).order_by(Listing.id)
+    rows = await _rows(session, who, query)
+    for r in rows:
+        r.extra = {"objections": pending.get(r.listing.id, 0), "overdue": r.listing.id in overdue}
+    return rows
 
 
 async def registrations_with_bidders(
@@ -247,6 +279,56 @@ async def my_deal_ids(session: AsyncSession, who: Actor) -> list[int]:
         .order_by(Deal.decided_at.desc())
     )
     return list(rows)
+
+
+@dataclass
+class BidderAftermath:
+    """A bidder's part in a listing's deal after the hammer (docs/domain.md §8)."""
+
+    #: An objection would be heard now (the form is offered).
+    objection_open: bool = False
+    #: The bidder's own objections, with their decisions.
+    objections: list[ObjectionView] = field(default_factory=list)
+    #: The deal is offered to this bidder as the runner-up.
+    offered_to_me: bool = False
+
+
+async def bidder_aftermath(
+    db: Database,
+    who: Actor | None,
+    mine: Registration | None,
+    deal: DealView | None,
+    now: datetime,
+) -> BidderAftermath:
+    if who is None or mine is None or deal is None:
+        return BidderAftermath()
+    ends = deal.publicity_ends_at
+    try:
+        check_objection(
+            DealState(deal.deal_state), now, datetime.fromisoformat(ends) if ends else None
+        )
+        open_ = True
+    except RuleViolation:
+        open_ = False
+    number = mine.bidder_number
+    return BidderAftermath(
+        objection_open=open_,
+        objections=(await objections.list_for(db, who, deal.listing_id)).items,
+        offered_to_me=deal.deal_state == DealState.OFFERED
+        and number is not None
+        and deal.offer_number == number,
+    )
+
+
+async def objection_listing(session: AsyncSession, who: Actor, objection_id: int) -> int:
+    """The listing an objection is about, if this person may see it (404 otherwise)."""
+    listing_id = await session.scalar(
+        select(Objection.listing_id).where(Objection.id == objection_id)
+    )
+    if listing_id is None:
+        raise NotFound("objection.not_found", "异议不存在")
+    await reading.load(session, who, listing_id)
+    return int(listing_id)
 
 
 # ----- regulators -------------------------------------------------------------------------

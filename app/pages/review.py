@@ -18,6 +18,7 @@ from auction import engine
 from auction.book import BidBook
 from auction.codes import MESSAGES_ZH, Code
 from auction.models import Auction
+from contracts.objections import list_for as list_objections
 from core import settings as exchange_settings
 from core.clock import CHINA_TZ
 from core.errors import DomainError
@@ -51,7 +52,7 @@ class ReviewPages(Pages):
 
     @get("/listings/{listing_id:int}")
     async def listing(self, request: Req, listing_id: FromPath[int]) -> Response[Any]:
-        return await _page(request, listing_id, {})
+        return await review_page(request, listing_id, {})
 
     @post("/listings/{listing_id:int}/review", opt=FORM)
     async def review(self, request: Req, listing_id: FromPath[int]) -> Response[Any]:
@@ -67,14 +68,14 @@ class ReviewPages(Pages):
             body = msgspec.convert(form.values, ReviewBody)
         except msgspec.ValidationError:
             form.error("decision", "请选择受理或退回", "request.invalid")
-            return await _page(request, listing_id, {"review": form}, 400)
+            return await review_page(request, listing_id, {"review": form}, 400)
         try:
             async with svc.db.write() as session:
                 listing = await service.review(session, actor(request), listing_id, body, svc.now())
                 done = listing.state
         except DomainError as exc:
             form.fail(exc, {"review.reason_required": "reason"})
-            return await _page(request, listing_id, {"review": form}, exc.status)
+            return await review_page(request, listing_id, {"review": form}, exc.status)
         return redirect(f"/review/listings/{listing_id}", done)
 
     @post("/listings/{listing_id:int}/announce", opt=FORM)
@@ -88,7 +89,7 @@ class ReviewPages(Pages):
         closes = local_datetime_field(form, "registration_closes_at", "报名截止时间")
         starts = local_datetime_field(form, "auction_starts_at", "竞价开始时间")
         if closes is None or starts is None:
-            return await _page(request, listing_id, {"announce": form}, 400)
+            return await review_page(request, listing_id, {"announce": form}, 400)
         svc = services(request)
         try:
             async with svc.db.write() as session:
@@ -111,7 +112,7 @@ class ReviewPages(Pages):
                     "time": "registration_closes_at",
                 },
             )
-            return await _page(request, listing_id, {"announce": form}, exc.status)
+            return await review_page(request, listing_id, {"announce": form}, exc.status)
         return redirect(f"/review/listings/{listing_id}", "announced")
 
     @post("/registrations/{registration_id:int}/review", opt=FORM)
@@ -134,7 +135,7 @@ class ReviewPages(Pages):
                 done = r.state
         except msgspec.ValidationError:
             form.error("decision", "请选择通过或不予通过", "request.invalid")
-            return await _page(request, listing_id, {f"reg-{registration_id}": form}, 400)
+            return await review_page(request, listing_id, {f"reg-{registration_id}": form}, 400)
         except DomainError as exc:
             form.fail(
                 exc,
@@ -145,7 +146,9 @@ class ReviewPages(Pages):
                     "review.not_priority_holder": "priority",
                 },
             )
-            return await _page(request, listing_id, {f"reg-{registration_id}": form}, exc.status)
+            return await review_page(
+                request, listing_id, {f"reg-{registration_id}": form}, exc.status
+            )
         return redirect(f"/review/listings/{listing_id}", done)
 
     @post("/registrations/{registration_id:int}/deposit", opt=FORM)
@@ -167,7 +170,7 @@ class ReviewPages(Pages):
         if not form.values["bank_txn_id"]:
             form.error("bank_txn_id", "请填写银行流水号", "form.required")
         if not form.ok or amount is None or paid_at is None:
-            return await _page(request, listing_id, {key: form}, 400)
+            return await review_page(request, listing_id, {key: form}, 400)
         try:
             body = ManualDeposit(
                 amount_fen=amount,
@@ -180,10 +183,10 @@ class ReviewPages(Pages):
             )
         except DomainError as exc:
             form.fail(exc)
-            return await _page(request, listing_id, {key: form}, exc.status)
+            return await review_page(request, listing_id, {key: form}, exc.status)
         if answer.status >= 400:
             form.error("amount", str(answer.body.get("detail")), str(answer.body.get("code")))
-            return await _page(request, listing_id, {key: form}, answer.status)
+            return await review_page(request, listing_id, {key: form}, answer.status)
         return redirect(f"/review/listings/{listing_id}", "deposit")
 
     @post("/auctions/{listing_id:int}/control", opt=FORM)
@@ -201,7 +204,7 @@ class ReviewPages(Pages):
         if form.values["action"] not in ("pause", "resume"):
             form.error("reason", "请选择暂停或恢复", "request.invalid")
         if not form.ok:
-            return await _page(request, listing_id, {"control": form}, 400)
+            return await review_page(request, listing_id, {"control": form}, 400)
         svc, who = services(request), actor(request)
         async with svc.db.read() as session:
             await reading.load(session, who, listing_id)  # jurisdiction: 404 outside it
@@ -213,7 +216,7 @@ class ReviewPages(Pages):
         if not outcome.accepted:
             assert outcome.code is not None
             form.error("reason", MESSAGES_ZH[Code(outcome.code)], outcome.code)
-            return await _page(request, listing_id, {"control": form}, 409)
+            return await review_page(request, listing_id, {"control": form}, 409)
         return redirect(
             f"/review/listings/{listing_id}",
             "paused" if form.values["action"] == "pause" else "resumed",
@@ -236,8 +239,8 @@ def _default_times(settings: exchange_settings.ExchangeSettings, now: datetime) 
     }
 
 
-async def _page(
-    request: Req, listing_id: int, forms: dict[str, Form], status: int = 200
+async def review_page(
+    request: Req, listing_id: int, forms: dict[str, Form], status: int = 200, **extra: Any
 ) -> Response[Any]:
     """The reviewer's page of one listing, with any form re-shown with its errors."""
     svc, who = services(request), actor(request)
@@ -256,6 +259,7 @@ async def _page(
         timeline = await listing_timeline(session, who, visible, full=True)
         settings = await exchange_settings.load(session)
         deal, contract = await queries.deal_and_contract(session, who, listing_id)
+    objections = (await list_objections(svc.db, who, listing_id)).items if deal else []
     forms.setdefault("announce", Form(values=_default_times(settings, svc.now())))
     # Staff see who applied, but which number is whose stays sealed until the auction ends.
     show_numbers = policy.may_see(who, Facet.IDENTITIES, state, village)
@@ -282,4 +286,6 @@ async def _page(
         now=svc.now(),
         contract=contract,
         notice_days=settings.notice_period_working_days,
+        objections=objections,
+        **extra,
     )

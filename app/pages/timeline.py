@@ -7,7 +7,15 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.pages.labels import bj, yuan
+from app.pages.labels import (
+    DEAL_DEFAULT_REASONS_ZH,
+    DEAL_VOID_REASONS_ZH,
+    OBJECTION_STATES_ZH,
+    OUTCOMES_ZH,
+    bj,
+    bj_end,
+    yuan,
+)
 from core.accounts import Actor
 from listings import policy
 from listings.policy import Facet
@@ -30,10 +38,54 @@ SYSTEM_ZH = {
 }
 
 
+#: Entries whose `reason` is a code (said in words), not a person's text.
+_REASON_CODES = {
+    "deal.voided": DEAL_VOID_REASONS_ZH,
+    "deal.offer_declined": DEAL_VOID_REASONS_ZH,
+    "listing.concluded": DEAL_VOID_REASONS_ZH,
+    "deal.defaulted": DEAL_DEFAULT_REASONS_ZH,
+}
+
+
+def _reason(entry_type: str, reason: Any) -> str:
+    words = _REASON_CODES.get(entry_type)
+    if words is None:
+        return str(reason)
+    return words.get(str(reason), "")
+
+
+def _aftermath(entry_type: str, payload: dict[str, Any]) -> list[str]:
+    """What the entries after the hammer add: dates, prices, decisions, in words."""
+    parts = []
+    if entry_type == "deal.published" and payload.get("publicity_ends_at"):
+        parts.append(f"公示期至 {bj_end(payload['publicity_ends_at'])}")
+    if entry_type == "deal.offered" and payload.get("final_fen") is not None:
+        parts.append(
+            f"竞买号 {payload.get('bidder_number')}，价格 {yuan(payload['final_fen'])}，"
+            f"答复期限 {bj_end(payload.get('offer_expires_at'))}"
+        )
+    if entry_type == "deal.offer_accepted" and payload.get("final_fen") is not None:
+        parts.append(f"成交价 {yuan(payload['final_fen'])}，竞买号 {payload.get('winner_number')}")
+    if entry_type == "deal.defaulted":
+        if payload.get("note"):
+            parts.append(f"说明：{payload['note']}")
+        if payload.get("forfeited_fen"):
+            parts.append(f"没收保证金 {yuan(payload['forfeited_fen'])}")
+    if entry_type == "objection.filed" and payload.get("reasons"):
+        parts.append(f"异议事实和理由：{payload['reasons']}")
+    if entry_type == "objection.decided" and payload.get("decision"):
+        parts.append(f"结论：{OBJECTION_STATES_ZH.get(str(payload['decision']), '')}")
+    if entry_type == "listing.concluded" and payload.get("outcome") == "deal_voided":
+        parts.append(OUTCOMES_ZH["deal_voided"])
+    return parts
+
+
 def _detail(entry_type: str, payload: dict[str, Any]) -> str:
     parts = []
-    if payload.get("reason"):
-        parts.append(f"理由：{payload['reason']}")
+    if entry_type == "objection.decided" and payload.get("decision"):
+        parts.extend(_aftermath(entry_type, payload))
+    if payload.get("reason") and (reason := _reason(entry_type, payload["reason"])):
+        parts.append(f"理由：{reason}")
     if entry_type == "listing.announced":
         parts.append(
             f"报名截止 {bj(payload.get('registration_closes_at'))}，"
@@ -55,6 +107,8 @@ def _detail(entry_type: str, payload: dict[str, Any]) -> str:
         parts.append(f"合格竞买人 {payload.get('qualified')} 名")
     if entry_type in ("deposit.paid",) and payload.get("amount_fen"):
         parts.append(f"金额 {yuan(payload['amount_fen'])}")
+    if entry_type != "objection.decided":
+        parts.extend(_aftermath(entry_type, payload))
     return "；".join(parts)
 
 

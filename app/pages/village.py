@@ -93,6 +93,7 @@ class VillagePages(Pages):
                 "payment": "annual",
                 "area_unit": "square_meter",
                 "max_steps": settings.max_steps,
+                "on_default": "relist",
             }
         )
         return self._form(request, form, settings, None)

@@ -393,6 +393,28 @@ async def test_a_withdrawal_offers_the_runner_up_who_may_decline_or_let_it_lapse
     assert listing["state"] == "failed"
 
 
+async def test_after_a_default_the_runner_up_s_lease_is_drafted_under_its_own_number(
+    exchange: Exchange,
+) -> None:
+    h = await hammer(exchange, "runner_up")
+    lid = h.listing_id
+    await exchange.past_publicity(lid)
+    first = (await exchange.http.ok("GET", f"/api/v1/listings/{lid}/deal"))["contract_id"]
+    reviewer = await h.reviewer.relogin()
+    await reviewer.ok("POST", f"/api/v1/listings/{lid}/deal/default", {"reason": "withdrew"})
+    runner_up = await h.runner_up.relogin()
+    await runner_up.ok("POST", f"/api/v1/listings/{lid}/deal/offer", {"decision": "accept"})
+    await exchange.past_publicity(lid)
+    deal = await exchange.http.ok("GET", f"/api/v1/listings/{lid}/deal")
+    assert deal["deal_state"] == "confirmed" and deal["contract_id"] not in (None, first)
+    reviewer = await reviewer.relogin()
+    voided = await reviewer.ok("GET", f"/api/v1/contracts/{first}")
+    current = await reviewer.ok("GET", f"/api/v1/contracts/{deal['contract_id']}")
+    assert voided["state"] == "voided" and current["state"] == "drafted"
+    assert current["number"] == voided["number"] + "-2"
+    assert current["parties"]["winner"]["bidder_number"] == h.registrations[1]["bidder_number"]
+
+
 async def test_the_runner_up_may_decline(exchange: Exchange) -> None:
     h = await hammer(exchange, "runner_up")
     lid = h.listing_id

@@ -252,6 +252,11 @@ WRITES: dict[tuple[str, str], tuple[Cond, Any]] = {
     ("POST", "/signup"): (NOBODY_ELSE, None),
     ("POST", "/listings/{listing_id:int}/register"): (NOBODY_ELSE, {"accept": "1"}),
     ("POST", "/me/registrations/{registration_id:int}/proof"): (lambda c: c.own, "upload"),
+    ("POST", "/listings/{listing_id:int}/objections"): (LISTING, {"reasons": "价格异常"}),
+    ("POST", "/listings/{listing_id:int}/offer"): (
+        LISTING,
+        {"decision": "decline", "confirm": "1"},
+    ),
     ("POST", "/village/listings/new"): (NOBODY_ELSE, None),
     ("POST", "/village/listings/{listing_id:int}/edit"): (ENTRUST, {"title": "改名"}),
     ("POST", "/village/listings/{listing_id:int}/relist"): (ENTRUST, {}),
@@ -274,6 +279,15 @@ WRITES: dict[tuple[str, str], tuple[Cond, Any]] = {
     ("POST", "/review/registrations/{registration_id:int}/review"): (
         DECIDE,
         {"decision": "reject", "reason": "不符合条件"},
+    ),
+    ("POST", "/review/objections/{objection_id:int}/decision"): (
+        NOBODY_ELSE,
+        {"decision": "dismiss", "reason": "不成立"},
+    ),
+    # Before the signing deadline: refused by the flow even for the reviewer it admits.
+    ("POST", "/review/listings/{listing_id:int}/default"): (
+        DECIDE,
+        {"reason": "not_signed", "confirm": "1"},
     ),
     ("POST", "/admin/settings"): (NOBODY_ELSE, None),
     ("POST", "/api/v1/auth/password"): (

@@ -105,6 +105,25 @@ def test_reference_case_content_figures_words_and_schedule() -> None:
     assert data["escalation"] == "租赁期内租金不递增。"
 
 
+def test_a_later_deal_of_a_listing_numbers_its_documents_apart() -> None:
+    """After a voided deal (its contract kept on record) the runner-up's contract, deal
+    confirmation and certificate need numbers of their own; the listing's number stays."""
+    first, later = content.numbers(7, AT), content.numbers(7, AT, edition=2)
+    assert first == {
+        "contract": "NCCQ-HT-2026-000007",
+        "confirmation": "NCCQ-CJ-2026-000007",
+        "certificate": "NCCQ-JZ-2026-000007",
+        "listing": "NCCQ-GP-000007",
+    }
+    assert later == {
+        "contract": "NCCQ-HT-2026-000007-2",
+        "confirmation": "NCCQ-CJ-2026-000007-2",
+        "certificate": "NCCQ-JZ-2026-000007-2",
+        "listing": "NCCQ-GP-000007",
+    }
+    assert sample_data()["numbers"] == first
+
+
 def test_escalation_rent_free_and_monthly_schedule_sum_exactly() -> None:
     terms = {
         **TERMS,
