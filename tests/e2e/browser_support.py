@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import unavailable
-from tests.support import PASSWORD
+from tests.support import PASSWORD, RESOLUTION_PDF
 
 CHROMIUM = os.environ.get("RURALX_CHROMIUM", "/usr/bin/chromium")
 ARGS = [
@@ -176,6 +176,29 @@ class TcpProxy:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+async def fill_resolution(page: Any) -> None:
+    """On the entrustment form: the reference case's village resolution (四议两公开) and its
+    document, as the village official types and attaches them."""
+    await page.get_by_label("会议类型").select_option("representatives_meeting")
+    await page.get_by_label("会议日期", exact=True).fill("2026-11-10")
+    await page.get_by_label("应到人数（户数）").fill("30")
+    await page.get_by_label("实到人数（户数）").fill("27")
+    await page.get_by_label("同意票数").fill("25")
+    await page.get_by_label("反对票数").fill("1")
+    await page.get_by_label("弃权票数").fill("1")
+    await page.get_by_label("决议公示开始日期").fill("2026-11-11")
+    await page.get_by_label("决议公示结束日期").fill("2026-11-17")
+    await page.get_by_label("村民（代表）会议决议（四议两公开）").set_input_files(
+        files=[
+            {
+                "name": "村民代表会议决议.pdf",
+                "mimeType": "application/pdf",
+                "buffer": RESOLUTION_PDF,
+            }
+        ]
+    )
 
 
 def port_of(base_url: str) -> int:

@@ -17,7 +17,7 @@ import pytest
 
 from core.clock import CHINA_TZ
 from core.money import format_yuan, yuan_in_words
-from tests.e2e.browser_support import TcpProxy, chromium, login, port_of, sign_up
+from tests.e2e.browser_support import TcpProxy, chromium, fill_resolution, login, port_of, sign_up
 from tests.e2e.conftest import REGISTRATION, live_exchange
 from tests.support import (
     SEED_LISTING,
@@ -29,8 +29,6 @@ from tests.support import (
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(240)]
-
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
 def expect(locator: Any) -> Any:
@@ -106,18 +104,7 @@ async def test_reference_case_through_the_pages(
         await village.get_by_label("每次最多加价档数").fill("10")
         await village.get_by_label("竞买保证金（元）").fill("2000")
         await expect(village.locator("#w-deposit")).to_have_text("¥2,000.00（贰仟元整）")
-        await village.get_by_label("会议类型").select_option("representatives_meeting")
-        await village.get_by_label("会议日期", exact=True).fill("2026-11-10")
-        await village.get_by_label("应到人数（户数）").fill("30")
-        await village.get_by_label("实到人数（户数）").fill("27")
-        await village.get_by_label("同意票数").fill("25")
-        await village.get_by_label("反对票数").fill("1")
-        await village.get_by_label("弃权票数").fill("1")
-        await village.get_by_label("决议公示开始日期").fill("2026-11-11")
-        await village.get_by_label("决议公示结束日期").fill("2026-11-17")
-        await village.get_by_label("村民（代表）会议决议（四议两公开）").set_input_files(
-            files=[{"name": "村民代表会议决议.pdf", "mimeType": "application/pdf", "buffer": PDF}]
-        )
+        await fill_resolution(village)
         await village.get_by_role("button", name="保存委托").click()
         await expect(village.locator(".flash")).to_contain_text("委托已保存为草稿")
         listing_id = int(re.search(r"/village/listings/(\d+)", village.url).group(1))  # type: ignore[union-attr]

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.browser_support import chromium, login
+from tests.e2e.browser_support import chromium, fill_resolution, login
 from tests.e2e.conftest import REGISTRATION, LiveExchange, live_exchange
 from tests.support import (
     SEED_LISTING,
@@ -130,6 +130,7 @@ async def test_objection_offer_and_default_through_the_pages(
         await village.get_by_label("每次最多加价档数").fill("10")
         await village.get_by_label("竞买保证金（元）").fill("2000")
         await village.get_by_label("竞得人违约的处理").select_option(label="向候补竞买人递补成交")
+        await fill_resolution(village)
         await village.get_by_role("button", name="保存委托").click()
         await expect(village.locator(".flash")).to_contain_text("委托已保存为草稿")
         first = int(re.search(r"/village/listings/(\d+)", village.url).group(1))  # type: ignore[union-attr]
