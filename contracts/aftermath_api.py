@@ -7,12 +7,15 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, JSONBody, MultipartBody
 
 from contracts import objections, voiding
 from contracts.deal_rules import DefaultReason
 from contracts.schemas import DealChange, ObjectionPage, ObjectionView
 from core.web import actor, allow, services
+from listings.api import checked_upload, store
+from listings.documents import UPLOAD_BODY
+from listings.schemas import DocumentOut
 
 Reasons = Annotated[str, msgspec.Meta(min_length=1, max_length=4000)]
 
@@ -22,8 +25,7 @@ class Strict(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 
 class ObjectionBody(Strict):
-    #: The facts and reasons of the objection (evidence: the registration's documents of
-    #: kind `objection`).
+    #: The facts and reasons of the objection (evidence: POST /objections/{id}/documents).
     reasons: Reasons
 
 
@@ -93,6 +95,25 @@ class AftermathController(Controller):
 
 class ObjectionController(Controller):
     path = "/api/v1/objections"
+
+    @post(
+        "/{objection_id:int}/documents",
+        guards=[allow("bidder")],
+        status_code=201,
+        request_max_body_size=UPLOAD_BODY,
+    )
+    async def evidence(
+        self,
+        request: Request[Any, Any, Any],
+        objection_id: FromPath[int],
+        data: MultipartBody[dict[str, Any]],
+    ) -> DocumentOut:
+        """Evidence for the caller's objection (a PDF, JPEG or PNG), until it is decided."""
+        svc = services(request)
+        checked = await checked_upload(svc, data.get("file"))
+        return await objections.attach_evidence(
+            svc.db, actor(request), objection_id, file=checked, store=store(svc), now=svc.now()
+        )
 
     @post("/{objection_id:int}/decision", guards=[allow("reviewer")], status_code=200)
     async def decide(

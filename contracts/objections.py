@@ -22,11 +22,17 @@ from core.clock import iso
 from core.db import Database
 from core.errors import Conflict, InvalidInput, NotFound
 from listings import Listing, Registration, policy, reading
+from listings.api import document_view
+from listings.documents import CheckedFile, DocumentStore
+from listings.models import RegistrationDocument
 from listings.policy import Action, Facet
 from listings.reading import record
+from listings.schemas import DocumentOut
 
 
-def _view(o: Objection, number: str | None = None) -> ObjectionView:
+def _view(
+    o: Objection, number: str | None = None, documents: list[DocumentOut] | None = None
+) -> ObjectionView:
     return ObjectionView(
         id=o.id,
         listing_id=o.listing_id,
@@ -37,6 +43,7 @@ def _view(o: Objection, number: str | None = None) -> ObjectionView:
         decided_at=iso(o.decided_at),
         decision_reason=o.decision_reason,
         bidder_number=number,
+        documents=documents or [],
     )
 
 
@@ -127,6 +134,59 @@ async def decide(
         return await voiding.change(session, deal)
 
 
+#: The kind of a registration document that supports its bidder's objection.
+EVIDENCE = "objection_evidence"
+
+
+async def attach_evidence(
+    db: Database,
+    who: Actor,
+    objection_id: int,
+    *,
+    file: CheckedFile,
+    store: DocumentStore,
+    now: datetime,
+) -> DocumentOut:
+    """The objector adds evidence (a checked file) to their objection until it is decided; it
+    is kept as a document of their registration, visible to them and to the staff who may see
+    the applicants. The right is checked before the file touches the disk."""
+    async with db.write() as session:
+        found = await session.get(Objection, objection_id)
+        registration = (
+            await session.get(Registration, found.registration_id) if found is not None else None
+        )
+        if found is None or registration is None or registration.bidder_id != who.id:
+            raise NotFound("objection.not_found", "异议不存在")
+        await publicity.locked_deal(session, found.listing_id)
+        objection = await session.get(Objection, objection_id, populate_existing=True)
+        assert objection is not None
+        if objection.state != ObjectionState.FILED:
+            raise Conflict("objection.already_decided", "该异议已处理，不能再补充材料")
+        sha256 = store.put(file.content)
+        document = RegistrationDocument(
+            registration_id=registration.id,
+            kind=EVIDENCE,
+            filename=file.filename,
+            content_type=file.content_type,
+            size=len(file.content),
+            sha256=sha256,
+            uploaded_at=now,
+        )
+        session.add(document)
+        await session.flush()
+        await record(
+            session,
+            objection.listing_id,
+            "objection.evidence_added",
+            who.name,
+            now,
+            objection_id=objection.id,
+            registration_id=registration.id,
+            sha256=sha256,
+        )
+        return document_view(document)
+
+
 async def list_for(db: Database, who: Actor, listing_id: int) -> ObjectionPage:
     """Staff inside the listing's region see every objection; a bidder sees their own."""
     async with db.read() as session:
@@ -140,4 +200,18 @@ async def list_for(db: Database, who: Actor, listing_id: int) -> ObjectionPage:
             query = query.where(Registration.bidder_id == who.id)
         numbers = policy.may_see(who, Facet.IDENTITIES, state, village)
         rows = (await session.execute(query)).all()
-        return ObjectionPage(items=[_view(o, n if numbers else None) for o, n in rows])
+        evidence: dict[int, list[DocumentOut]] = {}
+        for d in await session.scalars(
+            select(RegistrationDocument)
+            .where(
+                RegistrationDocument.registration_id.in_({o.registration_id for o, _ in rows}),
+                RegistrationDocument.kind == EVIDENCE,
+            )
+            .order_by(RegistrationDocument.id)
+        ):
+            evidence.setdefault(d.registration_id, []).append(document_view(d))
+        return ObjectionPage(
+            items=[
+                _view(o, n if numbers else None, evidence.get(o.registration_id)) for o, n in rows
+            ]
+        )

@@ -7,9 +7,11 @@ does not apply (it is never sent as null).
 
 from __future__ import annotations
 
+import msgspec
 from msgspec import UNSET, Struct, UnsetType
 
 from contracts.models import RentItem
+from listings.schemas import DocumentOut
 
 
 class Out(Struct, kw_only=True):
@@ -79,6 +81,9 @@ class ObjectionView(Out):
     decision_reason: str | None = None
     #: The objector's bidder number, for staff once the auction is over.
     bidder_number: str | None = None
+    #: The evidence the objector uploaded (POST /objections/{id}/documents); downloaded as
+    #: their registration's documents.
+    documents: list[DocumentOut] = msgspec.field(default_factory=list)
 
 
 class ObjectionPage(Out):

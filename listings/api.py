@@ -84,11 +84,11 @@ def listing_view(
         relist_of=listing.relist_of,
         rules=listing.rules,
         # Which documents exist is public (四议两公开); their content is a facet of the policy.
-        documents=[_document_view(d) for d in documents or []],
+        documents=[document_view(d) for d in documents or []],
     )
 
 
-def _document_view(d: StoredFile) -> DocumentOut:
+def document_view(d: StoredFile) -> DocumentOut:
     return DocumentOut(
         id=d.id,
         kind=d.kind,
@@ -224,7 +224,7 @@ class ListingController(Controller):
             document = await service.add_document(
                 session, who, listing_id, kind=kind, file=file, store=store(svc), now=svc.now()
             )
-            return _document_view(document)
+            return document_view(document)
 
     @get(
         "/{listing_id:int}/documents/{document_id:int}",

@@ -21,7 +21,7 @@ from core.problems import PROBLEM
 from core.web import PUBLIC, actor, allow, client_ip, services
 from listings import payments, policy, qualification, reading
 from listings import registration as reg
-from listings.api import _attachment, _document_view, checked_upload, store
+from listings.api import _attachment, checked_upload, document_view, store
 from listings.documents import UPLOAD_BODY
 from listings.models import Listing, Registration, RegistrationDocument
 from listings.policy import Facet
@@ -62,7 +62,7 @@ def registration_view(
         priority_claim=r.priority_claim,
         reason=r.reason,
         bidder=bidder,
-        documents=[_document_view(d) for d in documents or []],
+        documents=[document_view(d) for d in documents or []],
         refund_due_at=iso(r.refund_due_at),
         publicity_ends_at=iso(publicity_ends_at),
     )
@@ -211,7 +211,7 @@ class RegistrationController(Controller):
             document = await qualification.attach_proof(
                 session, who, registration_id, file=checked, store=store(svc), now=svc.now()
             )
-            return _document_view(document)
+            return document_view(document)
 
     @get(
         "/{registration_id:int}/documents/{document_id:int}",

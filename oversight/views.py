@@ -55,6 +55,7 @@ TYPE_NAMES_ZH: Final = {
     "deal.offer_declined": "候补竞买人放弃递补",
     "deal.defaulted": "认定竞得人违约",
     "objection.filed": "提出异议",
+    "objection.evidence_added": "补充异议材料",
     "objection.decided": "异议处理",
     "deposit.held_for_runner_up": "保证金作为候补继续冻结",
     "contract.drafted": "生成合同",

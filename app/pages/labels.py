@@ -118,6 +118,7 @@ LEDGER_TYPES_ZH = {
     "deal.offer_declined": "候补竞买人放弃递补",
     "deal.defaulted": "认定竞得人违约",
     "objection.filed": "提出异议",
+    "objection.evidence_added": "补充异议材料",
     "objection.decided": "异议处理",
 }
 

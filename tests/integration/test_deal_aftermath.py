@@ -25,6 +25,7 @@ from oversight import jobs
 from tests.integration.conftest import Exchange
 from tests.support import (
     PASSWORD,
+    RESOLUTION_PDF,
     SEED_LISTING,
     SEED_TERMS,
     Http,
@@ -150,6 +151,12 @@ async def test_an_upheld_objection_passes_the_deal_to_the_runner_up(exchange: Ex
     )
     filed = await h.onlooker.ok("POST", f"/api/v1/listings/{lid}/objections", body, status=201)
     assert filed["state"] == "filed"
+    # Evidence goes with it, from the objector only.
+    evidence = f"/api/v1/objections/{filed['id']}/documents"
+    upload = {"files": {"file": ("关联关系说明.pdf", RESOLUTION_PDF, "application/pdf")}}
+    problem(await h.runner_up.call("POST", evidence, **upload), 404, "objection.not_found")
+    proof = await h.onlooker.ok("POST", evidence, status=201, **upload)
+    assert (proof["kind"], proof["filename"]) == ("objection_evidence", "关联关系说明.pdf")
 
     # The publicity ends with the objection undecided: the deal waits.
     await exchange.past_publicity(lid)
@@ -169,6 +176,9 @@ async def test_an_upheld_objection_passes_the_deal_to_the_runner_up(exchange: Ex
 
     listed = await h.reviewer.ok("GET", f"/api/v1/listings/{lid}/objections")
     [seen] = listed["items"]
+    assert [d["id"] for d in seen["documents"]] == [proof["id"]]
+    own_file = f"/api/v1/registrations/{seen['registration_id']}/documents/{proof['id']}"
+    assert (await h.reviewer.call("GET", own_file)).content == RESOLUTION_PDF
     assert (
         seen["reasons"] == body["reasons"]
         and seen["bidder_number"] == h.registrations[2]["bidder_number"]
@@ -203,6 +213,7 @@ async def test_an_upheld_objection_passes_the_deal_to_the_runner_up(exchange: Ex
         409,
         "objection.already_decided",
     )
+    problem(await late.call("POST", evidence, **upload), 409, "objection.already_decided")
     winner = await (await h.winner.relogin()).ok(
         "GET", f"/api/v1/registrations/{h.registrations[0]['id']}"
     )
@@ -241,6 +252,7 @@ async def test_an_upheld_objection_passes_the_deal_to_the_runner_up(exchange: Ex
         "deal.recorded",
         "deal.published",
         "objection.filed",
+        "objection.evidence_added",
         "objection.decided",
         "deal.voided",
         "deal.offered",

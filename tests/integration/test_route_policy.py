@@ -241,6 +241,7 @@ WRITES: dict[tuple[str, str], tuple[Cond, Any]] = {
     # Before the signing deadline: refused by the flow even for the reviewer it admits.
     ("POST", "/api/v1/listings/{listing_id:int}/deal/default"): (DECIDE, {"reason": "not_signed"}),
     ("POST", "/api/v1/listings/{listing_id:int}/deal/offer"): (LISTING, {"decision": "decline"}),
+    ("POST", "/api/v1/objections/{objection_id:int}/documents"): (NOBODY_ELSE, "upload"),
     ("POST", "/api/v1/objections/{objection_id:int}/decision"): (
         NOBODY_ELSE,
         {"decision": "dismiss", "reason": "不成立"},
