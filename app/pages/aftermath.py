@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from litestar import Response, post
+from litestar.datastructures import UploadFile
 from litestar.params import FromPath
 from litestar.response import Redirect
 
@@ -21,6 +22,8 @@ from contracts import objections, voiding
 from contracts.deal_rules import DEFAULT_REASONS_ZH, DefaultReason
 from core.errors import DomainError, NotFound, PermissionDenied
 from core.web import actor, allow, services
+from listings.api import checked_upload, store
+from listings.documents import UPLOAD_BODY
 
 #: The longest text the API takes for reasons (contracts.aftermath_api) and for a note.
 MAX_REASONS = 4000
@@ -36,6 +39,11 @@ def _too_long(form: Form, name: str, label: str, limit: int) -> None:
         form.error(name, f"{label}不超过{limit}字", "form.too_long")
 
 
+def _chosen(upload: Any) -> bool:
+    """A file input left empty still posts a part with no name and no content."""
+    return isinstance(upload, UploadFile) and bool(upload.filename)
+
+
 def _not_a_page_error(exc: DomainError) -> bool:
     """Refusals that are a page of their own (not found, not yours), not a form's error."""
     return isinstance(exc, NotFound | PermissionDenied)
@@ -47,22 +55,37 @@ class BidderDealPages(Pages):
     path = "/listings"
     guards = (allow("bidder"),)
 
-    @post("/{listing_id:int}/objections", opt=FORM)
+    @post("/{listing_id:int}/objections", opt=FORM, request_max_body_size=UPLOAD_BODY)
     async def object(self, request: Req, listing_id: FromPath[int]) -> Response[Any]:
+        """An objection with its reasons and, optionally, one file of evidence (checked before
+        anything is written; more can be added through the API until it is decided)."""
         values = await posted_form(request)
         form = Form(values={"reasons": _text(values, "reasons")})
         _too_long(form, "reasons", "异议事实和理由", MAX_REASONS)
         if not form.ok:
             return await listing_page(request, listing_id, forms={"objection": form}, status=400)
-        svc = services(request)
+        svc, who = services(request), actor(request)
+        upload = values.get("evidence")
         try:
-            await objections.file(
-                svc.db, actor(request), listing_id, reasons=form.values["reasons"], now=svc.now()
+            checked = await checked_upload(svc, upload) if _chosen(upload) else None
+            filed = await objections.file(
+                svc.db, who, listing_id, reasons=form.values["reasons"], now=svc.now()
             )
+            if checked is not None:
+                await objections.attach_evidence(
+                    svc.db, who, filed.id, file=checked, store=store(svc), now=svc.now()
+                )
         except DomainError as exc:
             if _not_a_page_error(exc):
                 raise
-            form.fail(exc, {"objection.reasons_required": "reasons"})
+            form.fail(
+                exc,
+                {
+                    "objection.reasons_required": "reasons",
+                    "document": "evidence",
+                    "request.too_large": "evidence",
+                },
+            )
             return await listing_page(
                 request, listing_id, forms={"objection": form}, status=exc.status
             )

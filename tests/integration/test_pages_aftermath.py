@@ -24,7 +24,7 @@ from tests.integration.test_pages import (  # noqa: F401
     entrust,
     error_of,
 )
-from tests.support import SEED_TERMS, phone, resident_id
+from tests.support import RESOLUTION_PDF, SEED_TERMS, phone, resident_id
 
 #: Codes that must never reach a person's page.
 RAW = (
@@ -131,10 +131,19 @@ async def test_an_objection_upheld_on_the_pages_and_the_runner_up_accepting(
         "请写明异议的事实和理由",
     )
     reasons = "竞得人与村干部存在关联关系，附相关材料"
-    done = await onlooker.post(f"/listings/{lid}/objections", {"reasons": reasons})
+    # A file that is not what it says is refused at its field, and nothing is filed.
+    forged = {"evidence": ("说明.pdf", b"not a pdf at all", "application/pdf")}
+    refused = await onlooker.post(
+        f"/listings/{lid}/objections", {"reasons": reasons}, files=forged, status=400
+    )
+    assert error_of(refused.text, "evidence")[0] == "document.unsupported_type"
+    assert 'data-testid="my-objection"' not in refused.text
+    evidence = {"evidence": ("关联关系说明.pdf", RESOLUTION_PDF, "application/pdf")}
+    done = await onlooker.post(f"/listings/{lid}/objections", {"reasons": reasons}, files=evidence)
     page = await follow(onlooker, done)
     assert flash(page).startswith("异议已提交")
     assert re.search(r'data-testid="objection-state">待处理<', page) and reasons in page
+    assert "证明材料：" in page and "关联关系说明.pdf</a>" in page
 
     # Someone who did not register is refused above the form.
     stranger = browsers()
