@@ -1,4 +1,4 @@
-"""After the hammer on the pages (docs/domain.md §8): a bidder's objection during the result
+"""After the hammer on the pages (docs/domain.md §6): a bidder's objection during the result
 publicity and the runner-up's answer to an offer, on the listing page; a reviewer's decision
 on an objection and a winner's default, on the reviewer's page of the listing. Each form calls
 the same service as the API (`contracts.objections`, `contracts.voiding`); what cannot be

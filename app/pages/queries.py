@@ -283,7 +283,7 @@ async def my_deal_ids(session: AsyncSession, who: Actor) -> list[int]:
 
 @dataclass
 class BidderAftermath:
-    """A bidder's part in a listing's deal after the hammer (docs/domain.md §8)."""
+    """A bidder's part in a listing's deal after the hammer (docs/domain.md §6)."""
 
     #: An objection would be heard now (the form is offered).
     objection_open: bool = False

@@ -1,5 +1,5 @@
 """After the hammer in a real browser (Playwright + Debian's Chromium) against `ruralx run`
-(docs/domain.md §8, docs/ui.md): two listings whose terms offer a voided deal to the runner-up,
+(docs/domain.md §6, docs/ui.md): two listings whose terms offer a voided deal to the runner-up,
 each auctioned among three bidders. On the first a bidder objects during the result publicity,
 the reviewer upholds the objection and the runner-up accepts the offer; on the second the
 reviewer records the winner's withdrawal (confirmed on a second step) and the runner-up

@@ -1,4 +1,4 @@
-"""After the hammer through the pages (docs/domain.md §8, docs/ui.md), on SQLite and
+"""After the hammer through the pages (docs/domain.md §6, docs/ui.md), on SQLite and
 PostgreSQL: the deal's state in words, the default rule in the terms before anyone bids, a
 bidder's objection, the reviewer's decision, the runner-up's offer, a winner's default with
 its confirmation step, and relisting a voided deal — each form's success and a refusal shown
