@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from auction import engine
 from auction.models import Auction, Bid, Deal
-from listings import Listing, Registration, closing, service
+from listings import Listing, Registration, closing, outcome
 from listings.reading import record
 
 #: Called in the transaction that records a deal (the app drafts the contract there).
@@ -82,7 +82,7 @@ async def conclude(
             )
         )
         assert winner is not None and ended.final_fen is not None
-    await service.conclude(
+    await outcome.conclude(
         session,
         row.listing_id,
         sold=winner is not None,

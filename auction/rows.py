@@ -15,7 +15,8 @@ from auction import engine
 from auction.frames import iso
 from auction.models import Auction
 from core.settings import ExchangeSettings
-from listings import Listing, service
+from listings import Listing
+from listings.announced import as_announced
 from listings.schemas import Terms
 
 
@@ -23,7 +24,7 @@ def rules_for(
     listing: Listing, settings: ExchangeSettings, priority_order: tuple[str, ...]
 ) -> engine.Rules:
     """The auction's rules from the announced terms and the rules the announcement fixed."""
-    settings = service.as_announced(listing, settings)
+    settings = as_announced(listing, settings)
     terms = listing.terms
     assert listing.auction_starts_at is not None
     free_minutes = terms.free_bidding_minutes

@@ -22,8 +22,8 @@ from core import settings as exchange_settings
 from core.db import Database
 from core.errors import NotFound
 from listings import Listing
+from listings.announced import as_announced
 from listings.reading import record
-from listings.service import as_announced
 
 
 async def locked_deal(session: AsyncSession, listing_id: int) -> Deal:

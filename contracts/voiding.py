@@ -32,7 +32,7 @@ from core.clock import iso
 from core.db import Database
 from core.errors import Conflict, PermissionDenied, RuleViolation
 from core.workdays import period_end
-from listings import Listing, Registration, policy, reading, service
+from listings import Listing, Registration, outcome, policy, reading
 from listings.policy import Action
 from listings.reading import record
 from listings.registration import DepositState, record_registration, refund
@@ -95,7 +95,7 @@ async def void(
         assert backup is not None
         return await _offer(session, deal, backup, now, forfeited)
     await settlement.release_runner_up(session, deal.listing_id, now)
-    await service.void_sale(session, deal.listing_id, reason=reason, actor=actor, now=now)
+    await outcome.void_sale(session, deal.listing_id, reason=reason, actor=actor, now=now)
     return await change(session, deal, forfeited)
 
 
@@ -231,7 +231,7 @@ async def _decline(
     deal.voided_at, deal.void_reason, deal.offer_expires_at = now, reason, None
     await record(session, deal.listing_id, "deal.offer_declined", actor, now, reason=reason)
     await settlement.release_runner_up(session, deal.listing_id, now)
-    await service.void_sale(session, deal.listing_id, reason=reason, actor=actor, now=now)
+    await outcome.void_sale(session, deal.listing_id, reason=reason, actor=actor, now=now)
 
 
 async def expire_offers(db: Database, now: datetime) -> int:

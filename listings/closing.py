@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core import ledger
 from core.clock import CHINA_TZ, local_date
 from core.settings import ExchangeSettings
+from listings.announced import as_announced
 from listings.models import Listing, Registration
 from listings.qualification import qualify_undecided
 from listings.reading import record
@@ -23,7 +24,6 @@ from listings.registration import (
     registrations_of,
 )
 from listings.rules import ListingState, Outcome, action_for, registration_outcome, transition
-from listings.service import as_announced
 
 
 async def due_closings(session: AsyncSession, now: datetime) -> list[int]:

@@ -19,6 +19,7 @@ from core.accounts import Actor, User, users_by_id
 from core.db import table_of
 from core.errors import Conflict, NotFound, RuleViolation
 from listings import policy
+from listings.announced import as_announced
 from listings.models import Listing, Registration
 from listings.policy import Facet
 from listings.reading import load, record
@@ -160,9 +161,8 @@ async def make_refundable(session: AsyncSession, r: Registration, now: datetime)
     announcement fixed (docs/domain.md §6), counted in working days from now."""
     listing = await session.get(Listing, r.listing_id)
     assert listing is not None
-    settings = await exchange_settings.load(session)
-    fixed = listing.rules.refund_deadline_working_days if listing.rules is not None else None
-    days = settings.refund_deadline_working_days if fixed is None else fixed
+    settings = as_announced(listing, await exchange_settings.load(session))
+    days = settings.refund_deadline_working_days
     r.deposit_state = DepositState.REFUNDABLE
     r.refund_due_at = refund_due(now, days, settings.calendar(), settings.business_day_ends)
 

@@ -6,17 +6,17 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import ledger
 from core.accounts import Actor
 from core.clock import local_date
-from core.errors import InvalidInput, NotFound, PermissionDenied
+from core.errors import InvalidInput, PermissionDenied
 from core.ids import InvalidIdNumber, validate_id
 from core.settings import ExchangeSettings
 from core.settings import load as load_settings
 from listings import policy, resolution
+from listings.announced import announced_rules
 from listings.documents import CheckedFile, DocumentStore
 from listings.models import Document, Listing
 from listings.policy import Action as Deed
@@ -34,7 +34,6 @@ from listings.rules import (
 )
 from listings.schemas import (
     AnnounceBody,
-    AnnouncedRules,
     DocumentKind,
     ListingCreate,
     ListingUpdate,
@@ -284,29 +283,6 @@ async def announce(
     return listing
 
 
-#: Rules the terms of a listing may set for itself, over the exchange's.
-_TERMS_OVERRIDE = ("max_steps", "free_bidding_minutes", "countdown_seconds")
-
-
-def announced_rules(terms: Terms, settings: ExchangeSettings) -> AnnouncedRules:
-    """The rules in force for a listing announced now: its terms', else the exchange's.
-    (The holiday calendar is not among them: holidays are facts the State Council publishes.)"""
-    rules = {name: getattr(settings, name) for name in AnnouncedRules.__struct_fields__}
-    for name in _TERMS_OVERRIDE:
-        if getattr(terms, name) is not None:
-            rules[name] = getattr(terms, name)
-    return AnnouncedRules(**rules)
-
-
-def as_announced(listing: Listing, settings: ExchangeSettings) -> ExchangeSettings:
-    """The exchange settings as the listing's announcement fixed them (current settings for
-    the parts it does not fix, and for a listing announced before rules were fixed)."""
-    if listing.rules is None:
-        return settings
-    fixed = {k: v for k, v in msgspec.structs.asdict(listing.rules).items() if v is not None}
-    return msgspec.structs.replace(settings, **fixed)
-
-
 def _aware(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise InvalidInput(
@@ -404,47 +380,3 @@ async def add_document(
         size=size,
     )
     return document
-
-
-async def conclude(
-    session: AsyncSession,
-    listing_id: int,
-    *,
-    sold: bool,
-    outcome: str,
-    actor: str,
-    now: datetime,
-    **payload: Any,
-) -> Listing:
-    """The trade ended (auction or agreement): the listing becomes sold or failed."""
-    listing = await session.scalar(
-        select(Listing).where(Listing.id == listing_id).with_for_update()
-    )
-    if listing is None:
-        raise NotFound("listing.not_found", "挂牌项目不存在")
-    listing.state = transition(
-        ListingState(listing.state), Action.SELL if sold else Action.FAIL
-    ).value
-    listing.outcome = outcome
-    listing.updated_at = now
-    await _record(session, listing, "listing.concluded", actor, now, outcome=outcome, **payload)
-    return listing
-
-
-async def void_sale(
-    session: AsyncSession, listing_id: int, *, reason: str, actor: str, now: datetime
-) -> Listing:
-    """The deal was voided and nobody takes it over: the listing ends without a deal, so its
-    village may relist it (`relist`)."""
-    listing = await session.scalar(
-        select(Listing).where(Listing.id == listing_id).with_for_update()
-    )
-    if listing is None:
-        raise NotFound("listing.not_found", "挂牌项目不存在")
-    listing.state = transition(ListingState(listing.state), Action.VOID).value
-    listing.outcome = "deal_voided"
-    listing.updated_at = now
-    await _record(
-        session, listing, "listing.concluded", actor, now, outcome=listing.outcome, reason=reason
-    )
-    return listing

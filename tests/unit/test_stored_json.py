@@ -12,9 +12,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from auction import engine
 from core.db import StructJson
 from core.settings import ExchangeSettings
+from listings.announced import as_announced
 from listings.models import Listing
 from listings.schemas import AnnouncedRules, Terms
-from listings.service import as_announced
 
 #: An auction row's rules as `rules_json` wrote them before `Auction.rules` was typed.
 OLD_AUCTION_RULES: dict[str, Any] = {
