@@ -131,8 +131,36 @@ class RentItem(Base):
     amount_fen: Mapped[int] = mapped_column(BigInteger)
     #: Planned at drafting; applied (ledger entry) when the contract is signed.
     credited_fen: Mapped[int] = mapped_column(BigInteger)
-    #: pending (contract not signed yet) → open | settled (fully covered by the deposit)
+    #: pending (contract not signed yet) → open → paid | waived; settled (fully covered by
+    #: the deposit); void (the contract was voided). Whether an open item is due, partly paid
+    #: or overdue depends on the day: contracts.receivables.status.
     state: Mapped[str] = mapped_column(String(16))
+    #: Received so far beyond the deposit credit: the sum of the item's `rent_payments`.
+    paid_fen: Mapped[int] = mapped_column(BigInteger, server_default="0", default=0)
+    #: The reference a lessee writes on a bank transfer for this item (like a deposit's).
+    reference: Mapped[str | None] = mapped_column(String(24), unique=True)
+    waived_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class RentPayment(Base):
+    """Money received for one rent item: by the bank's callback (idempotent on `bank_txn_id`)
+    or recorded by village or exchange staff with a receipt number (and its document)."""
+
+    __tablename__ = "rent_payments"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    rent_item_id: Mapped[int] = mapped_column(ForeignKey("rent_items.id"), index=True)
+    listing_id: Mapped[int] = mapped_column(ForeignKey("listings.id"), index=True)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    #: bank | staff
+    channel: Mapped[str] = mapped_column(String(8))
+    bank_txn_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    receipt_number: Mapped[str | None] = mapped_column(String(64))
+    #: SHA-256 of the receipt's scan in the document store, when staff attached one.
+    receipt_sha256: Mapped[str | None] = mapped_column(String(64))
+    paid_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class ObjectionState:
@@ -143,7 +171,8 @@ class ObjectionState:
 
 class Objection(Base):
     """异议: a registered bidder's objection to a deal during its result publicity, with the
-    reviewer's decision. Evidence is uploaded as the registration's `objection` documents."""
+    reviewer's decision. Its evidence (POST /objections/{id}/documents) is kept as the
+    objector's registration documents of kind `objection_evidence`."""
 
     __tablename__ = "objections"
 

@@ -63,6 +63,9 @@ class ExchangeSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True, 
     result_publicity_working_days: Annotated[int, msgspec.Meta(ge=0, le=30)] = 5
     refund_deadline_working_days: Annotated[int, msgspec.Meta(ge=0, le=30)] = 5
     contract_sign_deadline_working_days: Annotated[int, msgspec.Meta(ge=1, le=60)] = 10
+    #: Rent overdue this many days raises a yellow arrears warning (黄色预警), this many a red.
+    arrears_yellow_days: Annotated[int, msgspec.Meta(ge=1, le=365)] = 30
+    arrears_red_days: Annotated[int, msgspec.Meta(ge=1, le=730)] = 90
     #: How long the runner-up (候补) has to accept a deal offered after a default.
     runner_up_answer_working_days: Annotated[int, msgspec.Meta(ge=1, le=30)] = 3
     #: Longest lease term allowed, in years, per asset category ("*" for the rest).
@@ -125,6 +128,8 @@ def merge(current: ExchangeSettings, patch: dict[str, Any]) -> ExchangeSettings:
     try:
         new = msgspec.convert(data, ExchangeSettings)
         new.calendar()  # the calendar refuses a day both holiday and makeup, or a weekday makeup
+        if new.arrears_red_days <= new.arrears_yellow_days:
+            raise ValueError("arrears_red_days must be more than arrears_yellow_days")
     except (msgspec.ValidationError, ValueError) as exc:
         raise InvalidInput("settings.invalid", f"交易规则设置无效：{exc}") from exc
     return new

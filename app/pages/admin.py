@@ -34,6 +34,8 @@ INTEGERS = {  # field: (label, minimum, maximum) — the settings' own bounds de
     "refund_deadline_working_days": ("保证金退还期限（工作日）", 0, 30),
     "contract_sign_deadline_working_days": ("签约期限（工作日）", 1, 60),
     "runner_up_answer_working_days": ("候补递补答复期限（工作日）", 1, 30),
+    "arrears_yellow_days": ("租金逾期黄色预警（天）", 1, 365),
+    "arrears_red_days": ("租金逾期红色预警（天）", 1, 730),
     "qualification_window_minutes": ("资格确认期（报名截止至竞价开始，分钟）", 0, 7 * 24 * 60),
 }
 FLAGS = {
