@@ -74,6 +74,11 @@ class Bid(Base):
     device: Mapped[str | None] = mapped_column(String(256))
 
 
+#: How a deal was made: by auction, by agreement with a single bidder, or taken over by the
+#: runner-up after the first was voided (contracts.voiding).
+DEAL_KINDS = ("auction", "agreement", "runner_up")
+
+
 class Deal(Base):
     """成交: the winner and price of a listing, by auction or by agreement with a single bidder.
 
@@ -83,7 +88,7 @@ class Deal(Base):
     __tablename__ = "deals"
 
     listing_id: Mapped[int] = mapped_column(ForeignKey("listings.id"), primary_key=True)
-    kind: Mapped[str] = mapped_column(String(12))  # auction | agreement
+    kind: Mapped[str] = mapped_column(String(12))  # DEAL_KINDS
     registration_id: Mapped[int] = mapped_column(ForeignKey("registrations.id"))
     winner_number: Mapped[str] = mapped_column(String(8))
     listing_fen: Mapped[int] = mapped_column(BigInteger)

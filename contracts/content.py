@@ -44,7 +44,11 @@ TEMPLATE_VERSION = "3"
 PLATFORM_NAME = "ruralx 农村产权流转交易平台"
 ID_TYPES_ZH = {"resident_id": "居民身份证", "uscc": "统一社会信用代码"}
 DEFAULT_USE = "符合法律法规及该资产规划用途的合法经营活动"
-DEAL_KINDS_ZH = {"auction": "网络竞价", "agreement": "协议成交（仅一名合格竞买人）"}
+DEAL_KINDS_ZH = {
+    "auction": "网络竞价",
+    "agreement": "协议成交（仅一名合格竞买人）",
+    "runner_up": "网络竞价（原竞得人成交撤销，候补竞买人递补成交）",
+}
 
 
 # --- formatting -----------------------------------------------------------------------------
