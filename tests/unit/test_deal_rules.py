@@ -10,6 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from auction.deal import runner_up
+from auction.models import DEAL_KINDS
+from contracts.content import DEAL_KINDS_ZH
 from contracts.deal_rules import (
     TRANSITIONS,
     DealAction,
@@ -148,8 +150,5 @@ def test_a_voided_deal_goes_to_the_runner_up_only_when_the_rule_says_so_and_one_
 def test_every_deal_kind_has_words_for_the_documents() -> None:
     """The contract and the certificate name how the deal was made; a runner-up's deal says
     the first was voided, never a raw code."""
-    from auction.models import DEAL_KINDS
-    from contracts.content import DEAL_KINDS_ZH
-
     assert set(DEAL_KINDS_ZH) == set(DEAL_KINDS)
     assert "候补竞买人递补成交" in DEAL_KINDS_ZH["runner_up"]
