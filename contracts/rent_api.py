@@ -42,8 +42,9 @@ class StaffPaymentForm(Strict):
     file: PDF, JPEG or PNG)."""
 
     amount_fen: Annotated[int, msgspec.Meta(gt=0)]
-    #: When the money was received: a date or a moment (Beijing time when no offset is given).
-    paid_at: datetime | date
+    #: When the money was received: a date (2028-03-12) or a moment (Beijing time when no
+    #: offset is given).
+    paid_at: Annotated[str, msgspec.Meta(min_length=10, max_length=40)]
     receipt_number: Text64
 
 
@@ -63,10 +64,14 @@ class RentPaymentAccepted(msgspec.Struct):
     outstanding_fen: int
 
 
-def moment(value: datetime | date) -> datetime:
+def moment(raw: str) -> datetime:
     """A form's date (noon, Beijing) or moment (Beijing when naive) as an aware datetime."""
-    if not isinstance(value, datetime):
-        return datetime.combine(value, time(12), tzinfo=CHINA_TZ)
+    try:
+        if len(raw) == 10:
+            return datetime.combine(date.fromisoformat(raw), time(12), tzinfo=CHINA_TZ)
+        value = datetime.fromisoformat(raw)
+    except ValueError as exc:
+        raise InvalidInput("request.invalid", "收款日期格式应为 2028-03-12") from exc
     return value if value.tzinfo is not None else value.replace(tzinfo=CHINA_TZ)
 
 
