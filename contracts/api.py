@@ -13,7 +13,7 @@ import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, JSONBody
 
-from contracts import aftermath_api, certificates, queries, settlement
+from contracts import aftermath_api, certificates, queries, rent_api, settlement
 from contracts.certification import certify
 from contracts.deals import deal_view
 from contracts.deps import Deps
@@ -252,4 +252,5 @@ CONTROLLERS: list[Any] = [
     ContractController,
     AuthorityController,
     *aftermath_api.CONTROLLERS,
+    *rent_api.CONTROLLERS,
 ]

@@ -60,3 +60,12 @@ def owed(
         return Owed(Status.OVERDUE, outstanding, (today - due).days)
     partly = credited_fen + paid_fen > 0
     return Owed(Status.PARTLY_PAID if partly else Status.NOT_DUE, outstanding, 0)
+
+
+def arrears_level(days_overdue: int, yellow_days: int, red_days: int) -> str | None:
+    """红黄预警: `red` from `red_days` overdue, `yellow` from `yellow_days`, else None."""
+    if days_overdue >= red_days:
+        return "red"
+    if days_overdue >= yellow_days:
+        return "yellow"
+    return None

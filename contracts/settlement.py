@@ -37,8 +37,10 @@ from core.money import format_yuan
 from listings import Payment, Registration, policy, reading
 from listings.policy import Facet
 from listings.reading import record
-from listings.registration import DepositState, refund, registrations_of
+from listings.registration import DepositState, new_payment_reference, refund, registrations_of
 
+#: The first letters of a rent item's transfer reference.
+RENT_PREFIX = "RZ"
 #: Deposit states whose money is still in the exchange's deposit account.
 IN_ACCOUNT = (DepositState.PAID, DepositState.HELD, DepositState.REFUNDABLE)
 #: Ledger entry types that move deposit money, with their sign for the account.
@@ -63,6 +65,8 @@ async def credit_deposit(session: AsyncSession, contract: Contract, now: datetim
             item.credited_fen = 0
     for item in items:
         item.state = "open" if item.amount_fen - item.credited_fen > 0 else "settled"
+        if item.state == "open":  # what the lessee writes on the transfer (contracts.rent)
+            item.reference = new_rent_reference()
     if not can_credit:
         return
     registration.deposit_state = DepositState.CREDITED_TO_RENT
@@ -81,6 +85,12 @@ async def credit_deposit(session: AsyncSession, contract: Contract, now: datetim
         contract_id=contract.id,
         rent_items=credited,
     )
+
+
+def new_rent_reference() -> str:
+    """A rent item's transfer reference: a deposit's form with its own prefix, so the bank's
+    callback tells rent (`RZ…`) from deposits (`RX…`) by the first letters."""
+    return RENT_PREFIX + new_payment_reference()[len(RENT_PREFIX) :]
 
 
 async def release_runner_up(session: AsyncSession, listing_id: int, now: datetime) -> None:

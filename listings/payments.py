@@ -182,7 +182,7 @@ def payer_account_digest(secret: str, account: str) -> str:
     return hmac.new(key, account.encode(), hashlib.sha256).hexdigest()
 
 
-async def _once(
+async def applied_once(
     db: Database, bank_txn_id: str, pay: Callable[[AsyncSession], Awaitable[PaymentAnswer]]
 ) -> PaymentAnswer:
     """Run a payment once. A retry reads the first answer (`record_payment`); a concurrent
@@ -202,7 +202,7 @@ async def receive_callback(
     db: Database, body: PaymentCallback, *, now: datetime, secret: str
 ) -> PaymentAnswer:
     """The bank reports a deposit (its signature already checked by the caller)."""
-    return await _once(
+    return await applied_once(
         db,
         body.bank_txn_id,
         lambda session: record_payment(
@@ -241,4 +241,4 @@ async def confirm_deposit(
             secret=secret,
         )
 
-    return await _once(db, body.bank_txn_id, pay)
+    return await applied_once(db, body.bank_txn_id, pay)

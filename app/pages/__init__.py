@@ -10,6 +10,7 @@ from app.pages.aftermath import BidderDealPages, ReviewDealPages
 from app.pages.bidder import BidderPages
 from app.pages.oversight import OversightPages
 from app.pages.public import PublicPages
+from app.pages.rent import RentPages
 from app.pages.review import ReviewPages
 from app.pages.village import VillagePages
 
@@ -21,6 +22,7 @@ CONTROLLERS: list[Any] = [
     ReviewPages,
     BidderDealPages,
     ReviewDealPages,
+    RentPages,
     OversightPages,
     AdminPages,
     AccountPages,

@@ -9,6 +9,7 @@ from litestar.params import FromPath
 
 from app.pages import queries
 from app.pages.common import FORM, Pages, Req, posted_form, redirect, render
+from core.clock import local_date
 from core.errors import DomainError, NotFound
 from core.web import actor, allow, services
 from listings import qualification
@@ -61,7 +62,9 @@ class BidderPages(Pages):
             items = []
             for listing_id in await queries.my_deal_ids(session, who):
                 listing = await session.get(Listing, listing_id)
-                deal, contract = await queries.deal_and_contract(session, who, listing_id)
+                deal, contract = await queries.deal_and_contract(
+                    session, who, listing_id, local_date(services(request).now())
+                )
                 items.append((listing, deal, contract))
         return render(
             request,

@@ -22,6 +22,7 @@ from litestar.enums import MediaType
 from litestar.response import Redirect
 from markupsafe import Markup
 
+from app.pages.forms import Form
 from app.pages.labels import (
     AUCTION_STATUS_ZH,
     DEAL_DEFAULT_REASONS_ZH,
@@ -120,6 +121,8 @@ ENV.globals.update(
     DEFAULT_REASONS=DEAL_DEFAULT_REASONS_ZH,
     auction_variant=auction_variant_zh,
     static_version=_static_version(),
+    # A fresh, empty form for a template's form shown without errors (e.g. _rent.html).
+    new_form=Form,
 )
 
 
@@ -220,6 +223,8 @@ FLASH = {
     "resumed": "竞价已恢复。",
     "settings": "交易规则已更新。",
     "welcome": "注册成功，已为您登录。",
+    "rent_recorded": "收款已登记，租金台账已更新。",
+    "rent_waived": "减免已登记，该期租金不再催收。",
     "objection_filed": "异议已提交。交易中心将审查并作出处理决定，结果在本页显示。",
     "objection_upheld": "已维持异议：原成交无效。",
     "objection_dismissed": "已驳回异议。",

@@ -120,6 +120,9 @@ LEDGER_TYPES_ZH = {
     "objection.filed": "提出异议",
     "objection.evidence_added": "补充异议材料",
     "objection.decided": "异议处理",
+    "rent.paid": "收到租金",
+    "rent.rejected": "租金款项未能入账（原路退回）",
+    "rent.waived": "租金减免",
 }
 
 # ----- display formats -------------------------------------------------------------------

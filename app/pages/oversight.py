@@ -12,6 +12,7 @@ from app.pages import queries
 from app.pages.common import Pages, Req, render
 from app.pages.timeline import listing_timeline
 from auction.models import Auction
+from core.clock import local_date
 from core.web import actor, allow, services
 from listings import policy, reading
 from listings.api import listing_view
@@ -81,7 +82,9 @@ class OversightPages(Pages):
             timeline = await listing_timeline(session, who, visible, full=True)
             bids = await queries.bids_of(session, listing_id)
             auction = await session.get(Auction, listing_id)
-            deal, contract = await queries.deal_and_contract(session, who, listing_id)
+            deal, contract = await queries.deal_and_contract(
+                session, who, listing_id, local_date(services(request).now())
+            )
         return render(
             request,
             "oversight_listing.html",

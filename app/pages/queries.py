@@ -11,7 +11,7 @@ that package (`listings.reading`, `contracts.deals`, `contracts.access`, `contra
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import ScalarResult, func, select
@@ -23,7 +23,9 @@ from contracts import objections
 from contracts.deal_rules import DealState, check_objection
 from contracts.deals import deal_of
 from contracts.models import Objection, ObjectionState
+from contracts.rent_reading import lease_rent
 from contracts.schemas import DealView, ObjectionView
+from core import settings as exchange_settings
 from core.accounts import Actor, Region, User, users_by_id
 from core.clock import CHINA_TZ
 from core.db import Database
@@ -358,18 +360,19 @@ SIGNER_ZH = {"village": "村集体", "winner": "竞得人", "staff": "交易中�
 
 
 async def deal_and_contract(
-    session: AsyncSession, who: Actor | None, listing_id: int
+    session: AsyncSession, who: Actor | None, listing_id: int, today: date | None = None
 ) -> tuple[DealView | None, dict[str, Any] | None]:
-    """The listing's deal and its contract's summary, as far as this person may see them."""
+    """The listing's deal and its contract's summary, as far as this person may see them;
+    with `today`, the lease's rent items as of that day too."""
     try:
         deal = await deal_of(session, who, listing_id)
     except NotFound:
         return None, None
-    return deal, await contract_summary(session, who, deal.contract_id)
+    return deal, await contract_summary(session, who, deal.contract_id, today)
 
 
 async def contract_summary(
-    session: AsyncSession, who: Actor | None, contract_id: int | None
+    session: AsyncSession, who: Actor | None, contract_id: int | None, today: date | None = None
 ) -> dict[str, Any] | None:
     """The contract's state and signatures as this person may see them (None: not theirs)."""
     if who is None or contract_id is None:
@@ -394,4 +397,12 @@ async def contract_summary(
             {"role": SIGNER_ZH.get(s.role, s.role), "at": s.signed_at}
             for s in await contract_access.signatures_of(session, contract.id)
         ],
+        "rent": None
+        if today is None
+        else await lease_rent(
+            session, who, contract.id, today, await exchange_settings.load(session)
+        ),
+        # Who records rent received and waivers (contracts.rent.staff_item decides).
+        "rent_recorder": access.role == contract_access.VILLAGE
+        or (access.role == contract_access.STAFF and who.role == "reviewer"),
     }

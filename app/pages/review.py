@@ -20,7 +20,7 @@ from auction.codes import MESSAGES_ZH, Code
 from auction.models import Auction
 from contracts.objections import list_for as list_objections
 from core import settings as exchange_settings
-from core.clock import CHINA_TZ
+from core.clock import CHINA_TZ, local_date
 from core.errors import DomainError
 from core.ids import mask_id_number, mask_phone
 from core.web import actor, allow, services
@@ -258,7 +258,9 @@ async def review_page(
         auction = await session.get(Auction, listing_id)
         timeline = await listing_timeline(session, who, visible, full=True)
         settings = await exchange_settings.load(session)
-        deal, contract = await queries.deal_and_contract(session, who, listing_id)
+        deal, contract = await queries.deal_and_contract(
+            session, who, listing_id, local_date(svc.now())
+        )
     objections = (await list_objections(svc.db, who, listing_id)).items if deal else []
     forms.setdefault("announce", Form(values=_default_times(settings, svc.now())))
     # Staff see who applied, but which number is whose stays sealed until the auction ends.

@@ -17,6 +17,7 @@ from app.pages.timeline import listing_timeline
 from auction.models import Auction
 from core import settings as exchange_settings
 from core.accounts import Actor
+from core.clock import local_date
 from core.errors import DomainError, InvalidInput, NotFound, RuleViolation
 from core.settings import ExchangeSettings
 from core.web import actor, allow, services
@@ -238,6 +239,7 @@ async def _manage(
     upload_form: Form,
     status: int = 200,
     submit_error: DomainError | None = None,
+    **extra: Any,
 ) -> Response[Any]:
     """The listing's page for its village: state, terms, documents, timeline, deal."""
     who = actor(request)
@@ -246,7 +248,9 @@ async def _manage(
         documents = await reading.documents_of(session, listing_id)
         auction = await session.get(Auction, listing_id)
         timeline = await listing_timeline(session, who, visible, full=False)
-        deal, contract = await queries.deal_and_contract(session, who, listing_id)
+        deal, contract = await queries.deal_and_contract(
+            session, who, listing_id, local_date(services(request).now())
+        )
     state = ListingState(visible.listing.state)
     return render(
         request,
@@ -263,7 +267,13 @@ async def _manage(
         contract=contract,
         upload_form=upload_form,
         submit_error=submit_error,
+        **extra,
     )
+
+
+async def village_page(request: Req, listing_id: int, status: int, **extra: Any) -> Response[Any]:
+    """The village's page of a listing re-shown, e.g. with a rent form's errors."""
+    return await _manage(request, listing_id, Form(), status, **extra)
 
 
 async def _own(session: Any, who: Actor, listing_id: int) -> reading.Visible:

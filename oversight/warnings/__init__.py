@@ -10,6 +10,7 @@ can never store it twice. Raising, re-evidencing and acknowledging are ledgered 
 * `bidders` — single qualified bidder; bidders sharing a phone, IP, device or bank account;
 * `outcomes` — deals at the listing price, listings failed twice;
 * `terms` — terms longer than the settings allow, contracts unsigned, leases expiring;
+* `deposits`, `arrears` — deposits not refunded in time; rent overdue (yellow, then red);
 * `scan` — every detector over a set of listings, and storing what they found;
 * `review` — what regulators do with warnings: list, read (sealed), acknowledge.
 

@@ -28,6 +28,8 @@ KIND_NAMES_ZH: Final = {
     "contract_unsigned": "逾期未签订合同",
     "lease_expiring": "租期即将届满（90日内）",
     "refund_late": "保证金逾期未退还",
+    "arrears_yellow": "租金逾期未付（黄色预警）",
+    "arrears_red": "租金逾期未付（红色预警）",
 }
 CHUNK: Final = 500
 

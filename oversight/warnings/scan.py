@@ -18,6 +18,7 @@ from core.db import table_of
 from core.ledger.bulk import append_many
 from core.settings import ExchangeSettings
 from oversight.models import WarningRow
+from oversight.warnings.arrears import arrears
 from oversight.warnings.bidders import shared_attribute, single_bidder
 from oversight.warnings.deposits import refund_late
 from oversight.warnings.findings import CHUNK, SUBJECT, Finding
@@ -57,6 +58,7 @@ async def detect(
     findings += await lease_expiring(session, ids, local_date(now))
     findings += await contract_unsigned(session, ids, settings, now)
     findings += await refund_late(session, ids, now)
+    findings += await arrears(session, ids, settings, local_date(now))
     return Detection(findings, [])
 
 

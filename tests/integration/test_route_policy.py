@@ -138,6 +138,11 @@ READS: dict[str, Cond] = {
     "/api/v1/contracts/{contract_id:int}/verification": lambda c: c.sees(
         Facet.CONTRACT, owner=c.world.owner
     ),
+    "/api/v1/contracts/{contract_id:int}/rent": lambda c: c.sees(
+        Facet.CONTRACT, owner=c.world.owner
+    ),
+    # No staff-recorded payment in this world: its receipt is not found for anyone.
+    "/api/v1/rent-payments/{payment_id:int}/receipt": lambda c: False,
     # Issued once both parties have signed; the drafted contract of this world has neither.
     "/api/v1/contracts/{contract_id:int}/certificate.pdf": lambda c: False,
     "/api/v1/ca/root.pem": ALWAYS,
@@ -221,6 +226,10 @@ WRITES: dict[tuple[str, str], tuple[Cond, Any]] = {
         "upload",
     ),
     ("POST", "/api/v1/payments/callback"): (NOBODY_ELSE, None),
+    ("POST", "/api/v1/payments/rent-callback"): (NOBODY_ELSE, None),
+    # The items of this world's (unsigned) lease take no money; the flow (test_rent) admits.
+    ("POST", "/api/v1/rent-items/{rent_item_id:int}/payments"): (NOBODY_ELSE, None),
+    ("POST", "/api/v1/rent-items/{rent_item_id:int}/waive"): (NOBODY_ELSE, {"reason": "试探"}),
     ("POST", "/api/v1/auctions/{listing_id:int}/bids"): (
         lambda c: c.own,
         {"amount_fen": 1_296_000, "ref": "route-policy"},
@@ -258,6 +267,8 @@ WRITES: dict[tuple[str, str], tuple[Cond, Any]] = {
         LISTING,
         {"decision": "decline", "confirm": "1"},
     ),
+    ("POST", "/rent-items/{item_id:int}/payments"): (NOBODY_ELSE, {"amount": "100"}),
+    ("POST", "/rent-items/{item_id:int}/waive"): (NOBODY_ELSE, {"reason": "试探"}),
     ("POST", "/village/listings/new"): (NOBODY_ELSE, None),
     ("POST", "/village/listings/{listing_id:int}/edit"): (ENTRUST, {"title": "改名"}),
     ("POST", "/village/listings/{listing_id:int}/relist"): (ENTRUST, {}),
@@ -349,6 +360,9 @@ def concrete(world: World, path: str, phase: str) -> str:
         "certificate_id": 999_999,
         "warning_id": 999_999,
         "objection_id": 999_999,
+        "rent_item_id": 999_999,
+        "item_id": 999_999,
+        "payment_id": 999_999,
         "user_id": world.owner,
         "file_path": "app.css",
     }

@@ -7,7 +7,9 @@ from datetime import date
 from hypothesis import given
 from hypothesis import strategies as st
 
-from contracts.receivables import Status, owed
+from contracts.models import RentItem
+from contracts.receivables import Status, arrears_level, owed
+from contracts.rent import outstanding, refusal
 
 DUE = date(2027, 2, 1)
 
@@ -55,3 +57,34 @@ def test_outstanding_never_goes_below_zero_and_late_means_owing(
     assert outstanding == max(2_400_000 - credited - paid, 0)
     assert (s is Status.OVERDUE) == (outstanding > 0 and days > 0)
     assert late == (days if s is Status.OVERDUE else 0)
+
+
+def test_arrears_turn_yellow_then_red_at_the_thresholds() -> None:
+    assert [arrears_level(d, 30, 90) for d in (0, 29, 30, 89, 90, 400)] == [
+        None,
+        None,
+        "yellow",
+        "yellow",
+        "red",
+        "red",
+    ]
+
+
+@given(st.integers(0, 2000), st.integers(1, 365), st.integers(1, 365))
+def test_red_is_never_earlier_than_yellow(days: int, yellow: int, extra: int) -> None:
+    level = arrears_level(days, yellow, yellow + extra)
+    assert (level is not None) == (days >= yellow)
+    assert (level == "red") == (days >= yellow + extra)
+
+
+def item(state: str = "open", paid: int = 0) -> RentItem:
+    return RentItem(state=state, amount_fen=2_400_000, credited_fen=200_000, paid_fen=paid)
+
+
+def test_an_item_takes_money_while_open_and_up_to_what_it_owes() -> None:
+    assert outstanding(item(paid=1_000_000)) == 1_200_000
+    assert refusal(item(paid=1_000_000), 1_200_000) is None
+    assert refusal(item(paid=1_000_000), 1_200_001) == "rent.overpaid"
+    assert refusal(None, 1) == "rent.unknown_reference"
+    for state in ("pending", "paid", "waived", "settled", "void"):
+        assert refusal(item(state), 1) == "rent.not_open"
