@@ -89,12 +89,14 @@ async def page(
     )
 
 
-async def mark_read(session: AsyncSession, user_id: int, notice_id: int, now: datetime) -> None:
+async def mark_read(session: AsyncSession, user_id: int, notice_id: int, now: datetime) -> Notice:
+    """One's own notice read (again: no change); another's is as good as absent."""
     notice = await session.get(Notice, notice_id)
     if notice is None or notice.user_id != user_id:
         raise NotFound("notice.not_found", "没有这条通知")
     if notice.read_at is None:
         notice.read_at = now
+    return notice
 
 
 async def mark_all_read(session: AsyncSession, user_id: int, now: datetime) -> int:
