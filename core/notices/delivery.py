@@ -4,7 +4,8 @@ A claim is a short transaction that counts the attempt and moves the notice's
 `next_attempt_at` to the end of a lease, so another worker (or this one restarted after a
 crash) takes it again only once the lease is over: every notice reaches the adapter at least
 once, and a notice that keeps failing, or keeps crashing its worker, is given up after
-`MAX_ATTEMPTS` claims with its last error. PostgreSQL claims with FOR UPDATE SKIP LOCKED so
+`MAX_ATTEMPTS` claims with its last error (one whose worker died is retried alone, so it
+cannot use up the attempts of others). PostgreSQL claims with FOR UPDATE SKIP LOCKED so
 concurrent workers take different notices; SQLite's single writer serialises the claims.
 The adapter is called outside any transaction: a slow gateway holds no lock.
 """
@@ -31,6 +32,8 @@ MAX_ATTEMPTS = 8
 FIRST_RETRY = timedelta(seconds=30)
 LONGEST_RETRY = timedelta(hours=2)
 BATCH = 20
+#: The last error of a notice while claimed: left there if its worker dies before the outcome.
+UNSETTLED = "已认领，未得到投递结果（处理进程中断）"
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -73,11 +76,16 @@ async def claim(session: AsyncSession, now: datetime, policy: Policy) -> tuple[l
     for notice, phone in await session.execute(query):
         if notice.attempts >= policy.max_attempts:
             notice.delivery_state, notice.next_attempt_at = FAILED, None
-            notice.last_error = notice.last_error or "认领后未得到投递结果（进程中断）"
             given_up += 1
+            continue
+        # Claimed before with no outcome: its worker died, maybe because of it. It goes alone,
+        # so a notice that kills its worker uses up its own attempts, not its batch-mates'.
+        suspect = notice.last_error == UNSETTLED
+        if suspect and taken:
             continue
         notice.attempts += 1
         notice.next_attempt_at = now + policy.lease
+        notice.last_error = UNSETTLED
         taken.append(
             Outgoing(
                 id=notice.id,
@@ -91,13 +99,20 @@ async def claim(session: AsyncSession, now: datetime, policy: Policy) -> tuple[l
                 attempt=notice.attempts,
             )
         )
+        if suspect:
+            break
     return taken, given_up
 
 
 def outcome(attempt: int, error: str | None, now: datetime, policy: Policy) -> dict[str, object]:
     """The columns after an attempt: delivered, retried after a backoff, or given up."""
     if error is None:
-        return {"delivery_state": DELIVERED, "delivered_at": now, "next_attempt_at": None}
+        return {
+            "delivery_state": DELIVERED,
+            "delivered_at": now,
+            "next_attempt_at": None,
+            "last_error": None,
+        }
     if attempt >= policy.max_attempts:
         return {"delivery_state": FAILED, "next_attempt_at": None, "last_error": error}
     return {"next_attempt_at": now + retry_delay(attempt), "last_error": error}

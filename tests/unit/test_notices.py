@@ -48,6 +48,7 @@ def test_an_attempt_is_delivered_retried_or_given_up_at_the_bound() -> None:
         "delivery_state": DELIVERED,
         "delivered_at": NOW,
         "next_attempt_at": None,
+        "last_error": None,
     }
     assert outcome(3, "HTTP 503", NOW, policy) == {
         "next_attempt_at": NOW + timedelta(minutes=2),
