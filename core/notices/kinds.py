@@ -2,7 +2,8 @@
 
 Required kinds tell a person of a decision about their money or their rights, or of a step
 only they can take (a result, a contract to sign, a refund, rent in arrears): they cannot be
-turned off. The others are reminders and receipts, on by default. docs/domain.md §8.
+turned off. The others are reminders and receipts, on by default. docs/domain.md §6
+(Notices).
 """
 
 from __future__ import annotations

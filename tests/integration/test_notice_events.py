@@ -118,6 +118,7 @@ async def test_a_trade_tells_each_party_at_each_step(exchange: Exchange) -> None
     await exchange.past_publicity(lid)
     village = await anon.login("xingtian")
     [ready] = [n for n in await inbox(village) if n["kind"] == "contract_ready"]
+    assert "请在" in ready["body"] and ready["link"] == f"/village/listings/{lid}"
     deal = await anon.ok("GET", f"/api/v1/listings/{lid}/deal")
     path = f"/api/v1/contracts/{deal['contract_id']}"
     assert "contract_ready" not in kinds(await inbox(a))

@@ -62,7 +62,7 @@ def test_an_attempt_is_delivered_retried_or_given_up_at_the_bound() -> None:
 
 
 def test_the_required_kinds_are_the_decisions_and_steps_of_the_person() -> None:
-    assert REQUIRED | OPTIONAL == set(Kind) and not REQUIRED & OPTIONAL
+    assert set(Kind) == REQUIRED | OPTIONAL and not REQUIRED & OPTIONAL
     assert {Kind.WON, Kind.NOT_WON, Kind.CONTRACT_READY, Kind.REFUND_PAID} <= REQUIRED
     assert {Kind.OBJECTION_DECIDED, Kind.RENT_OVERDUE, Kind.REJECTED} <= REQUIRED
     assert {Kind.AUCTION_SOON, Kind.RENT_DUE, Kind.DEPOSIT_RECEIVED} <= OPTIONAL
