@@ -36,6 +36,8 @@ from core.db import Database
 from core.headers import security_headers
 from core.hygiene import InputHygiene
 from core.limits import RateLimiter
+from core.notices import WebhookAdapter, adapter_from, policy_from
+from core.notices.api import NoticeController
 from core.problems import EXCEPTION_HANDLERS
 from core.sessions import AuthMiddleware
 from core.web import PUBLIC, Services, SignInCache, declares_access
@@ -53,6 +55,7 @@ CONTROLLERS: list[Any] = [
     BidderController,
     SettingsController,
     UserController,
+    NoticeController,
     ListingController,
     ListingRegistrationController,
     RegistrationController,
@@ -140,6 +143,11 @@ def wire(app: Litestar, svc: Services) -> None:
 
 #: How often a worker looks for deals whose publicity ended or whose offer lapsed.
 DEAL_SWEEP = timedelta(seconds=5)
+#: Notices: delivery to the adapter; the 30-minute auction reminders; rent due and overdue
+#: (a day's reminders, looked for hourly so a restart skips none).
+NOTICE_SWEEP = timedelta(seconds=2)
+REMINDER_SWEEP = timedelta(minutes=1)
+RENT_SWEEP = timedelta(hours=1)
 
 
 def create_app(
@@ -161,6 +169,7 @@ def create_app(
         await hub.start()
         oversight_period = timedelta(milliseconds=config.oversight_interval_ms)
         oversight = oversight_jobs.JobContext.of(svc.config, svc.db, svc.clock)
+        adapter, policy = adapter_from(config), policy_from(config)
         jobs: list[scheduler.Job] = [
             lambda: scheduler.close_due_registrations(svc, [on_deal]),
             lambda: advance_due(svc.db, app.state.bids, svc.clock),
@@ -169,6 +178,9 @@ def create_app(
                 scheduler.every(oversight_period, svc.now, functools.partial(job, oversight))
                 for job in oversight_jobs.JOBS
             ],
+            scheduler.every(NOTICE_SWEEP, svc.now, scheduler.delivery(svc, adapter, policy)),
+            scheduler.every(REMINDER_SWEEP, svc.now, lambda: scheduler.remind_auctions(svc)),
+            scheduler.every(RENT_SWEEP, svc.now, lambda: scheduler.remind_rent(svc)),
         ]
         stop = asyncio.Event()
         task = (
@@ -183,6 +195,8 @@ def create_app(
             if task is not None:
                 await task
             await hub.stop()
+            if isinstance(adapter, WebhookAdapter):
+                await adapter.close()
             if services is None:
                 await svc.db.dispose()
 

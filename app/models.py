@@ -7,6 +7,7 @@ from core.accounts import models as accounts_models
 from core.db import Base
 from core.ledger import models as ledger_models
 from core.ledger import tables as ledger_tables
+from core.notices import models as notices_models
 from listings import models as listings_models
 from oversight import models as oversight_models
 
@@ -20,6 +21,7 @@ __all__ = [
     "ledger_tables",
     "listings_models",
     "metadata",
+    "notices_models",
     "oversight_models",
     "settings_models",
 ]

@@ -13,10 +13,13 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
+from auction import notices as auction_notices
 from auction import opening
 from auction.deal import DealHook
+from contracts import notices as contract_notices
 from contracts import publicity, voiding
 from core import settings as exchange_settings
+from core.notices import Adapter, Policy, deliver_due
 from core.web import Services
 from listings import closing as registration_close
 
@@ -48,6 +51,21 @@ async def settle_due_deals(svc: Services) -> None:
     now = svc.now()
     await publicity.confirm_due(svc.db, now)
     await voiding.expire_offers(svc.db, now)
+
+
+async def remind_auctions(svc: Services) -> None:
+    """Bidders of auctions starting within 30 minutes are reminded, once (auction.notices)."""
+    await auction_notices.remind_due(svc.db, svc.now())
+
+
+async def remind_rent(svc: Services) -> None:
+    """Lessees of rent due within 7 days or overdue are told, once per item and kind."""
+    await contract_notices.rent_sweep(svc.db, svc.now())
+
+
+def delivery(svc: Services, adapter: Adapter, policy: Policy) -> Job:
+    """Notices to the external adapter, a batch a tick (core.notices.delivery)."""
+    return lambda: deliver_due(svc.db, adapter, svc.now, policy)
 
 
 def every(period: timedelta, now: Callable[[], datetime], job: Job) -> Job:

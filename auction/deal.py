@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from auction import engine
+from auction import engine, notices
 from auction.models import Auction, Bid, Deal
 from listings import Listing, Registration, closing, outcome
 from listings.reading import record
@@ -60,6 +60,7 @@ async def record_deal(
         final_fen=final_fen,
         rounds=rounds,
     )
+    await notices.won(session, winner, final_fen, now)
     return deal
 
 
@@ -100,6 +101,9 @@ async def conclude(
         winner.id if winner else None,
         now,
         runner_up_id=backup.id if backup else None,
+    )
+    await notices.not_won(
+        session, row.listing_id, winner.id if winner else None, backup.id if backup else None, now
     )
     if winner is not None:
         assert ended.final_fen is not None

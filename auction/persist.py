@@ -20,7 +20,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from auction import engine, pg_batch
+from auction import engine, notices, pg_batch
 from auction.answers import BidRequest, Outcome, answers, first_answers
 from auction.deal import DealHook, conclude
 from auction.frames import EventFrame, kind
@@ -111,11 +111,24 @@ async def record(
             payload=payload,
             actor=actor if isinstance(event, engine.BidAccepted) else "system",
         )
+    if writes.session is not None and _starts(before, decision):
+        # The timers start an auction (never the plain-SQL bid path): its bidders are told.
+        await notices.started(writes.session, row.listing_id, now)
     if ended is not None:  # always the decision's last event
         assert writes.session is not None
         await writes.flush()  # the conclusion reads and appends after these
         await conclude(writes.session, row, ended, now, on_deal)
     return frames
+
+
+def _starts(before: engine.State, decision: engine.Decision) -> bool:
+    """Whether the decision moves a scheduled auction into bidding."""
+    return before.status is engine.Status.SCHEDULED and any(
+        isinstance(e, engine.PhaseChanged) and e.status in _BIDDING for e in decision.events
+    )
+
+
+_BIDDING = frozenset({engine.Status.FREE, engine.Status.COUNTDOWN})
 
 
 async def decide(

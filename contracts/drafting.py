@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auction.models import Deal
-from contracts import content, document
+from contracts import content, document, notices
 from contracts.files import sha256
 from contracts.models import Contract, ContractState, RentItem
 from core import ledger
@@ -140,4 +140,5 @@ async def draft(session: AsyncSession, deal: Deal, now: datetime) -> Contract:
         installments=len(items),
         data_sha256=sha256(document.canonical(data)),
     )
+    await notices.contract_drafted(session, contract, now)
     return contract

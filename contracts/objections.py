@@ -13,7 +13,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from contracts import publicity, voiding
+from contracts import notices, publicity, voiding
 from contracts.deal_rules import DealState, check_objection
 from contracts.models import Objection, ObjectionState
 from contracts.schemas import DealChange, ObjectionPage, ObjectionView
@@ -85,6 +85,7 @@ async def file(
             registration_id=registration.id,
             reasons=objection.reasons,
         )
+        await notices.objection_filed(session, objection, now)
         return _view(objection)
 
 
@@ -128,6 +129,7 @@ async def decide(
             decision=objection.state,
             reason=objection.decision_reason,
         )
+        await notices.objection_decided(session, objection, now)
         if uphold and deal.state == DealState.PUBLICITY:
             return await voiding.void(session, deal, "objection_upheld", who.name, now)
         await publicity.confirm_if_due(session, objection.listing_id, now)

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auction.models import Deal
+from contracts import notices
 from contracts.access import rent_items_of
 from contracts.drafting import current_contract
 from contracts.models import Contract
@@ -233,6 +234,7 @@ async def confirm_refunds(
                 bank_batch=bank_batch,
                 original_bank_txn_id=payment.bank_txn_id if payment else None,
             )
+            await notices.refund_paid(session, r, now)
             refunded.append(Refunded(registration_id=r.id, amount_fen=r.deposit_fen))
         return RefundsConfirmed(
             listing_id=listing_id,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-from contracts import settlement, signing
+from contracts import notices, settlement, signing
 from contracts.access import ROLE_ZH, STAFF, VILLAGE, WINNER, Access, load, relock
 from contracts.certificates import credentials, current_crls
 from contracts.deps import Deps
@@ -135,6 +135,9 @@ async def sign(
             locked.signed_at = now
             await settlement.credit_deposit(session, locked, now)
             await settlement.release_runner_up(session, locked.listing_id, now)
+            await notices.signed(session, locked, now)
+        else:
+            await notices.signed_by_village(session, locked, now)
     return Signed(
         id=contract_id,
         state=new_state,

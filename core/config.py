@@ -76,6 +76,13 @@ class Config:
     secure_cookies: bool = False
     #: A production deployment (deploy/local-up sets it): refuses the test-only settings below.
     production: bool = False
+    #: Notices beyond the inbox: each is POSTed as JSON to this URL (an SMS gateway or a
+    #: messaging bridge), signed with HMAC-SHA256 of the body under the secret; empty → the
+    #: log adapter. docs/deploy.md "Notices".
+    notice_webhook_url: str = ""
+    notice_webhook_secret: str = ""
+    #: Per request (connect, send, answer); a slower gateway counts as a failed attempt.
+    notice_webhook_timeout_ms: int = 5000
     #: Test-only: server time read through `core.clock.ControlledClock` from this file, so
     #: end-to-end tests can jump over registration windows and countdowns.
     test_clock_file: str = ""
@@ -83,6 +90,12 @@ class Config:
     def __post_init__(self) -> None:
         if self.production and self.test_clock_file:
             raise ValueError("RURALX_TEST_CLOCK_FILE is for tests; a production server refuses it")
+        if self.notice_webhook_url and not self.notice_webhook_secret:
+            raise ValueError("RURALX_NOTICE_WEBHOOK_URL needs RURALX_NOTICE_WEBHOOK_SECRET")
+        if self.notice_webhook_url and not self.notice_webhook_url.startswith(
+            ("https://", "http://")
+        ):
+            raise ValueError("RURALX_NOTICE_WEBHOOK_URL must be an http(s) URL")
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Config:

@@ -18,6 +18,7 @@ from core.accounts import Actor
 from core.clock import CHINA_TZ
 from core.db import Database
 from core.errors import problem_body
+from listings import notices
 from listings.models import Listing, Payment, Registration
 from listings.registration import (
     DepositState,
@@ -147,6 +148,8 @@ async def record_payment(
             **entry,
             code=code,
         )
+        if code is None:
+            await notices.deposit_received(session, registration, now)
     else:
         await ledger.append(
             session,

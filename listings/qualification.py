@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.accounts import Actor, User
 from core.errors import Conflict, InvalidInput, NotFound
+from listings import notices
 from listings.documents import CheckedFile, DocumentStore
 from listings.models import Listing, Registration, RegistrationDocument
 from listings.reading import load
@@ -194,6 +195,7 @@ async def _record_decision(
         priority_claim=registration.priority_claim,
         **payload,
     )
+    await notices.decided(session, registration, now)
 
 
 #: What a bidder qualified at registration close is told (docs/security.md §4).

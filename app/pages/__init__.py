@@ -8,6 +8,7 @@ from app.pages.account import AccountPages
 from app.pages.admin import AdminPages
 from app.pages.aftermath import BidderDealPages, ReviewDealPages
 from app.pages.bidder import BidderPages
+from app.pages.notices import NoticePages
 from app.pages.oversight import OversightPages
 from app.pages.public import PublicPages
 from app.pages.rent import RentPages
@@ -26,4 +27,5 @@ CONTROLLERS: list[Any] = [
     OversightPages,
     AdminPages,
     AccountPages,
+    NoticePages,
 ]

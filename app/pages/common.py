@@ -17,9 +17,12 @@ from urllib.parse import quote, urlencode
 import msgspec
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar import Controller, Request, Response
+from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie
 from litestar.enums import MediaType
+from litestar.middleware import ASGIMiddleware
 from litestar.response import Redirect
+from litestar.types import ASGIApp, Receive, Scope, Send
 from markupsafe import Markup
 
 from app.pages.forms import Form
@@ -51,6 +54,7 @@ from app.pages.labels import (
 )
 from contracts.clauses import PERFORMANCE_DEPOSIT_DAYS
 from core.errors import DomainError, NotAuthenticated, NotFound, PermissionDenied
+from core.notices import inbox
 from core.sessions import csrf_token, form_csrf_ok, same_secret
 from core.web import actor_or_none, services, token_of
 from listings.resolution import describe as describe_resolution
@@ -204,6 +208,8 @@ NAV: dict[str | None, list[tuple[str, str]]] = {
 }
 
 FLASH = {
+    "notices_read": "通知已全部标为已读。",
+    "notice_preferences": "通知设置已保存。",
     "created": "委托已保存为草稿。请上传材料并提交审核。",
     "updated": "委托内容已保存。",
     "uploaded": "材料已上传。",
@@ -265,6 +271,7 @@ def render(
         viewer=viewer,
         csrf=session_csrf(request),
         nav=NAV.get(viewer.role if viewer else None, NAV[None]),
+        unread=request.scope.get(UNREAD),
         flash=flash,
         title=title,
         **context,
@@ -338,11 +345,31 @@ PAGE_ERRORS: dict[Any, Any] = {
 }
 
 
+#: The signed-in person's unread notices, counted for the page's header.
+UNREAD = "ruralx.unread"
+
+
+class UnreadNotices(ASGIMiddleware):
+    """Every page a signed-in person opens shows their unread count in its header: one
+    count over the (user_id, read_at) index per page, taken before the handler renders."""
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        if scope.get("method") in ("GET", "HEAD"):
+            connection: ASGIConnection[Any, Any, Any, Any] = ASGIConnection(scope)
+            who = actor_or_none(connection)
+            if who is not None:
+                async with services(connection).db.read() as session:
+                    count = await inbox.unread_count(session, who.id)
+                scope[UNREAD] = count  # type: ignore[literal-required]
+        await next_app(scope, receive, send)
+
+
 class Pages(Controller):
     """A controller of HTML pages: errors are shown as pages, and none is in the API schema."""
 
     exception_handlers = PAGE_ERRORS
     include_in_schema = False
+    middleware = [UnreadNotices()]  # noqa: RUF012 (Litestar reads the class attribute)
 
 
 def json_script(data: Any) -> Markup:

@@ -103,6 +103,8 @@ LISTING: Cond = lambda c: c.sees(Facet.LISTING)  # noqa: E731
 #: GET routes → the condition, beyond the role guard, under which the answer is 200.
 READS: dict[str, Cond] = {
     "/api/v1/auth/me": ALWAYS,
+    "/api/v1/me/notices": ALWAYS,
+    "/api/v1/me/notice-preferences": ALWAYS,
     "/api/v1/settings": ALWAYS,
     "/api/v1/listings": ALWAYS,
     "/api/v1/listings/{listing_id:int}": LISTING,
@@ -167,6 +169,7 @@ READS: dict[str, Cond] = {
     "/signup": ALWAYS,
     "/me/deals": ALWAYS,
     "/me/registrations": ALWAYS,
+    "/me/notices": ALWAYS,
     "/village": ALWAYS,
     "/village/listings/new": ALWAYS,
     "/village/listings/{listing_id:int}": lambda c: c.may(Action.ENTRUST),
@@ -325,6 +328,13 @@ WRITES: dict[tuple[str, str], tuple[Cond, Any]] = {
         NOBODY_ELSE,
         {"new_password": "another-secret-1"},
     ),
+    # One's own inbox: anyone signed in, about their own notices only.
+    ("POST", "/api/v1/me/notices/{notice_id:int}/read"): (NOBODY_ELSE, {}),
+    ("POST", "/api/v1/me/notices/read-all"): (NOBODY_ELSE, {}),
+    ("PUT", "/api/v1/me/notice-preferences"): (NOBODY_ELSE, {"disabled": ["rent_due"]}),
+    ("POST", "/me/notices/{notice_id:int}/read"): (NOBODY_ELSE, {}),
+    ("POST", "/me/notices/read-all"): (NOBODY_ELSE, {}),
+    ("POST", "/me/notices/preferences"): (NOBODY_ELSE, {}),
 }
 
 
@@ -363,6 +373,7 @@ def concrete(world: World, path: str, phase: str) -> str:
         "rent_item_id": 999_999,
         "item_id": 999_999,
         "payment_id": 999_999,
+        "notice_id": 999_999,
         "user_id": world.owner,
         "file_path": "app.css",
     }
