@@ -103,14 +103,16 @@ async def _rows(session: AsyncSession, statement: Any) -> list[Any]:
     return list(await session.execute(statement))
 
 
-def band_expression() -> Any:
-    """The band code of a sold listing's fact, in SQL: exact integer comparisons of
-    (final − listing) · 100 with listing · bound, the same bands as `bands.band_of`."""
-    diff = ListingFact.final_fen - ListingFact.listing_fen
+def band_expression(
+    listing: Any = ListingFact.listing_fen, final: Any = ListingFact.final_fen
+) -> Any:
+    """The band code of a deal in SQL: exact integer comparisons of (final − listing) · 100
+    with listing · bound, the same bands as `bands.band_of`."""
+    diff = final - listing
     whens: list[tuple[Any, str]] = [(diff < 0, "below"), (diff == 0, "zero")]
     for band in BANDS[2:]:
         if band.high is not None:
-            whens.append((diff * 100 <= ListingFact.listing_fen * band.high, band.code))
+            whens.append((diff * 100 <= listing * band.high, band.code))
     return case(*whens, else_=BANDS[-1].code)
 
 
