@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.accounts import Actor
+from core.clock import local_date
 from core.errors import InvalidInput
 from core.ledger import bundle as ledger_bundle
 from core.ledger import sequencer
@@ -24,10 +25,12 @@ from listings import policy, reading
 from listings.policy import Facet
 from oversight import schemas, views
 from oversight.jobs import JobContext
+from oversight.stats import dashboard
 from oversight.stats import export as stats_export
 from oversight.stats.compute import statistics
 from oversight.stats.query import StatsQuery
-from oversight.stats.shaping import StatsResult
+from oversight.stats.query import filters as stats_filters
+from oversight.stats.shaping import StatsResult, filters_dict
 from oversight.warnings import review
 from oversight.warnings.findings import KIND_NAMES_ZH
 
@@ -205,6 +208,61 @@ class StatsController(Controller):
             media_type=media_type,
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
+
+    @get("/collection", guards=[allow("regulator", "admin")])
+    async def collection(
+        self,
+        request: Request[Any, Any, Any],
+        date_from: Annotated[date | None, QueryParameter(name="from")] = None,
+        date_to: Annotated[date | None, QueryParameter(name="to")] = None,
+        region: FromQuery[str | None] = None,
+        category: FromQuery[str | None] = None,
+    ) -> schemas.Collection:
+        """Collection rate of the rent items due so far (by due date in the period) and the
+        arrears by village (docs/oversight.md, "The dashboard")."""
+        query = stats_filters(date_from, date_to, region, category)
+        svc, who = services(request), actor(request)
+        async with svc.db.read() as session:
+            found = await dashboard.collection(
+                session, query, _jurisdiction(who), local_date(svc.now())
+            )
+        return schemas.out({**found, "filters": filters_dict(query)}, schemas.Collection)
+
+    @get("/premium-distribution", guards=[allow("regulator", "admin")])
+    async def premium_distribution(
+        self,
+        request: Request[Any, Any, Any],
+        date_from: Annotated[date | None, QueryParameter(name="from")] = None,
+        date_to: Annotated[date | None, QueryParameter(name="to")] = None,
+        region: FromQuery[str | None] = None,
+        category: FromQuery[str | None] = None,
+    ) -> schemas.PremiumDistribution:
+        """The deals of the period (by deal date) in premium-rate bands."""
+        query = stats_filters(date_from, date_to, region, category)
+        who = actor(request)
+        async with services(request).db.read() as session:
+            found = await dashboard.premium_distribution(session, query, _jurisdiction(who))
+        return schemas.out({**found, "filters": filters_dict(query)}, schemas.PremiumDistribution)
+
+    @get("/deals-by-month", guards=[allow("regulator", "admin")])
+    async def deals_by_month(
+        self,
+        request: Request[Any, Any, Any],
+        date_from: Annotated[date | None, QueryParameter(name="from")] = None,
+        date_to: Annotated[date | None, QueryParameter(name="to")] = None,
+        region: FromQuery[str | None] = None,
+        category: FromQuery[str | None] = None,
+    ) -> schemas.DealsByMonth:
+        """Deals, their total and the collectives' income increase per month of the deal."""
+        query = stats_filters(date_from, date_to, region, category)
+        who = actor(request)
+        async with services(request).db.read() as session:
+            found = await dashboard.deals_by_month(session, query, _jurisdiction(who))
+        return schemas.out({**found, "filters": filters_dict(query)}, schemas.DealsByMonth)
+
+
+def _jurisdiction(who: Actor) -> str | None:
+    return who.region.path if who.region is not None else None
 
 
 class AcknowledgeBody(msgspec.Struct, forbid_unknown_fields=True):

@@ -195,6 +195,78 @@ class Stats(Out):
     filters: StatsFilters
 
 
+# --- the dashboard's figures ------------------------------------------------------------
+
+
+class CollectionVillage(Out):
+    """One village's rent items due so far: what was due and received, and its arrears."""
+
+    village_id: int
+    village: str | None
+    village_path: str | None
+    leases: int
+    due_fen: int
+    received_fen: int
+    outstanding_fen: int
+    collection_rate: str | None
+    arrears_fen: int
+    overdue_items: int
+    days_overdue_max: int
+
+
+class Collection(Out):
+    today: str
+    filters: StatsFilters
+    leases: int
+    due_fen: int
+    received_fen: int
+    outstanding_fen: int
+    collection_rate: str | None
+    arrears_fen: int
+    overdue_items: int
+    villages_in_arrears: int
+    #: By arrears, largest first.
+    villages: list[CollectionVillage]
+
+
+class PremiumBand(Out):
+    band: str
+    name: str
+    #: Rates in (low, high] percent; `below` (< 0) and `zero` (= 0) have no low bound,
+    #: the last band no high one.
+    low_percent: int | None
+    high_percent: int | None
+    deals: int
+    share: str | None
+    deal_total_fen: int
+    premium_over_term_fen: int
+
+
+class PremiumDistribution(Out):
+    filters: StatsFilters
+    deals: int
+    bands: list[PremiumBand]
+
+
+class DealMonth(Out):
+    month: str
+    deals: int
+    deal_total_fen: int
+    premium_over_term_fen: int
+
+
+class DealMonthTotals(Out):
+    deals: int
+    deal_total_fen: int
+    premium_over_term_fen: int
+
+
+class DealsByMonth(Out):
+    filters: StatsFilters
+    months: list[DealMonth]
+    totals: DealMonthTotals
+
+
 # --- warnings -----------------------------------------------------------------------------
 
 

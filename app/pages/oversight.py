@@ -10,6 +10,7 @@ from litestar.params import FromPath
 
 from app.pages import queries
 from app.pages.common import Pages, Req, render
+from app.pages.dashboard import Filters, category_choices, figures, region_choices
 from app.pages.timeline import listing_timeline
 from auction.models import Auction
 from core.clock import local_date
@@ -17,26 +18,7 @@ from core.web import actor, allow, services
 from listings import policy, reading
 from listings.api import listing_view
 from listings.policy import Facet
-from oversight import stats, warnings
-
-LABEL = {"category": "category_name", "town": "town", "month": "month", "county": "county"}
-
-
-def _groups(result: stats.StatsResult, dim: str) -> list[dict[str, Any]]:
-    return [{**row, "name": row.get(LABEL[dim]) or "（未知）"} for row in result.rows]
-
-
-def _bars(groups: list[dict[str, Any]], width: int = 320) -> list[dict[str, Any]]:
-    """Bar geometry for an inline SVG chart of deal totals (no script, no library)."""
-    top = max((g["deal_total_fen"] for g in groups), default=0) or 1
-    return [
-        {
-            "group": g,
-            "y": i * 28,
-            "w": max(2, round(g["deal_total_fen"] * width / top)) if g["deal_total_fen"] else 0,
-        }
-        for i, g in enumerate(groups)
-    ]
+from oversight import warnings
 
 
 class OversightPages(Pages):
@@ -45,15 +27,15 @@ class OversightPages(Pages):
 
     @get("/")
     async def dashboard(self, request: Req) -> Response[Any]:
-        """Statistics by the oversight service (the same figures as GET /api/v1/stats)."""
+        """The figures of the oversight service (the same as GET /api/v1/stats and
+        /api/v1/stats/{collection,premium-distribution,deals-by-month}) under the filters."""
         who = actor(request)
+        svc = services(request)
         jurisdiction = who.region.path if who.region is not None else None
-        groups: dict[str, list[dict[str, Any]]] = {}
-        async with services(request).db.read() as session:
-            for dim in ("category", "town", "month"):
-                result = await stats.statistics(session, stats.StatsQuery((dim,)), jurisdiction)
-                groups[dim] = _groups(result, dim)
-            totals = result.totals
+        filters = Filters.parse(dict(request.query_params))
+        async with svc.db.read() as session:
+            shown = await figures(session, filters, jurisdiction, local_date(svc.now()))
+            regions = await region_choices(session, jurisdiction)
             open_warnings, warning_count = await warnings.search(
                 session, who, kind=None, state="open", listing_id=None, limit=20, offset=0
             )
@@ -63,9 +45,11 @@ class OversightPages(Pages):
             request,
             "oversight.html",
             title="监管看板",
-            totals=totals,
-            groups=groups,
-            charts={dim: _bars(rows) for dim, rows in groups.items()},
+            **shown,
+            filters=filters,
+            export_query=filters.query_string(),
+            regions=regions,
+            categories=category_choices(),
             warnings=shown_warnings,
             warning_count=warning_count,
             deals=[r for r in deals if r.deal is not None and policy.is_inside(who, r.village)],

@@ -41,11 +41,19 @@ class StatsQuery:
                 f"group_by 只能是 {'、'.join(DIMENSIONS)} 之一（可用逗号组合）",
                 allowed=list(DIMENSIONS),
             )
-        if date_from and date_to and date_from > date_to:
-            raise InvalidInput("stats.period", "统计期间的开始日期晚于结束日期")
-        if category is not None and category not in CATEGORY_NAMES_ZH:
-            raise InvalidInput("stats.category", "资产类别无效")
-        return cls(dims, date_from, date_to, (region or "").strip("/") or None, category)
+        plain = filters(date_from, date_to, region, category)
+        return cls(dims, plain.date_from, plain.date_to, plain.region, plain.category)
+
+
+def filters(
+    date_from: date | None, date_to: date | None, region: str | None, category: str | None
+) -> StatsQuery:
+    """The filters alone, checked (the dashboard's figures group in their own ways)."""
+    if date_from and date_to and date_from > date_to:
+        raise InvalidInput("stats.period", "统计期间的开始日期晚于结束日期")
+    if category is not None and category not in CATEGORY_NAMES_ZH:
+        raise InvalidInput("stats.category", "资产类别无效")
+    return StatsQuery((), date_from, date_to, (region or "").strip("/") or None, category)
 
 
 COLUMNS: Final[dict[str, Any]] = {
@@ -65,12 +73,16 @@ def _inside(path: str) -> ColumnElement[bool]:
     )
 
 
-def conditions(query: StatsQuery, jurisdiction: str | None) -> list[ColumnElement[bool]]:
+def conditions(
+    query: StatsQuery, jurisdiction: str | None, period: Any = ListingFact.announced_on
+) -> list[ColumnElement[bool]]:
+    """The WHERE of a query; `period` is the date the period selects by (announcement for
+    the statistics, the deal date or a rent item's due date on the dashboard)."""
     where: list[ColumnElement[bool]] = []
     if query.date_from is not None:
-        where.append(ListingFact.announced_on >= query.date_from)
+        where.append(period >= query.date_from)
     if query.date_to is not None:
-        where.append(ListingFact.announced_on <= query.date_to)
+        where.append(period <= query.date_to)
     if query.region:
         where.append(_inside(query.region))
     if jurisdiction:

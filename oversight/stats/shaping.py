@@ -78,13 +78,18 @@ class StatsResult:
             "group_by": list(self.query.group_by),
             "rows": self.rows,
             "totals": self.totals,
-            "filters": {
-                "from": self.query.date_from.isoformat() if self.query.date_from else None,
-                "to": self.query.date_to.isoformat() if self.query.date_to else None,
-                "region": self.query.region,
-                "category": self.query.category,
-            },
+            "filters": filters_dict(self.query),
         }
+
+
+def filters_dict(query: StatsQuery) -> dict[str, Any]:
+    """The filters as answered (`filters` of every statistic)."""
+    return {
+        "from": query.date_from.isoformat() if query.date_from else None,
+        "to": query.date_to.isoformat() if query.date_to else None,
+        "region": query.region,
+        "category": query.category,
+    }
 
 
 async def region_labels(
