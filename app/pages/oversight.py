@@ -8,8 +8,9 @@ from typing import Any
 from litestar import Response, get
 from litestar.params import FromPath
 
-from app.pages import queries
+from app.pages import charts, queries
 from app.pages.common import Pages, Req, render
+from app.pages.labels import yuan
 from app.pages.timeline import listing_timeline
 from auction.models import Auction
 from core.web import actor, allow, services
@@ -25,17 +26,14 @@ def _groups(result: stats.StatsResult, dim: str) -> list[dict[str, Any]]:
     return [{**row, "name": row.get(LABEL[dim]) or "（未知）"} for row in result.rows]
 
 
-def _bars(groups: list[dict[str, Any]], width: int = 320) -> list[dict[str, Any]]:
-    """Bar geometry for an inline SVG chart of deal totals (no script, no library)."""
-    top = max((g["deal_total_fen"] for g in groups), default=0) or 1
-    return [
-        {
-            "group": g,
-            "y": i * 28,
-            "w": max(2, round(g["deal_total_fen"] * width / top)) if g["deal_total_fen"] else 0,
-        }
-        for i, g in enumerate(groups)
-    ]
+def _bars(groups: list[dict[str, Any]]) -> dict[str, Any]:
+    """An inline SVG chart of the groups' deal totals (app/pages/charts.py)."""
+    return charts.hbars(
+        [
+            (g["name"], (g["deal_total_fen"],), (f"{yuan(g['deal_total_fen'])}（{g['deals']}宗）",))
+            for g in groups
+        ]
+    )
 
 
 class OversightPages(Pages):
