@@ -10,7 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.pages.charts import BAR_STEP, ROW_GAP, hbars
+from listings import economics
 from listings.schemas import Terms
+from oversight.demo.leases import schedule
 from oversight.disclosure.rules import (
     Sums,
     Tally,
@@ -123,3 +125,35 @@ def test_bars_scale_to_the_largest_value_with_one_bar_per_series() -> None:
     assert [b["w"] for b in second["bars"]] == [0, 2]  # zero draws nothing; tiny shows
     assert hbars([]) == {"rows": [], "height": 8}
     assert [b["w"] for b in hbars([("x", (0,), ("",))])["rows"][0]["bars"]] == [0]
+
+
+# --- the demo's integer schedule is the drafting's -----------------------------------------
+
+schedule_terms = st.builds(
+    lambda unit, years, months, payment, free, escalate, every, percent, area: terms(
+        price_unit=unit,
+        term_years=years,
+        term_months=months,
+        payment=payment,
+        rent_free_months=min(free, years * 12 + months),
+        escalation={"every_years": every, "percent": str(percent)} if escalate else None,
+        area=area if unit == "per_mu_year" else None,
+    ),
+    st.sampled_from(["per_year", "per_mu_year", "per_month"]),
+    st.integers(1, 30),
+    st.integers(0, 11),
+    st.sampled_from(["annual", "semiannual", "quarterly", "monthly", "lump_sum"]),
+    st.integers(0, 14),
+    st.booleans(),
+    st.integers(1, 5),
+    st.sampled_from([3, 5, "2.5"]),
+    st.sampled_from(["1", "12.5", "7.25", "333"]),
+)
+
+
+@given(schedule_terms, st.integers(1, 10**9))
+def test_the_demo_schedule_equals_the_contracts(t: Terms, final_fen: int) -> None:
+    expected = [
+        (i.months[0], i.months[1], i.amount_fen) for i in economics.schedule_of(t, final_fen)
+    ]
+    assert schedule(t, final_fen) == expected
