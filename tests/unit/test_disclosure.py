@@ -135,7 +135,7 @@ schedule_terms = st.builds(
         term_years=years,
         term_months=months,
         payment=payment,
-        rent_free_months=min(free, years * 12 + months),
+        rent_free_months=min(free, years * 12 + months - 1),
         escalation={"every_years": every, "percent": str(percent)} if escalate else None,
         area=area if unit == "per_mu_year" else None,
     ),
