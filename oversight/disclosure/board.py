@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Final
 
-from sqlalchemy import ColumnElement, and_, case, extract, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, extract, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auction.models import Deal
@@ -115,11 +115,16 @@ async def board(session: AsyncSession, path: str, today: date) -> schemas.Disclo
 async def _tallies(session: AsyncSession, path: str, today: date) -> dict[int, Tally]:
     """Each village's tally: one GROUP BY (village, year, month of the current year)."""
     money = _Money(today)
-    year = extract("year", RentItem.due_date)
-    month = case(
-        (RentItem.due_date >= date(today.year, 1, 1), extract("month", RentItem.due_date)),
-        else_=0,
-    )
+    year: Any
+    month_of: Any
+    if session.get_bind().dialect.name == "postgresql":
+        # ~10^4 groups from ~10^6 items: hashed in memory, not sorted in temporary files;
+        # date_part (a double) groups faster than EXTRACT's numeric.
+        await session.execute(text("SET LOCAL work_mem = '64MB'"))
+        year, month_of = (func.date_part(f, RentItem.due_date) for f in ("year", "month"))
+    else:
+        year, month_of = (extract(f, RentItem.due_date) for f in ("year", "month"))
+    month = case((RentItem.due_date >= date(today.year, 1, 1), month_of), else_=0)
     in_force = func.sum(case((money.covering, 1), else_=0))
     query = (
         select(
