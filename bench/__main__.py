@@ -12,7 +12,7 @@ import sys
 
 from bench.harness import report
 
-BENCHMARKS = ["hot_lot", "many_lots", "snapshot", "fanout", "stats", "contract"]
+BENCHMARKS = ["hot_lot", "many_lots", "snapshot", "fanout", "stats", "disclosure", "contract"]
 
 
 def main(names: list[str]) -> int:

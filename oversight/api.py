@@ -24,6 +24,7 @@ from core.web import PUBLIC, actor, allow, services
 from listings import policy, reading
 from listings.policy import Facet
 from oversight import schemas, views
+from oversight.disclosure.api import DisclosureController
 from oversight.jobs import JobContext
 from oversight.stats import dashboard
 from oversight.stats import export as stats_export
@@ -326,4 +327,5 @@ CONTROLLERS: list[Any] = [
     RecordController,
     StatsController,
     WarningController,
+    DisclosureController,
 ]

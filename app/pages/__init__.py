@@ -8,6 +8,7 @@ from app.pages.account import AccountPages
 from app.pages.admin import AdminPages
 from app.pages.aftermath import BidderDealPages, ReviewDealPages
 from app.pages.bidder import BidderPages
+from app.pages.disclosure import DisclosurePages
 from app.pages.notices import NoticePages
 from app.pages.oversight import OversightPages
 from app.pages.public import PublicPages
@@ -18,6 +19,7 @@ from app.pages.village import VillagePages
 #: Page controllers and handlers, registered by the app factory.
 CONTROLLERS: list[Any] = [
     PublicPages,
+    DisclosurePages,
     BidderPages,
     VillagePages,
     ReviewPages,

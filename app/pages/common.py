@@ -184,7 +184,7 @@ def anonymous_form_ok(request: Request[Any, Any, Any], sent: Any) -> bool:
 # ----- responses -------------------------------------------------------------------------
 
 NAV: dict[str | None, list[tuple[str, str]]] = {
-    None: [("/", "首页"), ("/listings", "交易公告")],
+    None: [("/", "首页"), ("/listings", "交易公告"), ("/disclosure", "村务公开")],
     "bidder": [
         ("/", "首页"),
         ("/listings", "交易公告"),

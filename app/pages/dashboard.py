@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.pages import charts
 from app.pages.labels import yuan
 from core.accounts import Region
 from listings.schemas import CATEGORY_NAMES_ZH
@@ -42,6 +43,11 @@ class Chart:
         self.labels.append(label)
         self.values.append(value)
         self.texts.append(text)
+
+    def drawn(self) -> dict[str, Any]:
+        """Its geometry for the `hbar_chart` macro (app/pages/charts.py): one bar a row."""
+        rows = zip(self.labels, self.values, self.texts, strict=True)
+        return charts.hbars([(label, (v,), (t,)) for label, v, t in rows])
 
 
 @dataclass(frozen=True, slots=True)

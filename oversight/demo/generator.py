@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from auction.models import Deal
+from contracts.models import Contract, RentItem, RentPayment
 from core import ledger
 from core import settings as exchange_settings
 from core.accounts import User
@@ -17,8 +18,10 @@ from core.config import Config
 from core.db import Database
 from core.ledger import keys, sequencer
 from listings import Listing, Registration
+from oversight import facts
 from oversight.demo.bulk import bulk, bump_sequences, regions_of, reserve_ids
 from oversight.demo.county import COUNTY, villages
+from oversight.demo.leases import Leases
 from oversight.demo.market import market
 from oversight.demo.people import people
 from oversight.stats import listing_facts
@@ -39,12 +42,36 @@ async def populate(db: Database, count: int, *, seed: int, now: datetime) -> dic
         made = market(rng, tag, count, now, who, regions, ancestors, ids)
         for user in who.users:  # the planted families share a phone
             user["phone"] = who.phones[user["id"]]
+        leases = Leases(
+            random.Random(f"{seed}-leases"),
+            tag,
+            now,
+            [await reserve_ids(session, model) for model in (Contract, RentItem, RentPayment)],
+            {regions[path].id: user_id for path, user_id in who.officials.items()},
+        )
+        leases.assign(made.deals)
         await bulk(session, User, who.users)
         await bulk(session, Listing, made.listings)
         await bulk(session, Registration, made.registrations)
         await bulk(session, Deal, made.deals)
+        winners = {r["id"]: (r["bidder_id"], r["deposit_fen"]) for r in made.registrations}
+        by_id = {listing["id"]: listing for listing in made.listings}
+        rent_items = payments = 0
+        for rows in leases.chunks(made.deals, by_id, winners):
+            await bulk(session, Contract, rows.contracts)
+            await bulk(session, RentItem, rows.items)
+            await bulk(session, RentPayment, rows.payments)
+            rent_items, payments = rent_items + len(rows.items), payments + len(rows.payments)
+        # A sold listing's lease ends by its contract's start, as the job has it.
+        for row in made.fact_rows:
+            start = leases.starts.get(row["listing_id"])
+            if row["is_sold"] and start is not None:
+                row["lease_ends_on"] = facts.add_years(start, row["term_years"])
         await listing_facts.upsert_facts(session, made.fact_rows)
-        await bump_sequences(session, ["users", "listings", "registrations"])
+        await bump_sequences(
+            session,
+            ["users", "listings", "registrations", "contracts", "rent_items", "rent_payments"],
+        )
         await ledger.append(
             session,
             subject="demo",
@@ -64,6 +91,10 @@ async def populate(db: Database, count: int, *, seed: int, now: datetime) -> dic
                 "listings": count,
                 "registrations": len(made.registrations),
                 "deals": len(made.deals),
+                "leases_signed": leases.counts["signed"],
+                "contracts_drafted": leases.counts["drafted"],
+                "rent_items": rent_items,
+                "rent_payments": payments,
                 "bidders": len(who.bidders),
                 "villages": len(regions),
             }

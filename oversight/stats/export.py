@@ -1,10 +1,12 @@
 """Statistics as files: CSV (UTF-8 with BOM, for Excel) and XLSX, with a row of field names
-and a row of Chinese labels."""
+and a row of Chinese labels. `table_csv` and `table_xlsx` write any such table (the income
+board's too)."""
 
 from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
 from oversight.stats.shaping import StatsResult
@@ -62,38 +64,50 @@ def _export_rows(result: StatsResult) -> list[dict[str, Any]]:
 
 
 def to_csv(result: StatsResult) -> bytes:
+    return table_csv(_export_columns(result), _export_rows(result))
+
+
+def to_xlsx(result: StatsResult) -> bytes:
+    return table_xlsx([("统计", _export_columns(result), _export_rows(result))])
+
+
+Columns = Sequence[tuple[str, str]]
+
+
+def table_csv(columns: Columns, rows: Iterable[dict[str, Any]]) -> bytes:
     """UTF-8 with BOM (Excel opens it as UTF-8); a header of field names and one of labels."""
-    columns = _export_columns(result)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow([key for key, _ in columns])
     writer.writerow([label for _, label in columns])
-    for row in _export_rows(result):
+    for row in rows:
         writer.writerow(["" if row.get(key) is None else row.get(key) for key, _ in columns])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
-def to_xlsx(result: StatsResult) -> bytes:
+def table_xlsx(sheets: Sequence[tuple[str, Columns, Iterable[dict[str, Any]]]]) -> bytes:
+    """One worksheet per (name, columns, rows): a row of labels, one of field names, the rows;
+    integers (counts, fen) as numbers, everything else as text."""
     import xlsxwriter
 
-    columns = _export_columns(result)
     buffer = io.BytesIO()
     book = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_numbers": False})
-    sheet = book.add_worksheet("统计")
     bold = book.add_format({"bold": True})
-    for col, (key, label) in enumerate(columns):
-        sheet.write_string(0, col, label, bold)
-        sheet.write_string(1, col, key)
-        sheet.set_column(col, col, max(12, len(label) * 2))
-    for r, row in enumerate(_export_rows(result), start=2):
-        for col, (key, _) in enumerate(columns):
-            value = row.get(key)
-            if value is None:
-                continue
-            if isinstance(value, int) and not isinstance(value, bool):
-                sheet.write_number(r, col, value)  # counts and fen: integers, exact below 2^53
-            else:
-                sheet.write_string(r, col, str(value))
-    sheet.freeze_panes(2, 0)
+    for name, columns, rows in sheets:
+        sheet = book.add_worksheet(name)
+        for col, (key, label) in enumerate(columns):
+            sheet.write_string(0, col, label, bold)
+            sheet.write_string(1, col, key)
+            sheet.set_column(col, col, max(12, len(label) * 2))
+        for r, row in enumerate(rows, start=2):
+            for col, (key, _) in enumerate(columns):
+                value = row.get(key)
+                if value is None:
+                    continue
+                if isinstance(value, int) and not isinstance(value, bool):
+                    sheet.write_number(r, col, value)  # counts and fen: exact below 2^53
+                else:
+                    sheet.write_string(r, col, str(value))
+        sheet.freeze_panes(2, 0)
     book.close()
     return buffer.getvalue()

@@ -164,7 +164,9 @@ READS: dict[str, Cond] = {
     "/api/v1/stats/premium-distribution": ALWAYS,
     "/api/v1/stats/deals-by-month": ALWAYS,
     "/api/v1/warnings": ALWAYS,
+    "/api/v1/disclosure": ALWAYS,
     "/": ALWAYS,
+    "/disclosure": ALWAYS,
     "/listings": ALWAYS,
     "/listings/{listing_id:int}": LISTING,
     "/auctions/{listing_id:int}": lambda c: c.phase != "draft" and c.sees(Facet.LISTING),
@@ -386,6 +388,8 @@ def concrete(world: World, path: str, phase: str) -> str:
     queries = {
         "/api/v1/ledger/bundle": f"?listing_id={world.listings[phase]}",
         "/api/v1/ledger/consistency": "?first=1&second=2",
+        "/api/v1/disclosure": f"?region={TOWN}",
+        "/disclosure": f"?region={TOWN}",
     }
     return out + queries.get(path, "")
 
