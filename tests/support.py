@@ -129,7 +129,9 @@ class Http:
         txn: str | None = None,
         paid_at: str = "2026-12-01T10:00:00+08:00",
         payer_account: str | None = None,
+        path: str = "/api/v1/payments/callback",
     ) -> Any:
+        """The bank's signed callback: a deposit, or rent with `path` the rent callback's."""
         body = {
             "reference": reference,
             "amount_fen": amount_fen,
@@ -141,7 +143,7 @@ class Http:
         raw = json.dumps(body).encode()
         return await self.call(
             "POST",
-            "/api/v1/payments/callback",
+            path,
             content=raw,
             headers={"X-Signature": sign(raw), "Content-Type": "application/json"},
         )
@@ -252,19 +254,25 @@ async def entrust_review_announce(
 
 
 async def sign_up_and_qualify(
-    anon: Http, reviewer: Http, listing_id: int, count: int = 2
+    anon: Http,
+    reviewer: Http,
+    listing_id: int,
+    count: int = 2,
+    people: list[tuple[str, str, str]] | None = None,
 ) -> tuple[list[Http], list[dict[str, Any]]]:
-    """Step 3 of docs/domain.md §11: bidders sign up, register, pay by callback, are qualified."""
+    """Step 3 of docs/domain.md §11: bidders sign up, register, pay by callback, are qualified.
+    `people` gives their (name, ID number, phone); else `count` of them, made up."""
+    if people is None:
+        people = [(f"竞买人{i + 1}", resident_id(), phone()) for i in range(count)]
     bidders, registrations = [], []
-    for i in range(count):
-        mobile = phone()
+    for name, id_number, mobile in people:
         await anon.ok(
             "POST",
             "/api/v1/bidders",
             {
-                "name": f"竞买人{i + 1}",
+                "name": name,
                 "id_type": "resident_id",
-                "id_number": resident_id(),
+                "id_number": id_number,
                 "phone": mobile,
                 "password": PASSWORD,
             },
