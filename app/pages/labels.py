@@ -14,6 +14,7 @@ from core.money import format_yuan, yuan_in_words
 from listings.rules import STATE_NAMES_ZH, ListingState
 from listings.schemas import DOCUMENT_KINDS_ZH as DOCUMENT_KINDS_ZH
 from listings.schemas import AnnouncedRules, Terms
+from oversight.views import TYPE_NAMES_ZH
 
 #: Payment frequencies in a word (the contract states each as a clause: contracts.content).
 PAYMENTS_ZH = {
@@ -74,56 +75,8 @@ OBJECTION_STATES_ZH = {"filed": "待处理", "upheld": "异议成立（成交无
 DEAL_STATES_ZH: dict[str, str] = {state.value: name for state, name in DEAL_STATE_NAMES_ZH.items()}
 DEAL_VOID_REASONS_ZH = VOID_REASONS_ZH
 DEAL_DEFAULT_REASONS_ZH = DEFAULT_REASONS_ZH
-LEDGER_TYPES_ZH = {
-    "listing.created": "创建委托",
-    "listing.updated": "修改委托",
-    "listing.submitted": "提交审核",
-    "listing.accepted": "受理",
-    "listing.returned": "退回",
-    "listing.announced": "发布挂牌公告",
-    "listing.withdrawn": "撤回委托",
-    "listing.relisted": "重新挂牌",
-    "listing.document_added": "上传材料",
-    "listing.concluded": "交易结束",
-    "registration.applied": "竞买人报名",
-    "deposit.paid": "保证金到账",
-    "payment.rejected": "款项未入账",
-    "registration.qualified": "资格审核通过",
-    "registration.rejected": "资格审核未通过",
-    "registration.closed": "报名截止",
-    "deposit.refundable": "保证金待退还",
-    "deposit.to_be_credited": "保证金转作租金",
-    "auction.opened": "竞价场次建立",
-    "auction.bid": "出价",
-    "auction.phase": "竞价阶段变化",
-    "auction.ended": "竞价结束",
-    "auction.pause": "暂停竞价",
-    "auction.resume": "恢复竞价",
-    "bid.rejected": "出价被拒绝",
-    "deal.recorded": "成交记录",
-    "auction.bids": "网络竞价",
-    "contract.drafted": "生成合同",
-    "contract.signed_by_village": "村集体电子签署",
-    "contract.signed": "竞得人电子签署",
-    "contract.certified": "出具交易鉴证书",
-    "deposit.refunded": "保证金已退还",
-    "deposit.credited_to_rent": "保证金已转作租金",
-    "deposit.forfeited": "保证金没收",
-    "deposit.held_for_runner_up": "保证金作为候补继续冻结",
-    "deal.published": "成交结果公示",
-    "deal.confirmed": "成交确认",
-    "deal.voided": "成交撤销",
-    "deal.offered": "向候补竞买人递补成交",
-    "deal.offer_accepted": "候补竞买人接受递补",
-    "deal.offer_declined": "候补竞买人放弃递补",
-    "deal.defaulted": "认定竞得人违约",
-    "objection.filed": "提出异议",
-    "objection.evidence_added": "补充异议材料",
-    "objection.decided": "异议处理",
-    "rent.paid": "收到租金",
-    "rent.rejected": "租金款项未能入账（原路退回）",
-    "rent.waived": "租金减免",
-}
+#: Ledger entry types in words: one map, the regulators' (oversight.views).
+LEDGER_TYPES_ZH = TYPE_NAMES_ZH
 
 # ----- display formats -------------------------------------------------------------------
 
