@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    CheckConstraint,
     Date,
     ForeignKey,
     Index,
@@ -119,7 +120,28 @@ class RentItem(Base):
     """One rent payment of a lease (应付租金), with the part the deposit paid."""
 
     __tablename__ = "rent_items"
-    __table_args__ = (UniqueConstraint("contract_id", "number"),)
+    __table_args__ = (
+        UniqueConstraint("contract_id", "number"),
+        # Rent is paid in advance: an item is due by the first day it pays for (the schedule
+        # makes them equal), so the items covering a day have fallen due by then.
+        CheckConstraint("due_date <= period_start", name="paid_in_advance"),
+        # The board and the dashboard read the items fallen due from this index alone
+        # (index-only on PostgreSQL); on SQLite a plain index on the due date.
+        Index(
+            "ix_rent_items_due_date",
+            "due_date",
+            postgresql_include=[
+                "contract_id",
+                "listing_id",
+                "state",
+                "amount_fen",
+                "credited_fen",
+                "paid_fen",
+                "period_start",
+                "period_end",
+            ],
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id"), index=True)
@@ -127,7 +149,7 @@ class RentItem(Base):
     number: Mapped[int] = mapped_column(Integer)
     period_start: Mapped[date] = mapped_column(Date)
     period_end: Mapped[date] = mapped_column(Date)
-    due_date: Mapped[date] = mapped_column(Date, index=True)
+    due_date: Mapped[date] = mapped_column(Date)
     amount_fen: Mapped[int] = mapped_column(BigInteger)
     #: Planned at drafting; applied (ledger entry) when the contract is signed.
     credited_fen: Mapped[int] = mapped_column(BigInteger)

@@ -51,7 +51,6 @@ class _Money:
             )
         )
         self.waived = func.sum(case((and_(self.fallen, waived), owing), else_=0))
-        self.covering = and_(RentItem.period_start <= today, RentItem.period_end >= today)
 
 
 def _inside(path: str) -> ColumnElement[bool]:
@@ -84,7 +83,7 @@ async def board(session: AsyncSession, path: str, today: date) -> schemas.Disclo
             select(Region).where(Region.level == "village", _inside(path)).order_by(Region.path)
         )
     }
-    tallies = await _tallies(session, path, today)
+    tallies = await _tallies(session, [r.id for r in villages.values()], today)
     by_village = {p: tallies.get(r.id, Tally()) for p, r in villages.items()}
     town_of = {p: rules.parent(p) for p in villages}
     towns = rules.rollup(by_village, town_of)
@@ -112,9 +111,10 @@ async def board(session: AsyncSession, path: str, today: date) -> schemas.Disclo
     )
 
 
-async def _tallies(session: AsyncSession, path: str, today: date) -> dict[int, Tally]:
-    """Each village's tally: one GROUP BY (village, year, month of the current year)."""
-    money = _Money(today)
+async def _tallies(session: AsyncSession, village_ids: list[int], today: date) -> dict[int, Tally]:
+    """Each village's tally: one GROUP BY (village, year, month of the current year) over the
+    items fallen due. Rent is paid in advance (`RentItem` checks due_date <= period_start),
+    so the item covering today has fallen due too; the items due later add nothing."""
     year: Any
     month_of: Any
     if session.get_bind().dialect.name == "postgresql":
@@ -125,24 +125,29 @@ async def _tallies(session: AsyncSession, path: str, today: date) -> dict[int, T
     else:
         year, month_of = (extract(f, RentItem.due_date) for f in ("year", "month"))
     month = case((RentItem.due_date >= date(today.year, 1, 1), month_of), else_=0)
-    in_force = func.sum(case((money.covering, 1), else_=0))
+    # The _Money sums with `fallen` true on every row read (a narrow range of the covering
+    # due-date index, index-only on PostgreSQL).
+    received = RentItem.credited_fen + RentItem.paid_fen
+    owing = RentItem.amount_fen - received
+    waived = RentItem.state == "waived"
+    late = and_(RentItem.state == "open", RentItem.due_date < today, owing > 0)
+    covering = and_(RentItem.period_start <= today, RentItem.period_end >= today)
     query = (
         select(
             Contract.village_id,
             year,
             month,
-            money.due,
-            money.received,
-            money.arrears,
-            money.waived,
-            in_force,
+            func.sum(case((waived, received), else_=RentItem.amount_fen)),
+            func.sum(received),
+            func.sum(case((late, owing), else_=0)),
+            func.sum(case((waived, owing), else_=0)),
+            func.sum(case((covering, 1), else_=0)),
         )
         .join(Contract, Contract.id == RentItem.contract_id)
-        .join(Region, Region.id == Contract.village_id)
         .where(
-            _inside(path),
+            Contract.village_id.in_(village_ids),
             RentItem.state.in_(COUNTED),
-            or_(money.fallen, RentItem.period_start <= today),
+            RentItem.due_date <= today,
         )
         .group_by(Contract.village_id, year, month)
     )
@@ -154,7 +159,7 @@ async def _tallies(session: AsyncSession, path: str, today: date) -> dict[int, T
         tally.leases_in_force += int(covering or 0)
         sums = Sums(int(due or 0), int(received or 0), int(arrears or 0), int(waived or 0))
         if not (sums.due_fen or sums.received_fen or sums.arrears_fen or sums.waived_fen):
-            continue  # only an item covering today, not yet due
+            continue  # nothing fell due (a zero amount)
         tally.years.setdefault(int(y), Sums()).add(sums)
         if int(m or 0):
             tally.months.setdefault(int(m), Sums()).add(sums)
