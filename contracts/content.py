@@ -70,22 +70,8 @@ def percent_text(value: Fraction) -> str:
     return format_percent(value / 100, 2).rstrip("0").rstrip(".")
 
 
-def add_months(d: date, months: int) -> date:
-    month0 = d.month - 1 + months
-    year, month = d.year + month0 // 12, month0 % 12 + 1
-    return date(year, month, 1) if d.day == 1 else _clamped(year, month, d.day)
-
-
-def _clamped(year: int, month: int, day: int) -> date:
-    while True:
-        try:
-            return date(year, month, day)
-        except ValueError:
-            day -= 1
-
-
 def first_of_next_month(d: date) -> date:
-    return add_months(date(d.year, d.month, 1), 1)
+    return economics.add_months(date(d.year, d.month, 1), 1)
 
 
 def lease_start_of(terms: Terms, sign_deadline: date) -> date:
@@ -140,9 +126,9 @@ def schedule(
         items.append(
             Item(
                 number=inst.number,
-                period_start=add_months(start, first - 1),
-                period_end=add_months(start, last) - timedelta(days=1),
-                due_date=add_months(start, inst.due_month),
+                period_start=economics.add_months(start, first - 1),
+                period_end=economics.add_months(start, last) - timedelta(days=1),
+                due_date=economics.add_months(start, inst.due_month),
                 amount_fen=inst.amount_fen,
                 credited_fen=credited,
             )
@@ -238,8 +224,7 @@ def contract_data(
     items = schedule(terms, deal.final_fen, lease_start, deposit_fen)
     total = sum(i.amount_fen for i in items)
     term_years = terms.term_years
-    months = 12 * term_years + terms.term_months
-    lease_end = add_months(lease_start, months) - timedelta(days=1)
+    lease_end = economics.lease_end(lease_start, term_years, terms.term_months)
     unit = PRICE_UNIT_NAMES_ZH[terms.price_unit]
     escalation = economics.escalation_of(terms)
     rent_free = terms.rent_free_months

@@ -23,7 +23,7 @@ from contracts.deal_rules import (
     transition,
 )
 from contracts.drafting import current_contract
-from contracts.models import ContractState, RentItem
+from contracts.models import Contract, ContractState, RentItem
 from contracts.schemas import DealChange
 from core import ledger
 from core import settings as exchange_settings
@@ -145,10 +145,18 @@ async def record_default(
             raise Conflict(
                 "default.deal_not_confirmed", "成交尚未确认（公示中）或已撤销，不能认定违约"
             )
-        contract = await current_contract(session, listing_id)
+        current = await current_contract(session, listing_id)
+        assert current is not None
+        # Locked and re-read: a signature racing this default either lands first (and the
+        # default is refused as signed) or finds the contract voided (contract.changed).
+        contract = await session.get(
+            Contract, current.id, with_for_update=True, populate_existing=True
+        )
         assert contract is not None
         check_default(contract.state, reason, now, contract.sign_deadline)
-        winner = await session.get(Registration, deal.registration_id, with_for_update=True)
+        winner = await session.get(
+            Registration, deal.registration_id, with_for_update=True, populate_existing=True
+        )
         assert winner is not None
         forfeited = 0
         if winner.deposit_state == DepositState.HELD and winner.deposit_fen > 0:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date, timedelta
 from fractions import Fraction
 from typing import Final, Literal, get_args
 
@@ -116,6 +117,25 @@ def lease_months(term_years: int, term_months: int = 0) -> int:
     if term_years < 0 or not 0 <= term_months <= 11 or term_years * 12 + term_months < 12:
         raise ValueError("a lease runs at least one year; term_months is 0 to 11")
     return term_years * 12 + term_months
+
+
+def add_months(d: date, months: int) -> date:
+    month0 = d.month - 1 + months
+    year, month = d.year + month0 // 12, month0 % 12 + 1
+    return date(year, month, 1) if d.day == 1 else _clamped(year, month, d.day)
+
+
+def _clamped(year: int, month: int, day: int) -> date:
+    while True:
+        try:
+            return date(year, month, day)
+        except ValueError:
+            day -= 1
+
+
+def lease_end(start: date, term_years: int, term_months: int = 0) -> date:
+    """The lease's last day, as the contract states it: the day before the term's end."""
+    return add_months(start, lease_months(term_years, term_months)) - timedelta(days=1)
 
 
 def monthly_rents(

@@ -10,7 +10,6 @@ that year / 12. O(years) instead of O(months) Fractions, which matters when a co
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 from fractions import Fraction
 from typing import Final
 
@@ -85,13 +84,6 @@ def median_rate(middle: list[tuple[int, int]]) -> Fraction:
     """The median from the one or two middle deals' (final − listing, listing)."""
     rates = [Fraction(num, den) for num, den in middle]
     return sum(rates, Fraction(0)) / len(rates)
-
-
-def add_years(day: date, years: int) -> date:
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:  # 29 February into a common year
-        return day.replace(year=day.year + years, day=28)
 
 
 def buyer_type(id_type: str | None) -> str | None:

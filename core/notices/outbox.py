@@ -48,8 +48,9 @@ async def notify(
 ) -> bool:
     """Add a notice to `user_id`'s inbox in the session's transaction; False when they turned
     the kind off or (with a `subject`) already have this kind of notice about it."""
-    if len(title) > TITLE_MAX or len(body) > BODY_MAX:
-        raise ValueError(f"notice {kind.value}: title or body too long")
+    # A notice points at its page: a long reason typed by a person is cut here, never an
+    # error in the transaction of the event it tells of.
+    title, body = _cut(title, TITLE_MAX), _cut(body, BODY_MAX)
     if link is not None and not link.startswith("/"):
         raise ValueError("a notice links to a page of the exchange")
     if not await wants(session, user_id, kind):
@@ -91,3 +92,7 @@ async def _insert_new(session: AsyncSession, table: Table, values: Mapping[str, 
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     result = await session.execute(dialect.insert(table).values(values).on_conflict_do_nothing())
     return bool(getattr(result, "rowcount", 0))
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

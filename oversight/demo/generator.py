@@ -18,7 +18,7 @@ from core.config import Config
 from core.db import Database
 from core.ledger import keys, sequencer
 from listings import Listing, Registration
-from oversight import facts
+from listings.economics import lease_end
 from oversight.demo.bulk import bulk, bump_sequences, regions_of, reserve_ids
 from oversight.demo.county import COUNTY, villages
 from oversight.demo.leases import Leases
@@ -66,7 +66,7 @@ async def populate(db: Database, count: int, *, seed: int, now: datetime) -> dic
         for row in made.fact_rows:
             start = leases.starts.get(row["listing_id"])
             if row["is_sold"] and start is not None:
-                row["lease_ends_on"] = facts.add_years(start, row["term_years"])
+                row["lease_ends_on"] = lease_end(start, row["term_years"])
         await listing_facts.upsert_facts(session, made.fact_rows)
         await bump_sequences(
             session,

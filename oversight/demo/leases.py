@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Final
 
-from contracts.content import add_months, first_of_next_month
+from contracts.content import first_of_next_month
 from core.clock import CHINA_TZ, local_date
 from core.money import round_half_up
 from listings import economics
+from listings.economics import add_months
 from listings.schemas import Terms
 
 #: Leases whose items and payments are written together.

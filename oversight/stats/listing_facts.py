@@ -19,6 +19,7 @@ from core.accounts import Region, User
 from core.clock import local_date
 from core.db import table_of
 from listings import Listing, Registration
+from listings.economics import lease_end
 from listings.schemas import Terms
 from oversight import facts
 from oversight.models import ListingFact
@@ -101,7 +102,7 @@ def fact_values(
         else None,
         "premium_key": facts.premium_key(listing_fen, final_fen) if final_fen is not None else None,
         "decided_on": decided,
-        "lease_ends_on": facts.add_years(decided, years) if decided is not None else None,
+        "lease_ends_on": lease_end(decided, years, terms.term_months) if decided else None,
         "updated_at": now,
     }
 
@@ -173,7 +174,10 @@ async def refresh_facts(
             now,
         )
         if row["is_sold"] and listing.id in starts:
-            row["lease_ends_on"] = facts.add_years(starts[listing.id], row["term_years"])
+            terms = listing.terms
+            row["lease_ends_on"] = lease_end(
+                starts[listing.id], terms.term_years, terms.term_months
+            )
         out.append(row)
     if gone:
         await session.execute(delete(ListingFact).where(ListingFact.listing_id.in_(gone)))

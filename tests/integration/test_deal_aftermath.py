@@ -271,10 +271,14 @@ async def test_a_dismissed_objection_lets_the_deal_stand(exchange: Exchange) -> 
     changed = await h.reviewer.ok(
         "POST",
         f"/api/v1/objections/{filed['id']}/decision",
-        {"decision": "dismiss", "reason": "出价记录核对无误"},
+        # A reason as long as the API takes: its notice is cut, the decision recorded.
+        {"decision": "dismiss", "reason": "出价记录核对无误。" + "经逐笔核对" * 798},
     )
     # Decided during the publicity: the deal is still published until its end.
     assert changed["deal_state"] == "publicity"
+    told = (await h.runner_up.ok("GET", "/api/v1/me/notices"))["items"]
+    [decided] = [n for n in told if n["kind"] == "objection_decided"]
+    assert len(decided["body"]) == 1000 and decided["body"].endswith("…")
     await exchange.past_publicity(lid)
     deal = await exchange.http.ok("GET", f"/api/v1/listings/{lid}/deal")
     assert (

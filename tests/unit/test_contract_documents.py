@@ -14,6 +14,7 @@ import msgspec
 import pytest
 
 from contracts import clauses, content, document
+from listings import economics
 from listings.schemas import Terms
 
 AT = datetime(2026, 12, 12, 3, 0, tzinfo=UTC)
@@ -146,7 +147,7 @@ def test_escalation_rent_free_and_monthly_schedule_sum_exactly() -> None:
 
 
 def test_dates_and_months() -> None:
-    assert content.add_months(date(2027, 1, 31), 1) == date(2027, 2, 28)
+    assert economics.add_months(date(2027, 1, 31), 1) == date(2027, 2, 28)
     assert content.first_of_next_month(date(2026, 12, 28)) == date(2027, 1, 1)
     assert content.zh_datetime(AT) == "2026年12月12日 11:00:00（北京时间）"
 

@@ -11,8 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from listings import economics as contract_economics
+from listings.economics import lease_end
 from listings.schemas import Terms
-from oversight.facts import add_years, economics, median_rate, premium_key
+from oversight.facts import economics, median_rate, premium_key
 
 
 @st.composite
@@ -122,5 +123,7 @@ def test_premium_key_sorts_exactly_like_the_rate(pairs: list[tuple[int, int]]) -
 def test_median_and_dates() -> None:
     assert median_rate([(1, 2)]) == Fraction(1, 2)
     assert median_rate([(1, 2), (1, 1)]) == Fraction(3, 4)
-    assert add_years(date(2024, 2, 29), 1) == date(2025, 2, 28)
-    assert add_years(date(2026, 12, 1), 10) == date(2036, 12, 1)
+    # A lease's last day, as its contract says: the day before the term's end, months too.
+    assert lease_end(date(2024, 2, 29), 1) == date(2025, 2, 27)
+    assert lease_end(date(2027, 2, 1), 10) == date(2037, 1, 31)
+    assert lease_end(date(2027, 2, 1), 5, 6) == date(2032, 7, 31)
