@@ -189,6 +189,8 @@ class ObjectionState:
     FILED = "filed"
     UPHELD = "upheld"
     DISMISSED = "dismissed"
+    #: Filed against a deal that was voided on other grounds before a decision: not decided.
+    CLOSED = "closed"
 
 
 class Objection(Base):

@@ -23,7 +23,7 @@ from contracts.deal_rules import (
     transition,
 )
 from contracts.drafting import current_contract
-from contracts.models import Contract, ContractState, RentItem
+from contracts.models import Contract, ContractState, Objection, ObjectionState, RentItem
 from contracts.schemas import DealChange
 from core import ledger
 from core import settings as exchange_settings
@@ -60,6 +60,7 @@ async def void(
     it was forfeited, then offer the deal to the runner-up or end the listing for relisting."""
     deal.state = transition(DealState(deal.state), DealAction.VOID)
     deal.voided_at, deal.void_reason = now, reason
+    await _close_objections(session, deal.listing_id, now)
     contract = await current_contract(session, deal.listing_id)
     if contract is not None:
         contract.state, contract.updated_at = ContractState.VOIDED, now
@@ -97,6 +98,28 @@ async def void(
     await settlement.release_runner_up(session, deal.listing_id, now)
     await outcome.void_sale(session, deal.listing_id, reason=reason, actor=actor, now=now)
     return await change(session, deal, forfeited)
+
+
+async def _close_objections(session: AsyncSession, listing_id: int, now: datetime) -> None:
+    """Objections still pending against the voided deal are closed, not decided: a later
+    deal of the listing (the runner-up's) is published anew and takes its own objections."""
+    pending = await session.scalars(
+        select(Objection).where(
+            Objection.listing_id == listing_id, Objection.state == ObjectionState.FILED
+        )
+    )
+    for objection in pending:
+        objection.state, objection.decided_at = ObjectionState.CLOSED, now
+        objection.decision_reason = "原成交已撤销，该异议不再审查"
+        await record(
+            session,
+            listing_id,
+            "objection.closed",
+            "system",
+            now,
+            objection_id=objection.id,
+            registration_id=objection.registration_id,
+        )
 
 
 async def _offer(

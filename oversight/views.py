@@ -58,6 +58,7 @@ TYPE_NAMES_ZH: Final = {
     "objection.filed": "提出异议",
     "objection.evidence_added": "补充异议材料",
     "objection.decided": "异议处理",
+    "objection.closed": "异议不再审查（原成交已撤销）",
     "deposit.held_for_runner_up": "保证金作为候补继续冻结",
     "contract.drafted": "生成合同",
     "contract.signed_by_village": "村集体电子签署",

@@ -70,7 +70,12 @@ OUTCOMES_ZH = {
 }
 #: What follows a voided deal (Terms.on_default), as the terms and the entrustment form say.
 ON_DEFAULT_ZH = {"relist": "重新挂牌", "runner_up": "向候补竞买人递补成交"}
-OBJECTION_STATES_ZH = {"filed": "待处理", "upheld": "异议成立（成交无效）", "dismissed": "已驳回"}
+OBJECTION_STATES_ZH = {
+    "filed": "待处理",
+    "upheld": "异议成立（成交无效）",
+    "dismissed": "已驳回",
+    "closed": "原成交已撤销，不再审查",
+}
 #: The deal's state after the hammer, and why it was voided or defaulted (contracts.deal_rules).
 DEAL_STATES_ZH: dict[str, str] = {state.value: name for state, name in DEAL_STATE_NAMES_ZH.items()}
 DEAL_VOID_REASONS_ZH = VOID_REASONS_ZH

@@ -157,6 +157,10 @@ async def test_an_upheld_objection_passes_the_deal_to_the_runner_up(exchange: Ex
     problem(await h.runner_up.call("POST", evidence, **upload), 404, "objection.not_found")
     proof = await h.onlooker.ok("POST", evidence, status=201, **upload)
     assert (proof["kind"], proof["filename"]) == ("objection_evidence", "关联关系说明.pdf")
+    # The runner-up objects too, on other grounds.
+    other = await h.runner_up.ok(
+        "POST", f"/api/v1/listings/{lid}/objections", {"reasons": "出价时间有误"}, status=201
+    )
 
     # The publicity ends with the objection undecided: the deal waits.
     await exchange.past_publicity(lid)
@@ -164,7 +168,7 @@ async def test_an_upheld_objection_passes_the_deal_to_the_runner_up(exchange: Ex
     deal = await anon.ok("GET", f"/api/v1/listings/{lid}/deal")
     assert (deal["deal_state"], deal["objections_pending"], deal["contract_id"]) == (
         "publicity",
-        1,
+        2,
         None,
     )
     late = await h.onlooker.relogin()
@@ -175,7 +179,7 @@ async def test_an_upheld_objection_passes_the_deal_to_the_runner_up(exchange: Ex
     )
 
     listed = await h.reviewer.ok("GET", f"/api/v1/listings/{lid}/objections")
-    [seen] = listed["items"]
+    seen, _ = listed["items"]
     assert [d["id"] for d in seen["documents"]] == [proof["id"]]
     own_file = f"/api/v1/registrations/{seen['registration_id']}/documents/{proof['id']}"
     assert (await h.reviewer.call("GET", own_file)).content == RESOLUTION_PDF
@@ -213,6 +217,13 @@ async def test_an_upheld_objection_passes_the_deal_to_the_runner_up(exchange: Ex
         409,
         "objection.already_decided",
     )
+    # The other objection was against the voided deal: closed, not decided, and it holds
+    # nothing up for the runner-up's deal.
+    states = {
+        o["id"]: o["state"]
+        for o in (await h.reviewer.ok("GET", f"/api/v1/listings/{lid}/objections"))["items"]
+    }
+    assert states == {filed["id"]: "upheld", other["id"]: "closed"}
     problem(await late.call("POST", evidence, **upload), 409, "objection.already_decided")
     winner = await (await h.winner.relogin()).ok(
         "GET", f"/api/v1/registrations/{h.registrations[0]['id']}"
@@ -253,7 +264,9 @@ async def test_an_upheld_objection_passes_the_deal_to_the_runner_up(exchange: Ex
         "deal.published",
         "objection.filed",
         "objection.evidence_added",
+        "objection.filed",
         "objection.decided",
+        "objection.closed",
         "deal.voided",
         "deal.offered",
         "deal.offer_accepted",
