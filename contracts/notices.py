@@ -12,6 +12,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import Exists, String, cast, exists, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from auction.models import Deal
+from contracts.deal_rules import VOID_REASONS_ZH
 from contracts.models import Contract, Objection, ObjectionState, RentItem
 from contracts.receivables import Status, owed
 from core.accounts import Region, User, within
@@ -93,6 +95,50 @@ async def objection_decided(session: AsyncSession, objection: Objection, now: da
         f"处理意见：{objection.decision_reason or ''}",
         link=f"/listings/{listing.id}",
         subject=f"objection:{objection.id}",
+        now=now,
+    )
+
+
+async def deal_voided(
+    session: AsyncSession, deal: Deal, winner: Registration, forfeited_fen: int, now: datetime
+) -> None:
+    """The winner whose deal was voided: why, and what becomes of the deposit."""
+    listing = await _listing(session, deal.listing_id)
+    why = VOID_REASONS_ZH.get(deal.void_reason or "", "")
+    if forfeited_fen:
+        money = f"竞买保证金 {format_yuan(forfeited_fen)} 元按竞买须知不予退还。"
+    elif winner.refund_due_at is not None:
+        money = f"竞买保证金将于 {when(winner.refund_due_at)} 前原路退还。"
+    else:
+        money = ""
+    await notify(
+        session,
+        winner.bidder_id,
+        Kind.DEAL_VOIDED,
+        "成交已撤销",
+        f"您竞得的“{listing.title}”成交已撤销（{why}）。{money}",
+        link=f"/listings/{listing.id}",
+        subject=f"deal:{listing.id}:{winner.id}",
+        now=now,
+    )
+
+
+async def deal_offered(
+    session: AsyncSession, deal: Deal, backup: Registration, amount_fen: int, now: datetime
+) -> None:
+    """The runner-up: the deal at their last accepted bid, to accept or decline in time."""
+    listing = await _listing(session, deal.listing_id)
+    assert deal.offer_expires_at is not None
+    await notify(
+        session,
+        backup.bidder_id,
+        Kind.DEAL_OFFERED,
+        "递补成交通知",
+        f"“{listing.title}”原成交已撤销，按竞买须知向您递补成交，成交价为您最后一次有效出价 "
+        f"{format_yuan(amount_fen)} 元。请在 {when(deal.offer_expires_at)} 前登录接受或放弃；"
+        "逾期未答复视为放弃，保证金原路退还。",
+        link=f"/listings/{listing.id}",
+        subject=f"deal:{listing.id}:{backup.id}",
         now=now,
     )
 

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from auction.deal import runner_up_bid
 from auction.models import Deal
-from contracts import publicity, settlement
+from contracts import notices, publicity, settlement
 from contracts.deal_rules import (
     DealAction,
     DealState,
@@ -71,6 +71,7 @@ async def void(
     assert winner is not None
     if winner.deposit_state == DepositState.HELD:
         await refund(session, winner, now, "system")
+    await notices.deal_voided(session, deal, winner, forfeited, now)
     await record(
         session,
         deal.listing_id,
@@ -146,6 +147,7 @@ async def _offer(
         final_fen=found[1],
         offer_expires_at=ledger.timestamp(deal.offer_expires_at),
     )
+    await notices.deal_offered(session, deal, backup, found[1], now)
     return await change(session, deal, forfeited)
 
 

@@ -26,6 +26,8 @@ class Kind(StrEnum):
     REFUND_PAID = "refund_paid"  # 保证金已退还
     RENT_DUE = "rent_due"  # 租金 7 日内到期
     RENT_OVERDUE = "rent_overdue"  # 租金逾期
+    DEAL_VOIDED = "deal_voided"  # 成交已撤销 (to the winner whose deal it was)
+    DEAL_OFFERED = "deal_offered"  # 递补成交通知 (to the runner-up, with the deadline)
 
 
 REQUIRED = frozenset(
@@ -37,6 +39,8 @@ REQUIRED = frozenset(
         Kind.CONTRACT_READY,
         Kind.REFUND_PAID,
         Kind.RENT_OVERDUE,
+        Kind.DEAL_VOIDED,
+        Kind.DEAL_OFFERED,
     }
 )
 OPTIONAL = frozenset(Kind) - REQUIRED
@@ -56,4 +60,6 @@ KIND_NAMES_ZH: dict[Kind, str] = {
     Kind.REFUND_PAID: "保证金退还",
     Kind.RENT_DUE: "租金即将到期",
     Kind.RENT_OVERDUE: "租金逾期",
+    Kind.DEAL_VOIDED: "成交撤销通知",
+    Kind.DEAL_OFFERED: "递补成交通知",
 }

@@ -400,6 +400,13 @@ async def test_a_withdrawal_offers_the_runner_up_who_may_decline_or_let_it_lapse
         "offered",
     )
     expires = at(change["offer_expires_at"])
+    # Both are told: the winner of the forfeiture, the runner-up of the offer and its deadline.
+    winner_told = (await (await h.winner.relogin()).ok("GET", "/api/v1/me/notices"))["items"]
+    [voided] = [n for n in winner_told if n["kind"] == "deal_voided"]
+    assert "（竞得人违约）" in voided["body"] and "2,000.00 元按竞买须知不予退还" in voided["body"]
+    backup_told = (await (await h.runner_up.relogin()).ok("GET", "/api/v1/me/notices"))["items"]
+    [offered] = [n for n in backup_told if n["kind"] == "deal_offered"]
+    assert "12,480.00 元" in offered["body"]
     async with exchange.services.db.read() as session:
         deal = await session.get(Deal, lid)
         assert deal is not None and deal.state == "offered"
