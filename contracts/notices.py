@@ -223,12 +223,8 @@ async def refund_paid(session: AsyncSession, registration: Registration, now: da
 
 
 async def _rent_notice(session: AsyncSession, item: RentItem, kind: Kind, now: datetime) -> bool:
-    """One rent reminder about one item, marked so that it is written once."""
-    if not await mark_once(session, kind, f"rent_item:{item.id}", now):
-        return False
-    contract = await session.get(Contract, item.contract_id)
-    listing = await _listing(session, item.listing_id)
-    assert contract is not None
+    """One rent reminder about one item (read under its lock: paid since the sweep looked,
+    it is not reminded), marked so that it is written once."""
     status = owed(
         state=item.state,
         due=item.due_date,
@@ -237,6 +233,15 @@ async def _rent_notice(session: AsyncSession, item: RentItem, kind: Kind, now: d
         paid_fen=item.paid_fen,
         today=local_date(now),
     )
+    if status.outstanding_fen == 0 or (
+        (status.status is Status.OVERDUE) != (kind is Kind.RENT_OVERDUE)
+    ):
+        return False
+    if not await mark_once(session, kind, f"rent_item:{item.id}", now):
+        return False
+    contract = await session.get(Contract, item.contract_id)
+    listing = await _listing(session, item.listing_id)
+    assert contract is not None
     what = f"“{listing.title}”第 {item.number} 期租金"
     if kind is Kind.RENT_DUE:
         title = "租金即将到期"
@@ -303,7 +308,9 @@ async def rent_sweep(db: Database, now: datetime) -> int:
         else:
             continue
         async with db.write() as session:
-            fresh = await session.get(RentItem, item.id, with_for_update=True)
+            fresh = await session.get(
+                RentItem, item.id, with_for_update=True, populate_existing=True
+            )
             assert fresh is not None
             sent += await _rent_notice(session, fresh, kind, now)
     return sent

@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts import access
-from contracts.models import RentItem, RentPayment
+from contracts.models import Contract, RentItem, RentPayment
 from contracts.receivables import owed
 from core import ledger
 from core.accounts import Actor
@@ -241,6 +241,9 @@ async def record_staff_payment(
             raise Conflict(code, PROBLEMS[code])
         if code is not None:
             raise RuleViolation(code, PROBLEMS[code])
+        # The lease's contract locked: two clerks recording one receipt number against two
+        # items of the lease at once are taken one after the other, so the check holds.
+        await session.get(Contract, item.contract_id, with_for_update=True)
         duplicate = await session.scalar(
             select(func.count())
             .select_from(RentPayment)
