@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from auction.models import Deal
 from contracts.deal_rules import VOID_REASONS_ZH
 from contracts.models import Contract, Objection, ObjectionState, RentItem
-from contracts.receivables import Status, owed
+from contracts.receivables import Status, owed_by
 from core.accounts import Region, User, within
 from core.clock import local_date
 from core.db import Database
@@ -225,14 +225,7 @@ async def refund_paid(session: AsyncSession, registration: Registration, now: da
 async def _rent_notice(session: AsyncSession, item: RentItem, kind: Kind, now: datetime) -> bool:
     """One rent reminder about one item (read under its lock: paid since the sweep looked,
     it is not reminded), marked so that it is written once."""
-    status = owed(
-        state=item.state,
-        due=item.due_date,
-        amount_fen=item.amount_fen,
-        credited_fen=item.credited_fen,
-        paid_fen=item.paid_fen,
-        today=local_date(now),
-    )
+    status = owed_by(item, local_date(now))
     if status.outstanding_fen == 0 or (
         (status.status is Status.OVERDUE) != (kind is Kind.RENT_OVERDUE)
     ):
@@ -293,14 +286,7 @@ async def rent_sweep(db: Database, now: datetime) -> int:
         )
     sent = 0
     for item in items:
-        status = owed(
-            state=item.state,
-            due=item.due_date,
-            amount_fen=item.amount_fen,
-            credited_fen=item.credited_fen,
-            paid_fen=item.paid_fen,
-            today=today,
-        )
+        status = owed_by(item, today)
         if status.status is Status.OVERDUE:
             kind = Kind.RENT_OVERDUE
         elif status.outstanding_fen > 0 and item.due_date >= today:

@@ -26,6 +26,7 @@ from listings.api import document_view
 from listings.documents import CheckedFile, DocumentStore
 from listings.models import RegistrationDocument
 from listings.policy import Action, Facet
+from listings.qualification import keep_document
 from listings.reading import record
 from listings.schemas import DocumentOut
 
@@ -164,18 +165,7 @@ async def attach_evidence(
         assert objection is not None
         if objection.state != ObjectionState.FILED:
             raise Conflict("objection.already_decided", "该异议已处理，不能再补充材料")
-        sha256 = store.put(file.content)
-        document = RegistrationDocument(
-            registration_id=registration.id,
-            kind=EVIDENCE,
-            filename=file.filename,
-            content_type=file.content_type,
-            size=len(file.content),
-            sha256=sha256,
-            uploaded_at=now,
-        )
-        session.add(document)
-        await session.flush()
+        document = await keep_document(session, registration, EVIDENCE, file, store, now)
         await record(
             session,
             objection.listing_id,
@@ -184,7 +174,7 @@ async def attach_evidence(
             now,
             objection_id=objection.id,
             registration_id=registration.id,
-            sha256=sha256,
+            sha256=document.sha256,
         )
         return document_view(document)
 

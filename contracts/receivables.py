@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from typing import Protocol
 
 
 class Status(StrEnum):
@@ -69,3 +70,25 @@ def arrears_level(days_overdue: int, yellow_days: int, red_days: int) -> str | N
     if days_overdue >= yellow_days:
         return "yellow"
     return None
+
+
+class Item(Protocol):
+    """What `owed_by` reads of a rent item (a `RentItem`, or a row of its columns)."""
+
+    state: str
+    due_date: date
+    amount_fen: int
+    credited_fen: int
+    paid_fen: int
+
+
+def owed_by(item: Item, today: date) -> Owed:
+    """`owed` for a stored rent item."""
+    return owed(
+        state=item.state,
+        due=item.due_date,
+        amount_fen=item.amount_fen,
+        credited_fen=item.credited_fen,
+        paid_fen=item.paid_fen,
+        today=today,
+    )

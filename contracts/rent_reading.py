@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contracts import access
 from contracts.access import rent_items_of
 from contracts.models import RentItem, RentPayment
-from contracts.receivables import STATUS_NAMES_ZH, Owed, Status, arrears_level, owed
+from contracts.receivables import STATUS_NAMES_ZH, Status, arrears_level, owed_by
 from core.accounts import Actor
 from core.errors import NotFound
 from core.settings import ExchangeSettings
@@ -86,17 +86,6 @@ class LeaseRent(msgspec.Struct, kw_only=True):
     totals: RentTotals
 
 
-def status_of(item: RentItem, today: date) -> Owed:
-    return owed(
-        state=item.state,
-        due=item.due_date,
-        amount_fen=item.amount_fen,
-        credited_fen=item.credited_fen,
-        paid_fen=item.paid_fen,
-        today=today,
-    )
-
-
 def lease_view(
     contract_id: int,
     listing_id: int,
@@ -122,7 +111,7 @@ def lease_view(
     lines, worst = [], 0
     scheduled = due = received = waived = outstanding = overdue = 0
     for item in items:
-        o = status_of(item, today)
+        o = owed_by(item, today)
         level = arrears_level(
             o.days_overdue, settings.arrears_yellow_days, settings.arrears_red_days
         )

@@ -43,21 +43,34 @@ async def attach_proof(
     file (checked by `listings.documents.checked_file`) touches the disk."""
     actor.require("bidder")
     registration = await proof_attachable(session, actor, registration_id)
-    sha256 = store.put(file.content)
+    document = await keep_document(session, registration, "priority_proof", file, store, now)
+    await record_registration(
+        session, registration, "registration.proof_added", actor.name, now, sha256=document.sha256
+    )
+    return document
+
+
+async def keep_document(
+    session: AsyncSession,
+    registration: Registration,
+    kind: str,
+    file: CheckedFile,
+    store: DocumentStore,
+    now: datetime,
+) -> RegistrationDocument:
+    """A checked file stored by its hash and kept as one of the registration's documents
+    (a priority proof, an objection's evidence); the caller has checked the right first."""
     document = RegistrationDocument(
         registration_id=registration.id,
-        kind="priority_proof",
+        kind=kind,
         filename=file.filename,
         content_type=file.content_type,
         size=len(file.content),
-        sha256=sha256,
+        sha256=store.put(file.content),
         uploaded_at=now,
     )
     session.add(document)
     await session.flush()
-    await record_registration(
-        session, registration, "registration.proof_added", actor.name, now, sha256=sha256
-    )
     return document
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.models import RentItem
-from contracts.receivables import Status, arrears_level, owed
+from contracts.receivables import Status, arrears_level, owed_by
 from core.settings import ExchangeSettings
 from oversight.warnings.findings import Finding, chunks, only
 
@@ -36,14 +36,7 @@ async def arrears(
             .order_by(RentItem.listing_id, RentItem.number)
         )
         for item in rows:
-            o = owed(
-                state=item.state,
-                due=item.due_date,
-                amount_fen=item.amount_fen,
-                credited_fen=item.credited_fen,
-                paid_fen=item.paid_fen,
-                today=today,
-            )
+            o = owed_by(item, today)
             if o.status is not Status.OVERDUE:
                 continue
             late.setdefault(item.listing_id, []).append(
