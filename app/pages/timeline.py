@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.pages.labels import (
+    AUCTION_STATUS_ZH,
     DEAL_DEFAULT_REASONS_ZH,
     DEAL_VOID_REASONS_ZH,
     OBJECTION_STATES_ZH,
@@ -16,6 +17,7 @@ from app.pages.labels import (
     bj_end,
     yuan,
 )
+from auction.codes import MESSAGES_ZH, Code
 from core.accounts import Actor
 from listings import policy
 from listings.policy import Facet
@@ -44,6 +46,11 @@ _REASON_CODES = {
     "deal.offer_declined": DEAL_VOID_REASONS_ZH,
     "listing.concluded": DEAL_VOID_REASONS_ZH,
     "deal.defaulted": DEAL_DEFAULT_REASONS_ZH,
+    "auction.ended": {
+        "sold": "有效出价达到成交条件",
+        "no_bids": "无人出价",
+        "below_reserve": "未达保留价",
+    },
 }
 
 
@@ -95,10 +102,10 @@ def _detail(entry_type: str, payload: dict[str, Any]) -> str:
         parts.append(f"{payload.get('filename')}（SHA-256 {str(payload.get('sha256'))[:12]}…）")
     if entry_type in ("auction.bid", "bid.rejected") and payload.get("amount_fen") is not None:
         parts.append(f"竞买号 {payload.get('bidder_number')} 出价 {yuan(payload['amount_fen'])}")
-        if payload.get("code"):
-            parts.append(f"（{payload['code']}）")
-    if entry_type == "auction.phase":
-        parts.append(f"进入：{payload.get('status')}")
+        if payload.get("code") in MESSAGES_ZH:
+            parts.append(f"（{MESSAGES_ZH[Code(payload['code'])]}）")
+    if entry_type == "auction.phase" and payload.get("status") in AUCTION_STATUS_ZH:
+        parts.append(f"进入：{AUCTION_STATUS_ZH[payload['status']]}")
     if entry_type in ("auction.ended", "listing.concluded", "deal.recorded") and payload.get(
         "final_fen"
     ):

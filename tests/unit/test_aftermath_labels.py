@@ -80,3 +80,17 @@ def test_the_timeline_says_reasons_and_decisions_in_words() -> None:
     assert _detail("deal.voided", {"reason": "something_new"}) == ""
     # A person's own reason is shown as written.
     assert _detail("listing.returned", {"reason": "补充材料"}) == "理由：补充材料"
+
+
+def test_the_auction_entries_say_their_codes_in_words() -> None:
+    assert _detail("auction.phase", {"status": "countdown"}) == "进入：限时竞价"
+    assert _detail("auction.phase", {"status": "something_new"}) == ""
+    ended = _detail(
+        "auction.ended", {"reason": "sold", "final_fen": 2_400_000, "winner_number": "4821"}
+    )
+    assert ended == "理由：有效出价达到成交条件；成交价 ¥24,000.00，竞买号 4821"
+    assert _detail("auction.ended", {"reason": "no_bids"}) == "理由：无人出价"
+    rejected = _detail(
+        "bid.rejected", {"bidder_number": "4821", "amount_fen": 1_200_000, "code": "stale"}
+    )
+    assert "stale" not in rejected and rejected.startswith("竞买号 4821 出价 ¥12,000.00；（")
