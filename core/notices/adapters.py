@@ -68,7 +68,7 @@ class WebhookAdapter:
     """POSTs each notice as JSON to `url`; any 2xx answer is delivery."""
 
     def __init__(
-        self, url: str, secret: str, *, timeout_s: float, client: httpx.AsyncClient | None = None
+        self, url: str, secret: str, *, timeout_ms: int, client: httpx.AsyncClient | None = None
     ) -> None:
         if not url.startswith(("https://", "http://")):
             raise ValueError("the notice webhook URL must be http(s)")
@@ -76,7 +76,7 @@ class WebhookAdapter:
             raise ValueError("the notice webhook needs a secret to sign with")
         self.url, self.secret = url, secret
         self.client = client or httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout_s), follow_redirects=False
+            timeout=httpx.Timeout(timeout_ms / 1000), follow_redirects=False
         )
 
     async def deliver(self, notice: Outgoing) -> None:

@@ -167,7 +167,7 @@ def adapter_from(config: Config) -> Adapter:
         return WebhookAdapter(
             config.notice_webhook_url,
             config.notice_webhook_secret,
-            timeout_s=config.notice_webhook_timeout_ms / 1000,
+            timeout_ms=config.notice_webhook_timeout_ms,
         )
     return LogAdapter()
 

@@ -89,7 +89,7 @@ async def test_the_webhook_posts_the_notice_signed_with_the_secret() -> None:
         return httpx.Response(204)
 
     client = httpx.AsyncClient(transport=httpx.MockTransport(answer))
-    adapter = WebhookAdapter("https://sms.example/notify", "s3cret", timeout_s=1, client=client)
+    adapter = WebhookAdapter("https://sms.example/notify", "s3cret", timeout_ms=1000, client=client)
     await adapter.deliver(NOTICE)
     [request] = seen
     body = request.content
@@ -104,7 +104,7 @@ async def test_a_refusing_gateway_is_a_failure_with_a_bounded_error() -> None:
     client = httpx.AsyncClient(
         transport=httpx.MockTransport(lambda _: httpx.Response(503, content=b"x" * 100_000))
     )
-    adapter = WebhookAdapter("https://sms.example/notify", "s3cret", timeout_s=1, client=client)
+    adapter = WebhookAdapter("https://sms.example/notify", "s3cret", timeout_ms=1000, client=client)
     with pytest.raises(DeliveryFailed) as failed:
         await adapter.deliver(NOTICE)
     assert str(failed.value).startswith("HTTP 503")
@@ -116,6 +116,6 @@ async def test_a_refusing_gateway_is_a_failure_with_a_bounded_error() -> None:
 
 def test_a_webhook_needs_an_http_url_and_a_secret() -> None:
     with pytest.raises(ValueError):
-        WebhookAdapter("ftp://x", "s", timeout_s=1)
+        WebhookAdapter("ftp://x", "s", timeout_ms=1000)
     with pytest.raises(ValueError):
-        WebhookAdapter("https://x", "", timeout_s=1)
+        WebhookAdapter("https://x", "", timeout_ms=1000)
