@@ -19,13 +19,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import uuid
 from datetime import UTC, datetime
 
 from sqlalchemy import text
 
 from bench.harness import Figure, report
-from bench.stats import PG_ADMIN, _timed
+from bench.stats import _timed, scratch_database
 
 BASELINE = "SELECT (SELECT count(*) FROM rent_items) + (SELECT count(*) FROM contracts)"
 LISTINGS = 130_000
@@ -78,31 +77,10 @@ async def measure(url: str, listings: int, generate: bool) -> list[Figure]:
                     higher_is_better=False,
                 )
             )
-            for name, path in (("county", COUNTY), ("town", f"{COUNTY}/{TOWNS[0]}")):
 
-                async def run(path: str = path) -> None:
-                    await board(session, path, today)
-
-                took = await _timed(run)
-                figures.append(
-                    Figure(
-                        f"disclosure[{name}] (goal: within 20× count(*))",
-                        took,
-                        "ms",
-                        base,
-                        "count(*)",
-                        higher_is_better=False,
-                        extra={"target_ratio": 20},
-                    )
-                )
-
-            async def dashboard() -> None:
-                await collection(session, StatsQuery(), None, today)
-
-            took = await _timed(dashboard)
-            figures.append(
-                Figure(
-                    "dashboard collection rate (goal: within 20× count(*))",
+            def within_20(name: str, took: float) -> Figure:
+                return Figure(
+                    f"{name} (goal: within 20× count(*))",
                     took,
                     "ms",
                     base,
@@ -110,26 +88,26 @@ async def measure(url: str, listings: int, generate: bool) -> list[Figure]:
                     higher_is_better=False,
                     extra={"target_ratio": 20},
                 )
-            )
+
+            for name, path in (("county", COUNTY), ("town", f"{COUNTY}/{TOWNS[0]}")):
+
+                async def run(path: str = path) -> None:
+                    await board(session, path, today)
+
+                figures.append(within_20(f"disclosure[{name}]", await _timed(run)))
+
+            async def dashboard() -> None:
+                await collection(session, StatsQuery(), None, today)
+
+            figures.append(within_20("dashboard collection rate", await _timed(dashboard)))
     finally:
         await db.dispose()
     return figures
 
 
 async def _scratch(listings: int) -> list[Figure]:
-    import asyncpg
-
-    name = f"ruralx_bench_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(PG_ADMIN)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
-    url = PG_ADMIN.replace("postgresql://", "postgresql+asyncpg://").rsplit("/", 1)[0] + "/" + name
-    try:
+    async with scratch_database() as url:
         return await measure(url, listings, generate=True)
-    finally:
-        admin = await asyncpg.connect(PG_ADMIN)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 async def main() -> list[Figure]:

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import statistics as stat
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -95,7 +96,9 @@ async def measure(url: str, listings: int, generate: bool) -> list[Figure]:
     return figures
 
 
-async def _scratch(listings: int) -> list[Figure]:
+@contextlib.asynccontextmanager
+async def scratch_database() -> AsyncIterator[str]:
+    """A database of this run's own on the PostgreSQL of PG_ADMIN (its app URL), dropped after."""
     import asyncpg
 
     name = f"ruralx_bench_{uuid.uuid4().hex[:10]}"
@@ -104,11 +107,16 @@ async def _scratch(listings: int) -> list[Figure]:
     await admin.close()
     url = PG_ADMIN.replace("postgresql://", "postgresql+asyncpg://").rsplit("/", 1)[0] + "/" + name
     try:
-        return await measure(url, listings, generate=True)
+        yield url
     finally:
         admin = await asyncpg.connect(PG_ADMIN)
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
+
+
+async def _scratch(listings: int) -> list[Figure]:
+    async with scratch_database() as url:
+        return await measure(url, listings, generate=True)
 
 
 async def main() -> list[Figure]:
