@@ -88,6 +88,13 @@ class ExchangeSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True, 
     #: The words of the exchange's electronic seal under the certificate and the confirmation
     #: (e.g. "××农村产权交易中心交易鉴证专用章"); empty: the exchange's name with "（电子签章）".
     seal_text: Annotated[str, msgspec.Meta(max_length=100)] = ""
+    #: The exchange's deposit account (保证金专户) bidders pay into, shown on the deposit page;
+    #: empty: the page says to use the account in the listing's announcement.
+    deposit_bank_name: Annotated[str, msgspec.Meta(max_length=100)] = ""
+    deposit_account_name: Annotated[str, msgspec.Meta(max_length=100)] = ""
+    deposit_account_number: Annotated[str, msgspec.Meta(max_length=40)] = ""
+    #: The exchange's enquiry telephone (咨询电话), printed on announcements and bidder pages.
+    service_phone: Annotated[str, msgspec.Meta(max_length=40)] = ""
     #: Public holidays and weekend days worked in exchange (调休) of the years not shipped with
     #: the exchange (core/holidays: the State Council's notices for 2025 and 2026).
     holidays: tuple[date, ...] = ()

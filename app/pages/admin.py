@@ -49,6 +49,10 @@ TEXTS = {
     "exchange_address": ("交易中心地址", 200),
     "arbitration_commission": ("仲裁委员会（非农村土地类资产的合同争议）", 100),
     "seal_text": ("电子签章文字", 100),
+    "deposit_bank_name": ("保证金专户开户银行", 100),
+    "deposit_account_name": ("保证金专户户名", 100),
+    "deposit_account_number": ("保证金专户账号", 40),
+    "service_phone": ("咨询电话", 40),
 }
 POLICIES = {
     "agreement": "按挂牌价协议成交",
