@@ -136,6 +136,17 @@ class BidBook:
         await self.publish(listing_id, frames)  # … then tell the room
 
     async def _apply_batch(self, listing_id: int, batch: list[BidRequest]) -> persist.Decided:
+        try:
+            return await self._write_batch(listing_id, batch)
+        except persist.CommitUnknown as lost:
+            # The COMMIT's reply was lost: the batch is in the database whole or not at all.
+            # Committed, its answers and frames stand (published once, below); if not,
+            # nothing was written and the batch is decided again.
+            if await persist.committed(self.db, listing_id, lost.proof):
+                return lost.decided
+            return await self._write_batch(listing_id, batch)
+
+    async def _write_batch(self, listing_id: int, batch: list[BidRequest]) -> persist.Decided:
         if (pool := await self.db.raw()) is not None:
             async with pool.acquire() as conn:
                 decided = await persist.through_sql(conn, self.clock, listing_id, batch)

@@ -38,6 +38,46 @@ from listings.reading import subject
 Decided = tuple[list[Outcome], list[EventFrame]]
 
 
+@dataclass(frozen=True, slots=True)
+class Proof:
+    """A batch's last ledger entry: found in the chain, it proves the batch committed."""
+
+    subject: str
+    seq: int
+    hash: str
+
+
+class CommitUnknown(Exception):
+    """The batch was written but its COMMIT got no reply (the connection dropped): it is in
+    the database entirely or not at all, and `committed` tells which (docs/performance.md)."""
+
+    def __init__(self, decided: Decided, proof: Proof) -> None:
+        super().__init__(f"commit of {proof.subject} up to entry {proof.seq} unanswered")
+        self.decided, self.proof = decided, proof
+
+
+async def committed(db: Database, listing_id: int, proof: Proof) -> bool:
+    """Whether the batch whose COMMIT went unanswered is in the database.
+
+    Taking the auction's row lock first waits out the old transaction, should its server
+    process still be finishing; the entry's hash then settles it (a later batch of another
+    worker may have moved the head on, so the head alone cannot).
+    """
+    async with db.write() as session:
+        await locked(session, listing_id)
+        found = await session.scalar(
+            select(ledger.LedgerEntry.hash).where(
+                ledger.LedgerEntry.subject == proof.subject,
+                ledger.LedgerEntry.subject_seq == proof.seq,
+            )
+        )
+    return found == proof.hash
+
+
+def _proof(entries: ledger.Entries) -> Proof:
+    return Proof(entries.subject, entries.seq, entries.hash)
+
+
 @dataclass
 class Writes:
     """A transaction's bid rows, events and ledger entries, written in one INSERT each.
@@ -229,16 +269,27 @@ async def through_orm(
     batch: Sequence[BidRequest],
     on_deal: Sequence[DealHook],
 ) -> Decided:
-    async with db.write() as session:
-        firsts = await first_answers(session, listing_id, [r.key for r in batch])
-        row = await locked(session, listing_id)
-        numbers = await registration.qualified_numbers(
-            session, listing_id, {r.bidder.id for r in batch}
-        )
-        writes = await open_writes(session, listing_id)
-        decided = await decide(writes, row, batch, firsts, numbers, clock, on_deal)
-        assert decided is not None  # with a session, an ending batch concludes here
-        await writes.flush()
+    unanswered: CommitUnknown | None = None
+    try:
+        async with db.write() as session:
+            firsts = await first_answers(session, listing_id, [r.key for r in batch])
+            row = await locked(session, listing_id)
+            numbers = await registration.qualified_numbers(
+                session, listing_id, {r.bidder.id for r in batch}
+            )
+            writes = await open_writes(session, listing_id)
+            head_seq = writes.chain.seq
+            decided = await decide(writes, row, batch, firsts, numbers, clock, on_deal)
+            assert decided is not None  # with a session, an ending batch concludes here
+            await writes.flush()
+            if writes.chain.seq != head_seq:
+                unanswered = CommitUnknown(decided, _proof(writes.chain))
+    except IntegrityError:
+        raise
+    except Exception as exc:
+        if unanswered is None:
+            raise
+        raise unanswered from exc
     return decided
 
 
@@ -247,6 +298,7 @@ async def through_sql(
 ) -> Decided | None:
     """The batch in plain SQL (`auction.pg_batch`); None leaves it to the ORM path (no row
     or ledger head yet, or the batch ends the auction), with nothing written."""
+    unanswered: CommitUnknown | None = None  # what to raise should the COMMIT fail
     try:
         async with conn.transaction():
             found = await pg_batch.lock(
@@ -275,6 +327,12 @@ async def through_sql(
                 head=(entries.seq, entries.hash),
                 auction=[getattr(row, name) for name in pg_batch.AUCTION_COLUMNS],
             )
+            if entries.seq != found.head_seq:
+                unanswered = CommitUnknown(decided, _proof(entries))
     except asyncpg.UniqueViolationError as exc:  # as the ORM path would raise it
         raise IntegrityError(pg_batch.WRITE, None, exc) from exc
+    except Exception as exc:
+        if unanswered is None:
+            raise  # nothing was written, or only in a transaction that cannot have committed
+        raise unanswered from exc
     return decided

@@ -5,7 +5,10 @@ HTTP client after a rejection). Each worker keeps the snapshot of an auction som
 for, joined to the auction's room like a watcher: its events, from this worker (at once, as
 they are published) and from the others (through the channels backend), bring it forward
 one `seq` at a time. A gap in `seq`, or a resync of the room (a failed publish, a restarted
-Redis), drops it; the next request reads the database again. An auction nobody asked about
+Redis), drops it; the next request reads the database again. Every `check_seconds` a request
+also reads the auction's `seq`: an event committed but never published (a worker that died
+between its commit and its publish) would leave no gap until the next one, so a snapshot
+still short of the `seq` read one check earlier is dropped too. An auction nobody asked about
 for `idle_seconds` is let go, and its room left.
 
 From another worker, an event arrives one channels hop after its commit, so a snapshot
@@ -23,6 +26,7 @@ from datetime import datetime
 from typing import ClassVar
 
 import msgspec
+from sqlalchemy import select
 
 from auction import engine
 from auction.frames import EventFrame, Snapshot, SnapshotFrame
@@ -51,6 +55,10 @@ class Feed(Watcher):
     numbers: dict[int, str | None] = field(default_factory=dict)
     #: time.monotonic_ns() of the last request for it
     used: int = 0
+    #: time.monotonic_ns() of the last comparison with the database, and the `seq` read
+    #: then, which the events should have brought the snapshot to by the next one
+    checked: int = 0
+    due_seq: int = 0
 
     def offer(self, seq: int, text: str) -> None:
         if self.behind.is_set():
@@ -87,6 +95,7 @@ class Snapshots:
     db: Database
     now: Callable[[], datetime]
     idle_seconds: int = 60
+    check_seconds: float = 5.0
     feeds: dict[int, Feed] = field(default_factory=dict)
     _loading: dict[int, asyncio.Task[Feed | None]] = field(default_factory=dict)
     _swept: int = 0
@@ -117,8 +126,11 @@ class Snapshots:
     async def _feed(self, listing_id: int) -> Feed | None:
         feed = self.feeds.get(listing_id)
         if feed is not None and not feed.behind.is_set():
-            feed.used = time.monotonic_ns()
-            return feed
+            feed.used = now = time.monotonic_ns()
+            if now - feed.checked >= self.check_seconds * 1_000_000_000:
+                await self._check(listing_id, feed, now)
+            if not feed.behind.is_set():
+                return feed
         if feed is not None:
             await self._drop(listing_id, feed)
         task = self._loading.get(listing_id)
@@ -145,6 +157,17 @@ class Snapshots:
         feed.start(*found)
         self.feeds[listing_id] = feed
         return feed
+
+    async def _check(self, listing_id: int, feed: Feed, now: int) -> None:
+        """Drop the feed if an event the database had one check ago has still not come."""
+        assert feed.snapshot is not None
+        feed.checked = now  # before the read: one check at a time per period
+        if feed.snapshot.seq < feed.due_seq:
+            feed.behind.set()
+            return
+        async with self.db.read() as session:
+            seq = await session.scalar(select(Auction.seq).where(Auction.listing_id == listing_id))
+        feed.due_seq = max(feed.due_seq, seq or 0)
 
     async def _drop(self, listing_id: int, feed: Feed) -> None:
         if self.feeds.get(listing_id) is feed:

@@ -82,6 +82,33 @@ async def test_a_gap_or_a_resync_sends_the_next_request_to_the_database(
     assert snapshots.feeds[listing_id] is not fresh
 
 
+async def test_an_event_committed_but_never_published_is_caught_by_the_seq_check(
+    exchange: Exchange, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker that dies between its commit and its publish leaves no gap until the next
+    event; the periodic comparison with the database's seq finds the missing one."""
+    listing_id, (a, _), _ = await running(exchange)
+    path = f"/api/v1/auctions/{listing_id}"
+    snapshots: Snapshots = exchange.app.state.snapshots
+    snapshots.check_seconds = 0  # compare on every request
+    await exchange.http.ok("GET", path)
+    feed = snapshots.feeds[listing_id]
+    book = exchange.app.state.bids
+    publish = book.publish
+
+    async def lost(listing_id: int, frames: Any) -> None:
+        return None  # committed, acknowledged, never told to the room
+
+    monkeypatch.setattr(book, "publish", lost)
+    assert (await bid(a, listing_id, 1_224_000)).status_code == 200
+    monkeypatch.setattr(book, "publish", publish)
+    stale = await exchange.http.ok("GET", path)  # reads the database's seq, one ahead
+    assert stale["current_fen"] == 1_200_000 and feed is snapshots.feeds[listing_id]
+    assert await exchange.http.ok("GET", path) == await from_database(exchange, listing_id)
+    assert snapshots.feeds[listing_id] is not feed
+    assert (await exchange.http.ok("GET", path))["current_fen"] == 1_224_000
+
+
 async def test_events_that_arrive_while_the_snapshot_is_read_are_not_lost(
     exchange: Exchange, monkeypatch: pytest.MonkeyPatch
 ) -> None:
