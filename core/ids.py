@@ -139,11 +139,13 @@ def mask_phone(phone: str) -> str:
 def mask_name(name: str) -> str:
     """Mask a person's or organisation's name for public display.
 
-    Names of 5+ characters (organisations, also long transliterated personal names) keep
-    the first and last two characters around "**": "福建**公司". Shorter names keep only
-    the first character: "张*", "李**", "天福公司" → "天***" (the org rule would show it all).
+    Never more than half the characters show. Names of 8+ characters (organisations) keep
+    the first and last two around "**": "下岐**作社"; of 5 to 7 the first and last one:
+    "天福农业社" → "天**社"; shorter names only the first: "张*", "李**", "天福公司" → "天***".
     """
     n = name.strip()
-    if len(n) >= 5:
+    if len(n) >= 8:
         return n[:2] + "**" + n[-2:]
+    if len(n) >= 5:
+        return n[:1] + "**" + n[-1:]
     return n[:1] + "*" * (len(n) - 1)

@@ -216,10 +216,19 @@ def test_mask_phone() -> None:
         ("欧阳娜娜", "欧***"),
         ("张", "张"),
         ("", ""),
-        ("福建某农业公司", "福建**公司"),
+        ("福建某农业公司", "福**司"),
         ("下岐村股份经济合作社", "下岐**作社"),
         ("天福公司", "天***"),  # short: the organisation rule would reveal every character
+        ("天福农业社", "天**社"),
+        ("欧阳明明华", "欧**华"),
+        ("福建某公司x", "福**x"),
     ],
 )
 def test_mask_name(name: str, masked: str) -> None:
     assert mask_name(name) == masked
+
+
+@given(st.text(alphabet="张李欧阳福建农业合作社公司村", max_size=20))
+def test_a_masked_name_never_shows_more_than_half(name: str) -> None:
+    shown = [c for c in mask_name(name) if c != "*"]
+    assert len(shown) <= max(1, len(name.strip()) // 2)
