@@ -180,8 +180,8 @@ async def seed(config: Config, clock: Clock) -> Demo:
             refused = exc.message
             if exc.code.startswith("announce."):
                 refused += (
-                    "。交易规则可能已被修改：管理员可在“交易规则”页把公告期设为 0 个工作日、"
-                    "报名截止至竞价开始的间隔设为 0 分钟，然后重新启动"
+                    "。交易规则可能已被修改：管理员可在“交易规则”页把“公告期（工作日）”设为 0、"
+                    "“资格确认期（报名截止至竞价开始，分钟）”设为 0，然后重新启动"
                 )
     finally:
         await db.dispose()
@@ -393,7 +393,7 @@ def guide(demo: Demo, base_url: str) -> str:
     out.append("")
     quick = demo.quick
     if quick is None:
-        out.append(f"本次未能发布五分钟演示项目：{demo.refused}。")
+        out.append(f"本次未能发布五分钟演示项目：{(demo.refused or '').rstrip('。')}。")
     else:
         closes, starts = _clock_time(quick.closes, seconds=True), _clock_time(quick.starts)
         bidders = "、".join(DEMO_BIDDERS)
