@@ -36,9 +36,11 @@ system-deps:
 	  fi; \
 	fi
 
+# Serves the demo on SQLite and prints how to see a live auction within five minutes
+# (the address, the demo accounts, the steps); the commands themselves are not echoed.
 run: $(STAMP)
-	mkdir -p var
-	$(BIN)/ruralx run --demo
+	@mkdir -p var
+	@$(BIN)/ruralx run --demo
 
 # The lint (ruff, import layers, mypy) first; then, alone, the fault tests that restart the machine's Redis and PostgreSQL; then the rest
 # on three workers: the tests wait on servers, databases and the browser more than they compute,

@@ -34,9 +34,11 @@ def _cmd_run(config: Config, args: argparse.Namespace) -> int:
     if not args.no_migrate:
         migrate.upgrade(config.database_url)
     if args.demo:
-        from app.demo import seed
+        from app import demo
+        from app.main import server_clock
 
-        asyncio.run(seed(config))
+        seeded = asyncio.run(demo.seed(config, server_clock(config)))
+        print("\n" + demo.guide(seeded, _base_url(args.host, args.port)) + "\n", flush=True)
     # Behind nginx the client address comes from X-Forwarded-For, trusted from the configured
     # proxies only (deploy/local-up: loopback); the embedded profile trusts nobody's header.
     trusted = [p.strip() for p in config.trusted_proxies.split(",") if p.strip()]
@@ -61,6 +63,13 @@ def _cmd_run(config: Config, args: argparse.Namespace) -> int:
         forwarded_allow_ips=trusted or None,
     )
     return 0
+
+
+def _base_url(host: str, port: int) -> str:
+    """The address to open in a browser: a server listening everywhere is reached locally."""
+    if host in ("0.0.0.0", "::", ""):
+        host = "127.0.0.1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 def _cmd_user_add(config: Config, args: argparse.Namespace) -> int:
@@ -157,7 +166,11 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="migrate if needed and serve")
     run.add_argument("--host", default="127.0.0.1")
     run.add_argument("--port", type=int, default=8000)
-    run.add_argument("--demo", action="store_true", help="seed the reference case's demo data")
+    run.add_argument(
+        "--demo",
+        action="store_true",
+        help="seed the demo (first start) and a listing auctioned within 5 minutes (every start)",
+    )
     run.add_argument(
         "--no-migrate",
         action="store_true",

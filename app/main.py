@@ -107,13 +107,16 @@ def budgets(config: Config) -> dict[str, Budget]:
     }
 
 
+def server_clock(config: Config) -> Clock:
+    """The wall clock, or in tests the clock file they move (`RURALX_TEST_CLOCK_FILE`)."""
+    return ControlledClock(config.test_clock_file) if config.test_clock_file else SystemClock()
+
+
 def build_services(config: Config, clock: Clock | None = None) -> Services:
     if config.test_clock_file and clock is None:
         log.warning("server time is read from the test clock %s", config.test_clock_file)
     db = Database(config.database_url, pool_size=config.db_pool_size)
-    clock = clock or (
-        ControlledClock(config.test_clock_file) if config.test_clock_file else SystemClock()
-    )
+    clock = clock or server_clock(config)
     return Services(
         config=config,
         db=db,

@@ -4,6 +4,8 @@ automatic qualification at registration close that nobody can stall (docs/securi
 from __future__ import annotations
 
 import secrets
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -12,9 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.accounts import Actor, User
 from core.errors import Conflict, InvalidInput, NotFound
-from listings import notices
+from listings import notices, policy
 from listings.documents import CheckedFile, DocumentStore
 from listings.models import Listing, Registration, RegistrationDocument
+from listings.policy import Action
 from listings.reading import load
 from listings.registration import (
     DepositState,
@@ -24,6 +27,7 @@ from listings.registration import (
     make_refundable,
     named_holder,
     record_registration,
+    registrations_of,
 )
 from listings.rules import ListingState
 from listings.schemas import RegistrationReviewBody
@@ -236,3 +240,61 @@ async def qualify_undecided(
             r.reason += PRIORITY_LAPSED
         r.decided_at, r.decided_by = now, None
         await _record_decision(session, r, "system", now, reason=r.reason, automatic=True)
+
+
+#: Why the one-click qualification leaves an application with a claimed priority right alone.
+PRIORITY_TO_CHECK = "声明了优先权，须核对证明材料后确认或不予确认"
+
+#: The concerns about paid applications that their reviewer should weigh one by one (the
+#: regulators' warnings about shared phones, addresses, devices and paying accounts): the
+#: application's id → each concern as a sentence. Given by a higher layer (app/pages).
+Concerns = Callable[[AsyncSession, list[Registration]], Awaitable[Mapping[int, list[str]]]]
+
+
+@dataclass(frozen=True, slots=True)
+class PaidApplications:
+    """The paid applications of an announced listing: those one click may qualify, and those
+    left for the reviewer to decide one by one, with why."""
+
+    clean: list[Registration]
+    held: dict[int, list[str]]
+
+
+async def paid_applications(
+    session: AsyncSession, listing_id: int, concerns: Concerns
+) -> PaidApplications:
+    paid = [
+        r for r in await registrations_of(session, listing_id) if r.state == RegState.DEPOSIT_PAID
+    ]
+    held = {key: list(reasons) for key, reasons in (await concerns(session, paid)).items()}
+    for r in paid:
+        # A claimed right is confirmed or refused explicitly against its proof, never in bulk.
+        if r.priority_claim == PriorityClaim.CLAIMED:
+            held.setdefault(r.id, []).append(PRIORITY_TO_CHECK)
+    paid_ids = {r.id for r in paid}
+    return PaidApplications(
+        clean=[r for r in paid if r.id not in held],
+        held={key: reasons for key, reasons in held.items() if key in paid_ids and reasons},
+    )
+
+
+async def qualify_all_paid(
+    session: AsyncSession, actor: Actor, listing_id: int, now: datetime, concerns: Concerns
+) -> PaidApplications:
+    """A reviewer's one decision for every paid application of an announced listing that
+    nothing calls into question: each is qualified by `review`, as if decided alone (its
+    bidder number, its ledger entry, its notice). Applications with a concern or a claimed
+    priority right stay for the reviewer to decide one by one; returned as `held`."""
+    actor.require("reviewer")
+    # The listing row first (the order registration close and payments use), so no payment
+    # or close slips in between reading the applications and deciding them.
+    visible = await load(session, actor, listing_id, lock=True)
+    policy.require_to(actor, Action.DECIDE, visible.village)
+    if visible.listing.state != ListingState.ANNOUNCED:
+        raise Conflict("registration.listing_not_open", "项目已不在报名阶段，不能再审核报名")
+    applications = await paid_applications(session, listing_id, concerns)
+    decided = [
+        await review(session, actor, r.id, RegistrationReviewBody(decision="qualify"), now)
+        for r in applications.clean
+    ]
+    return PaidApplications(clean=decided, held=applications.held)

@@ -7,7 +7,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -131,8 +131,10 @@ def wait_ready(url: str, process: subprocess.Popen[bytes], log: Path, timeout: f
 
 
 @contextmanager
-def running_servers(envs: list[dict[str, str]], workdir: Path) -> Iterator[list[Server]]:
-    """`ruralx run` once per environment, started together; stopped (SIGTERM) on exit."""
+def running_servers(
+    envs: list[dict[str, str]], workdir: Path, args: Sequence[str] = ()
+) -> Iterator[list[Server]]:
+    """`ruralx run [args]` once per environment, started together; stopped (SIGTERM) on exit."""
     started: list[Server] = []
     try:
         for env in envs:
@@ -140,7 +142,7 @@ def running_servers(envs: list[dict[str, str]], workdir: Path) -> Iterator[list[
             log = workdir / f"server-{port}.log"
             with log.open("wb") as out:
                 process = subprocess.Popen(
-                    [RURALX, "run", "--host", "127.0.0.1", "--port", str(port)],
+                    [RURALX, "run", "--host", "127.0.0.1", "--port", str(port), *args],
                     env=env,
                     stdout=out,
                     stderr=subprocess.STDOUT,
@@ -162,6 +164,8 @@ def running_servers(envs: list[dict[str, str]], workdir: Path) -> Iterator[list[
 
 
 @contextmanager
-def running_server(env: dict[str, str], workdir: Path) -> Iterator[Server]:
-    with running_servers([env], workdir) as (server,):
+def running_server(
+    env: dict[str, str], workdir: Path, args: Sequence[str] = ()
+) -> Iterator[Server]:
+    with running_servers([env], workdir, args) as (server,):
         yield server

@@ -12,6 +12,7 @@ from app.pages.disclosure import DisclosurePages
 from app.pages.notices import NoticePages
 from app.pages.oversight import OversightPages
 from app.pages.public import PublicPages
+from app.pages.qualify_all import QualifyAllPages
 from app.pages.rent import RentPages
 from app.pages.review import ReviewPages
 from app.pages.village import VillagePages
@@ -23,6 +24,7 @@ CONTROLLERS: list[Any] = [
     BidderPages,
     VillagePages,
     ReviewPages,
+    QualifyAllPages,
     BidderDealPages,
     ReviewDealPages,
     RentPages,

@@ -10,7 +10,7 @@ import msgspec
 from litestar import Response, get, post
 from litestar.params import FromPath
 
-from app.pages import queries
+from app.pages import held_back, queries
 from app.pages.common import FORM, Pages, Req, posted_form, redirect, render
 from app.pages.forms import Form, local_datetime_field, money_field
 from app.pages.timeline import listing_timeline
@@ -261,6 +261,9 @@ async def review_page(
         deal, contract = await queries.deal_and_contract(
             session, who, listing_id, local_date(svc.now())
         )
+        # The one-click qualification's block (_qualify_all.html), while registration is open.
+        open_ = state == "announced"
+        paid = await held_back.paid_applications(session, listing_id) if open_ else None
     objections = (await list_objections(svc.db, who, listing_id)).items if deal else []
     forms.setdefault("announce", Form(values=_default_times(settings, svc.now())))
     # Staff see who applied, but which number is whose stays sealed until the auction ends.
@@ -289,5 +292,6 @@ async def review_page(
         contract=contract,
         notice_days=settings.notice_period_working_days,
         objections=objections,
+        paid=paid,
         **extra,
     )

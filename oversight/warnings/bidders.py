@@ -57,6 +57,10 @@ async def single_bidder(session: AsyncSession, ids: Sequence[int] | None) -> lis
     return found
 
 
+#: What bidders of one listing may be found sharing (warning kinds `shared_<kind>`).
+SHARED_KINDS = ("phone", "ip", "device", "bank_account")
+
+
 def _bidder_values(kind: str, ids: Sequence[int] | None) -> Any:
     """(listing, bidder, registration, number, value, source) rows for one shared attribute."""
     reg = [
@@ -149,3 +153,17 @@ async def shared_attribute(
                 )
             )
     return found
+
+
+async def registrations_sharing(session: AsyncSession, listing_id: int) -> dict[int, list[str]]:
+    """The applications of one listing whose bidder shares a phone, an IP address, a device or
+    a paying account with another applicant, each with the warning kinds found now (the same
+    detectors as the scan, so a reviewer need not wait for it)."""
+    out: dict[int, list[str]] = {}
+    for kind in SHARED_KINDS:
+        for finding in await shared_attribute(session, kind, [listing_id]):
+            for bidder in finding.evidence["bidders"]:
+                kinds = out.setdefault(bidder["registration_id"], [])
+                if finding.kind not in kinds:
+                    kinds.append(finding.kind)
+    return out

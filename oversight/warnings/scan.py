@@ -19,7 +19,7 @@ from core.ledger.bulk import append_many
 from core.settings import ExchangeSettings
 from oversight.models import WarningRow
 from oversight.warnings.arrears import arrears
-from oversight.warnings.bidders import shared_attribute, single_bidder
+from oversight.warnings.bidders import SHARED_KINDS, shared_attribute, single_bidder
 from oversight.warnings.deposits import refund_late
 from oversight.warnings.findings import CHUNK, SUBJECT, Finding
 from oversight.warnings.outcomes import failed_twice, zero_premium
@@ -49,7 +49,7 @@ async def detect(
         return Detection([], [])
     findings: list[Finding] = []
     findings += await single_bidder(session, ids)
-    for kind in ("phone", "ip", "device", "bank_account"):
+    for kind in SHARED_KINDS:
         findings += await shared_attribute(session, kind, ids)
     findings += await zero_premium(session, ids)
     findings += await failed_twice(session, ids)

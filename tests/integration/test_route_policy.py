@@ -288,6 +288,7 @@ WRITES: dict[tuple[str, str], tuple[Cond, Any]] = {
         {"decision": "return", "reason": "补充材料"},
     ),
     ("POST", "/review/listings/{listing_id:int}/announce"): (DECIDE, "announce"),
+    ("POST", "/review/listings/{listing_id:int}/qualify-paid"): (DECIDE, {}),
     ("POST", "/review/auctions/{listing_id:int}/control"): (
         DECIDE,
         {"action": "pause", "reason": "网络故障"},
