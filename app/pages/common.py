@@ -51,6 +51,7 @@ from app.pages.labels import (
     yuan,
     yuan_words,
     zh_date,
+    zh_deadline,
 )
 from contracts.clauses import PERFORMANCE_DEPOSIT_DAYS
 from core.errors import DomainError, NotAuthenticated, NotFound, PermissionDenied
@@ -93,6 +94,7 @@ ENV.filters.update(
     bj_end=bj_end,
     iso=iso_utc,
     zh_date=zh_date,
+    zh_deadline=zh_deadline,
     state_zh=state_zh,
     category_zh=lambda c: CATEGORY_NAMES_ZH.get(c or "", c or ""),
     price_unit_zh=lambda u: PRICE_UNIT_NAMES_ZH.get(u or "", u or ""),

@@ -128,6 +128,20 @@ def bj_end(value: datetime | str | None) -> str:
     return local.strftime("%Y-%m-%d %H:%M")
 
 
+def zh_deadline(value: datetime | str | None) -> str:
+    """The end of a period as a Chinese date: its last day (2026年12月18日), with the hour when
+    it ends at a close of business rather than at midnight (as `bj_end` counts it). The live
+    page writes the same in live.js (`zhDeadline`)."""
+    at = _aware(value)
+    if at is None:
+        return "—"
+    local = at.astimezone(CHINA_TZ)
+    if local.time() == time(0):
+        day = (local - timedelta(days=1)).date()
+        return f"{day.year}年{day.month}月{day.day}日"
+    return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
+
+
 def iso_utc(value: datetime | str | None) -> str:
     at = _aware(value)
     return (

@@ -27,15 +27,13 @@ from app.pages.common import (
     safe_next,
 )
 from app.pages.forms import FieldError, Form, validation_field
-from app.pages.labels import auction_phase_zh
+from app.pages.live import live_page
 from auction.models import Auction
-from auction.wire import snapshot_frame
 from core.accounts import BidderSignUp
-from core.errors import DomainError, NotFound
+from core.errors import DomainError
 from core.sessions import cleared_session_cookies, session_cookies, sign_in, sign_up
 from core.web import PUBLIC, actor, actor_or_none, allow, services, token_of
 from listings import policy, qualification, reading
-from listings import registration as reg
 from listings.api import checked_upload, listing_view, store
 from listings.documents import UPLOAD_BODY
 from listings.models import Registration
@@ -142,42 +140,7 @@ class PublicPages(Pages):
     @get("/auctions/{listing_id:int}", opt=PUBLIC)
     async def live(self, request: Req, listing_id: FromPath[int]) -> Response[Any]:
         """The live auction: one page for watchers and bidders; identities never appear."""
-        viewer = actor_or_none(request)
-        svc = services(request)
-        async with svc.db.read() as session:
-            visible = await reading.load(session, viewer, listing_id)
-            row = await session.get(Auction, listing_id)
-            if row is None and visible.listing.state == "announced":
-                # Registration still open: a waiting room that looks again every few seconds.
-                return render(
-                    request,
-                    "auction_waiting.html",
-                    title="竞价尚未开始",
-                    listing=visible.listing,
-                    now=svc.now(),
-                )
-            if row is None:
-                raise NotFound("auction.not_found", "该项目没有网络竞价")
-            you = None
-            if viewer is not None and viewer.role == "bidder":
-                you = await reg.qualified_number(session, listing_id, viewer.id)
-            snapshot = snapshot_frame(row, svc.now(), you=you)
-            phase = auction_phase_zh(row)
-            ladder = await queries.bid_ladder(session, listing_id)
-        listing = visible.listing
-        return render(
-            request,
-            "auction.html",
-            title=f"竞价：{listing.title}",
-            listing=listing,
-            village=visible.village.path,
-            snapshot=snapshot,
-            phase=phase,
-            ladder=ladder,
-            viewer_role=viewer.role if viewer else None,
-            you=you,
-            config={"listing_id": listing_id, "snapshot": snapshot, "ladder": ladder},
-        )
+        return await live_page(request, listing_id)
 
     # ----- signing in -------------------------------------------------------------------
 

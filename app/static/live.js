@@ -1,4 +1,5 @@
-/* The live auction page (docs/api.md §5): one websocket per page, signed in by the session cookie.
+/* The live auction page (docs/api.md §5, docs/ui.md): one websocket per page, signed in by the
+   session cookie.
 
    - hello {last_seq}: the server replays what we missed, then a snapshot, then live events;
      every event carries `seq` and anything at or below the last one seen is dropped.
@@ -6,6 +7,11 @@
      round trip with the smallest delay; the countdown is `ends_at` minus server time.
    - reconnects with growing back-off; a bid awaiting its answer is re-sent with the same `ref`
      after a reconnect (the server answers a repeated ref with its first answer).
+
+   What the bidder sees follows the state: the bar (price, clock, my last bid's answer) stays in
+   view; an answer goes stale with a newer price, a reconnect or the end; a rival taking the lead
+   from me raises "您已被超越"; an open confirmation follows the price; the end tells me my
+   outcome and my deposit's.
 */
 (function () {
   'use strict';
@@ -17,25 +23,44 @@
   var lastSeq = S.seq;             // the last event seen
   var offset = Date.parse(S.server_time) - Date.now();  // server clock minus page clock
   var bestRtt = Infinity;
-  var sock = null, attempts = 0, retryTimer = null, pingTimer = null, lastHeard = 0;
+  var sock = null, attempts = 0, retryTimer = null, lastHeard = 0;
+  var opened = false;              // a snapshot came on some connection: the next is a reconnect
   var pending = null;              // {ref, amount_fen, based_on_seq} awaiting accepted/rejected
   var sent = {};                   // refs sent by this page
   var ended = S.status === 'ended';
+  var mine = cfg.mine;             // my registration: what becomes of my deposit at the end
+  if (mine) mine.fresh = ended;    // read after the end: current; before it: read again then
+  // My last bid's answer as the bar shows it: {kind: sending|ok|error|info, text, code?, seq?,
+  // awaitingPrice?}; null when there is nothing current to say.
+  var answer = null;
+  var outbid = null;               // {number, amount_fen}: a rival took the lead from me
+  var listeners = [];
 
   var $ = function (id) { return document.getElementById(id); };
   var els = {
     live: $('live'), conn: $('conn'), clock: $('clock'), phase: $('phase-label'),
-    hint: $('phase-hint'), price: $('price'), words: $('price-words'), round: $('round'),
-    leader: $('leader'), you: $('you'), steps: $('steps'), bidHint: $('bid-hint'),
-    message: $('message'), ladder: $('ladder'), ladderEmpty: $('ladder-empty'),
+    hint: $('phase-hint'), price: $('price'), priceLabel: $('price-label'), words: $('price-words'),
+    round: $('round'), leader: $('leader'), leaderLabel: $('leader-label'), you: $('you'),
+    steps: $('steps'), bidHint: $('bid-hint'), minimum: $('minimum'), message: $('message'),
+    outbid: $('outbid'), ladder: $('ladder'), ladderEmpty: $('ladder-empty'),
     result: $('result'), resultText: $('result-text'), bidding: $('bidding'),
-    dialog: $('confirm'), confirmAmount: $('confirm-amount'), confirmWords: $('confirm-words')
+    outcome: $('outcome'), outcomeH: $('outcome-h'), outcomeText: $('outcome-text'),
+    outcomeLinks: $('outcome-links'), alertToggle: $('alert-toggle'),
+    dialog: $('confirm'), confirmBasis: $('confirm-basis'), confirmAmount: $('confirm-amount'),
+    confirmWords: $('confirm-words'), confirmNote: $('confirm-note'), confirmOk: $('confirm-ok')
   };
   // Each status's name and hint, as the page renders them (live-phases in auction.html).
   var PHASES = JSON.parse($('live-phases').textContent);
+  // Refusals about the price: the bar adds the minimum a bid may have now.
+  var PRICE_CODES = { stale: 1, below_minimum: 1, not_step_multiple: 1, too_many_steps: 1 };
+  var topPrice = els.ladder.querySelector('tr');
+  var lastPriceSeq = topPrice ? Number(topPrice.dataset.seq) : 0;  // seq of the newest bid known
 
   function me() { return S.you && S.you.bidder_number; }
   function running() { return S.status === 'free' || S.status === 'countdown'; }
+  function leading() { return !!me() && S.leader_number === me(); }
+  function sold() { return ended && !!S.result && S.result.result === 'sold'; }
+  function connected() { return !!sock && sock.readyState === 1 && els.conn.dataset.state === 'open'; }
 
   // A fixed-end auction bids in one period (status `free`); a late bid moves `ends_at` past
   // the scheduled end (延时), at most to the hard deadline.
@@ -56,11 +81,24 @@
     return Array.prototype.map.call(b, function (x) { return (x + 256).toString(16).slice(1); }).join('');
   }
 
+  function pad(n) { return n < 10 ? '0' + n : String(n); }
+
+  /* The end of a period as a Chinese date, like the pages' `zh_deadline` filter: its last day,
+     and the hour when it ends at a close of business rather than at midnight (24:00). */
+  function zhDeadline(iso) {
+    var d = new Date(Date.parse(iso) + 8 * 3600 * 1000);  // Beijing wall time in the UTC fields
+    var midnight = !d.getUTCHours() && !d.getUTCMinutes() && !d.getUTCSeconds() && !d.getUTCMilliseconds();
+    var day = midnight ? new Date(d.getTime() - 86400000) : d;
+    var text = day.getUTCFullYear() + '年' + (day.getUTCMonth() + 1) + '月' + day.getUTCDate() + '日';
+    return midnight ? text : text + ' ' + pad(d.getUTCHours()) + ':' + pad(d.getUTCMinutes());
+  }
+
   // ----- connection ----------------------------------------------------------------
 
   function setConn(state, text) {
     els.conn.dataset.state = state;
     els.conn.textContent = text;
+    if (state !== 'open') closeConfirm(ask ? '连接中断，出价未提交；重连后请重新出价。' : '');
     render();
   }
 
@@ -123,7 +161,7 @@
     if (sock && sock.readyState === 1) sock.send(JSON.stringify({ type: 'ping', t: Date.now() }));
   }
 
-  pingTimer = setInterval(function () {
+  setInterval(function () {
     if (!sock || sock.readyState !== 1) return;
     if (Date.now() - lastHeard > 12000) { drop(); return; }  // the line went dead silently
     ping();
@@ -137,46 +175,71 @@
   function onFrame(m) {
     switch (m.type) {
       case 'snapshot': onSnapshot(m); break;
-      case 'bid':
-        if (m.seq <= lastSeq) return;
-        S.current_fen = m.amount_fen; S.leader_number = m.bidder_number; S.round = m.round;
-        if (m.ends_at) S.ends_at = m.ends_at;
-        if ('minimum_fen' in m) S.minimum_fen = m.minimum_fen;  // the server's rule, not ours
-        addRow(m);
-        lastSeq = S.seq = m.seq;
-        break;
+      case 'bid': if (m.seq > lastSeq) onBid(m); break;
       case 'phase':
         if (m.seq <= lastSeq) return;
+        // A pause keeps the time left; the clock shows it frozen (unknown if paused on arrival).
+        S.paused_left = m.status === 'paused' && S.ends_at ? Date.parse(S.ends_at) - Date.parse(m.at) : null;
         S.status = m.status; S.ends_at = m.ends_at;
+        S.pause_reason = m.status === 'paused' ? m.reason : null;
         lastSeq = S.seq = m.seq;
-        if (m.status === 'paused') say('竞价已暂停' + (m.reason ? '：' + m.reason : ''), 'info');
-        else if (m.reason) say('竞价已恢复：' + m.reason, 'info');
+        if (!running()) closeConfirm(m.status === 'paused' ? '竞价已暂停，出价未提交。' : '');
         break;
       case 'ended':
         if (m.seq <= lastSeq) return;
-        S.status = 'ended'; S.ends_at = null; ended = true;
+        S.status = 'ended'; S.ends_at = m.at; ended = true;
         S.result = { result: m.result, final_fen: m.final_fen, winner_number: m.winner_number };
         lastSeq = S.seq = m.seq;
+        onEnd();
         break;
       case 'accepted': onAnswer(m, true); break;
       case 'rejected': onAnswer(m, false); break;
       case 'pong': onPong(m); break;
-      case 'error': say(m.message || '消息有误', 'error'); break;
+      case 'error': answer = { kind: 'error', text: m.message || '消息有误' }; break;
       default: return;
     }
     render();
   }
 
+  function onBid(m) {
+    var wasLeading = leading();
+    S.current_fen = m.amount_fen; S.leader_number = m.bidder_number; S.round = m.round;
+    if (m.ends_at) S.ends_at = m.ends_at;
+    if ('minimum_fen' in m) S.minimum_fen = m.minimum_fen;  // the server's rule, not ours
+    addRow(m);
+    lastSeq = S.seq = lastPriceSeq = m.seq;
+    var mineNow = m.bidder_number === me();
+    if (mineNow) outbid = null;
+    else if (wasLeading || outbid) {  // the banner names whoever leads now
+      outbid = { number: m.bidder_number, amount_fen: m.amount_fen };
+      if (wasLeading) alertOutbid();
+    }
+    // A newer price makes my last answer stale, except the price a refusal was waiting for.
+    if (answer && answer.kind !== 'sending' && !(answer.kind === 'ok' && m.seq <= answer.seq)) {
+      if (answer.awaitingPrice) answer.awaitingPrice = false;
+      else answer = null;
+    }
+    followPrice(m);
+  }
+
   function onSnapshot(m) {
+    var wasLeading = leading();
     ['status', 'round', 'current_fen', 'leader_number', 'ends_at', 'increment_fen', 'max_steps',
      'minimum_fen', 'mode', 'fixed_end', 'result', 'you'
     ].forEach(function (k) { if (k in m) S[k] = m[k]; });
     if (!('result' in m)) S.result = null;
     if (bestRtt === Infinity) offset = Date.parse(m.server_time) - Date.now();
     lastSeq = S.seq = Math.max(lastSeq, m.seq);
+    var wasEnded = ended;
     ended = S.status === 'ended';
     attempts = 0;
+    // After a reconnect an answer from before it says nothing about now.
+    if (opened && answer && answer.kind !== 'sending') answer = null;
+    opened = true;
+    if (leading()) outbid = null;
+    else if (wasLeading && S.leader_number) outbid = { number: S.leader_number, amount_fen: S.current_fen };
     setConn('open', '已连接 · 实时');
+    if (ended && !wasEnded) onEnd();
     if (pending && sock) sock.send(JSON.stringify(bidFrame(pending)));  // same ref: idempotent
   }
 
@@ -191,16 +254,75 @@
 
   function onAnswer(m, ok) {
     if (!sent[m.ref]) return;
-    if (pending && pending.ref === m.ref) pending = null;
-    if (ok) say('出价成功：' + RX.yuan(m.amount_fen) + '（第 ' + m.round + ' 轮）', 'ok');
-    else say(m.message || '出价未被接受', 'error', m.code);
+    var bid = pending && pending.ref === m.ref ? pending : null;
+    if (bid) pending = null;
+    if (ok) {
+      outbid = null;
+      answer = { kind: 'ok', seq: m.seq, text: '出价成功：' + RX.yuan(m.amount_fen) + '（第 ' + m.round + ' 轮），您目前领先' };
+      if (m.seq > lastPriceSeq) lastPriceSeq = m.seq;
+    } else {
+      // `stale`: the price moved after the one I bid on; its frame may still be on its way.
+      var awaiting = m.code === 'stale' && !!bid && lastPriceSeq <= bid.based_on_seq;
+      answer = { kind: 'error', code: m.code, text: m.message || '出价未被接受', awaitingPrice: awaiting };
+    }
   }
 
-  function say(text, kind, code) {
-    els.message.textContent = text;
-    els.message.className = 'message ' + (kind || '');
-    if (code) els.message.dataset.code = code; else delete els.message.dataset.code;
+  function onEnd() {
+    answer = null;
+    outbid = null;
+    pending = null;
+    closeConfirm('');
+    if (mine && me()) refreshMine(3);
   }
+
+  // ----- the outbid alert: a banner always; sound and vibration when the bidder turned them on
+
+  var ALERT_KEY = 'ruralx.live.outbidAlert';
+  var alertOn = false, audio = null;
+  try { alertOn = localStorage.getItem(ALERT_KEY) === '1'; } catch (e) { /* storage refused */ }
+  if (els.alertToggle) {
+    els.alertToggle.checked = alertOn;
+    els.alertToggle.addEventListener('change', function () {
+      alertOn = els.alertToggle.checked;
+      try { localStorage.setItem(ALERT_KEY, alertOn ? '1' : '0'); } catch (e) { /* not kept */ }
+      if (alertOn) beep();  // a sample, and browsers let sound start only after a tap
+    });
+  }
+  // Browsers start audio only after a gesture: have it ready from the first tap.
+  document.addEventListener('pointerdown', function () { if (alertOn) sound(); }, { once: true });
+
+  function sound() {
+    if (!audio) {
+      var Ctx = window.AudioContext || window.webkitAudioContext;
+      if (!Ctx) return null;
+      audio = new Ctx();
+    }
+    if (audio.state === 'suspended' && audio.resume) audio.resume();
+    return audio;
+  }
+
+  function beep() {
+    var ctx = sound();
+    if (!ctx) return;
+    var osc = ctx.createOscillator(), gain = ctx.createGain(), t = ctx.currentTime;
+    osc.type = 'sine';
+    osc.frequency.value = 880;
+    gain.gain.setValueAtTime(0.0001, t);
+    gain.gain.exponentialRampToValueAtTime(0.3, t + 0.02);
+    gain.gain.exponentialRampToValueAtTime(0.0001, t + 0.35);
+    osc.connect(gain);
+    gain.connect(ctx.destination);
+    osc.start(t);
+    osc.stop(t + 0.4);
+  }
+
+  function alertOutbid() {
+    if (!alertOn) return;
+    if (navigator.vibrate) navigator.vibrate([200, 100, 200]);
+    beep();
+  }
+
+  // ----- the ladder --------------------------------------------------------------------
 
   function who(number) {
     if (!number) return '暂无出价';
@@ -211,11 +333,11 @@
     if (els.ladder.querySelector('tr[data-seq="' + b.seq + '"]')) return;
     var tr = document.createElement('tr');
     tr.dataset.seq = b.seq;
-    [b.seq, b.round, who(b.bidder_number), RX.yuan(b.amount_fen), RX.beijingTime(b.at)]
+    [b.round, who(b.bidder_number), RX.yuan(b.amount_fen), RX.beijingTime(b.at), '']
       .forEach(function (v, i) {
         var td = document.createElement('td');
         td.textContent = v;
-        if (i === 3) td.className = 'num';
+        td.className = ['', '', 'num', 't', 'st'][i];
         tr.appendChild(td);
       });
     if (b.bidder_number === me()) tr.className = 'mine';
@@ -224,99 +346,271 @@
     els.ladderEmpty.hidden = true;
   }
 
+  function renderLadder() {
+    var top = sold() ? '竞得' : ended ? '未成交' : '领先';
+    Array.prototype.forEach.call(els.ladder.rows, function (tr, i) {
+      var cell = tr.cells[4];
+      var text = i ? '出局' : top;
+      if (cell && cell.textContent !== text) cell.textContent = text;
+      tr.classList.toggle('top', !i);
+    });
+  }
+
   // ----- bidding -----------------------------------------------------------------------
 
   function bidFrame(p) {
     return { type: 'bid', ref: p.ref, amount_fen: p.amount_fen, based_on_seq: p.based_on_seq };
   }
 
-  var chosen = null;
-  function ask(amount) {
-    chosen = amount;
-    els.confirmAmount.textContent = RX.yuan(amount);
-    els.confirmWords.textContent = RX.inWords(amount);
-    if (els.dialog.showModal) { els.dialog.showModal(); $('confirm-ok').focus(); }
-    else if (window.confirm('确认出价 ' + RX.yuan(amount) + '？')) send(amount);
+  function mayBid() {
+    return !!me() && running() && connected() && !pending && (!leading() || cfg.self_outbid_allowed);
+  }
+
+  // The open confirmation: how many steps over the current price, the amount, and the event
+  // it was based on (sent as `based_on_seq`, so a price that moved meanwhile is `stale`).
+  var ask = null, holdTimer = null;
+
+  function openConfirm(steps) {
+    ask = { steps: steps, amount: S.current_fen + steps * S.increment_fen, based_on_seq: lastSeq };
+    fillConfirm(null);
+    els.dialog.returnValue = '';  // else Esc would leave the last confirmation's 'ok'
+    if (els.dialog.showModal) { els.dialog.showModal(); els.confirmOk.focus(); }
+    else if (window.confirm('确认出价 ' + RX.yuan(ask.amount) + '？')) { var a = ask; ask = null; send(a); }
+  }
+
+  function fillConfirm(moved) {
+    els.confirmBasis.textContent = ask.steps
+      ? '当前价 ' + RX.yuan(S.current_fen) + ' 加 ' + ask.steps + ' 档（每档 ' + RX.yuan(S.increment_fen) + '）'
+      : '按起始价出价';
+    els.confirmAmount.textContent = RX.yuan(ask.amount);
+    els.confirmWords.textContent = RX.inWords(ask.amount);
+    els.confirmNote.textContent = moved
+      ? '价格已变动：竞买号 ' + moved.bidder_number + ' 出价 ' + RX.yuan(moved.amount_fen) +
+        '。您的出价已按同样档数更新为 ' + RX.yuan(ask.amount) + '，请再次确认。'
+      : '';
+  }
+
+  /* A bid came while the confirmation is open: the amount follows the price (same number of
+     steps), and the confirm button waits a moment so a tap meant for the old amount does not
+     confirm the new one. */
+  function followPrice(m) {
+    if (!ask) return;
+    if (leading() && !cfg.self_outbid_allowed) { closeConfirm('您已是最高出价人，无需再出价。'); return; }
+    var steps = Math.min(Math.max(ask.steps, 1), S.max_steps || 1);
+    ask = { steps: steps, amount: S.current_fen + steps * S.increment_fen, based_on_seq: lastSeq };
+    fillConfirm(m);
+    els.confirmOk.disabled = true;
+    clearTimeout(holdTimer);
+    holdTimer = setTimeout(function () { els.confirmOk.disabled = false; }, 1200);
+  }
+
+  function closeConfirm(why) {
+    if (!ask) return;
+    ask = null;
+    if (els.dialog.open) els.dialog.close('cancel');
+    if (why) answer = { kind: 'info', text: why };
   }
 
   els.dialog.addEventListener('close', function () {
-    if (els.dialog.returnValue === 'ok' && chosen !== null) send(chosen);
-    chosen = null;
+    var chosen = els.dialog.returnValue === 'ok' ? ask : null;
+    ask = null;
+    clearTimeout(holdTimer);
+    els.confirmOk.disabled = false;
+    if (chosen) send(chosen);
+    render();
   });
 
-  function send(amount) {
-    if (!sock || sock.readyState !== 1) { say('连接中断，出价未发送，请在重连后重试', 'error'); return; }
-    pending = { ref: newRef(), amount_fen: amount, based_on_seq: lastSeq };
+  function send(a) {
+    if (!connected()) {
+      answer = { kind: 'error', text: '连接中断，出价未发送，请在重连后重试' };
+      render();
+      return;
+    }
+    pending = { ref: newRef(), amount_fen: a.amount, based_on_seq: a.based_on_seq };
     sent[pending.ref] = true;
     sock.send(JSON.stringify(bidFrame(pending)));
-    say('出价 ' + RX.yuan(amount) + ' 已发送，等待确认…', 'info');
+    answer = { kind: 'sending', text: '出价 ' + RX.yuan(a.amount) + ' 已发送，等待确认…' };
     render();
   }
 
   var stepKey = '';
   function renderSteps() {
     var base = S.current_fen, inc = S.increment_fen, n = S.max_steps || 1;
-    var key = [base, inc, n, S.round === 0 && S.minimum_fen === base].join('/');
+    var equal = S.round === 0 && S.minimum_fen === base;
+    var key = [base, inc, n, equal].join('/');
     if (key !== stepKey) {
       stepKey = key;
       els.steps.textContent = '';
       var options = [];
-      if (S.round === 0 && S.minimum_fen === base) options.push({ label: '按起始价', amount: base });
-      for (var k = 1; k <= n; k++) options.push({ label: '+' + k + ' 档', amount: base + k * inc });
+      if (equal) options.push({ label: '按起始价', steps: 0 });
+      for (var k = 1; k <= n; k++) options.push({ label: '+' + k + ' 档', steps: k });
       options.forEach(function (o) {
+        var amount = base + o.steps * inc;
         var b = document.createElement('button');
         b.type = 'button';
         b.className = 'step';
-        b.dataset.amount = o.amount;
-        b.setAttribute('aria-label', o.label + '，出价 ' + RX.yuan(o.amount) + '，' + RX.inWords(o.amount));
+        b.dataset.amount = amount;
+        b.setAttribute('aria-label', o.label + '，出价 ' + RX.yuan(amount) + '，' + RX.inWords(amount));
         var l = document.createElement('span'); l.className = 'k'; l.textContent = o.label;
-        var a = document.createElement('span'); a.className = 'amt'; a.textContent = RX.yuan(o.amount);
-        var w = document.createElement('span'); w.className = 'w'; w.textContent = RX.inWords(o.amount);
+        var a = document.createElement('span'); a.className = 'amt'; a.textContent = RX.yuan(amount);
+        var w = document.createElement('span'); w.className = 'w'; w.textContent = RX.inWords(amount);
         b.appendChild(l); b.appendChild(a); b.appendChild(w);
-        b.addEventListener('click', function () { ask(o.amount); });
+        b.addEventListener('click', function () { if (mayBid()) openConfirm(o.steps); });
         els.steps.appendChild(b);
       });
     }
-    var connected = sock && sock.readyState === 1 && els.conn.dataset.state === 'open';
-    var can = !!me() && running() && connected && !pending;
+    var can = mayBid();
     els.steps.querySelectorAll('button').forEach(function (b) { b.disabled = !can; });
-    var hint = '';
-    if (!running()) hint = S.status === 'ended' ? '竞价已结束。' : '竞价进行中方可出价。';
-    else if (!connected) hint = '连接恢复后方可出价。';
+    els.minimum.textContent = RX.yuan(S.minimum_fen);
+    var hint = '点选加价档位，确认后提交。';
+    if (ended) hint = '竞价已结束。';
+    else if (S.status === 'scheduled') hint = '竞价开始后方可出价。';
+    else if (S.status === 'paused') hint = '竞价暂停中，恢复后方可出价。';
+    else if (!connected()) hint = '连接恢复后方可出价。';
     else if (pending) hint = '等待服务器确认上一次出价…';
-    else if (S.leader_number && S.leader_number === me()) hint = '您目前是最高出价人。';
+    else if (leading() && !cfg.self_outbid_allowed) hint = '您目前是最高出价人，他人出价后方可再出价。';
     els.bidHint.textContent = hint;
   }
 
+  // ----- my outcome at the end ----------------------------------------------------------
+
+  /* The deposit's fate is decided in the transaction that ends the auction: read my
+     registration again once the end is known. */
+  function refreshMine(tries) {
+    fetch('/api/v1/registrations/' + mine.registration_id, {
+      credentials: 'same-origin', headers: { Accept: 'application/json' }
+    }).then(function (r) {
+      if (!r.ok) throw new Error(String(r.status));
+      return r.json();
+    }).then(function (reg) {
+      mine.deposit_state = reg.deposit_state;
+      mine.refund_due_at = reg.refund_due_at || null;
+      mine.fresh = true;
+      render();
+    }).catch(function () {
+      if (tries > 1) setTimeout(function () { refreshMine(tries - 1); }, 1500);
+      else { mine.fresh = true; render(); }
+    });
+  }
+
+  function link(href, text, primary) {
+    var a = document.createElement('a');
+    a.href = href;
+    a.className = primary ? 'btn' : 'btn secondary';
+    a.textContent = text;
+    return a;
+  }
+
+  function refundDue() {
+    return mine.fresh && mine.deposit_state === 'refundable' && mine.refund_due_at
+      ? zhDeadline(mine.refund_due_at) : null;
+  }
+
+  function depositText() {
+    var amount = RX.yuan(mine.deposit_fen), due = refundDue();
+    if (!mine.fresh) return '正在查询保证金退还安排…';
+    if (due) return '您的保证金 ' + amount + ' 将于 ' + due + '前原路退还，无需申请。';
+    if (mine.deposit_state === 'held') {
+      return '您是候补竞买人：竞得人放弃或违约时可能向您递补成交，保证金 ' + amount +
+        ' 暂不退还，成交合同签订后原路退还。';
+    }
+    if (mine.deposit_state === 'refunded') return '您的保证金 ' + amount + ' 已原路退还。';
+    return '您的保证金 ' + amount + ' 将按公告原路退还，详见“我的报名”。';
+  }
+
+  function won() {
+    return sold() && S.result.winner_number === me();
+  }
+
+  /* At the end the bar says in a line how it ended for me; the outcome below tells the rest. */
+  function headline() {
+    if (won()) return { kind: 'ok', text: '恭喜您竞得本项目' };
+    var due = refundDue();
+    var text = sold() ? '未竞得' : '本场竞价未成交';
+    return { kind: 'info', text: due ? text + '，保证金将于 ' + due + '前退还' : text };
+  }
+
+  function renderOutcome() {
+    var show = ended && !!me() && !!mine;
+    els.outcome.hidden = !show;
+    if (!show) return;
+    var r = S.result;
+    els.outcome.className = 'outcome ' + (won() ? 'won' : 'lost');
+    els.outcomeLinks.textContent = '';
+    if (won()) {
+      els.outcomeH.textContent = '恭喜您竞得本项目';
+      els.outcomeText.textContent = '成交价 ' + RX.yuan(r.final_fen) + '（' + RX.inWords(r.final_fen) +
+        '）。下一步：成交结果公示期满无异议后，平台通知您与村集体签订租赁合同；您的保证金将抵作首期租金。';
+      els.outcomeLinks.appendChild(link('/me/deals', '查看我的成交', true));
+      els.outcomeLinks.appendChild(link('/listings/' + cfg.listing_id + '#deal', '成交结果公示'));
+      return;
+    }
+    els.outcomeH.textContent = sold() ? '您未竞得本项目' : '本场竞价未成交';
+    els.outcomeText.textContent = (sold()
+      ? '成交价 ' + RX.yuan(r.final_fen) + '，竞得人竞买号 ' + r.winner_number + '。' : '') + depositText();
+    els.outcomeLinks.appendChild(link('/me/registrations#reg-' + mine.registration_id, '我的报名'));
+  }
+
   // ----- rendering ---------------------------------------------------------------------
+
+  function renderMessage() {
+    var el = els.message;
+    if (ended && me()) answer = headline();
+    var text = answer ? answer.text : '';
+    if (answer && answer.kind === 'error' && PRICE_CODES[answer.code]) {
+      text += answer.awaitingPrice ? '。价格已变动，正在获取最新价格…'
+        : '。当前最低可出价 ' + RX.yuan(S.minimum_fen);
+    }
+    if (el.textContent !== text) el.textContent = text;
+    el.className = 'message' + (answer ? ' ' + answer.kind : '');
+    if (answer && answer.code) el.dataset.code = answer.code; else delete el.dataset.code;
+    var banner = outbid && !ended
+      ? '您已被超越：竞买号 ' + outbid.number + ' 出价 ' + RX.yuan(outbid.amount_fen) : '';
+    els.outbid.hidden = !banner;
+    if (els.outbid.textContent !== banner) els.outbid.textContent = banner;
+  }
 
   function render() {
     els.live.dataset.status = S.status;
     var phase = PHASES[phaseKey()] || { label: S.status, hint: '' };
     els.phase.textContent = phase.label;
-    els.hint.textContent = phase.hint;
+    els.hint.textContent = S.status === 'paused' && S.pause_reason
+      ? '竞价暂停中（' + S.pause_reason + '），恢复后继续计时'
+      : ended && S.ends_at ? '结束于 ' + RX.beijingTime(S.ends_at) + '（北京时间）' : phase.hint;
     els.price.textContent = RX.yuan(S.current_fen);
+    els.priceLabel.textContent = sold() ? '成交价' : !S.round ? '起始价' : ended ? '最高出价' : '当前价';
     els.words.textContent = RX.inWords(S.current_fen);
     els.round.textContent = S.round;
-    els.leader.textContent = who(S.leader_number);
-    els.leader.classList.toggle('me', !!me() && S.leader_number === me());
+    els.leaderLabel.textContent = ended ? '竞得人' : '领先';
+    els.leader.textContent = ended ? (sold() ? who(S.result.winner_number) : '无') : who(S.leader_number);
+    els.leader.classList.toggle('me', leading());
     els.you.textContent = me() || '—';
-    els.bidding.hidden = !me() || S.status === 'ended';
-    if (S.status === 'ended') {
-      els.result.hidden = false;
+    els.bidding.hidden = !me() || ended;
+    // A bidder reads the result in his own outcome; watchers in the result.
+    els.result.hidden = !ended || (!!me() && !!mine);
+    if (ended) {
       var r = S.result || {};
       els.resultText.textContent = r.result === 'sold'
         ? '成交价 ' + RX.yuan(r.final_fen) + '，竞得人竞买号 ' + who(r.winner_number)
         : '本场竞价未成交';
     }
     renderSteps();
+    renderMessage();
+    renderLadder();
+    renderOutcome();
     tick();
+    listeners.forEach(function (fn) { fn(S); });
   }
 
   function tick() {
+    if (ended) {
+      els.clock.textContent = S.ends_at ? RX.beijingTime(S.ends_at) : '';
+      els.clock.classList.remove('urgent');
+      return;
+    }
     var timed = S.ends_at && (S.status === 'scheduled' || running());
     if (!timed) {
-      els.clock.textContent = S.status === 'paused' ? '暂停' : S.status === 'ended' ? '结束' : '--:--';
+      els.clock.textContent = S.status === 'paused' && S.paused_left != null ? RX.clock(S.paused_left) : '--:--';
       els.clock.classList.remove('urgent');
       return;
     }
@@ -327,8 +621,13 @@
   }
 
   setInterval(tick, 200);
-  window.ruralxLive = { state: S, lastSeq: function () { return lastSeq; },
-                        offset: function () { return offset; } };
+  window.ruralxLive = {
+    state: S,
+    lastSeq: function () { return lastSeq; },
+    offset: function () { return offset; },
+    /* Called with the state after every change (the reviewer's controls follow it). */
+    onRender: function (fn) { listeners.push(fn); fn(S); }
+  };
   render();
   connect();
 })();
