@@ -14,6 +14,7 @@ from app.pages import queries
 from app.pages.common import FORM, Pages, Req, posted_form, redirect, render
 from app.pages.forms import Form, local_datetime_field, money_field
 from app.pages.timeline import listing_timeline
+from app.pages.warning_text import card_warnings, listing_warning
 from auction import engine
 from auction.book import BidBook
 from auction.codes import MESSAGES_ZH, Code
@@ -27,9 +28,11 @@ from core.web import actor, allow, services
 from listings import payments, policy, qualification, reading, service
 from listings import registration as reg
 from listings.api import listing_view
+from listings.payments import PAYMENT_PROBLEMS_ZH
 from listings.policy import Facet
 from listings.rules import first_timetable
 from listings.schemas import AnnounceBody, ManualDeposit, RegistrationReviewBody, ReviewBody
+from oversight import warnings
 
 
 class ReviewPages(Pages):
@@ -261,6 +264,15 @@ async def review_page(
         deal, contract = await queries.deal_and_contract(
             session, who, listing_id, local_date(svc.now())
         )
+        # Warnings already found on these registrations, for the qualification cards.
+        found, _ = await warnings.search(
+            session, who, kind=None, state=None, listing_id=listing_id, limit=200, offset=0
+        )
+    names = {r.id: user.display_name for r, user in regs} if show_names else None
+    cards = {
+        registration_id: card_warnings(concerns, names)
+        for registration_id, concerns in warnings.by_registration(found).items()
+    }
     objections = (await list_objections(svc.db, who, listing_id)).items if deal else []
     forms.setdefault("announce", Form(values=_default_times(settings, svc.now())))
     # Staff see who applied, but which number is whose stays sealed until the auction ends.
@@ -289,5 +301,8 @@ async def review_page(
         contract=contract,
         notice_days=settings.notice_period_working_days,
         objections=objections,
+        card_warnings=cards,
+        payment_problems=PAYMENT_PROBLEMS_ZH,
+        listing_warnings=[listing_warning(row) for row in found],
         **extra,
     )
