@@ -341,8 +341,11 @@ def read_entrustment(form: Form, settings: ExchangeSettings, today: date) -> Rea
         "resolution": resolution_body,
     }
     if deposit is None:  # the exchange's rule (economics.deposit_by_rule) on these terms
-        provisional = msgspec.convert({**terms, "deposit_fen": 0}, Terms)
-        terms["deposit_fen"] = economics.deposit_by_rule(settings.deposit_rule, provisional)
+        try:
+            provisional = msgspec.convert({**terms, "deposit_fen": 0}, Terms)
+            terms["deposit_fen"] = economics.deposit_by_rule(settings.deposit_rule, provisional)
+        except (msgspec.ValidationError, ValueError, ZeroDivisionError):
+            terms["deposit_fen"] = 0  # the wire type's check below names the real problem
         v["deposit"] = yuan(terms["deposit_fen"], symbol=False)
     else:
         terms["deposit_fen"] = deposit
