@@ -44,11 +44,26 @@ class ReviewPages(Pages):
         svc, who = services(request), actor(request)
         async with svc.db.read() as session:
             q = await queries.reviewer_queues(session, who, svc.now())
+            # Open warnings on the registrations waiting for qualification, counted per row.
+            flagged: dict[int, int] = {}
+            for listing_id in sorted({r.listing_id for r, _, _ in q.to_qualify}):
+                found, _ = await warnings.search(
+                    session,
+                    who,
+                    kind=None,
+                    state="open",
+                    listing_id=listing_id,
+                    limit=200,
+                    offset=0,
+                )
+                for registration_id, concerns in warnings.by_registration(found).items():
+                    flagged[registration_id] = len(concerns)
         return render(
             request,
             "review_index.html",
             title="审核工作台",
             q=q,
+            flagged=flagged,
             mask_id=mask_id_number,
             mask_phone=mask_phone,
         )

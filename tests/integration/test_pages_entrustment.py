@@ -282,6 +282,11 @@ async def test_the_reviewers_cards_show_the_warnings_found(exchange: Exchange) -
     device = next(w for w in found["items"] if w["kind"] == "shared_device")
 
     reviewer = await Browser(exchange).login("reviewer")
+    # The queue of deposits to qualify says which have warnings.
+    queue = await reviewer.get("/review")
+    kinds = {w["kind"] for w in found["items"]}
+    flagged = re.findall(r'data-testid="queue-warnings">有 (\d+) 项预警', queue)
+    assert flagged == [str(len(kinds))] * 2
     html = await reviewer.get(f"/review/listings/{listing_id}")
     for registration, other in zip(registrations, reversed(names), strict=True):
         card = re.search(rf'id="reg-{registration["id"]}">(.*?)</article>', html, re.S)
