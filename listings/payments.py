@@ -50,7 +50,8 @@ class PaymentAnswer:
     body: dict[str, Any]
 
 
-_PAYMENT_PROBLEMS = {
+#: Why a payment could not be credited, as the bank and the reviewer are told.
+PAYMENT_PROBLEMS_ZH = {
     "payment.unknown_reference": "付款附言中的报名编号不存在",
     "payment.amount_mismatch": "到账金额与应缴保证金不符",
     "payment.already_paid": "该报名的保证金已缴纳",
@@ -108,7 +109,7 @@ async def record_payment(
     else:
         answer = PaymentAnswer(
             422,
-            problem_body(422, code, _PAYMENT_PROBLEMS[code], "款项未能入账"),
+            problem_body(422, code, PAYMENT_PROBLEMS_ZH[code], "款项未能入账"),
         )
     payment = Payment(
         bank_txn_id=body.bank_txn_id,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from core.errors import InvalidInput, RuleViolation
+from core.errors import DomainError, InvalidInput, RuleViolation
 from listings.schemas import CATEGORY_NAMES_ZH, MEETING_KINDS_ZH, Resolution
 
 #: Categories whose lease needs two thirds of all members' consent, with the law that says so.
@@ -58,57 +58,88 @@ def _unit(resolution: Resolution) -> str:
 def check(resolution: Resolution, *, category: str, today: date) -> None:
     """The facts agree with one another and with the law, and the meeting has been held by
     `today` (the server's date in China). The first fault found is raised."""
+    found = faults(resolution, category=category, today=today)
+    if found:
+        raise found[0]
+
+
+def faults(resolution: Resolution, *, category: str, today: date) -> list[DomainError]:
+    """Every fault of the facts, in the order `check` looks for them (a form shows them all
+    at once, each next to its input)."""
     r, unit = resolution, _unit(resolution)
     kind = MEETING_KINDS_ZH[r.meeting_kind]
+    found: list[DomainError] = []
     if r.attendance_basis == "households" and r.meeting_kind != "villagers_meeting":
-        raise InvalidInput("resolution.basis", "只有村民会议可以按户计算到会人数")
+        found.append(InvalidInput("resolution.basis", "只有村民会议可以按户计算到会人数"))
     if r.present > r.entitled:
-        raise InvalidInput(
-            "resolution.present_exceeds_entitled",
-            f"实到 {r.present} {unit}，多于应到 {r.entitled} {unit}",
+        found.append(
+            InvalidInput(
+                "resolution.present_exceeds_entitled",
+                f"实到 {r.present} {unit}，多于应到 {r.entitled} {unit}",
+            )
         )
     votes = r.votes_for + r.votes_against + r.abstentions
     if votes > r.present:
-        raise InvalidInput(
-            "resolution.votes_exceed_present",
-            f"同意、反对、弃权合计 {votes} 票，多于实到 {r.present} {unit}",
+        found.append(
+            InvalidInput(
+                "resolution.votes_exceed_present",
+                f"同意、反对、弃权合计 {votes} 票，多于实到 {r.present} {unit}",
+            )
         )
+    # The quorum and the votes needed only mean something once the counts agree.
+    counts_agree = not found
     if r.meeting_date > today:
-        raise InvalidInput(
-            "resolution.meeting_in_future",
-            f"会议日期 {zh_date(r.meeting_date)} 晚于今天（{zh_date(today)}）：须为已召开的会议",
+        found.append(
+            InvalidInput(
+                "resolution.meeting_in_future",
+                f"会议日期 {zh_date(r.meeting_date)} 晚于今天（{zh_date(today)}）："
+                "须为已召开的会议",
+            )
         )
     if r.publicity_end < r.publicity_start:
-        raise InvalidInput("resolution.publicity_order", "决议公示的结束日期不得早于开始日期")
-    if r.publicity_start < r.meeting_date:
-        raise InvalidInput(
-            "resolution.publicity_before_meeting", "决议公示的开始日期不得早于会议日期"
+        found.append(
+            InvalidInput("resolution.publicity_order", "决议公示的结束日期不得早于开始日期")
         )
+    if r.publicity_start < r.meeting_date:
+        found.append(
+            InvalidInput(
+                "resolution.publicity_before_meeting", "决议公示的开始日期不得早于会议日期"
+            )
+        )
+    if not counts_agree:
+        return found
     least = quorum(r)
     if r.present < least:
-        raise RuleViolation(
-            "resolution.no_quorum",
-            f"{_quorum_rule(r)}：应到 {r.entitled} {unit}，至少须到 {least} {unit}，"
-            f"实到 {r.present} {unit}",
-            quorum=least,
+        found.append(
+            RuleViolation(
+                "resolution.no_quorum",
+                f"{_quorum_rule(r)}：应到 {r.entitled} {unit}，至少须到 {least} {unit}，"
+                f"实到 {r.present} {unit}",
+                quorum=least,
+            )
         )
     adopting = _more_than_half(r.present)
-    if r.votes_for < adopting:
-        raise RuleViolation(
-            "resolution.not_adopted",
-            f"{kind}所作决定须经到会人员过半数同意：实到 {r.present} {unit}，"
-            f"至少须 {adopting} 票同意，同意 {r.votes_for} 票",
-            votes_needed=adopting,
-        )
     needed = votes_needed(r, category)
-    if r.votes_for < needed:
-        raise RuleViolation(
-            "resolution.two_thirds_required",
-            f"{CATEGORY_NAMES_ZH.get(category, category)}出租须经{kind}三分之二以上成员同意"
-            f"（{TWO_THIRDS_OF_MEMBERS[category]}）：应到 {r.entitled} {unit}，"
-            f"至少须 {needed} 票同意，同意 {r.votes_for} 票",
-            votes_needed=needed,
+    if r.votes_for < adopting:
+        found.append(
+            RuleViolation(
+                "resolution.not_adopted",
+                f"{kind}所作决定须经到会人员过半数同意：实到 {r.present} {unit}，"
+                f"至少须 {adopting} 票同意，同意 {r.votes_for} 票",
+                votes_needed=adopting,
+            )
         )
+    elif r.votes_for < needed:
+        found.append(
+            RuleViolation(
+                "resolution.two_thirds_required",
+                f"{CATEGORY_NAMES_ZH.get(category, category)}出租须经{kind}三分之二以上成员同意"
+                f"（{TWO_THIRDS_OF_MEMBERS[category]}）：应到 {r.entitled} {unit}，"
+                f"至少须 {needed} 票同意，同意 {r.votes_for} 票",
+                votes_needed=needed,
+            )
+        )
+    return found
 
 
 def require_at_submission(resolution: Resolution | None, *, documents: int, required: bool) -> None:

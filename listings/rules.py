@@ -314,6 +314,21 @@ def unexplained_price(
         )
 
 
+def check_term_length(term_years: int, category: str, settings: ExchangeSettings) -> None:
+    """The lease is no longer than the settings allow for its category of asset."""
+    limit = settings.max_term_for(category)
+    if term_years > limit:
+        raise InvalidInput(
+            "terms.term_too_long", f"该类资产流转期限不得超过 {limit} 年", max_years=limit
+        )
+
+
+def check_reserve(reserve_fen: int | None, listing_price_fen: int) -> None:
+    """A reserve price, where there is one, is not below the starting price."""
+    if reserve_fen is not None and reserve_fen < listing_price_fen:
+        raise InvalidInput("terms.reserve_below_start", "保留价不得低于挂牌价")
+
+
 def check_auction_variant(
     mode: str,
     *,

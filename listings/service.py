@@ -28,6 +28,8 @@ from listings.rules import (
     check_announcement,
     check_auction_variant,
     check_lease_start,
+    check_reserve,
+    check_term_length,
     ensure_editable,
     transition,
     unexplained_price,
@@ -52,11 +54,7 @@ def _require_reviewer(actor: Actor, visible: Visible) -> None:
 
 
 def _check_terms(terms: Terms, category: str, settings: ExchangeSettings) -> None:
-    limit = settings.max_term_for(category)
-    if terms.term_years > limit:
-        raise InvalidInput(
-            "terms.term_too_long", f"该类资产流转期限不得超过 {limit} 年", max_years=limit
-        )
+    check_term_length(terms.term_years, category, settings)
     for holder in terms.priority_holders:
         try:
             validate_id(holder.id_type, holder.id_number)
@@ -65,8 +63,7 @@ def _check_terms(terms: Terms, category: str, settings: ExchangeSettings) -> Non
                 f"terms.priority_holder.{exc.code}",
                 f"优先权人“{holder.name}”的证件号码有误：{exc.message}",
             ) from exc
-    if terms.reserve_fen is not None and terms.reserve_fen < terms.listing_price_fen:
-        raise InvalidInput("terms.reserve_below_start", "保留价不得低于挂牌价")
+    check_reserve(terms.reserve_fen, terms.listing_price_fen)
     check_auction_variant(
         terms.auction_mode,
         duration_minutes=terms.duration_minutes,

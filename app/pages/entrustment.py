@@ -1,21 +1,44 @@
-"""The entrustment form (委托挂牌): read into a `ListingCreate` body with each error next to
-its input, and filled back from a listing for editing. The rules themselves are the
-service's and the wire types'; this module only maps fields and words."""
+"""The entrustment form (委托挂牌): read into a `ListingCreate` body in one pass with every
+error next to its input, and filled back from a listing for editing. The rules themselves are
+the service's, the rules modules' and the wire types'; this module maps fields and words."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
 from fractions import Fraction
 from typing import Any
 
 import msgspec
 
-from app.pages.forms import Form, date_field, int_field, money_field, validation_field
-from app.pages.labels import ON_DEFAULT_ZH, yuan
+from app.pages.forms import (
+    Form,
+    choice_field,
+    date_field,
+    int_field,
+    money_field,
+    text_field,
+    validation_field,
+)
+from app.pages.labels import ON_DEFAULT_ZH, PAYMENTS_ZH, yuan
+from core.errors import DomainError
 from core.money import format_percent
 from core.settings import ExchangeSettings
 from listings import economics
+from listings import resolution as resolution_rules
 from listings.models import Listing
-from listings.schemas import MEETING_KINDS_ZH, ListingCreate, Resolution, Terms
+from listings.rules import check_auction_variant, check_reserve, check_term_length
+from listings.schemas import (
+    AREA_UNIT_NAMES_ZH,
+    CATEGORY_NAMES_ZH,
+    MEETING_KINDS_ZH,
+    PRICE_UNIT_NAMES_ZH,
+    ListingCreate,
+    Resolution,
+    Terms,
+)
 
 #: Form field of each wire field, so a validation error lands next to the right input.
 WIRE_TO_FORM = {
@@ -57,6 +80,8 @@ FIELD_HINTS = {
     "duration_minutes": "竞价期应为1至10080分钟",
     "extension_seconds": "延时周期应为5至3600秒",
     "hard_cap_minutes": "最长延时应为1至20160分钟",
+    "free_bidding_minutes": "自由竞价时长应为0至1440分钟",
+    "countdown_seconds": "倒计时时长应为5至3600秒",
 }
 SERVICE_FIELDS = {
     "terms.term_too_long": "term_years",
@@ -100,7 +125,66 @@ ATTENDANCE_BASES = {
     "persons": "按人数（18 周岁以上村民或村民代表）",
     "households": "按户（户代表）",
 }
-DOCUMENT_INPUTS = ("village_resolution", "ownership_proof", "appraisal")
+#: The form's file inputs and the kind of document each holds (the appraisal report's input is
+#: not named `appraisal`: that is the appraised value's).
+DOCUMENT_INPUTS = {
+    "village_resolution": "village_resolution",
+    "ownership_proof": "ownership_proof",
+    "appraisal_report": "appraisal",
+}
+ESCALATION_KINDS = {
+    "compound": "在上一期年租金基础上递增（复利）",
+    "simple": "在首年租金基础上递增（单利）",
+}
+#: Each input's name in the summary of errors above the form, in the form's order.
+FIELD_LABELS = {
+    "title": "项目名称",
+    "category": "资产类别",
+    "location": "坐落位置",
+    "area": "面积",
+    "area_unit": "面积单位",
+    "description": "资产现状",
+    "listing_price": "挂牌价",
+    "price_unit": "计价单位",
+    "term_years": "流转期限",
+    "term_months": "另加月数",
+    "payment": "租金支付方式",
+    "lease_start": "租赁起始日",
+    "increment": "加价幅度",
+    "max_steps": "每次最多加价档数",
+    "deposit": "竞买保证金",
+    "performance_deposit": "履约保证金",
+    "escalation_every_years": "租金递增周期",
+    "escalation_percent": "每次递增比例",
+    "escalation_kind": "递增方式",
+    "rent_free_months": "免租期",
+    "reserve": "保留价",
+    "appraisal": "评估价",
+    "price_reason": "定价说明",
+    "permitted_use": "用途要求",
+    "on_default": "竞得人违约的处理",
+    "auction_mode": "竞价方式",
+    "free_bidding_minutes": "自由竞价时长",
+    "countdown_seconds": "倒计时时长",
+    "duration_minutes": "竞价期",
+    "extension_seconds": "延时周期",
+    "hard_cap_minutes": "最长延时",
+    "resolution_meeting_kind": "会议类型",
+    "resolution_meeting_date": "会议日期",
+    "resolution_attendance_basis": "到会人数计算方式",
+    "resolution_entitled": "应到人数",
+    "resolution_present": "实到人数",
+    "resolution_votes_for": "同意票数",
+    "resolution_votes_against": "反对票数",
+    "resolution_abstentions": "弃权票数",
+    "resolution_publicity_start": "决议公示开始日期",
+    "resolution_publicity_end": "决议公示结束日期",
+    "village_resolution": "村民（代表）会议决议",
+    "ownership_proof": "权属证明",
+    "appraisal_report": "评估报告",
+}
+#: Terms the form does not show (set through the API): saving the form keeps them.
+FORMLESS_TERMS = ("priority_holders",)
 #: The choices of 竞价方式 (the full rule is stated on the listing: labels.auction_variant_zh).
 AUCTION_MODES = {
     "countdown": "自由竞价＋倒计时（每次出价后重新计时）",
@@ -115,15 +199,38 @@ def deposit_rule_text(settings: ExchangeSettings) -> str:
     return f"挂牌总价（挂牌价 × 期限）的 {format_percent(Fraction(rule.basis_points, 10000))}%"
 
 
-def read_entrustment(form: Form, settings: ExchangeSettings) -> dict[str, Any] | None:
-    """The form as a ListingCreate body (wire shape), or None with errors placed."""
+@dataclass
+class Reading:
+    """The form read in one pass: the ListingCreate body (wire shape) when nothing is wrong,
+    and the status to answer with otherwise — 400 when a field itself is wrong, else the first
+    rule's (422 for a rule of law such as the quorum)."""
+
+    body: dict[str, Any] | None
+    status: int = 400
+
+
+def read_entrustment(form: Form, settings: ExchangeSettings, today: date) -> Reading:
+    """Every field, the rules between them and the resolution's facts checked at once, each
+    error placed next to its input (`today`: the server's date, for the meeting's)."""
     v = form.values
-    price = money_field(form, "listing_price", "挂牌价")
-    increment = money_field(form, "increment", "加价幅度")
+    title = text_field(form, "title", "项目名称", required=True, limit=200)
+    category = choice_field(form, "category", "资产类别", CATEGORY_NAMES_ZH)
+    location = text_field(form, "location", "坐落位置", required=True, limit=200)
+    area = _area(form)
+    area_unit = choice_field(form, "area_unit", "面积单位", AREA_UNIT_NAMES_ZH, required=False)
+    description = text_field(form, "description", "资产现状", limit=5000)
+    price = money_field(form, "listing_price", "挂牌价", positive=True)
+    price_unit = choice_field(
+        form, "price_unit", "计价单位", PRICE_UNIT_NAMES_ZH, default="per_year"
+    )
+    payment = choice_field(form, "payment", "租金支付方式", PAYMENTS_ZH, default="annual")
+    increment = money_field(form, "increment", "加价幅度", positive=True)
     deposit = money_field(form, "deposit", "保证金", required=False)
     reserve = money_field(form, "reserve", "保留价", required=False)
     appraisal = money_field(form, "appraisal", "评估价", required=False)
-    performance = money_field(form, "performance_deposit", "履约保证金", required=False)
+    performance = money_field(
+        form, "performance_deposit", "履约保证金", required=False, positive=True
+    )
     term_years = int_field(form, "term_years", "流转期限", minimum=1, maximum=70)
     term_months = int_field(form, "term_months", "另加月数", required=False, minimum=0, maximum=11)
     max_steps = int_field(
@@ -135,108 +242,209 @@ def read_entrustment(form: Form, settings: ExchangeSettings) -> dict[str, Any] |
     every = int_field(
         form, "escalation_every_years", "递增周期", required=False, minimum=1, maximum=30
     )
-    percent = str(v.get("escalation_percent") or "").strip()
+    percent = _percent(form)
+    escalation_kind = choice_field(
+        form, "escalation_kind", "递增方式", ESCALATION_KINDS, default="compound"
+    )
+    price_reason = text_field(form, "price_reason", "定价说明", limit=500)
+    permitted_use = text_field(form, "permitted_use", "用途要求", limit=500)
+    lease_start = _lease_start(form)
+    on_default = choice_field(
+        form, "on_default", "竞得人违约的处理方式", ON_DEFAULT_ZH, default="relist"
+    )
     variant = _read_variant(form)
-    on_default = v.get("on_default") or "relist"
-    if on_default not in ON_DEFAULT_ZH:
-        form.error("on_default", FIELD_HINTS["on_default"], "request.invalid")
-    area = str(v.get("area") or "").strip() or None
-    if v.get("price_unit") == "per_mu_year" and v.get("area_unit") != "mu":
-        form.error("area_unit", "按“元/亩/年”计价时，面积单位须为亩", "terms.area_unit")
-    if bool(every) != bool(percent):
+    if price_unit == "per_mu_year":
+        if area_unit != "mu" and "area_unit" not in form.errors:
+            form.error("area_unit", "按“元/亩/年”计价时，面积单位须为亩", "terms.area_unit")
+        if area is None and "area" not in form.errors:
+            form.error("area", "按“元/亩/年”计价时须填写面积（亩）", "terms.area")
+    if (every is None) != (percent is None) and not _any_error(
+        form, "escalation_every_years", "escalation_percent"
+    ):
         form.error(
             "escalation_percent" if every else "escalation_every_years",
             "租金递增须同时填写递增周期和递增比例",
             "terms.escalation",
         )
-    resolution = read_resolution(form)
+    if rent_free and term_years and rent_free >= term_years * 12 + (term_months or 0):
+        form.error("rent_free_months", "免租期须短于流转期限", "terms.rent_free")
+    resolution_body = read_resolution(form)
+    field_faults = bool(form.errors)
+
+    # The rules of the exchange and of the law, on every part that could be read.
+    faults: list[DomainError] = []
+    if term_years is not None and category is not None:
+        faults += _broken(check_term_length, term_years, category, settings)
+    if reserve is not None and price is not None:
+        faults += _broken(check_reserve, reserve, price)
+    if variant is not None:
+        faults += _broken(
+            check_auction_variant,
+            variant["auction_mode"],
+            duration_minutes=variant.get("duration_minutes"),
+            extension_seconds=variant.get("extension_seconds"),
+            hard_cap_minutes=variant.get("hard_cap_minutes"),
+            free_bidding_minutes=variant.get("free_bidding_minutes"),
+            countdown_seconds=variant.get("countdown_seconds"),
+        )
+    if (
+        resolution_body is not None
+        and category is not None
+        and not _any_error(form, *RESOLUTION_FIELDS)
+    ):
+        try:
+            facts = msgspec.convert(resolution_body, Resolution)
+        except msgspec.ValidationError:  # no input left blank or out of range: cannot happen
+            pass
+        else:
+            faults += resolution_rules.faults(facts, category=category, today=today)
+    for fault in faults:
+        form.fail(fault, SERVICE_FIELDS)
     if not form.ok:
-        return None
+        return Reading(None, 400 if field_faults or not faults else faults[0].status)
+
+    assert price is not None and increment is not None and term_years is not None
+    assert variant is not None
     terms: dict[str, Any] = {
         "listing_price_fen": price,
-        "price_unit": v.get("price_unit") or "per_year",
+        "price_unit": price_unit,
         "term_years": term_years,
         "term_months": term_months or 0,
-        "payment": v.get("payment") or "annual",
+        "payment": payment,
         "increment_fen": increment,
         "rent_free_months": rent_free or 0,
         "on_default": on_default,
+        **variant,
     }
-    if max_steps is not None:
-        terms["max_steps"] = max_steps
-    if reserve is not None:
-        terms["reserve_fen"] = reserve
-    if appraisal is not None:
-        terms["appraisal_fen"] = appraisal
-    if performance is not None:
-        terms["performance_deposit_fen"] = performance
-    if str(v.get("lease_start") or "").strip():
-        terms["lease_start"] = str(v["lease_start"]).strip()  # checked as a date below
-    if str(v.get("price_reason") or "").strip():
-        terms["price_reason"] = str(v["price_reason"]).strip()
-    if every and percent:
-        kind = "simple" if v.get("escalation_kind") == "simple" else "compound"
-        terms["escalation"] = {"every_years": every, "percent": percent, "kind": kind}
-    if terms["price_unit"] == "per_mu_year":
+    optional = {
+        "max_steps": max_steps,
+        "reserve_fen": reserve,
+        "appraisal_fen": appraisal,
+        "performance_deposit_fen": performance,
+        "lease_start": lease_start,
+        "price_reason": price_reason,
+        "permitted_use": permitted_use,
+    }
+    terms.update({k: value for k, value in optional.items() if value is not None})
+    if every is not None and percent is not None:
+        terms["escalation"] = {"every_years": every, "percent": percent, "kind": escalation_kind}
+    if price_unit == "per_mu_year":
         terms["area"] = area
-    if str(v.get("permitted_use") or "").strip():
-        terms["permitted_use"] = str(v["permitted_use"]).strip()
-    terms.update(variant)
     body: dict[str, Any] = {
-        "title": str(v.get("title") or "").strip(),
-        "category": v.get("category") or "",
-        "location": str(v.get("location") or "").strip(),
+        "title": title,
+        "category": category,
+        "location": location,
         "area": area,
-        "area_unit": v.get("area_unit") or None,
-        "description": str(v.get("description") or "").strip(),
+        "area_unit": area_unit or None,
+        "description": description or "",
         "terms": terms,
-        "resolution": resolution,
+        "resolution": resolution_body,
     }
-    if deposit is None:
-        try:  # the exchange's rule, on the terms as read so far (economics.deposit_by_rule)
+    if deposit is None:  # the exchange's rule (economics.deposit_by_rule) on these terms
+        try:
             provisional = msgspec.convert({**terms, "deposit_fen": 0}, Terms)
             terms["deposit_fen"] = economics.deposit_by_rule(settings.deposit_rule, provisional)
         except (msgspec.ValidationError, ValueError, ZeroDivisionError):
-            terms["deposit_fen"] = 0  # the validation below names the real problem
-        form.values["deposit"] = yuan(terms["deposit_fen"], symbol=False)
+            terms["deposit_fen"] = 0  # the wire type's check below names the real problem
+        v["deposit"] = yuan(terms["deposit_fen"], symbol=False)
     else:
         terms["deposit_fen"] = deposit
-    try:
+    try:  # every field was checked above; the wire type has the last word all the same
         msgspec.convert(body, ListingCreate)
     except msgspec.ValidationError as exc:
-        text = str(exc)
-        if "per_mu_year" in text:
-            form.error("area", "按“元/亩/年”计价时须填写面积（亩）", "terms.area")
-        elif "rent_free_months" in text:
-            form.error("rent_free_months", "免租期须短于流转期限", "terms.rent_free")
-        else:
-            name = validation_field(exc) or "title"
-            name = WIRE_TO_FORM.get(name, name)
-            form.error(name, FIELD_HINTS.get(name, "输入有误"), "request.invalid")
+        name = validation_field(exc) or "title"
+        name = WIRE_TO_FORM.get(name, name)
+        form.error(name, FIELD_HINTS.get(name, "输入有误"), "request.invalid")
+        return Reading(None)
+    return Reading(body)
+
+
+def _broken(check: Callable[..., None], *args: Any, **kwargs: Any) -> list[DomainError]:
+    """The fault a rule finds, as a list (none when it holds)."""
+    try:
+        check(*args, **kwargs)
+    except DomainError as exc:
+        return [exc]
+    return []
+
+
+def _any_error(form: Form, *names: str) -> bool:
+    return any(name in form.errors for name in names)
+
+
+def _area(form: Form) -> str | None:
+    raw = str(form.values.get("area") or "").strip()
+    if raw and not re.fullmatch(r"\d{1,9}(\.\d{1,4})?", raw):
+        form.error("area", FIELD_HINTS["area"], "request.invalid")
         return None
-    return body
+    return raw or None
 
 
-def _read_variant(form: Form) -> dict[str, Any]:
-    """The 竞价方式 and, for a fixed end, its three fields (left out for the countdown, so
-    numbers typed before switching back do not count)."""
-    mode = form.values.get("auction_mode") or "countdown"
-    if mode not in AUCTION_MODES:
-        form.error("auction_mode", FIELD_HINTS["auction_mode"], "request.invalid")
-        return {}
+def _percent(form: Form) -> str | None:
+    raw = str(form.values.get("escalation_percent") or "").strip()
+    if not raw:
+        return None
+    if not re.fullmatch(r"\d{1,3}(\.\d{1,2})?", raw) or Fraction(raw) > 100:
+        form.error("escalation_percent", FIELD_HINTS["escalation_percent"], "request.invalid")
+        return None
+    return raw
+
+
+def _lease_start(form: Form) -> str | None:
+    raw = str(form.values.get("lease_start") or "").strip()
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw).isoformat()
+    except ValueError:
+        form.error("lease_start", FIELD_HINTS["lease_start"], "request.invalid")
+        return None
+
+
+def _read_variant(form: Form) -> dict[str, Any] | None:
+    """The 竞价方式 and its own fields: for the countdown, the optional free bidding and
+    countdown lengths (empty: the exchange's); for a fixed end, its period, extension and
+    cap. The other mode's fields are left out, so numbers typed before switching do not count.
+    None when one of them is wrong."""
+    mode = choice_field(form, "auction_mode", "竞价方式", AUCTION_MODES, default="countdown")
+    if mode is None:
+        return None
     if mode == "countdown":
-        return {"auction_mode": mode}
-    duration = int_field(form, "duration_minutes", "竞价期", minimum=1, maximum=10080)
-    extension = int_field(form, "extension_seconds", "延时周期", minimum=5, maximum=3600)
-    cap = int_field(form, "hard_cap_minutes", "最长延时", required=False, minimum=1, maximum=20160)
-    variant: dict[str, Any] = {
+        optional = {
+            "free_bidding_minutes": int_field(
+                form,
+                "free_bidding_minutes",
+                "自由竞价时长",
+                required=False,
+                minimum=0,
+                maximum=1440,
+            ),
+            "countdown_seconds": int_field(
+                form, "countdown_seconds", "倒计时时长", required=False, minimum=5, maximum=3600
+            ),
+        }
+        required: dict[str, Any] = {}
+    else:
+        optional = {
+            "hard_cap_minutes": int_field(
+                form, "hard_cap_minutes", "最长延时", required=False, minimum=1, maximum=20160
+            )
+        }
+        required = {
+            "duration_minutes": int_field(
+                form, "duration_minutes", "竞价期", minimum=1, maximum=10080
+            ),
+            "extension_seconds": int_field(
+                form, "extension_seconds", "延时周期", minimum=5, maximum=3600
+            ),
+        }
+    if _any_error(form, *optional, *required):
+        return None
+    return {
         "auction_mode": mode,
-        "duration_minutes": duration,
-        "extension_seconds": extension,
+        **required,
+        **{k: value for k, value in optional.items() if value is not None},
     }
-    if cap is not None:
-        variant["hard_cap_minutes"] = cap
-    return variant
 
 
 def read_resolution(form: Form) -> dict[str, Any] | None:
@@ -317,6 +525,18 @@ def form_from_listing(listing: Listing) -> Form:
             "duration_minutes": t.duration_minutes or "",
             "extension_seconds": t.extension_seconds or "",
             "hard_cap_minutes": t.hard_cap_minutes or "",
+            "free_bidding_minutes": _blank_if_none(t.free_bidding_minutes),
+            "countdown_seconds": _blank_if_none(t.countdown_seconds),
             **resolution_values(listing.resolution),
         }
     )
+
+
+def _blank_if_none(value: int | None) -> int | str:
+    return "" if value is None else value
+
+
+def keep_formless_terms(body: dict[str, Any], stored: Terms) -> None:
+    """Terms the form does not show keep their stored values (a form never drops them)."""
+    for name in FORMLESS_TERMS:
+        body["terms"][name] = msgspec.to_builtins(getattr(stored, name))

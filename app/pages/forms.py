@@ -59,7 +59,13 @@ def validation_field(exc: msgspec.ValidationError) -> str | None:
     return match.group(2) or match.group(1)
 
 
-def money_field(form: Form, name: str, label: str, *, required: bool = True) -> int | None:
+#: The largest amount the wire types take (listings.schemas.Fen).
+MAX_FEN = 10**13
+
+
+def money_field(
+    form: Form, name: str, label: str, *, required: bool = True, positive: bool = False
+) -> int | None:
     """Read a yuan amount typed into a form as fen; errors go next to the field."""
     raw = str(form.values.get(name, "") or "").strip()
     if not raw:
@@ -67,10 +73,53 @@ def money_field(form: Form, name: str, label: str, *, required: bool = True) -> 
             form.error(name, f"请填写{label}", "form.required")
         return None
     try:
-        return parse_yuan(raw)
+        fen = parse_yuan(raw)
     except MoneyFormatError as exc:
         form.error(name, str(exc), "money.format")
         return None
+    if positive and fen == 0:
+        form.error(name, f"{label}应大于0", "form.range")
+        return None
+    if fen > MAX_FEN:
+        form.error(name, f"{label}金额过大", "form.range")
+        return None
+    return fen
+
+
+def text_field(
+    form: Form, name: str, label: str, *, required: bool = False, limit: int
+) -> str | None:
+    """A line or a text of at most `limit` characters, trimmed; None when left empty."""
+    raw = str(form.values.get(name, "") or "").strip()
+    if not raw:
+        if required:
+            form.error(name, f"请填写{label}", "form.required")
+        return None
+    if len(raw) > limit:
+        form.error(name, f"{label}不超过 {limit} 字（现为 {len(raw)} 字）", "form.too_long")
+        return None
+    return raw
+
+
+def choice_field(
+    form: Form,
+    name: str,
+    label: str,
+    choices: Mapping[str, str],
+    *,
+    default: str | None = None,
+    required: bool = True,
+) -> str | None:
+    """One of `choices` (by key); empty is `default`, else an error if required."""
+    raw = str(form.values.get(name, "") or "").strip() or default
+    if not raw:
+        if required:
+            form.error(name, f"请选择{label}", "form.required")
+        return None
+    if raw not in choices:
+        form.error(name, f"请选择{label}", "request.invalid")
+        return None
+    return raw
 
 
 def int_field(
@@ -97,11 +146,12 @@ def int_field(
     return value
 
 
-def date_field(form: Form, name: str, label: str) -> date | None:
-    """A `date` input (YYYY-MM-DD); required."""
+def date_field(form: Form, name: str, label: str, *, required: bool = True) -> date | None:
+    """A `date` input (YYYY-MM-DD)."""
     raw = str(form.values.get(name, "") or "").strip()
     if not raw:
-        form.error(name, f"请填写{label}", "form.required")
+        if required:
+            form.error(name, f"请填写{label}", "form.required")
         return None
     try:
         return date.fromisoformat(raw)

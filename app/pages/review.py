@@ -14,6 +14,7 @@ from app.pages import held_back, queries
 from app.pages.common import FORM, Pages, Req, posted_form, redirect, render
 from app.pages.forms import Form, local_datetime_field, money_field
 from app.pages.timeline import listing_timeline
+from app.pages.warning_text import card_warnings, listing_warning
 from auction import engine
 from auction.book import BidBook
 from auction.codes import MESSAGES_ZH, Code
@@ -27,9 +28,11 @@ from core.web import actor, allow, services
 from listings import payments, policy, qualification, reading, service
 from listings import registration as reg
 from listings.api import listing_view
+from listings.payments import PAYMENT_PROBLEMS_ZH
 from listings.policy import Facet
 from listings.rules import first_timetable
 from listings.schemas import AnnounceBody, ManualDeposit, RegistrationReviewBody, ReviewBody
+from oversight import warnings
 
 
 class ReviewPages(Pages):
@@ -41,11 +44,26 @@ class ReviewPages(Pages):
         svc, who = services(request), actor(request)
         async with svc.db.read() as session:
             q = await queries.reviewer_queues(session, who, svc.now())
+            # Open warnings on the registrations waiting for qualification, counted per row.
+            flagged: dict[int, int] = {}
+            for listing_id in sorted({r.listing_id for r, _, _ in q.to_qualify}):
+                found, _ = await warnings.search(
+                    session,
+                    who,
+                    kind=None,
+                    state="open",
+                    listing_id=listing_id,
+                    limit=200,
+                    offset=0,
+                )
+                for registration_id, concerns in warnings.by_registration(found).items():
+                    flagged[registration_id] = len(concerns)
         return render(
             request,
             "review_index.html",
             title="审核工作台",
             q=q,
+            flagged=flagged,
             mask_id=mask_id_number,
             mask_phone=mask_phone,
         )
@@ -264,6 +282,15 @@ async def review_page(
         # The one-click qualification's block (_qualify_all.html), while registration is open.
         open_ = state == "announced"
         paid = await held_back.paid_applications(session, listing_id) if open_ else None
+        # Warnings already found on these registrations, for the qualification cards.
+        found, _ = await warnings.search(
+            session, who, kind=None, state=None, listing_id=listing_id, limit=200, offset=0
+        )
+    names = {r.id: user.display_name for r, user in regs} if show_names else None
+    cards = {
+        registration_id: card_warnings(concerns, names)
+        for registration_id, concerns in warnings.by_registration(found).items()
+    }
     objections = (await list_objections(svc.db, who, listing_id)).items if deal else []
     forms.setdefault("announce", Form(values=_default_times(settings, svc.now())))
     # Staff see who applied, but which number is whose stays sealed until the auction ends.
@@ -293,5 +320,8 @@ async def review_page(
         notice_days=settings.notice_period_working_days,
         objections=objections,
         paid=paid,
+        card_warnings=cards,
+        payment_problems=PAYMENT_PROBLEMS_ZH,
+        listing_warnings=[listing_warning(row) for row in found],
         **extra,
     )

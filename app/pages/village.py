@@ -10,9 +10,11 @@ from litestar import Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.params import FromPath
 
-from app.pages import entrustment, queries
+from app.pages import draft_files, entrustment, queries
 from app.pages.common import FORM, Pages, Req, posted_form, redirect, render
+from app.pages.draft_files import KeptFile
 from app.pages.forms import Form
+from app.pages.next_step import village_next_step
 from app.pages.timeline import listing_timeline
 from auction.models import Auction
 from core import settings as exchange_settings
@@ -40,19 +42,45 @@ UPLOAD_BODY_LIMIT = 3 * MAX_UPLOAD + 256 * 1024
 
 
 async def _uploads(request: Req, values: dict[str, Any], form: Form) -> list[Upload]:
-    """Files of the form, checked by content before anything is written; a refused file is
-    named on its own field."""
-    svc = services(request)
-    out = []
-    for field in (*entrustment.DOCUMENT_INPUTS, "file"):
+    """The listing page's file, checked by content before anything is written; a refused
+    file is named on its field."""
+    upload = values.get("file")
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        return []
+    try:
+        kind = document_kind(values.get("kind") or "other")
+        return [(kind, await checked_upload(services(request), upload))]
+    except DomainError as exc:
+        form.error("file", exc.message, exc.code)
+        return []
+
+
+async def _form_files(request: Req, values: dict[str, Any], form: Form) -> dict[str, KeptFile]:
+    """The entrustment form's files: each newly chosen file checked and kept; a file kept by
+    an earlier submission of the form stays unless replaced or dropped. A refused file is
+    named on its input, saying whether it must be chosen again."""
+    svc, who = services(request), actor(request)
+    secret, box = svc.config.secret_key, store(svc)
+    out: dict[str, KeptFile] = {}
+    for field in entrustment.DOCUMENT_INPUTS:
+        before = None
+        if not values.get(f"drop_{field}"):
+            before = draft_files.kept(secret, box, who.id, field, values.get(f"kept_{field}"))
         upload = values.get(field)
-        if not isinstance(upload, UploadFile) or not upload.filename:
-            continue
-        try:
-            kind = document_kind(field if field != "file" else values.get("kind") or "other")
-            out.append((kind, await checked_upload(svc, upload)))
-        except DomainError as exc:
-            form.error(field, exc.message, exc.code)
+        if isinstance(upload, UploadFile) and upload.filename:
+            try:
+                checked = await checked_upload(svc, upload)
+                out[field] = draft_files.keep(secret, box, who.id, field, checked)
+                continue
+            except DomainError as exc:
+                then = (
+                    f"仍保留先前上传的“{before.filename}”，也可以重新选择"
+                    if before
+                    else "请重新选择文件"
+                )
+                form.error(field, f"“{upload.filename}”未能上传：{exc.message}。{then}", exc.code)
+        if before is not None:
+            out[field] = before
     return out
 
 
@@ -100,7 +128,13 @@ class VillagePages(Pages):
         return self._form(request, form, settings, None)
 
     def _form(
-        self, request: Req, form: Form, settings: ExchangeSettings, listing: Any, status: int = 200
+        self,
+        request: Req,
+        form: Form,
+        settings: ExchangeSettings,
+        listing: Any,
+        status: int = 200,
+        kept: dict[str, KeptFile] | None = None,
     ) -> Response[Any]:
         return render(
             request,
@@ -109,11 +143,15 @@ class VillagePages(Pages):
             title="修改委托" if listing else "新建委托",
             form=form,
             listing=listing,
+            settings=settings,
             deposit_rule=entrustment.deposit_rule_text(settings),
             max_term=settings.max_term_years,
             relist_floor=settings.relist_price_floor_percent,
             document_inputs=entrustment.DOCUMENT_INPUTS,
+            kept=kept or {},
+            field_labels=entrustment.FIELD_LABELS,
             AUCTION_MODES=entrustment.AUCTION_MODES,
+            ESCALATION_KINDS=entrustment.ESCALATION_KINDS,
             meeting_kinds=MEETING_KINDS_ZH,
             attendance_bases=entrustment.ATTENDANCE_BASES,
             optional_categories="、".join(
@@ -123,26 +161,32 @@ class VillagePages(Pages):
 
     @post("/listings/new", opt=FORM, request_max_body_size=UPLOAD_BODY_LIMIT)
     async def create(self, request: Req) -> Response[Any]:
+        """The entrustment saved as a draft with its files, or the form again with every
+        error at once and the files it accepted kept."""
         values = await posted_form(request)
         svc, who = services(request), actor(request)
         form = Form(values={k: v for k, v in values.items() if isinstance(v, str)})
         async with svc.db.read() as session:
             settings = await exchange_settings.load(session)
-        files = await _uploads(request, values, form)
-        body = entrustment.read_entrustment(form, settings)
-        if body is None or not form.ok:
-            return self._form(request, form, settings, None, status=400)
+        kept = await _form_files(request, values, form)
+        reading = entrustment.read_entrustment(form, settings, local_date(svc.now()))
+        if reading.body is None or not form.ok:
+            return self._form(request, form, settings, None, reading.status, kept)
+        files = [
+            (document_kind(entrustment.DOCUMENT_INPUTS[field]), file.checked(store(svc)))
+            for field, file in kept.items()
+        ]
         try:
             async with svc.db.write() as session:
                 settings = await exchange_settings.load(session)
                 listing = await service.create(
-                    session, who, msgspec.convert(body, ListingCreate), settings, svc.now()
+                    session, who, msgspec.convert(reading.body, ListingCreate), settings, svc.now()
                 )
                 await _store_documents(request, session, who, listing.id, files)
                 listing_id = listing.id
         except DomainError as exc:
             form.fail(exc, entrustment.SERVICE_FIELDS)
-            return self._form(request, form, settings, None, status=exc.status)
+            return self._form(request, form, settings, None, exc.status, kept)
         return redirect(f"/village/listings/{listing_id}", "created")
 
     @get("/listings/{listing_id:int}")
@@ -169,9 +213,10 @@ class VillagePages(Pages):
         async with svc.db.read() as session:
             visible = await _own(session, who, listing_id)
             settings = await exchange_settings.load(session)
-        body = entrustment.read_entrustment(form, settings)
-        if body is None:
-            return self._form(request, form, settings, visible.listing, status=400)
+        reading = entrustment.read_entrustment(form, settings, local_date(svc.now()))
+        if reading.body is None:
+            return self._form(request, form, settings, visible.listing, reading.status)
+        entrustment.keep_formless_terms(reading.body, visible.listing.terms)
         try:
             async with svc.db.write() as session:
                 settings = await exchange_settings.load(session)
@@ -179,7 +224,7 @@ class VillagePages(Pages):
                     session,
                     who,
                     listing_id,
-                    msgspec.convert(body, ListingUpdate),
+                    msgspec.convert(reading.body, ListingUpdate),
                     settings,
                     svc.now(),
                 )
@@ -252,12 +297,14 @@ async def _manage(
             session, who, listing_id, local_date(services(request).now())
         )
     state = ListingState(visible.listing.state)
+    shown = listing_view(visible, who, documents)
     return render(
         request,
         "village_listing.html",
         status=status,
         title=visible.listing.title,
-        listing=listing_view(visible, who, documents),
+        listing=shown,
+        next_step=village_next_step(shown, auction, deal, contract, services(request).now()),
         auction=auction,
         timeline=timeline,
         deal=deal,

@@ -12,13 +12,16 @@ can never store it twice. Raising, re-evidencing and acknowledging are ledgered 
 * `terms` — terms longer than the settings allow, contracts unsigned, leases expiring;
 * `deposits`, `arrears` — deposits not refunded in time; rent overdue (yellow, then red);
 * `scan` — every detector over a set of listings, and storing what they found;
-* `review` — what regulators do with warnings: list, read (sealed), acknowledge.
+* `review` — what regulators do with warnings: list, read (sealed), acknowledge;
+* `concerns` — which registrations a warning is about (the reviewer's qualification cards).
 
 A shared **bank account** is found from the `payer_account` the bank's callback (or a
 reviewer's manual confirmation) reports with each accepted deposit.
 """
 
-# The pages read warnings through the package (app/pages/oversight.py).
+# The pages read warnings through the package (app/pages/oversight.py, app/pages/review.py).
+from oversight.warnings.concerns import Concern, by_registration
+from oversight.warnings.findings import KIND_NAMES_ZH
 from oversight.warnings.review import search, views
 
-__all__ = ["search", "views"]
+__all__ = ["KIND_NAMES_ZH", "Concern", "by_registration", "search", "views"]

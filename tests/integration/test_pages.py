@@ -370,7 +370,7 @@ async def test_entrustment_errors_appear_next_to_their_fields(browsers: Any) -> 
 
     await village.get("/village/listings/new")
     response = await village.post("/village/listings/new", {**ENTRUSTMENT, "title": ""}, status=400)
-    assert error_of(response.text, "title")[0] == "request.invalid"
+    assert error_of(response.text, "title")[0] == "form.required"
 
 
 async def test_the_deposit_follows_the_exchange_rule_when_left_empty(browsers: Any) -> None:
