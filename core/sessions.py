@@ -15,7 +15,15 @@ from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from core.accounts import BidderSignUp, User, change_password, login, sign_up_bidder
+from core.accounts import (
+    PASSWORD_CHANGE_REQUIRED,
+    BidderSignUp,
+    User,
+    change_password,
+    login,
+    replace_temporary_password,
+    sign_up_bidder,
+)
 from core.config import Config
 from core.errors import (
     NotAuthenticated,
@@ -164,9 +172,34 @@ async def sign_in(
             )
     except NotAuthenticated:
         raise  # the attempt is counted already
+    except PermissionDenied as exc:
+        if exc.code == PASSWORD_CHANGE_REQUIRED:  # the right password, a temporary one
+            await svc.throttle.cleared(account)
+            await svc.throttle.forgive(address)
+        raise
     await svc.throttle.cleared(account)
     await svc.throttle.forgive(address)
     return token, user
+
+
+async def replace_temporary(
+    request: Request[Any, Any, Any], username: str, temporary: str, new: str
+) -> User:
+    """The first sign-in with a password an administrator made up: the temporary password is
+    checked under the sign-in's throttle, then replaced by the person's own (the login page;
+    the API's sign-in answers 403 `auth.password_change_required` instead)."""
+    svc = services(request)
+    ip = client_ip(request) or "-"
+    account, address = f"login:{username.lower()[:64]}@{ip}", f"login-ip:{ip}"
+    await svc.throttle.attempt(account, address)
+    async with svc.db.write() as session:
+        user = await replace_temporary_password(
+            session, username, temporary, new, now=svc.now(), passwords=svc.passwords
+        )
+    await svc.throttle.cleared(account)
+    await svc.throttle.forgive(address)
+    await svc.sign_ins.sessions_ended(user.id)
+    return user
 
 
 def session_cookies(config: Config, token: str) -> list[Cookie]:

@@ -6,6 +6,8 @@ from typing import Any
 
 from app.pages.account import AccountPages
 from app.pages.admin import AdminPages
+from app.pages.admin_regions import RegionPages
+from app.pages.admin_users import UserAdminPages
 from app.pages.aftermath import BidderDealPages, ReviewDealPages
 from app.pages.bidder import BidderPages
 from app.pages.disclosure import DisclosurePages
@@ -30,6 +32,8 @@ CONTROLLERS: list[Any] = [
     RentPages,
     OversightPages,
     AdminPages,
+    UserAdminPages,
+    RegionPages,
     AccountPages,
     NoticePages,
 ]

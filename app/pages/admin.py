@@ -1,24 +1,19 @@
-"""Administrators' pages: the exchange rules (core.settings) and the users list."""
+"""The administrator's settings page: the exchange rules (core.settings), every mistake shown
+next to its field at once."""
 
 from __future__ import annotations
 
 import re
-from datetime import date
 from typing import Any
 
 from litestar import Response, get, post
-from litestar.params import FromPath
-from sqlalchemy import select
 
-from app.pages import queries
+from app.pages.admin_calendar import day_list, festival_lines, read_calendar
 from app.pages.common import FORM, Pages, Req, posted_form, redirect, render
 from app.pages.forms import Form, int_field, money_field
 from app.pages.labels import yuan
-from core import accounts
 from core import settings as exchange_settings
-from core.accounts import Region, User
 from core.errors import DomainError
-from core.ids import mask_id_number, mask_phone
 from core.web import actor, allow, services
 from core.workdays import published_years
 from listings.schemas import CATEGORY_NAMES_ZH
@@ -62,22 +57,35 @@ POLICIES = {
 }
 
 
+#: The longest term an administrator may set for a category, in years (the settings take any
+#: positive number; 70 years is the longest land-use term the law knows).
+LONGEST_TERM = 70
+#: The field of the term that applies to every category without its own ("*").
+DEFAULT_TERM = "max_term_default"
+
+
 def _optional(category: str) -> str:
     """The checkbox of a category exempt from the resolution requirement."""
     return f"resolution_optional_{category}"
+
+
+def _term(category: str) -> str:
+    """The longest term's field of a category."""
+    return f"max_term_{category}"
 
 
 def _settings_form(s: exchange_settings.ExchangeSettings) -> Form:
     values: dict[str, Any] = {k: getattr(s, k) for k in INTEGERS}
     values |= {k: getattr(s, k) for k in FLAGS}
     values |= {_optional(c): c in s.resolution_optional_categories for c in CATEGORY_NAMES_ZH}
+    values |= {_term(c): s.max_term_years.get(c, "") for c in CATEGORY_NAMES_ZH}
     values |= {k: getattr(s, k) for k in TEXTS}
     values |= {
         "single_bidder_policy": s.single_bidder_policy,
         "deposit_kind": s.deposit_rule.kind,
         "deposit_fixed": yuan(s.deposit_rule.fixed_fen, symbol=False),
         "deposit_percent": f"{s.deposit_rule.basis_points / 100:.2f}",
-        "max_term_years": "\n".join(f"{k}={v}" for k, v in s.max_term_years.items()),
+        DEFAULT_TERM: s.max_term_years.get("*", 30),
         "holidays": "\n".join(d.isoformat() for d in s.holidays),
         "makeup_workdays": "\n".join(d.isoformat() for d in s.makeup_workdays),
         "business_day_ends": s.business_day_ends.strftime("%H:%M") if s.business_day_ends else "",
@@ -85,14 +93,51 @@ def _settings_form(s: exchange_settings.ExchangeSettings) -> Form:
     return Form(values=values)
 
 
-def _dates(form: Form, name: str) -> list[str]:
-    out = []
-    for line in str(form.values.get(name) or "").split():
-        try:
-            out.append(date.fromisoformat(line.strip()).isoformat())
-        except ValueError:
-            form.error(name, f"日期格式应为 2026-10-01：{line[:20]}", "form.date")
-    return out
+def _max_terms(form: Form) -> dict[str, int]:
+    """One number per category (empty: as every other category) and one for the rest."""
+    terms: dict[str, int] = {}
+    default = int_field(form, DEFAULT_TERM, "其他类别的最长期限", minimum=1, maximum=LONGEST_TERM)
+    if default is not None:
+        terms["*"] = default
+    for code, name in CATEGORY_NAMES_ZH.items():
+        years = int_field(
+            form, _term(code), f"{name}的最长期限", required=False, minimum=1, maximum=LONGEST_TERM
+        )
+        if years is not None:
+            terms[code] = years
+    return terms
+
+
+#: Bank account numbers: digits, grouped by spaces or hyphens as printed on the bank's papers.
+_ACCOUNT = re.compile(r"[0-9][0-9 -]*[0-9]")
+#: Telephone numbers: 0595-12345678, 400 123 4567, (0595)12345678, +86 …
+_PHONE = re.compile(r"[+(（]?[0-9][0-9 ()（）-]*[0-9]")
+
+
+def _texts(form: Form, patch: dict[str, Any]) -> None:
+    v = form.values
+    for name, (label, longest) in TEXTS.items():
+        text = str(v.get(name) or "").strip()
+        if len(text) > longest or (name == "exchange_name" and not text):
+            form.error(name, f"{label}应为 1–{longest} 字", "form.text")
+        patch[name] = text
+    account = patch["deposit_account_number"]
+    digits = sum(c.isdigit() for c in account)
+    if account and (not _ACCOUNT.fullmatch(account) or not 6 <= digits <= 32):
+        form.error(
+            "deposit_account_number", "账号应为 6–32 位数字，可用空格或“-”分组", "form.account"
+        )
+    bank = ("deposit_bank_name", "deposit_account_name", "deposit_account_number")
+    if any(patch[n] for n in bank):
+        for name in bank:
+            if not patch[name]:
+                form.error(
+                    name, f"请填写{TEXTS[name][0]}：开户银行、户名和账号应一并填写", "form.required"
+                )
+    phone = patch["service_phone"]
+    digits = sum(c.isdigit() for c in phone)
+    if phone and (not _PHONE.fullmatch(phone) or not 7 <= digits <= 20):
+        form.error("service_phone", "咨询电话应为 7–20 位数字，如 0595-87654321", "form.phone")
 
 
 def _patch(form: Form) -> dict[str, Any] | None:
@@ -102,16 +147,15 @@ def _patch(form: Form) -> dict[str, Any] | None:
         value = int_field(form, name, label, minimum=lo, maximum=hi)
         if value is not None:
             patch[name] = value
+    yellow, red = patch.get("arrears_yellow_days"), patch.get("arrears_red_days")
+    if yellow is not None and red is not None and red <= yellow:
+        form.error("arrears_red_days", "红色预警天数应多于黄色预警天数", "form.range")
     for name in FLAGS:
         patch[name] = v.get(name) in ("1", "on", "true", True)
     patch["resolution_optional_categories"] = [
         c for c in CATEGORY_NAMES_ZH if v.get(_optional(c)) in ("1", "on", "true", True)
     ]
-    for name, (label, longest) in TEXTS.items():
-        text = str(v.get(name) or "").strip()
-        if len(text) > longest or (name == "exchange_name" and not text):
-            form.error(name, f"{label}应为 1–{longest} 字", "form.text")
-        patch[name] = text
+    _texts(form, patch)
     patch["single_bidder_policy"] = v.get("single_bidder_policy")
     fixed = money_field(form, "deposit_fixed", "固定保证金", required=False) or 0
     percent = str(v.get("deposit_percent") or "0").strip()
@@ -124,25 +168,16 @@ def _patch(form: Form) -> dict[str, Any] | None:
         "fixed_fen": fixed,
         "basis_points": int(whole) * 100 + int((frac + "00")[:2]),
     }
-    terms: dict[str, int] = {}
-    for line in str(v.get("max_term_years") or "").splitlines():
-        if not line.strip():
-            continue
-        key, _, years = line.partition("=")
-        key = key.strip()
-        if (key != "*" and key not in CATEGORY_NAMES_ZH) or not years.strip().isdigit():
-            form.error(
-                "max_term_years", f"每行写“类别代码=年数”，例如 *=30：{line[:40]}", "form.max_term"
-            )
-            continue
-        terms[key] = int(years.strip())
-    patch["max_term_years"] = terms
+    patch["max_term_years"] = _max_terms(form)
     ends = str(v.get("business_day_ends") or "").strip()
     if ends and not re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", ends):
         form.error("business_day_ends", "时间格式应为 17:00，或留空（至 24:00）", "form.time")
     patch["business_day_ends"] = f"{ends}:00" if ends and form.ok else None
-    patch["holidays"] = _dates(form, "holidays")
-    patch["makeup_workdays"] = _dates(form, "makeup_workdays")
+    calendar = read_calendar(str(v.get("holidays") or ""), str(v.get("makeup_workdays") or ""))
+    for name, lines in calendar.errors.items():
+        form.error(name, "\n".join(lines), "form.calendar")
+    patch["holidays"] = [d.isoformat() for d in calendar.holidays]
+    patch["makeup_workdays"] = [d.isoformat() for d in calendar.makeup_workdays]
     return patch if form.ok else None
 
 
@@ -157,21 +192,35 @@ class AdminPages(Pages):
     async def settings(self, request: Req) -> Response[Any]:
         async with services(request).db.read() as session:
             current = await exchange_settings.load(session)
-        return self._page(request, _settings_form(current))
+        return await self._page(request, _settings_form(current), current)
 
-    def _page(self, request: Req, form: Form, status: int = 200) -> Response[Any]:
+    async def _page(
+        self,
+        request: Req,
+        form: Form,
+        saved: exchange_settings.ExchangeSettings | None = None,
+        status: int = 200,
+    ) -> Response[Any]:
+        """The form, and beside the calendar boxes the days as saved, in words."""
+        if saved is None:
+            async with services(request).db.read() as session:
+                saved = await exchange_settings.load(session)
         return render(
             request,
             "admin_settings.html",
             status=status,
             title="交易规则设置",
             form=form,
-            published="、".join(f"{y.year} 年" for y in published_years()),
+            published=[(y, festival_lines(y)) for y in published_years()],
+            saved_holidays=day_list(saved.holidays),
+            saved_makeup_workdays=day_list(saved.makeup_workdays),
             integers=INTEGERS,
             flags=FLAGS,
             policies=POLICIES,
             categories=CATEGORY_NAMES_ZH,
             optional_field=_optional,
+            term_field=_term,
+            longest_term=LONGEST_TERM,
         )
 
     @post("/settings", opt=FORM)
@@ -180,7 +229,7 @@ class AdminPages(Pages):
         form = Form(values=dict(values))
         patch = _patch(form)
         if patch is None:
-            return self._page(request, form, 400)
+            return await self._page(request, form, status=400)
         svc = services(request)
         try:
             async with svc.db.write() as session:
@@ -195,74 +244,5 @@ class AdminPages(Pages):
                 form.error(name, exc.message, exc.code)
             else:
                 form.fail(exc)
-            return self._page(request, form, exc.status)
+            return await self._page(request, form, status=exc.status)
         return redirect("/admin/settings", "settings")
-
-    @get("/users")
-    async def users(self, request: Req) -> Response[Any]:
-        return await _users(request)
-
-    @post("/users/{user_id:int}/active", opt=FORM)
-    async def set_active(self, request: Req, user_id: FromPath[int]) -> Response[Any]:
-        """Deactivate (every session ends at once) or reactivate, with a reason."""
-        values = await posted_form(request)
-        svc = services(request)
-        active = values.get("active") == "1"
-        try:
-            async with svc.db.write() as session:
-                await accounts.set_active(
-                    session,
-                    actor(request),
-                    user_id,
-                    active,
-                    str(values.get("reason") or ""),
-                    now=svc.now(),
-                )
-        except DomainError as exc:
-            return await _users(request, (user_id, exc.message), exc.status)
-        if not active:
-            await svc.sign_ins.sessions_ended(user_id)
-        return redirect(f"/admin/users#user-{user_id}", "user_updated")
-
-    @post("/users/{user_id:int}/password", opt=FORM)
-    async def reset_password(self, request: Req, user_id: FromPath[int]) -> Response[Any]:
-        """A new password, to be given to its owner in person; every session ends."""
-        values = await posted_form(request)
-        svc = services(request)
-        new = str(values.get("new_password") or "")
-        if len(new) < 8:
-            return await _users(request, (user_id, "新密码至少 8 位"), 400)
-        try:
-            async with svc.db.write() as session:
-                await accounts.reset_password(
-                    session, actor(request), user_id, new, now=svc.now(), passwords=svc.passwords
-                )
-        except DomainError as exc:
-            return await _users(request, (user_id, exc.message), exc.status)
-        await svc.sign_ins.sessions_ended(user_id)
-        return redirect(f"/admin/users#user-{user_id}", "user_updated")
-
-
-async def _users(
-    request: Req, error: tuple[int, str] | None = None, status: int = 200
-) -> Response[Any]:
-    async with services(request).db.read() as session:
-        rows = (
-            await session.execute(
-                select(User, Region.path)
-                .outerjoin(Region, Region.id == User.region_id)
-                .order_by(User.role, User.id)
-            )
-        ).all()
-        counts = await queries.user_counts(session)
-    return render(
-        request,
-        "admin_users.html",
-        status=status,
-        title="用户",
-        rows=rows,
-        counts=counts,
-        error=error,
-        mask_id=mask_id_number,
-        mask_phone=mask_phone,
-    )

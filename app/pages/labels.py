@@ -159,6 +159,14 @@ def zh_date(value: date | str | None) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
 
 
+WEEKDAYS_ZH = ("星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日")
+
+
+def zh_day(value: date) -> str:
+    """A day with its weekday, for calendars: 2027年10月1日（星期五）."""
+    return f"{zh_date(value)}（{WEEKDAYS_ZH[value.weekday()]}）"
+
+
 def state_zh(state: str | None) -> str:
     try:
         return STATE_NAMES_ZH[ListingState(state or "")]

@@ -29,9 +29,15 @@ from app.pages.common import (
 from app.pages.forms import FieldError, Form, validation_field
 from app.pages.live import live_page
 from auction.models import Auction
-from core.accounts import BidderSignUp
+from core.accounts import PASSWORD_CHANGE_REQUIRED, BidderSignUp
 from core.errors import DomainError
-from core.sessions import cleared_session_cookies, session_cookies, sign_in, sign_up
+from core.sessions import (
+    cleared_session_cookies,
+    replace_temporary,
+    session_cookies,
+    sign_in,
+    sign_up,
+)
 from core.web import PUBLIC, actor, actor_or_none, allow, services, token_of
 from listings import policy, qualification, reading
 from listings.api import checked_upload, listing_view, store
@@ -175,10 +181,43 @@ class PublicPages(Pages):
         try:
             session_token, user = await sign_in(request, username, password)
         except DomainError as exc:
+            if exc.code == PASSWORD_CHANGE_REQUIRED:
+                form.values["temporary"] = password
+                return _anonymous_page(request, "login_new_password.html", form, token=token)
             form.fail(exc, {"auth": "password"})
             return _anonymous_page(request, "login.html", form, status=exc.status, token=token)
         target = safe_next(values.get("next")) or home_of_role(user.role)
         return _signed_in(request, target, session_token)
+
+    @post("/login/new-password", opt=PUBLIC)
+    async def first_password(self, request: Req) -> Response[Any]:
+        """Signing in with a temporary password (an administrator made it up): the person
+        sets their own, and only then is signed in."""
+        values = await form_values(request)
+        keep = ("username", "temporary", "next")
+        form = Form(values={k: str(values.get(k) or "") for k in keep})
+        token, cookie = anonymous_form_token(request)
+        page = "login_new_password.html"
+        if not anonymous_form_ok(request, values.get("_form")):
+            form.general = _expired()
+            return _anonymous_page(request, page, form, status=403, cookies=[cookie], token=token)
+        new = str(values.get("new_password") or "")
+        if len(new) < 8:
+            form.error("new_password", "新密码至少 8 位", "user.password")
+        elif new != str(values.get("new_password2") or ""):
+            form.error("new_password2", "两次输入的新密码不一致", "user.password_mismatch")
+        if not form.ok:
+            return _anonymous_page(request, page, form, status=400, token=token)
+        username = form.values["username"].strip()
+        try:
+            await replace_temporary(request, username, form.values["temporary"], new)
+            session_token, user = await sign_in(request, username, new)
+        except DomainError as exc:
+            form.fail(exc, {"user.password": "new_password"})
+            return _anonymous_page(request, page, form, status=exc.status, token=token)
+        target = safe_next(form.values["next"]) or home_of_role(user.role)
+        done = f"{'&' if '?' in target else '?'}done=password_set"
+        return _signed_in(request, target + done, session_token)
 
     @post("/logout", guards=[allow()], opt=FORM)
     async def logout(self, request: Req) -> Response[Any]:
@@ -300,8 +339,12 @@ async def listing_page(
     )
 
 
-#: The two pages anyone may fill in before signing in, and their titles.
-_ANONYMOUS_TITLES = {"login.html": "登录", "signup.html": "竞买人注册"}
+#: The pages anyone may fill in before signing in, and their titles.
+_ANONYMOUS_TITLES = {
+    "login.html": "登录",
+    "login_new_password.html": "设置新密码",
+    "signup.html": "竞买人注册",
+}
 
 
 def _anonymous_page(

@@ -1,9 +1,27 @@
 """People of the exchange: regions, users with roles, logins and sessions."""
 
 from core.accounts.actor import Actor
+from core.accounts.administration import (
+    NewStaff,
+    add_staff,
+    reset_password,
+    set_active,
+    staff_errors,
+    temporary_password,
+)
+from core.accounts.directory import UserQuery, find_users
 from core.accounts.models import REGION_LEVELS, ROLES, STAFF_ROLES, Region, Session, User
 from core.accounts.passwords import Passwords
+from core.accounts.policy import ADMINISTERED_ROLES
+from core.accounts.regions import (
+    add_region,
+    all_regions,
+    get_region,
+    region_counts,
+    rename_region,
+)
 from core.accounts.service import (
+    PASSWORD_CHANGE_REQUIRED,
     BidderSignUp,
     NewUser,
     Password,
@@ -13,9 +31,9 @@ from core.accounts.service import (
     get_user,
     login,
     logout,
+    password_must_change,
     region_of,
-    reset_password,
-    set_active,
+    replace_temporary_password,
     sign_up_bidder,
     signed_in,
     token_hash,
@@ -25,28 +43,43 @@ from core.accounts.service import (
 )
 
 __all__ = [
+    "ADMINISTERED_ROLES",
+    "PASSWORD_CHANGE_REQUIRED",
     "REGION_LEVELS",
     "ROLES",
     "STAFF_ROLES",
     "Actor",
     "BidderSignUp",
+    "NewStaff",
     "NewUser",
     "Password",
     "Passwords",
     "Region",
     "Session",
     "User",
+    "UserQuery",
+    "add_region",
+    "add_staff",
     "add_user",
+    "all_regions",
     "change_password",
     "ensure_region",
+    "find_users",
+    "get_region",
     "get_user",
     "login",
     "logout",
+    "password_must_change",
+    "region_counts",
     "region_of",
+    "rename_region",
+    "replace_temporary_password",
     "reset_password",
     "set_active",
     "sign_up_bidder",
     "signed_in",
+    "staff_errors",
+    "temporary_password",
     "token_hash",
     "user_subject",
     "users_by_id",

@@ -21,6 +21,11 @@ from core.accounts.models import REGION_LEVELS, ROLES, Region, Session, User
 from core.accounts.passwords import DEFAULT_PASSWORDS, Passwords
 from core.errors import Conflict, InvalidInput, NotAuthenticated, NotFound, PermissionDenied
 from core.ids import IdType, InvalidIdNumber, validate_id
+from core.ledger import LedgerEntry
+
+#: The code of a sign-in refused because the password is a temporary one (the login page then
+#: asks for a new password: `replace_temporary_password`).
+PASSWORD_CHANGE_REQUIRED = "auth.password_change_required"
 
 
 def user_subject(user_id: int) -> str:
@@ -78,7 +83,10 @@ async def add_user(
     actor: str,
     now: datetime,
     passwords: Passwords = DEFAULT_PASSWORDS,
+    temporary: bool = False,
 ) -> User:
+    """Create an account. `temporary`: its password was made up for it (by an administrator's
+    page) and must be replaced at the first sign-in (`password_must_change`)."""
     if new.role not in ROLES:
         raise InvalidInput("user.role", f"未知角色：{new.role}")
     if new.role == "village" and not new.region_path:
@@ -118,7 +126,11 @@ async def add_user(
         subject=user_subject(user.id),
         type="user.created",
         actor=actor,
-        payload={"role": user.role, "region": region.path if region else None},
+        payload={
+            "role": user.role,
+            "region": region.path if region else None,
+            **({"temporary": True} if temporary else {}),
+        },
         at=now,
     )
     return user
@@ -195,6 +207,10 @@ async def login(
     if not ok or user is None or not user.active:
         raise NotAuthenticated("auth.invalid_credentials", "用户名或密码错误")
     assert user is not None
+    if await password_must_change(session, user.id):
+        raise PermissionDenied(
+            PASSWORD_CHANGE_REQUIRED, "管理员为您设置了临时密码，请先设置自己的新密码"
+        )
     token = secrets.token_urlsafe(32)
     session.add(
         Session(
@@ -262,7 +278,7 @@ async def users_by_id(session: AsyncSession, ids: Iterable[int]) -> dict[int, Us
     return {u.id: u for u in await session.scalars(select(User).where(User.id.in_(wanted)))}
 
 
-async def _end_sessions(
+async def end_sessions(
     session: AsyncSession, user_id: int, now: datetime, *, keep: str | None = None
 ) -> int:
     """Revoke the user's open sessions (all but the token `keep`); how many were open."""
@@ -297,84 +313,67 @@ async def change_password(
         raise PermissionDenied("auth.password_incorrect", "当前密码不正确")
     if old == new:
         raise InvalidInput("user.password_unchanged", "新密码不能与当前密码相同")
-    user.password_hash = await asyncio.to_thread(passwords.hash, new)
-    ended = await _end_sessions(session, user.id, now, keep=token)
-    await ledger.append(
-        session,
-        subject=user_subject(user.id),
-        type="user.password_changed",
-        actor=actor.name,
-        payload={"sessions_ended": ended},
-        at=now,
-    )
+    await _own_password(session, user, new, now=now, passwords=passwords, keep=token)
 
 
-def _administrator(actor: Actor | None) -> str:
-    """Who acts on accounts: an administrator, or (None) the operator at the command line."""
-    if actor is None:
-        return "cli"
-    actor.require("admin")
-    return actor.name
-
-
-async def reset_password(
+async def replace_temporary_password(
     session: AsyncSession,
-    actor: Actor | None,
-    user_id: int,
+    username: str,
+    temporary: str,
     new: str,
     *,
     now: datetime,
     passwords: Passwords = DEFAULT_PASSWORDS,
 ) -> User:
-    """An administrator sets a new password (told to its owner in person); every session of
-    the account ends."""
-    by = _administrator(actor)
-    user = await session.get(User, user_id, with_for_update=True)
-    if user is None:
-        raise NotFound("user.not_found", "用户不存在")
+    """The first sign-in after an administrator made up the password: the temporary password
+    given once more and the person's own one set in its place. No session is ever opened with
+    the temporary password."""
+    user = await session.scalar(select(User).where(User.username == username).with_for_update())
+    ok = await asyncio.to_thread(passwords.check, user.password_hash if user else None, temporary)
+    if not ok or user is None or not user.active:
+        raise NotAuthenticated("auth.invalid_credentials", "用户名或密码错误")
+    if not await password_must_change(session, user.id):
+        raise Conflict("user.password_not_temporary", "该账号的密码无需更换，请直接登录")
+    if new == temporary:
+        raise InvalidInput("user.password_unchanged", "新密码不能与临时密码相同")
+    await _own_password(session, user, new, now=now, passwords=passwords)
+    return user
+
+
+async def _own_password(
+    session: AsyncSession,
+    user: User,
+    new: str,
+    *,
+    now: datetime,
+    passwords: Passwords,
+    keep: str | None = None,
+) -> None:
+    """A password its owner chose: stored, their other sessions ended, the change logged."""
     user.password_hash = await asyncio.to_thread(passwords.hash, new)
-    ended = await _end_sessions(session, user.id, now)
+    ended = await end_sessions(session, user.id, now, keep=keep)
     await ledger.append(
         session,
         subject=user_subject(user.id),
-        type="user.password_reset",
-        actor=by,
+        type="user.password_changed",
+        actor=user_subject(user.id),
         payload={"sessions_ended": ended},
         at=now,
     )
-    return user
 
 
-async def set_active(
-    session: AsyncSession,
-    actor: Actor | None,
-    user_id: int,
-    active: bool,
-    reason: str,
-    *,
-    now: datetime,
-) -> User:
-    """An administrator deactivates (every session ends, sign-in refused, bids refused) or
-    reactivates an account. Nobody deactivates themselves: the last administrator would be
-    locked out."""
-    by = _administrator(actor)
-    user = await session.get(User, user_id, with_for_update=True)
-    if user is None:
-        raise NotFound("user.not_found", "用户不存在")
-    if actor is not None and user.id == actor.id:
-        raise Conflict("user.self", "不能停用自己的账号")
-    if not reason.strip():
-        raise InvalidInput("user.reason_required", "请说明停用或启用的理由")
-    if user.active == active:
-        return user
-    user.active = active
-    ended = await _end_sessions(session, user.id, now) if not active else 0
-    await ledger.append(
-        session,
-        subject=user_subject(user.id),
-        type="user.activated" if active else "user.deactivated",
-        actor=by,
-        payload={"reason": reason, "sessions_ended": ended},
-        at=now,
+#: The log entries that set a password; the latest says whether it is a temporary one.
+_PASSWORD_SET = ("user.created", "user.password_reset", "user.password_changed")
+
+
+async def password_must_change(session: AsyncSession, user_id: int) -> bool:
+    """Whether the account's password was made up by an administrator's page (a new account,
+    or a reset) and not yet replaced by its owner. The log is the record: the latest entry
+    that set the password says `temporary` (one indexed read, at sign-in only)."""
+    payload = await session.scalar(
+        select(LedgerEntry.payload)
+        .where(LedgerEntry.subject == user_subject(user_id), LedgerEntry.type.in_(_PASSWORD_SET))
+        .order_by(LedgerEntry.subject_seq.desc())
+        .limit(1)
     )
-    return user
+    return bool(payload and payload.get("temporary") is True)

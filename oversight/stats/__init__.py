@@ -9,7 +9,8 @@ parses what was asked, `export` writes CSV and XLSX.
 
 # The pages read statistics through the package (app/pages/oversight.py).
 from oversight.stats.compute import statistics
+from oversight.stats.listing_facts import follow_region_rename
 from oversight.stats.query import StatsQuery
 from oversight.stats.shaping import StatsResult
 
-__all__ = ["StatsQuery", "StatsResult", "statistics"]
+__all__ = ["StatsQuery", "StatsResult", "follow_region_rename", "statistics"]

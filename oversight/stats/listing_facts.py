@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any, Final
 
-from sqlalchemy import delete, select
+from sqlalchemy import String, delete, func, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -211,3 +211,20 @@ async def upsert_facts(session: AsyncSession, rows: Sequence[dict[str, Any]]) ->
     connection = await session.connection()
     for start in range(0, len(rows), _UPSERT_CHUNK):
         await connection.execute(stmt, list(rows[start : start + _UPSERT_CHUNK]))
+
+
+async def follow_region_rename(session: AsyncSession, old: str, new: str) -> None:
+    """A region was renamed (`core.accounts.rename_region`): the village paths the facts copy
+    follow it, for the statistics filter on them by prefix."""
+    await session.execute(
+        update(ListingFact)
+        .where(
+            or_(
+                ListingFact.village_path == old,
+                ListingFact.village_path.startswith(old + "/", autoescape=True),
+            )
+        )
+        .values(
+            village_path=literal(new, String) + func.substr(ListingFact.village_path, len(old) + 1)
+        )
+    )

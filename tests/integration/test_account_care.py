@@ -143,14 +143,19 @@ async def test_the_pages_change_reset_and_deactivate(exchange: Exchange) -> None
         await admin.login("admin")
         users = await admin.get("/admin/users")
         uid = await user_id(await exchange.http.login("xingtian", NEW_PASSWORD))
-        assert f'action="/admin/users/{uid}/active"' in users
-        await admin.post(f"/admin/users/{uid}/active", {"active": "0", "reason": "离职"})
-        assert (await village.client.get("/village")).status_code == 303  # signed out: to login
-        await admin.get("/admin/users")
-        refused = await admin.post(
-            f"/admin/users/{uid}/password", {"new_password": "short"}, status=400
+        assert f'href="/admin/users/{uid}"' in users
+        page = await admin.get(f"/admin/users/{uid}")
+        assert f'action="/admin/users/{uid}/active"' in page
+        # Deactivating is asked once more; the first submission changes nothing.
+        asked = await admin.post(
+            f"/admin/users/{uid}/active", {"active": "0", "reason": "离职"}, status=200
         )
-        assert "新密码至少 8 位" in refused.text
+        assert "确认停用" in asked.text
+        assert (await village.client.get("/village")).status_code == 200
+        await admin.post(
+            f"/admin/users/{uid}/active", {"active": "0", "reason": "离职", "confirm": "1"}
+        )
+        assert (await village.client.get("/village")).status_code == 303  # signed out: to login
     finally:
         await village.close()
         await admin.close()

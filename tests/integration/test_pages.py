@@ -432,7 +432,6 @@ async def test_settings_errors_appear_next_to_their_fields(browsers: Any) -> Non
         **values,
         "single_bidder_policy": "agreement",
         "deposit_kind": "percent_of_total",
-        "max_term_years": "*=30\ncollective_construction_land=20",
         "first_bid_may_equal_start": "1",
         "reserve_used": "1",
     }

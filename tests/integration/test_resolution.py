@@ -316,7 +316,6 @@ async def test_the_pages_enter_check_show_and_require_the_resolution(
         **values,
         "single_bidder_policy": "agreement",
         "deposit_kind": "percent_of_total",
-        "max_term_years": "*=30\ncollective_construction_land=20",
         "resolution_optional_farm_facilities": "1",
     }
     await admin.post("/admin/settings", form)

@@ -189,6 +189,10 @@ READS: dict[str, Cond] = {
     ),
     "/admin/settings": ALWAYS,
     "/admin/users": ALWAYS,
+    "/admin/users/new": ALWAYS,
+    "/admin/users/{user_id:int}": ALWAYS,
+    "/admin/regions": ALWAYS,
+    "/admin/regions/{region_id:int}": ALWAYS,
     "/account/password": ALWAYS,
     "/healthz": ALWAYS,
     "/readyz": ALWAYS,
@@ -329,11 +333,18 @@ WRITES: dict[tuple[str, str], tuple[Cond, Any]] = {
             "new_password2": "another-secret-1",
         },
     ),
-    ("POST", "/admin/users/{user_id:int}/active"): (NOBODY_ELSE, {"active": "0", "reason": "试探"}),
-    ("POST", "/admin/users/{user_id:int}/password"): (
+    ("POST", "/admin/users/{user_id:int}/active"): (
         NOBODY_ELSE,
-        {"new_password": "another-secret-1"},
+        {"active": "0", "reason": "试探", "confirm": "1"},
     ),
+    ("POST", "/admin/users/{user_id:int}/password"): (NOBODY_ELSE, {"confirm": "1"}),
+    ("POST", "/admin/users/new"): (
+        NOBODY_ELSE,
+        {"role": "admin", "display_name": "试探", "username": "probe"},
+    ),
+    ("POST", "/admin/regions"): (NOBODY_ELSE, {"name": "试探村"}),
+    ("POST", "/admin/regions/{region_id:int}"): (NOBODY_ELSE, {"name": "试探村"}),
+    ("POST", "/login/new-password"): (NOBODY_ELSE, None),
     # One's own inbox: anyone signed in, about their own notices only.
     ("POST", "/api/v1/me/notices/{notice_id:int}/read"): (NOBODY_ELSE, {}),
     ("POST", "/api/v1/me/notices/read-all"): (NOBODY_ELSE, {}),
@@ -381,6 +392,7 @@ def concrete(world: World, path: str, phase: str) -> str:
         "payment_id": 999_999,
         "notice_id": 999_999,
         "user_id": world.owner,
+        "region_id": world.village.id if world.village else 999_999,
         "file_path": "app.css",
     }
     if "/registrations/{registration_id:int}/documents/" in path:
