@@ -18,7 +18,7 @@ A shared **bank account** is found from the `payer_account` the bank's callback 
 reviewer's manual confirmation) reports with each accepted deposit.
 """
 
-# The pages read warnings through the package (app/pages/oversight.py).
-from oversight.warnings.review import search, views
+# The pages read and acknowledge warnings through the package (app/pages/oversight.py).
+from oversight.warnings.review import acknowledge, load, search, views
 
-__all__ = ["search", "views"]
+__all__ = ["acknowledge", "load", "search", "views"]
