@@ -160,7 +160,9 @@ def _shared(kind: str) -> Callable[[Mapping[str, Any], Context], Sentences]:
         bidders = list(e["bidders"])
         numbers = [b.get("bidder_number") for b in bidders]
         said = [
-            Markup("{} 的竞买人使用了同一{}。").format(_bidders(numbers, ctx), what),
+            Markup("{} 名竞买人使用了同一{}：{}。").format(
+                len(numbers), what, _bidders(numbers, ctx)
+            )
         ]
         value = e.get(key)
         if value:

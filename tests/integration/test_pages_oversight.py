@@ -64,7 +64,7 @@ async def test_a_warning_in_sentences_acknowledged_with_a_note(exchange: Exchang
     html = await reg.get("/oversight/warnings")
     shown = text_of(html)
     assert "竞买人IP地址相同" in kinds_shown(html) and '{"' not in shown
-    said = re.search(r"竞买号 (\w+)、竞买号 (\w+) 的竞买人使用了同一IP地址。", shown)
+    said = re.search(r"2 名竞买人使用了同一IP地址：竞买号 (\w+)、竞买号 (\w+)。", shown)
     assert said and sorted(said.groups()) == numbers, shown
     assert "竞价结束前不显示该IP地址和竞买人身份" in shown
     assert f'<a href="/oversight/listings/{listing_id}">{SEED_LISTING["title"]}</a>' in html
