@@ -198,7 +198,7 @@ async def test_the_listing_pages_are_html_in_sections_with_filters(exchange: Exc
     html = await reg.get(f"/oversight/listings/{listing_id}/warnings")
     assert '{"' not in text_of(html) and "竞买人IP地址相同" in kinds_shown(html)
     narrowed = await reg.get(f"/oversight/listings/{listing_id}?kind=zero_premium")
-    assert kinds_shown(narrowed) == [] and "没有符合条件的预警" in narrowed
+    assert kinds_shown(narrowed) == [] and "没有符合条件的未处理预警" in narrowed
 
     # The list of the jurisdiction's listings: by state, and only those with open warnings.
     html = await reg.get("/oversight/listings")
