@@ -9,6 +9,7 @@ from typing import Any
 
 from litestar import Response, get, post
 from litestar.params import FromPath
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.pages import queries
 from app.pages.common import FORM, Pages, Req, posted_form, redirect, render
@@ -68,14 +69,14 @@ def _status(*forms: Form) -> int:
     return 400 if any(not f.ok for f in forms) else 200
 
 
-async def _listing(session: Any, who: Actor, listing_id: int) -> reading.Visible:
+async def _listing(session: AsyncSession, who: Actor, listing_id: int) -> reading.Visible:
     """A listing of the regulator's jurisdiction (404 elsewhere), as every per-listing page."""
     visible = await reading.load(session, who, listing_id)
     policy.require(who, Facet.TIMELINE, visible.listing.state, visible.village)
     return visible
 
 
-async def _ladder(session: Any, who: Actor, listing_id: int) -> dict[str, Any] | None:
+async def _ladder(session: AsyncSession, who: Actor, listing_id: int) -> dict[str, Any] | None:
     """The bid ladder as the API answers it (identities only for oversight after the end);
     None when the listing has no auction."""
     try:
