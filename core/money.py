@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from fractions import Fraction
 
 Fen = int
@@ -43,6 +44,12 @@ def format_yuan(fen: Fen, *, symbol: bool = False) -> str:
     sign = "-" if fen < 0 else ""
     yuan, cents = divmod(abs(fen), 100)
     return f"{sign}{'¥' if symbol else ''}{yuan:,}.{cents:02d}"
+
+
+def yuan_decimal(fen: Fen) -> Decimal:
+    """Fen as an exact yuan amount, two decimals, for files (never a float): 1200000 →
+    Decimal("12000.00"), whose str() is "12000.00"."""
+    return Decimal(int(fen)).scaleb(-2)
 
 
 def round_half_up(x: Fraction) -> int:

@@ -38,10 +38,13 @@ from oversight.warnings.findings import KIND_NAMES_ZH
 TEXT = "text/plain; charset=utf-8"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 STAFF = ("regulator", "reviewer", "admin")
-#: The statistics as files: media type and writer by `format`.
-STATS_FILES: Final[dict[str, tuple[str, Callable[[StatsResult], bytes]]]] = {
-    "csv": ("text/csv; charset=utf-8", stats_export.to_csv),
-    "xlsx": (XLSX, stats_export.to_xlsx),
+CSV = "text/csv; charset=utf-8"
+#: The statistics as files: media type, writer and file name suffix by `format` — for people
+#: (csv, xlsx: Chinese headers, yuan, 合计) and for programs (csv_fen: field names, fen).
+STATS_FILES: Final[dict[str, tuple[str, Callable[[StatsResult], bytes], str]]] = {
+    "csv": (CSV, stats_export.to_csv, ".csv"),
+    "xlsx": (XLSX, stats_export.to_xlsx, ".xlsx"),
+    "csv_fen": (CSV, stats_export.to_csv_fen, "-fen.csv"),
 }
 
 
@@ -189,10 +192,13 @@ class StatsController(Controller):
         date_to: Annotated[date | None, QueryParameter(name="to")] = None,
         region: FromQuery[str | None] = None,
         category: FromQuery[str | None] = None,
-        format_: Annotated[Literal["json", "csv", "xlsx"], QueryParameter(name="format")] = "json",
+        format_: Annotated[
+            Literal["json", "csv", "xlsx", "csv_fen"], QueryParameter(name="format")
+        ] = "json",
     ) -> Response[schemas.Stats]:
         """Listings, failures, deals, totals, premium rates, income, grouped (docs/api.md §3.6).
-        With `format=csv` or `format=xlsx` the same table as a file (text/csv; XLSX)."""
+        With `format=csv` or `format=xlsx` the same table as a file for people (Chinese
+        headers, yuan, a 合计 row); `format=csv_fen` for programs (field names, fen)."""
         query = StatsQuery.parse(group_by, date_from, date_to, region, category)
         who = actor(request)
         async with services(request).db.read() as session:
@@ -202,8 +208,8 @@ class StatsController(Controller):
         # One route, three representations: the JSON answer, or a file (CSV, XLSX).
         if format_ == "json":
             return Response(schemas.out(result.as_dict(), schemas.Stats))
-        media_type, write = STATS_FILES[format_]
-        name = f"stats-{'-'.join(query.group_by)}.{format_}"
+        media_type, write, suffix = STATS_FILES[format_]
+        name = f"stats-{'-'.join(query.group_by)}{suffix}"
         return Response(
             write(result),  # type: ignore[arg-type]  # a file, the same table (docstring)
             media_type=media_type,

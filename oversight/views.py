@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Final
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from auction.models import Auction, Bid
+from auction.models import Auction, Bid, Deal
 from core import ledger
-from core.accounts import Actor, User, users_by_id
+from core.accounts import Actor, Region, User, users_by_id
 from core.errors import NotFound
 from core.ids import mask_name
 from core.ledger.models import LedgerEntry
-from listings import Registration, policy, reading
+from listings import Listing, Registration, policy, reading
 from listings.policy import LINKING_KEYS, REGISTRATION_ENTRIES, Facet
+from oversight.models import WarningRow
 
 #: Ledger entry types in words, for the regulators' views and every page's timeline.
 TYPE_NAMES_ZH: Final = {
@@ -69,6 +71,20 @@ TYPE_NAMES_ZH: Final = {
     "rent.paid": "收到租金",
     "rent.rejected": "租金款项未能入账（原路退回）",
     "rent.waived": "租金减免",
+    "registration.proof_added": "上传优先权证明材料",
+    "certificate.issued": "签发电子签名证书",
+    "certificate.revoked": "吊销电子签名证书",
+    "settings.updated": "修改交易规则",
+    "user.created": "创建账户",
+    "user.logged_in": "登录",
+    "user.password_changed": "修改密码",
+    "user.password_reset": "重置密码",
+    "user.activated": "恢复账户",
+    "user.deactivated": "停用账户",
+    "warning.raised": "发出预警",
+    "warning.updated": "更新预警依据",
+    "warning.acknowledged": "处理预警",
+    "demo.generated": "生成演示数据",
 }
 ROLE_NAMES_ZH: Final = {
     "bidder": "竞买人",
@@ -257,3 +273,57 @@ async def _identities(session: AsyncSession, listing_id: int, bids: list[Bid]) -
             "bid_devices": sorted({b.device for b in own if b.device}),
         }
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class IndexRow:
+    """A listing of the regulator's list: with its deal's price and its open warnings."""
+
+    listing: Listing
+    village: Region
+    deal: Deal | None
+    open_warnings: int
+
+
+async def listing_index(
+    session: AsyncSession,
+    viewer: Actor,
+    *,
+    region: str | None,
+    state: str | None,
+    warnings_only: bool,
+    limit: int,
+    offset: int,
+) -> tuple[list[IndexRow], int]:
+    """The listings of the viewer's jurisdiction (newest first), under a region path, in a
+    state, or only those with open warnings; and how many there are."""
+    counts = (
+        select(WarningRow.listing_id, func.count().label("n"))
+        .where(WarningRow.state == "open", WarningRow.listing_id.is_not(None))
+        .group_by(WarningRow.listing_id)
+        .subquery()
+    )
+    query = (
+        select(Listing, Region, Deal, func.coalesce(counts.c.n, 0))
+        .join(Region, Region.id == Listing.village_id)
+        .outerjoin(Deal, Deal.listing_id == Listing.id)
+        .outerjoin(counts, counts.c.listing_id == Listing.id)
+    )
+    for path in (viewer.region.path if viewer.region else None, region):
+        if path:
+            path = path.strip("/")
+            query = query.where(
+                or_(Region.path == path, Region.path.startswith(path + "/", autoescape=True))
+            )
+    if state:
+        query = query.where(Listing.state == state)
+    if warnings_only:
+        query = query.where(counts.c.n > 0)
+    total = await session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = await session.execute(query.order_by(Listing.id.desc()).limit(limit).offset(offset))
+    return [
+        IndexRow(listing, village, deal, int(n))
+        for listing, village, deal, n in rows
+        # The query narrows by jurisdiction; the policy has the last word.
+        if policy.may_see(viewer, Facet.TIMELINE, listing.state, village)
+    ], int(total or 0)

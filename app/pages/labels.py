@@ -82,6 +82,54 @@ DEAL_VOID_REASONS_ZH = VOID_REASONS_ZH
 DEAL_DEFAULT_REASONS_ZH = DEFAULT_REASONS_ZH
 #: Ledger entry types in words: one map, the regulators' (oversight.views).
 LEDGER_TYPES_ZH = TYPE_NAMES_ZH
+#: Why a bid (or a pause, a resume) was refused, as a third party reads it in the bid ladder
+#: and the timeline (auction.codes; the bidder is told `MESSAGES_ZH`, in the second person).
+BID_REJECTIONS_ZH = {
+    "not_running": "竞价未在进行中",
+    "not_qualified": "未取得竞买资格",
+    "below_minimum": "低于当前最低可出价",
+    "not_step_multiple": "不是加价幅度的整数倍",
+    "too_many_steps": "超过单次最大加价幅度倍数",
+    "self_outbid": "已是最高出价人，不能自行加价",
+    "stale": "出价前价格已被他人刷新",
+    "rate_limited": "出价过于频繁",
+    "not_priority_holder": "不享有优先权",
+    "nothing_to_match": "没有可以跟价的出价",
+    "not_paused": "竞价未处于暂停状态",
+    "already_ended": "竞价已结束",
+}
+#: How a bid reached the exchange (auction.models.Bid.channel).
+BID_CHANNELS_ZH = {"ws": "竞价大厅（实时连接）", "http": "网页或接口"}
+#: The timeline's phases, for its filter: the prefix of an entry's type says which.
+TIMELINE_PHASES = {
+    "entrustment": "委托与公告",
+    "registration": "报名与保证金",
+    "auction": "竞价",
+    "deal": "成交与异议",
+    "contract": "合同与租金",
+    "other": "账户、规则与预警",
+}
+_PHASE_OF_PREFIX = {
+    "listing": "entrustment",
+    "registration": "registration",
+    "deposit": "registration",
+    "payment": "registration",
+    "auction": "auction",
+    "bid": "auction",
+    "deal": "deal",
+    "objection": "deal",
+    "contract": "contract",
+    "rent": "contract",
+    "certificate": "contract",
+}
+
+
+def phase_of_entry(entry_type: str) -> str:
+    """The timeline phase of a ledger entry type (the listing's conclusion belongs to its deal)."""
+    if entry_type == "listing.concluded":
+        return "deal"
+    return _PHASE_OF_PREFIX.get(entry_type.split(".", 1)[0], "other")
+
 
 # ----- display formats -------------------------------------------------------------------
 

@@ -13,8 +13,8 @@ from litestar.params import FromPath
 from app.pages import held_back, queries
 from app.pages.common import FORM, Pages, Req, posted_form, redirect, render
 from app.pages.forms import Form, local_datetime_field, money_field
+from app.pages.review_warnings import card_warnings, listing_warning
 from app.pages.timeline import listing_timeline
-from app.pages.warning_text import card_warnings, listing_warning
 from auction import engine
 from auction.book import BidBook
 from auction.codes import MESSAGES_ZH, Code

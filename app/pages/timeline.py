@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.pages.labels import (
     AUCTION_STATUS_ZH,
+    BID_REJECTIONS_ZH,
     DEAL_DEFAULT_REASONS_ZH,
     DEAL_VOID_REASONS_ZH,
     OBJECTION_STATES_ZH,
@@ -17,9 +18,10 @@ from app.pages.labels import (
     bj_end,
     yuan,
 )
-from auction.codes import MESSAGES_ZH, Code
+from contracts.rent import PROBLEMS as RENT_PROBLEMS
 from core.accounts import Actor
 from listings import policy
+from listings.payments import PAYMENT_PROBLEMS_ZH as DEPOSIT_PROBLEMS
 from listings.policy import Facet
 from listings.reading import Visible
 from oversight.views import listing_entries
@@ -102,8 +104,14 @@ def _detail(entry_type: str, payload: dict[str, Any]) -> str:
         parts.append(f"{payload.get('filename')}（SHA-256 {str(payload.get('sha256'))[:12]}…）")
     if entry_type in ("auction.bid", "bid.rejected") and payload.get("amount_fen") is not None:
         parts.append(f"竞买号 {payload.get('bidder_number')} 出价 {yuan(payload['amount_fen'])}")
-        if payload.get("code") in MESSAGES_ZH:
-            parts.append(f"（{MESSAGES_ZH[Code(payload['code'])]}）")
+        if payload.get("code") in BID_REJECTIONS_ZH:
+            parts.append(f"（未被接受：{BID_REJECTIONS_ZH[payload['code']]}）")
+    if entry_type in ("auction.pause_rejected", "auction.resume_rejected"):
+        parts.append(f"未执行：{BID_REJECTIONS_ZH.get(str(payload.get('code')), '不符合条件')}")
+    if entry_type in ("payment.rejected", "rent.rejected"):
+        problems = RENT_PROBLEMS if entry_type == "rent.rejected" else DEPOSIT_PROBLEMS
+        why = problems.get(str(payload.get("code")), "款项不符合入账条件")
+        parts.append(f"到账 {yuan(payload.get('amount_fen'))} 未入账：{why}")
     if entry_type == "auction.phase" and payload.get("status") in AUCTION_STATUS_ZH:
         parts.append(f"进入：{AUCTION_STATUS_ZH[payload['status']]}")
     if entry_type in ("auction.ended", "listing.concluded", "deal.recorded") and payload.get(

@@ -26,13 +26,15 @@ class DisclosureController(Controller):
         self,
         request: Request[Any, Any, Any],
         region: FromQuery[str | None] = None,
-        format_: Annotated[Literal["json", "csv", "xlsx"], QueryParameter(name="format")] = "json",
+        format_: Annotated[
+            Literal["json", "csv", "xlsx", "csv_fen"], QueryParameter(name="format")
+        ] = "json",
         table: FromQuery[Literal["income", "leases"]] = "income",
     ) -> Response[Disclosure]:
         """村务公开: every village under `region` with its leases in force (on a village's own
         board), rent due, received and in arrears by year and by month of this year, and the
         sums per town and county. `format=csv` (with `table=income|leases`) or `xlsx`: the
-        same figures as a file."""
+        same figures as a file for people (Chinese headers, yuan); `csv_fen` for programs."""
         path = region_path(region)
         svc = services(request)
         async with svc.db.read() as session:
@@ -40,16 +42,17 @@ class DisclosureController(Controller):
         if format_ == "json":
             return Response(found)
         name = f"disclosure-{found.region.name}"
-        content, media_type = (
-            (export.to_csv(found, table), "text/csv; charset=utf-8")
-            if format_ == "csv"
-            else (export.to_xlsx(found), XLSX)
-        )
+        csv = "text/csv; charset=utf-8"
+        content, media_type, suffix = {
+            "csv": (lambda: export.to_csv(found, table), csv, "csv"),
+            "csv_fen": (lambda: export.to_csv_fen(found, table), csv, "fen.csv"),
+            "xlsx": (lambda: export.to_xlsx(found), XLSX, "xlsx"),
+        }[format_]
         return Response(
-            content,  # type: ignore[arg-type]  # a file, the same figures (docstring)
+            content(),  # type: ignore[arg-type]  # a file, the same figures (docstring)
             media_type=media_type,
             headers={
                 "Content-Disposition": 'attachment; filename="disclosure.'
-                f"{format_}\"; filename*=UTF-8''{quote(name)}.{format_}"
+                f"{suffix}\"; filename*=UTF-8''{quote(name)}.{suffix}"
             },
         )

@@ -1,6 +1,8 @@
 """The income board as files: the income of every region by year (CSV, or the first sheet of
 the XLSX) and, on a village's board, its leases in force (`table=leases`, or the second
-sheet). Same figures as the JSON answer; names of lessees masked as there."""
+sheet). Same figures as the JSON answer; names of lessees masked as there. For people (CSV,
+XLSX: Chinese headers, yuan, each region's 合计 row) and for programs (`csv_fen`: field names,
+fen), as the statistics (oversight.stats.export)."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from typing import Any, Final
 
 from oversight.disclosure.board import LEVEL_NAMES_ZH
 from oversight.disclosure.schemas import Disclosure, RegionIncome
-from oversight.stats.export import Columns, table_csv, table_xlsx
+from oversight.stats.export import Column, Columns, Kind, Sheet, sheet_csv, sheet_xlsx, table_csv
 
 INCOME_COLUMNS: Final = (
     ("level", "层级"),
@@ -38,6 +40,30 @@ LEASE_COLUMNS: Final = (
     ("received_fen", "实收租金（分）"),
     ("arrears_fen", "欠缴租金（分）"),
 )
+
+
+#: How each column is written for people (amounts in yuan, dates as dates).
+KINDS: Final[dict[str, Kind]] = {
+    "leases_in_force": "count",
+    "due_fen": "yuan",
+    "received_fen": "yuan",
+    "arrears_fen": "yuan",
+    "waived_fen": "yuan",
+    "collection_rate": "percent",
+    "lease_start": "date",
+    "lease_end": "date",
+    "lease_year": "count",
+    "yearly_rent_fen": "yuan",
+    "first_year_rent_fen": "yuan",
+    "premium_rate": "percent",
+}
+
+
+def _for_people(columns: Columns) -> list[Column]:
+    return [
+        Column(key, label.replace("（分）", "（元）"), KINDS.get(key, "text"))
+        for key, label in columns
+    ]
 
 
 def _regions(board: Disclosure) -> Iterator[RegionIncome]:
@@ -90,16 +116,27 @@ def lease_rows(board: Disclosure) -> list[dict[str, Any]]:
     return rows
 
 
+def _sheets(board: Disclosure) -> list[Sheet]:
+    sheets = [Sheet("租金收入", _for_people(INCOME_COLUMNS), income_rows(board))]
+    if any(v.leases is not None for v in board.villages):
+        sheets.append(Sheet("在租项目", _for_people(LEASE_COLUMNS), lease_rows(board)))
+    return sheets
+
+
 def to_csv(board: Disclosure, table: str = "income") -> bytes:
+    """For people: Chinese headers, amounts in yuan ("24000.00"), each region's 合计 row."""
+    income, *leases = _sheets(board)
+    if table == "leases":
+        return sheet_csv(leases[0] if leases else Sheet("在租项目", _for_people(LEASE_COLUMNS), []))
+    return sheet_csv(income)
+
+
+def to_csv_fen(board: Disclosure, table: str = "income") -> bytes:
+    """For programs: field names, labels, integer fen."""
     if table == "leases":
         return table_csv(LEASE_COLUMNS, lease_rows(board))
     return table_csv(INCOME_COLUMNS, income_rows(board))
 
 
 def to_xlsx(board: Disclosure) -> bytes:
-    sheets: list[tuple[str, Columns, list[dict[str, Any]]]] = [
-        ("租金收入", INCOME_COLUMNS, income_rows(board))
-    ]
-    if any(v.leases is not None for v in board.villages):
-        sheets.append(("在租项目", LEASE_COLUMNS, lease_rows(board)))
-    return table_xlsx(sheets)
+    return sheet_xlsx(_sheets(board))

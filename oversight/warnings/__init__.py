@@ -19,9 +19,10 @@ A shared **bank account** is found from the `payer_account` the bank's callback 
 reviewer's manual confirmation) reports with each accepted deposit.
 """
 
-# The pages read warnings through the package (app/pages/oversight.py, app/pages/review.py).
+# The pages read and acknowledge warnings through the package (app/pages/oversight*.py,
+# app/pages/review.py).
 from oversight.warnings.concerns import Concern, by_registration
 from oversight.warnings.findings import KIND_NAMES_ZH
-from oversight.warnings.review import search, views
+from oversight.warnings.review import acknowledge, load, search, views
 
-__all__ = ["KIND_NAMES_ZH", "Concern", "by_registration", "search", "views"]
+__all__ = ["KIND_NAMES_ZH", "Concern", "acknowledge", "by_registration", "load", "search", "views"]

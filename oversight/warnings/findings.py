@@ -31,6 +31,27 @@ KIND_NAMES_ZH: Final = {
     "arrears_yellow": "租金逾期未付（黄色预警）",
     "arrears_red": "租金逾期未付（红色预警）",
 }
+#: How urgently a kind of warning needs a look (the pages filter and sort by it): collusion
+#: or money owed to people is high; a weak market or a deadline missed is medium; a hint
+#: (a shared user agent) or a date ahead is low.
+SEVERITY: Final = {
+    "shared_phone": "high",
+    "shared_bank_account": "high",
+    "term_too_long": "high",
+    "refund_late": "high",
+    "arrears_red": "high",
+    "single_bidder": "medium",
+    "shared_ip": "medium",
+    "zero_premium": "medium",
+    "failed_twice": "medium",
+    "below_appraisal": "medium",
+    "deep_relist_cut": "medium",
+    "contract_unsigned": "medium",
+    "arrears_yellow": "medium",
+    "shared_device": "low",
+    "lease_expiring": "low",
+}
+SEVERITY_NAMES_ZH: Final = {"high": "高", "medium": "中", "low": "低"}
 CHUNK: Final = 500
 
 

@@ -3,7 +3,7 @@ sealed while identities are), and acknowledge one with a note (ledgered)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any, Final
 
@@ -74,24 +74,48 @@ async def search(
     listing_id: int | None,
     limit: int,
     offset: int,
+    kinds: Collection[str] | None = None,
+    region: str | None = None,
+    detected_from: datetime | None = None,
+    detected_before: datetime | None = None,
 ) -> tuple[list[WarningRow], int]:
+    """Warnings inside the actor's jurisdiction, newest first, and how many there are: of a
+    kind (or of any of `kinds`), in a state, of a listing, of listings under a region path,
+    detected in [detected_from, detected_before)."""
     query = select(WarningRow)
     if kind:
         query = query.where(WarningRow.kind == kind)
+    if kinds is not None:
+        query = query.where(WarningRow.kind.in_(sorted(kinds)))
     if state:
         query = query.where(WarningRow.state == state)
     if listing_id is not None:
         query = query.where(WarningRow.listing_id == listing_id)
-    if actor.region is not None:  # policy.is_inside, as a query
-        path = actor.region.path
-        query = (
-            query.join(Listing, Listing.id == WarningRow.listing_id)
-            .join(Region, Region.id == Listing.village_id)
-            .where(or_(Region.path == path, Region.path.startswith(path + "/", autoescape=True)))
+    if detected_from is not None:
+        query = query.where(WarningRow.detected_at >= detected_from)
+    if detected_before is not None:
+        query = query.where(WarningRow.detected_at < detected_before)
+    paths = [p for p in (actor.region.path if actor.region else None, region) if p]
+    if paths:  # policy.is_inside, as a query; and the region asked for
+        query = query.join(Listing, Listing.id == WarningRow.listing_id).join(
+            Region, Region.id == Listing.village_id
         )
+        for path in paths:
+            path = path.strip("/")
+            query = query.where(
+                or_(Region.path == path, Region.path.startswith(path + "/", autoescape=True))
+            )
     total = await session.scalar(select(func.count()).select_from(query.subquery()))
     rows = await session.scalars(query.order_by(WarningRow.id.desc()).limit(limit).offset(offset))
     return list(rows), int(total or 0)
+
+
+async def load(session: AsyncSession, actor: Actor, warning_id: int) -> WarningRow:
+    """One warning inside the actor's jurisdiction (else 404, as acknowledging answers)."""
+    row = await session.get(WarningRow, warning_id)
+    if row is None or not await _visible(session, actor, row):
+        raise NotFound("warning.not_found", "预警不存在")
+    return row
 
 
 #: Evidence keys that lead from a bidder number to a person: the ids that link, and the shared

@@ -18,6 +18,7 @@ from core.accounts import User
 from tests.integration.conftest import Exchange
 from tests.integration.test_contracts import Sold, reach_deal
 from tests.support import PASSWORD, XINGTIAN
+from tests.unit.test_exports import read_csv, read_xlsx
 
 TOWN = XINGTIAN.rsplit("/", 1)[0]
 COUNTY = TOWN.rsplit("/", 1)[0]
@@ -160,8 +161,10 @@ async def test_the_reference_lease_on_the_board(exchange: Exchange) -> None:
     assert later["villages"][0]["leases"][0]["lease_year"] == 4
     exchange.clock.set(TODAY)
 
-    # The files: CSV (income by year, or the leases) and XLSX with both sheets.
-    raw = await exchange.http.call("GET", f"/api/v1/disclosure?region={quote(XINGTIAN)}&format=csv")
+    # The files for programs (csv_fen: income by year, or the leases, in fen), for people
+    # (csv: Chinese headers, yuan) and the XLSX with both sheets.
+    board = f"/api/v1/disclosure?region={quote(XINGTIAN)}"
+    raw = await exchange.http.call("GET", f"{board}&format=csv_fen")
     assert raw.status_code == 200 and raw.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(raw.content.decode("utf-8-sig"))))[1:]
     mine = [r for r in rows if r["path"] == XINGTIAN]
@@ -174,9 +177,7 @@ async def test_the_reference_lease_on_the_board(exchange: Exchange) -> None:
     assert mine[-1]["collection_rate"] == "80.56" and mine[-1]["leases_in_force"] == "1"
     (town_total,) = [r for r in rows if r["path"] == TOWN and r["year"] == "合计"]
     assert town_total["received_fen"] == "5800000"
-    leases_csv = await exchange.http.call(
-        "GET", f"/api/v1/disclosure?region={quote(XINGTIAN)}&format=csv&table=leases"
-    )
+    leases_csv = await exchange.http.call("GET", f"{board}&format=csv_fen&table=leases")
     (row,) = list(csv.DictReader(io.StringIO(leases_csv.content.decode("utf-8-sig"))))[1:]
     assert (row["lessee"], row["premium_rate"], row["yearly_rent_fen"]) == (
         "竞***",
@@ -184,17 +185,25 @@ async def test_the_reference_lease_on_the_board(exchange: Exchange) -> None:
         "2400000",
     )
     assert (row["lease_start"], row["lease_end"]) == ("2027-02-01", "2037-01-31")
-    xlsx = await exchange.http.call(
-        "GET", f"/api/v1/disclosure?region={quote(XINGTIAN)}&format=xlsx"
+    people = read_csv((await exchange.http.call("GET", f"{board}&format=csv")).content)
+    head = people[0]
+    assert "应收租金（元）" in head and "path" not in head
+    mine_people = [dict(zip(head, r, strict=True)) for r in people[1:] if r[1] == XINGTIAN]
+    assert [(r["年度"], r["实收租金（元）"]) for r in mine_people][-1] == ("合计", "58000.00")
+    people_leases = read_csv(
+        (await exchange.http.call("GET", f"{board}&format=csv&table=leases")).content
     )
+    assert dict(zip(people_leases[0], people_leases[1], strict=True))["当年年租金（元）"] == (
+        "24000.00"
+    )
+    xlsx = await exchange.http.call("GET", f"{board}&format=xlsx")
     with zipfile.ZipFile(io.BytesIO(xlsx.content)) as book:
         assert len([n for n in book.namelist() if n.startswith("xl/worksheets/sheet")]) == 2
         shared = book.read("xl/sharedStrings.xml").decode()
-        sheets = "".join(
-            book.read(n).decode() for n in book.namelist() if n.startswith("xl/worksheets/")
-        )
+    income, leases = read_xlsx(xlsx.content).values()
     assert "杏田村杏秀路口水泥地面公开招租" in shared and "竞***" in shared
-    assert "100.00" in shared and "80.56" in shared and ">5800000<" in sheets
+    assert ("58000.00", "#,##0.00") in income[-1] and ("0.8056", "0.00%") in income[-1]
+    assert ("1.0000", "0.00%") in leases[1]
     for blob in (raw.content.decode("utf-8-sig"), leases_csv.content.decode("utf-8-sig"), shared):
         for secret in (winner.display_name, winner.phone, winner.id_number):
             assert secret not in blob

@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import zipfile
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ from tests.support import (
     entrust_review_announce,
     sign_up_and_qualify,
 )
+from tests.unit.test_exports import read_csv, read_xlsx
 
 XINGTIAN_PATH = "福建省/泉州市/泉州台商投资区/洛阳镇/杏田村"
 
@@ -185,16 +185,26 @@ async def test_reference_case_for_regulators(exchange: Exchange, tmp_path: Path)
     ]
     empty = await regulator.ok("GET", "/api/v1/stats?group_by=county&to=2026-11-30")
     assert empty["rows"] == [] and empty["totals"]["listings"] == 0
-    raw = await regulator.call("GET", "/api/v1/stats?group_by=village&format=csv")
+    # For programs (csv_fen): field names, a row of labels, integer fen, the totals last.
+    raw = await regulator.call("GET", "/api/v1/stats?group_by=village&format=csv_fen")
     assert raw.headers["content-type"].startswith("text/csv")
+    assert "-fen.csv" in raw.headers["content-disposition"]
     lines = list(csv.reader(io.StringIO(raw.content.decode("utf-8-sig"))))
     header, values = lines[0], dict(zip(lines[0], lines[2], strict=True))
     assert "premium_over_term_fen" in header and values["premium_over_term_fen"] == "12000000"
     assert values["premium_rate"] == "100.00" and values["village"] == "杏田村"
+    # For people (csv, xlsx): Chinese headers, yuan, 合计 (tests/unit/test_exports.py).
+    people = read_csv(
+        (await regulator.call("GET", "/api/v1/stats?group_by=village&format=csv")).content
+    )
+    head, (named,), total = people[0], [r for r in people if r[0] == "杏田村"], people[-1]
+    shown = dict(zip(head, named, strict=True))
+    assert shown["期内增收（元）"] == "120000.00" and shown["溢价率（%，按金额加权）"] == "100.00"
+    assert total[0] == "合计" and dict(zip(head, total, strict=True))["成交宗数"] == "1"
     xlsx = await regulator.call("GET", "/api/v1/stats?group_by=village&format=xlsx")
-    with zipfile.ZipFile(io.BytesIO(xlsx.content)) as book:
-        shared = book.read("xl/sharedStrings.xml").decode()
-        assert "杏田村" in shared and "100.00" in shared
+    (rows,) = read_xlsx(xlsx.content).values()
+    assert rows[0][0] == ("村", "General") and rows[-1][0] == ("合计", "General")
+    assert ("120000.00", "#,##0.00") in rows[-1] and ("1.0000", "0.00%") in rows[-1]
     assert (await regulator.call("GET", "/api/v1/stats?group_by=galaxy")).status_code == 400
     assert (await village.call("GET", "/api/v1/stats")).status_code == 403
 

@@ -151,4 +151,6 @@ async def test_reference_case_through_the_pages(exchange: Exchange, browsers: An
     html = await regulator.get("/oversight")
     assert "¥24,000.00" in html and "集体经营性资产" in html
     html = await regulator.get(f"/oversight/listings/{listing_id}")
-    assert html.count("有效") >= 50 and "发布挂牌公告" in html
+    assert "出价记录（共 50 条" in html and "发布挂牌公告" in html
+    html = await regulator.get(f"/oversight/listings/{listing_id}/ladder")
+    assert html.count('data-label="结果">有效<') == 50

@@ -187,6 +187,19 @@ READS: dict[str, Cond] = {
     "/oversight/listings/{listing_id:int}": lambda c: (
         c.sees(Facet.LISTING) and c.sees(Facet.TIMELINE)
     ),
+    "/oversight/listings/{listing_id:int}/timeline": lambda c: (
+        c.sees(Facet.LISTING) and c.sees(Facet.TIMELINE)
+    ),
+    "/oversight/listings/{listing_id:int}/ladder": lambda c: (
+        c.sees(Facet.LISTING) and c.sees(Facet.TIMELINE)
+    ),
+    "/oversight/listings/{listing_id:int}/warnings": lambda c: (
+        c.sees(Facet.LISTING) and c.sees(Facet.TIMELINE)
+    ),
+    "/oversight/listings": ALWAYS,
+    "/oversight/warnings": ALWAYS,
+    # No such warning (999999): not found for everyone the guard admits.
+    "/oversight/warnings/{warning_id:int}": lambda c: False,
     "/admin/settings": ALWAYS,
     "/admin/users": ALWAYS,
     "/admin/users/new": ALWAYS,
@@ -269,6 +282,7 @@ WRITES: dict[tuple[str, str], tuple[Cond, Any]] = {
     ),
     ("POST", "/api/v1/ca/certificates/{certificate_id:int}/revoke"): (NOBODY_ELSE, None),
     ("POST", "/api/v1/warnings/{warning_id:int}/acknowledge"): (NOBODY_ELSE, None),
+    ("POST", "/oversight/warnings/{warning_id:int}/acknowledge"): (NOBODY_ELSE, {"note": "试探"}),
     ("POST", "/login"): (NOBODY_ELSE, None),
     ("POST", "/logout"): (NOBODY_ELSE, None),
     ("POST", "/signup"): (NOBODY_ELSE, None),

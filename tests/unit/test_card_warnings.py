@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from app.pages.warning_text import card_warnings, listing_warning
+from app.pages.review_warnings import card_warnings, listing_warning
 from oversight.models import WarningRow
 from oversight.warnings import by_registration
 
