@@ -81,6 +81,8 @@ TYPE_NAMES_ZH: Final = {
     "user.password_reset": "重置密码",
     "user.activated": "恢复账户",
     "user.deactivated": "停用账户",
+    "region.created": "新增地区",
+    "region.renamed": "地区更名",
     "warning.raised": "发出预警",
     "warning.updated": "更新预警依据",
     "warning.acknowledged": "处理预警",

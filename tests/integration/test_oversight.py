@@ -221,7 +221,7 @@ async def test_reference_case_for_regulators(exchange: Exchange, tmp_path: Path)
     ]
     accepted = timeline["entries"][3]
     assert accepted["reason"] == "材料齐全" and accepted["actor"]["role"] == "reviewer"
-    assert accepted["actor"]["name"] == "交易**核员" and accepted["type_name"] == "受理"
+    assert accepted["actor"]["name"] == "交**员" and accepted["type_name"] == "受理"
     bid = next(e for e in timeline["entries"] if e["type"] == "auction.bid")
     assert bid["actor"]["role"] == "bidder" and bid["actor"]["bidder_number"]
     assert all("ip" not in e["details"] for e in timeline["entries"])

@@ -17,9 +17,10 @@ from auction.book import BidBook
 from auction.codes import MESSAGES_ZH, Code
 from auction.frames import EventFrame, kind
 from contracts.rent import PROBLEMS as RENT_PROBLEMS
-from listings.payments import _PAYMENT_PROBLEMS as DEPOSIT_PROBLEMS
+from listings.payments import PAYMENT_PROBLEMS_ZH as DEPOSIT_PROBLEMS
 from listings.registration import RegState
 from listings.rules import Action, ListingState, transition
+from oversight.warnings.bidders import SHARED_KINDS
 from oversight.warnings.findings import KIND_NAMES_ZH, SEVERITY, SEVERITY_NAMES_ZH
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -127,12 +128,7 @@ def ledger_types() -> set[str]:
 
 def warning_kinds() -> set[str]:
     """Every kind a detector raises: Finding(kind, …) and cited(session, kind, …)."""
-    scan = ast.parse((ROOT / "oversight/warnings/scan.py").read_text(encoding="utf-8"))
-    shared = next(
-        {e.value for e in node.iter.elts if isinstance(e, ast.Constant)}
-        for node in ast.walk(scan)
-        if isinstance(node, ast.For) and isinstance(node.iter, ast.Tuple)
-    )
+    shared = set(SHARED_KINDS)  # the attributes two bidders may be seen to share
     receivables = ast.parse((ROOT / "contracts/receivables.py").read_text(encoding="utf-8"))
     levels = {
         r.value.value
