@@ -6,7 +6,7 @@ from typing import Any
 
 from app.pages.account import AccountPages
 from app.pages.admin import AdminPages
-from app.pages.aftermath import BidderDealPages, ReviewDealPages
+from app.pages.aftermath import BidderDealPages, ContractPages, ReviewDealPages
 from app.pages.bidder import BidderPages
 from app.pages.disclosure import DisclosurePages
 from app.pages.notices import NoticePages
@@ -25,6 +25,7 @@ CONTROLLERS: list[Any] = [
     ReviewPages,
     BidderDealPages,
     ReviewDealPages,
+    ContractPages,
     RentPages,
     OversightPages,
     AdminPages,

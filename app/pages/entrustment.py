@@ -27,6 +27,9 @@ WIRE_TO_FORM = {
     "performance_deposit_fen": "performance_deposit",
     "every_years": "escalation_every_years",
     "percent": "escalation_percent",
+    "contact": "site_visit_contact",
+    "phone": "site_visit_phone",
+    "note": "site_visit_note",
 }
 FIELD_HINTS = {
     "title": "请填写项目名称（1–200 字）",
@@ -57,6 +60,9 @@ FIELD_HINTS = {
     "duration_minutes": "竞价期应为1至10080分钟",
     "extension_seconds": "延时周期应为5至3600秒",
     "hard_cap_minutes": "最长延时应为1至20160分钟",
+    "site_visit_contact": "看样联系人不超过50字",
+    "site_visit_phone": "请填写有效的联系电话，如 0595-12345678 或 13912345678",
+    "site_visit_note": "看样时间和方式不超过200字",
 }
 SERVICE_FIELDS = {
     "terms.term_too_long": "term_years",
@@ -101,6 +107,14 @@ ATTENDANCE_BASES = {
     "households": "按户（户代表）",
 }
 DOCUMENT_INPUTS = ("village_resolution", "ownership_proof", "appraisal")
+#: The photo input of the new entrustment (its own fieldset; more photos on the listing page).
+PHOTO_INPUT = "photo"
+#: Whom bidders call to see the asset: form field → wire field of `SiteVisit`.
+SITE_VISIT_FIELDS = {
+    "site_visit_contact": "contact",
+    "site_visit_phone": "phone",
+    "site_visit_note": "note",
+}
 #: The choices of 竞价方式 (the full rule is stated on the listing: labels.auction_variant_zh).
 AUCTION_MODES = {
     "countdown": "自由竞价＋倒计时（每次出价后重新计时）",
@@ -150,6 +164,7 @@ def read_entrustment(form: Form, settings: ExchangeSettings) -> dict[str, Any] |
             "terms.escalation",
         )
     resolution = read_resolution(form)
+    site_visit = read_site_visit(form)
     if not form.ok:
         return None
     terms: dict[str, Any] = {
@@ -191,6 +206,7 @@ def read_entrustment(form: Form, settings: ExchangeSettings) -> dict[str, Any] |
         "description": str(v.get("description") or "").strip(),
         "terms": terms,
         "resolution": resolution,
+        "site_visit": site_visit,
     }
     if deposit is None:
         try:  # the exchange's rule, on the terms as read so far (economics.deposit_by_rule)
@@ -266,6 +282,23 @@ def read_resolution(form: Form) -> dict[str, Any] | None:
     return out
 
 
+def read_site_visit(form: Form) -> dict[str, str] | None:
+    """Whom to call to see the asset: none when left blank, else a contact and a telephone
+    (the note is optional); the telephone's form is checked by the wire type."""
+    values = {
+        wire: str(form.values.get(name) or "").strip() for name, wire in SITE_VISIT_FIELDS.items()
+    }
+    if not any(values.values()):
+        return None
+    if not values["contact"]:
+        form.error(
+            "site_visit_contact", "请填写看样联系人（或把看样联系信息全部留空）", "form.required"
+        )
+    if not values["phone"]:
+        form.error("site_visit_phone", "请填写看样联系电话", "form.required")
+    return values
+
+
 def resolution_values(resolution: Resolution | None) -> dict[str, Any]:
     """The resolution's inputs filled from stored facts (blank when there are none)."""
     if resolution is None:
@@ -318,5 +351,9 @@ def form_from_listing(listing: Listing) -> Form:
             "extension_seconds": t.extension_seconds or "",
             "hard_cap_minutes": t.hard_cap_minutes or "",
             **resolution_values(listing.resolution),
+            **{
+                name: getattr(listing.site_visit, wire) if listing.site_visit else ""
+                for name, wire in SITE_VISIT_FIELDS.items()
+            },
         }
     )

@@ -23,7 +23,7 @@ from core.settings import ExchangeSettings
 from core.web import actor, allow, services
 from listings import policy, reading, service
 from listings.api import checked_upload, listing_view, store
-from listings.documents import MAX_UPLOAD, CheckedFile, document_kind
+from listings.documents import MAX_PHOTO, MAX_UPLOAD, CheckedFile, check_kind, document_kind
 from listings.rules import EDITABLE, ListingState, ensure_editable
 from listings.schemas import (
     CATEGORY_NAMES_ZH,
@@ -35,8 +35,9 @@ from listings.schemas import (
 
 #: A document of the form: its kind and the checked file.
 Upload = tuple[DocumentKind, CheckedFile]
-#: Three files of a form and its fields (deploy/nginx.conf.template allows as much).
-UPLOAD_BODY_LIMIT = 3 * MAX_UPLOAD + 256 * 1024
+#: Three documents and a photo of a form, and its fields (deploy/nginx.conf.template allows as
+#: much).
+UPLOAD_BODY_LIMIT = 3 * MAX_UPLOAD + MAX_PHOTO + 256 * 1024
 
 
 async def _uploads(request: Req, values: dict[str, Any], form: Form) -> list[Upload]:
@@ -44,13 +45,15 @@ async def _uploads(request: Req, values: dict[str, Any], form: Form) -> list[Upl
     named on its own field."""
     svc = services(request)
     out = []
-    for field in (*entrustment.DOCUMENT_INPUTS, "file"):
+    for field in (*entrustment.DOCUMENT_INPUTS, entrustment.PHOTO_INPUT, "file"):
         upload = values.get(field)
         if not isinstance(upload, UploadFile) or not upload.filename:
             continue
         try:
             kind = document_kind(field if field != "file" else values.get("kind") or "other")
-            out.append((kind, await checked_upload(svc, upload)))
+            checked = await checked_upload(svc, upload)
+            check_kind(kind, checked)  # a photo: JPEG or PNG, 5 MB at most
+            out.append((kind, checked))
         except DomainError as exc:
             form.error(field, exc.message, exc.code)
     return out
