@@ -72,7 +72,8 @@ def steps_of(r: Registration, listing: Listing) -> list[Step]:
     ended = listing.state in ("sold", "failed")
     out = [Step("报名", "done"), Step("缴纳保证金", "done" if paid else "current")]
     out.append(Step("资格审核", "done" if decided else ("current" if paid else "todo")))
-    if r.state == "rejected":
+    no_auction = listing.outcome in ("no_bidders", "too_few_bidders", "agreement")
+    if r.state == "rejected" or (ended and no_auction):
         out.append(Step("网络竞价", "skipped"))
     elif listing.state == "auction":
         out.append(Step("网络竞价", "current"))

@@ -50,6 +50,8 @@ class Reading:
     name: str
     sha256: str
     ok: bool
+    #: valid | incomplete (what is signed verifies; signers still to sign) | invalid
+    state: str
     summary: str
     findings: list[Finding]
     pending: list[str]
@@ -92,12 +94,12 @@ def _timestamp(check: SignatureCheck) -> Finding:
         return Finding("文档时间戳", False, ["该文档时间戳无法验证：数据已损坏或不完整。"])
     tsa = _given(check.signer) or "时间戳服务"
     at = _given(check.signed_at)
-    when = f"于 {bj(at, SECONDS)}" if at else ""
+    when = f" 于 {bj(at, SECONDS)}" if at else ""
     verdict = "有效，证明整个文件（含全部签名和验证数据）在此时间已经存在，可长期验证。"
     return Finding(
         "文档时间戳",
         check.valid,
-        [f"由 {tsa} {when}为整个文件加盖。" + (verdict if check.valid else "未能通过验证。")],
+        [f"由 {tsa}{when} 为整个文件加盖，" + (verdict if check.valid else "未能通过验证。")],
     )
 
 
@@ -108,18 +110,22 @@ def read_report(name: str, sha256: str, report: Report) -> Reading:
         for c in report.signatures
     ]
     pending = [SIGNERS_ZH.get(f, "签署方") for f in report.unsigned_fields]
+    state = "invalid"
     if _given(report.error) is not None:
         summary = f"无法读取{name}文件，文件可能已损坏。"
     elif report.valid:
+        state = "valid"
         summary = f"{name}上的全部 {len(findings)} 个签名和时间戳均验证有效，签署后内容未被改动。"
     elif not report.signatures:
+        state = "incomplete"
         summary = f"{name}尚未签署。"
     elif not report.complete and all(f.ok for f in findings):
+        state = "incomplete"
         summary = f"{name}尚未签署完毕：已有的签名均验证有效，尚待{'、'.join(pending)}签署。"
     else:
         bad = "、".join(f.title for f in findings if not f.ok)
         summary = f"{name}验证未通过：{bad}未能通过验证，请勿以此文件为准，并联系交易中心。"
-    return Reading(name, sha256, bool(report.valid), summary, findings, pending)
+    return Reading(name, sha256, bool(report.valid), state, summary, findings, pending)
 
 
 def read_verification(report: Verification) -> list[Reading]:

@@ -8,7 +8,7 @@ report in sentences."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -27,6 +27,7 @@ from tests.support import (
     entrust_review_announce,
     phone,
     resident_id,
+    sign_up_and_qualify,
 )
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(64)
@@ -333,3 +334,52 @@ async def test_the_winner_reads_his_plan_deadline_and_signatures(
     await winner.get(f"/contracts/{contract.id}/verification")
     stranger = await browsers().login((await bidder(exchange.http))[0].username or "")
     await stranger.get(f"/contracts/{contract.id}/verification", status=404)
+
+
+async def test_a_failed_listing_and_a_lost_auction_say_when_the_deposit_comes_back(
+    exchange: Exchange,
+    browsers: Any,  # noqa: F811
+) -> None:
+    admin = await exchange.http.login("admin")
+    await admin.ok("PUT", "/api/v1/settings", {"single_bidder_policy": "fail"})
+    listing_id, _, reviewer = await entrust_review_announce(
+        exchange.http,
+        exchange.clock.now(),
+        closes_in=timedelta(days=10),
+        starts_in=timedelta(days=11),
+    )
+    (alone,), (registration,) = await sign_up_and_qualify(exchange.http, reviewer, listing_id, 1)
+    exchange.clock.advance(timedelta(days=10, seconds=1))
+    await exchange.tick()
+    alone = await alone.relogin()
+    mine = await alone.ok("GET", f"/api/v1/registrations/{registration['id']}")
+    assert mine["deposit_state"] == "refundable"
+    due = deadline_zh(datetime.fromisoformat(mine["refund_due_at"]))
+    page = await browsers().login(alone.username or "")
+    html = await page.get(f"/listings/{listing_id}")
+    assert (
+        "本项目流拍：合格竞买人不足，流拍。已缴纳的保证金自流拍之日起 5 个工作日内原路退还" in html
+    )
+    assert f"您的保证金 ¥2,000.00 将于 {due}前 原路退还" in html
+    assert re.search(r'data-testid="deposit-link">查看保证金退还情况<', html)
+    html = await page.get(f"/me/registrations/{registration['id']}")
+    assert re.search(r'data-testid="deposit-status">\s*<strong>保证金待退还<', html)
+    assert f"{due}前原路退还" in html
+
+
+async def test_the_bidders_who_lost_read_their_refund_date(
+    exchange: Exchange,
+    browsers: Any,  # noqa: F811
+) -> None:
+    h = await hammer(exchange, "runner_up")
+    onlooker = await h.onlooker.relogin()
+    [registration] = (await onlooker.ok("GET", "/api/v1/registrations"))["items"]
+    due = deadline_zh(datetime.fromisoformat(registration["refund_due_at"]))
+    assert due == "2026年12月18日24:00"
+    page = await browsers().login(onlooker.username or "")
+    html = await page.get(f"/listings/{h.listing_id}")
+    assert f"您未竞得本项目。</li><li>您的保证金 ¥2,000.00 将于 {due}前 原路退还" in html
+    # The runner-up's deposit is kept while the deal stands, and he is told why.
+    page = await browsers().login(h.runner_up.username or "")
+    html = await page.get("/me/registrations")
+    assert "您未竞得，是本项目的候补竞买人：成交合同签订前您的保证金继续冻结" in html
