@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from auction.engine import Status
 from auction.models import Auction
+from core.clock import deadline_zh
 from core.db import Database
 from core.money import format_yuan
 from core.notices import Kind, mark_once, notify, when
@@ -123,8 +124,8 @@ async def not_won(
         if r.id == runner_up_id:
             refund = "您为候补竞买人，保证金暂不退还，待成交合同签订后退还。"
         elif r.refund_due_at is not None:
-            amount, due = format_yuan(r.deposit_fen), when(r.refund_due_at)
-            refund = f"您的保证金 {amount} 元将于 {due} 前原路退还。"
+            amount, due = format_yuan(r.deposit_fen), deadline_zh(r.refund_due_at)
+            refund = f"您的保证金 {amount} 元将于 {due}前原路退还。"
         else:
             refund = "您的保证金将按公告原路退还。"
         await notify(

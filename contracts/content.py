@@ -20,7 +20,7 @@ from contracts.clauses import (
     dispute_clause,
     performance_deposit,
 )
-from core.clock import CHINA_TZ
+from core.clock import CHINA_TZ, deadline_zh, end_of_day
 from core.ids import mask_id_number, mask_phone
 from core.money import format_percent, format_yuan, yuan_in_words
 from listings import economics, resolution
@@ -38,8 +38,9 @@ from listings.schemas import (
 #: The templates still render the data of earlier versions as they did (`.at(…, default:)`
 #: for keys added since). 3: `performance_deposit`, `term.basis` (a lease start fixed in
 #: the listing); the entrustment as accepted (`entrustment`), and the certificate's checks
-#: from it.
-TEMPLATE_VERSION = "3"
+#: from it. 4: the signing deadline written by `core.clock.deadline_zh` (…日24:00), as the
+#: pages and notices write it.
+TEMPLATE_VERSION = "4"
 
 PLATFORM_NAME = "ruralx 农村产权流转交易平台"
 ID_TYPES_ZH = {"resident_id": "居民身份证", "uscc": "统一社会信用代码"}
@@ -337,7 +338,8 @@ def contract_data(
             "contract_value_words": yuan_in_words(income.contract_value_fen),
         },
         "dates": {
-            "sign_deadline": zh_date(sign_deadline),
+            # As the pages and notices write it: the same words for the same moment.
+            "sign_deadline": deadline_zh(end_of_day(sign_deadline)),
             "lease_start_iso": lease_start.isoformat(),
         },
     }

@@ -8,7 +8,7 @@ unsigned PDF is rendered from the snapshot on first request (`contracts.files`).
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,13 +20,10 @@ from contracts.models import Contract, ContractState, RentItem
 from core import ledger
 from core import settings as exchange_settings
 from core.accounts import Region, User
-from core.clock import CHINA_TZ, local_date
+from core.clock import end_of_day, local_date
 from listings import Listing, Registration
+from listings.announced import as_announced
 from listings.reading import documents_of, record
-
-
-def _end_of_day(day: date) -> datetime:
-    return datetime.combine(day + timedelta(days=1), time(0), CHINA_TZ).astimezone(UTC)
 
 
 async def current_contract(session: AsyncSession, listing_id: int) -> Contract | None:
@@ -51,7 +48,9 @@ async def draft(session: AsyncSession, deal: Deal, now: datetime) -> Contract:
     winner = await session.get(User, registration.bidder_id)
     agent = await session.get(User, listing.created_by)
     assert village is not None and winner is not None and agent is not None
-    settings = await exchange_settings.load(session)
+    # The signing period as the announcement stated it (a later change of settings never
+    # reaches a listing already announced).
+    settings = as_announced(listing, await exchange_settings.load(session))
     # Signing starts when the deal is confirmed (after the result publicity).
     deadline_day = settings.calendar().add_working_days(
         local_date(deal.confirmed_at or deal.decided_at),
@@ -112,7 +111,7 @@ async def draft(session: AsyncSession, deal: Deal, now: datetime) -> Contract:
         data=data,
         template_version=content.TEMPLATE_VERSION,
         lease_start=lease_start,
-        sign_deadline=_end_of_day(deadline_day),
+        sign_deadline=end_of_day(deadline_day),
         render_at=deal.decided_at.replace(microsecond=0),
         drafted_at=now,
         updated_at=now,

@@ -17,7 +17,7 @@ from contracts.deal_rules import VOID_REASONS_ZH
 from contracts.models import Contract, Objection, ObjectionState, RentItem
 from contracts.receivables import Status, owed_by
 from core.accounts import Region, User, within
-from core.clock import local_date
+from core.clock import deadline_zh, local_date
 from core.db import Database
 from core.money import format_yuan
 from core.notices import Kind, mark_once, notify, on_day, when
@@ -108,7 +108,7 @@ async def deal_voided(
     if forfeited_fen:
         money = f"竞买保证金 {format_yuan(forfeited_fen)} 元按竞买须知不予退还。"
     elif winner.refund_due_at is not None:
-        money = f"竞买保证金将于 {when(winner.refund_due_at)} 前原路退还。"
+        money = f"竞买保证金将于 {deadline_zh(winner.refund_due_at)}前原路退还。"
     else:
         money = ""
     await notify(
@@ -135,7 +135,7 @@ async def deal_offered(
         Kind.DEAL_OFFERED,
         "递补成交通知",
         f"“{listing.title}”原成交已撤销，按竞买须知向您递补成交，成交价为您最后一次有效出价 "
-        f"{format_yuan(amount_fen)} 元。请在 {when(deal.offer_expires_at)} 前登录接受或放弃；"
+        f"{format_yuan(amount_fen)} 元。请在 {deadline_zh(deal.offer_expires_at)}前登录接受或放弃；"
         "逾期未答复视为放弃，保证金原路退还。",
         link=f"/listings/{listing.id}",
         subject=f"deal:{listing.id}:{backup.id}",
@@ -153,7 +153,7 @@ async def contract_drafted(session: AsyncSession, contract: Contract, now: datet
             Kind.CONTRACT_READY,
             "合同待签署",
             f"“{listing.title}”的成交合同（{contract.number}）已生成，请在 "
-            f"{when(contract.sign_deadline)} 前签署；村集体签署后由竞得人签署。",
+            f"{deadline_zh(contract.sign_deadline)}前签署；村集体签署后由竞得人签署。",
             link=f"/village/listings/{listing.id}",
             subject=f"contract:{contract.id}",
             now=now,
@@ -169,7 +169,7 @@ async def signed_by_village(session: AsyncSession, contract: Contract, now: date
         Kind.CONTRACT_READY,
         "合同待您签署",
         f"“{listing.title}”的成交合同（{contract.number}）村集体已签署，请在 "
-        f"{when(contract.sign_deadline)} 前登录签署。",
+        f"{deadline_zh(contract.sign_deadline)}前登录签署。",
         link="/me/deals",
         subject=f"contract:{contract.id}",
         now=now,

@@ -109,3 +109,26 @@ def iso(moment: datetime | None) -> str | None:
 def local_date(dt: datetime) -> date:
     """The calendar date of an aware datetime in China (Asia/Shanghai)."""
     return _require_aware(dt).astimezone(CHINA_TZ).date()
+
+
+def end_of_day(day: date) -> datetime:
+    """24:00 of `day` in Beijing time (00:00 of the next day), in UTC: where a period whose
+    last day is `day` ends."""
+    return datetime.combine(day + timedelta(days=1), datetime.min.time(), CHINA_TZ).astimezone(UTC)
+
+
+def period_end(moment: datetime) -> tuple[date, str]:
+    """The last day of a period that ends at `moment`, and its closing time on that day in
+    Beijing time: a period ending at midnight ends at 24:00 of the day before (民法典第二百零三条:
+    the last day's end is its 24:00), so 00:00 on the 22nd is ("the 21st", "24:00")."""
+    local = _require_aware(moment).astimezone(CHINA_TZ)
+    if local.hour == local.minute == local.second == local.microsecond == 0:
+        return local.date() - timedelta(days=1), "24:00"
+    return local.date(), f"{local:%H:%M}"
+
+
+def deadline_zh(moment: datetime) -> str:
+    """A deadline as every page, notice and document writes it (2026年12月21日24:00); followed
+    by 前 it reads "by then". One formatter, so the contract and its pages name the same day."""
+    day, closing = period_end(moment)
+    return f"{day.year}年{day.month}月{day.day}日{closing}"

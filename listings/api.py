@@ -16,7 +16,7 @@ from core.accounts import Actor
 from core.errors import InvalidInput, NotFound
 from core.ids import mask_id_number, mask_name
 from core.web import PUBLIC, actor, actor_or_none, allow, services
-from listings import policy, reading, service
+from listings import policy, reading, registration, service
 from listings.documents import (
     UPLOAD_BODY,
     CheckedFile,
@@ -85,6 +85,7 @@ def listing_view(
         rules=listing.rules,
         # Which documents exist is public (四议两公开); their content is a facet of the policy.
         documents=[document_view(d) for d in documents or []],
+        site_visit=listing.site_visit,
     )
 
 
@@ -238,10 +239,31 @@ class ListingController(Controller):
         async with svc.db.read() as session:
             visible = await reading.load(session, who, listing_id)
             document = await session.get(Document, document_id)
+            mine = await registration.own_registration(session, who, listing_id)
         if document is None or document.listing_id != listing_id:
             raise NotFound("document.not_found", "材料不存在")
-        policy.require(who, Facet.DOCUMENTS, visible.listing.state, visible.village)
+        policy.require(
+            who,
+            Facet.DOCUMENTS,
+            visible.listing.state,
+            visible.village,
+            registration=mine.state if mine else None,
+        )
         return _attachment(svc, document)
+
+    @get("/{listing_id:int}/photos/{document_id:int}", opt=PUBLIC, media_type="image/jpeg")
+    async def photo(
+        self, request: Request[Any, Any, Any], listing_id: FromPath[int], document_id: FromPath[int]
+    ) -> Response[bytes]:
+        """A photo of the asset, shown inline on the announcement to whoever may see it."""
+        svc, viewer = services(request), actor_or_none(request)
+        async with svc.db.read() as session:
+            await reading.load(session, viewer, listing_id)
+            document = await session.get(Document, document_id)
+        # Only photos (checked JPEG/PNG at upload): never another document under this route.
+        if document is None or document.listing_id != listing_id or document.kind != "photo":
+            raise NotFound("photo.not_found", "照片不存在")
+        return _file(svc, document, "inline")
 
 
 async def checked_upload(svc: Any, upload: Any) -> CheckedFile:
@@ -259,11 +281,16 @@ def store(svc: Any) -> DocumentStore:
 
 
 def _attachment(svc: Any, document: StoredFile) -> Response[bytes]:
+    return _file(svc, document, "attachment")
+
+
+def _file(svc: Any, document: StoredFile, disposition: str) -> Response[bytes]:
+    """A stored file with the type found in its content at upload (never one guessed now)."""
     return Response(
         store(svc).get(document.sha256),
         media_type=document.content_type,
         headers={
-            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(document.filename)}",
+            "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(document.filename)}",
             "X-Content-Type-Options": "nosniff",
         },
     )

@@ -44,6 +44,22 @@ def checked_file(
     return CheckedFile(name, check(content, name, declared), content)
 
 
+#: Photos of the asset, shown on the announcement: images only, and smaller than documents.
+MAX_PHOTO = 5 * 1024 * 1024
+PHOTO_TYPES = ("image/jpeg", "image/png")
+
+
+def check_kind(kind: DocumentKind, file: CheckedFile) -> None:
+    """What a kind of document must be beyond any upload: a photo is a JPEG or PNG image of
+    at most 5 MB (served inline on the announcement, so never a PDF)."""
+    if kind != "photo":
+        return
+    if file.content_type not in PHOTO_TYPES:
+        raise InvalidInput("document.photo_type", "现场照片仅支持 JPEG、PNG 格式的图片")
+    if len(file.content) > MAX_PHOTO:
+        raise UploadTooLarge("request.too_large", "现场照片不得超过 5 MB")
+
+
 def document_kind(value: object) -> DocumentKind:
     """The kind of a listing document as a form or a multipart body names it."""
     if value not in get_args(DocumentKind):

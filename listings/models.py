@@ -9,7 +9,7 @@ from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, Text, U
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, BigId, Json, StructJson, UTCDateTime
-from listings.schemas import AnnouncedRules, Resolution, Terms
+from listings.schemas import AnnouncedRules, Resolution, SiteVisit, Terms
 
 
 class Listing(Base):
@@ -30,6 +30,8 @@ class Listing(Base):
     terms: Mapped[Terms] = mapped_column(StructJson(Terms))
     #: The village's resolution (四议两公开), as entered with the entrustment; None if none.
     resolution: Mapped[Resolution | None] = mapped_column(StructJson(Resolution))
+    #: Whom bidders call to see the asset (看样、踏勘); None if the village named nobody.
+    site_visit: Mapped[SiteVisit | None] = mapped_column(StructJson(SiteVisit))
     #: The auction rules the announcement fixed; None before.
     rules: Mapped[AnnouncedRules | None] = mapped_column(StructJson(AnnouncedRules))
     state: Mapped[str] = mapped_column(String(16), index=True)
@@ -67,6 +69,18 @@ class Document(StoredFile, Base):
 
     listing_id: Mapped[int] = mapped_column(ForeignKey("listings.id"), index=True)
     uploaded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+
+
+class ListingViewer(Base):
+    """One person or browser that opened a listing's announcement (围观), counted once: the
+    key is a keyed digest of the account or of the browser (`listings.viewers`), never the
+    account id, so the table does not say who looked at what."""
+
+    __tablename__ = "listing_viewers"
+
+    listing_id: Mapped[int] = mapped_column(ForeignKey("listings.id"), primary_key=True)
+    viewer: Mapped[str] = mapped_column(String(32), primary_key=True)
+    first_seen: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Registration(Base):

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.clock import deadline_zh
 from core.money import format_yuan
 from core.notices import Kind, notify, when
 from listings.models import Listing, Registration
@@ -60,7 +61,7 @@ async def decided(session: AsyncSession, r: Registration, now: datetime) -> None
             now=now,
         )
     elif r.state == RegState.REJECTED:
-        refund = f"保证金将于 {when(r.refund_due_at)} 前原路退还。" if r.refund_due_at else ""
+        refund = f"保证金将于 {deadline_zh(r.refund_due_at)}前原路退还。" if r.refund_due_at else ""
         await notify(
             session,
             r.bidder_id,

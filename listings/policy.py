@@ -75,6 +75,7 @@ class Facet(StrEnum):
     CONTRACT = "contract"  # the lease and its signatures: the parties and staff inside
     HIDDEN_TERMS = "hidden_terms"  # the reserve price, priority holders' full ID numbers
     DOCUMENTS = "documents"  # the files (ownership proof, resolution); their names are public
+    #   (the asset's photos are part of the announcement: LISTING)
     REGISTRATION_COUNT = "registration_count"  # how many applied
     REGISTRATIONS = "registrations"  # the applications: states, deposits, payment references
     APPLICANTS = "applicants"  # who applied: names, masked IDs and phones
@@ -83,6 +84,11 @@ class Facet(StrEnum):
     TIMELINE = "timeline"  # the listing's history from the log, with the staff who acted
     LEDGER_BUNDLE = "ledger_bundle"  # the log's entries with proofs, for offline checking
 
+
+#: A bidder's own registration in these states opens the listing's documents to them: they
+#: have paid the deposit (and wait for qualification) or are qualified. An application alone
+#: is free and anonymous to make, so it opens nothing beyond the announcement.
+DOCUMENTS_OPEN_TO = frozenset({"deposit_paid", "qualified"})
 
 #: Staff who run the exchange's business (as opposed to overseeing it).
 _EXCHANGE = frozenset({"reviewer", "admin"})
@@ -112,9 +118,11 @@ def may_see(
     village: Region,
     *,
     owner: int | None = None,
+    registration: str | None = None,
 ) -> bool:
     """Whether `actor` may see `facet` of a listing in `state` that belongs to `village`;
-    `owner` is the user the object is about (a registration's bidder, a deal's winner)."""
+    `owner` is the user the object is about (a registration's bidder, a deal's winner);
+    `registration` the state of the actor's own registration for this listing, if any."""
     phase = phase_of(state)
     inside = actor is not None and within(village, actor.region)
     staff = inside and actor is not None and actor.role in _STAFF
@@ -132,8 +140,17 @@ def may_see(
             return own or may_see(actor, Facet.REGISTRATIONS, state, village)
         case Facet.DEAL | Facet.CONTRACT:
             return own or own_village or staff
-        case Facet.HIDDEN_TERMS | Facet.DOCUMENTS:
+        case Facet.HIDDEN_TERMS:
             return staff or own_village
+        case Facet.DOCUMENTS:
+            # Bidders who committed to the listing (paid its deposit) read what they bid for.
+            committed = (
+                actor is not None
+                and actor.role == "bidder"
+                and registration in DOCUMENTS_OPEN_TO
+                and phase is not Phase.PREPARATION
+            )
+            return staff or own_village or committed
         case Facet.REGISTRATION_COUNT:
             # While registration is open a count tells rivals (and colluders) how many to beat.
             exchange = inside and actor is not None and actor.role in _EXCHANGE
@@ -161,12 +178,18 @@ def may_see(
 
 
 def require(
-    actor: Actor | None, facet: Facet, state: str, village: Region, *, owner: int | None = None
+    actor: Actor | None,
+    facet: Facet,
+    state: str,
+    village: Region,
+    *,
+    owner: int | None = None,
+    registration: str | None = None,
 ) -> None:
     """`may_see`, or "not found": what one may not see is not disclosed to exist. Where an
     export is asked for by someone who will get it once the hammer falls, they are told so
     instead (409 `<facet>.sealed`)."""
-    if may_see(actor, facet, state, village, owner=owner):
+    if may_see(actor, facet, state, village, owner=owner, registration=registration):
         return
     sealed = phase_of(state) in SEALED_PHASES
     if sealed and facet in _SEALED and may_see(actor, facet, "sold", village, owner=owner):

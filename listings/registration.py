@@ -213,6 +213,21 @@ async def bidders_of(session: AsyncSession, registrations: list[Registration]) -
     return await users_by_id(session, (r.bidder_id for r in registrations))
 
 
+async def own_registration(
+    session: AsyncSession, actor: Actor | None, listing_id: int
+) -> Registration | None:
+    """The signed-in bidder's registration for this listing (None for anyone else): what the
+    policy asks of a bidder's own standing (`policy.may_see(..., registration=state)`)."""
+    if actor is None or actor.role != "bidder":
+        return None
+    registration: Registration | None = await session.scalar(
+        select(Registration).where(
+            Registration.listing_id == listing_id, Registration.bidder_id == actor.id
+        )
+    )
+    return registration
+
+
 async def qualified_number(session: AsyncSession, listing_id: int, bidder_id: int) -> str | None:
     """The bidder's anonymous number for this listing if qualified, else None."""
     return await session.scalar(

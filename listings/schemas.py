@@ -34,7 +34,7 @@ PRICE_UNIT_NAMES_ZH: dict[str, str] = {
 }
 PaymentFrequency = Literal["annual", "semiannual", "quarterly", "monthly", "lump_sum"]
 DocumentKind = Literal[
-    "village_resolution", "ownership_proof", "appraisal", "priority_statement", "other"
+    "village_resolution", "ownership_proof", "appraisal", "priority_statement", "other", "photo"
 ]
 #: How a document kind is named, on the pages and in the certificate alike.
 DOCUMENT_KINDS_ZH: dict[str, str] = {
@@ -43,6 +43,7 @@ DOCUMENT_KINDS_ZH: dict[str, str] = {
     "appraisal": "评估报告",
     "priority_statement": "优先权人声明",
     "other": "其他材料",
+    "photo": "现场照片",
 }
 
 
@@ -176,6 +177,20 @@ class AnnouncedRules(Struct, kw_only=True, omit_defaults=True):
     #: Fixed by announcements since result publicity and refund dates took effect.
     result_publicity_working_days: int | None = None
     refund_deadline_working_days: int | None = None
+    #: Fixed by announcements since the announcement states the signing period; None for
+    #: listings announced before (their contracts follow the settings of the day).
+    contract_sign_deadline_working_days: int | None = None
+
+
+class SiteVisit(Strict, kw_only=True):
+    """Whom prospective bidders call to see the asset (看样、踏勘), as the announcement names
+    them: published with the listing."""
+
+    contact: Annotated[str, Meta(min_length=1, max_length=50)]
+    #: A telephone number as people write it: digits, with spaces, +, - or brackets.
+    phone: Annotated[str, Meta(pattern=r"^[0-9][0-9 ()+-]{4,23}$")]
+    #: When and how, e.g. "工作日 9:00–17:00，请提前一天预约".
+    note: Annotated[str, Meta(max_length=200)] = ""
 
 
 class ListingCreate(Strict, kw_only=True):
@@ -188,6 +203,8 @@ class ListingCreate(Strict, kw_only=True):
     terms: Terms
     #: The village's resolution; required at submission unless the category is exempt.
     resolution: Resolution | None = None
+    #: Whom to call to see the asset; optional.
+    site_visit: SiteVisit | None = None
     #: Staff may entrust on a village's behalf; village officials always act for their own.
     village_id: int | None = None
 
@@ -201,6 +218,7 @@ class ListingUpdate(Strict, kw_only=True):
     description: Annotated[str, Meta(max_length=5000)] | UnsetType = UNSET
     terms: Terms | UnsetType = UNSET
     resolution: Resolution | UnsetType | None = UNSET
+    site_visit: SiteVisit | UnsetType | None = UNSET
 
 
 class Empty(Strict):
@@ -289,6 +307,8 @@ class ListingOut(Struct, omit_defaults=True):
     #: The auction rules the announcement fixed (竞价须知); absent before announcement.
     rules: AnnouncedRules | None = None
     documents: list[DocumentOut] = msgspec.field(default_factory=list)
+    #: Whom to call to see the asset (看样、踏勘); absent if the village named nobody.
+    site_visit: SiteVisit | None = None
 
 
 class ListingPage(Struct):

@@ -17,7 +17,7 @@ from core.settings import ExchangeSettings
 from core.settings import load as load_settings
 from listings import policy, resolution
 from listings.announced import announced_rules
-from listings.documents import CheckedFile, DocumentStore
+from listings.documents import CheckedFile, DocumentStore, check_kind
 from listings.models import Document, Listing
 from listings.policy import Action as Deed
 from listings.reading import Visible, load, record, resolution_documents
@@ -109,6 +109,7 @@ async def create(
         description=body.description,
         terms=body.terms,
         resolution=body.resolution,
+        site_visit=body.site_visit,
         state=ListingState.DRAFT.value,
         created_at=now,
         updated_at=now,
@@ -307,6 +308,7 @@ async def relist(session: AsyncSession, actor: Actor, listing_id: int, now: date
         terms=msgspec.structs.replace(old.terms),
         # The facts are carried over to be confirmed or replaced; documents are not.
         resolution=old.resolution,
+        site_visit=old.site_visit,
         state=ListingState.DRAFT.value,
         relist_of=old.id,
         created_at=now,
@@ -350,6 +352,7 @@ async def add_document(
 ) -> Document:
     """Attach a checked file to an entrustment, only while it is editable by its village. The
     right is checked (the listing row locked) before the file touches the disk."""
+    check_kind(kind, file)
     visible = await attachable(session, actor, listing_id)
     sha256, size = store.put(file.content), len(file.content)
     document = Document(

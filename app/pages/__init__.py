@@ -8,7 +8,7 @@ from app.pages.account import AccountPages
 from app.pages.admin import AdminPages
 from app.pages.admin_regions import RegionPages
 from app.pages.admin_users import UserAdminPages
-from app.pages.aftermath import BidderDealPages, ReviewDealPages
+from app.pages.aftermath import BidderDealPages, ContractPages, ReviewDealPages
 from app.pages.bidder import BidderPages
 from app.pages.disclosure import DisclosurePages
 from app.pages.notices import NoticePages
@@ -29,6 +29,7 @@ CONTROLLERS: list[Any] = [
     QualifyAllPages,
     BidderDealPages,
     ReviewDealPages,
+    ContractPages,
     RentPages,
     OversightPages,
     AdminPages,

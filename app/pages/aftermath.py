@@ -1,6 +1,7 @@
 """After the hammer on the pages (docs/domain.md §6): a bidder's objection during the result
 publicity and the runner-up's answer to an offer, on the listing page; a reviewer's decision
-on an objection and a winner's default, on the reviewer's page of the listing. Each form calls
+on an objection and a winner's default, on the reviewer's page of the listing; a contract's
+signature report in sentences (/contracts/{id}/verification). Each form calls
 the same service as the API (`contracts.objections`, `contracts.voiding`); what cannot be
 undone (declining an offer, a default) is asked once more before the service is called."""
 
@@ -8,22 +9,28 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from litestar import Response, post
+from litestar import Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.params import FromPath
 from litestar.response import Redirect
 
 from app.pages import queries
-from app.pages.common import FORM, Pages, Req, posted_form, redirect
+from app.pages.common import FORM, Pages, Req, posted_form, redirect, render
 from app.pages.forms import FieldError, Form
 from app.pages.public import listing_page
 from app.pages.review import review_page
+from app.pages.signatures import read_verification
+from contracts import access as contract_access
 from contracts import objections, voiding
+from contracts.api import PARTIES_AND_STAFF
 from contracts.deal_rules import DEFAULT_REASONS_ZH, DefaultReason
+from contracts.deps import Deps
+from contracts.verification import verification
 from core.errors import DomainError, NotFound, PermissionDenied
 from core.web import actor, allow, services
 from listings.api import checked_upload, store
 from listings.documents import UPLOAD_BODY
+from listings.models import Listing
 
 #: The longest text the API takes for reasons (contracts.aftermath_api) and for a note.
 MAX_REASONS = 4000
@@ -189,3 +196,41 @@ class ReviewDealPages(Pages):
             form.fail(exc, {"default.before_deadline": "reason"})
             return await review_page(request, listing_id, {"default": form}, exc.status)
         return redirect(f"/review/listings/{listing_id}", "defaulted")
+
+
+#: Where each role follows a deal (the verification page's way back).
+DEAL_PAGES = {
+    "bidder": "/me/deals",
+    "village": "/village/listings/{listing_id}",
+    "reviewer": "/review/listings/{listing_id}",
+    "regulator": "/oversight/listings/{listing_id}",
+    "admin": "/oversight/listings/{listing_id}",
+}
+
+
+class ContractPages(Pages):
+    """A contract's signature report in sentences, for its parties and staff inside the region
+    (contracts.access decides: 404 for anyone else); the report as data stays a download."""
+
+    path = "/contracts"
+    guards = (allow(*PARTIES_AND_STAFF),)
+
+    @get("/{contract_id:int}/verification")
+    async def verification(self, request: Req, contract_id: FromPath[int]) -> Response[Any]:
+        svc, who = services(request), actor(request)
+        report = await verification(Deps.of(svc.db, svc.clock, svc.config), who, contract_id)
+        async with svc.db.read() as session:
+            contract = (await contract_access.load(session, who, contract_id)).contract
+            listing = await session.get(Listing, contract.listing_id)
+        assert listing is not None
+        back = DEAL_PAGES.get(who.role, "/").format(listing_id=listing.id)
+        return render(
+            request,
+            "contract_verification.html",
+            title=f"签章验证报告：{contract.number}",
+            contract=contract,
+            listing=listing,
+            readings=read_verification(report),
+            validated_at=report.validated_at or None,
+            back=back,
+        )

@@ -50,6 +50,9 @@ WIRE_TO_FORM = {
     "performance_deposit_fen": "performance_deposit",
     "every_years": "escalation_every_years",
     "percent": "escalation_percent",
+    "contact": "site_visit_contact",
+    "phone": "site_visit_phone",
+    "note": "site_visit_note",
 }
 FIELD_HINTS = {
     "title": "请填写项目名称（1–200 字）",
@@ -82,6 +85,9 @@ FIELD_HINTS = {
     "hard_cap_minutes": "最长延时应为1至20160分钟",
     "free_bidding_minutes": "自由竞价时长应为0至1440分钟",
     "countdown_seconds": "倒计时时长应为5至3600秒",
+    "site_visit_contact": "看样联系人不超过50字",
+    "site_visit_phone": "请填写有效的联系电话，如 0595-12345678 或 13912345678",
+    "site_visit_note": "看样时间和方式不超过200字",
 }
 SERVICE_FIELDS = {
     "terms.term_too_long": "term_years",
@@ -131,6 +137,7 @@ DOCUMENT_INPUTS = {
     "village_resolution": "village_resolution",
     "ownership_proof": "ownership_proof",
     "appraisal_report": "appraisal",
+    "photo": "photo",  # its own fieldset (看样联系与现场照片); more photos on the listing page
 }
 ESCALATION_KINDS = {
     "compound": "在上一期年租金基础上递增（复利）",
@@ -182,9 +189,19 @@ FIELD_LABELS = {
     "village_resolution": "村民（代表）会议决议",
     "ownership_proof": "权属证明",
     "appraisal_report": "评估报告",
+    "site_visit_contact": "看样联系人",
+    "site_visit_phone": "联系电话",
+    "site_visit_note": "看样时间和方式",
+    "photo": "现场照片",
 }
 #: Terms the form does not show (set through the API): saving the form keeps them.
 FORMLESS_TERMS = ("priority_holders",)
+#: Whom bidders call to see the asset: form field → wire field of `SiteVisit`.
+SITE_VISIT_FIELDS = {
+    "site_visit_contact": "contact",
+    "site_visit_phone": "phone",
+    "site_visit_note": "note",
+}
 #: The choices of 竞价方式 (the full rule is stated on the listing: labels.auction_variant_zh).
 AUCTION_MODES = {
     "countdown": "自由竞价＋倒计时（每次出价后重新计时）",
@@ -269,6 +286,7 @@ def read_entrustment(form: Form, settings: ExchangeSettings, today: date) -> Rea
     if rent_free and term_years and rent_free >= term_years * 12 + (term_months or 0):
         form.error("rent_free_months", "免租期须短于流转期限", "terms.rent_free")
     resolution_body = read_resolution(form)
+    site_visit = read_site_visit(form)
     field_faults = bool(form.errors)
 
     # The rules of the exchange and of the law, on every part that could be read.
@@ -339,6 +357,7 @@ def read_entrustment(form: Form, settings: ExchangeSettings, today: date) -> Rea
         "description": description or "",
         "terms": terms,
         "resolution": resolution_body,
+        "site_visit": site_visit,
     }
     if deposit is None:  # the exchange's rule (economics.deposit_by_rule) on these terms
         try:
@@ -474,6 +493,23 @@ def read_resolution(form: Form) -> dict[str, Any] | None:
     return out
 
 
+def read_site_visit(form: Form) -> dict[str, str] | None:
+    """Whom to call to see the asset: none when left blank, else a contact and a telephone
+    (the note is optional); the telephone's form is checked by the wire type."""
+    values = {
+        wire: str(form.values.get(name) or "").strip() for name, wire in SITE_VISIT_FIELDS.items()
+    }
+    if not any(values.values()):
+        return None
+    if not values["contact"]:
+        form.error(
+            "site_visit_contact", "请填写看样联系人（或把看样联系信息全部留空）", "form.required"
+        )
+    if not values["phone"]:
+        form.error("site_visit_phone", "请填写看样联系电话", "form.required")
+    return values
+
+
 def resolution_values(resolution: Resolution | None) -> dict[str, Any]:
     """The resolution's inputs filled from stored facts (blank when there are none)."""
     if resolution is None:
@@ -528,6 +564,10 @@ def form_from_listing(listing: Listing) -> Form:
             "free_bidding_minutes": _blank_if_none(t.free_bidding_minutes),
             "countdown_seconds": _blank_if_none(t.countdown_seconds),
             **resolution_values(listing.resolution),
+            **{
+                name: getattr(listing.site_visit, wire) if listing.site_visit else ""
+                for name, wire in SITE_VISIT_FIELDS.items()
+            },
         }
     )
 

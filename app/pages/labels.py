@@ -3,13 +3,13 @@ yuan (and in words), times in Beijing time."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime
 
 from auction.engine import Mode
 from auction.models import Auction
 from contracts.deal_rules import DEFAULT_REASONS_ZH, VOID_REASONS_ZH
 from contracts.deal_rules import STATE_NAMES_ZH as DEAL_STATE_NAMES_ZH
-from core.clock import CHINA_TZ
+from core.clock import CHINA_TZ, deadline_zh, period_end
 from core.money import format_yuan, yuan_in_words
 from listings.rules import STATE_NAMES_ZH, ListingState
 from listings.schemas import DOCUMENT_KINDS_ZH as DOCUMENT_KINDS_ZH
@@ -165,29 +165,24 @@ def bj(value: datetime | str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
 
 
 def bj_end(value: datetime | str | None) -> str:
-    """The end of a period in Beijing time; a period ending at midnight ends at 24:00 of its
-    last day (民法典第二百零三条), so 00:00 is written as the 24:00 of the day before."""
+    """The end of a period in Beijing time, in figures; a period ending at midnight ends at
+    24:00 of its last day (core.clock.period_end), so 00:00 is written as 24:00 the day before."""
     at = _aware(value)
     if at is None:
         return "—"
-    local = at.astimezone(CHINA_TZ)
-    if local.time() == time(0):
-        return (local - timedelta(days=1)).strftime("%Y-%m-%d 24:00")
-    return local.strftime("%Y-%m-%d %H:%M")
+    day, closing = period_end(at)
+    return f"{day:%Y-%m-%d} {closing}"
 
 
-def zh_deadline(value: datetime | str | None) -> str:
-    """The end of a period as a Chinese date: its last day (2026年12月18日), with the hour when
-    it ends at a close of business rather than at midnight (as `bj_end` counts it). The live
-    page writes the same in live.js (`zhDeadline`)."""
+def deadline(value: datetime | str | None) -> str:
+    """A deadline in words as the contract and the notices write it (core.clock.deadline_zh):
+    2026年12月21日24:00."""
     at = _aware(value)
-    if at is None:
-        return "—"
-    local = at.astimezone(CHINA_TZ)
-    if local.time() == time(0):
-        day = (local - timedelta(days=1)).date()
-        return f"{day.year}年{day.month}月{day.day}日"
-    return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
+    return "—" if at is None else deadline_zh(at)
+
+
+#: The same words under the name the live page's templates use (live.js `zhDeadline` mirrors it).
+zh_deadline = deadline
 
 
 def iso_utc(value: datetime | str | None) -> str:

@@ -10,9 +10,10 @@ from litestar import Response, get, post
 from litestar.datastructures import Cookie, UploadFile
 from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect
-from sqlalchemy import select
 
 from app.pages import queries
+from app.pages.announcement import notice_rules
+from app.pages.bidder import account_of, standing_of
 from app.pages.common import (
     FORM,
     FORM_COOKIE,
@@ -28,7 +29,9 @@ from app.pages.common import (
 )
 from app.pages.forms import FieldError, Form, validation_field
 from app.pages.live import live_page
-from auction.models import Auction
+from app.pages.viewers import count_view as count_view_of
+from auction.models import Auction, Deal
+from core import settings as exchange_settings
 from core.accounts import PASSWORD_CHANGE_REQUIRED, BidderSignUp
 from core.errors import DomainError
 from core.sessions import (
@@ -40,13 +43,15 @@ from core.sessions import (
 )
 from core.web import PUBLIC, actor, actor_or_none, allow, services, token_of
 from listings import policy, qualification, reading
+from listings import registration as reg
+from listings.announced import as_announced
 from listings.api import checked_upload, listing_view, store
 from listings.documents import UPLOAD_BODY
-from listings.models import Registration
 from listings.policy import Facet
 from listings.registration_api import apply_from, registration_view
 from listings.rules import PUBLIC as PUBLIC_STATES
 from listings.schemas import CATEGORY_NAMES_ZH
+from listings.viewers import viewer_count
 
 
 class PublicPages(Pages):
@@ -114,7 +119,7 @@ class PublicPages(Pages):
 
     @get("/listings/{listing_id:int}", opt=PUBLIC)
     async def listing(self, request: Req, listing_id: FromPath[int]) -> Response[Any]:
-        return await listing_page(request, listing_id)
+        return await listing_page(request, listing_id, count_view=True)
 
     @post(
         "/listings/{listing_id:int}/register",
@@ -141,7 +146,7 @@ class PublicPages(Pages):
             if exc.code == "registration.duplicate":
                 return redirect("/me/registrations")
             return await listing_page(request, listing_id, register_error=exc)
-        return Redirect(f"/me/registrations?done=registered#reg-{reg_id}", status_code=303)
+        return Redirect(f"/me/registrations/{reg_id}?done=registered", status_code=303)
 
     @get("/auctions/{listing_id:int}", opt=PUBLIC)
     async def live(self, request: Req, listing_id: FromPath[int]) -> Response[Any]:
@@ -289,32 +294,49 @@ async def listing_page(
     register_error: DomainError | None = None,
     forms: dict[str, Form] | None = None,
     status: int = 200,
+    count_view: bool = False,
     **extra: Any,
 ) -> Response[Any]:
-    """The announcement with its result; for a bidder of the listing also their part after
-    the hammer (an offer to them as the runner-up, their objections), any form re-shown."""
+    """The announcement (竞买公告: terms, 竞买须知 in sentences, photos, whom to call to see
+    the asset, documents, 围观人数 and — once registration has closed — 报名人数) with its
+    result; for a bidder of the listing also their standing and what happens next, and their
+    part after the hammer (an offer to them as the runner-up, their objections), any form
+    re-shown. `count_view`: this is a person opening the page (a GET), counted as a viewer."""
     viewer = actor_or_none(request)
     svc = services(request)
+    cookies = await count_view_of(request, listing_id) if count_view else []
     async with svc.db.read() as session:
         visible = await reading.load(session, viewer, listing_id)
+        listing = visible.listing
         documents = await reading.documents_of(session, listing_id)
         view = listing_view(visible, viewer, documents)
         auction = await session.get(Auction, listing_id)
         deal, contract = await queries.deal_and_contract(session, viewer, listing_id)
-        mine = None
-        if viewer is not None and viewer.role == "bidder":
-            mine = await session.scalar(
-                select(Registration).where(
-                    Registration.listing_id == listing_id, Registration.bidder_id == viewer.id
-                )
+        settings = await exchange_settings.load(session)
+        mine = await reg.own_registration(session, viewer, listing_id)
+        standing = (
+            await standing_of(
+                session, mine, listing, settings, await session.get(Deal, listing_id), auction
             )
+            if mine is not None
+            else None
+        )
+        counted = policy.may_see(viewer, Facet.REGISTRATION_COUNT, listing.state, visible.village)
+        registered = await queries.registration_counts(session, listing_id) if counted else None
+        watchers = await viewer_count(session, listing_id)
     now = svc.now()
     aftermath = await queries.bidder_aftermath(svc.db, viewer, mine, deal, now)
-    may_download = policy.may_see(viewer, Facet.DOCUMENTS, visible.listing.state, visible.village)
+    may_download = policy.may_see(
+        viewer,
+        Facet.DOCUMENTS,
+        listing.state,
+        visible.village,
+        registration=mine.state if mine else None,
+    )
     registration_open = (
-        visible.listing.state == "announced"
-        and visible.listing.registration_closes_at is not None
-        and now < visible.listing.registration_closes_at
+        listing.state == "announced"
+        and listing.registration_closes_at is not None
+        and now < listing.registration_closes_at
     )
     if register_error is not None:
         status = register_error.status
@@ -322,13 +344,22 @@ async def listing_page(
         request,
         "listing.html",
         status=status,
+        cookies=cookies,
         register_error=register_error,
         title=view.title,
         listing=view,
         auction=auction,
         deal=deal,
         mine=registration_view(mine) if mine else None,
+        standing=standing,
         may_download=may_download,
+        photos=[d for d in view.documents if d.kind == "photo"],
+        files=[d for d in view.documents if d.kind != "photo"],
+        rules=notice_rules(view, settings),
+        refund_days=as_announced(listing, settings).refund_deadline_working_days,
+        account=account_of(settings),
+        registered=registered,
+        watchers=watchers,
         registration_open=registration_open,
         now=now,
         contract=contract,

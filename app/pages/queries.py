@@ -239,6 +239,20 @@ async def registrations_with_bidders(
     return [(r, users[r.bidder_id]) for r in regs]
 
 
+async def registration_counts(session: AsyncSession, listing_id: int) -> tuple[int, int]:
+    """报名人数: how many applied, and how many of them are qualified (one query). Shown only
+    where the policy lets the count be seen (Facet.REGISTRATION_COUNT)."""
+    row = (
+        await session.execute(
+            select(
+                func.count(),
+                func.count().filter(Registration.state == "qualified"),
+            ).where(Registration.listing_id == listing_id)
+        )
+    ).one()
+    return int(row[0]), int(row[1])
+
+
 async def payments_of(session: AsyncSession, registration_ids: list[int]) -> list[Payment]:
     if not registration_ids:
         return []

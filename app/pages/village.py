@@ -25,7 +25,7 @@ from core.settings import ExchangeSettings
 from core.web import actor, allow, services
 from listings import policy, reading, service
 from listings.api import checked_upload, listing_view, store
-from listings.documents import MAX_UPLOAD, CheckedFile, document_kind
+from listings.documents import MAX_PHOTO, MAX_UPLOAD, CheckedFile, check_kind, document_kind
 from listings.rules import EDITABLE, ListingState, ensure_editable
 from listings.schemas import (
     CATEGORY_NAMES_ZH,
@@ -37,8 +37,9 @@ from listings.schemas import (
 
 #: A document of the form: its kind and the checked file.
 Upload = tuple[DocumentKind, CheckedFile]
-#: Three files of a form and its fields (deploy/nginx.conf.template allows as much).
-UPLOAD_BODY_LIMIT = 3 * MAX_UPLOAD + 256 * 1024
+#: Three documents and a photo of a form, and its fields (deploy/nginx.conf.template allows as
+#: much).
+UPLOAD_BODY_LIMIT = 3 * MAX_UPLOAD + MAX_PHOTO + 256 * 1024
 
 
 async def _uploads(request: Req, values: dict[str, Any], form: Form) -> list[Upload]:
@@ -49,7 +50,9 @@ async def _uploads(request: Req, values: dict[str, Any], form: Form) -> list[Upl
         return []
     try:
         kind = document_kind(values.get("kind") or "other")
-        return [(kind, await checked_upload(services(request), upload))]
+        checked = await checked_upload(services(request), upload)
+        check_kind(kind, checked)  # a photo: JPEG or PNG, 5 MB at most
+        return [(kind, checked)]
     except DomainError as exc:
         form.error("file", exc.message, exc.code)
         return []
@@ -70,6 +73,7 @@ async def _form_files(request: Req, values: dict[str, Any], form: Form) -> dict[
         if isinstance(upload, UploadFile) and upload.filename:
             try:
                 checked = await checked_upload(svc, upload)
+                check_kind(document_kind(entrustment.DOCUMENT_INPUTS[field]), checked)
                 out[field] = draft_files.keep(secret, box, who.id, field, checked)
                 continue
             except DomainError as exc:

@@ -83,14 +83,15 @@
 
   function pad(n) { return n < 10 ? '0' + n : String(n); }
 
-  /* The end of a period as a Chinese date, like the pages' `zh_deadline` filter: its last day,
-     and the hour when it ends at a close of business rather than at midnight (24:00). */
+  /* A deadline in words as the pages, notices and contract write it (core.clock.deadline_zh):
+     its last day and closing time in Beijing — a period ending at midnight ends at 24:00 of
+     the day before (2026年12月21日24:00). */
   function zhDeadline(iso) {
     var d = new Date(Date.parse(iso) + 8 * 3600 * 1000);  // Beijing wall time in the UTC fields
     var midnight = !d.getUTCHours() && !d.getUTCMinutes() && !d.getUTCSeconds() && !d.getUTCMilliseconds();
     var day = midnight ? new Date(d.getTime() - 86400000) : d;
     var text = day.getUTCFullYear() + '年' + (day.getUTCMonth() + 1) + '月' + day.getUTCDate() + '日';
-    return midnight ? text : text + ' ' + pad(d.getUTCHours()) + ':' + pad(d.getUTCMinutes());
+    return text + (midnight ? '24:00' : pad(d.getUTCHours()) + ':' + pad(d.getUTCMinutes()));
   }
 
   // ----- connection ----------------------------------------------------------------

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from contracts import content
 from contracts.models import Contract
 from core.ledger import LedgerEntry
 from listings.reading import subject
@@ -83,7 +84,7 @@ async def test_the_contract_starts_on_the_fixed_day_and_asks_the_performance_dep
                 LedgerEntry.type == "contract.drafted",
             )
         )
-    assert data["version"] == "3" and data["term"]["start"] == "2027年3月15日"
+    assert data["version"] == content.TEMPLATE_VERSION and data["term"]["start"] == "2027年3月15日"
     assert data["term"]["end"] == "2037年3月14日" and data["term"]["basis"]
     assert "履约保证金人民币 5,000.00 元（大写：伍仟元整）" in data["performance_deposit"]["text"]
     assert drafted is not None and drafted.payload["lease_start"] == "2027-03-15"

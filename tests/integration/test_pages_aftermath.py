@@ -114,13 +114,15 @@ async def test_an_objection_upheld_on_the_pages_and_the_runner_up_accepting(
     h = await hammer(exchange, "runner_up")
     lid = h.listing_id
     public = await browsers().get(f"/listings/{lid}")
-    assert re.search(r"成交公示中</strong>，公示期至 <strong[^>]*>2026-12-18 24:00<", public)
+    assert re.search(r"成交公示中</strong>，公示期至 <strong[^>]*>2026年12月18日24:00<", public)
     assert "/objections" not in public  # no form for those who did not bid
 
     onlooker = await browsers().login(h.onlooker.username or "")
     mine = await onlooker.get("/me/registrations")
-    assert "保证金将于 2026-12-18 24:00 前退还" in mine
-    assert re.search(r'data-testid="publicity-notice">成交公示中，公示期至 2026-12-18 24:00', mine)
+    assert "保证金将于 2026年12月18日24:00前退还" in mine
+    assert re.search(
+        r'data-testid="publicity-notice">成交公示中，公示期至 2026年12月18日24:00', mine
+    )
     page = await onlooker.get(f"/listings/{lid}")
     assert f'action="/listings/{lid}/objections"' in page and "异议事实和理由" in page
 
@@ -221,7 +223,7 @@ async def test_an_objection_upheld_on_the_pages_and_the_runner_up_accepting(
     done = await runner_up.post(f"/listings/{lid}/offer", {"decision": "accept"})
     page = await follow(runner_up, done)
     assert flash(page).startswith("您已接受递补成交")
-    assert re.search(r"成交公示中</strong>，公示期至 <strong[^>]*>2026-12-18 24:00<", page)
+    assert re.search(r"成交公示中</strong>，公示期至 <strong[^>]*>2026年12月18日24:00<", page)
     assert "成交结果（候补递补成交）" in page
 
     await exchange.past_publicity(lid)

@@ -120,15 +120,21 @@ async def test_reference_case_through_the_pages(exchange: Exchange, browsers: An
     clock.advance(timedelta(seconds=301))
     await exchange.tick()
 
-    for who in (watcher, village, bidder):
-        path = {id(village): f"/village/listings/{listing_id}", id(bidder): "/me/deals"}.get(
-            id(who), f"/listings/{listing_id}"
-        )
+    for who in (watcher, village):
+        path = f"/village/listings/{listing_id}" if who is village else f"/listings/{listing_id}"
         html = await who.get(path)
         assert 'data-testid="premium-rate">100.00 %<' in html, path
         assert 'data-testid="premium-over-term">+¥120,000.00<' in html, path
         assert 'data-testid="contract-value">¥240,000.00<' in html, path
         assert 'data-testid="rounds">50<' in html, path
+    # The winner's page: his payment plan (ten yearly ¥24,000.00, the deposit credited to the
+    # first), not the collective's income.
+    html = await bidder.get("/me/deals")
+    assert 'data-testid="premium-rate">100.00 %<' in html and 'data-testid="rounds">50<' in html
+    assert "村集体增收" not in html and 'data-testid="premium-over-term"' not in html
+    amounts = re.findall(r'data-testid="plan-amount">([^<]+)<', html)
+    assert amounts == ["¥24,000.00"] * 10
+    assert "租金合计 <strong>¥240,000.00</strong>" in html
     html = await village.get(f"/village/listings/{listing_id}")
     assert "网络竞价" in html and "共 50 次有效出价" in html
     assert people[1][0] in html  # the collective sees who won (a party to the contract)

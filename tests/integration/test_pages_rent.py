@@ -31,6 +31,11 @@ def statuses(html: str) -> list[str]:
     ]
 
 
+def plan_statuses(html: str) -> list[str]:
+    """The statuses of the winner's payment plan (app/templates/_payplan.html)."""
+    return re.findall(r'data-testid="plan-status">([^<]*)<', html)
+
+
 async def test_rent_schedule_and_forms_on_the_pages(exchange: Exchange) -> None:
     sold = await reach_deal(exchange)
     path = f"/api/v1/contracts/{sold.contract_id}"
@@ -46,9 +51,10 @@ async def test_rent_schedule_and_forms_on_the_pages(exchange: Exchange) -> None:
     assert sold.winner.username is not None
     winner = await Browser(exchange).login(sold.winner.username)
     html = await winner.get("/me/deals")
-    assert "租金收缴情况" in html and first["reference"] in html
-    assert statuses(html)[:2] == ["部分支付", "未到期"]
-    assert "含保证金抵扣 ¥2,000.00" in html or "含保证金抵扣 2,000.00" in html
+    # The lessee reads his payment plan: what he pays, when, and what he has paid.
+    assert "我的付款计划" in html and first["reference"] in html
+    assert plan_statuses(html)[:2] == ["部分支付", "未到期"]
+    assert "保证金抵扣 ¥2,000.00，转账 ¥0.00" in html
     assert "转账附言填写该期的“转账识别码”" in html
     assert 'data-testid="rent-pay-form"' not in html  # the lessee records nothing
     for code in RAW:
@@ -60,7 +66,7 @@ async def test_rent_schedule_and_forms_on_the_pages(exchange: Exchange) -> None:
     winner = await Browser(exchange).login(sold.winner.username)
     html = await winner.get("/me/deals")
     assert 'data-testid="rent-arrears"' in html and "黄色预警" in html
-    assert statuses(html)[0] == "逾期（40 天，黄色预警）"
+    assert plan_statuses(html)[0] == "逾期（40 天，黄色预警）"
 
     village = await Browser(exchange).login("xingtian")
     page = f"/village/listings/{sold.listing_id}"

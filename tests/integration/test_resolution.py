@@ -16,6 +16,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from contracts import content
 from contracts.models import Contract
 from core import settings as exchange_settings
 from tests.integration.conftest import Exchange
@@ -226,7 +227,7 @@ def text_of(pdf: bytes, where: Path) -> str:
 async def entrustment_of(exchange: Exchange, listing_id: int) -> dict[str, str]:
     async with exchange.services.db.read() as session:
         contract = await session.scalar(select(Contract).where(Contract.listing_id == listing_id))
-    assert contract is not None and contract.template_version == "3"
+    assert contract is not None and contract.template_version == content.TEMPLATE_VERSION
     kept: dict[str, str] = contract.data["entrustment"]
     return kept
 

@@ -31,6 +31,7 @@ TOWN = "福建省/泉州市/泉州台商投资区/洛阳镇"
 OTHER_TOWN = "福建省/泉州市/泉州台商投资区/张坂镇"
 PHASES = ("draft", "announced", "closed", "live", "ended")
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\n%%EOF\n"
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(32)
 DENIED = {303, 401, 403, 404, 409}
 
 #: username → role name in this test. "reviewer" and "admin" (no region) come with the exchange.
@@ -53,6 +54,7 @@ class World:
     ex: Exchange
     listings: dict[str, int] = field(default_factory=dict)
     documents: dict[str, int] = field(default_factory=dict)
+    photos: dict[str, int] = field(default_factory=dict)
     registrations: dict[str, int] = field(default_factory=dict)
     proofs: dict[str, int] = field(default_factory=dict)
     contract: int = 0
@@ -81,7 +83,11 @@ class Case:
 
     def sees(self, facet: Facet, owner: int | None = None) -> bool:
         assert self.world.village is not None
-        return policy.may_see(self.actor, facet, self.state, self.world.village, owner=owner)
+        # Bidder A's registration is qualified on every listing but the draft.
+        mine = "qualified" if self.own and self.phase != "draft" else None
+        return policy.may_see(
+            self.actor, facet, self.state, self.world.village, owner=owner, registration=mine
+        )
 
     def may(self, action: Action) -> bool:
         assert self.world.village is not None
@@ -111,6 +117,8 @@ READS: dict[str, Cond] = {
     "/api/v1/listings/{listing_id:int}/documents/{document_id:int}": lambda c: (
         c.sees(Facet.LISTING) and c.sees(Facet.DOCUMENTS)
     ),
+    # The asset's photos are part of the announcement.
+    "/api/v1/listings/{listing_id:int}/photos/{document_id:int}": LISTING,
     "/api/v1/listings/{listing_id:int}/registrations": lambda c: (
         c.sees(Facet.LISTING) and c.sees(Facet.REGISTRATIONS)
     ),
@@ -174,6 +182,12 @@ READS: dict[str, Cond] = {
     "/signup": ALWAYS,
     "/me/deals": ALWAYS,
     "/me/registrations": ALWAYS,
+    "/me/registrations/{registration_id:int}": lambda c: (
+        c.phase != "draft" and c.sees(Facet.REGISTRATION, owner=c.world.owner)
+    ),
+    "/contracts/{contract_id:int}/verification": lambda c: c.sees(
+        Facet.CONTRACT, owner=c.world.owner
+    ),
     "/me/notices": ALWAYS,
     "/village": ALWAYS,
     "/village/listings/new": ALWAYS,
@@ -411,6 +425,8 @@ def concrete(world: World, path: str, phase: str) -> str:
     }
     if "/registrations/{registration_id:int}/documents/" in path:
         values["document_id"] = world.proofs.get(phase, 999_999)
+    if "/photos/" in path:
+        values["document_id"] = world.photos[phase]
     out = re.sub(r"\{(\w+)(?::\w+)?\}", lambda m: str(values[m.group(1)]), path)
     queries = {
         "/api/v1/ledger/bundle": f"?listing_id={world.listings[phase]}",
@@ -502,6 +518,14 @@ async def build(ex: Exchange) -> World:
             status=201,
         )
         world.documents[phase] = document["id"]
+        photo = await village.ok(
+            "POST",
+            f"/api/v1/listings/{listing['id']}/documents",
+            files={"file": ("现场.png", PNG, "image/png")},
+            data={"kind": "photo"},
+            status=201,
+        )
+        world.photos[phase] = photo["id"]
         if phase == "draft":
             continue
         path = f"/api/v1/listings/{listing['id']}"

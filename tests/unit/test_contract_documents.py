@@ -350,7 +350,7 @@ def test_documents_drafted_before_version_3_render_as_they_did() -> None:
     """Data without the keys version 3 added (a lease start fixed, a performance deposit) gets
     the same bytes as data holding them empty: the templates' `.at(…, default: none)`."""
     current = sample_data()
-    assert current["version"] == content.TEMPLATE_VERSION == "3"
+    assert current["version"] == content.TEMPLATE_VERSION == "4"
     older = json.loads(json.dumps(current))
     del older["performance_deposit"], older["term"]["basis"]
     older["version"] = "2"

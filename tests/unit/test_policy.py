@@ -82,6 +82,30 @@ def test_a_bidder_sees_what_is_theirs_and_nothing_of_others(facet: Facet, phase:
 
 
 @pytest.mark.parametrize(
+    ("registration", "expected"),
+    [
+        (None, False),  # no registration: the file names only
+        ("pending_deposit", False),  # applied, deposit not paid: an application commits nobody
+        ("deposit_paid", True),
+        ("qualified", True),
+        ("rejected", False),
+    ],
+)
+def test_a_bidder_reads_the_documents_once_their_deposit_is_in(
+    registration: str | None, expected: bool
+) -> None:
+    bidder = ACTORS["bidder"]
+    for phase in (Phase.REGISTRATION, Phase.SEALED, Phase.ENDED):
+        state = STATE_OF[phase]
+        seen = may_see(bidder, Facet.DOCUMENTS, state, VILLAGE, registration=registration)
+        assert seen is expected, (registration, phase)
+    # Never before the announcement, and a registration state means nothing to others.
+    assert not may_see(bidder, Facet.DOCUMENTS, "accepted", VILLAGE, registration="qualified")
+    for who in ("anonymous", "other village", "reviewer outside", "regulator outside"):
+        assert not may_see(ACTORS[who], Facet.DOCUMENTS, "sold", VILLAGE, registration="qualified")
+
+
+@pytest.mark.parametrize(
     ("who", "action", "expected"),
     [
         ("own village", Action.ENTRUST, True),
@@ -149,16 +173,17 @@ def test_the_table_of_docs_security(who: str, facet: Facet, phase: Phase, expect
 
 #: The columns of the table in docs/security.md §3.
 COLUMNS = {
-    "anonymous": ("anonymous", None),
-    "bidder (own)": ("bidder", 1),
-    "bidder (other)": ("bidder", 2),
-    "village (own)": ("own village", None),
-    "village (other)": ("other village", None),
-    "reviewer in": ("reviewer inside", None),
-    "reviewer out": ("reviewer outside", None),
-    "regulator in": ("regulator inside", None),
-    "regulator out": ("regulator outside", None),
-    "admin": ("admin", None),
+    "anonymous": ("anonymous", None, None),
+    # Their registration (qualified), deal or contract.
+    "bidder (own)": ("bidder", 1, "qualified"),
+    "bidder (other)": ("bidder", 2, None),
+    "village (own)": ("own village", None, None),
+    "village (other)": ("other village", None, None),
+    "reviewer in": ("reviewer inside", None, None),
+    "reviewer out": ("reviewer outside", None, None),
+    "regulator in": ("regulator inside", None, None),
+    "regulator out": ("regulator outside", None, None),
+    "admin": ("admin", None, None),
 }
 LETTERS = {Phase.PREPARATION: "P", Phase.REGISTRATION: "R", Phase.SEALED: "S", Phase.ENDED: "E"}
 
@@ -171,11 +196,18 @@ def policy_table() -> str:
     ]
     for facet in Facet:
         cells = []
-        for who, owner in COLUMNS.values():
+        for who, owner, registration in COLUMNS.values():
             phases = [
                 letter
                 for phase, letter in LETTERS.items()
-                if may_see(ACTORS[who], facet, STATE_OF[phase], VILLAGE, owner=owner)
+                if may_see(
+                    ACTORS[who],
+                    facet,
+                    STATE_OF[phase],
+                    VILLAGE,
+                    owner=owner,
+                    registration=registration,
+                )
             ]
             cells.append(" ".join(phases) or "·")
         lines.append(f"| {facet.value} | " + " | ".join(cells) + " |")
@@ -185,7 +217,7 @@ def policy_table() -> str:
         + "* | "
         + " | ".join(
             " / ".join("✓" if may_do(ACTORS[who], a, VILLAGE) else "·" for a in Action)
-            for who, _ in COLUMNS.values()
+            for who, _, _ in COLUMNS.values()
         )
         + " |"
     )
