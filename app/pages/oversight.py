@@ -147,18 +147,8 @@ class OversightPages(Pages):
         filters = WarningFilters.parse(values)
         page = max(1, int(values["page"])) if str(values.get("page", "")).isdigit() else 1
         async with svc.db.read() as session:
-            rows, total = await warnings.search(
-                session,
-                who,
-                kind=None,
-                kinds=filters.kinds,
-                state=filters.state,
-                listing_id=None,
-                region=filters.region,
-                detected_from=filters.start,
-                detected_before=filters.end,
-                limit=PAGE_SIZE,
-                offset=(page - 1) * PAGE_SIZE,
+            rows, total = await filters.search(
+                session, who, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
             )
             shown = await shown_warnings(session, who, rows)
             regions = await region_choices(session, _jurisdiction(who))
@@ -266,18 +256,7 @@ class OversightPages(Pages):
             documents = await reading.documents_of(session, listing_id)
             timeline = await listing_timeline(session, who, visible, full=True)
             ladder = await _ladder(session, who, listing_id)
-            rows, _ = await warnings.search(
-                session,
-                who,
-                kind=None,
-                kinds=warning_filters.kinds,
-                state=warning_filters.state,
-                listing_id=listing_id,
-                detected_from=warning_filters.start,
-                detected_before=warning_filters.end,
-                limit=100,
-                offset=0,
-            )
+            rows, _ = await warning_filters.search(session, who, listing_id=listing_id, limit=100)
             shown = await shown_warnings(session, who, rows)
             deal, contract = await queries.deal_and_contract(
                 session, who, listing_id, local_date(svc.now())
@@ -357,18 +336,7 @@ class OversightPages(Pages):
         filters = WarningFilters.parse(dict(request.query_params), state="all")
         async with services(request).db.read() as session:
             visible = await _listing(session, who, listing_id)
-            rows, total = await warnings.search(
-                session,
-                who,
-                kind=None,
-                kinds=filters.kinds,
-                state=filters.state,
-                listing_id=listing_id,
-                detected_from=filters.start,
-                detected_before=filters.end,
-                limit=500,
-                offset=0,
-            )
+            rows, total = await filters.search(session, who, listing_id=listing_id, limit=500)
             shown = await shown_warnings(session, who, rows)
         return render(
             request,

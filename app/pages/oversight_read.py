@@ -116,6 +116,30 @@ class WarningFilters(Filters):
             region=form.values["region"].strip("/") or None,
         )
 
+    async def search(
+        self,
+        session: AsyncSession,
+        who: Actor,
+        *,
+        listing_id: int | None = None,
+        limit: int,
+        offset: int = 0,
+    ) -> tuple[list[WarningRow], int]:
+        """The warnings these filters select (of one listing, or of the filtered region)."""
+        return await warnings.search(
+            session,
+            who,
+            kind=None,
+            kinds=self.kinds,
+            state=self.state,
+            listing_id=listing_id,
+            region=None if listing_id is not None else self.region,
+            detected_from=self.start,
+            detected_before=self.end,
+            limit=limit,
+            offset=offset,
+        )
+
 
 @dataclass
 class TimelineFilters(Filters):
