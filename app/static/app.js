@@ -99,6 +99,69 @@
     setInterval(tick, 1000);
   }
 
+  /* A page that waits for its listing to move on (the auction's waiting room) asks the API
+     every few seconds and reloads once, when the listing's state or its registration close
+     has changed. Not a timed <meta refresh>: a page reloading itself every few seconds takes
+     a screen reader's place and a keyboard user's focus back to the top each time. */
+  function watchListing() {
+    var el = document.querySelector('[data-watch-listing]');
+    if (!el) return;
+    var closes = Date.parse(el.dataset.closes);
+    function later() { setTimeout(look, 5000); }
+    function look() {
+      fetch(el.dataset.watchListing, { credentials: 'same-origin' })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (l) {
+          if (l && (l.state !== el.dataset.state || Date.parse(l.registration_closes_at) !== closes)) location.reload();
+          else later();
+        }, later);
+    }
+    later();
+  }
+
+  /* A table wider than the screen scrolls sideways in its .table-wrap: where it does, the
+     wrapper takes focus (arrow keys scroll it) and is named after the table's caption or the
+     heading above it, so keyboard and screen reader users reach the hidden columns too
+     (WCAG 2.1.1). Where it fits, it is no stop on the way through the page. */
+  function scrollableTables() {
+    var wraps = document.querySelectorAll('.table-wrap');
+    if (!wraps.length) return;
+    function nameOf(wrap) {
+      var caption = wrap.querySelector('caption');
+      var el = wrap, heading = null;
+      while (!caption && !heading && el && el !== document.body) {
+        var prev = el.previousElementSibling;
+        while (prev && !/^H[1-6]$/.test(prev.tagName)) prev = prev.previousElementSibling;
+        if (prev) heading = prev; else el = el.parentElement;
+      }
+      var text = (caption || heading || { textContent: '表格' }).textContent.replace(/\s+/g, ' ').trim();
+      return text + '（可左右滚动）';
+    }
+    function mark() {
+      wraps.forEach(function (wrap) {
+        if (wrap.scrollWidth > wrap.clientWidth + 1) {
+          wrap.tabIndex = 0;
+          wrap.setAttribute('role', 'region');
+          wrap.setAttribute('aria-label', nameOf(wrap));
+        } else if (wrap.hasAttribute('tabindex')) {
+          wrap.removeAttribute('tabindex');
+          wrap.removeAttribute('role');
+          wrap.removeAttribute('aria-label');
+        }
+      });
+    }
+    mark();
+    // Again when a wrapper or its table changes size (a turned phone, rows the live page adds).
+    var pending = 0;
+    function soon() { clearTimeout(pending); pending = setTimeout(mark, 150); }
+    if (!window.ResizeObserver) { window.addEventListener('resize', soon); return; }
+    var observer = new ResizeObserver(soon);
+    wraps.forEach(function (wrap) {
+      observer.observe(wrap);
+      if (wrap.firstElementChild) observer.observe(wrap.firstElementChild);
+    });
+  }
+
   /* Amount inputs: show the amount in 大写 under the field while typing. */
   function amountWords() {
     document.querySelectorAll('input[data-money]').forEach(function (input) {
@@ -148,6 +211,8 @@
 
   document.addEventListener('DOMContentLoaded', function () {
     startCountdowns();
+    watchListing();
+    scrollableTables();
     amountWords();
     apiForms();
     confirmButtons();

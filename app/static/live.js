@@ -268,7 +268,6 @@
         b.type = 'button';
         b.className = 'step';
         b.dataset.amount = o.amount;
-        b.setAttribute('aria-label', o.label + '，出价 ' + RX.yuan(o.amount) + '，' + RX.inWords(o.amount));
         var l = document.createElement('span'); l.className = 'k'; l.textContent = o.label;
         var a = document.createElement('span'); a.className = 'amt'; a.textContent = RX.yuan(o.amount);
         var w = document.createElement('span'); w.className = 'w'; w.textContent = RX.inWords(o.amount);
