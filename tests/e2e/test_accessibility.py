@@ -3,20 +3,20 @@ phone's 375 × 812 and a desk's 1280 × 800: no serious or critical violation an
 
 One `ruralx run` (SQLite, one worker, server time the test moves) holds a listing in every
 phase — drafts, one under review, one accepted, registration open, registration closed before
-the start, a live auction, sold with a signed lease, failed, a deal in its publicity with an
-objection, a deal offered to the runner-up —, reached through the API. Chromium then opens
+the start, a live auction, sold with a signed lease, sold with the lease unsigned, failed, a
+deal in its publicity with an objection, a deal offered to the runner-up —, reached through
+the API. Chromium then opens
 each page as the anonymous visitor, the bidders, the village official, the reviewer, the
 regulator and the administrator see it, forms empty and with their errors, and runs axe on it.
 The pages come from the app's route table: a new page that is neither visited here nor
 excluded with a reason fails `test_every_page_is_toured`.
 
-The keyboard test signs in, bids and files a form with the keyboard alone and checks that
-every element that takes focus shows it.
+The keyboard test signs up, registers for a listing, signs in and bids with the keyboard
+alone, then tabs through the main pages of each role: every element that takes focus shows it.
 """
 
 from __future__ import annotations
 
-import contextlib
 import re
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -67,7 +67,6 @@ def in_chromium(test: T) -> T:
 VIEWPORTS = {"phone": (375, 812), "desk": (1280, 800)}
 STEP = SEED_TERMS["increment_fen"]
 START = SEED_TERMS["listing_price_fen"]
-RUNNER_UP_TERMS = {**SEED_TERMS, "on_default": "runner_up"}
 
 #: GET routes that are not pages of the exchange, each with the reason it is not toured.
 NOT_PAGES = {
@@ -191,6 +190,7 @@ async def build_world(ex: LiveExchange) -> World:
     # the later ones have a day's publicity, the live auction an hour's countdown.
     hour, minute = timedelta(hours=1), timedelta(minutes=1)
     reviewer = await announce("sold", hour, hour + minute)
+    await announce("unsigned", hour, hour + minute)
     await announce("failed", hour, hour + minute)
     await admin.ok("PUT", "/api/v1/settings", {"result_publicity_working_days": 1})
     await announce("publicity", 2 * hour, 2 * hour + minute, on_default="runner_up")
@@ -225,6 +225,7 @@ async def build_world(ex: LiveExchange) -> World:
     world.bidders = {"A": a.username or "", "B": b.username or "", "C": c.username or ""}
     for name, people in (
         ("sold", (a, b)),
+        ("unsigned", (a, b)),
         ("publicity", (a, b, c)),
         ("offered", (a, b, c)),
         ("live", (a, b)),
@@ -237,12 +238,16 @@ async def build_world(ex: LiveExchange) -> World:
     await register(anon, b, ids["open"])
     await qualify(reviewer, await register(anon, c, ids["open"]))
 
-    # 10:01 — sold (B, then A) with its lease signed by both; failed (nobody qualified).
+    # 10:01 — sold and unsigned (B, then A): the lease of `sold` signed by both, that of
+    # `unsigned` by nobody yet; failed (nobody qualified).
     ex.clock.jump_to(t0 + hour + minute + timedelta(seconds=1))
-    await status(ex, ids["sold"], "countdown")
-    await bid(b, ids["sold"], 1, "sold-1")
-    await bid(a, ids["sold"], 2, "sold-2")
-    await ex.pass_deadline(ids["sold"])
+    for name in ("sold", "unsigned"):
+        await status(ex, ids[name], "countdown")
+        await bid(b, ids[name], 1, f"{name}-1")
+        await bid(a, ids[name], 2, f"{name}-2")
+    for name in ("sold", "unsigned"):
+        await ex.pass_deadline(ids[name])
+    await deal_state(ex, ids["unsigned"], "confirmed")
     deal = await deal_state(ex, ids["sold"], "confirmed")
     contract = f"/api/v1/contracts/{deal['contract_id']}"
     await village.relogin()
@@ -331,6 +336,19 @@ def with_errors(button: str, *, clear: tuple[str, ...] = (), check: str | None =
     return submit
 
 
+def asks_to_confirm(button: str, choose: tuple[str, str] | None = None) -> Action:
+    """Press the button of a step that cannot be undone (after choosing (label, option)): the
+    page asks again, nothing is written yet."""
+
+    async def press(page: Any) -> None:
+        if choose is not None:
+            await page.get_by_label(choose[0]).select_option(label=choose[1])
+        await page.get_by_role("button", name=button, exact=True).click()
+        await expect(page.locator(".confirm-step[role=alert]")).to_be_visible()
+
+    return press
+
+
 async def live_open(page: Any) -> None:
     await expect(page.locator("#conn")).to_have_attribute("data-state", "open")
 
@@ -384,6 +402,12 @@ def bidder_stops(i: Ids) -> list[Stop]:
         Stop("/listings/{listing_id:int}", f"/listings/{i['open']}", "registered, deposit due"),
         Stop("/listings/{listing_id:int}", f"/listings/{i['publicity']}", "own deal in publicity"),
         Stop("/listings/{listing_id:int}", f"/listings/{i['offered']}", "runner-up's offer"),
+        Stop(
+            "/listings/{listing_id:int}",
+            f"/listings/{i['offered']}",
+            "declining the offer, asked to confirm",
+            asks_to_confirm("放弃递补成交"),
+        ),
         Stop("/auctions/{listing_id:int}", f"/auctions/{i['open']}", "waiting room"),
         Stop("/auctions/{listing_id:int}", f"/auctions/{i['live']}", "live, bidding", live_open),
         Stop(
@@ -425,6 +449,11 @@ def village_stops(i: Ids) -> list[Stop]:
         Stop("/village/listings/{listing_id:int}", f"/village/listings/{i['open']}", "announced"),
         Stop("/village/listings/{listing_id:int}", f"/village/listings/{i['sold']}", "sold, lease"),
         Stop("/village/listings/{listing_id:int}", f"/village/listings/{i['failed']}", "failed"),
+        Stop(
+            "/village/listings/{listing_id:int}",
+            f"/village/listings/{i['unsigned']}",
+            "sold, lease to sign",
+        ),
         Stop(
             "/village/listings/{listing_id:int}/edit",
             f"/village/listings/{i['draft']}/edit",
@@ -476,6 +505,18 @@ def reviewer_stops(i: Ids) -> list[Stop]:
             "objection to decide",
         ),
         Stop("/review/listings/{listing_id:int}", f"/review/listings/{i['offered']}", "offered"),
+        Stop(
+            "/review/listings/{listing_id:int}",
+            f"/review/listings/{i['unsigned']}",
+            "lease unsigned, default with errors",
+            with_errors("认定违约"),
+        ),
+        Stop(
+            "/review/listings/{listing_id:int}",
+            f"/review/listings/{i['unsigned']}",
+            "default, asked to confirm",
+            asks_to_confirm("认定违约", choose=("违约情形", "竞得后放弃（悔拍）")),
+        ),
         Stop("/auctions/{listing_id:int}", f"/auctions/{i['live']}", "live, controls", live_open),
     ]
 
@@ -601,8 +642,6 @@ async def test_no_serious_or_critical_violations_on_any_page(
                 if others:
                     lesser.append(axe.report(where, others))
                 visited += 1
-            with contextlib.suppress(Exception):
-                await page.context.close()
     if lesser:
         print("moderate and minor findings (not failed):\n" + "\n".join(lesser))
     assert visited >= 60
