@@ -738,7 +738,7 @@ async def test_the_main_flows_work_with_the_keyboard_alone(
         await keys.tab_to("a.skip", limit=1)
         await expect(page.locator("a.skip")).to_be_in_viewport()
         await page.keyboard.press("Enter")
-        assert await page.evaluate("() => document.activeElement.id") == "main"
+        await expect(page.locator("#main")).to_be_focused()
 
         # A newcomer signs up and registers for a listing without touching the mouse.
         await page.goto(f"{base}/signup")
@@ -774,14 +774,13 @@ async def test_the_main_flows_work_with_the_keyboard_alone(
         await keys.tab_to("#steps button.step")
         amount = await page.evaluate("() => document.activeElement.dataset.amount")
         await page.keyboard.press("Enter")
-        await expect(page.locator("#confirm")).to_be_visible()
-        assert await page.evaluate("() => !!document.activeElement.closest('#confirm')")
+        await expect(page.locator("#confirm-ok")).to_be_focused()
         await keys.note()
         await page.keyboard.press("Escape")  # changed their mind: back to the step
         await expect(page.locator("#confirm")).to_be_hidden()
+        await expect(page.locator(f"#steps button[data-amount='{amount}']")).to_be_focused()
         await page.keyboard.press("Enter")
-        await expect(page.locator("#confirm")).to_be_visible()
-        await keys.tab_to("#confirm-ok", limit=3)
+        await expect(page.locator("#confirm-ok")).to_be_focused()
         await page.keyboard.press("Enter")
         await expect(page.locator("#message")).to_contain_text("出价成功")
         await expect(page.locator("#price")).to_have_text(re.compile(r"¥[\d,]+\.\d\d"))
