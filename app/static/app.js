@@ -99,6 +99,49 @@
     setInterval(tick, 1000);
   }
 
+  /* A table wider than the screen scrolls sideways in its .table-wrap: where it does, the
+     wrapper takes focus (arrow keys scroll it) and is named after the table's caption or the
+     heading above it, so keyboard and screen reader users reach the hidden columns too
+     (WCAG 2.1.1). Where it fits, it is no stop on the way through the page. */
+  function scrollableTables() {
+    var wraps = document.querySelectorAll('.table-wrap');
+    if (!wraps.length) return;
+    function nameOf(wrap) {
+      var caption = wrap.querySelector('caption');
+      var el = wrap, heading = null;
+      while (!caption && !heading && el && el !== document.body) {
+        var prev = el.previousElementSibling;
+        while (prev && !/^H[1-6]$/.test(prev.tagName)) prev = prev.previousElementSibling;
+        if (prev) heading = prev; else el = el.parentElement;
+      }
+      var text = (caption || heading || { textContent: '表格' }).textContent.replace(/\s+/g, ' ').trim();
+      return text + '（可左右滚动）';
+    }
+    function mark() {
+      wraps.forEach(function (wrap) {
+        if (wrap.scrollWidth > wrap.clientWidth + 1) {
+          wrap.tabIndex = 0;
+          wrap.setAttribute('role', 'region');
+          wrap.setAttribute('aria-label', nameOf(wrap));
+        } else if (wrap.hasAttribute('tabindex')) {
+          wrap.removeAttribute('tabindex');
+          wrap.removeAttribute('role');
+          wrap.removeAttribute('aria-label');
+        }
+      });
+    }
+    mark();
+    // Again when a wrapper or its table changes size (a turned phone, rows the live page adds).
+    var pending = 0;
+    function soon() { clearTimeout(pending); pending = setTimeout(mark, 150); }
+    if (!window.ResizeObserver) { window.addEventListener('resize', soon); return; }
+    var observer = new ResizeObserver(soon);
+    wraps.forEach(function (wrap) {
+      observer.observe(wrap);
+      if (wrap.firstElementChild) observer.observe(wrap.firstElementChild);
+    });
+  }
+
   /* Amount inputs: show the amount in 大写 under the field while typing. */
   function amountWords() {
     document.querySelectorAll('input[data-money]').forEach(function (input) {
@@ -148,6 +191,7 @@
 
   document.addEventListener('DOMContentLoaded', function () {
     startCountdowns();
+    scrollableTables();
     amountWords();
     apiForms();
     confirmButtons();

@@ -451,7 +451,6 @@
         b.type = 'button';
         b.className = 'step';
         b.dataset.amount = amount;
-        b.setAttribute('aria-label', o.label + '，出价 ' + RX.yuan(amount) + '，' + RX.inWords(amount));
         var l = document.createElement('span'); l.className = 'k'; l.textContent = o.label;
         var a = document.createElement('span'); a.className = 'amt'; a.textContent = RX.yuan(amount);
         var w = document.createElement('span'); w.className = 'w'; w.textContent = RX.inWords(amount);

@@ -39,9 +39,16 @@ class Browser:
     name: str
     pages: list[tuple[str, Any]] = field(default_factory=list)
 
-    async def page(self, label: str, *, width: int = 1280, height: int = 900) -> Any:
+    async def page(
+        self, label: str, *, width: int = 1280, height: int = 900, bypass_csp: bool = False
+    ) -> Any:
+        """A page in a context of its own. `bypass_csp` lets a test inject its own script
+        (tests/e2e/axe.py), which the pages' Content-Security-Policy would block."""
         context = await self.browser.new_context(
-            viewport={"width": width, "height": height}, locale="zh-CN", timezone_id="Asia/Shanghai"
+            viewport={"width": width, "height": height},
+            locale="zh-CN",
+            timezone_id="Asia/Shanghai",
+            bypass_csp=bypass_csp,
         )
         context.set_default_timeout(15_000)
         page = await context.new_page()
