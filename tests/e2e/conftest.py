@@ -46,25 +46,27 @@ class LiveExchange:
         base = self.servers[server % len(self.servers)].base_url.replace("http", "ws")
         return RoomClient(f"{base}/ws/auctions/{listing_id}", token)
 
+    async def quick_rules(self, **settings: Any) -> None:
+        """The administrator sets QUICK_RULES, and `settings` over them."""
+        admin = await self.anon.login("admin")
+        await admin.ok("PUT", "/api/v1/settings", {**QUICK_RULES, **settings})
+
+    async def quick_listing(self, **settings: Any) -> tuple[int, Http, Http, datetime]:
+        """Under QUICK_RULES (and `settings`) a listing entrusted, reviewed and announced now:
+        registration for REGISTRATION, the auction a minute later. (id, village, reviewer,
+        when announced)"""
+        await self.quick_rules(**settings)
+        now = self.clock.now()
+        listing_id, village, reviewer = await entrust_review_announce(
+            self.anon, now, closes_in=REGISTRATION, starts_in=REGISTRATION + timedelta(minutes=1)
+        )
+        return listing_id, village, reviewer, now
+
     async def running_auction(
         self, bidders: int = 2, countdown_seconds: int = 60
     ) -> tuple[int, list[Http], list[dict[str, Any]]]:
         """A listing whose auction is in its countdown, with qualified bidders signed in."""
-        admin = await self.anon.login("admin")
-        await admin.ok(
-            "PUT",
-            "/api/v1/settings",
-            {
-                "notice_period_working_days": 0,
-                "qualification_window_minutes": 0,
-                "free_bidding_minutes": 0,
-                "countdown_seconds": countdown_seconds,
-            },
-        )
-        now = self.clock.now()
-        listing_id, _, reviewer = await entrust_review_announce(
-            self.anon, now, closes_in=REGISTRATION, starts_in=REGISTRATION + timedelta(minutes=1)
-        )
+        listing_id, _, reviewer, now = await self.quick_listing(countdown_seconds=countdown_seconds)
         people, registrations = await sign_up_and_qualify(self.anon, reviewer, listing_id, bidders)
         await self.open_auction(listing_id, now)
         return listing_id, people, registrations
@@ -118,6 +120,14 @@ STAFF: list[tuple[str, str, str | None]] = [
 
 #: How long test listings take registrations; server time jumps over it.
 REGISTRATION = timedelta(hours=1)
+#: Rules of the end-to-end listings: no notice period or qualification window, straight to a
+#: one-minute countdown once the auction starts.
+QUICK_RULES: dict[str, Any] = {
+    "notice_period_working_days": 0,
+    "qualification_window_minutes": 0,
+    "free_bidding_minutes": 0,
+    "countdown_seconds": 60,
+}
 
 
 @dataclass

@@ -111,19 +111,7 @@ async def test_the_bidders_path_on_the_pages(
         chromium(request) as browser,
     ):
         base = ex.servers[0].base_url
-        admin = await ex.anon.login("admin")
-        await admin.ok(
-            "PUT",
-            "/api/v1/settings",
-            {
-                **ACCOUNT,
-                "notice_period_working_days": 0,
-                "qualification_window_minutes": 0,
-                "free_bidding_minutes": 0,
-                "countdown_seconds": 60,
-                "result_publicity_working_days": 1,
-            },
-        )
+        await ex.quick_rules(**ACCOUNT, result_publicity_working_days=1)
 
         # The village entrusts with whom to call to see the asset and a photo of it.
         village = await browser.page("village", width=width, height=height)

@@ -10,7 +10,7 @@ lease, its premium rate and the income received — and nothing that names the l
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -20,13 +20,12 @@ from core.clock import CHINA_TZ
 from core.ids import mask_name
 from core.money import format_yuan
 from tests.e2e.browser_support import chromium
-from tests.e2e.conftest import REGISTRATION, live_exchange
+from tests.e2e.conftest import live_exchange
 from tests.support import (
     PASSWORD,
     SEED_LISTING,
     SEED_TERMS,
     XINGTIAN,
-    entrust_review_announce,
     phone,
     resident_id,
     sign_up_and_qualify,
@@ -51,24 +50,8 @@ async def test_the_village_board_on_a_phone_shows_the_lease_and_not_the_lessee(
         base = ex.servers[0].base_url
 
         # Short rules: straight to a countdown, no result publicity (confirmed at once).
-        admin = await ex.anon.login("admin")
-        await admin.ok(
-            "PUT",
-            "/api/v1/settings",
-            {
-                "notice_period_working_days": 0,
-                "qualification_window_minutes": 0,
-                "free_bidding_minutes": 0,
-                "countdown_seconds": 60,
-                "result_publicity_working_days": 0,
-            },
-        )
-        announced = ex.clock.now()
-        listing_id, village, reviewer = await entrust_review_announce(
-            ex.anon,
-            announced,
-            closes_in=REGISTRATION,
-            starts_in=REGISTRATION + timedelta(minutes=1),
+        listing_id, village, reviewer, announced = await ex.quick_listing(
+            result_publicity_working_days=0
         )
         people = [("林一鸣", resident_id(), phone()), ("陈秀兰", resident_id(), phone())]
         bidders, _ = await sign_up_and_qualify(ex.anon, reviewer, listing_id, people=people)

@@ -14,21 +14,19 @@ filters; and finds the listing page short with its long sections folded.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.e2e.browser_support import chromium, login
-from tests.e2e.conftest import REGISTRATION, live_exchange
+from tests.e2e.conftest import live_exchange
 from tests.servers import add_users
 from tests.support import (
     PASSWORD,
     SEED_LISTING,
     SEED_TERMS,
     XINGTIAN,
-    entrust_review_announce,
     sign_up_and_qualify,
     until,
 )
@@ -67,24 +65,7 @@ async def test_the_regulator_reads_acknowledges_and_narrows_without_json(
     async with live_exchange(tmp_path, redis=None, workers=1) as ex, chromium(request) as browser:
         base = ex.servers[0].base_url
         await add_users(ex.database_url, [("town-regulator", "regulator", TOWN)], PASSWORD)
-        admin = await ex.anon.login("admin")
-        await admin.ok(
-            "PUT",
-            "/api/v1/settings",
-            {
-                "notice_period_working_days": 0,
-                "qualification_window_minutes": 0,
-                "free_bidding_minutes": 0,
-                "countdown_seconds": 60,
-            },
-        )
-        announced = ex.clock.now()
-        listing_id, _, reviewer = await entrust_review_announce(
-            ex.anon,
-            announced,
-            closes_in=REGISTRATION,
-            starts_in=REGISTRATION + timedelta(minutes=1),
-        )
+        listing_id, _, reviewer, announced = await ex.quick_listing()
         bidders, _ = await sign_up_and_qualify(ex.anon, reviewer, listing_id, 2)
         await ex.open_auction(listing_id, announced)
         price = SEED_TERMS["listing_price_fen"]

@@ -15,20 +15,18 @@ Screenshots of each state go to tests/artifacts/ (RURALX_SCREENSHOTS=1 keeps the
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.e2e.browser_support import Browser, chromium, fill_resolution, login
-from tests.e2e.conftest import REGISTRATION, LiveExchange, live_exchange
+from tests.e2e.conftest import LiveExchange, live_exchange
 from tests.e2e.test_browser_aftermath import past_publicity, run_auctions
 from tests.support import (
     PASSWORD,
     SEED_LISTING,
     Http,
-    entrust_review_announce,
     phone,
     resident_id,
     until,
@@ -183,25 +181,8 @@ async def test_card_warnings_and_the_village_asked_to_sign(
         chromium(request) as browser,
     ):
         base = ex.servers[0].base_url
+        listing_id, _, _, announced = await ex.quick_listing(result_publicity_working_days=1)
         admin = await ex.anon.login("admin")
-        await admin.ok(
-            "PUT",
-            "/api/v1/settings",
-            {
-                "notice_period_working_days": 0,
-                "qualification_window_minutes": 0,
-                "free_bidding_minutes": 0,
-                "countdown_seconds": 60,
-                "result_publicity_working_days": 1,
-            },
-        )
-        announced = ex.clock.now()
-        listing_id, _, _ = await entrust_review_announce(
-            ex.anon,
-            announced,
-            closes_in=REGISTRATION,
-            starts_in=REGISTRATION + timedelta(minutes=1),
-        )
         people = await register_and_pay(ex, listing_id, 3)
         # The oversight job finds the shared device within a few of its rounds.
         found = await until(

@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
 
 import httpx
 import pytest
@@ -18,10 +17,10 @@ from sqlalchemy import select
 from core.accounts import User
 from core.db import Database
 from core.ids import mask_id_number, mask_phone
-from tests.e2e.conftest import REGISTRATION, LiveExchange
+from tests.e2e.conftest import LiveExchange
 from tests.integration.test_route_policy import READS
 from tests.servers import add_users
-from tests.support import PASSWORD, Http, entrust_review_announce, phone, resident_id
+from tests.support import PASSWORD, Http, phone, resident_id
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.redis]
 
@@ -151,24 +150,7 @@ async def test_no_one_links_a_number_to_a_person_until_the_hammer(
     finally:
         await db.dispose()
 
-    admin = await ex.anon.login("admin")
-    await admin.ok(
-        "PUT",
-        "/api/v1/settings",
-        {
-            "notice_period_working_days": 0,
-            "qualification_window_minutes": 0,
-            "free_bidding_minutes": 0,
-            "countdown_seconds": 60,
-        },
-    )
-    announced = ex.clock.now()
-    listing_id, _, reviewer = await entrust_review_announce(
-        ex.anon,
-        announced,
-        closes_in=REGISTRATION,
-        starts_in=REGISTRATION + timedelta(minutes=1),
-    )
+    listing_id, _, reviewer, announced = await ex.quick_listing()
     for role in ("A", "B"):
         b = bidders[role]
         http = await ex.anon.login(role)
