@@ -366,7 +366,7 @@ async def test_entrustment_errors_appear_next_to_their_fields(browsers: Any) -> 
         files={"ownership_proof": ("证明.pdf", b"not a pdf at all", "application/pdf")},
         status=400,
     )
-    assert error_of(response.text, "doc-ownership_proof")[0] == "document.unsupported_type"
+    assert error_of(response.text, "ownership_proof")[0] == "document.unsupported_type"
 
     await village.get("/village/listings/new")
     response = await village.post("/village/listings/new", {**ENTRUSTMENT, "title": ""}, status=400)
