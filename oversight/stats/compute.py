@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Final
 
-from sqlalchemy import BigInteger, Select, cast, func, or_, select, text, union_all
+from sqlalchemy import BigInteger, Select, cast, func, literal_column, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from oversight.models import ROLLUP_MEASURES, ListingFact, listing_rollups
@@ -19,13 +19,24 @@ from oversight.stats.shaping import Measures, StatsResult, group_fields, region_
 _CELLS = listing_rollups.c
 #: A group's value in a rollup cell (missing town, county and buyer type are kept as 0 and '').
 _CELL_DIMENSIONS: Final[dict[str, Any]] = {
-    "county": func.nullif(_CELLS.county_id, 0),
-    "town": func.nullif(_CELLS.town_id, 0),
+    "county": func.nullif(_CELLS.county_id, literal_column("0")),
+    "town": func.nullif(_CELLS.town_id, literal_column("0")),
     "village": _CELLS.village_id,
     "category": _CELLS.category,
     "month": _CELLS.month,
-    "buyer_type": func.nullif(_CELLS.buyer_type, ""),
+    "buyer_type": func.nullif(_CELLS.buyer_type, literal_column("''")),
 }
+_COLUMN_OF: Final = {
+    "county": "county_id",
+    "town": "town_id",
+    "village": "village_id",
+    "category": "category",
+    "month": "month",
+    "buyer_type": "buyer_type",
+}
+# Built once (the expressions are immutable): BIGINT, not PostgreSQL's NUMERIC of a SUM.
+_CELL_SUMS: Final = [cast(func.sum(_CELLS[name]), BigInteger) for name in rollups.VALUES]
+_FACT_SUMS: Final = [cast(func.sum(value), BigInteger) for value in rollups.fact_values()]
 
 
 async def statistics(
@@ -35,14 +46,10 @@ async def statistics(
         # A few small reads: compiling them (JIT, which the planner's guess of the groups'
         # rows can trigger) would cost more than running them.
         await session.execute(text("SET LOCAL jit = off"))
-    groups: dict[tuple[Any, ...], Measures] = {}
-    bins: dict[tuple[Any, ...], list[int]] = {}
-    width, measures = len(query.group_by), len(ROLLUP_MEASURES)
-    for row in await session.execute(_grouped(query, jurisdiction)):
-        key = tuple(row[:width])
-        sums = list(row[width:])
-        groups[key] = Measures(*sums[:measures])
-        bins[key] = sums[measures:]
+    summed = await _summed(session, query, jurisdiction)
+    measures = len(ROLLUP_MEASURES)
+    groups = {key: Measures(*sums[:measures]) for key, sums in summed.items()}
+    bins = {key: sums[measures:] for key, sums in summed.items()}
     where = conditions(query, jurisdiction)
     for key, median in (await medians(session, query.group_by, where, bins)).items():
         groups[key].median = median
@@ -64,20 +71,26 @@ async def statistics(
     return result
 
 
-def _grouped(query: StatsQuery, jurisdiction: str | None) -> Select[Any]:
-    """Per group: the sums and the deals per premium bin, from the rollup cells of the whole
-    months and the facts of the remaining days."""
+async def _summed(
+    session: AsyncSession, query: StatsQuery, jurisdiction: str | None
+) -> dict[tuple[Any, ...], list[Any]]:
+    """Per group the sums and the deals per premium bin (VALUES order): from the rollup cells
+    of the whole months, plus the facts of the remaining days."""
     span = period.split(query.date_from, query.date_to)
-    parts: list[Select[Any]] = []
+    parts = []
     if span.months is not None:
         parts.append(_from_cells(query, jurisdiction, span.months))
     if span.days:
         parts.append(_from_facts(query, jurisdiction, span.days))
-    source = (union_all(*parts) if len(parts) > 1 else parts[0]).subquery()
-    dims = [source.c[f"g_{d}"] for d in query.group_by]
-    # BIGINT, not PostgreSQL's NUMERIC of a SUM: plain integers, no Decimal per value.
-    sums = [cast(func.sum(source.c[name]), BigInteger) for name in rollups.VALUES]
-    return select(*dims, *sums).group_by(*dims)
+    width = len(query.group_by)
+    summed: dict[tuple[Any, ...], list[Any]] = {}
+    for part in parts:
+        for row in await session.execute(part):
+            key, sums = tuple(row[:width]), list(row[width:])
+            if key in summed:
+                sums = [a + b for a, b in zip(summed[key], sums, strict=True)]
+            summed[key] = sums
+    return summed
 
 
 def _places(query: StatsQuery) -> StatsQuery:
@@ -96,19 +109,22 @@ def _from_cells(
     where += conditions(
         _places(query), jurisdiction, path=_CELLS.region_path, category=_CELLS.category
     )
-    return select(
-        *[_CELL_DIMENSIONS[d].label(f"g_{d}") for d in query.group_by],
-        *[_CELLS[name] for name in rollups.VALUES],
-    ).where(*where)
+    return (
+        select(*[_CELL_DIMENSIONS[d] for d in query.group_by], *_CELL_SUMS)
+        .where(*where)
+        .group_by(*[_CELLS[_COLUMN_OF[d]] for d in query.group_by])
+    )
 
 
 def _from_facts(
     query: StatsQuery, jurisdiction: str | None, days: tuple[tuple[date, date], ...]
 ) -> Select[Any]:
-    return select(
-        *[COLUMNS[d].label(f"g_{d}") for d in query.group_by],
-        *[v.label(name) for v, name in zip(rollups.fact_values(), rollups.VALUES, strict=True)],
-    ).where(
-        or_(*[ListingFact.announced_on.between(low, high) for low, high in days]),
-        *conditions(_places(query), jurisdiction),
+    dims = [COLUMNS[d] for d in query.group_by]
+    return (
+        select(*dims, *_FACT_SUMS)
+        .where(
+            or_(*[ListingFact.announced_on.between(low, high) for low, high in days]),
+            *conditions(_places(query), jurisdiction),
+        )
+        .group_by(*dims)
     )

@@ -13,9 +13,11 @@ with a missing town, county or buyer type.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -24,6 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, select
 
+from app.cli import main as ruralx
 from core.accounts import Region, User, ensure_region
 from core.db import Database
 from listings import Listing
@@ -212,3 +215,33 @@ async def test_rollup_statistics_equal_the_full_scan(
         async with db.read() as session:
             expected = await statistics_by_scan(session, query, asked["jurisdiction"])
         assert got.as_dict() == expected.as_dict(), asked
+
+
+async def test_the_rebuild_command_sums_the_rollups_afresh(
+    market: Market, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`ruralx stats rebuild` repairs rollups that no longer sum the facts."""
+    specs = [
+        {
+            "village": village,
+            "category": CATEGORIES[n % 2],
+            "announced": date(2024, 2, 1) + timedelta(days=9 * n),
+            "state": "sold" if n % 3 else "failed",
+            "listing_fen": 10_000,
+            "ratio": RATIOS[n],
+            "buyer": "uscc",
+            "years": 2,
+        }
+        for n, village in enumerate(VILLAGES)
+    ]
+    async with market.db.write() as session:
+        rows = [fact_row(market, market.listing_ids[n], s) for n, s in enumerate(specs)]
+        await store_facts(session, rows)
+    kept = await cells(market.db)
+    async with market.db.write() as session:
+        await session.execute(delete(listing_rollups).where(listing_rollups.c.grain == 0))
+    assert await cells(market.db) != kept
+    monkeypatch.setenv("RURALX_DATABASE_URL", database_url)
+    monkeypatch.setenv("RURALX_DATA_DIR", str(tmp_path))
+    assert await asyncio.to_thread(ruralx, ["stats", "rebuild"]) == 0
+    assert await cells(market.db) == kept
