@@ -4,6 +4,7 @@ are read, in exact rate order (the BIGINT bucket, ties broken by the exact text 
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -53,10 +54,10 @@ class Middle:
 
 def middle(bins: Sequence[int]) -> Middle:
     """The range and ranks of the one (odd count) or two (even) middle deals."""
-    n = sum(bins)
+    running = list(accumulate(bins))  # deals up to and including each bin
+    n = running[-1]
     ranks = ((n + 1) // 2, (n + 2) // 2)
-    running = list(accumulate(bins))
-    first_bin, last_bin = (next(i for i, c in enumerate(running) if c >= r) for r in ranks)
+    first_bin, last_bin = (bisect_left(running, rank) for rank in ranks)
     below = running[first_bin] - bins[first_bin]
     low = facts.premium_bin_range(first_bin)[0]
     high = facts.premium_bin_range(last_bin)[1]
