@@ -1,4 +1,5 @@
-"""`ruralx ledger verify|audit` and `ruralx demo` (the county-sized generator)."""
+"""`ruralx ledger verify|audit`, `ruralx demo` (the county-sized generator) and
+`ruralx stats rebuild` (the statistics' rollups summed afresh)."""
 
 from __future__ import annotations
 
@@ -39,6 +40,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     demo.add_argument("--listings", type=int, default=100_000)
     demo.add_argument("--seed", type=int, default=20261201)
     demo.set_defaults(func=_cmd_demo)
+    stats = sub.add_parser("stats", help="regulator statistics").add_subparsers(
+        dest="stats_cmd", required=True
+    )
+    stats.add_parser(
+        "rebuild", help="sum the statistics' rollups afresh from the listing facts"
+    ).set_defaults(func=_cmd_rebuild)
 
 
 def _key_option(parser: argparse.ArgumentParser, help: str) -> None:
@@ -142,3 +149,24 @@ def _cmd_demo(config: Config, args: argparse.Namespace) -> int:
     for name, value in summary.items():
         print(f"{name}: {value}")
     return 0
+
+
+def _cmd_rebuild(config: Config, _: argparse.Namespace) -> int:
+    from sqlalchemy import func, select
+
+    from core.db import Database
+    from oversight.models import listing_rollups
+    from oversight.stats import rollups
+
+    async def go() -> int:
+        db = Database(config.database_url)
+        try:
+            async with db.write() as session:
+                await rollups.rebuild(session)
+                cells = await session.scalar(select(func.count()).select_from(listing_rollups))
+        finally:
+            await db.dispose()
+        print(f"统计汇总表已按挂牌事实重新汇总：{cells} 个汇总单元")
+        return 0
+
+    return asyncio.run(go())

@@ -9,6 +9,7 @@ that year / 12. O(years) instead of O(months) Fractions, which matters when a co
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Final
@@ -21,6 +22,21 @@ from listings.schemas import Terms
 #: more than 10^-32, so this integer orders rates exactly; padded to sort as text.
 _KEY_SCALE: Final = 10**40
 _KEY_WIDTH: Final = 60
+#: The largest premium bucket (`premium_bucket` caps there).
+MAX_BUCKET: Final = 2**62
+#: The premium-rate bins the statistics' rollups count deals in, by their lower edges as
+#: premium buckets (final / listing · 10^5, so 100,000 is no premium): below zero, one point
+#: wide to 20 %, five points to 50 %, then 50–60, 60–75, 75–100, 100–150 % and above. Fixed,
+#: so the counts of cells add up to the counts of a group.
+PREMIUM_BIN_EDGES: Final = (
+    *range(100_000, 120_001, 1_000),
+    *range(125_000, 150_001, 5_000),
+    160_000,
+    175_000,
+    200_000,
+    250_000,
+)
+PREMIUM_BINS: Final = len(PREMIUM_BIN_EDGES) + 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +93,19 @@ def premium_key(listing_fen: int, final_fen: int) -> str:
 
 def premium_bucket(listing_fen: int, final_fen: int) -> int:
     """A coarse BIGINT sort key (rate to 10^-5, capped): cheap to sort on; ties go to the key."""
-    return min(final_fen * 100_000 // listing_fen, 2**62)
+    return min(final_fen * 100_000 // listing_fen, MAX_BUCKET)
+
+
+def premium_bin(bucket: int) -> int:
+    """The bin (0 … PREMIUM_BINS − 1) of a premium bucket."""
+    return bisect_right(PREMIUM_BIN_EDGES, bucket)
+
+
+def premium_bin_range(index: int) -> tuple[int, int]:
+    """The premium buckets of a bin: lower edge included, upper edge excluded."""
+    low = PREMIUM_BIN_EDGES[index - 1] if index else 0
+    high = PREMIUM_BIN_EDGES[index] if index < len(PREMIUM_BIN_EDGES) else MAX_BUCKET + 1
+    return low, high
 
 
 def median_rate(middle: list[tuple[int, int]]) -> Fraction:

@@ -1,24 +1,28 @@
-"""Tables of the regulator side: per-listing facts for statistics, warnings, job cursors."""
+"""Tables of the regulator side: per-listing facts and their rollups for statistics, warnings,
+job cursors."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import (
     BigInteger,
+    Column,
     Date,
     ForeignKey,
     Index,
     Integer,
     SmallInteger,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, BigId, Json, UTCDateTime, table_of
+from oversight.facts import PREMIUM_BINS
 
 #: Exact-order sort key column: byte order on both databases (PostgreSQL collation "C").
 SortKey = String(64).with_variant(String(64, collation="C"), "postgresql")
@@ -41,8 +45,9 @@ class ListingFact(Base):
     county_id: Mapped[int | None] = mapped_column(BigInteger)
     village_path: Mapped[str] = mapped_column(String(512))
     category: Mapped[str] = mapped_column(String(40))
-    #: The listing's announcement date in Beijing (the period of every statistic).
-    announced_on: Mapped[date] = mapped_column(Date)
+    #: The listing's announcement date in Beijing (the period of every statistic; indexed for
+    #: the days of a period's partial months, which the rollups do not answer).
+    announced_on: Mapped[date] = mapped_column(Date, index=True)
     month: Mapped[int] = mapped_column(Integer)  # yyyymm of announced_on
     state: Mapped[str] = mapped_column(String(16))  # open | sold | failed
     is_sold: Mapped[int] = mapped_column(SmallInteger)
@@ -67,20 +72,70 @@ class ListingFact(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-#: The medians read deals in premium-rate order per group: one partial index per dimension
-#: (and one overall) gives that order without sorting (index-only on PostgreSQL).
-MEDIAN_DIMENSIONS = ("county_id", "town_id", "village_id", "category", "month", "buyer_type")
+#: The medians read, per group, the deals of one premium-rate bin in exact rate order
+#: (`oversight.stats.medians`): one partial index led by each dimension with many values (and
+#: one overall, for the others), carrying every column a statistic filters or groups by, so
+#: PostgreSQL reads them from the index alone.
+MEDIAN_DIMENSIONS: Final = ("town_id", "village_id", "category", "month")
+MEDIAN_COVERED: Final = (
+    "final_fen",
+    "listing_fen",
+    "county_id",
+    "town_id",
+    "village_id",
+    "village_path",
+    "category",
+    "month",
+    "buyer_type",
+    "announced_on",
+)
 for _dimension in (*MEDIAN_DIMENSIONS, None):
     Index(
         f"ix_listing_facts_median_{(_dimension or 'all').removesuffix('_id')}",
         *([_dimension] if _dimension else []),
         "premium_bucket",
         "premium_key",
-        postgresql_include=["final_fen", "listing_fen"],
+        postgresql_include=[c for c in MEDIAN_COVERED if c != _dimension],
         postgresql_where=ListingFact.is_sold == 1,
         sqlite_where=ListingFact.is_sold == 1,
         _table=table_of(ListingFact),
     )
+
+
+#: The sums a rollup cell keeps, in this order (`oversight.stats.shaping.Measures`).
+ROLLUP_MEASURES: Final = (
+    "listings",
+    "failed",
+    "deals",
+    "listing_total_fen",
+    "deal_total_fen",
+    "sold_listing_total_fen",
+    "premium_per_year_fen",
+    "premium_over_term_fen",
+    "contract_value_fen",
+)
+#: The deals of a cell per premium-rate bin (`oversight.facts.PREMIUM_BIN_EDGES`).
+PREMIUM_BIN_COLUMNS: Final = tuple(f"premium_bin_{i:02d}" for i in range(PREMIUM_BINS))
+
+#: The facts summed per cell of each grain (`oversight.stats.rollups`): one row per grain and
+#: combination of the dimensions it keeps (the others hold 0 or ''), kept by the same
+#: transaction that writes the facts. `region_path` is the village's path, or its first three
+#: segments (the county) where the grain drops the village; a missing town, county or buyer
+#: type is 0 or ''.
+listing_rollups = Table(
+    "listing_rollups",
+    Base.metadata,
+    Column("grain", SmallInteger, primary_key=True),
+    Column("month", Integer, primary_key=True),
+    Column("category", String(40), primary_key=True),
+    Column("buyer_type", String(16), primary_key=True),
+    Column("county_id", BigInteger, primary_key=True),
+    Column("town_id", BigInteger, primary_key=True),
+    Column("village_id", BigInteger, primary_key=True),
+    Column("region_path", String(512), primary_key=True),
+    *[Column(name, BigInteger, nullable=False) for name in ROLLUP_MEASURES],
+    *[Column(name, Integer, nullable=False) for name in PREMIUM_BIN_COLUMNS],
+)
 
 
 class WarningRow(Base):

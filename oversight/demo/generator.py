@@ -24,7 +24,7 @@ from oversight.demo.county import COUNTY, villages
 from oversight.demo.leases import Leases
 from oversight.demo.market import market
 from oversight.demo.people import people
-from oversight.stats import listing_facts
+from oversight.stats import listing_facts, rollups
 from oversight.warnings import scan
 
 
@@ -67,7 +67,9 @@ async def populate(db: Database, count: int, *, seed: int, now: datetime) -> dic
             start = leases.starts.get(row["listing_id"])
             if row["is_sold"] and start is not None:
                 row["lease_ends_on"] = lease_end(start, row["term_years"])
+        await rollups.lock(session)
         await listing_facts.upsert_facts(session, made.fact_rows)
+        await rollups.rebuild(session)  # summed in the database, not listing by listing
         await bump_sequences(
             session,
             ["users", "listings", "registrations", "contracts", "rent_items", "rent_payments"],

@@ -1,73 +1,66 @@
-"""Computing a statistic: one GROUP BY over `listing_facts` for the sums, one window query
-for the medians of the premium rate, in exact order."""
+"""Computing a statistic from the rollups: one aggregate over the cells of the smallest grain
+that has every dimension asked for (whole months; the days of a partial first or last month
+from `listing_facts`), then the medians of the premium rate from the groups' bin counts."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from datetime import date
 from typing import Any, Final
 
-from sqlalchemy import (
-    BigInteger,
-    ColumnElement,
-    Integer,
-    String,
-    and_,
-    case,
-    column,
-    func,
-    select,
-    text,
-    values,
-)
+from sqlalchemy import BigInteger, Select, cast, func, literal_column, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from oversight import facts
-from oversight.models import ListingFact
+from oversight.models import ROLLUP_MEASURES, ListingFact, listing_rollups
+from oversight.stats import period, rollups
+from oversight.stats.medians import medians
 from oversight.stats.query import COLUMNS, StatsQuery, conditions
 from oversight.stats.shaping import Measures, StatsResult, group_fields, region_labels, sort_key
+
+_CELLS = listing_rollups.c
+#: A group's value in a rollup cell (missing town, county and buyer type are kept as 0 and '').
+_CELL_DIMENSIONS: Final[dict[str, Any]] = {
+    "county": func.nullif(_CELLS.county_id, literal_column("0")),
+    "town": func.nullif(_CELLS.town_id, literal_column("0")),
+    "village": _CELLS.village_id,
+    "category": _CELLS.category,
+    "month": _CELLS.month,
+    "buyer_type": func.nullif(_CELLS.buyer_type, literal_column("''")),
+}
+_COLUMN_OF: Final = {
+    "county": "county_id",
+    "town": "town_id",
+    "village": "village_id",
+    "category": "category",
+    "month": "month",
+    "buyer_type": "buyer_type",
+}
+# Built once (the expressions are immutable): BIGINT, not PostgreSQL's NUMERIC of a SUM.
+_CELL_SUMS: Final = [cast(func.sum(_CELLS[name]), BigInteger) for name in rollups.VALUES]
+_FACT_SUMS: Final = [cast(func.sum(value), BigInteger) for value in rollups.fact_values()]
 
 
 async def statistics(
     session: AsyncSession, query: StatsQuery, jurisdiction: str | None = None
 ) -> StatsResult:
     if session.get_bind().dialect.name == "postgresql":
-        # Sorting ~10^5 narrow rows for the medians: in memory, not in temporary files.
-        await session.execute(text("SET LOCAL work_mem = '64MB'"))
-    dims = [COLUMNS[d].label(f"g_{d}") for d in query.group_by]
+        # A few small reads: compiling them (JIT, which the planner's guess of the groups'
+        # rows can trigger) would cost more than running them.
+        await session.execute(text("SET LOCAL jit = off"))
+    summed = await _summed(session, query, jurisdiction)
+    measures = len(ROLLUP_MEASURES)
+    groups = {key: Measures(*sums[:measures]) for key, sums in summed.items()}
+    bins = {key: sums[measures:] for key, sums in summed.items()}
     where = conditions(query, jurisdiction)
-    sold = ListingFact.is_sold == 1
-    aggregate = (
-        select(
-            *dims,
-            func.count(),
-            func.sum(ListingFact.is_failed),
-            func.sum(ListingFact.is_sold),
-            func.sum(ListingFact.listing_total_fen),
-            func.sum(ListingFact.deal_total_fen),
-            func.sum(case((sold, ListingFact.listing_total_fen), else_=0)),
-            func.sum(ListingFact.premium_per_year_fen),
-            func.sum(ListingFact.premium_over_term_fen),
-            func.sum(ListingFact.contract_value_fen),
-        )
-        .where(*where)
-        .group_by(*[COLUMNS[d] for d in query.group_by])
-    )
-    groups: dict[tuple[Any, ...], Measures] = {}
-    width = len(dims)
-    for row in await session.execute(aggregate):
-        key = tuple(row[:width])
-        groups[key] = Measures(*(int(v or 0) for v in row[width:]))  # type: ignore[arg-type]
-    deals = {key: m.deals for key, m in groups.items() if m.deals}
-    for key, middle in (await _medians(session, query.group_by, where, deals)).items():
-        groups[key].median = facts.median_rate(middle)
+    for key, median in (await medians(session, query.group_by, where, bins)).items():
+        groups[key].median = median
     totals = Measures()
-    for measures in groups.values():
-        totals.add(measures)
+    for group in groups.values():
+        totals.add(group)
     if len(groups) == 1:
         totals.median = next(iter(groups.values())).median
     elif totals.deals:
-        overall = await _medians(session, (), where, {(): totals.deals})
-        totals.median = facts.median_rate(overall[()])
+        overall = [sum(counts) for counts in zip(*bins.values(), strict=True)]
+        totals.median = (await medians(session, (), where, {(): overall}))[()]
     labels = await region_labels(session, query.group_by, groups.keys())
     result = StatsResult(query)
     for key in sorted(groups, key=lambda k: sort_key(query.group_by, k, labels)):
@@ -78,82 +71,60 @@ async def statistics(
     return result
 
 
-_TYPES: Final[dict[str, Any]] = {
-    "county": BigInteger(),
-    "town": BigInteger(),
-    "village": BigInteger(),
-    "month": Integer(),
-    "category": String(40),
-    "buyer_type": String(16),
-}
+async def _summed(
+    session: AsyncSession, query: StatsQuery, jurisdiction: str | None
+) -> dict[tuple[Any, ...], list[Any]]:
+    """Per group the sums and the deals per premium bin (VALUES order): from the rollup cells
+    of the whole months, plus the facts of the remaining days."""
+    span = period.split(query.date_from, query.date_to)
+    parts = []
+    if span.months is not None:
+        parts.append(_from_cells(query, jurisdiction, span.months))
+    if span.days:
+        parts.append(_from_facts(query, jurisdiction, span.days))
+    width = len(query.group_by)
+    summed: dict[tuple[Any, ...], list[Any]] = {}
+    for part in parts:
+        for row in await session.execute(part):
+            key, sums = tuple(row[:width]), list(row[width:])
+            if key in summed:
+                sums = [a + b for a, b in zip(summed[key], sums, strict=True)]
+            summed[key] = sums
+    return summed
 
 
-def _null_safe(expression: Any, dim: str) -> Any:
-    return func.coalesce(expression, "" if dim in ("category", "buyer_type") else -1)
+def _places(query: StatsQuery) -> StatsQuery:
+    return StatsQuery((), None, None, query.region, query.category)
 
 
-async def _medians(
-    session: AsyncSession,
-    dims: Sequence[str],
-    where: list[ColumnElement[bool]],
-    deals: dict[tuple[Any, ...], int],
-) -> dict[tuple[Any, ...], list[tuple[int, int]]]:
-    """The one or two middle deals of each group by premium rate, in exact order.
-
-    The counts come from the aggregate, so one window (row_number over the premium order:
-    the BIGINT bucket, ties broken by the exact text key) finds the middle ranks, joined
-    against a VALUES list of (group, low rank, high rank).
-    """
-    if not deals:
-        return {}
-    columns = [COLUMNS[d] for d in dims]
-    ranked = (
-        select(
-            *[c.label(f"g{i}") for i, c in enumerate(columns)],
-            (ListingFact.final_fen - ListingFact.listing_fen).label("num"),
-            ListingFact.listing_fen.label("den"),
-            func.row_number()
-            .over(
-                partition_by=columns or None,
-                order_by=(ListingFact.premium_bucket, ListingFact.premium_key),
-            )
-            .label("rn"),
-        )
-        .where(*where, ListingFact.is_sold == 1)
-        .subquery()
+def _from_cells(
+    query: StatsQuery, jurisdiction: str | None, months: tuple[int | None, int | None]
+) -> Select[Any]:
+    grain = rollups.grain_for(query, jurisdiction)
+    where = [_CELLS.grain == grain]
+    if months[0] is not None:
+        where.append(_CELLS.month >= months[0])
+    if months[1] is not None:
+        where.append(_CELLS.month <= months[1])
+    where += conditions(
+        _places(query), jurisdiction, path=_CELLS.region_path, category=_CELLS.category
     )
-    picked = [ranked.c[f"g{i}"] for i in range(len(columns))]
-    if columns:
-        middles = (
-            values(
-                *[column(f"m{i}", _TYPES[d]) for i, d in enumerate(dims)],
-                column("lo", Integer()),
-                column("hi", Integer()),
-                name="middles",
-                literal_binds=True,
-            )
-            .data([(*key, (n + 1) // 2, (n + 2) // 2) for key, n in deals.items()])
-            .cte("middles")
+    return (
+        select(*[_CELL_DIMENSIONS[d] for d in query.group_by], *_CELL_SUMS)
+        .where(*where)
+        .group_by(*[_CELLS[_COLUMN_OF[d]] for d in query.group_by])
+    )
+
+
+def _from_facts(
+    query: StatsQuery, jurisdiction: str | None, days: tuple[tuple[date, date], ...]
+) -> Select[Any]:
+    dims = [COLUMNS[d] for d in query.group_by]
+    return (
+        select(*dims, *_FACT_SUMS)
+        .where(
+            or_(*[ListingFact.announced_on.between(low, high) for low, high in days]),
+            *conditions(_places(query), jurisdiction),
         )
-        # Plain equality (hashable, unlike IS NOT DISTINCT FROM); NULL groups via a sentinel.
-        statement = select(*picked, ranked.c.num, ranked.c.den).join(
-            middles,
-            and_(
-                *[
-                    _null_safe(ranked.c[f"g{i}"], d) == _null_safe(middles.c[f"m{i}"], d)
-                    for i, d in enumerate(dims)
-                ],
-                ranked.c.rn >= middles.c.lo,
-                ranked.c.rn <= middles.c.hi,
-            ),
-        )
-    else:
-        n = deals[()]
-        statement = select(ranked.c.num, ranked.c.den).where(
-            ranked.c.rn >= (n + 1) // 2, ranked.c.rn <= (n + 2) // 2
-        )
-    out: dict[tuple[Any, ...], list[tuple[int, int]]] = {}
-    for row in await session.execute(statement):
-        key = tuple(row[: len(columns)])
-        out.setdefault(key, []).append((int(row[-2]), int(row[-1])))
-    return out
+        .group_by(*dims)
+    )

@@ -1,6 +1,6 @@
 """The `listing_facts` rows: one narrow row per listing on the market, computed from the
 listing, its deal and its contract, and upserted in bulk (by the job that follows the log and
-by the demo generator)."""
+by the demo generator) together with their rollups."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from listings.economics import lease_end
 from listings.schemas import Terms
 from oversight import facts
 from oversight.models import ListingFact
+from oversight.stats import rollups
 
 MARKET_STATES: Final = {"announced": "open", "auction": "open", "sold": "sold", "failed": "failed"}
 _UPSERT_CHUNK: Final = 5000
@@ -179,10 +180,26 @@ async def refresh_facts(
                 starts[listing.id], terms.term_years, terms.term_months
             )
         out.append(row)
+    await store_facts(session, out, gone)
+    return len(out)
+
+
+async def store_facts(
+    session: AsyncSession, rows: Sequence[dict[str, Any]], gone: Sequence[int] = ()
+) -> None:
+    """Replace the facts of these listings (and remove those of `gone`), moving the rollups
+    by the difference in the same transaction."""
+    await rollups.lock(session)
+    ids = [row["listing_id"] for row in rows] + list(gone)
+    if not ids:
+        return
+    columns = [table_of(ListingFact).c[name] for name in rollups.FACT_COLUMNS]
+    stored = await session.execute(select(*columns).where(ListingFact.listing_id.in_(ids)))
+    before = [dict(row) for row in stored.mappings()]
     if gone:
         await session.execute(delete(ListingFact).where(ListingFact.listing_id.in_(gone)))
-    await upsert_facts(session, out)
-    return len(out)
+    await upsert_facts(session, rows)
+    await rollups.apply(session, before, rows)
 
 
 async def _lease_starts(session: AsyncSession, listing_ids: list[int]) -> dict[int, date]:
@@ -198,7 +215,8 @@ async def _lease_starts(session: AsyncSession, listing_ids: list[int]) -> dict[i
 
 
 async def upsert_facts(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert or replace facts (one executemany; the statement is compiled once)."""
+    """Insert or replace facts (one executemany; the statement is compiled once); the
+    rollups are the caller's (`store_facts`, or `rollups.apply` after a bulk load)."""
     if not rows:
         return
     ins = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert

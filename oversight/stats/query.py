@@ -1,5 +1,5 @@
 """What a statistic asks: the grouping dimensions and the filters, parsed and checked, and
-the WHERE clause they make over `listing_facts`."""
+the WHERE clause they make over `listing_facts` (or its rollups)."""
 
 from __future__ import annotations
 
@@ -66,27 +66,31 @@ COLUMNS: Final[dict[str, Any]] = {
 }
 
 
-def _inside(path: str) -> ColumnElement[bool]:
-    return or_(
-        ListingFact.village_path == path,
-        ListingFact.village_path.startswith(path + "/", autoescape=True),
-    )
+def _inside(path_column: Any, path: str) -> ColumnElement[bool]:
+    return or_(path_column == path, path_column.startswith(path + "/", autoescape=True))
 
 
 def conditions(
-    query: StatsQuery, jurisdiction: str | None, period: Any = ListingFact.announced_on
+    query: StatsQuery,
+    jurisdiction: str | None,
+    period: Any = ListingFact.announced_on,
+    *,
+    path: Any = ListingFact.village_path,
+    category: Any = ListingFact.category,
 ) -> list[ColumnElement[bool]]:
     """The WHERE of a query; `period` is the date the period selects by (announcement for
-    the statistics, the deal date or a rent item's due date on the dashboard)."""
+    the statistics, the deal date or a rent item's due date on the dashboard); `path` and
+    `category` are the columns the region and category select by (the facts' or the
+    rollups')."""
     where: list[ColumnElement[bool]] = []
     if query.date_from is not None:
         where.append(period >= query.date_from)
     if query.date_to is not None:
         where.append(period <= query.date_to)
     if query.region:
-        where.append(_inside(query.region))
+        where.append(_inside(path, query.region))
     if jurisdiction:
-        where.append(_inside(jurisdiction))
+        where.append(_inside(path, jurisdiction))
     if query.category:
-        where.append(ListingFact.category == query.category)
+        where.append(category == query.category)
     return where

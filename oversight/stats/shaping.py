@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -92,9 +92,16 @@ def filters_dict(query: StatsQuery) -> dict[str, Any]:
     }
 
 
+class Place(NamedTuple):
+    """What a row shows of a region."""
+
+    name: str
+    path: str
+
+
 async def region_labels(
     session: AsyncSession, dims: Sequence[str], keys: Iterable[tuple[Any, ...]]
-) -> dict[int, Region]:
+) -> dict[int, Place]:
     region_ids = {
         key[i]
         for key in keys
@@ -103,12 +110,14 @@ async def region_labels(
     }
     if not region_ids:
         return {}
-    rows = await session.scalars(select(Region).where(Region.id.in_(region_ids)))
-    return {r.id: r for r in rows}
+    rows = await session.execute(
+        select(Region.id, Region.name, Region.path).where(Region.id.in_(region_ids))
+    )
+    return {rid: Place(name, path) for rid, name, path in rows}
 
 
 def group_fields(
-    dims: Sequence[str], key: tuple[Any, ...], regions: dict[int, Region]
+    dims: Sequence[str], key: tuple[Any, ...], regions: dict[int, Place]
 ) -> dict[str, Any]:
     row: dict[str, Any] = {}
     labels = []
@@ -135,7 +144,7 @@ def group_fields(
 
 
 def sort_key(
-    dims: Sequence[str], key: tuple[Any, ...], regions: dict[int, Region]
+    dims: Sequence[str], key: tuple[Any, ...], regions: dict[int, Place]
 ) -> tuple[Any, ...]:
     out: list[Any] = []
     for dim, value in zip(dims, key, strict=True):
