@@ -5,11 +5,11 @@ One `ruralx run` (SQLite, one worker, server time the test moves) holds a listin
 phase — drafts, one under review, one accepted, registration open, registration closed before
 the start, a live auction, sold with a signed lease, sold with the lease unsigned, failed, a
 deal in its publicity with an objection, a deal offered to the runner-up —, reached through
-the API. Chromium then opens
-each page as the anonymous visitor, the bidders, the village official, the reviewer, the
-regulator and the administrator see it, forms empty and with their errors, and runs axe on it.
-The pages come from the app's route table: a new page that is neither visited here nor
-excluded with a reason fails `test_every_page_is_toured`.
+the API, with the warnings the oversight job raises on bidders who share one machine.
+Chromium then opens each page as the anonymous visitor, the bidders, the village official,
+the reviewer, the regulator and the administrator see it, forms empty and with their errors,
+and runs axe on it. The pages come from the app's route table: a new page that is neither
+visited here nor excluded with a reason fails `test_every_page_is_toured`.
 
 The keyboard test signs up, registers for a listing, signs in and bids with the keyboard
 alone, then tabs through the main pages of each role: every element that takes focus shows it.
@@ -27,9 +27,12 @@ from typing import Any, TypeVar
 import pytest
 import pytest_asyncio
 from litestar.routes import HTTPRoute
+from sqlalchemy import select
 
+from core.accounts import Region, User
 from core.clock import CHINA_TZ
 from core.config import Config
+from core.db import Database
 from tests.e2e import axe
 from tests.e2e.browser_support import ALWAYS_SHOOT, ARTIFACTS, chromium, login, sign_up
 from tests.e2e.conftest import LiveExchange, live_exchange
@@ -94,7 +97,9 @@ def expect(locator: Any) -> Any:
 class World:
     ex: LiveExchange
     base: str
-    #: phase → listing id
+    #: phase → listing id; also "contract" (the lease of `sold`), "warning" (one raised on
+    #: `sold`), "registration due" / "registration qualified" (A's, on `open` / `live`),
+    #: "staff" (the reviewer's account), "region" (the village Xingtian)
     ids: dict[str, int] = field(default_factory=dict)
     #: "A", "B", "C" → the bidder's phone (their username)
     bidders: dict[str, str] = field(default_factory=dict)
@@ -228,13 +233,16 @@ async def build_world(ex: LiveExchange) -> World:
         ("unsigned", (a, b)),
         ("publicity", (a, b, c)),
         ("offered", (a, b, c)),
-        ("live", (a, b)),
+        ("live", (a, b, c)),
         ("scheduled", (a, b)),
     ):
         for person in people:
-            await qualify(reviewer, await register(anon, person, ids[name]))
+            registration_id = await register(anon, person, ids[name])
+            await qualify(reviewer, registration_id)
+            if name == "live" and person is a:
+                ids["registration qualified"] = registration_id
     # Registration open: A has yet to pay, B has paid (awaiting the reviewer), C qualified.
-    await register(anon, a, ids["open"], pay=False)
+    ids["registration due"] = await register(anon, a, ids["open"], pay=False)
     await register(anon, b, ids["open"])
     await qualify(reviewer, await register(anon, c, ids["open"]))
 
@@ -249,6 +257,7 @@ async def build_world(ex: LiveExchange) -> World:
         await ex.pass_deadline(ids[name])
     await deal_state(ex, ids["unsigned"], "confirmed")
     deal = await deal_state(ex, ids["sold"], "confirmed")
+    ids["contract"] = deal["contract_id"]
     contract = f"/api/v1/contracts/{deal['contract_id']}"
     await village.relogin()
     await village.ok("POST", f"{contract}/sign", {"password": PASSWORD})
@@ -280,16 +289,40 @@ async def build_world(ex: LiveExchange) -> World:
     )
     await deal_state(ex, ids["offered"], "offered")
 
-    # 12:01 — the live auction, in its countdown of an hour (long enough for the tour);
-    # `scheduled` has closed its registration and starts at 15:00.
+    # 12:01 — the live auction, in its countdown of an hour (long enough for the tour), led by
+    # C: the live page lets A and B bid (it disables the leader's steps); `scheduled` has
+    # closed its registration and starts at 15:00.
     ex.clock.jump_to(t0 + 3 * hour + minute + timedelta(seconds=1))
     await status(ex, ids["live"], "countdown")
     await status(ex, ids["scheduled"], "scheduled")
     await bid(b, ids["live"], 1, "live-1")
     await bid(a, ids["live"], 2, "live-2")
+    await bid(c, ids["live"], 3, "live-3")
 
     await add_users(ex.database_url, [("regulator", "regulator", None)], PASSWORD)
+    # Every bidder registered and bid from this machine: the oversight job finds it.
+    regulator = await anon.login("regulator")
+    found = await until(
+        lambda: regulator.call("GET", f"/api/v1/warnings?listing_id={ids['sold']}"),
+        lambda r: any(w["kind"] == "shared_ip" for w in r.json()["items"]),
+        what="a shared address found on the sold listing",
+    )
+    ids["warning"] = next(w["id"] for w in found.json()["items"] if w["kind"] == "shared_ip")
+    ids["staff"], ids["region"] = await staff_and_region(ex.database_url)
     return world
+
+
+async def staff_and_region(database_url: str) -> tuple[int, int]:
+    """The reviewer's account and the village Xingtian, which no API lists by id."""
+    db = Database(database_url)
+    try:
+        async with db.read() as session:
+            staff = await session.scalar(select(User.id).where(User.username == "reviewer"))
+            region = await session.scalar(select(Region.id).where(Region.path == XINGTIAN))
+    finally:
+        await db.dispose()
+    assert staff is not None and region is not None
+    return staff, region
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -305,7 +338,7 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World
 # ----- the tour: every page as each role sees it -----------------------------------------
 
 Action = Callable[[Any], Awaitable[None]]
-#: phase → listing id
+#: phase → listing id, and the other ids of `World.ids`
 Ids = Mapping[str, int]
 
 
@@ -331,7 +364,10 @@ def with_errors(button: str, *, clear: tuple[str, ...] = (), check: str | None =
             await page.get_by_label(check).check()
         await page.get_by_role("button", name=button, exact=True).click()
         await page.wait_for_load_state()
-        await expect(page.locator(".alert[role=alert]").first).to_be_visible()
+        # One alert above the form, or the summary linking to every field in error.
+        await expect(
+            page.locator(".alert[role=alert], .error-summary[role=alert]").first
+        ).to_be_visible()
 
     return submit
 
@@ -354,8 +390,11 @@ async def live_open(page: Any) -> None:
 
 
 async def bid_dialog(page: Any) -> None:
+    """The confirmation of a bid (the steps are enabled: the bidder does not lead)."""
     await live_open(page)
-    await page.locator("#steps button.step").first.click()
+    step = page.locator("#steps button.step").first
+    await expect(step).to_be_enabled()
+    await step.click()
     await expect(page.locator("#confirm")).to_be_visible()
 
 
@@ -392,6 +431,21 @@ def bidder_stops(i: Ids) -> list[Stop]:
         Stop("/me/registrations", "/me/registrations", "registrations and deposit"),
         Stop("/me/deals", "/me/deals", "deals and lease"),
         Stop("/me/notices", "/me/notices", "notices"),
+        Stop(
+            "/me/registrations/{registration_id:int}",
+            f"/me/registrations/{i['registration due']}",
+            "deposit to pay",
+        ),
+        Stop(
+            "/me/registrations/{registration_id:int}",
+            f"/me/registrations/{i['registration qualified']}",
+            "qualified, deposit in",
+        ),
+        Stop(
+            "/contracts/{contract_id:int}/verification",
+            f"/contracts/{i['contract']}/verification",
+            "signature report of the own lease",
+        ),
         Stop("/account/password", "/account/password", "password"),
         Stop(
             "/account/password",
@@ -533,6 +587,36 @@ def regulator_stops(i: Ids) -> list[Stop]:
             f"/oversight/listings/{i['offered']}",
             "deal offered",
         ),
+        Stop("/oversight/listings", "/oversight/listings", "listings of the jurisdiction"),
+        Stop("/oversight/listings", "/oversight/listings?warnings=1", "listings with warnings"),
+        Stop(
+            "/oversight/listings/{listing_id:int}/timeline",
+            f"/oversight/listings/{i['sold']}/timeline",
+            "timeline",
+        ),
+        Stop(
+            "/oversight/listings/{listing_id:int}/ladder",
+            f"/oversight/listings/{i['sold']}/ladder",
+            "bid ladder",
+        ),
+        Stop(
+            "/oversight/listings/{listing_id:int}/warnings",
+            f"/oversight/listings/{i['sold']}/warnings",
+            "a listing's warnings",
+        ),
+        Stop("/oversight/warnings", "/oversight/warnings", "open warnings"),
+        Stop("/oversight/warnings/{warning_id:int}", f"/oversight/warnings/{i['warning']}", "one"),
+        Stop(
+            "/oversight/warnings/{warning_id:int}",
+            f"/oversight/warnings/{i['warning']}",
+            "acknowledge with errors",
+            with_errors("标记为已处理"),
+        ),
+        Stop(
+            "/contracts/{contract_id:int}/verification",
+            f"/contracts/{i['contract']}/verification",
+            "signature report",
+        ),
     ]
 
 
@@ -540,7 +624,41 @@ def admin_stops(i: Ids) -> list[Stop]:
     return [
         Stop("/admin/settings", "/admin/settings", "exchange settings"),
         Stop("/admin/users", "/admin/users", "users"),
+        Stop("/admin/users/new", "/admin/users/new", "new account"),
+        Stop(
+            "/admin/users/new",
+            "/admin/users/new",
+            "new account with errors",
+            with_errors("创建账号"),
+        ),
+        Stop("/admin/users/{user_id:int}", f"/admin/users/{i['staff']}", "an account"),
+        Stop(
+            "/admin/users/{user_id:int}",
+            f"/admin/users/{i['staff']}",
+            "deactivation with errors",
+            with_errors("停用账号"),
+        ),
+        Stop(
+            "/admin/users/{user_id:int}",
+            f"/admin/users/{i['staff']}",
+            "password reset, asked to confirm",
+            asks_to_confirm("重置密码"),
+        ),
+        Stop("/admin/regions", "/admin/regions", "region tree"),
+        Stop("/admin/regions", "/admin/regions", "new region with errors", with_errors("新增地区")),
+        Stop("/admin/regions/{region_id:int}", f"/admin/regions/{i['region']}", "a village"),
+        Stop(
+            "/admin/regions/{region_id:int}",
+            f"/admin/regions/{i['region']}",
+            "rename with errors",
+            with_errors("保存名称", clear=("新名称",)),
+        ),
         Stop("/oversight", "/oversight", "dashboard"),
+        Stop(
+            "/oversight/warnings/{warning_id:int}",
+            f"/oversight/warnings/{i['warning']}",
+            "a warning, read only",
+        ),
     ]
 
 
@@ -761,6 +879,7 @@ async def test_the_main_flows_work_with_the_keyboard_alone(
         await page.wait_for_url(re.compile(r"^(?!.*/login).*$"))
         await page.goto(f"{base}/auctions/{ids['live']}")
         await expect(page.locator("#conn")).to_have_attribute("data-state", "open")
+        await expect(page.locator("#steps button.step").first).to_be_enabled()
         await keys.tab_to("#steps button.step")
         amount = await page.evaluate("() => document.activeElement.dataset.amount")
         await page.keyboard.press("Enter")
