@@ -253,6 +253,26 @@ async def entrust_review_announce(
     return listing["id"], village, reviewer
 
 
+async def new_bidder(
+    anon: Http, name: str, id_number: str | None = None, mobile: str | None = None
+) -> Http:
+    """A bidder signs up (a made-up resident ID and phone unless given) and signs in."""
+    mobile = mobile or phone()
+    await anon.ok(
+        "POST",
+        "/api/v1/bidders",
+        {
+            "name": name,
+            "id_type": "resident_id",
+            "id_number": id_number or resident_id(),
+            "phone": mobile,
+            "password": PASSWORD,
+        },
+        status=201,
+    )
+    return await anon.login(mobile)
+
+
 async def sign_up_and_qualify(
     anon: Http,
     reviewer: Http,
@@ -266,19 +286,7 @@ async def sign_up_and_qualify(
         people = [(f"竞买人{i + 1}", resident_id(), phone()) for i in range(count)]
     bidders, registrations = [], []
     for name, id_number, mobile in people:
-        await anon.ok(
-            "POST",
-            "/api/v1/bidders",
-            {
-                "name": name,
-                "id_type": "resident_id",
-                "id_number": id_number,
-                "phone": mobile,
-                "password": PASSWORD,
-            },
-            status=201,
-        )
-        bidder = await anon.login(mobile)
+        bidder = await new_bidder(anon, name, id_number, mobile)
         registration = await bidder.ok(
             "POST", f"/api/v1/listings/{listing_id}/registrations", {}, status=201
         )

@@ -44,6 +44,7 @@ from tests.support import (
     XINGTIAN,
     Http,
     entrust_review_announce,
+    new_bidder,
     on_a_weekday,
     phone,
     resident_id,
@@ -103,23 +104,6 @@ class World:
     ids: dict[str, int] = field(default_factory=dict)
     #: "A", "B", "C" → the bidder's phone (their username)
     bidders: dict[str, str] = field(default_factory=dict)
-
-
-async def new_bidder(anon: Http, name: str) -> Http:
-    mobile = phone()
-    await anon.ok(
-        "POST",
-        "/api/v1/bidders",
-        {
-            "name": name,
-            "id_type": "resident_id",
-            "id_number": resident_id(),
-            "phone": mobile,
-            "password": PASSWORD,
-        },
-        status=201,
-    )
-    return await anon.login(mobile)
 
 
 async def register(anon: Http, bidder: Http, listing_id: int, *, pay: bool = True) -> int:

@@ -23,6 +23,7 @@ from tests.support import (
     SEED_TERMS,
     Http,
     entrust_review_announce,
+    new_bidder,
     phone,
     resident_id,
     sign,
@@ -83,20 +84,7 @@ async def announced(exchange: Exchange, **settings: Any) -> Listing:
 
 
 async def apply(exchange: Exchange, listing_id: int, name: str = "竞买人") -> Applicant:
-    anon, mobile = exchange.http, phone()
-    await anon.ok(
-        "POST",
-        "/api/v1/bidders",
-        {
-            "name": name,
-            "id_type": "resident_id",
-            "id_number": resident_id(),
-            "phone": mobile,
-            "password": PASSWORD,
-        },
-        status=201,
-    )
-    bidder = await anon.login(mobile)
+    bidder = await new_bidder(exchange.http, name)
     registration = await bidder.ok(
         "POST", f"/api/v1/listings/{listing_id}/registrations", {}, status=201
     )

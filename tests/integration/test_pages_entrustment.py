@@ -24,7 +24,7 @@ from tests.support import (
     SEED_LISTING,
     SEED_TERMS,
     entrust_review_announce,
-    phone,
+    new_bidder,
     resident_id,
 )
 
@@ -250,20 +250,7 @@ async def test_the_reviewers_cards_show_the_warnings_found(exchange: Exchange) -
     )
     names, registrations = ["王一", "王二"], []
     for name in names:
-        mobile = phone()
-        await anon.ok(
-            "POST",
-            "/api/v1/bidders",
-            {
-                "name": name,
-                "id_type": "resident_id",
-                "id_number": resident_id(),
-                "phone": mobile,
-                "password": PASSWORD,
-            },
-            status=201,
-        )
-        bidder = await anon.login(mobile)
+        bidder = await new_bidder(anon, name)
         # Both apply from one browser on one machine: the same device and address.
         registration = await bidder.ok(
             "POST",
