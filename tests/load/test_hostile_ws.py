@@ -105,10 +105,14 @@ async def test_two_thousand_hostile_sockets_from_one_address(tmp_path: Path) -> 
         counts: dict[str, int] = {}
         for outcome in outcomes:
             counts[outcome] = counts.get(outcome, 0) + 1
-        # Past the per-address limit the worker turned sockets away; of the admitted ones the
-        # big frames were refused unread (1009) and the floods closed (4029).
+        # Past the per-address limit the worker turned sockets away; of the admitted ones no
+        # attacker kept its slot: the big frames were refused unread (1009) and the floods
+        # closed (4029; 4400 where the flood overtook its own hello). Which sockets win the
+        # ~200 slots depends on the machine's load, so kinds are counted, not quotas.
         assert counts.get("closed 4030", 0) >= SOCKETS - 200 - 2, counts
-        assert counts.get("closed 1009", 0) >= 5 and counts.get("closed 4029", 0) >= 25, counts
+        kept = [k for k, o in zip(kinds, outcomes, strict=True) if k != "idle" and o == "held"]
+        assert not kept, (kept, counts)
+        assert counts.get("closed 1009", 0) >= 1 and counts.get("closed 4029", 0) >= 1, counts
         assert await server_answers(ex), "the worker stopped answering"
 
 
