@@ -40,7 +40,7 @@ def rows_of(html: str, testid: str) -> int:
 
 def kinds_shown(html: str) -> list[str]:
     """The kinds of the warnings listed on a page, as their headings name them."""
-    return re.findall(r'<h3 id="w\d+-h"><a href="/oversight/warnings/\d+">([^<]+)</a>', html)
+    return re.findall(r'<h[2-4] id="w\d+-h"><a href="/oversight/warnings/\d+">([^<]+)</a>', html)
 
 
 async def scanned(ex: Exchange) -> None:
