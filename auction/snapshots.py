@@ -5,7 +5,7 @@ HTTP client after a rejection). Each worker keeps the snapshot of an auction som
 for, joined to the auction's room like a watcher: its events, from this worker (at once, as
 they are published) and from the others (through the channels backend), bring it forward
 one `seq` at a time. A gap in `seq`, or a resync of the room (a failed publish, a restarted
-Redis), drops it; the next request reads the database again. Every `check_seconds` a request
+Redis), drops it; the next request reads the database again. Every `check_ms` a request
 also reads the auction's `seq`: an event committed but never published (a worker that died
 between its commit and its publish) would leave no gap until the next one, so a snapshot
 still short of the `seq` read one check earlier is dropped too. An auction nobody asked about
@@ -95,7 +95,7 @@ class Snapshots:
     db: Database
     now: Callable[[], datetime]
     idle_seconds: int = 60
-    check_seconds: float = 5.0
+    check_ms: int = 5000
     feeds: dict[int, Feed] = field(default_factory=dict)
     _loading: dict[int, asyncio.Task[Feed | None]] = field(default_factory=dict)
     _swept: int = 0
@@ -127,7 +127,7 @@ class Snapshots:
         feed = self.feeds.get(listing_id)
         if feed is not None and not feed.behind.is_set():
             feed.used = now = time.monotonic_ns()
-            if now - feed.checked >= self.check_seconds * 1_000_000_000:
+            if now - feed.checked >= self.check_ms * 1_000_000:
                 await self._check(listing_id, feed, now)
             if not feed.behind.is_set():
                 return feed

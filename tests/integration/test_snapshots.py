@@ -90,7 +90,7 @@ async def test_an_event_committed_but_never_published_is_caught_by_the_seq_check
     listing_id, (a, _), _ = await running(exchange)
     path = f"/api/v1/auctions/{listing_id}"
     snapshots: Snapshots = exchange.app.state.snapshots
-    snapshots.check_seconds = 0  # compare on every request
+    snapshots.check_ms = 0  # compare on every request
     await exchange.http.ok("GET", path)
     feed = snapshots.feeds[listing_id]
     book = exchange.app.state.bids
