@@ -8,6 +8,7 @@ from typing import Annotated, Any, Final, Literal
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from msgspec import Meta
 from sqlalchemy import func, select
@@ -180,6 +181,20 @@ async def _read(
         return await view(session, actor(request), listing_id)
 
 
+async def _dashboard_filters(
+    date_from: Annotated[date | None, QueryParameter(name="from")] = None,
+    date_to: Annotated[date | None, QueryParameter(name="to")] = None,
+    region: FromQuery[str | None] = None,
+    category: FromQuery[str | None] = None,
+) -> StatsQuery:
+    """The dashboard routes' filters (the period, a region, a category), checked."""
+    return stats_filters(date_from, date_to, region, category)
+
+
+#: The dashboard routes take their filters as `filters`.
+DASHBOARD_FILTERS: Final = {"filters": Provide(_dashboard_filters)}
+
+
 class StatsController(Controller):
     path = "/api/v1/stats"
 
@@ -216,56 +231,42 @@ class StatsController(Controller):
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
 
-    @get("/collection", guards=[allow("regulator", "admin")])
+    @get("/collection", guards=[allow("regulator", "admin")], dependencies=DASHBOARD_FILTERS)
     async def collection(
-        self,
-        request: Request[Any, Any, Any],
-        date_from: Annotated[date | None, QueryParameter(name="from")] = None,
-        date_to: Annotated[date | None, QueryParameter(name="to")] = None,
-        region: FromQuery[str | None] = None,
-        category: FromQuery[str | None] = None,
+        self, request: Request[Any, Any, Any], filters: NamedDependency[StatsQuery]
     ) -> schemas.Collection:
         """Collection rate of the rent items due so far (by due date in the period) and the
         arrears by village (docs/oversight.md, "The dashboard")."""
-        query = stats_filters(date_from, date_to, region, category)
         svc, who = services(request), actor(request)
         async with svc.db.read() as session:
             found = await dashboard.collection(
-                session, query, _jurisdiction(who), local_date(svc.now())
+                session, filters, _jurisdiction(who), local_date(svc.now())
             )
-        return schemas.out({**found, "filters": filters_dict(query)}, schemas.Collection)
+        return schemas.out({**found, "filters": filters_dict(filters)}, schemas.Collection)
 
-    @get("/premium-distribution", guards=[allow("regulator", "admin")])
+    @get(
+        "/premium-distribution",
+        guards=[allow("regulator", "admin")],
+        dependencies=DASHBOARD_FILTERS,
+    )
     async def premium_distribution(
-        self,
-        request: Request[Any, Any, Any],
-        date_from: Annotated[date | None, QueryParameter(name="from")] = None,
-        date_to: Annotated[date | None, QueryParameter(name="to")] = None,
-        region: FromQuery[str | None] = None,
-        category: FromQuery[str | None] = None,
+        self, request: Request[Any, Any, Any], filters: NamedDependency[StatsQuery]
     ) -> schemas.PremiumDistribution:
         """The deals of the period (by deal date) in premium-rate bands."""
-        query = stats_filters(date_from, date_to, region, category)
         who = actor(request)
         async with services(request).db.read() as session:
-            found = await dashboard.premium_distribution(session, query, _jurisdiction(who))
-        return schemas.out({**found, "filters": filters_dict(query)}, schemas.PremiumDistribution)
+            found = await dashboard.premium_distribution(session, filters, _jurisdiction(who))
+        return schemas.out({**found, "filters": filters_dict(filters)}, schemas.PremiumDistribution)
 
-    @get("/deals-by-month", guards=[allow("regulator", "admin")])
+    @get("/deals-by-month", guards=[allow("regulator", "admin")], dependencies=DASHBOARD_FILTERS)
     async def deals_by_month(
-        self,
-        request: Request[Any, Any, Any],
-        date_from: Annotated[date | None, QueryParameter(name="from")] = None,
-        date_to: Annotated[date | None, QueryParameter(name="to")] = None,
-        region: FromQuery[str | None] = None,
-        category: FromQuery[str | None] = None,
+        self, request: Request[Any, Any, Any], filters: NamedDependency[StatsQuery]
     ) -> schemas.DealsByMonth:
         """Deals, their total and the collectives' income increase per month of the deal."""
-        query = stats_filters(date_from, date_to, region, category)
         who = actor(request)
         async with services(request).db.read() as session:
-            found = await dashboard.deals_by_month(session, query, _jurisdiction(who))
-        return schemas.out({**found, "filters": filters_dict(query)}, schemas.DealsByMonth)
+            found = await dashboard.deals_by_month(session, filters, _jurisdiction(who))
+        return schemas.out({**found, "filters": filters_dict(filters)}, schemas.DealsByMonth)
 
 
 def _jurisdiction(who: Actor) -> str | None:
