@@ -137,30 +137,41 @@ async def scratch_database() -> AsyncIterator[str]:
         await admin.close()
 
 
-async def _scratch(listings: int) -> list[Figure]:
+Measure = Callable[[str, int, bool], Awaitable[list[Figure]]]
+
+
+async def on_scratch(measure: Measure, listings: int) -> list[Figure]:
+    """`measure` over `listings` generated in a database of its own, dropped after."""
     async with scratch_database() as url:
-        return await measure(url, listings, generate=True)
+        return await measure(url, listings, True)
 
 
-async def main() -> list[Figure]:
-    """`make bench`: 100,000 listings in a scratch database."""
-    return await _scratch(100_000)
-
-
-def cli(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.stats", description=__doc__)
-    parser.add_argument("--listings", type=int, default=100_000)
+def scratch_cli(
+    name: str, doc: str | None, measure: Measure, listings: int, argv: list[str] | None
+) -> None:
+    """The command line of a benchmark over a generated county: a scratch database, or --url."""
+    parser = argparse.ArgumentParser(prog=f"python -m bench.{name}", description=doc)
+    parser.add_argument("--listings", type=int, default=listings)
     parser.add_argument("--url", help="an existing database (already filled unless --generate)")
     parser.add_argument(
         "--generate", action="store_true", help="with --url: fill it with the demo generator first"
     )
     args = parser.parse_args(argv)
     figures = asyncio.run(
-        measure(args.url, args.listings, generate=args.generate)
+        measure(args.url, args.listings, args.generate)
         if args.url
-        else _scratch(args.listings)
+        else on_scratch(measure, args.listings)
     )
-    report(figures, "stats")
+    report(figures, name)
+
+
+async def main() -> list[Figure]:
+    """`make bench`: 100,000 listings in a scratch database."""
+    return await on_scratch(measure, 100_000)
+
+
+def cli(argv: list[str] | None = None) -> None:
+    scratch_cli("stats", __doc__, measure, 100_000, argv)
 
 
 if __name__ == "__main__":
