@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.pages import queries
 from app.pages.common import FORM, Pages, Req, posted_form, redirect, render
-from app.pages.forms import Form
+from app.pages.forms import Form, page_number
 from app.pages.labels import ROLES_ZH
 from core import accounts
 from core.accounts import ADMINISTERED_ROLES, NewStaff, Region, User, UserQuery
@@ -65,7 +65,7 @@ class UserAdminPages(Pages):
         text = str(params.get("q") or "").strip()[:64]
         role = params.get("role") if params.get("role") in ROLES_ZH else None
         active = {"1": True, "0": False}.get(str(params.get("active") or ""))
-        page = max(1, min(_int(params.get("page")) or 1, 10_000))
+        page = page_number(params.get("page"))
         region_id = _int(params.get("region"))
         async with services(request).db.read() as session:
             region = await session.get(Region, region_id) if region_id else None

@@ -172,3 +172,15 @@ def local_datetime_field(form: Form, name: str, label: str) -> datetime | None:
         form.error(name, f"{label}格式不正确", "form.datetime")
         return None
     return value.replace(tzinfo=CHINA_TZ) if value.tzinfo is None else value
+
+
+#: The last page a paged list goes to: a URL cannot ask the database for any offset it likes.
+MAX_PAGE = 10_000
+
+
+def page_number(raw: object) -> int:
+    """A paged list's page from its query string: 1 unless a whole number, at most MAX_PAGE."""
+    text = str(raw or "").strip()
+    if not (text.isascii() and text.isdigit()):
+        return 1
+    return MAX_PAGE if len(text) > 5 else max(1, min(int(text), MAX_PAGE))

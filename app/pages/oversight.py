@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.pages import queries
 from app.pages.common import FORM, Pages, Req, posted_form, redirect, render
 from app.pages.dashboard import Filters, category_choices, figures, region_choices
-from app.pages.forms import Form
+from app.pages.forms import Form, page_number
 from app.pages.labels import BID_CHANNELS_ZH, BID_REJECTIONS_ZH, LEDGER_TYPES_ZH, TIMELINE_PHASES
 from app.pages.oversight_read import (
     BID_OUTCOMES_ZH,
@@ -145,7 +145,7 @@ class OversightPages(Pages):
         who, svc = actor(request), services(request)
         values = dict(request.query_params)
         filters = WarningFilters.parse(values)
-        page = max(1, int(values["page"])) if str(values.get("page", "")).isdigit() else 1
+        page = page_number(values.get("page"))
         async with svc.db.read() as session:
             rows, total = await filters.search(
                 session, who, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE

@@ -14,7 +14,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.pages.forms import Form, date_field
+from app.pages.forms import Form, date_field, page_number
 from app.pages.labels import LEDGER_TYPES_ZH, ROLES_ZH, TIMELINE_PHASES, phase_of_entry
 from app.pages.warning_text import Context, listing_link, sentences
 from core.accounts import Actor, Region, users_by_id
@@ -203,8 +203,7 @@ class ListingFilters(Filters):
         _choice(form, "state", LISTING_STATES_ZH, "项目状态")
         if form.values["warnings"] not in ("", "1"):
             form.values["warnings"] = ""
-        raw = _text(values, "page")
-        return cls(form, page=int(raw) if raw.isdigit() and 0 < int(raw) <= 10_000 else 1)
+        return cls(form, page=page_number(values.get("page")))
 
 
 # ----- warnings as the pages show them -------------------------------------------------

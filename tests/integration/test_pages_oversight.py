@@ -217,6 +217,10 @@ async def test_the_listing_pages_are_html_in_sections_with_filters(exchange: Exc
     assert kinds_shown(await reg.get("/oversight/warnings?to=2000-01-01")) == []
     far = "/oversight/warnings?region=福建省/泉州市/泉州台商投资区/张坂镇"
     assert kinds_shown(await reg.get(far)) == []
+    # A page number no list has (or no number at all) is an empty or first page, never a 500.
+    for page in ("9" * 30, "²", "-1"):
+        await reg.get(f"/oversight/warnings?page={page}")
+        await reg.get(f"/oversight/listings?page={page}")
 
 
 async def test_the_dashboard_says_warnings_in_sentences(exchange: Exchange) -> None:
