@@ -11,21 +11,18 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Response
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.pages import queries
 from app.pages.common import Req, render
 from app.pages.labels import auction_phase_zh, iso_utc
 from auction.models import Auction
 from auction.wire import snapshot_frame
-from core.accounts import Actor
 from core.errors import NotFound
 from core.web import actor_or_none, services
 from listings import policy, reading
 from listings.models import Registration
 from listings.policy import Action
-from listings.registration import RegState
+from listings.registration import RegState, own_registration
 from listings.rules import ListingState
 
 #: Listing states that ended without an auction being opened (no `Auction` row).
@@ -39,7 +36,7 @@ async def live_page(request: Req, listing_id: int) -> Response[Any]:
         visible = await reading.load(session, viewer, listing_id)
         listing = visible.listing
         row = await session.get(Auction, listing_id)
-        mine = await _registration(session, viewer, listing_id)
+        mine = await own_registration(session, viewer, listing_id)
         ladder = await queries.bid_ladder(session, listing_id) if row is not None else []
     now = svc.now()
     you = mine.bidder_number if mine is not None and mine.state == RegState.QUALIFIED else None
@@ -94,20 +91,6 @@ async def live_page(request: Req, listing_id: int) -> Response[Any]:
             "mine": _mine(mine) if you else None,
         },
     )
-
-
-async def _registration(
-    session: AsyncSession, viewer: Actor | None, listing_id: int
-) -> Registration | None:
-    """The viewer's own registration for the listing, if the viewer is a bidder with one."""
-    if viewer is None or viewer.role != "bidder":
-        return None
-    found: Registration | None = await session.scalar(
-        select(Registration).where(
-            Registration.listing_id == listing_id, Registration.bidder_id == viewer.id
-        )
-    )
-    return found
 
 
 def _mine(r: Registration | None) -> dict[str, Any] | None:
