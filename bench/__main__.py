@@ -1,7 +1,10 @@
 """`make bench`: every benchmark, each measuring its own baseline in the same run.
 
-Prints one line per figure: `name: value unit (ratio× baseline)`; JSON with machine facts
-goes to var/bench/. Loads are bounded in count and time and stay on 127.0.0.1.
+Prints one line per figure: `name: value unit (ratio× baseline)  [goal …: met]`, the goals
+being those of bench/goals.py; JSON with machine facts goes to var/bench/. At the end, a
+summary of every figure with a goal or a ratio, printed and written to var/bench/summary.json
+and summary.md. Exits non-zero only when a benchmark crashed, not for a goal not met. Loads
+are bounded in count and time and stay on loopback.
 """
 
 from __future__ import annotations
@@ -10,13 +13,22 @@ import asyncio
 import importlib
 import sys
 
-from bench.harness import report
+from bench.harness import Figure, report, summary, summary_text, write_summary
 
-BENCHMARKS = ["hot_lot", "many_lots", "snapshot", "fanout", "stats", "disclosure", "contract"]
+BENCHMARKS = [
+    "hot_lot",
+    "many_lots",
+    "snapshot",
+    "fanout",
+    "scale",
+    "stats",
+    "disclosure",
+    "contract",
+]
 
 
 def main(names: list[str]) -> int:
-    failed = 0
+    results: dict[str, list[Figure] | None] = {}
     for name in names or BENCHMARKS:
         try:
             module = importlib.import_module(f"bench.{name}")
@@ -25,11 +37,15 @@ def main(names: list[str]) -> int:
             continue
         print(f"# {name}", flush=True)
         try:
-            report(asyncio.run(module.main()), name)
+            results[name] = asyncio.run(module.main())
+            report(results[name] or [], name)
         except Exception as exc:  # one broken benchmark does not hide the others
-            failed += 1
+            results[name] = None
             print(f"{name}: failed: {exc!r}", flush=True)
-    return 1 if failed else 0
+    rows = summary(results)
+    print("\n# summary\n" + summary_text(rows), flush=True)
+    write_summary(rows)
+    return 1 if any(figures is None for figures in results.values()) else 0
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""Shared bench plumbing: results as `name: value unit (ratio× baseline)` lines and JSON."""
+"""Shared bench plumbing: results as `name: value unit (ratio× baseline)` lines with their goal
+(bench/goals.py) and whether it is met, JSON per benchmark, and the summary of a whole run."""
 
 from __future__ import annotations
 
@@ -8,8 +9,11 @@ import platform
 import statistics
 import subprocess
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from bench.goals import Goal, goal_for, verdict
 
 RESULTS = Path(os.environ.get("RURALX_BENCH_OUT", "var/bench"))
 
@@ -30,9 +34,36 @@ class Figure:
             return None
         return self.value / self.baseline
 
+    @property
+    def goal(self) -> Goal | None:
+        return goal_for(self.name)
+
+    @property
+    def met(self) -> bool | None:
+        goal = self.goal
+        return goal.met(self.value, self.unit, self.ratio) if goal else None
+
+    def measured(self) -> str:
+        return f"{self.value:,.1f} {self.unit}"
+
+    def ratio_text(self) -> str:
+        return f"{self.ratio:.2f}× {self.baseline_name}" if self.ratio is not None else ""
+
+    def goal_text(self) -> str:
+        return f"goal {self.goal.text()}: {verdict(self.met)}" if self.goal else ""
+
     def line(self) -> str:
-        ratio = f" ({self.ratio:.2f}× {self.baseline_name})" if self.ratio is not None else ""
-        return f"{self.name}: {self.value:,.1f} {self.unit}{ratio}"
+        ratio = f" ({self.ratio_text()})" if self.ratio is not None else ""
+        goal = f"  [{self.goal_text()}]" if self.goal else ""
+        return f"{self.name}: {self.measured()}{ratio}{goal}"
+
+    def record(self) -> dict[str, Any]:
+        goal = self.goal
+        return asdict(self) | {
+            "ratio": self.ratio,
+            "goal": goal.text() if goal else None,
+            "met": self.met,
+        }
 
 
 def bid_acks(
@@ -101,8 +132,107 @@ def report(figures: list[Figure], name: str) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{name}.json").write_text(
         json.dumps(
-            {"machine": machine(), "figures": [asdict(f) | {"ratio": f.ratio} for f in figures]},
+            {"machine": machine(), "figures": [f.record() for f in figures]},
             ensure_ascii=False,
             indent=2,
         )
     )
+
+
+@dataclass
+class Row:
+    """One line of a run's summary: a figure with a goal or a ratio, or a goal not measured."""
+
+    bench: str
+    figure: str
+    measured: str
+    ratio: str
+    goal: str
+    verdict: str
+    met: bool | None
+
+
+def summary(results: dict[str, list[Figure] | None]) -> list[Row]:
+    """Rows for every benchmark run, in run order: each figure that has a goal or a ratio (pure
+    baselines are left out), then each of that benchmark's goals that no figure matched
+    (`results[name]` is None when the benchmark crashed)."""
+    from bench.goals import GOALS
+
+    rows = []
+    for bench, figures in results.items():
+        matched: set[Goal] = set()
+        for f in figures or []:
+            if f.goal is None and f.ratio is None:
+                continue
+            if f.goal:
+                matched.add(f.goal)
+            rows.append(
+                Row(
+                    bench,
+                    f.name,
+                    f.measured(),
+                    f.ratio_text(),
+                    f.goal.text() if f.goal else "",
+                    verdict(f.met) if f.goal else "",
+                    f.met,
+                )
+            )
+        missing = "crashed" if figures is None else "not measured"
+        rows += [
+            Row(bench, g.label, missing, "", g.text(), missing, None)
+            for g in GOALS
+            if g.bench == bench and g not in matched
+        ]
+    return rows
+
+
+_COLUMNS = ("figure", "measured", "ratio", "goal", "met?")
+
+
+def _cells(row: Row) -> tuple[str, ...]:
+    return (row.figure, row.measured, row.ratio, row.goal, row.verdict)
+
+
+def summary_text(rows: list[Row]) -> str:
+    widths = [max(len(c), *(len(_cells(r)[i]) for r in rows)) for i, c in enumerate(_COLUMNS)]
+    lines = [_COLUMNS, *map(_cells, rows)]
+    return "\n".join(
+        "  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip()
+        for line in lines
+    )
+
+
+def summary_markdown(rows: list[Row], heading: str) -> str:
+    def cells(values: tuple[str, ...]) -> str:
+        return "| " + " | ".join(v.replace("|", "\\|") for v in values) + " |"
+
+    met = sum(r.met is True for r in rows)
+    goals = sum(bool(r.goal) for r in rows)
+    return "\n".join(
+        [
+            heading,
+            "",
+            cells(_COLUMNS),
+            "|" + "---|" * len(_COLUMNS),
+            *(cells(_cells(r)) for r in rows),
+            "",
+            f"{met} of {goals} goals met.",
+            "",
+        ]
+    )
+
+
+def write_summary(rows: list[Row]) -> None:
+    """var/bench/summary.json and summary.md (a table to paste into docs/performance.md)."""
+    facts = machine()
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "summary.json").write_text(
+        json.dumps(
+            {"at": when, "machine": facts, "rows": [asdict(r) for r in rows]},
+            ensure_ascii=False,
+            indent=2,
+        )
+    )
+    heading = f"`make bench`, {when}, {facts['cpus']} cores, {facts['postgres']}"
+    (RESULTS / "summary.md").write_text(summary_markdown(rows, heading))
