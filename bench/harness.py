@@ -178,11 +178,10 @@ def summary(results: dict[str, list[Figure] | None]) -> list[Row]:
                 )
             )
         missing = "crashed" if figures is None else "not measured"
-        rows += [
-            Row(bench, g.label, missing, "", g.text(), missing, None)
-            for g in GOALS
-            if g.bench == bench and g not in matched
-        ]
+        unmatched = [g for g in GOALS if g.bench == bench and g not in matched]
+        rows += [Row(bench, g.label, missing, "", g.text(), missing, None) for g in unmatched]
+        if figures is None and not unmatched:
+            rows.append(Row(bench, bench, missing, "", "", missing, None))
     return rows
 
 
@@ -194,7 +193,7 @@ def _cells(row: Row) -> tuple[str, ...]:
 
 
 def summary_text(rows: list[Row]) -> str:
-    widths = [max(len(c), *(len(_cells(r)[i]) for r in rows)) for i, c in enumerate(_COLUMNS)]
+    widths = [max([len(c), *(len(_cells(r)[i]) for r in rows)]) for i, c in enumerate(_COLUMNS)]
     lines = [_COLUMNS, *map(_cells, rows)]
     return "\n".join(
         "  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip()

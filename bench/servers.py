@@ -7,8 +7,11 @@ import concurrent.futures
 import contextlib
 import os
 import resource
+import signal
+import socket
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -19,7 +22,15 @@ from typing import Any
 import asyncpg
 import httpx
 
-from tests.servers import RURALX, add_users, running_server, server_env
+from tests.servers import (
+    ROOT,
+    RURALX,
+    add_users,
+    free_port,
+    running_server,
+    server_env,
+    wait_ready,
+)
 from tests.support import PASSWORD, XINGTIAN, Http, entrust_review_announce, sign_up_and_qualify
 
 PG = os.environ.get("RURALX_BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
@@ -91,7 +102,7 @@ def workers(database_url: str, workdir: Path, n: int, **extra: str) -> Iterator[
         pool.submit(asyncio.run, add_users(database_url, staff, PASSWORD)).result()
     with contextlib.ExitStack() as stack:
         servers = [
-            stack.enter_context(running_server(env, workdir, "--no-migrate")) for _ in range(n)
+            stack.enter_context(running_server(env, workdir, ("--no-migrate",))) for _ in range(n)
         ]
         yield Cluster([s.base_url for s in servers], database_url, env)
 
@@ -143,3 +154,90 @@ def raise_open_files() -> None:
 
 def python() -> str:
     return sys.executable
+
+
+def redis_rooms() -> dict[str, str]:
+    """Rooms joined through Redis whatever the number of workers (the production profile)."""
+    return {"RURALX_REDIS_URL": REDIS, "RURALX_REDIS_PREFIX": f"bench-{uuid.uuid4().hex[:6]}"}
+
+
+def free_port_at(host: str) -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def worker_at(env: dict[str, str], workdir: Path, host: str) -> Iterator[str]:
+    """One more app worker, listening on `host` (e.g. 127.0.0.2: another loopback address, as
+    another host's would be), with a cluster's environment; stopped on exit."""
+    port = free_port_at(host)
+    log = workdir / f"server-{host}-{port}.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [RURALX, "run", "--no-migrate", "--host", host, "--port", str(port)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=workdir,
+        )
+    url = f"http://{host}:{port}"
+    try:
+        wait_ready(url, process, log)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextlib.contextmanager
+def nginx_front(upstreams: list[str], run_dir: Path) -> Iterator[str]:
+    """nginx in front of the workers at `upstreams`, configured as deploy/local-up does (the
+    shipped deploy/nginx.conf.template, rendered the same way); stopped on exit by its PID."""
+    import app
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    servers = "".join(
+        f"        server {u.removeprefix('http://')} max_fails=1 fail_timeout=2s;\n"
+        for u in upstreams
+    )
+    conf = run_dir / "nginx.conf"
+    conf.write_text(
+        (ROOT / "deploy/nginx.conf.template")
+        .read_text()
+        .replace("@UPSTREAMS@\n", servers)
+        .replace("@PORT@", str(port))
+        .replace("@RUN_DIR@", str(run_dir))
+        .replace("@STATIC_DIR@", str(Path(app.__file__).parent / "static"))
+    )
+    nginx = ["nginx", "-c", str(conf), "-p", str(run_dir), "-e", str(run_dir / "nginx-error.log")]
+    subprocess.run(nginx, check=True, capture_output=True, timeout=30)
+    pidfile = run_dir / "nginx.pid"
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"nginx at {url} not ready")
+            time.sleep(0.1)
+        yield url
+    finally:
+        pid = int(pidfile.read_text()) if pidfile.exists() else None
+        subprocess.run([*nginx, "-s", "stop"], capture_output=True, timeout=30)
+        for _ in range(100):
+            if not pidfile.exists():
+                break
+            time.sleep(0.1)
+        else:
+            if pid is not None:
+                os.kill(pid, signal.SIGKILL)

@@ -105,6 +105,7 @@ def test_the_summary_keeps_goals_and_ratios_and_names_what_was_not_measured(
             Figure(hot_lot("ws", 16, workers=2), 1800, "bids/s", 1000, "pgbench 16 clients"),
         ],
         "contract": None,  # crashed
+        "scale": None,  # crashed, and has no goal
     }
     rows = summary(results)
     figures = [r.figure for r in rows]
@@ -118,6 +119,7 @@ def test_the_summary_keeps_goals_and_ratios_and_names_what_was_not_measured(
     unmeasured = [r for r in rows if r.verdict == "not measured"]
     assert len(unmeasured) == sum(g.bench == "hot_lot" for g in GOALS) - 1
     assert [r.verdict for r in rows if r.bench == "contract"] == ["crashed"]
+    assert [(r.figure, r.verdict) for r in rows if r.bench == "scale"] == [("scale", "crashed")]
     assert hot_lot("http", 64) in figures
 
     text = summary_text(rows)
