@@ -44,7 +44,7 @@ def main(names: list[str]) -> int:
             print(f"{name}: failed: {exc!r}", flush=True)
     rows = summary(results)
     print("\n# summary\n" + summary_text(rows), flush=True)
-    write_summary(rows)
+    write_summary(rows, f"python -m bench {' '.join(names)}" if names else "make bench")
     return 1 if any(figures is None for figures in results.values()) else 0
 
 

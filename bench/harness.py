@@ -221,17 +221,17 @@ def summary_markdown(rows: list[Row], heading: str) -> str:
     )
 
 
-def write_summary(rows: list[Row]) -> None:
+def write_summary(rows: list[Row], command: str = "make bench") -> None:
     """var/bench/summary.json and summary.md (a table to paste into docs/performance.md)."""
     facts = machine()
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "summary.json").write_text(
         json.dumps(
-            {"at": when, "machine": facts, "rows": [asdict(r) for r in rows]},
+            {"command": command, "at": when, "machine": facts, "rows": [asdict(r) for r in rows]},
             ensure_ascii=False,
             indent=2,
         )
     )
-    heading = f"`make bench`, {when}, {facts['cpus']} cores, {facts['postgres']}"
+    heading = f"`{command}`, {when}, {facts['cpus']} cores, {facts['postgres']}"
     (RESULTS / "summary.md").write_text(summary_markdown(rows, heading))
