@@ -7,9 +7,10 @@ lot through nginx in steps; at each step bids arrive over HTTP (through nginx to
 second, and the completion time of each (the last watcher's receipt − the moment the bid was
 sent) is taken. A step is served when every watcher got every bid within DELIVERY_S and the
 completion p99 stays within BOUND_MS; a configuration's figure is the largest step it served
-(the search stops at the first step not served). The last configuration is compared with
-the first by that figure, and, finer than the steps, by the completion p50 at the largest
-step both reached with nothing missing.
+(the search stops at the first step not served; when the steps or the time budget run out
+first, the figure is a floor and its JSON says so: `ended_by`). The last configuration is
+compared with the first by that figure, and, finer than the steps, by the completion p50 at
+the largest step both reached with nothing missing.
 
 The watchers are client processes of their own (one per step, so the load generator grows
 with the load rather than capping it), each connecting from loopback addresses of its own:
@@ -179,13 +180,17 @@ class Step:
         return self.missing == 0 and self.p99_ms <= BOUND_MS
 
 
-async def steps(base_url: str, listing_id: int, people: list[Http], client: Any) -> list[Step]:
-    """Watchers in steps until a step is not served (or the steps or the time budget end)."""
+async def steps(
+    base_url: str, listing_id: int, people: list[Http], client: Any
+) -> tuple[list[Step], str]:
+    """Watchers in steps until a step is not served (or the steps or the time budget end);
+    the steps taken and what ended them: "bound", "steps" or "time"."""
     clients = Clients(base_url.replace("http", "ws") + f"/ws/auctions/{listing_id}")
     bids = f"{base_url}/api/v1/auctions/{listing_id}/bids"
     price = (await client.get(f"/api/v1/auctions/{listing_id}")).json()["current_fen"]
     done: list[Step] = []
     started = time.monotonic()
+    ended = "steps"
     try:
         for target in STEPS:
             await clients.add(target - clients.watchers)
@@ -223,11 +228,19 @@ async def steps(base_url: str, listing_id: int, people: list[Http], client: Any)
                 f"p99 {step.p99_ms:.0f} ms, {step.missing} deliveries missing",
                 flush=True,
             )
-            if not step.served or time.monotonic() - started > BUDGET_S:
+            if not step.served:
+                ended = "bound"
+                break
+            if time.monotonic() - started > BUDGET_S and target != STEPS[-1]:
+                ended = "time"
+                print(
+                    f"  time budget ({BUDGET_S:.0f} s) spent: {step.watchers} is a floor",
+                    flush=True,
+                )
                 break
     finally:
         await clients.close()
-    return done
+    return done, ended
 
 
 async def _auction(base_url: str) -> tuple[int, list[Http], Any]:
@@ -314,7 +327,7 @@ async def main() -> list[Figure]:
                 for n in WORKERS:
                     print(f"  {_workers(n)} behind nginx:", flush=True)
                     with nginx_front(urls[:n], workdir / f"nginx-{n}") as base_url:
-                        done = await steps(base_url, listing_id, people, client)
+                        done, ended = await steps(base_url, listing_id, people, client)
                     served[n] = max((s.watchers for s in done if s.served), default=0)
                     runs[n] = {s.watchers: s for s in done}
                     figures.append(
@@ -324,7 +337,7 @@ async def main() -> list[Figure]:
                             served[n],
                             "watchers",
                             extra={
-                                "capped_by_steps": served[n] == STEPS[-1],
+                                "ended_by": ended,
                                 "cpus": os.cpu_count(),
                                 "steps": [s.__dict__ | {"served": s.served} for s in done],
                             },
