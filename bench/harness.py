@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.goals import Goal, goal_for, verdict
+from bench.goals import GOALS, Goal, goal_for, verdict
 
 RESULTS = Path(os.environ.get("RURALX_BENCH_OUT", "var/bench"))
 
@@ -156,8 +156,6 @@ def summary(results: dict[str, list[Figure] | None]) -> list[Row]:
     """Rows for every benchmark run, in run order: each figure that has a goal or a ratio (pure
     baselines are left out), then each of that benchmark's goals that no figure matched
     (`results[name]` is None when the benchmark crashed)."""
-    from bench.goals import GOALS
-
     rows = []
     for bench, figures in results.items():
         matched: set[Goal] = set()
