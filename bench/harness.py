@@ -204,7 +204,8 @@ def summary_markdown(rows: list[Row], heading: str) -> str:
         return "| " + " | ".join(v.replace("|", "\\|") for v in values) + " |"
 
     met = sum(r.met is True for r in rows)
-    goals = sum(bool(r.goal) for r in rows)
+    judged = sum(r.met is not None for r in rows)
+    unjudged = sum(bool(r.goal) and r.met is None for r in rows)
     return "\n".join(
         [
             heading,
@@ -213,7 +214,7 @@ def summary_markdown(rows: list[Row], heading: str) -> str:
             "|" + "---|" * len(_COLUMNS),
             *(cells(_cells(r)) for r in rows),
             "",
-            f"{met} of {goals} goals met.",
+            f"{met} of {judged} goals met; {unjudged} not measured or without a baseline.",
             "",
         ]
     )
