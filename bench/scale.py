@@ -184,7 +184,7 @@ async def steps(
     base_url: str, listing_id: int, people: list[Http], client: Any
 ) -> tuple[list[Step], str]:
     """Watchers in steps until a step is not served (or the steps or the time budget end);
-    the steps taken and what ended them: "bound", "steps" or "time"."""
+    the steps taken and what ended them: "bound", "connect", "steps" or "time"."""
     clients = Clients(base_url.replace("http", "ws") + f"/ws/auctions/{listing_id}")
     bids = f"{base_url}/api/v1/auctions/{listing_id}/bids"
     price = (await client.get(f"/api/v1/auctions/{listing_id}")).json()["current_fen"]
@@ -193,7 +193,12 @@ async def steps(
     ended = "steps"
     try:
         for target in STEPS:
-            await clients.add(target - clients.watchers)
+            try:
+                await clients.add(target - clients.watchers)
+            except (RuntimeError, TimeoutError) as exc:  # refused or too slow: not served
+                print(f"  {target} watchers: could not connect ({exc})", flush=True)
+                ended = "connect"
+                break
             await asyncio.sleep(1)
             sent: dict[int, float] = {}
             tick = time.perf_counter()
