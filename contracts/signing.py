@@ -109,9 +109,9 @@ class Trust:
     authority: Authority
     crls: Sequence[x509.CertificateRevocationList]
     at: datetime
-    #: The validation context and the TSA, made once: the signatures and the document timestamp
-    #: made under one Trust share the chain validation they have already done (not thread-safe:
-    #: one Trust is for one signing sequence).
+    #: The validation context and the TSA, made on first use: the signatures and document
+    #: timestamps made under one Trust share the parsed chain and CRLs and the TSA's sample
+    #: token pyHanko sizes signatures with (not thread-safe: one Trust, one signing sequence).
     _made: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
@@ -151,7 +151,8 @@ class _PlatformTimeStamper(DummyTimeStamper):
 
     The stock one re-imports its RSA key from DER for every token, and importing re-runs
     OpenSSL's RSA key check (primality of p and q): tens of ms, three to five times a
-    contract. The token itself is built exactly as pyHanko builds it."""
+    contract. The token is built as pyHanko builds it, its constant signing-certificate
+    attribute once, and handed on parsed (see `_Signer`)."""
 
     def __init__(self, authority: Authority, at: datetime) -> None:
         super().__init__(
@@ -163,11 +164,14 @@ class _PlatformTimeStamper(DummyTimeStamper):
             fixed_dt=at,
         )
         self._key = authority.tsa_key
+        self._signing_certificate = cms.CMSAttribute.load(
+            simple_cms_attribute(
+                "signing_certificate", general.as_signing_certificate(self.tsa_cert)
+            ).dump()
+        )
 
     def request_tsa_response(self, req: tsp.TimeStampReq) -> tsp.TimeStampResp:
-        # As from a TSA over the network: the response as parsed DER, not a tree of values.
-        # asn1crypto copies and re-encodes a built tree at every step of placing the token in
-        # the signature; a parsed one it copies and writes out as the bytes it holds.
+        # As from a TSA over the network: the response as parsed DER, not a built tree.
         return tsp.TimeStampResp.load(super().request_tsa_response(req).dump())
 
     def _sign_tst_info(
@@ -179,16 +183,15 @@ class _PlatformTimeStamper(DummyTimeStamper):
             [
                 simple_cms_attribute("content_type", "tst_info"),
                 simple_cms_attribute("signing_time", cms.Time({"utc_time": core.UTCTime(dt)})),
-                simple_cms_attribute(
-                    "signing_certificate", general.as_signing_certificate(self.tsa_cert)
-                ),
+                self._signing_certificate,
                 simple_cms_attribute("message_digest", digest.finalize()),
             ]
         )
+        der = signed_attrs.dump()
         signature = self._key.sign(
-            signed_attrs.dump(), PKCS1v15(), get_pyca_cryptography_hash(md_algorithm.upper())
+            der, PKCS1v15(), get_pyca_cryptography_hash(md_algorithm.upper())
         )
-        return signature, signed_attrs
+        return signature, cms.CMSAttributes.load(der)
 
 
 def timestamper(authority: Authority, at: datetime) -> DummyTimeStamper:
@@ -196,11 +199,27 @@ def timestamper(authority: Authority, at: datetime) -> DummyTimeStamper:
     return _PlatformTimeStamper(authority, at)
 
 
+class _Signer(signers.SimpleSigner):
+    """pyHanko's signer, handing the attribute sets on as parsed DER (the same bytes).
+
+    asn1crypto deep-copies a value when it is tagged into place (the attribute sets in the
+    SignerInfo) and re-encodes a built tree on every copy and dump; a parsed value it copies
+    and writes out as the bytes it holds. This halves the cost of building each CMS."""
+
+    async def signed_attrs(self, *args: Any, **kwargs: Any) -> cms.CMSAttributes:
+        attrs = await super().signed_attrs(*args, **kwargs)
+        return cms.CMSAttributes.load(attrs.dump())
+
+    async def unsigned_attrs(self, *args: Any, **kwargs: Any) -> cms.CMSAttributes | None:
+        attrs = await super().unsigned_attrs(*args, **kwargs)
+        return None if attrs is None else cms.CMSAttributes.load(attrs.dump())
+
+
 def _signer(authority: Authority, who: Credentials) -> signers.SimpleSigner:
     registry = SimpleCertificateStore.from_certs(
         [asn1_cert(authority.intermediate), asn1_cert(authority.root)]
     )
-    return signers.SimpleSigner(asn1_cert(who.certificate), asn1_key(who.key), registry)
+    return _Signer(asn1_cert(who.certificate), asn1_key(who.key), registry)
 
 
 def _sign(
