@@ -150,7 +150,7 @@ class _PlatformTimeStamper(DummyTimeStamper):
     """pyHanko's in-process TSA, signing with the key the authority holds already loaded.
 
     The stock one re-imports its RSA key from DER for every token, and importing re-runs
-    OpenSSL's RSA key check (primality of p and q): tens of ms, three to five times a
+    OpenSSL's RSA key check (primality of p and q): tens of ms a token, three or more a
     contract. The token is built as pyHanko builds it, its constant signing-certificate
     attribute once, and handed on parsed (see `_Signer`)."""
 
@@ -204,7 +204,7 @@ class _Signer(signers.SimpleSigner):
 
     asn1crypto deep-copies a value when it is tagged into place (the attribute sets in the
     SignerInfo) and re-encodes a built tree on every copy and dump; a parsed value it copies
-    and writes out as the bytes it holds. This halves the cost of building each CMS."""
+    and writes out as the bytes it holds: most of the work of assembling each CMS."""
 
     async def signed_attrs(self, *args: Any, **kwargs: Any) -> cms.CMSAttributes:
         attrs = await super().signed_attrs(*args, **kwargs)
