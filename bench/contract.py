@@ -29,9 +29,9 @@ def _measure() -> list[Figure]:
     )
     winner = authority.issue_person(name="竞买人2", masked_id="350***********001X", now=at)
     document.render("contract", sample_data(), at=at)  # warm the compiler and fonts once
-    times = []
+    times, cpu = [], []
     for _ in range(RUNS):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         rendered = document.render("contract", sample_data(), at=at)
         trust = signing.Trust(authority, crls, at)
         after_village = signing.sign_as_village(
@@ -48,12 +48,18 @@ def _measure() -> list[Figure]:
             reason="乙方签署",
         )
         times.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
     return [
         Figure(
             "contract PDF + two signatures + timestamps",
             median(times) * 1000,
             "ms",
-            extra={"target_ms": 1500, "runs_ms": [t * 1000 for t in times]},
+            extra={
+                "target_ms": 500,
+                "runs_ms": [t * 1000 for t in times],
+                # CPU time of this process: steadier than wall time on a shared machine.
+                "cpu_median_ms": median(cpu) * 1000,
+            },
             higher_is_better=False,
         )
     ]

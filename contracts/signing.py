@@ -18,23 +18,27 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from asn1crypto import cms, core, tsp
 from asn1crypto import crl as asn1_crl
 from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-from pyhanko.sign import fields, signers
+from pyhanko.sign import fields, general, signers
 from pyhanko.sign.fields import MDPPerm, SigFieldSpec, SigSeedSubFilter
+from pyhanko.sign.general import simple_cms_attribute
 from pyhanko.sign.signers.pdf_signer import PdfSignatureMetadata, PdfSigner, PdfSigningSession
 from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
 from pyhanko.stamp import TextStampStyle
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
+from pyhanko_certvalidator.util import get_pyca_cryptography_hash
 
 from contracts.ca import Authority
 from contracts.ca_keys import PrivateKey
@@ -105,6 +109,26 @@ class Trust:
     authority: Authority
     crls: Sequence[x509.CertificateRevocationList]
     at: datetime
+    #: The validation context and the TSA, made on first use: the signatures and document
+    #: timestamps made under one Trust share the parsed chain and CRLs and the TSA's sample
+    #: token pyHanko sizes signatures with (not thread-safe: one Trust, one signing sequence).
+    _made: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    @property
+    def context(self) -> ValidationContext:
+        made = self._made.get("context")
+        if made is None:
+            made = self._made["context"] = validation_context(self)
+        assert isinstance(made, ValidationContext)
+        return made
+
+    @property
+    def timestamper(self) -> DummyTimeStamper:
+        made = self._made.get("timestamper")
+        if made is None:
+            made = self._made["timestamper"] = timestamper(self.authority, self.at)
+        assert isinstance(made, DummyTimeStamper)
+        return made
 
 
 def validation_context(trust: Trust) -> ValidationContext:
@@ -122,23 +146,80 @@ def validation_context(trust: Trust) -> ValidationContext:
     )
 
 
+class _PlatformTimeStamper(DummyTimeStamper):
+    """pyHanko's in-process TSA, signing with the key the authority holds already loaded.
+
+    The stock one re-imports its RSA key from DER for every token, and importing re-runs
+    OpenSSL's RSA key check (primality of p and q): tens of ms a token, three or more a
+    contract. The token is built as pyHanko builds it, its constant signing-certificate
+    attribute once, and handed on parsed (see `_Signer`)."""
+
+    def __init__(self, authority: Authority, at: datetime) -> None:
+        super().__init__(
+            tsa_cert=asn1_cert(authority.tsa),
+            tsa_key=asn1_key(authority.tsa_key),
+            certs_to_embed=SimpleCertificateStore.from_certs(
+                [asn1_cert(authority.intermediate), asn1_cert(authority.root)]
+            ),
+            fixed_dt=at,
+        )
+        self._key = authority.tsa_key
+        self._signing_certificate = cms.CMSAttribute.load(
+            simple_cms_attribute(
+                "signing_certificate", general.as_signing_certificate(self.tsa_cert)
+            ).dump()
+        )
+
+    def request_tsa_response(self, req: tsp.TimeStampReq) -> tsp.TimeStampResp:
+        # As from a TSA over the network: the response as parsed DER, not a built tree.
+        return tsp.TimeStampResp.load(super().request_tsa_response(req).dump())
+
+    def _sign_tst_info(
+        self, tst_info_data: bytes, md_algorithm: str, dt: datetime
+    ) -> tuple[bytes, cms.CMSAttributes]:
+        digest = hashes.Hash(get_pyca_cryptography_hash(md_algorithm))
+        digest.update(tst_info_data)
+        signed_attrs = cms.CMSAttributes(
+            [
+                simple_cms_attribute("content_type", "tst_info"),
+                simple_cms_attribute("signing_time", cms.Time({"utc_time": core.UTCTime(dt)})),
+                self._signing_certificate,
+                simple_cms_attribute("message_digest", digest.finalize()),
+            ]
+        )
+        der = signed_attrs.dump()
+        signature = self._key.sign(
+            der, PKCS1v15(), get_pyca_cryptography_hash(md_algorithm.upper())
+        )
+        return signature, cms.CMSAttributes.load(der)
+
+
 def timestamper(authority: Authority, at: datetime) -> DummyTimeStamper:
     """The platform's own RFC 3161 TSA, in process, its certificate issued by the platform CA."""
-    return DummyTimeStamper(
-        tsa_cert=asn1_cert(authority.tsa),
-        tsa_key=asn1_key(authority.tsa_key),
-        certs_to_embed=SimpleCertificateStore.from_certs(
-            [asn1_cert(authority.intermediate), asn1_cert(authority.root)]
-        ),
-        fixed_dt=at,
-    )
+    return _PlatformTimeStamper(authority, at)
+
+
+class _Signer(signers.SimpleSigner):
+    """pyHanko's signer, handing the attribute sets on as parsed DER (the same bytes).
+
+    asn1crypto deep-copies a value when it is tagged into place (the attribute sets in the
+    SignerInfo) and re-encodes a built tree on every copy and dump; a parsed value it copies
+    and writes out as the bytes it holds: most of the work of assembling each CMS."""
+
+    async def signed_attrs(self, *args: Any, **kwargs: Any) -> cms.CMSAttributes:
+        attrs = await super().signed_attrs(*args, **kwargs)
+        return cms.CMSAttributes.load(attrs.dump())
+
+    async def unsigned_attrs(self, *args: Any, **kwargs: Any) -> cms.CMSAttributes | None:
+        attrs = await super().unsigned_attrs(*args, **kwargs)
+        return None if attrs is None else cms.CMSAttributes.load(attrs.dump())
 
 
 def _signer(authority: Authority, who: Credentials) -> signers.SimpleSigner:
     registry = SimpleCertificateStore.from_certs(
         [asn1_cert(authority.intermediate), asn1_cert(authority.root)]
     )
-    return signers.SimpleSigner(asn1_cert(who.certificate), asn1_key(who.key), registry)
+    return _Signer(asn1_cert(who.certificate), asn1_key(who.key), registry)
 
 
 def _sign(
@@ -152,7 +233,7 @@ def _sign(
     signer = _ClockedSigner(
         meta,
         _signer(trust.authority, who),
-        timestamper=timestamper(trust.authority, trust.at),
+        timestamper=trust.timestamper,
         stamp_style=STAMP if stamp else None,
         at=trust.at,
     )
@@ -168,7 +249,7 @@ def _pades(field_name: str, trust: Trust, reason: str, **kind: Any) -> PdfSignat
         subfilter=SigSeedSubFilter.PADES,
         md_algorithm="sha256",
         embed_validation_info=True,
-        validation_context=validation_context(trust),
+        validation_context=trust.context,
         reason=reason,
         location="中国",
         **kind,
