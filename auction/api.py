@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, JSONBody
 from msgspec import Meta
 
@@ -19,6 +18,7 @@ from auction.snapshots import Snapshots
 from auction.wire import stored_snapshot
 from core.errors import NotFound, TooManyRequests
 from core.limits import RateLimiter
+from core.problems import problem
 from core.web import PUBLIC, actor, actor_or_none, allow, client_ip, services
 
 
@@ -53,7 +53,7 @@ class AuctionController(Controller):
     @post("/{listing_id:int}/bids", guards=[allow("bidder")], status_code=200)
     async def bid(
         self, request: Request[Any, Any, Any], listing_id: FromPath[int], data: JSONBody[BidBody]
-    ) -> BidAnswer:
+    ) -> Response[BidAnswer]:
         return await _place(
             request, listing_id, data.ref, data.amount_fen, data.based_on_seq, False
         )
@@ -61,7 +61,7 @@ class AuctionController(Controller):
     @post("/{listing_id:int}/match", guards=[allow("bidder")], status_code=200)
     async def match(
         self, request: Request[Any, Any, Any], listing_id: FromPath[int], data: JSONBody[MatchBody]
-    ) -> BidAnswer:
+    ) -> Response[BidAnswer]:
         return await _place(request, listing_id, data.ref, None, data.based_on_seq, True)
 
     @post("/{listing_id:int}/pause", guards=[allow("reviewer")], status_code=200)
@@ -84,19 +84,22 @@ async def _place(
     amount_fen: int | None,
     based_on_seq: int | None,
     match: bool,
-) -> BidAnswer:
+) -> Response[BidAnswer]:
+    """The command through the bid book (the websocket's lane); a rejection is answered as
+    its problem rather than raised: under contention most bids are rejected, and Litestar's
+    exception path (unwinding the middleware, finding the handler) is what it would add."""
     who = actor(request)
     bids: BidBook = request.app.state.bids
     limiter: RateLimiter = request.app.state.bid_limiter
     try:
         limiter.hit(f"bid:{listing_id}:{who.id}")
     except TooManyRequests:
-        raise rejection("rate_limited") from None
+        raise rejection("rate_limited", ref=ref) from None
     outcome = await bids.bid(
         listing_id,
         who,
         amount_fen=amount_fen,
-        ref=ref or uuid.uuid4().hex,
+        ref=ref,
         based_on_seq=based_on_seq,
         match=match,
         channel="http",
@@ -105,8 +108,20 @@ async def _place(
     )
     if not outcome.accepted:
         assert outcome.code is not None
-        raise rejection(outcome.code)
-    return BidAnswer.of(ref, outcome)
+        refused = rejection(outcome.code, ref=ref, **await _price(request, listing_id))
+        return problem(
+            refused.status, refused.code, refused.message, refused.title, **refused.extra
+        )
+    return Response(BidAnswer.of(ref, outcome))
+
+
+async def _price(request: Request[Any, Any, Any], listing_id: int) -> dict[str, int]:
+    """The auction's price and `seq` as this worker knows them, for a rejected bidder to bid
+    on without another request: from the in-memory snapshot, which the rejecting batch's own
+    events reached before its callers resume (from another worker's, one channels hop late)."""
+    snapshots: Snapshots = request.app.state.snapshots
+    known = await snapshots.snapshot(listing_id, None)
+    return {} if known is None else {"current_fen": known.current_fen, "seq": known.seq}
 
 
 async def _control(

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import msgspec
 
@@ -64,6 +64,7 @@ _BY_CODE: dict[Code, type[BidRejected]] = {
 }
 
 
-def rejection(code: str) -> BidRejected:
-    """The problem for a rejection code: rule violations 422, races 409, rights 403."""
-    return _BY_CODE.get(Code(code), BidRejected)(code, MESSAGES_ZH[Code(code)])
+def rejection(code: str, **extra: Any) -> BidRejected:
+    """The problem for a rejection code: rule violations 422, races 409, rights 403; `extra`
+    are its context members (the command's `ref`, the auction's `current_fen` and `seq`)."""
+    return _BY_CODE.get(Code(code), BidRejected)(code, MESSAGES_ZH[Code(code)], **extra)

@@ -76,17 +76,28 @@ def bid_acks(
     baseline_name: str,
 ) -> Figure:
     """A bid-acknowledgement figure (commands/s, accepted/s, ack p50/p99), printed at once."""
+    p50, p99 = percentile(latencies, 50), percentile(latencies, 99)
+    return bid_ack_figure(name, answered, accepted, p50, p99, seconds, baseline, baseline_name)
+
+
+def bid_ack_figure(
+    name: str,
+    answered: int,
+    accepted: int,
+    p50: float,
+    p99: float,
+    seconds: float,
+    baseline: float,
+    baseline_name: str,
+) -> Figure:
+    """`bid_acks` from percentiles a load generator measured itself (wrk), in seconds."""
     figure = Figure(
         name,
         answered / seconds,
         "bids/s",
         baseline,
         baseline_name,
-        extra={
-            "accepted_per_s": accepted / seconds,
-            "p50_ms": percentile(latencies, 50) * 1000,
-            "p99_ms": percentile(latencies, 99) * 1000,
-        },
+        extra={"accepted_per_s": accepted / seconds, "p50_ms": p50 * 1000, "p99_ms": p99 * 1000},
     )
     print(
         f"  {figure.line()}  accepted {figure.extra['accepted_per_s']:.0f}/s, "

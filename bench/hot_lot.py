@@ -16,6 +16,7 @@ import subprocess
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ import asyncpg
 import httpx
 import websockets
 
-from bench.harness import Figure, bid_acks, report
+from bench.harness import Figure, bid_ack_figure, percentile, report
 from bench.servers import app_url, auction_with_bidders, migrate, pg_database, rooms_env, workers
 
 DURATION = 8.0
@@ -87,49 +88,105 @@ async def pgbench(pg_url: str, clients: int, lots: int = 1) -> float:
     return float(match.group(1))
 
 
-async def http_load(
-    urls: list[str], bidders: list[Any], listing_id: int
-) -> tuple[int, int, list[float]]:
-    answered = accepted = 0
-    latencies: list[float] = []
-    stop = time.monotonic() + DURATION
-    path = f"/api/v1/auctions/{listing_id}/bids"
-    # A client (one keep-alive connection) per bidder: one shared httpx pool scans all its
-    # connections on every request and would make the load generator the bottleneck.
-    clients = [
-        httpx.AsyncClient(base_url=urls[i % len(urls)], timeout=60) for i in range(len(bidders))
-    ]
-    snapshot = (await clients[0].get(f"/api/v1/auctions/{listing_id}")).json()
+#: The HTTP load: wrk (C) with a Lua script that bids like the websocket clients do.
+WRK_SCRIPT = Path(__file__).with_name("wrk") / "bid.lua"
+STEP_FEN = 24_000
 
-    async def bidder(i: int, who: Any) -> None:
-        nonlocal answered, accepted
-        client = clients[i]
-        current, seq = snapshot["current_fen"], snapshot["seq"]
-        headers = {"Authorization": f"Bearer {who.token}"}
-        while time.monotonic() < stop:
-            body = {"amount_fen": current + 24_000, "ref": uuid.uuid4().hex, "based_on_seq": seq}
-            t0 = time.perf_counter()
-            r = await client.post(path, json=body, headers=headers)
-            latencies.append(time.perf_counter() - t0)
-            answered += 1
-            if r.status_code == 200:
-                accepted += 1
-                current, seq = body["amount_fen"], r.json()["seq"]
-            else:
-                snap = (await client.get(f"/api/v1/auctions/{listing_id}")).json()
-                current, seq = snap["current_fen"], snap["seq"]
 
+@dataclass
+class Acks:
+    """What a load measured: commands answered, bids accepted, ack percentiles (s), duration."""
+
+    answered: int
+    accepted: int
+    p50: float
+    p99: float
+    seconds: float
+
+    @classmethod
+    def of(cls, answered: int, accepted: int, latencies: list[float], seconds: float) -> Acks:
+        p50, p99 = percentile(latencies, 50), percentile(latencies, 99)
+        return cls(answered, accepted, p50, p99, seconds)
+
+
+async def http_load(urls: list[str], bidders: list[Any], listing_id: int) -> Acks:
+    """wrk, one connection per bidder, the bidders dealt round the workers (a wrk each).
+
+    Each bidder raises one step above the price it last saw, learnt from its bids' answers
+    (an accepted bid's `amount_fen`, a rejection's `current_fen`), as `bench/wrk/bid.lua` says.
+    With several workers, p50 is their answers' weighted mean and p99 the largest.
+    """
+    async with httpx.AsyncClient(base_url=urls[0], timeout=60) as client:
+        snapshot = (await client.get(f"/api/v1/auctions/{listing_id}")).json()
+    shares = [bidders[i :: len(urls)] for i in range(len(urls))]
+    runs = await asyncio.gather(
+        *(
+            _wrk(url, share, listing_id, snapshot)
+            for url, share in zip(urls, shares, strict=True)
+            if share
+        )
+    )
+    answered = sum(r.answered for r in runs)
+    return Acks(
+        answered,
+        sum(r.accepted for r in runs),
+        sum(r.p50 * r.answered for r in runs) / max(1, answered),
+        max(r.p99 for r in runs),
+        max(r.seconds for r in runs),
+    )
+
+
+async def _wrk(url: str, bidders: list[Any], listing_id: int, snapshot: dict[str, Any]) -> Acks:
+    threads = 1 if len(bidders) == 1 else 2
+    with tempfile.NamedTemporaryFile("w", suffix=".tokens", delete=False) as f:
+        f.write("".join(f"{who.token}\n" for who in bidders))
     try:
-        await asyncio.gather(*(bidder(i, b) for i, b in enumerate(bidders)))
+        out = await asyncio.to_thread(
+            subprocess.run,
+            [
+                "wrk",
+                "-t",
+                str(threads),
+                "-c",
+                str(len(bidders)),
+                "-d",
+                f"{int(DURATION)}s",
+                "--timeout",
+                "30s",
+                "-s",
+                str(WRK_SCRIPT),
+                url,
+                "--",
+                f.name,
+                str(listing_id),
+                str(snapshot["current_fen"]),
+                str(snapshot["seq"]),
+                uuid.uuid4().hex[:8],
+                str(STEP_FEN),
+                str(threads),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=DURATION + 60,
+        )
     finally:
-        for client in clients:
-            await client.aclose()
-    return answered, accepted, latencies
+        Path(f.name).unlink()
+    lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
+    if out.returncode != 0 or not lines:
+        raise RuntimeError(out.stdout + out.stderr)
+    result = json.loads(lines[-1])
+    if result["others"] or any(result["errors"].values()):
+        print(f"  wrk: {result['others']} other answers, errors {result['errors']}", flush=True)
+    return Acks(
+        result["answered"],
+        result["accepted"],
+        result["p50_us"] / 1e6,
+        result["p99_us"] / 1e6,
+        result["seconds"],
+    )
 
 
-async def ws_load(
-    urls: list[str], bidders: list[Any], listing_id: int
-) -> tuple[int, int, list[float]]:
+async def ws_load(urls: list[str], bidders: list[Any], listing_id: int) -> Acks:
     answered = accepted = 0
     latencies: list[float] = []
     stop = time.monotonic() + DURATION
@@ -186,7 +243,7 @@ async def ws_load(
             reader.cancel()
 
     await asyncio.gather(*(bidder(i, b) for i, b in enumerate(bidders)))
-    return answered, accepted, latencies
+    return Acks.of(answered, accepted, latencies, DURATION)
 
 
 async def main() -> list[Figure]:
@@ -212,13 +269,14 @@ async def _measure(
     listing_id, people, client = await auction_with_bidders(cluster.urls[0], clients)
     await client.aclose()
     load = http_load if channel == "http" else ws_load
-    answered, accepted, lat = await load(cluster.urls, people, listing_id)
-    return bid_acks(
+    acks = await load(cluster.urls, people, listing_id)
+    return bid_ack_figure(
         f"bid acks, one hot lot, {channel}, {clients} bidders, {n} worker{'s' if n > 1 else ''}",
-        answered,
-        accepted,
-        lat,
-        DURATION,
+        acks.answered,
+        acks.accepted,
+        acks.p50,
+        acks.p99,
+        acks.seconds,
         baselines[clients],
         f"pgbench {clients} clients",
     )

@@ -88,6 +88,34 @@ async def test_every_rejection_code_has_its_answer(exchange: Exchange) -> None:
     assert snapshot["status"] == "ended" and snapshot["round"] == 1
 
 
+async def test_a_rejection_tells_the_price_to_bid_on(exchange: Exchange) -> None:
+    """A rejected bidder bids again from the problem alone (`ref`, `current_fen`, `seq`),
+    without asking for the snapshot."""
+    listing_id, (a, b), _ = await running(exchange)
+    start, step = 1_200_000, 24_000
+    accepted = (await bid(a, listing_id, start + step, based_on_seq=1)).json()
+    late = await bid(b, listing_id, start + step, based_on_seq=1, ref="b-late")
+    problem(late, 409, "stale")
+    body = late.json()
+    assert body["ref"] == "b-late"
+    assert (body["current_fen"], body["seq"]) == (start + step, accepted["seq"])
+    low = await bid(b, listing_id, start, based_on_seq=body["seq"], ref="b-low")
+    problem(low, 422, "below_minimum")
+    assert (low.json()["current_fen"], low.json()["seq"]) == (start + step, accepted["seq"])
+    again = await bid(b, listing_id, body["current_fen"] + step, based_on_seq=body["seq"])
+    assert again.status_code == 200, again.text
+    # Moved on since: the next rejection tells the new price.
+    problem(await bid(b, listing_id, start + 3 * step, ref="b-self"), 409, "self_outbid")
+    behind = await bid(a, listing_id, start + 2 * step, based_on_seq=body["seq"], ref="a-behind")
+    problem(behind, 409, "stale")
+    assert (behind.json()["current_fen"], behind.json()["seq"]) == (
+        start + 2 * step,
+        again.json()["seq"],
+    )
+    snapshot = await exchange.http.ok("GET", f"/api/v1/auctions/{listing_id}")
+    assert (snapshot["current_fen"], snapshot["seq"]) == (start + 2 * step, again.json()["seq"])
+
+
 async def test_rate_limited_bids(database_url: str, tmp_path: Path) -> None:
     async with make_exchange(database_url, tmp_path, bids_per_second=2) as ex:
         listing_id, (a, _), _ = await running(ex)
@@ -95,6 +123,7 @@ async def test_rate_limited_bids(database_url: str, tmp_path: Path) -> None:
         assert answers[0].status_code == 200
         problem(answers[1], 409, "self_outbid")
         problem(answers[2], 429, "rate_limited")
+        assert answers[2].json()["ref"] == "x2"
 
 
 async def _new_bidder(http: Http) -> str:
