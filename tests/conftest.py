@@ -73,10 +73,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     rest, larger files before smaller; a file's tests keep their order and stay together.
 
     `make test` hands whole files to three xdist workers in this order (`--dist loadfile
-    --no-loadscope-reorder`). xdist's own order (most tests first) put the browser files, which
-    have one to four tests of minutes each, at the end of the queue, where one worker ran them
-    alone while the others had nothing left to do. Runs last, after pytest's grouping by
-    fixture scope, and moves only whole files, so that grouping stands.
+    --no-loadscope-reorder`). xdist's own order (most tests first) queued the browser files,
+    one to four tests of minutes each, behind every file with more tests, so the run ended
+    waiting on them. Runs last, after pytest's grouping by fixture scope, and moves only whole
+    files, so that grouping stands.
     """
     by_file: dict[Path, list[pytest.Item]] = {}
     for item in items:
