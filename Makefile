@@ -48,7 +48,7 @@ run: $(STAMP)
 # ports, Redis prefix, temporary directory.
 test: $(STAMP) system-deps lint
 	$(BIN)/pytest -m serial
-	$(BIN)/pytest -n 3 --dist loadfile -m "not serial"
+	$(BIN)/pytest -n 3 --dist loadfile --no-loadscope-reorder -m "not serial"
 
 # Unit tests and the in-process integration tests on SQLite: the quick loop while working.
 # These compute rather than wait, so two workers (one a core) beat three here.

@@ -67,6 +67,29 @@ def pytest_configure(config: pytest.Config) -> None:
         _run_id = workerinput[_RUN_KEY]
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Longest first: files with browser tests, then the other slow (server) files, then the
+    rest, larger files before smaller; a file's tests keep their order and stay together.
+
+    `make test` hands whole files to three xdist workers in this order (`--dist loadfile
+    --no-loadscope-reorder`). xdist's own order (most tests first) queued the browser files,
+    one to four tests of minutes each, behind every file with more tests, so the run ended
+    waiting on them. Runs last, after pytest's grouping by fixture scope, and moves only whole
+    files, so that grouping stands.
+    """
+    by_file: dict[Path, list[pytest.Item]] = {}
+    for item in items:
+        by_file.setdefault(item.path, []).append(item)
+
+    def weight(tests: list[pytest.Item]) -> tuple[int, int]:
+        marks = {mark.name for item in tests for mark in item.iter_markers()}
+        group = 0 if "browser" in marks else 1 if "slow" in marks else 2
+        return group, -len(tests)
+
+    items[:] = [item for tests in sorted(by_file.values(), key=weight) for item in tests]
+
+
 def _template_name() -> str:
     return f"ruralx_template_{_run_id}"
 

@@ -1,9 +1,11 @@
 """Accessibility checks with axe-core (vendored, test only: tests/e2e/vendor/axe-core/).
 
-`violations(page)` injects axe into a Playwright page and runs every rule axe enables by
-default (WCAG 2.x A and AA and its best practices) on the whole document; `blocking()` keeps
-the serious and critical ones, which fail the tests; `report()` says what is wrong where, in
-lines a person can act on (rule, impact, what it asks, the first few elements it found).
+`install(context)` has Chromium load axe into every document a Playwright context opens;
+`violations(page)` runs every rule axe enables by default (WCAG 2.x A and AA and its best
+practices) on the whole document, injecting axe first if the page lacks it; `blocking()`
+keeps the serious and critical ones, which fail the tests; `report()` says what is wrong
+where, in lines a person can act on (rule, impact, what it asks, the first few elements it
+found).
 
 The page's context must be opened with `bypass_csp=True` (browser_support.Browser.page): the
 app's Content-Security-Policy allows no script that is not its own.
@@ -67,8 +69,15 @@ class Violation:
         return f"[{self.impact}] {self.rule}: {self.help} — {shown}{more}\n      {first}"
 
 
+async def install(context: Any) -> None:
+    """Load axe into every document the context opens from now on. Chromium keeps the script
+    once per context; injecting it into each page instead sends its 650 kB through Playwright
+    every time, which took as long as running axe."""
+    await context.add_init_script(path=str(AXE))
+
+
 async def violations(page: Any) -> list[Violation]:
-    """Every axe violation on the page as it is now (axe injected once per document)."""
+    """Every axe violation on the page as it is now (axe injected unless it is there)."""
     if not await page.evaluate("() => typeof window.axe === 'object'"):
         await page.add_script_tag(path=str(AXE))
     found: list[dict[str, Any]] = await page.evaluate(RUN)

@@ -33,11 +33,13 @@ ALWAYS_SHOOT = os.environ.get("RURALX_SCREENSHOTS") == "1"
 
 @dataclass
 class Browser:
-    """One Chromium with its contexts; every page opened is screenshotted if the test fails."""
+    """A test's view of Chromium: the contexts it opened, each page of which is screenshotted
+    if the test fails, and closed when the test ends."""
 
     browser: Any
     name: str
     pages: list[tuple[str, Any]] = field(default_factory=list)
+    contexts: list[Any] = field(default_factory=list)
 
     async def page(
         self, label: str, *, width: int = 1280, height: int = 900, bypass_csp: bool = False
@@ -50,13 +52,27 @@ class Browser:
             timezone_id="Asia/Shanghai",
             bypass_csp=bypass_csp,
         )
+        self.contexts.append(context)
         context.set_default_timeout(15_000)
         page = await context.new_page()
         page.on("pageerror", lambda exc: print(f"[{label}] page error: {exc}"))
         self.pages.append((label, page))
         return page
 
+    async def close(self) -> None:
+        for context in self.contexts:
+            with contextlib.suppress(Exception):
+                await context.close()
+
     async def shoot(self, suffix: str) -> None:
+        """Screenshots of every page at a step the test names, taken only with
+        RURALX_SCREENSHOTS=1: each full-page shot costs Chromium a second or so on a busy
+        machine, and a failing test gets its own of every page anyway (`chromium`)."""
+        if ALWAYS_SHOOT:
+            await self.save(suffix)
+
+    async def save(self, suffix: str) -> None:
+        """Screenshots of every page as it stands, in tests/artifacts/."""
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         for label, page in self.pages:
             with contextlib.suppress(Exception):
@@ -67,9 +83,18 @@ class Browser:
                 )
 
 
+#: The marks of a module of browser tests. Its tests run on the session's event loop, the one
+#: the worker's Chromium (`worker_chromium`, tests/e2e/conftest.py) was launched on.
+BROWSER_TESTS = [
+    pytest.mark.browser,
+    pytest.mark.asyncio(loop_scope="session"),
+    pytest.mark.usefixtures("worker_chromium"),
+]
+
+
 @contextlib.asynccontextmanager
-async def chromium(request: pytest.FixtureRequest) -> AsyncIterator[Browser]:
-    """Chromium for one test; screenshots of every page go to tests/artifacts/ on failure."""
+async def launched() -> AsyncIterator[Any]:
+    """Debian's Chromium, headless, under Playwright; closed on exit."""
     if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
         unavailable("Chromium", f"{CHROMIUM} not found (apt-get install chromium fonts-noto-cjk)")
     try:
@@ -79,17 +104,36 @@ async def chromium(request: pytest.FixtureRequest) -> AsyncIterator[Browser]:
         raise
     async with async_playwright() as p:
         raw = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        browser = Browser(raw, re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name))
+        try:
+            yield raw
+        finally:
+            await raw.close()
+
+
+@contextlib.asynccontextmanager
+async def chromium(request: pytest.FixtureRequest) -> AsyncIterator[Browser]:
+    """Chromium for one test; screenshots of every page go to tests/artifacts/ on failure.
+
+    A test marked with BROWSER_TESTS borrows its worker's Chromium: starting Playwright and
+    Chromium costs seconds, a context milliseconds, and contexts share no cookies, storage or
+    cache. Its contexts close when it ends. Any other test launches a Chromium of its own."""
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
+    async with contextlib.AsyncExitStack() as stack:
+        shared = None
+        if "worker_chromium" in request.fixturenames:
+            shared = request.getfixturevalue("worker_chromium")
+        if shared is None or not shared.is_connected():
+            shared = await stack.enter_async_context(launched())
+        browser = Browser(shared, name)
         try:
             yield browser
         except BaseException:
-            await browser.shoot("failure")
+            await browser.save("failure")
             raise
         else:
-            if ALWAYS_SHOOT:
-                await browser.shoot("end")
+            await browser.shoot("end")
         finally:
-            await raw.close()
+            await browser.close()
 
 
 # ----- page helpers --------------------------------------------------------------------

@@ -13,8 +13,10 @@ from typing import Any
 
 import httpx
 import pytest
+import pytest_asyncio
 
 from tests.conftest import create_pg_database, drop_pg_database, sqlite_database
+from tests.e2e.browser_support import launched
 from tests.servers import (
     RURALX,
     Server,
@@ -236,3 +238,12 @@ async def live_exchange(
 async def pg_two_workers(tmp_path: Path, redis_url: str) -> AsyncIterator[LiveExchange]:
     async with live_exchange(tmp_path, redis=redis_url, workers=2) as exchange:
         yield exchange
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def worker_chromium() -> AsyncIterator[Any]:
+    """One Chromium for the browser tests of this process (an xdist worker): each test opens
+    contexts of its own in it (browser_support.chromium). Launched when the first browser test
+    asks for it."""
+    async with launched() as browser:
+        yield browser

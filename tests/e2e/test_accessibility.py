@@ -34,7 +34,14 @@ from core.clock import CHINA_TZ
 from core.config import Config
 from core.db import Database
 from tests.e2e import axe
-from tests.e2e.browser_support import ALWAYS_SHOOT, ARTIFACTS, chromium, login, sign_up
+from tests.e2e.browser_support import (
+    ALWAYS_SHOOT,
+    ARTIFACTS,
+    BROWSER_TESTS,
+    chromium,
+    login,
+    sign_up,
+)
 from tests.e2e.conftest import LiveExchange, live_exchange
 from tests.servers import add_users
 from tests.support import (
@@ -56,13 +63,9 @@ T = TypeVar("T")
 
 
 def in_chromium(test: T) -> T:
-    """Marks of the browser tests, which share one exchange (`world`) and so one event loop."""
-    marks = (
-        pytest.mark.browser,
-        pytest.mark.slow,
-        pytest.mark.timeout(600),
-        pytest.mark.asyncio(loop_scope="module"),
-    )
+    """Marks of the browser tests, which share one exchange (`world`) and the worker's
+    Chromium, and so the session's event loop."""
+    marks = (*BROWSER_TESTS, pytest.mark.slow, pytest.mark.timeout(600))
     for mark in marks:
         test = mark(test)
     return test
@@ -309,7 +312,7 @@ async def staff_and_region(database_url: str) -> tuple[int, int]:
     return staff, region
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World]:
     tmp = tmp_path_factory.mktemp("a11y")
     # Sessions outlive the jumps of server time (hours).
@@ -718,6 +721,7 @@ async def test_no_serious_or_critical_violations_on_any_page(
     async with chromium(request) as browser:
         for role, who, stops in ROLES:
             page = await browser.page(role, width=width, height=height, bypass_csp=True)
+            await axe.install(page.context)
             await sign_in(page, world, who)
             for n, stop in enumerate(stops(world.ids)):
                 await page.goto(f"{world.base}{stop.path}")

@@ -17,7 +17,15 @@ import pytest
 
 from core.clock import CHINA_TZ
 from core.money import format_yuan, yuan_in_words
-from tests.e2e.browser_support import TcpProxy, chromium, fill_resolution, login, port_of, sign_up
+from tests.e2e.browser_support import (
+    BROWSER_TESTS,
+    TcpProxy,
+    chromium,
+    fill_resolution,
+    login,
+    port_of,
+    sign_up,
+)
 from tests.e2e.conftest import REGISTRATION, live_exchange
 from tests.support import (
     SEED_LISTING,
@@ -28,7 +36,7 @@ from tests.support import (
     sign_up_and_qualify,
 )
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(240)]
+pytestmark = [*BROWSER_TESTS, pytest.mark.slow, pytest.mark.timeout(240)]
 
 
 def expect(locator: Any) -> Any:

@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.browser_support import Browser, chromium, login
+from tests.e2e.browser_support import BROWSER_TESTS, Browser, chromium, login
 from tests.e2e.conftest import live_exchange
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(240)]
+pytestmark = [*BROWSER_TESTS, pytest.mark.slow, pytest.mark.timeout(240)]
 
 SIZES = {"phone": (375, 812), "desk": (1280, 800)}
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.browser_support import chromium, fill_resolution, login
+from tests.e2e.browser_support import BROWSER_TESTS, chromium, fill_resolution, login
 from tests.e2e.conftest import REGISTRATION, LiveExchange, live_exchange
 from tests.support import (
     SEED_LISTING,
@@ -29,7 +29,7 @@ from tests.support import (
     until,
 )
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(240)]
+pytestmark = [*BROWSER_TESTS, pytest.mark.slow, pytest.mark.timeout(240)]
 
 STEP = SEED_TERMS["increment_fen"]
 #: The runner-up's last bid: the start plus two steps (A +1, B +2, A +3).

@@ -30,7 +30,7 @@ from typing import Any
 import pytest
 
 from core.clock import deadline_zh
-from tests.e2e.browser_support import chromium, fill_resolution, login, sign_up
+from tests.e2e.browser_support import BROWSER_TESTS, chromium, fill_resolution, login, sign_up
 from tests.e2e.conftest import REGISTRATION, LiveExchange, live_exchange
 from tests.support import (
     RESOLUTION_PDF,
@@ -43,7 +43,7 @@ from tests.support import (
 )
 from tests.unit.test_contract_documents import pdftotext
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
+pytestmark = [*BROWSER_TESTS, pytest.mark.slow, pytest.mark.timeout(300)]
 
 ACCOUNT = {
     "deposit_bank_name": "中国农业银行泉州台商投资区支行",
@@ -189,7 +189,10 @@ async def test_the_bidders_path_on_the_pages(
         )
         photo = visitor.locator("section.photos img").first
         await expect(photo).to_be_visible()
-        assert await photo.evaluate("img => img.complete && img.naturalWidth") == 160
+        # The photo loads lazily: below a phone's fold only once the visitor scrolls to it.
+        await photo.scroll_into_view_if_needed()
+        await visitor.wait_for_function("img => img.complete", arg=await photo.element_handle())
+        assert await photo.evaluate("img => img.naturalWidth") == 160
         await expect(visitor.get_by_test_id("registered-hidden")).to_have_text(
             "报名人数：报名截止后公布"
         )

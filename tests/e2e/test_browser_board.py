@@ -19,7 +19,7 @@ import pytest
 from core.clock import CHINA_TZ
 from core.ids import mask_name
 from core.money import format_yuan
-from tests.e2e.browser_support import chromium
+from tests.e2e.browser_support import BROWSER_TESTS, chromium
 from tests.e2e.conftest import live_exchange
 from tests.support import (
     PASSWORD,
@@ -32,7 +32,7 @@ from tests.support import (
     until,
 )
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(180)]
+pytestmark = [*BROWSER_TESTS, pytest.mark.slow, pytest.mark.timeout(180)]
 
 RENT_CALLBACK = "/api/v1/payments/rent-callback"
 

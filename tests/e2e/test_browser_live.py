@@ -23,11 +23,18 @@ import pytest
 
 from app.pages.labels import zh_deadline
 from core.money import format_yuan
-from tests.e2e.browser_support import ARTIFACTS, Browser, chromium, login
+from tests.e2e.browser_support import (
+    ALWAYS_SHOOT,
+    ARTIFACTS,
+    BROWSER_TESTS,
+    Browser,
+    chromium,
+    login,
+)
 from tests.e2e.conftest import REGISTRATION, live_exchange
 from tests.support import entrust_review_announce, sign_up_and_qualify
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
+pytestmark = [*BROWSER_TESTS, pytest.mark.slow, pytest.mark.timeout(300)]
 
 PHONE = (375, 812)
 DESKTOP = (1280, 800)
@@ -70,15 +77,19 @@ async def scroll_to_bottom(page: Any) -> None:
 
 
 async def shoot(browser: Browser, state: str) -> None:
-    """Screenshots of every page in `state` (tests/artifacts/), each page from its top: a
-    full-page shot would draw the sticky bar wherever the page was scrolled."""
+    """Screenshots of every page in `state` (tests/artifacts/, with RURALX_SCREENSHOTS=1),
+    each page from its top: a full-page shot would draw the sticky bar wherever the page was
+    scrolled. The pages go to their top either way, so the steps after see the same pages."""
     for _, page in browser.pages:
         await page.evaluate("window.scrollTo(0, 0)")
     await browser.shoot(state)
 
 
 async def shoot_viewport(browser: Browser, page: Any, label: str, state: str) -> None:
-    """What the screen shows now (the sticky bar over the scrolled page)."""
+    """What the screen shows now (the sticky bar over the scrolled page), with
+    RURALX_SCREENSHOTS=1."""
+    if not ALWAYS_SHOOT:
+        return
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(ARTIFACTS / f"{browser.name}-{label}-{state}.png"))
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.browser_support import chromium, login
+from tests.e2e.browser_support import BROWSER_TESTS, chromium, login
 from tests.e2e.conftest import live_exchange
 from tests.servers import add_users
 from tests.support import (
@@ -31,7 +31,7 @@ from tests.support import (
     until,
 )
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(240)]
+pytestmark = [*BROWSER_TESTS, pytest.mark.slow, pytest.mark.timeout(240)]
 
 TOWN = XINGTIAN.rsplit("/", 1)[0]
 TITLE = SEED_LISTING["title"]

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.browser_support import Browser, chromium, fill_resolution, login
+from tests.e2e.browser_support import BROWSER_TESTS, Browser, chromium, fill_resolution, login
 from tests.e2e.conftest import LiveExchange, live_exchange
 from tests.e2e.test_browser_aftermath import past_publicity, run_auctions
 from tests.support import (
@@ -32,7 +32,7 @@ from tests.support import (
     until,
 )
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
+pytestmark = [*BROWSER_TESTS, pytest.mark.slow, pytest.mark.timeout(300)]
 
 #: (label, width, height) of the two screens every step is looked at on.
 SCREENS = [("phone", 375, 812), ("desktop", 1280, 800)]

@@ -22,12 +22,12 @@ from auction.models import Bid
 from core.db import Database
 from core.money import format_yuan
 from listings.models import Listing, Registration
-from tests.e2e.browser_support import chromium, login
+from tests.e2e.browser_support import BROWSER_TESTS, chromium, login
 from tests.e2e.test_browser import bid_once, expect
 from tests.servers import ServerClock, running_server, server_env
 from tests.support import until
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(240)]
+pytestmark = [*BROWSER_TESTS, pytest.mark.slow, pytest.mark.timeout(240)]
 
 
 def printed(log: str, pattern: str) -> str:
