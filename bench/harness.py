@@ -87,7 +87,7 @@ def bid_ack_figure(
     p50: float,
     p99: float,
     seconds: float,
-    baseline: float,
+    baseline: float | None,
     baseline_name: str,
 ) -> Figure:
     """`bid_acks` from percentiles a load generator measured itself (wrk), in seconds."""
@@ -99,8 +99,10 @@ def bid_ack_figure(
         baseline_name,
         extra={"accepted_per_s": accepted / seconds, "p50_ms": p50 * 1000, "p99_ms": p99 * 1000},
     )
+    # With its baseline still to come (measured after it), the goal waits for the report.
+    head = figure.line() if baseline is not None else f"{name}: {figure.measured()}"
     print(
-        f"  {figure.line()}  accepted {figure.extra['accepted_per_s']:.0f}/s, "
+        f"  {head}  accepted {figure.extra['accepted_per_s']:.0f}/s, "
         f"p50 {figure.extra['p50_ms']:.1f} ms, p99 {figure.extra['p99_ms']:.1f} ms",
         flush=True,
     )
