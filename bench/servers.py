@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import os
 import resource
@@ -18,7 +19,7 @@ from typing import Any
 import asyncpg
 import httpx
 
-from tests.servers import RURALX, add_user, running_server, server_env
+from tests.servers import RURALX, add_users, running_server, server_env
 from tests.support import PASSWORD, XINGTIAN, Http, entrust_review_announce, sign_up_and_qualify
 
 PG = os.environ.get("RURALX_BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
@@ -79,12 +80,15 @@ def workers(database_url: str, workdir: Path, n: int, **extra: str) -> Iterator[
         RURALX_WS_CONNECTIONS_PER_ADDRESS="100000",
         **extra,
     )
-    for name, role, region in [
+    staff = [
         ("xingtian", "village", XINGTIAN),
         ("reviewer", "reviewer", None),
         ("admin", "admin", None),
-    ]:
-        add_user(env, name, role, PASSWORD, region)
+    ]
+    # Written straight to the database (as `ruralx user add` would), on a loop of its own:
+    # the caller's loop is running.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, add_users(database_url, staff, PASSWORD)).result()
     with contextlib.ExitStack() as stack:
         servers = [
             stack.enter_context(running_server(env, workdir, "--no-migrate")) for _ in range(n)
