@@ -91,7 +91,7 @@ def workers(database_url: str, workdir: Path, n: int, **extra: str) -> Iterator[
         pool.submit(asyncio.run, add_users(database_url, staff, PASSWORD)).result()
     with contextlib.ExitStack() as stack:
         servers = [
-            stack.enter_context(running_server(env, workdir, "--no-migrate")) for _ in range(n)
+            stack.enter_context(running_server(env, workdir, ["--no-migrate"])) for _ in range(n)
         ]
         yield Cluster([s.base_url for s in servers], database_url, env)
 
