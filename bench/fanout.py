@@ -127,11 +127,26 @@ async def app_run(urls: list[str], n: int) -> dict[str, Any]:
     return {"times": times, "lost": lost, "burst_times": burst_times, "burst_lost": burst_lost}
 
 
+async def listening(port: int, timeout: float = 30) -> None:
+    """Until the bare server accepts connections (it starts slowly on a loaded machine)."""
+    deadline = time.perf_counter() + timeout
+    while True:
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            if time.perf_counter() > deadline:
+                raise
+            await asyncio.sleep(0.1)
+        else:
+            writer.close()
+            return
+
+
 async def bare_run(n: int) -> dict[str, Any]:
     port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "bench.bare_ws", str(port)])
     try:
-        await asyncio.sleep(1)
+        await listening(port)
         w = Watchers()
         await w.connect([f"ws://127.0.0.1:{port}/watch"], n, False)
         trigger = await websockets.connect(f"ws://127.0.0.1:{port}/trigger")
