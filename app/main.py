@@ -14,13 +14,14 @@ from typing import Any
 from litestar import Litestar, get
 from litestar.datastructures import State
 from litestar.static_files import create_static_files_router
+from litestar.types import Receive, Scope, Send
 from sqlalchemy import text
 
 from app import pages, scheduler
 from auction.admission import Admission
 from auction.api import AuctionController
 from auction.book import BidBook
-from auction.live import Hub, room
+from auction.live import SERVER_SEND, Hub, room
 from auction.snapshots import Snapshots
 from auction.timers import advance_due
 from contracts import api as contracts_api
@@ -153,6 +154,17 @@ REMINDER_SWEEP = timedelta(minutes=1)
 RENT_SWEEP = timedelta(hours=1)
 
 
+class Exchange(Litestar):
+    """The Litestar app, which also keeps a websocket's own server `send` in its scope: the
+    live rooms write their frames there, past the per-message wrappers (exception capture,
+    `before_send` hooks) that only act on HTTP messages (auction.live)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # type: ignore[override]
+        if scope["type"] == "websocket":
+            scope[SERVER_SEND] = send  # type: ignore[literal-required]
+        await super().__call__(scope, receive, send)
+
+
 def create_app(
     config: Config | None = None,
     *,
@@ -203,7 +215,7 @@ def create_app(
             if services is None:
                 await svc.db.dispose()
 
-    app = Litestar(
+    app = Exchange(
         route_handlers=[
             *CONTROLLERS,
             *pages.CONTROLLERS,

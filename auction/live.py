@@ -2,10 +2,12 @@
 
 Fan-out goes through a litestar.channels backend: in-process memory on the embedded
 default, Redis pub/sub when RURALX_REDIS_URL is set, so rooms span workers. Each worker holds
-one subscription per room and hands every frame, encoded once, to its local watchers' bounded
-queues. A watcher whose queue is full is closed with 4008 and reconnects with `last_seq`; the
-database (auction_events) is the history, so nothing is lost: the broadcast may be lossy,
-replay is not.
+one subscription per room and hands every frame, encoded once with its ASGI message prepared
+once (`RoomFrame`), to its local watchers' bounded queues. One pump per watcher drains its
+queue on each wake-up straight into the server's ASGI `send` (no framework wrappers, no lock:
+a send is written whole or not at all). A watcher whose queue is full is closed with 4008 and
+reconnects with `last_seq`; the database (auction_events) is the history, so nothing is lost:
+the broadcast may be lossy, replay is not.
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ import contextlib
 import logging
 import time
 import uuid
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple, cast
 
 import msgspec
 from litestar import WebSocket, websocket
@@ -25,6 +28,7 @@ from litestar.channels.backends.base import ChannelsBackend
 from litestar.channels.backends.memory import MemoryChannelsBackend
 from litestar.exceptions import WebSocketDisconnect
 from litestar.params import FromPath
+from litestar.types import Send, WebSocketSendEvent
 
 from auction import book, queries
 from auction.admission import Admission, FrameBudget
@@ -59,8 +63,32 @@ CLOSE_CROWDED = 4030  # too many rooms open from one address on this worker
 QUEUE_LIMIT = 512
 
 
+#: The scope key under which the app keeps the server's own ASGI `send` of a websocket
+#: (`app.main.Exchange`): room frames skip the framework's per-message wrappers, which only
+#: look at HTTP messages.
+SERVER_SEND = "ruralx.server_send"
+
+
 class _Seq(msgspec.Struct):
     seq: int
+
+
+class RoomFrame(NamedTuple):
+    """A room event as every watcher of a worker gets it: encoded once, its ASGI message
+    prepared once (the server reads it and leaves it as it is)."""
+
+    seq: int
+    data: bytes
+    message: WebSocketSendEvent
+
+    @classmethod
+    def of(cls, data: bytes) -> RoomFrame:
+        seq = msgspec.json.decode(data, type=_Seq).seq
+        return cls(seq, data, _text(data.decode()))
+
+
+def _text(text: str) -> WebSocketSendEvent:
+    return {"type": "websocket.send", "bytes": None, "text": text}
 
 
 @dataclass(eq=False)
@@ -71,16 +99,27 @@ class Watcher:
     #: (the snapshot feeds: a bidder's next GET on this worker sees its own bid).
     eager: ClassVar[bool] = False
 
-    queue: asyncio.Queue[tuple[int, str]] = field(
-        default_factory=lambda: asyncio.Queue(QUEUE_LIMIT)
-    )
+    frames: deque[RoomFrame] = field(default_factory=deque)
     behind: asyncio.Event = field(default_factory=asyncio.Event)
+    #: The pump's wake-up while it waits for frames (a bare future: cheaper than an Event).
+    _waiter: asyncio.Future[None] | None = None
 
-    def offer(self, seq: int, text: str) -> None:
-        try:
-            self.queue.put_nowait((seq, text))
-        except asyncio.QueueFull:
+    def offer(self, frame: RoomFrame) -> None:
+        if len(self.frames) >= QUEUE_LIMIT:
             self.behind.set()
+            return
+        self.frames.append(frame)
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    async def wait(self) -> None:
+        """Until frames are queued."""
+        while not self.frames:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
 
 
 class Hub:
@@ -140,15 +179,14 @@ class Hub:
     async def publish(self, listing_id: int, frames: Sequence[EventFrame]) -> None:
         """Best effort: the events are already committed; a watcher that misses one replays it."""
         name = self.channel(listing_id)
-        encoded = [msgspec.json.encode(frame) for frame in frames]
+        encoded = [RoomFrame.of(msgspec.json.encode(frame)) for frame in frames]
         eager = [w for w in self.rooms.get(name, ()) if w.eager]
-        for data in encoded:
-            seq, text = msgspec.json.decode(data, type=_Seq).seq, data.decode()
+        for frame in encoded:
             for watcher in eager:  # before the first await: ahead of the acknowledged caller
-                watcher.offer(seq, text)
+                watcher.offer(frame)
         try:
-            for data in encoded:
-                await self.backend.publish(data, [name])
+            for frame in encoded:
+                await self.backend.publish(frame.data, [name])
         except Exception:
             log.exception("publishing to room %s failed; watchers will resync", listing_id)
             self._resync_all()
@@ -188,11 +226,9 @@ class Hub:
                     room = self.rooms.get(name)
                     if not room:
                         continue
-                    raw = bytes(data)
-                    seq = msgspec.json.decode(raw, type=_Seq).seq
-                    text = raw.decode()  # encoded once, sent to every watcher as is
+                    frame = RoomFrame.of(bytes(data))  # once, sent to every watcher as is
                     for watcher in tuple(room):
-                        watcher.offer(seq, text)
+                        watcher.offer(frame)
             except asyncio.CancelledError:
                 raise
             except Exception:  # e.g. Redis restarted: resubscribe, and have watchers replay
@@ -211,20 +247,19 @@ class _Session:
     socket: WebSocket[Any, Any, Any]
     listing_id: int
     actor: Actor | None
-    send_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    #: The server's ASGI send (`server_send`): whole messages, safe from several tasks.
+    send_message: Send
     last_sent: int = 0
 
     async def send(self, frame: ServerFrame | dict[str, Any]) -> None:
         """A frame for this client alone; a dict is a stored event, sent again as it was."""
-        async with self.send_lock:
-            await self.socket.send_text(msgspec.json.encode(frame).decode())
+        await self.send_message(_text(msgspec.json.encode(frame).decode()))
 
-    async def send_event(self, seq: int, text: str) -> None:
-        async with self.send_lock:
-            if seq <= self.last_sent:
-                return  # already sent by the replay
-            await self.socket.send_text(text)
-            self.last_sent = seq
+
+def server_send(socket: WebSocket[Any, Any, Any]) -> Send:
+    """The server's own `send` of this websocket, else (an app without it) the socket's."""
+    send = cast("Send | None", socket.scope.get(SERVER_SEND))
+    return send if send is not None else socket.send
 
 
 @websocket("/ws/auctions/{listing_id:int}", opt=PUBLIC)
@@ -263,12 +298,12 @@ async def _room(socket: WebSocket[Any, Any, Any], listing_id: int) -> None:
     watcher = Watcher()
     await hub.join(listing_id, watcher)  # subscribe before reading history: no gap
     try:
-        conn = _Session(socket, listing_id, actor)
+        conn = _Session(socket, listing_id, actor, server_send(socket))
         if not await _catch_up(conn, svc, hello.last_seq):
             await socket.close(CLOSE_NOT_FOUND, "no auction")
             return
         await _serve(conn, watcher, svc)
-    except WebSocketDisconnect:
+    except (WebSocketDisconnect, OSError):  # OSError: the server's ClientDisconnected
         pass
     finally:
         await hub.leave(listing_id, watcher)
@@ -306,35 +341,53 @@ async def _catch_up(conn: _Session, svc: Any, last_seq: int | None) -> bool:
 
 
 async def _serve(conn: _Session, watcher: Watcher, svc: Any) -> None:
-    async def pump() -> None:
-        while True:
-            seq, text = await watcher.queue.get()
-            if seq > conn.last_sent + 1:  # a frame overtook its predecessor: fill from the DB
-                async with svc.db.read() as session:
-                    missed = await queries.events_after(session, conn.listing_id, conn.last_sent)
-                    for frame in missed:
-                        if frame["seq"] < seq:
-                            await conn.send_event(frame["seq"], msgspec.json.encode(frame).decode())
-            await conn.send_event(seq, text)
-
-    async def slow() -> None:
-        await watcher.behind.wait()
-        await conn.socket.close(CLOSE_SLOW, "too slow; reconnect with last_seq")
-
     tasks = [
-        asyncio.create_task(pump()),
-        asyncio.create_task(slow()),
+        asyncio.create_task(_pump(conn, watcher, svc)),
+        asyncio.create_task(_slow(conn, watcher)),
         asyncio.create_task(_read(conn, svc)),
     ]
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         for task in done:
-            if (exc := task.exception()) is not None and not isinstance(exc, WebSocketDisconnect):
+            exc = task.exception()
+            if exc is not None and not isinstance(exc, WebSocketDisconnect | OSError):
                 raise exc
     finally:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _pump(conn: _Session, watcher: Watcher, svc: Any) -> None:
+    """The only sender of room frames: on each wake-up, everything queued, in `seq` order,
+    each once. A send that does not have to wait for the client completes without
+    suspending, so a drain is one task step however many frames it writes."""
+    frames, send = watcher.frames, conn.send_message
+    while True:
+        await watcher.wait()
+        while frames:
+            frame = frames.popleft()
+            if frame.seq <= conn.last_sent:
+                continue  # already sent by the replay
+            if frame.seq > conn.last_sent + 1:  # a frame overtook its predecessor: fill
+                await _fill(conn, svc, frame.seq)
+            await send(frame.message)
+            conn.last_sent = frame.seq
+
+
+async def _fill(conn: _Session, svc: Any, before: int) -> None:
+    """Send the stored events after the last one sent and before `before`."""
+    async with svc.db.read() as session:
+        missed = await queries.events_after(session, conn.listing_id, conn.last_sent)
+    for stored in missed:
+        if stored["seq"] < before:
+            await conn.send(stored)
+            conn.last_sent = stored["seq"]
+
+
+async def _slow(conn: _Session, watcher: Watcher) -> None:
+    await watcher.behind.wait()
+    await conn.socket.close(CLOSE_SLOW, "too slow; reconnect with last_seq")
 
 
 async def _read(conn: _Session, svc: Any) -> None:

@@ -11,6 +11,10 @@ between its commit and its publish) would leave no gap until the next one, so a 
 still short of the `seq` read one check earlier is dropped too. An auction nobody asked about
 for `idle_seconds` is let go, and its room left.
 
+Over HTTP a snapshot is served as bytes encoded once per event (`Encoded`): only
+`server_time`, the clock when it is served, and a bidder's own `you` are spliced in per
+request, byte for byte what encoding the `Snapshot` would give.
+
 From another worker, an event arrives one channels hop after its commit, so a snapshot
 served there may trail the database by that hop, as a replica would; on the worker that
 committed it, it never does.
@@ -29,8 +33,8 @@ import msgspec
 from sqlalchemy import select
 
 from auction import engine
-from auction.frames import EventFrame, Snapshot, SnapshotFrame
-from auction.live import Hub, Watcher
+from auction.frames import EventFrame, Snapshot, SnapshotFrame, You, iso
+from auction.live import Hub, RoomFrame, Watcher
 from auction.models import Auction
 from auction.rows import state_of
 from auction.wire import S, event_of, snapshot
@@ -39,6 +43,29 @@ from core.db import Database
 from listings import registration
 
 _UNKNOWN = object()
+_SERVER_TIME = b'"server_time":"'
+
+
+@dataclass(frozen=True, slots=True)
+class Encoded:
+    """A snapshot's JSON cut around the value of its `server_time`, and without its closing
+    brace, where a bidder's `you` (the last field, absent otherwise) goes."""
+
+    head: bytes
+    tail: bytes
+
+    @classmethod
+    def of(cls, snapshot: Snapshot) -> Encoded:
+        assert snapshot.you is None
+        data = msgspec.json.encode(msgspec.structs.replace(snapshot, server_time=""))
+        # The first `"server_time":"` is the key: inside a string value its quotes are escaped.
+        head, key, tail = data.partition(_SERVER_TIME)
+        return cls(head + key, tail[:-1])
+
+    def at(self, now: datetime, you: str | None = None) -> bytes:
+        """The snapshot as served at `now` (to the bidder numbered `you`)."""
+        end = b"}" if you is None else b',"you":' + msgspec.json.encode(You(you)) + b"}"
+        return b"".join((self.head, iso(now).encode(), self.tail, end))
 
 
 @dataclass(eq=False)
@@ -46,9 +73,12 @@ class Feed(Watcher):
     """One auction's state, brought forward by the room's events instead of queueing them."""
 
     eager: ClassVar[bool] = True
+    listing_id: int = 0
     rules: engine.Rules | None = None
     #: The engine's state as of the last event folded in: the snapshot, before encoding.
     snapshot: engine.State | None = None
+    #: Its JSON (made on the first request after each change)
+    encoded: Encoded | None = None
     #: Events that came while the state was being read from the database.
     early: list[EventFrame] = field(default_factory=list)
     #: Bidder numbers of the signed-in bidders who asked (fixed once the auction exists).
@@ -60,11 +90,11 @@ class Feed(Watcher):
     checked: int = 0
     due_seq: int = 0
 
-    def offer(self, seq: int, text: str) -> None:
+    def offer(self, frame: RoomFrame) -> None:
         if self.behind.is_set():
             return
         try:
-            event = msgspec.json.decode(text, type=EventFrame)
+            event = msgspec.json.decode(frame.data, type=EventFrame)
         except msgspec.DecodeError:  # not a frame this worker knows: read afresh
             self.behind.set()
             return
@@ -87,6 +117,17 @@ class Feed(Watcher):
             self.behind.set()  # a frame overtook its predecessor: read afresh
             return
         self.snapshot = engine.evolve(self.snapshot, event_of(frame))
+        self.encoded = None
+
+    def json(self) -> Encoded:
+        """The snapshot's JSON, encoded once per change."""
+        if self.encoded is None:
+            assert self.rules is not None and self.snapshot is not None
+            now = self.rules.starts_at  # any time: `Encoded` leaves `server_time` out
+            self.encoded = Encoded.of(
+                snapshot(self.listing_id, self.rules, self.snapshot, now, cls=Snapshot)
+            )
+        return self.encoded
 
 
 @dataclass
@@ -108,20 +149,32 @@ class Snapshots:
         """The snapshot as `GET /api/v1/auctions/{listing_id}` answers it (without `type`)."""
         return await self._snapshot(listing_id, viewer, Snapshot)
 
+    async def encoded(self, listing_id: int, viewer: Actor | None) -> bytes | None:
+        """`snapshot` as JSON bytes, the same as encoding it gives; None if there is no auction."""
+        feed = await self._feed(listing_id)
+        if feed is None:
+            return None
+        you = await self._you(feed, viewer) if viewer is not None else None
+        return feed.json().at(self.now(), you)
+
     async def _snapshot(self, listing_id: int, viewer: Actor | None, cls: type[S]) -> S | None:
         feed = await self._feed(listing_id)
         if feed is None:
             return None
         assert feed.rules is not None and feed.snapshot is not None
-        you = None
-        if viewer is not None and viewer.role == "bidder":
-            number = feed.numbers.get(viewer.id, _UNKNOWN)
-            if number is _UNKNOWN:
-                async with self.db.read() as session:
-                    number = await registration.qualified_number(session, listing_id, viewer.id)
-                feed.numbers[viewer.id] = number
-            you = number if isinstance(number, str) else None
+        you = await self._you(feed, viewer) if viewer is not None else None
         return snapshot(listing_id, feed.rules, feed.snapshot, self.now(), you=you, cls=cls)
+
+    async def _you(self, feed: Feed, viewer: Actor) -> str | None:
+        """The viewer's bidder number in this auction, if a qualified bidder."""
+        if viewer.role != "bidder":
+            return None
+        number = feed.numbers.get(viewer.id, _UNKNOWN)
+        if number is _UNKNOWN:
+            async with self.db.read() as session:
+                number = await registration.qualified_number(session, feed.listing_id, viewer.id)
+            feed.numbers[viewer.id] = number
+        return number if isinstance(number, str) else None
 
     async def _feed(self, listing_id: int) -> Feed | None:
         feed = self.feeds.get(listing_id)
@@ -142,7 +195,7 @@ class Snapshots:
         return feed
 
     async def _load(self, listing_id: int) -> Feed | None:
-        feed = Feed(used=time.monotonic_ns())
+        feed = Feed(listing_id=listing_id, used=time.monotonic_ns())
         await self.hub.join(listing_id, feed)  # before reading: no event falls between
         try:
             async with self.db.read() as session:

@@ -12,9 +12,11 @@ import msgspec
 import pytest
 
 from app.main import build_services, create_app
+from auction.frames import Snapshot
+from auction.live import RoomFrame
 from auction.models import Auction
 from auction.snapshots import Snapshots
-from auction.wire import snapshot_frame
+from auction.wire import snapshot_frame, stored_snapshot
 from tests.integration.conftest import Exchange, make_exchange
 from tests.integration.test_auction_api import bid, running
 
@@ -26,6 +28,13 @@ async def from_database(ex: Exchange, listing_id: int, you: str | None = None) -
         frame = msgspec.to_builtins(snapshot_frame(row, ex.clock.now(), you=you))
     frame.pop("type")
     return frame
+
+
+async def encoded_from_database(ex: Exchange, listing_id: int, you: str | None) -> bytes:
+    async with ex.services.db.read() as session:
+        row = await session.get(Auction, listing_id)
+        assert row is not None
+        return msgspec.json.encode(stored_snapshot(row, ex.clock.now(), you=you, cls=Snapshot))
 
 
 async def test_every_step_of_an_auction_reads_the_same_from_memory(exchange: Exchange) -> None:
@@ -41,6 +50,10 @@ async def test_every_step_of_an_auction_reads_the_same_from_memory(exchange: Exc
     async def same() -> None:
         assert await exchange.http.ok("GET", path) == await from_database(exchange, listing_id)
         assert (await a.ok("GET", path))["you"] == {"bidder_number": you}
+        # Served as bytes encoded once per event: byte for byte the encoded database snapshot.
+        for who, number in ((exchange.http, None), (a, you)):
+            body = (await who.call("GET", path)).content
+            assert body == await encoded_from_database(exchange, listing_id, number)
 
     assert (await bid(a, listing_id, 1_224_000)).status_code == 200
     await same()
@@ -69,7 +82,7 @@ async def test_a_gap_or_a_resync_sends_the_next_request_to_the_database(
     assert feed.snapshot is not None
     # An event two ahead (its predecessor still on its way from another worker).
     ahead = feed.snapshot.seq + 2
-    feed.offer(ahead, f'{{"seq": {ahead}, "type": "phase"}}')
+    feed.offer(RoomFrame.of(f'{{"seq": {ahead}, "type": "phase"}}'.encode()))
     assert feed.behind.is_set()
     assert (await bid(a, listing_id, 1_224_000)).status_code == 200
     assert await exchange.http.ok("GET", path) == await from_database(exchange, listing_id)
@@ -163,8 +176,8 @@ async def test_another_worker_serves_the_bid_after_the_channels_hop(
             folded = asyncio.Event()
             offer = feed.offer
 
-            def offer_and_tell(seq: int, text: str) -> None:
-                offer(seq, text)
+            def offer_and_tell(frame: RoomFrame) -> None:
+                offer(frame)
                 folded.set()
 
             feed.offer = offer_and_tell  # type: ignore[method-assign]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from types import SimpleNamespace
@@ -18,14 +19,25 @@ from auction.live import (
     CLOSE_SLOW,
     QUEUE_LIMIT,
     Hub,
+    RoomFrame,
     Watcher,
     _serve,
     _Session,
 )
 
 
-async def drain(watcher: Watcher, n: int) -> list[tuple[int, str]]:
-    return [await asyncio.wait_for(watcher.queue.get(), 5) for _ in range(n)]
+async def drain(watcher: Watcher, n: int) -> list[RoomFrame]:
+    """The next `n` frames offered to the watcher."""
+    got: list[RoomFrame] = []
+    while len(got) < n:
+        await asyncio.wait_for(watcher.wait(), 5)
+        while watcher.frames and len(got) < n:
+            got.append(watcher.frames.popleft())
+    return got
+
+
+def frame(seq: int, **fields: Any) -> RoomFrame:
+    return RoomFrame.of(json.dumps({"type": "bid", "seq": seq, **fields}).encode())
 
 
 @pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
@@ -54,13 +66,18 @@ async def test_every_watcher_of_a_room_gets_every_frame_in_order(hub: Hub) -> No
     await hub.join(2, other)
     await hub.publish(1, [{"type": "bid", "seq": s, "amount_fen": 100 * s} for s in (1, 2, 3)])
     got_a, got_b = await drain(a, 3), await drain(b, 3)
-    assert [seq for seq, _ in got_a] == [1, 2, 3]
-    assert got_a == got_b  # the very same text, encoded once
-    assert json.loads(got_a[2][1]) == {"type": "bid", "seq": 3, "amount_fen": 300}
+    assert [f.seq for f in got_a] == [1, 2, 3]
+    # The very same message for every watcher: encoded and prepared once.
+    assert all(x.message is y.message for x, y in zip(got_a, got_b, strict=True))
+    assert json.loads(got_a[2].message["text"] or "") == {
+        "type": "bid",
+        "seq": 3,
+        "amount_fen": 300,
+    }
     # Another room hears nothing: a frame published to it after ours reaches only its watcher.
     await hub.publish(2, [{"type": "bid", "seq": 1}])
-    assert [seq for seq, _ in await drain(other, 1)] == [1]
-    assert a.queue.empty() and b.queue.empty()
+    assert [f.seq for f in await drain(other, 1)] == [1]
+    assert not a.frames and not b.frames
 
 
 async def test_the_last_watcher_leaving_unsubscribes_the_room(hub: Hub) -> None:
@@ -73,17 +90,18 @@ async def test_the_last_watcher_leaving_unsubscribes_the_room(hub: Hub) -> None:
     newcomer = Watcher()
     await hub.join(7, newcomer)
     await hub.publish(7, [{"type": "bid", "seq": 1}])
-    assert [seq for seq, _ in await drain(newcomer, 1)] == [1]
-    assert w.queue.empty()
+    assert [f.seq for f in await drain(newcomer, 1)] == [1]
+    assert not w.frames
 
 
 def test_a_full_queue_marks_the_watcher_behind_instead_of_blocking_the_room() -> None:
     w = Watcher()
     for seq in range(1, QUEUE_LIMIT + 1):
-        w.offer(seq, "{}")
+        w.offer(frame(seq))
     assert not w.behind.is_set()
-    w.offer(QUEUE_LIMIT + 1, "{}")
+    w.offer(frame(QUEUE_LIMIT + 1))
     assert w.behind.is_set()
+    assert len(w.frames) == QUEUE_LIMIT  # the overflowing frame is not kept
 
 
 class StuckSocket:
@@ -95,7 +113,7 @@ class StuckSocket:
         self.headers: dict[str, str] = {}
         self.client = None
 
-    async def send_text(self, _: str) -> None:
+    async def send(self, _: Any) -> None:
         await asyncio.Event().wait()
 
     async def receive_text(self) -> str:
@@ -109,13 +127,80 @@ class StuckSocket:
 async def test_a_watcher_that_falls_behind_is_closed_with_4008() -> None:
     socket = StuckSocket()
     watcher = Watcher()
-    session = _Session(socket, 1, None)  # type: ignore[arg-type]
+    session = _Session(socket, 1, None, socket.send)  # type: ignore[arg-type]
     svc: Any = SimpleNamespace(config=SimpleNamespace(ws_messages_per_second=20))
     serving = asyncio.create_task(_serve(session, watcher, svc))
     for seq in range(1, QUEUE_LIMIT + 3):
-        watcher.offer(seq, json.dumps({"type": "bid", "seq": seq}))
+        watcher.offer(frame(seq))
     await asyncio.wait_for(serving, 5)
     assert socket.closed is not None and socket.closed[0] == CLOSE_SLOW == 4008
+
+
+class StoredEvents:
+    """`svc.db.read()` for the pump's gap filling: the room's stored events."""
+
+    def __init__(self, events: list[dict[str, Any]]) -> None:
+        self.events = events
+        self.reads = 0
+
+    @contextlib.asynccontextmanager
+    async def read(self) -> AsyncIterator[Any]:
+        self.reads += 1
+        yield self
+
+
+async def test_the_pump_sends_each_frame_once_in_seq_order_filling_gaps_from_the_database(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sent: list[Any] = []
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    stored = StoredEvents([{"type": "bid", "seq": s} for s in range(1, 9)])
+
+    async def events_after(session: StoredEvents, _: int, after: int) -> list[dict[str, Any]]:
+        return [e for e in session.events if e["seq"] > after]
+
+    monkeypatch.setattr(live.queries, "events_after", events_after)
+    socket = StuckSocket()
+    watcher = Watcher()
+    session = _Session(socket, 1, None, send)  # type: ignore[arg-type]
+    session.last_sent = 2  # the replay and the snapshot went up to seq 2
+    svc: Any = SimpleNamespace(config=SimpleNamespace(ws_messages_per_second=20), db=stored)
+    serving = asyncio.create_task(_serve(session, watcher, svc))
+    # Already replayed, then 3 and 4, 6 overtaking 5 (from the database), 6 again, then 7.
+    for seq in (1, 2, 3, 4, 6, 6, 7):
+        watcher.offer(frame(seq))
+    while session.last_sent < 7:
+        await asyncio.sleep(0)
+    assert [json.loads(m["text"])["seq"] for m in sent] == [3, 4, 5, 6, 7]
+    assert stored.reads == 1
+    assert all(m["type"] == "websocket.send" for m in sent)
+    assert not watcher.frames and not socket.closed
+    serving.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await serving
+
+
+async def test_one_wake_up_of_the_pump_drains_everything_queued() -> None:
+    sent: list[Any] = []
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    watcher = Watcher()
+    session = _Session(StuckSocket(), 1, None, send)  # type: ignore[arg-type]
+    svc: Any = SimpleNamespace(config=SimpleNamespace(ws_messages_per_second=20))
+    serving = asyncio.create_task(_serve(session, watcher, svc))
+    await asyncio.sleep(0)  # the pump waits
+    for seq in range(1, 101):
+        watcher.offer(frame(seq))
+    await asyncio.sleep(0)  # one step of the pump
+    assert len(sent) == 100 and not watcher.frames
+    serving.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await serving
 
 
 def test_rejections_carry_the_chinese_message() -> None:
