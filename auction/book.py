@@ -4,8 +4,10 @@ Per command: an in-process lock per auction queues this worker's commands before
 the database; the transaction then holds the auction row (SELECT … FOR UPDATE on PostgreSQL;
 the single BEGIN IMMEDIATE writer on SQLite), lets the pure engine decide, and writes the
 bid, the events with their `seq`, the new state and the ledger entries together
-(`auction.persist`). Only after the commit is the caller answered and the room told
-(persist → acknowledge → broadcast).
+(`auction.persist`). On PostgreSQL the book remembers what it last wrote per auction, so
+that while no other writer comes between, a batch is decided from memory and written by one
+guarded autocommit statement instead (`auction.pg_batch`). Only after the commit is the
+caller answered and the room told (persist → acknowledge → broadcast).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.exc import IntegrityError
 
-from auction import engine, persist
+from auction import engine, persist, pg_batch
 from auction.answers import BidRequest, Outcome, first_answers
 from auction.deal import DealHook
 from auction.frames import EventFrame
@@ -53,6 +55,8 @@ class BidBook:
         default_factory=weakref.WeakValueDictionary
     )
     _lanes: dict[int, _Lane] = field(default_factory=dict)
+    #: What this worker last wrote per auction (PostgreSQL), for the one-statement path.
+    _known: dict[int, pg_batch.Known] = field(default_factory=dict)
     _drainers: set[asyncio.Task[None]] = field(default_factory=set)
 
     def _lock(self, listing_id: int) -> asyncio.Lock:
@@ -149,7 +153,9 @@ class BidBook:
     async def _write_batch(self, listing_id: int, batch: list[BidRequest]) -> persist.Decided:
         if (pool := await self.db.raw()) is not None:
             async with pool.acquire() as conn:
-                decided = await persist.through_sql(conn, self.clock, listing_id, batch)
+                decided = await persist.through_sql(
+                    conn, self.clock, listing_id, batch, self._known
+                )
             if decided is not None:
                 return decided
         return await persist.through_orm(self.db, self.clock, listing_id, batch, self.on_deal)
@@ -159,6 +165,7 @@ class BidBook:
     ) -> Outcome:
         """Pause or resume (technical fault) within the reviewer's jurisdiction, ledgered."""
         async with self._lock(listing_id):
+            self._known.pop(listing_id, None)  # written below, not by the bid path
             async with self.db.write() as session:
                 visible = await reading.load(session, staff, listing_id)
                 policy.require_to(staff, Action.DECIDE, visible.village)
@@ -186,6 +193,7 @@ class BidBook:
     async def advance(self, listing_id: int) -> Outcome:
         """Apply the transitions that are due (timers); exactly once across workers."""
         async with self._lock(listing_id):
+            self._known.pop(listing_id, None)  # written below, not by the bid path
             async with self.db.write() as session:
                 row = await persist.locked(session, listing_id)
                 now = self.clock.now()

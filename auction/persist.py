@@ -3,13 +3,15 @@
 A batch's bid rows, room events and ledger entries are queued as the engine decides each
 command (`decide`), then written together. The ORM path (`through_orm`) serves SQLite and
 every batch that ends the auction, since concluding the listing is ORM work; on PostgreSQL
-the plain-SQL path (`through_sql`, `auction.pg_batch`) takes the rest in four round trips
-and hands a closing batch back by answering None before anything is written.
+the plain-SQL path (`through_sql`, `auction.pg_batch`) takes the rest — in one autocommit
+statement when the worker's memory of the auction (`pg_batch.Known`) still holds, else in
+four round trips — and hands a closing batch back by answering None before anything is
+written.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -48,8 +50,9 @@ class Proof:
 
 
 class CommitUnknown(Exception):
-    """The batch was written but its COMMIT got no reply (the connection dropped): it is in
-    the database entirely or not at all, and `committed` tells which (docs/performance.md)."""
+    """The batch was written but its COMMIT (or its one autocommit statement) got no reply
+    (the connection dropped): it is in the database entirely or not at all, and `committed`
+    tells which (docs/performance.md)."""
 
     def __init__(self, decided: Decided, proof: Proof) -> None:
         super().__init__(f"commit of {proof.subject} up to entry {proof.seq} unanswered")
@@ -293,11 +296,104 @@ async def through_orm(
     return decided
 
 
+#: How the guarded statement refuses a batch: a retried ref or a ledger entry's seq already
+#: taken (unique violations), a head moved on under a row as remembered (division by zero).
+_REFUSED = (asyncpg.UniqueViolationError, asyncpg.DivisionByZeroError)
+
+#: Auctions whose memory a worker keeps at most (least recently written forgotten first).
+KNOWN_AUCTIONS = 1024
+
+
 async def through_sql(
-    conn: asyncpg.Connection, clock: Clock, listing_id: int, batch: Sequence[BidRequest]
+    conn: asyncpg.Connection,
+    clock: Clock,
+    listing_id: int,
+    batch: Sequence[BidRequest],
+    memory: MutableMapping[int, pg_batch.Known],
 ) -> Decided | None:
     """The batch in plain SQL (`auction.pg_batch`); None leaves it to the ORM path (no row
-    or ledger head yet, or the batch ends the auction), with nothing written."""
+    or ledger head yet, or the batch ends the auction), with nothing written.
+
+    `memory` holds what this worker last wrote per auction. With it, the batch is decided
+    from memory and written by one guarded statement; if that writes nothing (another
+    writer came between, a bidder is no longer qualified, a retried ref) or the batch is
+    not for it, the locked path decides. Either way what was written is remembered; an
+    auction whose batch failed or went elsewhere is forgotten.
+    """
+    known = memory.pop(listing_id, None)
+    if known is not None and all(r.bidder.id in known.numbers for r in batch):
+        done = await _guarded(conn, clock, listing_id, batch, known)
+        if done is not None:
+            decided, memory[listing_id] = done
+            return decided
+    done = await _locked(conn, clock, listing_id, batch)
+    if done is None:
+        return None
+    decided, memory[listing_id] = done
+    while len(memory) > KNOWN_AUCTIONS:
+        del memory[next(iter(memory))]
+    return decided
+
+
+def _known(row: Auction, entries: ledger.Entries, numbers: dict[int, str]) -> pg_batch.Known:
+    return pg_batch.Known(
+        rules=row.rules,
+        state=tuple(getattr(row, name) for name in pg_batch.STATE_COLUMNS),
+        head_seq=entries.seq,
+        head_hash=entries.hash,
+        numbers=numbers,
+    )
+
+
+async def _guarded(
+    conn: asyncpg.Connection,
+    clock: Clock,
+    listing_id: int,
+    batch: Sequence[BidRequest],
+    known: pg_batch.Known,
+) -> tuple[Decided, pg_batch.Known] | None:
+    """The batch decided from memory and written in one statement; None if nothing was
+    written (the locked path then decides it afresh)."""
+    row = Auction(listing_id=listing_id, rules=known.rules)  # never in a session
+    for name, value in zip(pg_batch.STATE_COLUMNS, known.state, strict=True):
+        setattr(row, name, value)
+    entries = ledger.Entries(subject(listing_id), known.head_seq, known.head_hash)
+    writes = Writes(None, entries)
+    # No recorded answers are read: a retried ref is a unique violation below.
+    decided = await decide(writes, row, batch, {}, known.numbers, clock, ())
+    if decided is None or entries.seq == known.head_seq:
+        return None  # it ends the auction (the ORM path's work), or there is nothing to write
+    try:
+        written = await pg_batch.write_guarded(
+            conn,
+            listing_id,
+            subject(listing_id),
+            bids=writes.bids,
+            events=writes.events,
+            entries=entries.take(),
+            head=(entries.seq, entries.hash),
+            auction=[getattr(row, name) for name in pg_batch.AUCTION_COLUMNS],
+            known=known,
+            bidders=sorted({r.bidder.id for r in batch}),
+        )
+    except _REFUSED:
+        return None  # a guard refused the statement whole (see pg_batch.GUARDED)
+    except Exception as exc:
+        # Perhaps executed, no (or no clear) reply: in entirely or not at all, as a COMMIT.
+        # (asyncpg reports a dropped connection as a PostgresError too.)
+        raise CommitUnknown(decided, _proof(entries)) from exc
+    if not written:
+        return None
+    return decided, _known(row, entries, known.numbers)
+
+
+async def _locked(
+    conn: asyncpg.Connection,
+    clock: Clock,
+    listing_id: int,
+    batch: Sequence[BidRequest],
+) -> tuple[Decided, pg_batch.Known] | None:
+    """The batch in four round trips, under the auction's and the head's locks."""
     unanswered: CommitUnknown | None = None  # what to raise should the COMMIT fail
     try:
         async with conn.transaction():
@@ -335,4 +431,4 @@ async def through_sql(
         if unanswered is None:
             raise  # nothing was written, or only in a transaction that cannot have committed
         raise unanswered from exc
-    return decided
+    return decided, _known(row, entries, found.numbers)

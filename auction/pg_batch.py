@@ -1,9 +1,14 @@
-"""A batch of bid commands on PostgreSQL in four round trips, in plain SQL on asyncpg.
+"""A batch of bid commands on PostgreSQL in plain SQL on asyncpg: one round trip or four.
 
-The bid book's hot path: BEGIN; one prepared statement that locks the auction row and then
-the ledger head and reads the batch's qualified bidder numbers and recorded answers; the
-engine decides in Python; one prepared statement with data-modifying CTEs that inserts the
-bids, room events and ledger entries and updates the head and the auction row; COMMIT.
+One: the worker remembers what it last wrote for the auction (`Known`: the state columns,
+the ledger head, its bidders' numbers); the engine decides from that in Python and one
+autocommit statement (`GUARDED`) writes the batch only if the auction row, the head and
+the bidders' qualification are still as remembered — all of it or none of it.
+Four, when nothing is remembered or the guarded statement wrote nothing: BEGIN; one
+statement that locks the auction row and then the ledger head and reads the auction's
+qualified bidder numbers and the batch's recorded answers (`LOCK`); the engine decides; one
+statement of data-modifying CTEs that inserts the bids, room events and ledger entries and
+updates the head and the auction row (`WRITE`); COMMIT. What they wrote is remembered.
 The ORM path (`auction.persist`) does the same in about twelve statements and stays the one
 for SQLite and for a batch that ends the auction (the conclusion is ORM work).
 
@@ -50,7 +55,7 @@ SELECT a.*, h.seq AS head_seq, h.hash AS head_hash,
     ARRAY(
         SELECT ROW(r.bidder_id, r.bidder_number)
         FROM {Registration.__tablename__} r JOIN {User.__tablename__} u ON u.id = r.bidder_id
-        WHERE r.listing_id = $1 AND r.bidder_id = ANY($3::bigint[]) AND {MAY_BID}
+        WHERE r.listing_id = $1 AND {MAY_BID}
     ) AS numbers,
     ARRAY(
         SELECT ROW(b.bidder_id, b.ref, b.outcome, b.code, b.seq, b.round, b.amount_fen)
@@ -100,17 +105,28 @@ AUCTION_COLUMNS = (
 )
 
 
+#: The columns the guarded statement compares with what was remembered (`next_deadline`
+#: follows from them and the rules).
+STATE_COLUMNS = AUCTION_COLUMNS[:-1]
+
+
 def _insert(
-    table: str, fixed: str, param: int, columns: Sequence[tuple[str, str]], first: int
+    table: str,
+    fixed: str,
+    param: int,
+    columns: Sequence[tuple[str, str]],
+    first: int,
+    where: str = "",
 ) -> str:
     """INSERT of one row per array element (parameters `first`…), rows in array order; column
-    `fixed` takes parameter `param` in every row."""
+    `fixed` takes parameter `param` in every row; none at all unless `where` holds."""
     names = ", ".join(name for name, _ in columns)
     arrays = ", ".join(f"${first + i}::{kind}[]" for i, (_, kind) in enumerate(columns))
     aliases = ", ".join(f"u.{name}" for name, _ in columns)
     return (
         f"INSERT INTO {table} ({fixed}, {names}) SELECT ${param}, {aliases}"
-        f" FROM unnest({arrays}) WITH ORDINALITY AS u({names}, n) ORDER BY n"
+        f" FROM unnest({arrays}) WITH ORDINALITY AS u({names}, n)"
+        f"{f' WHERE {where}' if where else ''} ORDER BY n"
     )
 
 
@@ -134,6 +150,67 @@ def _write_sql() -> str:
 WRITE = _write_sql()
 
 
+def _guarded_sql() -> str:
+    bids = 3
+    events = bids + len(BID_COLUMNS)
+    entries = events + len(EVENT_COLUMNS)
+    head = entries + len(ENTRY_COLUMNS)
+    auction = head + 2
+    was_head = auction + len(AUCTION_COLUMNS)
+    was = was_head + 2
+    bidders = was + len(STATE_COLUMNS)
+    sets = ", ".join(f"{name} = ${auction + i}" for i, name in enumerate(AUCTION_COLUMNS))
+    unchanged = " AND ".join(
+        f"{name} IS NOT DISTINCT FROM ${was + i}" for i, name in enumerate(STATE_COLUMNS)
+    )
+    written = "EXISTS (SELECT FROM h)"
+    return (
+        # The auction row first (the lock order of every writer); READ COMMITTED re-checks
+        # the guard on the newest version should another writer commit meanwhile.
+        f"WITH a AS (UPDATE auctions SET {sets} WHERE listing_id = $1 AND {unchanged}"
+        f" AND (SELECT count(*) FROM {Registration.__tablename__} r"
+        f" JOIN {User.__tablename__} u ON u.id = r.bidder_id"
+        f" JOIN unnest(${bidders}::bigint[], ${bidders + 1}::text[]) AS q(id, number)"
+        f" ON q.id = r.bidder_id AND q.number = r.bidder_number"
+        f" WHERE r.listing_id = $1 AND {MAY_BID}) = cardinality(${bidders}::bigint[])"
+        f" RETURNING 1 AS one),"
+        f" h AS (UPDATE ledger_heads SET seq = ${head}, hash = ${head + 1}"
+        f" WHERE subject = $2 AND seq = ${was_head} AND hash = ${was_head + 1}"
+        f" AND EXISTS (SELECT FROM a) RETURNING 1 AS one),"
+        f" b AS ({_insert('bids', 'listing_id', 1, BID_COLUMNS, bids, written)}),"
+        f" e AS ({_insert('auction_events', 'listing_id', 1, EVENT_COLUMNS, events, written)}),"
+        f" l AS ({_insert('ledger_entries', 'subject', 2, ENTRY_COLUMNS, entries, written)})"
+        # The auction row written but not the head (another writer appended to the chain
+        # without changing the row, e.g. a rejected bid) divides by zero: the error rolls the
+        # whole statement back, the row's update with it.
+        f" SELECT count(*) FROM a WHERE a.one / (SELECT count(*) FROM h) = 1"
+    )
+
+
+#: One autocommit statement: the batch written only if the auction row's state and the
+#: ledger head are as remembered and every bidder is still qualified under the number
+#: remembered. $1 listing, $2 subject, the arrays, the head and auction row as in WRITE, then
+#: the remembered head and STATE_COLUMNS, then the bidder ids and their numbers. Its one
+#: row says whether anything was written. A ref already recorded (a retry) is a unique
+#: violation and a head moved on under an unchanged row a division by zero: either error
+#: rolls all of it back, so it writes nothing either.
+GUARDED = _guarded_sql()
+
+
+@dataclass(frozen=True, slots=True)
+class Known:
+    """What this worker last wrote (or read under lock) for an auction: enough to decide the
+    next batch without reading, should nobody else have written since."""
+
+    rules: engine.Rules
+    #: The values of STATE_COLUMNS.
+    state: tuple[Any, ...]
+    head_seq: int
+    head_hash: str
+    #: bidder id → bidder number of bidders found qualified
+    numbers: dict[int, str]
+
+
 @dataclass(frozen=True, slots=True)
 class Locked:
     """What the batch's first statement read, under the auction's and the head's locks."""
@@ -142,7 +219,8 @@ class Locked:
     auction: dict[str, Any]
     head_seq: int
     head_hash: str
-    #: bidder id → bidder number, for the batch's qualified bidders
+    #: bidder id → bidder number, for every bidder who may bid (all of them: the worker
+    #: remembers them for the batches to come)
     numbers: dict[int, str]
     #: (bidder id, ref, outcome, code, seq, round, amount_fen) already recorded
     firsts: list[tuple[int, str, str, str | None, int | None, int | None, int | None]]
@@ -207,3 +285,37 @@ async def write(
         *head,
         *auction,
     )
+
+
+async def write_guarded(
+    conn: asyncpg.Connection,
+    listing_id: int,
+    subject: str,
+    *,
+    bids: Sequence[dict[str, Any]],
+    events: Sequence[dict[str, Any]],
+    entries: Sequence[dict[str, Any]],
+    head: tuple[int, str],
+    auction: Sequence[Any],
+    known: Known,
+    bidders: Sequence[int],
+) -> bool:
+    """Write the batch decided from `known` in one autocommit statement, if the auction row,
+    the head and the qualification of `bidders` (under their known numbers) are unchanged;
+    whether it was written. Entirely or not at all: a server error means nothing was."""
+    written = await conn.fetchval(
+        GUARDED,
+        listing_id,
+        subject,
+        *_columns(bids, BID_COLUMNS),
+        *_columns(events, EVENT_COLUMNS),
+        *_columns(entries, ENTRY_COLUMNS),
+        *head,
+        *auction,
+        known.head_seq,
+        known.head_hash,
+        *known.state,
+        list(bidders),
+        [known.numbers[b] for b in bidders],
+    )
+    return bool(written)

@@ -1,24 +1,30 @@
-"""The bid book's two ways to write a batch agree: plain SQL on PostgreSQL, the ORM elsewhere.
+"""The bid book's ways to write a batch agree: plain SQL on PostgreSQL, the ORM elsewhere.
 
-On PostgreSQL every batch of bids goes through `auction.pg_batch` (four round trips); a batch
-that ends the auction, and SQLite, take the ORM path. Both must leave the same rows, events,
-ledger entries and auction state behind, and answer a ref committed elsewhere the same way.
+On PostgreSQL every batch of bids goes through `auction.pg_batch`: one guarded statement when
+the worker remembers the auction, else four round trips; a batch that ends the auction, and
+SQLite, take the ORM path. All must leave the same rows, events, ledger entries and auction
+state behind, and answer a ref committed elsewhere the same way. The guarded statement writes
+only while the memory holds — another worker's write, a bidder no longer qualified, a
+retried ref all send the batch to the locked path — and writes all of it or none of it.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from auction import pg_batch
 from auction.answers import Outcome
+from auction.book import BidBook
+from auction.frames import EventFrame
 from auction.models import Auction, AuctionEvent, Bid
 from core.accounts import Actor, User
 from core.ledger import LedgerEntry, verify_subject
@@ -79,6 +85,69 @@ def orm_only(ex: Exchange, monkeypatch: pytest.MonkeyPatch) -> Callable[[bool], 
         monkeypatch.setattr(ex.services.db, "raw", no_pool if on else raw)
 
     return use_orm
+
+
+def guarded_tries(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """How each guarded statement ended: written, unchanged (a guard failed), or the server
+    error that refused it."""
+    tries: list[str] = []
+    guarded = pg_batch.write_guarded
+
+    async def spying(*args: Any, **kwargs: Any) -> bool:
+        try:
+            written = await guarded(*args, **kwargs)
+        except asyncpg.PostgresError as exc:
+            tries.append(type(exc).__name__)
+            raise
+        tries.append("written" if written else "unchanged")
+        return written
+
+    monkeypatch.setattr(pg_batch, "write_guarded", spying)
+    return tries
+
+
+Step = Callable[[int], Awaitable[Any]]
+
+
+def side_by_side(
+    ex: Exchange, monkeypatch: pytest.MonkeyPatch, fast: int, slow: int
+) -> Callable[[Step], Awaitable[tuple[Any, Any]]]:
+    """Run a step on `fast` in plain SQL, then on `slow` through the ORM."""
+    use_orm = orm_only(ex, monkeypatch)
+
+    async def both(step: Step) -> tuple[Any, Any]:
+        use_orm(False)
+        first = await step(fast)
+        use_orm(True)
+        second = await step(slow)
+        use_orm(False)
+        return first, second
+
+    return both
+
+
+def bid(book: BidBook, who: Actor, amount_fen: int, ref: str) -> Step:
+    async def run(lot: int) -> Outcome:
+        return await book.bid(lot, who, amount_fen=amount_fen, ref=ref)
+
+    return run
+
+
+def answered(pairs: Sequence[tuple[Outcome, Outcome]]) -> list[tuple[Any, ...]]:
+    """The plain-SQL answers, each checked equal to the ORM's."""
+    for on_sql, on_orm in pairs:
+        assert (on_sql.accepted, on_sql.code, on_sql.seq, on_sql.round, on_sql.replayed) == (
+            on_orm.accepted,
+            on_orm.code,
+            on_orm.seq,
+            on_orm.round,
+            on_orm.replayed,
+        )
+    return [(o.accepted, o.code) for o, _ in pairs]
+
+
+async def nobody_told(_: int, __: Sequence[EventFrame]) -> None:
+    return None
 
 
 async def recorded(ex: Exchange, listing_id: int, numbers: dict[str, str]) -> dict[str, Any]:
@@ -146,6 +215,7 @@ async def test_the_plain_sql_batch_writes_what_the_orm_path_writes(
 ) -> None:
     fast, slow, (a, b, c) = await twin_auctions(exchange, bidders=3)
     book, use_orm = exchange.app.state.bids, orm_only(exchange, monkeypatch)
+    tries = guarded_tries(monkeypatch)
     written, write = 0, pg_batch.write
 
     async def counting_write(*args: Any, **kwargs: Any) -> None:
@@ -221,7 +291,10 @@ async def test_the_plain_sql_batch_writes_what_the_orm_path_writes(
     assert on_sql == on_orm
     assert on_sql["auction"]["status"] == "ended" and on_sql["auction"]["result"] == "sold"
     assert len(on_sql["bids"]) == 9  # the two retries wrote nothing
-    assert written == 5  # every batch on the first auction but the one that ended it
+    # The first batch and the lone retry under lock; the three lone bids in one statement
+    # each; the retry's guarded statement was refused whole; the closing batch by the ORM.
+    assert tries == ["written", "written", "written", "UniqueViolationError"]
+    assert written == 2
 
 
 async def test_a_ref_committed_elsewhere_meanwhile_is_answered_as_the_first_time(
@@ -244,3 +317,142 @@ async def test_a_ref_committed_elsewhere_meanwhile_is_answered_as_the_first_time
     async with exchange.services.db.read() as session:
         rows = await session.scalars(select(Bid).where(Bid.listing_id == lot, Bid.ref == "twice"))
         assert len(list(rows)) == 1
+
+
+async def test_memory_overtaken_by_another_worker_sends_the_batch_to_the_locked_path(
+    exchange: Exchange, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fast, slow, (a, b, c) = await twin_auctions(exchange, bidders=3)
+    mine = exchange.app.state.bids
+    other = BidBook(exchange.services.db, exchange.clock, nobody_told)  # another worker
+    both, tries = side_by_side(exchange, monkeypatch, fast, slow), guarded_tries(monkeypatch)
+    pairs = [
+        await both(bid(mine, a, START_FEN + STEP, "s1")),  # under lock: nothing remembered
+        await both(bid(mine, b, START_FEN + 2 * STEP, "s2")),  # from memory
+        await both(bid(other, c, START_FEN + 3 * STEP, "s3")),  # the other moves the row on
+        await both(bid(mine, a, START_FEN + 4 * STEP, "s4")),  # the row is not as remembered
+        await both(bid(other, b, START_FEN + 4 * STEP, "s5")),  # rejected: only the head moves
+        await both(bid(mine, b, START_FEN + 5 * STEP, "s6")),  # the head is not as remembered
+        await both(bid(mine, c, START_FEN + 6 * STEP, "s7")),  # from memory again
+    ]
+    assert answered(pairs) == [(True, None)] * 4 + [(False, "below_minimum")] + [(True, None)] * 2
+    assert [o.seq for o, _ in pairs if o.accepted] == [2, 3, 4, 5, 6, 7]
+    # s4 and s5 found the row moved on, s6 the head only (the statement refused whole).
+    assert tries == ["written", "unchanged", "unchanged", "DivisionByZeroError", "written"]
+    on_sql = await recorded(exchange, fast, await numbers_of(exchange, fast, [a, b, c]))
+    on_orm = await recorded(exchange, slow, await numbers_of(exchange, slow, [a, b, c]))
+    assert on_sql == on_orm  # and both chains verify
+
+
+async def test_a_bidder_no_longer_qualified_is_refused_though_remembered(
+    exchange: Exchange, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from listings import Registration
+
+    fast, slow, (a, b, c) = await twin_auctions(exchange, bidders=3)
+    book = exchange.app.state.bids
+    both, tries = side_by_side(exchange, monkeypatch, fast, slow), guarded_tries(monkeypatch)
+
+    async def change(statement: Any) -> None:
+        async with exchange.services.db.write() as session:
+            await session.execute(statement)
+
+    pairs = [
+        await both(bid(book, a, START_FEN + STEP, "q1")),
+        await both(bid(book, b, START_FEN + 2 * STEP, "q2")),
+    ]
+    # a's registration is disqualified on both lots, between two of a's bids.
+    await change(
+        update(Registration).where(Registration.bidder_id == a.id).values(state="rejected")
+    )
+    pairs.append(await both(bid(book, a, START_FEN + 3 * STEP, "q3")))
+    pairs.append(await both(bid(book, c, START_FEN + 4 * STEP, "q4")))
+    # b's account is deactivated: its open socket bids no more.
+    await change(update(User).where(User.id == b.id).values(active=False))
+    pairs.append(await both(bid(book, b, START_FEN + 5 * STEP, "q5")))
+    refused = pairs[2][0].code
+    assert refused is not None
+    accepted = (True, None)
+    assert answered(pairs) == [accepted, accepted, (False, refused), accepted, (False, refused)]
+    assert tries == ["written", "unchanged", "written", "unchanged"]
+    on_sql = await recorded(exchange, fast, await numbers_of(exchange, fast, [a, b, c]))
+    on_orm = await recorded(exchange, slow, await numbers_of(exchange, slow, [a, b, c]))
+    assert on_sql == on_orm
+
+
+async def test_the_guarded_statement_writes_all_of_the_batch_or_none_of_it(
+    exchange: Exchange, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, lot, (a, b) = await twin_auctions(exchange, bidders=2)
+    book = exchange.app.state.bids
+    first = await book.bid(lot, a, amount_fen=START_FEN + STEP, ref="w1")
+    guarded, refused = pg_batch.write_guarded, []
+
+    async def wrong_head(*args: Any, known: pg_batch.Known, **kwargs: Any) -> bool:
+        # A head that moved on without its entries (no appender does that): the auction row
+        # is as remembered and the entries' seq is free, only the head's guard fails.
+        try:
+            return await guarded(*args, known=replace(known, head_hash="0" * 64), **kwargs)
+        except asyncpg.PostgresError as exc:
+            refused.append(exc)
+            raise
+
+    monkeypatch.setattr(pg_batch, "write_guarded", wrong_head)
+    second = await book.bid(lot, b, amount_fen=START_FEN + 2 * STEP, ref="w2")
+    assert len(refused) == 1  # the statement was refused whole; the locked path wrote it
+    assert second.accepted and second.seq == (first.seq or 0) + 1
+    async with exchange.services.db.read() as session:
+        seqs = list(
+            await session.scalars(
+                select(AuctionEvent.seq)
+                .where(AuctionEvent.listing_id == lot)
+                .order_by(AuctionEvent.seq)
+            )
+        )
+        auction = await session.get(Auction, lot)
+        assert auction is not None and auction.seq == second.seq
+        assert seqs == list(range(1, auction.seq + 1))
+        assert await verify_subject(session, subject(lot)) is None
+
+
+@pytest.mark.parametrize("cut", ["after_execution", "before_execution"])
+async def test_a_lost_reply_to_the_guarded_statement_is_resolved_once(
+    exchange: Exchange, monkeypatch: pytest.MonkeyPatch, cut: str
+) -> None:
+    _, lot, (a, b) = await twin_auctions(exchange, bidders=2)
+    told: list[EventFrame] = []
+
+    async def publish(_: int, frames: Sequence[EventFrame]) -> None:
+        told.extend(frames)
+
+    book = BidBook(exchange.services.db, exchange.clock, publish)
+    first = await book.bid(lot, a, amount_fen=START_FEN + STEP, ref="c1")  # remembered
+    guarded, lost = pg_batch.write_guarded, []
+
+    async def losing(*args: Any, **kwargs: Any) -> bool:
+        if lost:
+            return await guarded(*args, **kwargs)
+        lost.append(cut)
+        if cut == "after_execution":
+            await guarded(*args, **kwargs)  # committed; its reply never arrives
+        raise asyncpg.ConnectionDoesNotExistError("connection was closed in the middle")
+
+    monkeypatch.setattr(pg_batch, "write_guarded", losing)
+    second = await book.bid(lot, b, amount_fen=START_FEN + 2 * STEP, ref="c2")
+    assert lost == [cut]
+    assert second.accepted and second.seq == (first.seq or 0) + 1
+    again = await book.bid(lot, b, amount_fen=1, ref="c2")
+    assert again.replayed and (again.accepted, again.seq) == (True, second.seq)
+    async with exchange.services.db.read() as session:
+        events = list(
+            await session.scalars(
+                select(AuctionEvent.seq).where(
+                    AuctionEvent.listing_id == lot, AuctionEvent.seq >= (first.seq or 0)
+                )
+            )
+        )
+        rows = list(await session.scalars(select(Bid.ref).where(Bid.listing_id == lot)))
+        assert await verify_subject(session, subject(lot)) is None
+    assert sorted(rows) == ["c1", "c2"]
+    told_seqs = [f.seq for f in told]
+    assert sorted(told_seqs) == sorted(events) and len(told_seqs) == len(set(told_seqs))

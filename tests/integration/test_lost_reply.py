@@ -1,8 +1,9 @@
 """A batch whose COMMIT got no reply is neither lost nor told twice (docs/performance.md §2).
 
 Two workers' bid books race on one auction in real PostgreSQL; one reaches the database
-through a proxy that cuts its connection at a COMMIT, either after the server committed
-(the reply is dropped) or before the COMMIT reaches it (the server rolls back). Either way
+through a proxy that cuts its connection at a COMMIT, or at the one autocommit statement of
+a batch decided from the worker's memory, either after the server committed (the reply is
+dropped) or before it reaches the server (nothing is written). Either way
 every command is answered, every committed event is published exactly once, and a retry with
 the same ref gets the first answer.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
@@ -20,6 +22,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
+from auction import pg_batch
 from auction.answers import Outcome
 from auction.book import BidBook
 from auction.frames import EventFrame
@@ -35,12 +38,17 @@ pytestmark = pytest.mark.postgres
 
 Cut = Literal["after_commit", "before_commit"]
 STEP = 24_000
+#: The prepared guarded statement's name, in the Parse message that carries its text.
+GUARDED_NAME = re.compile(
+    rb"(__asyncpg_stmt_\w+__)\x00" + re.escape(pg_batch.GUARDED[:40].encode())
+)
 
 
 class CommitCutter:
-    """A TCP proxy to PostgreSQL that, when armed, cuts the next connection to send COMMIT:
-    `after_commit` lets the COMMIT through and drops the server's reply; `before_commit`
-    drops the COMMIT itself. Both then close the connection on both sides."""
+    """A TCP proxy to PostgreSQL that, when armed, cuts the next connection to send COMMIT or
+    to execute the guarded one-statement batch (`pg_batch.GUARDED`): `after_commit` lets it
+    through and drops the server's reply; `before_commit` drops it. Both then close the
+    connection on both sides."""
 
     def __init__(self, upstream: tuple[str, int]) -> None:
         self.upstream = upstream
@@ -61,10 +69,15 @@ class CommitCutter:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         up_reader, up_writer = await asyncio.open_connection(*self.upstream)
         swallow = asyncio.Event()
+        guarded: bytes | None = None  # its name on this connection, once prepared
 
         async def to_server() -> None:
+            nonlocal guarded
             while data := await reader.read(65536):
-                if self.armed is not None and b"COMMIT" in data:
+                commits = b"COMMIT" in data or (guarded is not None and guarded in data)
+                if guarded is None and (found := GUARDED_NAME.search(data)):
+                    guarded = found.group(1)  # prepared now, executed by a later message
+                if self.armed is not None and commits:
                     cut, self.armed = self.armed, None
                     self.cuts.append(cut)
                     if cut == "before_commit":
