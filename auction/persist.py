@@ -335,6 +335,17 @@ async def through_sql(
     return decided
 
 
+def _rows(writes: Writes, entries: ledger.Entries, row: Auction) -> pg_batch.Rows:
+    """What the batch's statement writes: the decided rows, the head, the auction's state."""
+    return pg_batch.Rows(
+        bids=writes.bids,
+        events=writes.events,
+        entries=entries.take(),
+        head=(entries.seq, entries.hash),
+        auction=[getattr(row, name) for name in pg_batch.AUCTION_COLUMNS],
+    )
+
+
 def _known(row: Auction, entries: ledger.Entries, numbers: dict[int, str]) -> pg_batch.Known:
     return pg_batch.Known(
         rules=row.rules,
@@ -368,11 +379,7 @@ async def _guarded(
             conn,
             listing_id,
             subject(listing_id),
-            bids=writes.bids,
-            events=writes.events,
-            entries=entries.take(),
-            head=(entries.seq, entries.hash),
-            auction=[getattr(row, name) for name in pg_batch.AUCTION_COLUMNS],
+            _rows(writes, entries, row),
             known=known,
             bidders=sorted({r.bidder.id for r in batch}),
         )
@@ -413,16 +420,7 @@ async def _locked(
             decided = await decide(writes, row, batch, firsts, found.numbers, clock, ())
             if decided is None:
                 return None  # only locks were taken; the ORM path decides again and concludes
-            await pg_batch.write(
-                conn,
-                listing_id,
-                subject(listing_id),
-                bids=writes.bids,
-                events=writes.events,
-                entries=entries.take(),
-                head=(entries.seq, entries.hash),
-                auction=[getattr(row, name) for name in pg_batch.AUCTION_COLUMNS],
-            )
+            await pg_batch.write(conn, listing_id, subject(listing_id), _rows(writes, entries, row))
             if entries.seq != found.head_seq:
                 unanswered = CommitUnknown(decided, _proof(entries))
     except asyncpg.UniqueViolationError as exc:  # as the ORM path would raise it

@@ -260,43 +260,39 @@ def _json(value: Any) -> str:
     return msgspec.json.encode(value).decode()
 
 
-async def write(
-    conn: asyncpg.Connection,
-    listing_id: int,
-    subject: str,
-    *,
-    bids: Sequence[dict[str, Any]],
-    events: Sequence[dict[str, Any]],
-    entries: Sequence[dict[str, Any]],
-    head: tuple[int, str],
-    auction: Sequence[Any],
-) -> None:
-    """Write the batch's rows and the new head and auction state in one statement.
+@dataclass(frozen=True, slots=True)
+class Rows:
+    """A decided batch as both statements write it: its rows, the new head and the values
+    of AUCTION_COLUMNS in that order."""
 
-    `auction` holds the values of AUCTION_COLUMNS in that order.
-    """
-    await conn.execute(
-        WRITE,
-        listing_id,
-        subject,
-        *_columns(bids, BID_COLUMNS),
-        *_columns(events, EVENT_COLUMNS),
-        *_columns(entries, ENTRY_COLUMNS),
-        *head,
-        *auction,
-    )
+    bids: Sequence[dict[str, Any]]
+    events: Sequence[dict[str, Any]]
+    entries: Sequence[dict[str, Any]]
+    head: tuple[int, str]
+    auction: Sequence[Any]
+
+    def arguments(self) -> list[Any]:
+        """The statements' parameters from $3 on: the arrays, the head, the auction row."""
+        return [
+            *_columns(self.bids, BID_COLUMNS),
+            *_columns(self.events, EVENT_COLUMNS),
+            *_columns(self.entries, ENTRY_COLUMNS),
+            *self.head,
+            *self.auction,
+        ]
+
+
+async def write(conn: asyncpg.Connection, listing_id: int, subject: str, rows: Rows) -> None:
+    """Write the batch's rows and the new head and auction state in one statement."""
+    await conn.execute(WRITE, listing_id, subject, *rows.arguments())
 
 
 async def write_guarded(
     conn: asyncpg.Connection,
     listing_id: int,
     subject: str,
+    rows: Rows,
     *,
-    bids: Sequence[dict[str, Any]],
-    events: Sequence[dict[str, Any]],
-    entries: Sequence[dict[str, Any]],
-    head: tuple[int, str],
-    auction: Sequence[Any],
     known: Known,
     bidders: Sequence[int],
 ) -> bool:
@@ -307,11 +303,7 @@ async def write_guarded(
         GUARDED,
         listing_id,
         subject,
-        *_columns(bids, BID_COLUMNS),
-        *_columns(events, EVENT_COLUMNS),
-        *_columns(entries, ENTRY_COLUMNS),
-        *head,
-        *auction,
+        *rows.arguments(),
         known.head_seq,
         known.head_hash,
         *known.state,

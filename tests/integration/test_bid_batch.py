@@ -214,7 +214,7 @@ async def test_the_plain_sql_batch_writes_what_the_orm_path_writes(
     exchange: Exchange, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fast, slow, (a, b, c) = await twin_auctions(exchange, bidders=3)
-    book, use_orm = exchange.app.state.bids, orm_only(exchange, monkeypatch)
+    book, both = exchange.app.state.bids, side_by_side(exchange, monkeypatch, fast, slow)
     tries = guarded_tries(monkeypatch)
     written, write = 0, pg_batch.write
 
@@ -224,14 +224,6 @@ async def test_the_plain_sql_batch_writes_what_the_orm_path_writes(
         await write(*args, **kwargs)
 
     monkeypatch.setattr(pg_batch, "write", counting_write)
-
-    async def both(step: Callable[[int], Any]) -> tuple[Any, Any]:
-        use_orm(False)
-        first = await step(fast)
-        use_orm(True)
-        second = await step(slow)
-        use_orm(False)
-        return first, second
 
     def burst(*commands: tuple[Actor, int, str, int | None]) -> Callable[[int], Any]:
         async def run(lot: int) -> list[Outcome]:
