@@ -12,7 +12,7 @@ regulator dashboard's collection rate over the whole county (`oversight.stats.da
 collection`) and of a plain count of the tables the board reads (`rent_items`,
 `contracts`). The target is within 20× for each (docs/performance.md §1):
 
-    disclosure[county] (goal: within 20× count(*)): 412.0 ms (9.80× count(*))
+    disclosure[county]: 412.0 ms (9.80× count(*))  [goal ≤ 20× count(*): met]
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ async def measure(url: str, listings: int, generate: bool) -> list[Figure]:
             )
             figures += [
                 Figure(
-                    f"{name} (goal: within 20× count(*))",
+                    name,
                     took,
                     "ms",
                     base,
