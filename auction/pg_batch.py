@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import asyncpg
 import msgspec
@@ -130,13 +130,34 @@ def _insert(
     )
 
 
+class _Places(NamedTuple):
+    """Where `Rows.arguments` puts each part among both statements' parameters."""
+
+    bids: int
+    events: int
+    entries: int
+    head: int
+    auction: int
+    #: the first parameter after them (the guarded statement's own)
+    after: int
+
+    @classmethod
+    def of(cls) -> _Places:
+        bids = 3  # after $1 listing and $2 subject
+        events = bids + len(BID_COLUMNS)
+        entries = events + len(EVENT_COLUMNS)
+        head = entries + len(ENTRY_COLUMNS)
+        auction = head + 2
+        return cls(bids, events, entries, head, auction, auction + len(AUCTION_COLUMNS))
+
+    def sets(self) -> str:
+        """The auction row's new values, as an UPDATE's SET list."""
+        return ", ".join(f"{name} = ${self.auction + i}" for i, name in enumerate(AUCTION_COLUMNS))
+
+
 def _write_sql() -> str:
-    bids = 3
-    events = bids + len(BID_COLUMNS)
-    entries = events + len(EVENT_COLUMNS)
-    head = entries + len(ENTRY_COLUMNS)
-    auction = head + 2
-    sets = ", ".join(f"{name} = ${auction + i}" for i, name in enumerate(AUCTION_COLUMNS))
+    bids, events, entries, head, _, _ = places = _Places.of()
+    sets = places.sets()
     return (
         f"WITH b AS ({_insert('bids', 'listing_id', 1, BID_COLUMNS, bids)}),"
         f" e AS ({_insert('auction_events', 'listing_id', 1, EVENT_COLUMNS, events)}),"
@@ -151,15 +172,10 @@ WRITE = _write_sql()
 
 
 def _guarded_sql() -> str:
-    bids = 3
-    events = bids + len(BID_COLUMNS)
-    entries = events + len(EVENT_COLUMNS)
-    head = entries + len(ENTRY_COLUMNS)
-    auction = head + 2
-    was_head = auction + len(AUCTION_COLUMNS)
+    bids, events, entries, head, _, was_head = places = _Places.of()
     was = was_head + 2
     bidders = was + len(STATE_COLUMNS)
-    sets = ", ".join(f"{name} = ${auction + i}" for i, name in enumerate(AUCTION_COLUMNS))
+    sets = places.sets()
     unchanged = " AND ".join(
         f"{name} IS NOT DISTINCT FROM ${was + i}" for i, name in enumerate(STATE_COLUMNS)
     )
