@@ -10,8 +10,12 @@ are bounded in count and time and stay on loopback.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
+import shutil
 import sys
+import tempfile
+from collections.abc import Iterator
 
 from bench.harness import Figure, report, summary, summary_text, write_summary
 
@@ -27,6 +31,19 @@ BENCHMARKS = [
 ]
 
 
+@contextlib.contextmanager
+def _scratch() -> Iterator[None]:
+    """A benchmark's temporary files (servers' work directories, scripts, keys) in one
+    directory of its own, removed when it ends, crashed or not."""
+    before, directory = tempfile.tempdir, tempfile.mkdtemp(prefix="ruralx-bench-")
+    tempfile.tempdir = directory
+    try:
+        yield
+    finally:
+        tempfile.tempdir = before
+        shutil.rmtree(directory, ignore_errors=True)
+
+
 def main(names: list[str]) -> int:
     results: dict[str, list[Figure] | None] = {}
     for name in names or BENCHMARKS:
@@ -37,7 +54,8 @@ def main(names: list[str]) -> int:
             continue
         print(f"# {name}", flush=True)
         try:
-            results[name] = asyncio.run(module.main())
+            with _scratch():
+                results[name] = asyncio.run(module.main())
             report(results[name] or [], name)
         except Exception as exc:  # one broken benchmark does not hide the others
             results[name] = None
