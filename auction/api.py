@@ -131,8 +131,8 @@ async def _price(request: Request[Any, Any, Any], listing_id: int) -> dict[str, 
     on without another request: from the in-memory snapshot, which the rejecting batch's own
     events reached before its callers resume (from another worker's, one channels hop late)."""
     snapshots: Snapshots = request.app.state.snapshots
-    known = await snapshots.snapshot(listing_id, None)
-    return {} if known is None else {"current_fen": known.current_fen, "seq": known.seq}
+    known = await snapshots.price(listing_id)
+    return {} if known is None else {"current_fen": known[0], "seq": known[1]}
 
 
 async def _control(

@@ -157,6 +157,15 @@ class Snapshots:
         you = await self._you(feed, viewer) if viewer is not None else None
         return feed.json().at(self.now(), you)
 
+    async def price(self, listing_id: int) -> tuple[int, int] | None:
+        """The auction's `current_fen` and `seq` as the snapshot has them; None if there is no
+        auction."""
+        feed = await self._feed(listing_id)
+        if feed is None:
+            return None
+        assert feed.snapshot is not None
+        return feed.snapshot.current_fen, feed.snapshot.seq
+
     async def _snapshot(self, listing_id: int, viewer: Actor | None, cls: type[S]) -> S | None:
         feed = await self._feed(listing_id)
         if feed is None:
