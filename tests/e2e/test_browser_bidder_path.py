@@ -369,9 +369,11 @@ async def test_the_bidders_path_on_the_pages(
         # deposit credited to the first installment as paid.
         await bidder.goto(f"{base}/me/deals")
         await bidder.get_by_label(re.compile("输入登录密码电子签署")).fill("correct-horse-9")
-        await bidder.get_by_role("button", name="电子签署合同").click()
-        await expect(bidder.locator(".api-result")).to_contain_text("签署成功")
-        await bidder.goto(f"{base}/me/deals")
+        # The page shows the result, then reloads itself; wait for that reload rather than
+        # racing it with a navigation of our own (the reload would abort ours).
+        async with bidder.expect_navigation():
+            await bidder.get_by_role("button", name="电子签署合同").click()
+            await expect(bidder.locator(".api-result")).to_contain_text("签署成功")
         await expect(plan.get_by_test_id("plan-summary")).to_contain_text(
             "已付 ¥2,000.00（保证金抵扣 ¥2,000.00，转账 ¥0.00）"
         )
