@@ -17,7 +17,7 @@ from litestar.static_files import create_static_files_router
 from litestar.types import Receive, Scope, Send
 from sqlalchemy import text
 
-from app import pages, scheduler
+from app import fast_snapshot, pages, scheduler
 from auction.admission import Admission
 from auction.api import AuctionController
 from auction.book import BidBook
@@ -157,11 +157,15 @@ RENT_SWEEP = timedelta(hours=1)
 class Exchange(Litestar):
     """The Litestar app, which also keeps a websocket's own server `send` in its scope: the
     live rooms write their frames there, past the per-message wrappers (exception capture,
-    `before_send` hooks) that only act on HTTP messages (auction.live)."""
+    `before_send` hooks) that only act on HTTP messages (auction.live). It answers the
+    auction snapshot `GET` itself, before Litestar's stack (app.fast_snapshot)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # type: ignore[override]
-        if scope["type"] == "websocket":
+        kind = scope["type"]
+        if kind == "websocket":
             scope[SERVER_SEND] = send  # type: ignore[literal-required]
+        elif kind == "http" and await fast_snapshot.answer(self, scope, send):
+            return
         await super().__call__(scope, receive, send)
 
 

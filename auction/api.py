@@ -43,6 +43,11 @@ async def _reads_no_body(_: Request[Any, Any, Any]) -> None:
     busiest route: it reads no body, so they would have nothing to guard."""
 
 
+def no_auction() -> NotFound:
+    """A snapshot asked of a listing with no auction (here and in app.fast_snapshot)."""
+    return NotFound("auction.not_found", "该项目没有竞价")
+
+
 class AuctionController(Controller):
     path = "/api/v1/auctions"
 
@@ -58,7 +63,7 @@ class AuctionController(Controller):
         snapshots: Snapshots = request.app.state.snapshots
         body = await snapshots.encoded(listing_id, actor_or_none(request))
         if body is None:
-            raise NotFound("auction.not_found", "该项目没有竞价")
+            raise no_auction()
         return body
 
     @post("/{listing_id:int}/bids", guards=[allow("bidder")], status_code=200)

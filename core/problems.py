@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
@@ -26,6 +27,14 @@ def _problem_response(exc: DomainError) -> Response[Any]:
     if "retry_after" in exc.extra:  # what a client or proxy acts on (RFC 9110 §10.2.3)
         response.headers["Retry-After"] = str(exc.extra["retry_after"])
     return response
+
+
+def encoded_problem(exc: DomainError) -> bytes:
+    """The body `domain_error_handler` answers `exc` with, encoded as Litestar encodes it: for
+    a route answered before Litestar's stack (app.fast_snapshot). Errors that set headers
+    (`retry_after`) go through Litestar."""
+    body = problem_body(exc.status, exc.code, exc.message, exc.title, **exc.extra)
+    return msgspec.json.encode(body)
 
 
 def domain_error_handler(_: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:

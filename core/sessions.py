@@ -17,6 +17,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 
 from core.accounts import (
     PASSWORD_CHANGE_REQUIRED,
+    Actor,
     BidderSignUp,
     User,
     change_password,
@@ -29,7 +30,7 @@ from core.errors import (
     NotAuthenticated,
     PermissionDenied,
 )
-from core.web import _ACTOR, _TOKEN, actor, client_ip, services, token_of
+from core.web import _ACTOR, _TOKEN, Services, actor, client_ip, services, token_of
 
 SESSION_COOKIE = "ruralx_session"
 _SESSION_COOKIE_BYTES = SESSION_COOKIE.encode()
@@ -68,26 +69,38 @@ def _credentials(scope: Scope) -> tuple[str | None, bool]:
     return found, found is not None
 
 
+async def authenticate(scope: Scope, svc: Services) -> tuple[Actor | None, str | None, bool]:
+    """The request's actor, token, and whether the token came from the cookie; the actor and
+    token are also kept in the scope (`actor_or_none`, `token_of`). A stale cookie just means
+    "anonymous"; a bad bearer token raises `NotAuthenticated`.
+
+    The one way a request is signed in: the middleware below, and the snapshot `GET` answered
+    before Litestar's stack (app.fast_snapshot)."""
+    token, by_cookie = _credentials(scope)
+    if not token:
+        return None, None, False
+    try:
+        current = await svc.actor_for(token)
+    except NotAuthenticated:
+        if not by_cookie:
+            raise
+        return None, None, False
+    scope[_ACTOR] = current  # type: ignore[literal-required]
+    scope[_TOKEN] = token  # type: ignore[literal-required]
+    return current, token, by_cookie
+
+
 class AuthMiddleware(ASGIMiddleware):
     """Resolve the actor from a bearer token or the session cookie; check CSRF for cookies."""
 
     scopes = (ScopeType.HTTP, ScopeType.WEBSOCKET)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        token, by_cookie = _credentials(scope)
-        if token:
-            request: Request[Any, Any, Any] = Request(scope)
-            svc = services(request)
-            try:
-                current = await svc.actor_for(token)
-            except NotAuthenticated:
-                if not by_cookie:  # a stale cookie just means "anonymous"; a bad bearer is an error
-                    raise
-            else:
-                scope[_ACTOR] = current  # type: ignore[literal-required]
-                scope[_TOKEN] = token  # type: ignore[literal-required]
-                if by_cookie and scope.get("method") in UNSAFE:  # websockets have none
-                    _check_csrf(scope, request, svc.config.secret_key, token)
+        svc: Services = scope["litestar_app"].state.services
+        current, token, by_cookie = await authenticate(scope, svc)
+        if current is not None and by_cookie and scope.get("method") in UNSAFE:
+            assert token is not None  # websockets have no method
+            _check_csrf(scope, Request(scope), svc.config.secret_key, token)
         await next_app(scope, receive, send)
 
 
