@@ -7,13 +7,14 @@ Only a request that is plainly `GET /api/v1/auctions/<id>` (no query, an id of d
 goes wrong, is left to Litestar, which answers it as before. What the stack does for this
 route is done here by the same code:
 
-- the actor: `core.sessions.authenticate`, as `AuthMiddleware` (a bad bearer token goes to
-  Litestar, which answers 401);
+- the actor: `core.sessions.authenticate`, as `AuthMiddleware` (a stale cookie is
+  anonymous; a bad bearer token is answered 401 with the problem the middleware's error gives);
 - the door (`core.hygiene.InputHygiene`): digits are no control characters; an id past 64
   bits goes to Litestar (404);
 - the headers: the app's `before_send` hook `core.headers.security_headers`;
 - the body: `Snapshots.encoded`, as the handler (`auction.api.AuctionController.snapshot`);
-  its 404 is `core.problems.encoded_problem` of the handler's own error.
+  its 404 is `core.problems.encoded_problem` of the handler's own error, as the app's
+  exception handler (`core.problems.domain_error_handler`) would answer it.
 
 No rate limit, guard or logging applies to this route in the stack (uvicorn's access log, if
 on, is written for these requests too). `tests/integration/test_fast_snapshot.py` compares
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
 PREFIX = "/api/v1/auctions/"
 _START = len(PREFIX)
 _JSON = b"application/json"
+_PROBLEM = PROBLEM.encode()
 
 
 async def answer(app: Litestar, scope: Scope, send: Send) -> bool:
@@ -68,14 +70,15 @@ async def answer(app: Litestar, scope: Scope, send: Send) -> bool:
     try:
         viewer, _, _ = await authenticate(scope, svc)
         body = await snapshots.encoded(listing_id, viewer)
-    except NotAuthenticated:
-        return False  # a bad bearer token: Litestar answers 401
+    except NotAuthenticated as exc:  # a bad bearer token: the middleware's 401, not re-read
+        status, media, body = exc.status, _PROBLEM, encoded_problem(exc)
     except Exception:
         return False  # Litestar answers it (a logged 500) as for any route
-    if body is None:
-        status, media, body = 404, PROBLEM.encode(), encoded_problem(no_auction())
     else:
-        status, media = 200, _JSON
+        if body is None:
+            status, media, body = 404, _PROBLEM, encoded_problem(no_auction())
+        else:
+            status, media = 200, _JSON
     start: HTTPResponseStartEvent = {
         "type": "http.response.start",
         "status": status,

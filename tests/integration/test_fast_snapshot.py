@@ -122,8 +122,8 @@ async def test_every_caller_gets_the_routes_own_answer(
     reviewer = await exchange.http.login("reviewer")
     outsider = await new_bidder(exchange.http, "旁观者", None, None)
 
-    async def check(fast: bool = True, **kw: Any) -> httpx.Response:
-        return await same_answer(clients, trace, path, fast=fast, **kw)
+    async def check(**kw: Any) -> httpx.Response:
+        return await same_answer(clients, trace, path, fast=True, **kw)
 
     anonymous = await check()
     assert anonymous.status_code == 200 and anonymous.json().get("you") is None
@@ -136,9 +136,11 @@ async def test_every_caller_gets_the_routes_own_answer(
     # A bidder who is not in this auction, and staff: no number.
     assert (await check(headers=bearer(outsider.token))).json().get("you") is None
     assert (await check(headers=cookie(reviewer.token))).json().get("you") is None
-    # A stale session cookie is anonymous; a bad bearer token is Litestar's 401.
+    # A stale session cookie is anonymous; a bad bearer token is the middleware's 401.
     assert (await check(headers=cookie("stale"))).json().get("you") is None
-    assert (await check(False, headers=bearer("stale"))).status_code == 401
+    assert (await check(headers={"Authorization": "Basic eDp5"})).json().get("you") is None
+    refused = await check(headers=bearer("stale"))
+    assert refused.status_code == 401 and refused.json()["code"] == "auth.token_invalid"
     # Leading zeros name the same auction, as Litestar's int parameter reads them.
     zeros = await same_answer(clients, trace, f"/api/v1/auctions/000{listing_id}", fast=True)
     assert zeros.content == anonymous.content
