@@ -14,7 +14,6 @@ import os
 import re
 import subprocess
 import tempfile
-import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,8 +21,8 @@ from typing import Any
 
 import asyncpg
 import httpx
-import websockets
 
+from bench import ws_client
 from bench.harness import Figure, bid_ack_figure, percentile, report
 from bench.servers import app_url, auction_with_bidders, migrate, pg_database, rooms_env, workers
 
@@ -187,63 +186,13 @@ async def _wrk(url: str, bidders: list[Any], listing_id: int, snapshot: dict[str
 
 
 async def ws_load(urls: list[str], bidders: list[Any], listing_id: int) -> Acks:
-    answered = accepted = 0
-    latencies: list[float] = []
-    stop = time.monotonic() + DURATION
-
-    async def bidder(i: int, who: Any) -> None:
-        nonlocal answered, accepted
-        url = urls[i % len(urls)].replace("http", "ws") + f"/ws/auctions/{listing_id}"
-        async with websockets.connect(url, max_size=2**22) as ws:
-            await ws.send(json.dumps({"type": "hello", "token": who.token}))
-            state: dict[str, Any] = {}
-            pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
-
-            async def read() -> None:
-                async for raw in ws:
-                    f = json.loads(raw)
-                    if f["type"] == "snapshot":
-                        state.update(
-                            current=f["current_fen"],
-                            seq=f["seq"],
-                            me=f.get("you", {}).get("bidder_number"),
-                        )
-                        state.setdefault(
-                            "ready", asyncio.get_running_loop().create_future()
-                        ).done() or state["ready"].set_result(True)
-                    elif f["type"] == "bid":
-                        state.update(
-                            current=f["amount_fen"], seq=f["seq"], leader=f["bidder_number"]
-                        )
-                    elif f["type"] in ("accepted", "rejected"):
-                        pending.pop(f["ref"]).set_result(f)
-
-            state["ready"] = asyncio.get_running_loop().create_future()
-            reader = asyncio.create_task(read())
-            await state["ready"]
-            while time.monotonic() < stop:
-                ref = uuid.uuid4().hex
-                fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-                pending[ref] = fut
-                t0 = time.perf_counter()
-                await ws.send(
-                    json.dumps(
-                        {
-                            "type": "bid",
-                            "ref": ref,
-                            "based_on_seq": state["seq"],
-                            "amount_fen": state["current"] + 24_000,
-                        }
-                    )
-                )
-                reply = await fut
-                latencies.append(time.perf_counter() - t0)
-                answered += 1
-                accepted += reply["type"] == "accepted"
-            reader.cancel()
-
-    await asyncio.gather(*(bidder(i, b) for i, b in enumerate(bidders)))
-    return Acks.of(answered, accepted, latencies, DURATION)
+    tally = ws_client.Tally()
+    pairs = [
+        (urls[i % len(urls)].replace("http", "ws") + f"/ws/auctions/{listing_id}", who.token)
+        for i, who in enumerate(bidders)
+    ]
+    await ws_client.run(await ws_client.connect_all(pairs, tally), DURATION)
+    return Acks.of(tally.answered, tally.accepted, tally.latencies, DURATION)
 
 
 async def main() -> list[Figure]:

@@ -12,19 +12,16 @@ far higher).
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import tempfile
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 import httpx
-import websockets
 
+from bench import ws_client
 from bench.harness import Figure, bid_acks
 from bench.hot_lot import pgbench
 from bench.servers import (
@@ -137,65 +134,19 @@ async def setup(base_url: str) -> tuple[list[int], list[Http]]:
 async def load(
     urls: list[str], listing_ids: list[int], people: list[Http]
 ) -> tuple[int, int, list[float]]:
-    answered = accepted = 0
-    latencies: list[float] = []
-    ready = asyncio.Event()
-    stop_at: list[float] = []
-
-    async def pair(k: int, j: int) -> None:
-        nonlocal answered, accepted
-        lid = listing_ids[k]
-        who = people[(k * BIDDERS_PER_LOT + j) % len(people)]
-        url = urls[(k + j) % len(urls)].replace("http", "ws") + f"/ws/auctions/{lid}"
-        async with websockets.connect(url, max_size=2**22, open_timeout=60) as ws:
-            await ws.send(json.dumps({"type": "hello", "token": who.token}))
-            state: dict[str, Any] = {}
-            pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
-            snapshot = asyncio.get_running_loop().create_future()
-
-            async def read() -> None:
-                async for raw in ws:
-                    f = json.loads(raw)
-                    if f["type"] == "snapshot":
-                        state.update(current=f["current_fen"], seq=f["seq"])
-                        if not snapshot.done():
-                            snapshot.set_result(True)
-                    elif f["type"] == "bid":
-                        state.update(current=f["amount_fen"], seq=f["seq"])
-                    elif f["type"] in ("accepted", "rejected"):
-                        pending.pop(f["ref"]).set_result(f)
-
-            reader = asyncio.create_task(read())
-            await snapshot
-            await ready.wait()
-            while time.monotonic() < stop_at[0]:
-                ref = uuid.uuid4().hex
-                fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-                pending[ref] = fut
-                t0 = time.perf_counter()
-                frame = {
-                    "type": "bid",
-                    "ref": ref,
-                    "based_on_seq": state["seq"],
-                    "amount_fen": state["current"] + SEED_TERMS["increment_fen"],
-                }
-                await ws.send(json.dumps(frame))
-                reply = await fut
-                latencies.append(time.perf_counter() - t0)
-                answered += 1
-                accepted += reply["type"] == "accepted"
-            reader.cancel()
-
-    tasks = [
-        asyncio.create_task(pair(k, j))
-        for k in range(len(listing_ids))
+    """Every (bidder, lot) pair on its own websocket, connected first, then all bid at once."""
+    tally = ws_client.Tally()
+    pairs = [
+        (
+            urls[(k + j) % len(urls)].replace("http", "ws") + f"/ws/auctions/{lid}",
+            people[(k * BIDDERS_PER_LOT + j) % len(people)].token,
+        )
+        for k, lid in enumerate(listing_ids)
         for j in range(BIDDERS_PER_LOT)
     ]
-    await asyncio.sleep(3)  # connections and snapshots first, then everyone bids at once
-    stop_at.append(time.monotonic() + DURATION)
-    ready.set()
-    await asyncio.gather(*tasks)
-    return answered, accepted, latencies
+    bidders = await ws_client.connect_all(pairs, tally)
+    await ws_client.run(bidders, DURATION)
+    return tally.answered, tally.accepted, tally.latencies
 
 
 async def pgbench_many(pg_url: str, lots: int, clients: int) -> float:
