@@ -90,24 +90,73 @@ async def paced(start: float, i: int) -> None:
     await asyncio.sleep(max(0.0, start + i / BURST_RATE - time.perf_counter()))
 
 
+class Bidder:
+    """A bidder's own websocket, bidding the way a browser does (`hello` with its token, then
+    `bid` frames answered by `accepted`/`rejected`). It is not a watcher: the room's frames it
+    gets are read and dropped, never counted."""
+
+    def __init__(self, ws: Any) -> None:
+        self.ws = ws
+        self.replies: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self.snapshot: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self.reader = asyncio.create_task(self.read())
+
+    @classmethod
+    async def connect(cls, url: str, token: str) -> Bidder:
+        ws = await websockets.connect(url, max_size=2**20, open_timeout=60)
+        await ws.send(json.dumps({"type": "hello", "token": token}))
+        return cls(ws)
+
+    async def read(self) -> None:
+        try:
+            async for raw in self.ws:
+                frame = json.loads(raw)
+                if frame["type"] == "snapshot" and not self.snapshot.done():
+                    self.snapshot.set_result(frame)
+                elif frame["type"] in ("accepted", "rejected"):
+                    self.replies.pop(frame["ref"]).set_result(frame)
+        except websockets.ConnectionClosed:
+            pass
+
+    async def bid(self, amount_fen: int, based_on_seq: int) -> tuple[float, dict[str, Any]]:
+        """(the moment the bid frame was sent, its answer)."""
+        ref = uuid.uuid4().hex
+        reply = self.replies[ref] = asyncio.get_running_loop().create_future()
+        frame = json.dumps(
+            {"type": "bid", "ref": ref, "based_on_seq": based_on_seq, "amount_fen": amount_fen}
+        )
+        t0 = time.perf_counter()
+        await self.ws.send(frame)
+        return t0, await asyncio.wait_for(reply, 60)
+
+    async def close(self) -> None:
+        self.reader.cancel()
+        await self.ws.close()
+
+
 async def app_run(urls: list[str], n: int) -> dict[str, Any]:
     listing_id, people, client = await auction_with_bidders(urls[0], 2)
+    await client.aclose()
+    rooms = [u.replace("http", "ws") + f"/ws/auctions/{listing_id}" for u in urls]
     w = Watchers()
-    await w.connect([u.replace("http", "ws") + f"/ws/auctions/{listing_id}" for u in urls], n, True)
+    await w.connect(rooms, n, True)
+    # Two bidders taking turns (one may not outbid itself), one on each worker: the worker
+    # that commits a bid delivers it to its own watchers, the other one hears it via Redis.
+    bidders = [
+        await Bidder.connect(rooms[i % len(rooms)], who.token) for i, who in enumerate(people)
+    ]
+    snap = await bidders[0].snapshot
+    await asyncio.gather(*(b.snapshot for b in bidders))
     await asyncio.sleep(1)
-    snap = (await client.get(f"/api/v1/auctions/{listing_id}")).json()
-    price, sent = snap["current_fen"], {}
+    price, seq, sent = snap["current_fen"], snap["seq"], {}
 
     async def bid(k: int) -> None:
-        nonlocal price
-        price += 24_000
-        t0 = time.perf_counter()
-        r = await client.post(
-            f"/api/v1/auctions/{listing_id}/bids",
-            json={"amount_fen": price, "ref": uuid.uuid4().hex},
-            headers={"Authorization": f"Bearer {people[k % 2].token}"},
-        )
-        sent[r.json()["seq"]] = t0
+        nonlocal price, seq
+        t0, reply = await bidders[k % 2].bid(price + 24_000, seq)
+        if reply["type"] != "accepted":
+            raise RuntimeError(f"bid {k} rejected: {reply}")
+        price, seq = reply["amount_fen"], reply["seq"]
+        sent[seq] = t0
 
     for k in range(BIDS):
         await bid(k)
@@ -122,8 +171,8 @@ async def app_run(urls: list[str], n: int) -> dict[str, Any]:
         await bid(k)
     await wait_delivered(w, list(burst), n)
     burst_times, burst_lost = w.completion(burst, n)
+    await asyncio.gather(*(b.close() for b in bidders), return_exceptions=True)
     await w.close()
-    await client.aclose()
     return {"times": times, "lost": lost, "burst_times": burst_times, "burst_lost": burst_lost}
 
 
@@ -158,8 +207,9 @@ async def bare_run(n: int) -> dict[str, Any]:
             for i, seq in enumerate(seqs):
                 if burst:
                     await paced(start, i)
+                frame = json.dumps({"type": "bid", "seq": seq, "amount_fen": seq})
                 sent[seq] = time.perf_counter()
-                await trigger.send(json.dumps({"type": "bid", "seq": seq, "amount_fen": seq}))
+                await trigger.send(frame)
                 if not burst:
                     await asyncio.sleep(0.3)
             await wait_delivered(w, list(sent), n)
