@@ -191,6 +191,22 @@ async def listening(port: int, timeout: float = 30) -> None:
             return
 
 
+def bid_frame(seq: int) -> dict[str, Any]:
+    """What the bare server broadcasts: a frame of the app's `bid` shape and size (docs/api.md
+    §5), so the watchers decode as much for the one as for the other."""
+    return {
+        "type": "bid",
+        "seq": seq,
+        "round": seq,
+        "amount_fen": 1_000_000 + 24_000 * seq,
+        "bidder_number": "007",
+        "matched": False,
+        "at": "2026-03-02T01:30:00.000Z",
+        "ends_at": "2026-03-02T02:30:00.000Z",
+        "minimum_fen": 1_024_000 + 24_000 * seq,
+    }
+
+
 async def bare_run(n: int) -> dict[str, Any]:
     port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "bench.bare_ws", str(port)])
@@ -207,7 +223,7 @@ async def bare_run(n: int) -> dict[str, Any]:
             for i, seq in enumerate(seqs):
                 if burst:
                     await paced(start, i)
-                frame = json.dumps({"type": "bid", "seq": seq, "amount_fen": seq})
+                frame = json.dumps(bid_frame(seq))
                 sent[seq] = time.perf_counter()
                 await trigger.send(frame)
                 if not burst:
