@@ -39,6 +39,7 @@ BURST_RATE = 10  # bids per second in the backlog check
 class Watchers:
     def __init__(self) -> None:
         self.received: dict[int, list[float]] = {}  # seq → receipt times
+        self.snapshots = 0  # the app's watchers: each room's answer to the hello
         self.sockets: list[Any] = []
         self.tasks: list[asyncio.Task[None]] = []
 
@@ -59,8 +60,19 @@ class Watchers:
                 frame = json.loads(raw)
                 if frame.get("type") == "bid":
                     self.received.setdefault(frame["seq"], []).append(time.perf_counter())
+                elif frame.get("type") == "snapshot":
+                    self.snapshots += 1
         except websockets.ConnectionClosed:
             pass
+
+    async def caught_up(self, n: int, timeout: float = 120) -> None:
+        """Until every app watcher has its snapshot: joined, its catch-up read done. Bidding
+        before then would time the workers' 5,000 catch-up reads along with the bid."""
+        deadline = time.perf_counter() + timeout
+        while self.snapshots < n:
+            if time.perf_counter() > deadline:
+                raise TimeoutError(f"{self.snapshots} of {n} watchers caught up")
+            await asyncio.sleep(0.05)
 
     async def close(self) -> None:
         for task in self.tasks:
@@ -102,7 +114,7 @@ class Bidder:
         self.reader = asyncio.create_task(self.read())
 
     @classmethod
-    async def connect(cls, url: str, token: str) -> Bidder:
+    async def connect(cls, url: str, token: str | None) -> Bidder:
         ws = await websockets.connect(url, max_size=2**20, open_timeout=60)
         await ws.send(json.dumps({"type": "hello", "token": token}))
         return cls(ws)
@@ -147,6 +159,7 @@ async def app_run(urls: list[str], n: int) -> dict[str, Any]:
     ]
     snap = await bidders[0].snapshot
     await asyncio.gather(*(b.snapshot for b in bidders))
+    await w.caught_up(n)
     await asyncio.sleep(1)
     price, seq, sent = snap["current_fen"], snap["seq"], {}
 
