@@ -1,9 +1,16 @@
 """Fan-out of bids to 1,000 and 5,000 watchers across two workers through Redis, against a
 bare `websockets` broadcast server measured the same way in the same run.
 
-Completion time of one bid = last watcher's receipt − the moment the bid was sent. Also
-checks that nothing is lost, and a burst at 10 bids/s to every watcher without backlog: its
-p99 completion against the bare server broadcasting 10 frames/s to the same clients.
+Like for like: the app's bids come as browsers send them, `bid` frames on a bidder's own
+websocket (two bidders taking turns, one on each worker), as the bare server's trigger sends
+its frame on a websocket; the bare server broadcasts a frame of the app's `bid` shape and
+size. Completion time of one bid = last watcher's receipt − the moment its frame was sent
+(t0 just before the send, the same for both). The app's figure thus includes the bid's
+commit (persisted before it is acknowledged and broadcast) and the Redis hop to the other
+worker; the bidders' sockets are not watchers and are not counted. Bidding starts once every
+app watcher has its snapshot (joined, caught up). Also checks that nothing is lost, and a
+burst at 10 bids/s to every watcher without backlog: its p99 completion against the bare
+server broadcasting 10 frames/s to the same clients.
 """
 
 from __future__ import annotations
