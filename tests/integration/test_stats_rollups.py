@@ -4,8 +4,9 @@ histories and random questions (SQLite and PostgreSQL).
 A history is a few rounds of listings reaching the market, changing state (open → sold or
 failed, a deal's price or buyer changing) and leaving it, each round written the way the
 oversight job writes facts (`listing_facts.store_facts`, which moves the rollups by the
-difference). Then the rollups kept that way equal the rollups summed afresh from the facts,
-and every statistic — any grouping, periods with partial months, regions at every depth,
+difference). Then the rollups kept that way (month cells and day cells) equal the rollups
+summed afresh from the facts, and every statistic — any grouping, periods with partial months
+(whose days the day cells answer), periods inside one month, regions at every depth,
 categories, jurisdictions — equals `statistics_by_scan`: the same rows, sums to the fen,
 exact medians (ties, bins with several rates, two middle deals in different bins), groups
 with a missing town, county or buyer type.
@@ -31,7 +32,7 @@ from core.accounts import Region, User, ensure_region
 from core.db import Database
 from listings import Listing
 from listings.schemas import Terms
-from oversight.models import ListingFact, listing_rollups
+from oversight.models import ListingFact, listing_day_rollups, listing_rollups
 from oversight.stats import rollups
 from oversight.stats.compute import statistics
 from oversight.stats.listing_facts import RegionIndex, fact_values, store_facts
@@ -172,8 +173,11 @@ def fact_row(market: Market, listing_id: int, spec: dict[str, Any]) -> dict[str,
 
 
 async def cells(db: Database) -> set[tuple[Any, ...]]:
+    """The month cells and the day cells."""
     async with db.read() as session:
-        return set(await session.execute(select(listing_rollups)))
+        months = set(await session.execute(select(listing_rollups)))
+        days = set(await session.execute(select(listing_day_rollups)))
+    return {("month", *cell) for cell in months} | {("day", *cell) for cell in days}
 
 
 @pytest.mark.timeout(600)  # shrinking a failure replays histories many times
@@ -189,6 +193,7 @@ async def test_rollup_statistics_equal_the_full_scan(
     db = market.db
     async with db.write() as session:
         await session.execute(delete(listing_rollups))
+        await session.execute(delete(listing_day_rollups))
         await session.execute(delete(ListingFact))
     for changes in history:
         rows = [
@@ -240,6 +245,7 @@ async def test_the_rebuild_command_sums_the_rollups_afresh(
     kept = await cells(market.db)
     async with market.db.write() as session:
         await session.execute(delete(listing_rollups).where(listing_rollups.c.grain == 0))
+        await session.execute(delete(listing_day_rollups).where(listing_day_rollups.c.grain == 5))
     assert await cells(market.db) != kept
     monkeypatch.setenv("RURALX_DATABASE_URL", database_url)
     monkeypatch.setenv("RURALX_DATA_DIR", str(tmp_path))
