@@ -45,8 +45,8 @@ class ListingFact(Base):
     county_id: Mapped[int | None] = mapped_column(BigInteger)
     village_path: Mapped[str] = mapped_column(String(512))
     category: Mapped[str] = mapped_column(String(40))
-    #: The listing's announcement date in Beijing (the period of every statistic; indexed for
-    #: the days of a period's partial months, which the rollups do not answer).
+    #: The listing's announcement date in Beijing (the period of every statistic; the day of
+    #: its day rollup cells).
     announced_on: Mapped[date] = mapped_column(Date, index=True)
     month: Mapped[int] = mapped_column(Integer)  # yyyymm of announced_on
     state: Mapped[str] = mapped_column(String(16))  # open | sold | failed
@@ -126,6 +126,25 @@ listing_rollups = Table(
     "listing_rollups",
     Base.metadata,
     Column("grain", SmallInteger, primary_key=True),
+    Column("month", Integer, primary_key=True),
+    Column("category", String(40), primary_key=True),
+    Column("buyer_type", String(16), primary_key=True),
+    Column("county_id", BigInteger, primary_key=True),
+    Column("town_id", BigInteger, primary_key=True),
+    Column("village_id", BigInteger, primary_key=True),
+    Column("region_path", String(512), primary_key=True),
+    *[Column(name, BigInteger, nullable=False) for name in ROLLUP_MEASURES],
+    *[Column(name, Integer, nullable=False) for name in PREMIUM_BIN_COLUMNS],
+)
+
+#: The same sums per day (`announced_on`, a Beijing date) for the grains that keep the month
+#: (`oversight.stats.rollups.DAY_GRAINS`), kept by the same transaction: they answer the days
+#: of a period's partial first and last months. `month` is the day's yyyymm (grouping by month).
+listing_day_rollups = Table(
+    "listing_day_rollups",
+    Base.metadata,
+    Column("grain", SmallInteger, primary_key=True),
+    Column("day", Date, primary_key=True),
     Column("month", Integer, primary_key=True),
     Column("category", String(40), primary_key=True),
     Column("buyer_type", String(16), primary_key=True),

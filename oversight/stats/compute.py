@@ -1,31 +1,34 @@
 """Computing a statistic from the rollups: one aggregate over the cells of the smallest grain
-that has every dimension asked for (whole months; the days of a partial first or last month
-from `listing_facts`), then the medians of the premium rate from the groups' bin counts."""
+that has every dimension asked for (its month cells for the whole months, its day cells for
+the days of a partial first or last month), then the medians of the premium rate from the
+groups' bin counts."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any, Final
 
-from sqlalchemy import BigInteger, Select, cast, func, literal_column, or_, select, text
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Select,
+    cast,
+    func,
+    literal_column,
+    or_,
+    select,
+    text,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from oversight.models import ROLLUP_MEASURES, ListingFact, listing_rollups
+from oversight.models import ROLLUP_MEASURES, listing_day_rollups, listing_rollups
 from oversight.stats import period, rollups
 from oversight.stats.medians import medians
-from oversight.stats.query import COLUMNS, StatsQuery, conditions
+from oversight.stats.query import StatsQuery, conditions
 from oversight.stats.shaping import Measures, StatsResult, group_fields, region_labels, sort_key
 
 _CELLS = listing_rollups.c
-#: A group's value in a rollup cell (missing town, county and buyer type are kept as 0 and '').
-_CELL_DIMENSIONS: Final[dict[str, Any]] = {
-    "county": func.nullif(_CELLS.county_id, literal_column("0")),
-    "town": func.nullif(_CELLS.town_id, literal_column("0")),
-    "village": _CELLS.village_id,
-    "category": _CELLS.category,
-    "month": _CELLS.month,
-    "buyer_type": func.nullif(_CELLS.buyer_type, literal_column("''")),
-}
+_DAYS = listing_day_rollups.c
 _COLUMN_OF: Final = {
     "county": "county_id",
     "town": "town_id",
@@ -36,7 +39,6 @@ _COLUMN_OF: Final = {
 }
 # Built once (the expressions are immutable): BIGINT, not PostgreSQL's NUMERIC of a SUM.
 _CELL_SUMS: Final = [cast(func.sum(_CELLS[name]), BigInteger) for name in rollups.VALUES]
-_FACT_SUMS: Final = [cast(func.sum(value), BigInteger) for value in rollups.fact_values()]
 
 
 async def statistics(
@@ -74,57 +76,63 @@ async def statistics(
 async def _summed(
     session: AsyncSession, query: StatsQuery, jurisdiction: str | None
 ) -> dict[tuple[Any, ...], list[Any]]:
-    """Per group the sums and the deals per premium bin (VALUES order): from the rollup cells
-    of the whole months, plus the facts of the remaining days."""
-    span = period.split(query.date_from, query.date_to)
-    parts = []
-    if span.months is not None:
-        parts.append(_from_cells(query, jurisdiction, span.months))
-    if span.days:
-        parts.append(_from_facts(query, jurisdiction, span.days))
+    """Per group the sums and the deals per premium bin (VALUES order): one aggregate over the
+    month cells of the whole months and the day cells of the remaining days."""
     width = len(query.group_by)
-    summed: dict[tuple[Any, ...], list[Any]] = {}
-    for part in parts:
-        for row in await session.execute(part):
-            key, sums = tuple(row[:width]), list(row[width:])
-            if key in summed:
-                sums = [a + b for a, b in zip(summed[key], sums, strict=True)]
-            summed[key] = sums
-    return summed
+    rows = await session.execute(_from_rollups(query, jurisdiction))
+    return {tuple(row[:width]): list(row[width:]) for row in rows}
 
 
-def _places(query: StatsQuery) -> StatsQuery:
-    return StatsQuery((), None, None, query.region, query.category)
-
-
-def _from_cells(
-    query: StatsQuery, jurisdiction: str | None, months: tuple[int | None, int | None]
-) -> Select[Any]:
+def _from_rollups(query: StatsQuery, jurisdiction: str | None) -> Select[Any]:
+    """The statistic's aggregate: over the cells of one table, or of both (UNION ALL) when the
+    period has whole months and partial ones."""
     grain = rollups.grain_for(query, jurisdiction)
-    where = [_CELLS.grain == grain]
-    if months[0] is not None:
-        where.append(_CELLS.month >= months[0])
-    if months[1] is not None:
-        where.append(_CELLS.month <= months[1])
-    where += conditions(
-        _places(query), jurisdiction, path=_CELLS.region_path, category=_CELLS.category
-    )
-    return (
-        select(*[_CELL_DIMENSIONS[d] for d in query.group_by], *_CELL_SUMS)
-        .where(*where)
-        .group_by(*[_CELLS[_COLUMN_OF[d]] for d in query.group_by])
-    )
-
-
-def _from_facts(
-    query: StatsQuery, jurisdiction: str | None, days: tuple[tuple[date, date], ...]
-) -> Select[Any]:
-    dims = [COLUMNS[d] for d in query.group_by]
-    return (
-        select(*dims, *_FACT_SUMS)
-        .where(
-            or_(*[ListingFact.announced_on.between(low, high) for low, high in days]),
-            *conditions(_places(query), jurisdiction),
+    span = period.split(query.date_from, query.date_to)
+    places = StatsQuery((), None, None, query.region, query.category)
+    parts: list[tuple[Any, list[ColumnElement[bool]]]] = []
+    if span.months is not None:
+        low, high = span.months
+        where = [_CELLS.grain == grain]
+        if low is not None:
+            where.append(_CELLS.month >= low)
+        if high is not None:
+            where.append(_CELLS.month <= high)
+        parts.append((_CELLS, where))
+    if span.days:
+        # The period has dates, so its grain keeps the month and is kept per day as well.
+        assert grain in rollups.DAY_GRAINS
+        in_days = [_DAYS.day.between(low_day, high_day) for low_day, high_day in span.days]
+        parts.append((_DAYS, [_DAYS.grain == grain, or_(*in_days)]))
+    for cells, where in parts:
+        where += conditions(places, jurisdiction, path=cells.region_path, category=cells.category)
+    if len(parts) == 1:
+        cells, where = parts[0]
+        sums = _CELL_SUMS if cells is _CELLS else _sums(cells)
+        return (
+            select(*_dimensions(cells, query.group_by), *sums)
+            .where(*where)
+            .group_by(*[cells[_COLUMN_OF[d]] for d in query.group_by])
         )
-        .group_by(*dims)
+    names = [*_COLUMN_OF.values(), *rollups.VALUES]
+    both = union_all(
+        *[select(*[cells[name] for name in names]).where(*where) for cells, where in parts]
+    ).subquery("cells")
+    return select(*_dimensions(both.c, query.group_by), *_sums(both.c)).group_by(
+        *[both.c[_COLUMN_OF[d]] for d in query.group_by]
     )
+
+
+def _sums(cells: Any) -> list[Any]:
+    return [cast(func.sum(cells[name]), BigInteger) for name in rollups.VALUES]
+
+
+def _dimensions(cells: Any, dims: tuple[str, ...]) -> list[Any]:
+    """The groups' values from cells' columns (a missing town, county or buyer type is kept
+    as 0 or '')."""
+    zero: Any = literal_column("0")
+    missing = {"county": zero, "town": zero, "buyer_type": literal_column("''")}
+    out = []
+    for d in dims:
+        value = cells[_COLUMN_OF[d]]
+        out.append(func.nullif(value, missing[d]) if d in missing else value)
+    return out

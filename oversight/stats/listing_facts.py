@@ -22,7 +22,7 @@ from listings import Listing, Registration
 from listings.economics import lease_end
 from listings.schemas import Terms
 from oversight import facts
-from oversight.models import ListingFact
+from oversight.models import ListingFact, listing_day_rollups, listing_rollups
 from oversight.stats import rollups
 
 MARKET_STATES: Final = {"announced": "open", "auction": "open", "sold": "sold", "failed": "failed"}
@@ -233,16 +233,17 @@ async def upsert_facts(session: AsyncSession, rows: Sequence[dict[str, Any]]) ->
 
 async def follow_region_rename(session: AsyncSession, old: str, new: str) -> None:
     """A region was renamed (`core.accounts.rename_region`): the village paths the facts copy
-    follow it, for the statistics filter on them by prefix."""
-    await session.execute(
-        update(ListingFact)
-        .where(
-            or_(
-                ListingFact.village_path == old,
-                ListingFact.village_path.startswith(old + "/", autoescape=True),
-            )
+    follow it, and so do the paths of the rollups' cells (month and day), for the statistics
+    filter on them by prefix."""
+    await rollups.lock(session)
+    for table, column in (
+        (table_of(ListingFact), "village_path"),
+        (listing_rollups, "region_path"),
+        (listing_day_rollups, "region_path"),
+    ):
+        path = table.c[column]
+        await session.execute(
+            update(table)
+            .where(or_(path == old, path.startswith(old + "/", autoescape=True)))
+            .values({column: literal(new, String) + func.substr(path, len(old) + 1)})
         )
-        .values(
-            village_path=literal(new, String) + func.substr(ListingFact.village_path, len(old) + 1)
-        )
-    )

@@ -1,5 +1,5 @@
-"""A statistic's period in the rollups' terms: the whole months it covers (read from the
-rollups) and the days of its partial first and last months (read from the facts)."""
+"""A statistic's period in the rollups' terms: the whole months it covers (read from the month
+cells) and the days of its partial first and last months (read from the day cells)."""
 
 from __future__ import annotations
 

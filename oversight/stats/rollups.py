@@ -1,8 +1,10 @@
 """The rollups of `listing_facts`: per grain, the facts' sums and premium-rate bins for each
-combination of the dimensions the grain keeps (docs/oversight.md, "Statistics: speed").
+combination of the dimensions the grain keeps (docs/oversight.md, "Statistics: speed"); and
+the same per day for the grains that keep the month (`listing_day_rollups`), which answer the
+days of a period's partial first and last months.
 
 Kept by difference: whoever writes facts removes the old facts' contributions and adds the new
-ones in the same transaction (`apply`), under one lock, so the rollups always sum the facts;
+ones in the same transaction (`apply`), under one lock, so both tables always sum the facts;
 after a bulk load they are summed afresh in the database (`rebuild`). A statistic reads the
 smallest grain that keeps every dimension it groups or filters by.
 """
@@ -13,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 from sqlalchemy import (
+    Table,
     and_,
     bindparam,
     case,
@@ -34,6 +37,7 @@ from oversight.models import (
     PREMIUM_BIN_COLUMNS,
     ROLLUP_MEASURES,
     ListingFact,
+    listing_day_rollups,
     listing_rollups,
 )
 from oversight.stats.query import StatsQuery
@@ -69,6 +73,11 @@ KEY: Final = (
     "village_id",
     "region_path",
 )
+#: The grains also kept per day: those with the month (a period's dates need it), so the grain
+#: a statistic reads its whole months from also has the days of its partial months.
+DAY_GRAINS: Final = tuple(grain for grain in GRAINS if grain & MONTH)
+#: A day cell: the month cell's key with the day (the month stays: grouping by month).
+DAY_KEY: Final = ("grain", "day", *KEY[1:])
 VALUES: Final = (*ROLLUP_MEASURES, *PREMIUM_BIN_COLUMNS)
 #: What the rollups read of a fact.
 FACT_COLUMNS: Final = (
@@ -78,6 +87,7 @@ FACT_COLUMNS: Final = (
     "village_path",
     "category",
     "month",
+    "announced_on",
     "buyer_type",
     "is_sold",
     "is_failed",
@@ -115,6 +125,11 @@ def cell_of(fact: Mapping[str, Any], grain: int) -> Cell:
     )
 
 
+def day_cell_of(fact: Mapping[str, Any], grain: int) -> Cell:
+    """The cell (in DAY_KEY order) a fact adds to in a day grain: its Beijing announcement day."""
+    return (grain, fact["announced_on"], *cell_of(fact, grain)[1:])
+
+
 def contribution(fact: Mapping[str, Any]) -> list[tuple[int, int]]:
     """What a fact adds to its cells: (index in VALUES, amount), the zeros left out."""
     sold = int(fact["is_sold"])
@@ -138,21 +153,27 @@ def contribution(fact: Mapping[str, Any]) -> list[tuple[int, int]]:
 
 def changes(
     before: Iterable[Mapping[str, Any]], after: Iterable[Mapping[str, Any]]
-) -> dict[Cell, list[int]]:
-    """The cells that change when the facts `before` are replaced by `after`, with the change."""
-    out: dict[Cell, list[int]] = {}
+) -> tuple[dict[Cell, list[int]], dict[Cell, list[int]]]:
+    """The cells that change when the facts `before` are replaced by `after`, with the change:
+    the month cells (`listing_rollups`) and the day cells (`listing_day_rollups`)."""
+    months: dict[Cell, list[int]] = {}
+    days: dict[Cell, list[int]] = {}
     width = len(VALUES)
     for facts, sign in ((before, -1), (after, 1)):
         for fact in facts:
             adds = [(i, sign * value) for i, value in contribution(fact)]
-            for grain in GRAINS:
-                cell = cell_of(fact, grain)
+            cells = [(months, cell_of(fact, grain)) for grain in GRAINS]
+            cells += [(days, day_cell_of(fact, grain)) for grain in DAY_GRAINS]
+            for out, cell in cells:
                 total = out.get(cell)
                 if total is None:
                     total = out[cell] = [0] * width
                 for i, value in adds:
                     total[i] += value
-    return {cell: delta for cell, delta in out.items() if any(delta)}
+    return (
+        {cell: delta for cell, delta in months.items() if any(delta)},
+        {cell: delta for cell, delta in days.items() if any(delta)},
+    )
 
 
 async def lock(session: AsyncSession) -> None:
@@ -166,35 +187,44 @@ async def apply(
     before: Iterable[Mapping[str, Any]],
     after: Iterable[Mapping[str, Any]],
 ) -> int:
-    """Move the rollups from the facts `before` to `after` (same transaction, under `lock`);
-    cells left without a listing are removed. Returns the number of cells changed."""
-    delta = changes(before, after)
+    """Move the rollups (month and day cells) from the facts `before` to `after` (same
+    transaction, under `lock`); cells left without a listing are removed. Returns the number
+    of cells changed."""
+    months, days = changes(before, after)
+    for table, key, delta in ((listing_rollups, KEY, months), (listing_day_rollups, DAY_KEY, days)):
+        await _move(session, table, key, delta)
+    return len(months) + len(days)
+
+
+async def _move(
+    session: AsyncSession, table: Table, key: tuple[str, ...], delta: dict[Cell, list[int]]
+) -> None:
+    """Add the changes to the cells of one table (upserts), removing the emptied cells."""
     if not delta:
-        return 0
+        return
     ins = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    stmt = ins(listing_rollups)
+    stmt = ins(table)
     excluded = stmt.excluded
     stmt = stmt.on_conflict_do_update(
-        index_elements=list(KEY),
-        set_={name: listing_rollups.c[name] + excluded[name] for name in VALUES},
+        index_elements=list(key),
+        set_={name: table.c[name] + excluded[name] for name in VALUES},
     )
     rows = [
-        dict(zip(KEY, cell, strict=True)) | dict(zip(VALUES, d, strict=True))
+        dict(zip(key, cell, strict=True)) | dict(zip(VALUES, d, strict=True))
         for cell, d in delta.items()
     ]
     connection = await session.connection()
     for start in range(0, len(rows), _CHUNK):
         await connection.execute(stmt, rows[start : start + _CHUNK])
-    emptied = [dict(zip(KEY, cell, strict=True)) for cell, d in delta.items() if d[0] < 0]
+    emptied = [dict(zip(key, cell, strict=True)) for cell, d in delta.items() if d[0] < 0]
     if emptied:
-        c = listing_rollups.c
+        c = table.c
         await connection.execute(
-            delete(listing_rollups).where(
-                and_(*[c[name] == bindparam(name) for name in KEY]), c.listings == 0
+            delete(table).where(
+                and_(*[c[name] == bindparam(name) for name in key]), c.listings == 0
             ),
             emptied,
         )
-    return len(delta)
 
 
 def fact_values() -> list[Any]:
@@ -224,13 +254,16 @@ async def rebuild(session: AsyncSession) -> None:
     generator's bulk load; a repair; what the tests compare the kept rollups with)."""
     await lock(session)
     await session.execute(delete(listing_rollups))
+    await session.execute(delete(listing_day_rollups))
     for grain in GRAINS:
         await session.execute(_summed(grain))
+    for grain in DAY_GRAINS:
+        await session.execute(_summed(grain, by_day=True))
 
 
-def _summed(grain: int) -> Any:
-    """INSERT … SELECT of a grain's cells: `cell_of` in SQL (a county's path is its region's;
-    without a county the village's path has at most three segments)."""
+def _summed(grain: int, *, by_day: bool = False) -> Any:
+    """INSERT … SELECT of a grain's cells: `cell_of` (`day_cell_of` by day) in SQL (a county's
+    path is its region's; without a county the village's path has at most three segments)."""
     fact = ListingFact
     county = aliased(Region)
     # Literals, not parameters: PostgreSQL groups by them only if they are the same text.
@@ -245,6 +278,8 @@ def _summed(grain: int) -> Any:
     }
     if grain & MONTH:
         kept["month"] = fact.month
+    if by_day:
+        kept["day"] = fact.announced_on
     if grain & CATEGORY:
         kept["category"] = fact.category
     if grain & BUYER:
@@ -253,12 +288,14 @@ def _summed(grain: int) -> Any:
         kept["town_id"] = func.coalesce(fact.town_id, zero)
         kept["village_id"] = fact.village_id
     absent = {"grain": literal_column(str(grain)), "category": blank, "buyer_type": blank}
-    key = [kept.get(name, absent.get(name, zero)) for name in KEY]
+    names = DAY_KEY if by_day else KEY
+    key = [kept.get(name, absent.get(name, zero)) for name in names]
     cells = select(*key, *[func.sum(value) for value in fact_values()]).select_from(fact)
     if not village:
         cells = cells.outerjoin(county, county.id == fact.county_id)
     cells = cells.group_by(*kept.values())
-    return insert(listing_rollups).from_select([*KEY, *VALUES], cells)
+    table = listing_day_rollups if by_day else listing_rollups
+    return insert(table).from_select([*names, *VALUES], cells)
 
 
 def grain_for(query: StatsQuery, jurisdiction: str | None) -> int:

@@ -21,7 +21,7 @@ from core.money import format_percent
 from core.settings import ExchangeSettings
 from listings import Listing, Registration, economics
 from oversight.demo.generator import populate
-from oversight.models import ListingFact, WarningRow, listing_rollups
+from oversight.models import ListingFact, WarningRow, listing_day_rollups, listing_rollups
 from oversight.stats import compute, listing_facts
 from oversight.stats.query import StatsQuery
 from oversight.warnings import scan as warnings
@@ -180,12 +180,14 @@ async def facts_and_warnings(county: Database) -> None:
     async with county.read() as session:
         before = {f.listing_id: f for f in await session.scalars(select(ListingFact))}
         cells = set(await session.execute(select(listing_rollups)))
+        day_cells = set(await session.execute(select(listing_day_rollups)))
     columns = [c.name for c in ListingFact.__table__.columns if c.name != "updated_at"]
     snapshot = {i: {c: getattr(f, c) for c in columns} for i, f in before.items()}
     async with county.write() as session:
         await listing_facts.refresh_facts(session, list(snapshot), NOW)
     async with county.read() as session:
         assert set(await session.execute(select(listing_rollups))) == cells
+        assert set(await session.execute(select(listing_day_rollups))) == day_cells
         after = {
             f.listing_id: {c: getattr(f, c) for c in columns}
             for f in await session.scalars(select(ListingFact))

@@ -4,8 +4,9 @@ histories and random questions (SQLite and PostgreSQL).
 A history is a few rounds of listings reaching the market, changing state (open → sold or
 failed, a deal's price or buyer changing) and leaving it, each round written the way the
 oversight job writes facts (`listing_facts.store_facts`, which moves the rollups by the
-difference). Then the rollups kept that way equal the rollups summed afresh from the facts,
-and every statistic — any grouping, periods with partial months, regions at every depth,
+difference). Then the rollups kept that way (month cells and day cells) equal the rollups
+summed afresh from the facts, and every statistic — any grouping, periods with partial months
+(whose days the day cells answer), periods inside one month, regions at every depth,
 categories, jurisdictions — equals `statistics_by_scan`: the same rows, sums to the fen,
 exact medians (ties, bins with several rates, two middle deals in different bins), groups
 with a missing town, county or buyer type.
@@ -24,17 +25,22 @@ import msgspec
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, literal, select, update
 
 from app.cli import main as ruralx
 from core.accounts import Region, User, ensure_region
 from core.db import Database
 from listings import Listing
 from listings.schemas import Terms
-from oversight.models import ListingFact, listing_rollups
+from oversight.models import ListingFact, listing_day_rollups, listing_rollups
 from oversight.stats import rollups
 from oversight.stats.compute import statistics
-from oversight.stats.listing_facts import RegionIndex, fact_values, store_facts
+from oversight.stats.listing_facts import (
+    RegionIndex,
+    fact_values,
+    follow_region_rename,
+    store_facts,
+)
 from oversight.stats.query import DIMENSIONS, StatsQuery
 from tests.stats_reference import statistics_by_scan
 from tests.support import SEED_TERMS
@@ -172,8 +178,11 @@ def fact_row(market: Market, listing_id: int, spec: dict[str, Any]) -> dict[str,
 
 
 async def cells(db: Database) -> set[tuple[Any, ...]]:
+    """The month cells and the day cells."""
     async with db.read() as session:
-        return set(await session.execute(select(listing_rollups)))
+        months = set(await session.execute(select(listing_rollups)))
+        days = set(await session.execute(select(listing_day_rollups)))
+    return {("month", *cell) for cell in months} | {("day", *cell) for cell in days}
 
 
 @pytest.mark.timeout(600)  # shrinking a failure replays histories many times
@@ -189,6 +198,7 @@ async def test_rollup_statistics_equal_the_full_scan(
     db = market.db
     async with db.write() as session:
         await session.execute(delete(listing_rollups))
+        await session.execute(delete(listing_day_rollups))
         await session.execute(delete(ListingFact))
     for changes in history:
         rows = [
@@ -240,8 +250,50 @@ async def test_the_rebuild_command_sums_the_rollups_afresh(
     kept = await cells(market.db)
     async with market.db.write() as session:
         await session.execute(delete(listing_rollups).where(listing_rollups.c.grain == 0))
+        await session.execute(delete(listing_day_rollups).where(listing_day_rollups.c.grain == 5))
     assert await cells(market.db) != kept
     monkeypatch.setenv("RURALX_DATABASE_URL", database_url)
     monkeypatch.setenv("RURALX_DATA_DIR", str(tmp_path))
     assert await asyncio.to_thread(ruralx, ["stats", "rebuild"]) == 0
     assert await cells(market.db) == kept
+
+
+@pytest.mark.parametrize("renamed", ["福建省/泉州市/惠安县", "福建省/泉州市/惠安县/螺城镇"])
+async def test_the_rollups_follow_a_region_renamed(market: Market, renamed: str) -> None:
+    """A county or a town renamed: the cells' paths follow the facts', so the kept rollups
+    still equal those summed afresh and a statistic of the new region finds its listings."""
+    specs = [
+        {
+            "village": village,
+            "category": CATEGORIES[n % 2],
+            "announced": date(2024, 2, 10) + timedelta(days=9 * n),
+            "state": "sold",
+            "listing_fen": 10_000,
+            "ratio": RATIOS[n],
+            "buyer": "uscc",
+            "years": 2,
+        }
+        for n, village in enumerate(VILLAGES)
+    ]
+    async with market.db.write() as session:
+        rows = [fact_row(market, market.listing_ids[n], s) for n, s in enumerate(specs)]
+        await store_facts(session, rows)
+    new = renamed + "新"
+    async with market.db.write() as session:
+        # What `core.accounts.rename_region` does to the regions' paths.
+        await session.execute(
+            update(Region)
+            .where((Region.path == renamed) | Region.path.startswith(renamed + "/"))
+            .values(path=literal(new) + func.substr(Region.path, len(renamed) + 1))
+        )
+        await follow_region_rename(session, renamed, new)
+    kept = await cells(market.db)
+    async with market.db.write() as session:
+        await rollups.rebuild(session)
+    assert kept == await cells(market.db)
+    query = StatsQuery.parse("village", date(2024, 2, 15), date(2024, 3, 20), new, None)
+    async with market.db.read() as session:
+        got = await statistics(session, query)
+        expected = await statistics_by_scan(session, query)
+    assert got.as_dict() == expected.as_dict()
+    assert got.totals["listings"] > 0
