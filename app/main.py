@@ -116,7 +116,11 @@ def server_clock(config: Config) -> Clock:
 def build_services(config: Config, clock: Clock | None = None) -> Services:
     if config.test_clock_file and clock is None:
         log.warning("server time is read from the test clock %s", config.test_clock_file)
-    db = Database(config.database_url, pool_size=config.db_pool_size)
+    db = Database(
+        config.database_url,
+        pool_size=config.db_pool_size,
+        bid_pool_size=config.db_bid_pool_size,
+    )
     clock = clock or server_clock(config)
     return Services(
         config=config,

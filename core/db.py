@@ -96,7 +96,9 @@ def table_of(model: type[Base]) -> Table:
 class Database:
     """The process's engines and the two ways to get a session: `read()` and `write()`."""
 
-    def __init__(self, url: str, *, echo: bool = False, pool_size: int = 10) -> None:
+    def __init__(
+        self, url: str, *, echo: bool = False, pool_size: int = 10, bid_pool_size: int = 10
+    ) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         if self.is_sqlite:
@@ -125,7 +127,7 @@ class Database:
             self.writer = self.engine
         self._read = async_sessionmaker(self.engine, expire_on_commit=False)
         self._write = async_sessionmaker(self.writer, expire_on_commit=False)
-        self._pool_size = pool_size
+        self._bid_pool_size = max(2, bid_pool_size)
         self._raw: asyncpg.Pool | None = None
         self._raw_opening: asyncio.Lock = asyncio.Lock()
 
@@ -144,7 +146,7 @@ class Database:
                 self._raw = await asyncpg.create_pool(
                     dsn.render_as_string(hide_password=False),
                     min_size=1,
-                    max_size=max(2, self._pool_size // 2),
+                    max_size=self._bid_pool_size,
                     reset=_keep,
                 )
         return self._raw

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -149,13 +149,7 @@ async def sequence(
         size += 1
         urgent = urgent or entry.type in CHECKPOINT_AFTER
     if entries:
-        await session.execute(
-            update(table_of(e))
-            .where(table_of(e).c.id == bindparam("entry_id"))
-            .values(leaf_index=bindparam("leaf")),
-            placed,
-        )
-        await session.execute(insert(LedgerNode), nodes)
+        await _place(session, placed, nodes)
         tree.size, tree.frontier = size, [h.hex() for h in frontier]
         tree.root, tree.updated_at = frontier_root(frontier).hex(), now
     signed = None
@@ -173,6 +167,48 @@ async def sequence(
         signed = await _sign(session, signer, size, bytes.fromhex(tree.root), now, reason)
     await session.flush()
     return Sequenced(len(entries), size, signed)
+
+
+#: PostgreSQL: the batch's places and nodes as one statement each over arrays, rather than a
+#: statement per row (an executemany), which cost the sequencer more than hashing the entries.
+_PLACE = text(
+    "UPDATE ledger_entries AS e SET leaf_index = p.leaf"
+    " FROM unnest(CAST(:ids AS bigint[]), CAST(:leaves AS bigint[])) AS p(id, leaf)"
+    " WHERE e.id = p.id"
+)
+_NODES = text(
+    "INSERT INTO ledger_nodes (level, idx, hash)"
+    " SELECT * FROM unnest(CAST(:levels AS smallint[]), CAST(:idxs AS bigint[]),"
+    " CAST(:hashes AS bytea[]))"
+)
+
+
+async def _place(
+    session: AsyncSession, placed: list[dict[str, int]], nodes: list[dict[str, object]]
+) -> None:
+    """Store the entries' leaf indices and the subtrees they complete."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(
+            _PLACE,
+            {"ids": [p["entry_id"] for p in placed], "leaves": [p["leaf"] for p in placed]},
+        )
+        await session.execute(
+            _NODES,
+            {
+                "levels": [n["level"] for n in nodes],
+                "idxs": [n["idx"] for n in nodes],
+                "hashes": [n["hash"] for n in nodes],
+            },
+        )
+        return
+    entries = table_of(LedgerEntry)
+    await session.execute(
+        update(entries)
+        .where(entries.c.id == bindparam("entry_id"))
+        .values(leaf_index=bindparam("leaf")),
+        placed,
+    )
+    await session.execute(insert(table_of(LedgerNode)), nodes)
 
 
 async def _sign(
