@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import asyncio
 import getpass
 import os
@@ -42,8 +43,14 @@ def _cmd_run(config: Config, args: argparse.Namespace) -> int:
     # Behind nginx the client address comes from X-Forwarded-For, trusted from the configured
     # proxies only (deploy/local-up: loopback); the embedded profile trusts nobody's header.
     trusted = [p.strip() for p in config.trusted_proxies.split(",") if p.strip()]
+    app = create_app(config)
+    # The program is loaded (tens of thousands of long-lived objects: modules, the PDF
+    # signer, the app): leave them out of the cyclic collector's walks, which otherwise go
+    # through all of them on every full collection while requests allocate.
+    gc.collect()
+    gc.freeze()
     uvicorn.run(
-        create_app(config),
+        app,
         host=args.host,
         port=args.port,
         log_level="info",

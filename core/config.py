@@ -25,7 +25,7 @@ class Config:
     db_pool_size: int = 10
     #: Connections per worker of the bid book's own asyncpg pool (the lone bid's statement):
     #: as many lots can commit at once, and PostgreSQL flushes their commits together.
-    db_bid_pool_size: int = 10
+    db_bid_pool_size: int = 20
     #: Redis URL for live fan-out between workers; empty → in-process channels.
     redis_url: str = ""
     #: Prefix of every Redis key and channel, so two exchanges can share one Redis.

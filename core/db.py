@@ -97,7 +97,7 @@ class Database:
     """The process's engines and the two ways to get a session: `read()` and `write()`."""
 
     def __init__(
-        self, url: str, *, echo: bool = False, pool_size: int = 10, bid_pool_size: int = 10
+        self, url: str, *, echo: bool = False, pool_size: int = 10, bid_pool_size: int = 20
     ) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
