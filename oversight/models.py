@@ -117,6 +117,22 @@ ROLLUP_MEASURES: Final = (
 #: The deals of a cell per premium-rate bin (`oversight.facts.PREMIUM_BIN_EDGES`).
 PREMIUM_BIN_COLUMNS: Final = tuple(f"premium_bin_{i:02d}" for i in range(PREMIUM_BINS))
 
+
+def _cells(*key: Column[Any]) -> list[Column[Any]]:
+    """A rollup cell's columns: `key` (the grain, its time), the dimensions, the sums."""
+    return [
+        *key,
+        Column("category", String(40), primary_key=True),
+        Column("buyer_type", String(16), primary_key=True),
+        Column("county_id", BigInteger, primary_key=True),
+        Column("town_id", BigInteger, primary_key=True),
+        Column("village_id", BigInteger, primary_key=True),
+        Column("region_path", String(512), primary_key=True),
+        *[Column(name, BigInteger, nullable=False) for name in ROLLUP_MEASURES],
+        *[Column(name, Integer, nullable=False) for name in PREMIUM_BIN_COLUMNS],
+    ]
+
+
 #: The facts summed per cell of each grain (`oversight.stats.rollups`): one row per grain and
 #: combination of the dimensions it keeps (the others hold 0 or ''), kept by the same
 #: transaction that writes the facts. `region_path` is the village's path, or its first three
@@ -125,16 +141,10 @@ PREMIUM_BIN_COLUMNS: Final = tuple(f"premium_bin_{i:02d}" for i in range(PREMIUM
 listing_rollups = Table(
     "listing_rollups",
     Base.metadata,
-    Column("grain", SmallInteger, primary_key=True),
-    Column("month", Integer, primary_key=True),
-    Column("category", String(40), primary_key=True),
-    Column("buyer_type", String(16), primary_key=True),
-    Column("county_id", BigInteger, primary_key=True),
-    Column("town_id", BigInteger, primary_key=True),
-    Column("village_id", BigInteger, primary_key=True),
-    Column("region_path", String(512), primary_key=True),
-    *[Column(name, BigInteger, nullable=False) for name in ROLLUP_MEASURES],
-    *[Column(name, Integer, nullable=False) for name in PREMIUM_BIN_COLUMNS],
+    *_cells(
+        Column("grain", SmallInteger, primary_key=True),
+        Column("month", Integer, primary_key=True),
+    ),
 )
 
 #: The same sums per day (`announced_on`, a Beijing date) for the grains that keep the month
@@ -143,17 +153,11 @@ listing_rollups = Table(
 listing_day_rollups = Table(
     "listing_day_rollups",
     Base.metadata,
-    Column("grain", SmallInteger, primary_key=True),
-    Column("day", Date, primary_key=True),
-    Column("month", Integer, primary_key=True),
-    Column("category", String(40), primary_key=True),
-    Column("buyer_type", String(16), primary_key=True),
-    Column("county_id", BigInteger, primary_key=True),
-    Column("town_id", BigInteger, primary_key=True),
-    Column("village_id", BigInteger, primary_key=True),
-    Column("region_path", String(512), primary_key=True),
-    *[Column(name, BigInteger, nullable=False) for name in ROLLUP_MEASURES],
-    *[Column(name, Integer, nullable=False) for name in PREMIUM_BIN_COLUMNS],
+    *_cells(
+        Column("grain", SmallInteger, primary_key=True),
+        Column("day", Date, primary_key=True),
+        Column("month", Integer, primary_key=True),
+    ),
 )
 
 

@@ -227,16 +227,14 @@ async def test_rollup_statistics_equal_the_full_scan(
         assert got.as_dict() == expected.as_dict(), asked
 
 
-async def test_the_rebuild_command_sums_the_rollups_afresh(
-    market: Market, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """`ruralx stats rebuild` repairs rollups that no longer sum the facts."""
-    specs = [
+def _one_per_village(first: date, failed_every: int = 0) -> list[dict[str, Any]]:
+    """A listing per village, nine days apart from `first`; every `failed_every`-th failed."""
+    return [
         {
             "village": village,
             "category": CATEGORIES[n % 2],
-            "announced": date(2024, 2, 1) + timedelta(days=9 * n),
-            "state": "sold" if n % 3 else "failed",
+            "announced": first + timedelta(days=9 * n),
+            "state": "failed" if failed_every and n % failed_every == 0 else "sold",
             "listing_fen": 10_000,
             "ratio": RATIOS[n],
             "buyer": "uscc",
@@ -244,6 +242,13 @@ async def test_the_rebuild_command_sums_the_rollups_afresh(
         }
         for n, village in enumerate(VILLAGES)
     ]
+
+
+async def test_the_rebuild_command_sums_the_rollups_afresh(
+    market: Market, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`ruralx stats rebuild` repairs rollups that no longer sum the facts."""
+    specs = _one_per_village(date(2024, 2, 1), failed_every=3)
     async with market.db.write() as session:
         rows = [fact_row(market, market.listing_ids[n], s) for n, s in enumerate(specs)]
         await store_facts(session, rows)
@@ -262,19 +267,7 @@ async def test_the_rebuild_command_sums_the_rollups_afresh(
 async def test_the_rollups_follow_a_region_renamed(market: Market, renamed: str) -> None:
     """A county or a town renamed: the cells' paths follow the facts', so the kept rollups
     still equal those summed afresh and a statistic of the new region finds its listings."""
-    specs = [
-        {
-            "village": village,
-            "category": CATEGORIES[n % 2],
-            "announced": date(2024, 2, 10) + timedelta(days=9 * n),
-            "state": "sold",
-            "listing_fen": 10_000,
-            "ratio": RATIOS[n],
-            "buyer": "uscc",
-            "years": 2,
-        }
-        for n, village in enumerate(VILLAGES)
-    ]
+    specs = _one_per_village(date(2024, 2, 10))
     async with market.db.write() as session:
         rows = [fact_row(market, market.listing_ids[n], s) for n, s in enumerate(specs)]
         await store_facts(session, rows)
