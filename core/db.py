@@ -132,7 +132,8 @@ class Database:
         self._raw_opening: asyncio.Lock = asyncio.Lock()
 
     async def raw(self) -> asyncpg.Pool | None:
-        """PostgreSQL only: a small asyncpg pool for hot paths written in plain SQL.
+        """PostgreSQL only: an asyncpg pool of `bid_pool_size` connections for the bid book's
+        plain SQL (RURALX_DB_BID_POOL_SIZE).
 
         Prepared statements stay cached per connection, and nothing is paid on checkout or
         return (no pre-ping, no reset query): its users finish every transaction they begin.
