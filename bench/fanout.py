@@ -37,6 +37,7 @@ from bench.servers import (
     rooms_env,
     workers,
 )
+from bench.ws_client import STEP_FEN
 from tests.servers import free_port
 
 BIDS = 10
@@ -172,7 +173,7 @@ async def app_run(urls: list[str], n: int) -> dict[str, Any]:
 
     async def bid(k: int) -> None:
         nonlocal price, seq
-        t0, reply = await bidders[k % 2].bid(price + 24_000, seq)
+        t0, reply = await bidders[k % 2].bid(price + STEP_FEN, seq)
         if reply["type"] != "accepted":
             raise RuntimeError(f"bid {k} rejected: {reply}")
         price, seq = reply["amount_fen"], reply["seq"]
@@ -218,12 +219,12 @@ def bid_frame(seq: int) -> dict[str, Any]:
         "type": "bid",
         "seq": seq,
         "round": seq,
-        "amount_fen": 1_000_000 + 24_000 * seq,
+        "amount_fen": 1_000_000 + STEP_FEN * seq,
         "bidder_number": "007",
         "matched": False,
         "at": "2026-03-02T01:30:00.000Z",
         "ends_at": "2026-03-02T02:30:00.000Z",
-        "minimum_fen": 1_024_000 + 24_000 * seq,
+        "minimum_fen": 1_000_000 + STEP_FEN * (seq + 1),
     }
 
 

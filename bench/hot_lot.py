@@ -89,7 +89,6 @@ async def pgbench(pg_url: str, clients: int, lots: int = 1) -> float:
 
 #: The HTTP load: wrk (C) with a Lua script that bids like the websocket clients do.
 WRK_SCRIPT = Path(__file__).with_name("wrk") / "bid.lua"
-STEP_FEN = 24_000
 
 
 @dataclass
@@ -161,7 +160,7 @@ async def _wrk(url: str, bidders: list[Any], listing_id: int, snapshot: dict[str
                 str(snapshot["current_fen"]),
                 str(snapshot["seq"]),
                 uuid.uuid4().hex[:8],
-                str(STEP_FEN),
+                str(ws_client.STEP_FEN),
                 str(threads),
             ],
             capture_output=True,

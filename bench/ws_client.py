@@ -22,7 +22,10 @@ from dataclasses import dataclass, field
 import msgspec
 from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
-STEP_FEN = 24_000
+from tests.support import SEED_TERMS
+
+#: The bid step of the benchmarks' auctions (the seed case's terms).
+STEP_FEN: int = SEED_TERMS["increment_fen"]
 
 
 @dataclass
@@ -47,9 +50,9 @@ _encode = msgspec.json.Encoder().encode
 
 
 class Bidder(WSListener):  # type: ignore[misc]
-    def __init__(self, token: str, tally: Tally, step_fen: int = STEP_FEN) -> None:
+    def __init__(self, token: str, tally: Tally) -> None:
         super().__init__()
-        self.token, self.tally, self.step = token, tally, step_fen
+        self.token, self.tally = token, tally
         self.transport: WSTransport | None = None
         self.current = self.seq = 0
         self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -100,7 +103,7 @@ class Bidder(WSListener):  # type: ignore[misc]
             "type": "bid",
             "ref": self.ref,
             "based_on_seq": self.seq,
-            "amount_fen": self.current + self.step,
+            "amount_fen": self.current + STEP_FEN,
         }
         self.sent_at = time.perf_counter()
         self.transport.send(WSMsgType.TEXT, _encode(frame))
